@@ -1,0 +1,253 @@
+//! How a link written in a page finds its target page. The rules, in order:
+//!
+//! * Wiki links `[[Name]]`, `[[Name|label]]`, `[[Name#section]]`: `Name` is looked up relative to
+//!   the linking page's folder, then from the wiki's root, then as a page title or path without
+//!   regard to case. A name that finds nothing points at the page that would be created: in the
+//!   linking page's folder when the name has no `/`, else from the root.
+//! * Markdown links `[text](target)`: a target with a scheme (`https:`, `mailto:`), a
+//!   protocol-relative `//host` or only a `#fragment` is left alone. Otherwise it is
+//!   percent-decoded and resolved like a file path: relative to the linking page's folder, or from
+//!   the root when it starts with `/`. A target ending in `.md` is a page link whether the page
+//!   exists or not; another target is a page link only when a page of that path exists (else it may
+//!   be an attachment and is left alone).
+
+use crate::Pages;
+use casebook_core::PagePath;
+
+/// A resolved link target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkTarget {
+    pub path: String,
+    pub fragment: Option<String>,
+    pub exists: bool,
+}
+
+/// Resolves the destination of a link written on a page in `folder` (empty for the root).
+/// Returns `None` for links that are not links to pages.
+pub fn resolve_target(
+    dest: &str,
+    wiki: bool,
+    folder: &str,
+    pages: &dyn Pages,
+) -> Option<LinkTarget> {
+    if wiki {
+        resolve_wiki(dest, folder, pages)
+    } else {
+        resolve_markdown(dest, folder, pages)
+    }
+}
+
+fn split_fragment(s: &str) -> (&str, Option<String>) {
+    match s.split_once('#') {
+        Some((a, f)) if !f.is_empty() => (a, Some(f.to_string())),
+        Some((a, _)) => (a, None),
+        None => (s, None),
+    }
+}
+
+fn resolve_wiki(dest: &str, folder: &str, pages: &dyn Pages) -> Option<LinkTarget> {
+    let (name, fragment) = split_fragment(dest.trim());
+    let name = name.trim();
+    let name = name.strip_suffix(".md").unwrap_or(name);
+    if name.is_empty() {
+        return None;
+    }
+    let explicit_relative = name.starts_with("./") || name.starts_with("../");
+    let relative = if name.starts_with('/') {
+        None
+    } else {
+        join(folder, name)
+    };
+    let absolute = if explicit_relative {
+        None
+    } else {
+        normalize(name.trim_start_matches('/'))
+    };
+    let found = |path: String| LinkTarget {
+        path,
+        fragment: fragment.clone(),
+        exists: true,
+    };
+    if let Some(r) = relative.as_ref().filter(|r| pages.exists(r)) {
+        return Some(found(r.clone()));
+    }
+    if let Some(a) = absolute.as_ref().filter(|a| pages.exists(a)) {
+        return Some(found(a.clone()));
+    }
+    if let Some(p) = pages.find(name.trim_start_matches('/')) {
+        return Some(found(p));
+    }
+    let missing = if name.contains('/') && !explicit_relative {
+        absolute
+    } else {
+        relative
+    }?;
+    PagePath::parse(&missing).ok()?;
+    Some(LinkTarget {
+        path: missing,
+        fragment,
+        exists: false,
+    })
+}
+
+fn resolve_markdown(dest: &str, folder: &str, pages: &dyn Pages) -> Option<LinkTarget> {
+    let dest = dest.trim();
+    if dest.is_empty() || dest.starts_with('#') || dest.starts_with("//") || has_scheme(dest) {
+        return None;
+    }
+    let (path, fragment) = split_fragment(dest);
+    let path = path.split('?').next().unwrap_or("");
+    let decoded = percent_encoding::percent_decode_str(path)
+        .decode_utf8()
+        .ok()?;
+    let (is_md, stem) = match decoded.strip_suffix(".md") {
+        Some(stem) => (true, stem),
+        None => (false, decoded.trim_end_matches('/')),
+    };
+    if stem.is_empty() {
+        return None;
+    }
+    let resolved = if let Some(abs) = stem.strip_prefix('/') {
+        normalize(abs)?
+    } else {
+        join(folder, stem)?
+    };
+    let exists = pages.exists(&resolved);
+    let (resolved, exists) = if exists {
+        (resolved, true)
+    } else if let Some(p) = pages.find(&resolved) {
+        (p, true)
+    } else {
+        (resolved, false)
+    };
+    if !is_md && !exists {
+        return None;
+    }
+    PagePath::parse(&resolved).ok()?;
+    Some(LinkTarget {
+        path: resolved,
+        fragment,
+        exists,
+    })
+}
+
+fn has_scheme(s: &str) -> bool {
+    match s.find(':') {
+        Some(i) => {
+            let scheme = &s[..i];
+            !scheme.is_empty()
+                && scheme
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic())
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        }
+        None => false,
+    }
+}
+
+/// Joins a relative path to a folder and removes `.` and `..`; `None` when it climbs above the root.
+fn join(folder: &str, rel: &str) -> Option<String> {
+    if folder.is_empty() {
+        normalize(rel)
+    } else {
+        normalize(&format!("{folder}/{rel}"))
+    }
+}
+
+fn normalize(path: &str) -> Option<String> {
+    let mut out: Vec<&str> = Vec::new();
+    for seg in path.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                out.pop()?;
+            }
+            s => out.push(s),
+        }
+    }
+    if out.is_empty() {
+        None
+    } else {
+        Some(out.join("/"))
+    }
+}
+
+/// Percent-encodes a page path for a URL, segment by segment.
+pub(crate) fn encode_path(path: &str) -> String {
+    match PagePath::parse(path) {
+        Ok(p) => p.url_encoded(),
+        Err(_) => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Some3;
+    impl Pages for Some3 {
+        fn exists(&self, p: &str) -> bool {
+            matches!(p, "Home" | "sales/Discovery Call" | "sales/deep/Notes")
+        }
+        fn find(&self, name: &str) -> Option<String> {
+            match name.to_lowercase().as_str() {
+                "discovery call" | "sales/discovery call" => Some("sales/Discovery Call".into()),
+                "the home page" | "home" => Some("Home".into()),
+                _ => None,
+            }
+        }
+    }
+
+    fn wiki(d: &str, folder: &str) -> Option<(String, bool)> {
+        resolve_target(d, true, folder, &Some3).map(|t| (t.path, t.exists))
+    }
+    fn md(d: &str, folder: &str) -> Option<(String, bool)> {
+        resolve_target(d, false, folder, &Some3).map(|t| (t.path, t.exists))
+    }
+
+    #[test]
+    fn wiki_links_resolve_relative_absolute_then_by_title() {
+        assert_eq!(
+            wiki("Discovery Call", "sales"),
+            Some(("sales/Discovery Call".into(), true))
+        );
+        assert_eq!(wiki("Home", "sales"), Some(("Home".into(), true)));
+        assert_eq!(wiki("the home page", "x/y"), Some(("Home".into(), true)));
+        assert_eq!(
+            wiki("DISCOVERY CALL", ""),
+            Some(("sales/Discovery Call".into(), true))
+        );
+        assert_eq!(wiki("Nope", "sales"), Some(("sales/Nope".into(), false)));
+        assert_eq!(
+            wiki("other/Nope", "sales"),
+            Some(("other/Nope".into(), false))
+        );
+        assert_eq!(wiki("../Home", "sales"), Some(("Home".into(), true)));
+        assert_eq!(wiki("../../x", "sales"), None);
+        let t = resolve_target("Home#Big Heading", true, "", &Some3).unwrap();
+        assert_eq!(t.fragment.as_deref(), Some("Big Heading"));
+    }
+
+    #[test]
+    fn markdown_links() {
+        assert_eq!(
+            md("Discovery%20Call.md", "sales"),
+            Some(("sales/Discovery Call".into(), true))
+        );
+        assert_eq!(
+            md("deep/Notes.md#x", "sales"),
+            Some(("sales/deep/Notes".into(), true))
+        );
+        assert_eq!(md("../Home.md", "sales"), Some(("Home".into(), true)));
+        assert_eq!(md("/Home.md", "sales/deep"), Some(("Home".into(), true)));
+        assert_eq!(md("New.md", "sales"), Some(("sales/New".into(), false)));
+        assert_eq!(md("picture.png", "sales"), None);
+        assert_eq!(md("https://example.com/a.md", ""), None);
+        assert_eq!(md("mailto:a@b.c", ""), None);
+        assert_eq!(md("#top", ""), None);
+        assert_eq!(md("../../../etc/passwd.md", "a"), None);
+    }
+}
