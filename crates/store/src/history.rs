@@ -1,0 +1,133 @@
+//! Walking the branch's history: all commits, or those that changed one file (following renames).
+
+use crate::{CommitInfo, git_err, info, tree::blob_in};
+use casebook_core::Result;
+use git2::{Oid, Repository, Sort};
+
+fn walk<'r>(repo: &'r Repository, branch: &str) -> Result<Option<git2::Revwalk<'r>>> {
+    let Ok(head) = repo.refname_to_id(branch) else {
+        return Ok(None);
+    };
+    let mut walk = repo.revwalk().map_err(git_err("cannot walk history"))?;
+    walk.push(head).map_err(git_err("cannot walk history"))?;
+    // Time order is incremental; a topological sort would walk all history before the first
+    // answer, and the cost of every request would grow with the wiki's age.
+    walk.set_sorting(Sort::TIME)
+        .map_err(git_err("cannot walk history"))?;
+    walk.simplify_first_parent()
+        .map_err(git_err("cannot walk history"))?;
+    Ok(Some(walk))
+}
+
+pub(crate) fn log(
+    repo: &Repository,
+    branch: &str,
+    limit: usize,
+    skip: usize,
+) -> Result<Vec<CommitInfo>> {
+    let Some(walk) = walk(repo, branch)? else {
+        return Ok(Vec::new());
+    };
+    with_paths(repo, walk.skip(skip).take(limit))
+}
+
+/// The commits reachable from `to` but not from `from`, newest first, at most `limit`.
+pub(crate) fn between(
+    repo: &Repository,
+    from: Option<Oid>,
+    to: Oid,
+    limit: usize,
+) -> Result<Vec<CommitInfo>> {
+    let mut walk = repo.revwalk().map_err(git_err("cannot walk history"))?;
+    walk.push(to).map_err(git_err("cannot walk history"))?;
+    if let Some(f) = from {
+        walk.hide(f).map_err(git_err("cannot walk history"))?;
+    }
+    walk.set_sorting(Sort::TIME)
+        .map_err(git_err("cannot walk history"))?;
+    with_paths(repo, walk.take(limit))
+}
+
+fn with_paths(
+    repo: &Repository,
+    oids: impl Iterator<Item = Result<Oid, git2::Error>>,
+) -> Result<Vec<CommitInfo>> {
+    let mut out = Vec::new();
+    for oid in oids {
+        let oid = oid.map_err(git_err("cannot walk history"))?;
+        let commit = repo
+            .find_commit(oid)
+            .map_err(git_err("cannot read a commit"))?;
+        let mut ci = info(&commit);
+        let new = commit.tree().map_err(git_err("cannot read a tree"))?;
+        let old = commit.parent(0).ok().and_then(|p| p.tree().ok());
+        ci.paths = crate::tree::deltas(repo, old.as_ref(), &new)?
+            .into_iter()
+            .map(|d| d.path)
+            .collect();
+        out.push(ci);
+    }
+    Ok(out)
+}
+
+pub(crate) fn file_history(
+    repo: &Repository,
+    branch: &str,
+    file: &str,
+    limit: usize,
+) -> Result<Vec<CommitInfo>> {
+    let Some(walk) = walk(repo, branch)? else {
+        return Ok(Vec::new());
+    };
+    let mut current = file.to_string();
+    let mut out = Vec::new();
+    for oid in walk {
+        if out.len() >= limit {
+            break;
+        }
+        let oid = oid.map_err(git_err("cannot walk history"))?;
+        let commit = repo
+            .find_commit(oid)
+            .map_err(git_err("cannot read a commit"))?;
+        let tree = commit.tree().map_err(git_err("cannot read a tree"))?;
+        let here = blob_in(&tree, &current);
+        let parent_tree = commit.parent(0).ok().and_then(|p| p.tree().ok());
+        let before = parent_tree.as_ref().and_then(|t| blob_in(t, &current));
+        if here == before {
+            continue;
+        }
+        let mut ci = info(&commit);
+        ci.paths = vec![current.clone()];
+        out.push(ci);
+        if here.is_some() && before.is_none() {
+            // Created here, or renamed from another name: follow the rename.
+            match parent_tree
+                .as_ref()
+                .and_then(|pt| renamed_from(repo, pt, &tree, &current))
+            {
+                Some(old) => current = old,
+                None => break,
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The old name of `path` if the commit from `old` to `new` renamed a file to it.
+fn renamed_from(
+    repo: &Repository,
+    old: &git2::Tree<'_>,
+    new: &git2::Tree<'_>,
+    path: &str,
+) -> Option<String> {
+    let mut diff = repo.diff_tree_to_tree(Some(old), Some(new), None).ok()?;
+    let mut opts = git2::DiffFindOptions::new();
+    opts.renames(true);
+    diff.find_similar(Some(&mut opts)).ok()?;
+    diff.deltas()
+        .find(|d| {
+            d.status() == git2::Delta::Renamed
+                && d.new_file().path().and_then(|p| p.to_str()) == Some(path)
+        })
+        .and_then(|d| d.old_file().path()?.to_str().map(str::to_string))
+}

@@ -1,0 +1,499 @@
+#![doc = include_str!("../README.md")]
+
+mod history;
+mod merge;
+mod tree;
+
+pub use merge::{MergeOutcome, merge3};
+
+use casebook_core::{Author, Error, Result, Revision, Timestamp};
+use git2::{ObjectType, Oid, Repository, RepositoryInitOptions, Signature};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+/// The id of a blob (a file's content) in the repository.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BlobId([u8; 20]);
+
+impl BlobId {
+    fn from_oid(oid: Oid) -> BlobId {
+        let mut b = [0u8; 20];
+        b.copy_from_slice(&oid.as_bytes()[..20]);
+        BlobId(b)
+    }
+    fn oid(&self) -> Oid {
+        Oid::from_bytes(&self.0).expect("20-byte oid")
+    }
+    pub fn hex(&self) -> String {
+        self.oid().to_string()
+    }
+}
+
+/// A file of the tree at some revision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileEntry {
+    pub path: String,
+    pub blob: BlobId,
+}
+
+/// How a file differs between two trees. `old` is `None` for an added file, `new` for a deleted one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileDelta {
+    pub path: String,
+    pub old: Option<BlobId>,
+    pub new: Option<BlobId>,
+}
+
+/// A commit as people see it in history and recent changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitInfo {
+    pub revision: Revision,
+    pub author: Author,
+    pub date: Timestamp,
+    /// The first line of the message.
+    pub summary: String,
+    /// Files changed against the first parent (filled by `log`, empty elsewhere).
+    pub paths: Vec<String>,
+}
+
+/// One change of a commit.
+#[derive(Debug, Clone)]
+pub enum Change {
+    Put {
+        path: String,
+        content: Vec<u8>,
+    },
+    Delete {
+        path: String,
+    },
+    /// Moves a file, keeping its content (git sees a rename).
+    Move {
+        from: String,
+        to: String,
+    },
+}
+
+/// The git repository holding the wiki. Readers share a small pool of handles; writers go
+/// through [`Store::writer`], one at a time.
+pub struct Store {
+    path: PathBuf,
+    workdir: Option<PathBuf>,
+    branch: String,
+    pool: Mutex<Vec<Repository>>,
+    writer: Mutex<Repository>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .field("branch", &self.branch)
+            .finish()
+    }
+}
+
+pub(crate) fn git_err(what: &str) -> impl Fn(git2::Error) -> Error + '_ {
+    move |e| Error::internal(format!("{what}: {}", e.message()))
+}
+
+/// Whether [`Store::open_or_create`] found a repository or made one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Opened {
+    Existing,
+    Created,
+}
+
+impl Store {
+    /// Opens the repository at `path`, or creates a bare one there whose first commit holds
+    /// `seed` (path, content) when nothing exists at `path`.
+    pub fn open_or_create(
+        path: &Path,
+        seed: impl FnOnce() -> Vec<(String, Vec<u8>)>,
+        author: &Author,
+    ) -> Result<(Store, Opened)> {
+        let exists = path.exists();
+        if exists {
+            return Ok((Store::open(path)?, Opened::Existing));
+        }
+        let mut opts = RepositoryInitOptions::new();
+        opts.bare(true).initial_head("main").mkpath(true);
+        let repo = Repository::init_opts(path, &opts).map_err(|e| {
+            Error::unavailable(format!(
+                "cannot create a repository at {}: {}",
+                path.display(),
+                e.message()
+            ))
+        })?;
+        drop(repo);
+        let store = Store::open(path)?;
+        let changes: Vec<Change> = seed()
+            .into_iter()
+            .map(|(path, content)| Change::Put { path, content })
+            .collect();
+        if !changes.is_empty() {
+            let mut w = store.writer();
+            w.commit(
+                &changes,
+                author,
+                "Start the wiki with Casebook's starter content",
+            )?;
+        }
+        Ok((store, Opened::Created))
+    }
+
+    /// Opens an existing repository, bare or not. Fails with a message saying what to do when
+    /// the path is not a usable repository.
+    pub fn open(path: &Path) -> Result<Store> {
+        let repo = Repository::open(path).map_err(|e| {
+            Error::unavailable(format!(
+                "{} is not a git repository ({}); point --repo at a repository or at a path that does not exist yet",
+                path.display(),
+                e.message()
+            ))
+        })?;
+        let head = repo
+            .find_reference("HEAD")
+            .map_err(git_err("cannot read HEAD"))?;
+        let target = head.symbolic_target().ok().flatten().map(str::to_string);
+        drop(head);
+        let branch = match target {
+            Some(b) if b.starts_with("refs/heads/") => b,
+            _ => {
+                return Err(Error::unavailable(format!(
+                    "HEAD of {} is detached; check out a branch (git switch main) so Casebook knows where to commit",
+                    path.display()
+                )));
+            }
+        };
+        let workdir = repo.workdir().map(Path::to_path_buf);
+        // Nothing acknowledged may be lost on a crash: libgit2 fsyncs objects and refs when the
+        // repository asks for it.
+        if let Ok(mut cfg) = repo.config()
+            && cfg.get_bool("core.fsyncObjectFiles").is_err()
+        {
+            let _ = cfg.set_bool("core.fsyncObjectFiles", true);
+        }
+        let writer = Repository::open(path).map_err(git_err("cannot open the repository"))?;
+        Ok(Store {
+            path: path.to_path_buf(),
+            workdir,
+            branch,
+            pool: Mutex::new(vec![repo]),
+            writer: Mutex::new(writer),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The working tree of a non-bare repository.
+    pub fn workdir(&self) -> Option<&Path> {
+        self.workdir.as_deref()
+    }
+
+    /// The branch Casebook commits to, e.g. `refs/heads/main`.
+    pub fn branch(&self) -> &str {
+        &self.branch
+    }
+
+    /// Runs `f` with a repository handle from the pool.
+    fn read<T>(&self, f: impl FnOnce(&Repository) -> Result<T>) -> Result<T> {
+        let repo = self.pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let repo = match repo {
+            Some(r) => r,
+            None => Repository::open(&self.path).map_err(git_err("cannot open the repository"))?,
+        };
+        let out = f(&repo);
+        let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
+        if pool.len() < 16 {
+            pool.push(repo);
+        }
+        out
+    }
+
+    /// The commit the branch points at now; `None` for a repository without commits.
+    pub fn head(&self) -> Result<Option<Revision>> {
+        self.read(|repo| head_oid(repo, &self.branch).map(|o| o.map(rev)))
+    }
+
+    /// All files of the tree at `at`.
+    pub fn files(&self, at: &Revision) -> Result<Vec<FileEntry>> {
+        self.read(|repo| {
+            let tree = commit_of(repo, at)?
+                .tree()
+                .map_err(git_err("cannot read a tree"))?;
+            let mut out = Vec::new();
+            tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+                if entry.kind() == Some(ObjectType::Blob)
+                    && let Ok(name) = entry.name()
+                {
+                    out.push(FileEntry {
+                        path: format!("{dir}{name}"),
+                        blob: BlobId::from_oid(entry.id()),
+                    });
+                }
+                git2::TreeWalkResult::Ok
+            })
+            .map_err(git_err("cannot walk a tree"))?;
+            Ok(out)
+        })
+    }
+
+    /// The files that differ between two revisions (`from = None`: everything in `to` is new).
+    pub fn changes_between(
+        &self,
+        from: Option<&Revision>,
+        to: &Revision,
+    ) -> Result<Vec<FileDelta>> {
+        self.read(|repo| {
+            let new = commit_of(repo, to)?
+                .tree()
+                .map_err(git_err("cannot read a tree"))?;
+            let old = match from {
+                Some(f) => Some(
+                    commit_of(repo, f)?
+                        .tree()
+                        .map_err(git_err("cannot read a tree"))?,
+                ),
+                None => None,
+            };
+            tree::deltas(repo, old.as_ref(), &new)
+        })
+    }
+
+    /// The blob of `file` at `at`, if the file exists there.
+    pub fn blob_at(&self, at: &Revision, file: &str) -> Result<Option<BlobId>> {
+        self.read(|repo| {
+            let tree = commit_of(repo, at)?
+                .tree()
+                .map_err(git_err("cannot read a tree"))?;
+            Ok(tree::blob_in(&tree, file))
+        })
+    }
+
+    /// The content of a blob.
+    pub fn blob(&self, id: BlobId) -> Result<Vec<u8>> {
+        self.read(|repo| {
+            let blob = repo
+                .find_blob(id.oid())
+                .map_err(|_| Error::not_found(format!("no blob {}", id.hex())))?;
+            Ok(blob.content().to_vec())
+        })
+    }
+
+    /// Resolves a revision a person typed (possibly abbreviated) to a full commit id.
+    pub fn resolve(&self, rev: &Revision) -> Result<Revision> {
+        self.read(|repo| commit_of(repo, rev).map(|c| self::rev(c.id())))
+    }
+
+    /// The commit's metadata.
+    pub fn commit_info(&self, at: &Revision) -> Result<CommitInfo> {
+        self.read(|repo| Ok(info(&commit_of(repo, at)?)))
+    }
+
+    /// Commits that changed `file`, newest first, following renames; at most `limit`.
+    pub fn file_history(&self, file: &str, limit: usize) -> Result<Vec<CommitInfo>> {
+        self.read(|repo| history::file_history(repo, &self.branch, file, limit))
+    }
+
+    /// The newest commits of the branch, with the files each changed.
+    pub fn log(&self, limit: usize, skip: usize) -> Result<Vec<CommitInfo>> {
+        self.read(|repo| history::log(repo, &self.branch, limit, skip))
+    }
+
+    /// The commits that `to` has and `from` has not (what a push or a save brought), newest
+    /// first, with the files each changed; at most `limit`.
+    pub fn commits_between(
+        &self,
+        from: Option<&Revision>,
+        to: &Revision,
+        limit: usize,
+    ) -> Result<Vec<CommitInfo>> {
+        self.read(|repo| {
+            let to = commit_of(repo, to)?.id();
+            let from = match from {
+                Some(f) => Some(commit_of(repo, f)?.id()),
+                None => None,
+            };
+            history::between(repo, from, to, limit)
+        })
+    }
+
+    /// Takes the one writer. Every change to the repository goes through it.
+    pub fn writer(&self) -> Writer<'_> {
+        Writer {
+            store: self,
+            repo: self.writer.lock().unwrap_or_else(|e| e.into_inner()),
+        }
+    }
+}
+
+/// Unified diff of two texts; the header names them `a/OLD` and `b/NEW`, as git does.
+pub fn unified_diff(old: &str, new: &str, old_name: &str, new_name: &str) -> String {
+    let mut opts = git2::DiffOptions::new();
+    opts.context_lines(3);
+    match git2::Patch::from_buffers(
+        old.as_bytes(),
+        Some(Path::new(old_name)),
+        new.as_bytes(),
+        Some(Path::new(new_name)),
+        Some(&mut opts),
+    ) {
+        Ok(mut patch) => patch
+            .to_buf()
+            .ok()
+            .and_then(|b| b.as_str().ok().map(str::to_string))
+            .unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+/// The one writer, held while a change is planned and committed.
+pub struct Writer<'a> {
+    store: &'a Store,
+    repo: MutexGuard<'a, Repository>,
+}
+
+impl Writer<'_> {
+    /// The branch's commit now.
+    pub fn head(&self) -> Result<Option<Revision>> {
+        head_oid(&self.repo, &self.store.branch).map(|o| o.map(rev))
+    }
+
+    /// The content of `file` at `at`.
+    pub fn read(&self, at: &Revision, file: &str) -> Result<Option<Vec<u8>>> {
+        let tree = commit_of(&self.repo, at)?
+            .tree()
+            .map_err(git_err("cannot read a tree"))?;
+        match tree::blob_in(&tree, file) {
+            Some(id) => {
+                let blob = self
+                    .repo
+                    .find_blob(id.oid())
+                    .map_err(git_err("cannot read a blob"))?;
+                Ok(Some(blob.content().to_vec()))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// True when `ancestor` is `descendant` or one of its ancestors.
+    pub fn is_ancestor(&self, ancestor: &Revision, descendant: &Revision) -> Result<bool> {
+        let a = commit_of(&self.repo, ancestor)?.id();
+        let d = commit_of(&self.repo, descendant)?.id();
+        if a == d {
+            return Ok(true);
+        }
+        self.repo
+            .graph_descendant_of(d, a)
+            .map_err(git_err("cannot compare revisions"))
+    }
+
+    /// Commits `changes` on top of the branch's head as one commit by `author`, and moves the
+    /// branch with a compare-and-swap: if another process moved it meanwhile, the call fails with
+    /// a conflict and nothing changes (the caller re-plans on the new head).
+    pub fn commit(
+        &mut self,
+        changes: &[Change],
+        author: &Author,
+        message: &str,
+    ) -> Result<Revision> {
+        let repo = &*self.repo;
+        let parent_oid = head_oid(repo, &self.store.branch)?;
+        let parent = match parent_oid {
+            Some(oid) => Some(repo.find_commit(oid).map_err(git_err("cannot read head"))?),
+            None => None,
+        };
+        let base_tree = match &parent {
+            Some(c) => Some(c.tree().map_err(git_err("cannot read a tree"))?),
+            None => None,
+        };
+        if let Some(wd) = &self.store.workdir {
+            tree::refuse_dirty(repo, wd, changes)?;
+        }
+        let new_tree = tree::apply(repo, base_tree.as_ref(), changes)?;
+        let tree = repo
+            .find_tree(new_tree)
+            .map_err(git_err("cannot read the new tree"))?;
+        let sig = signature(author)?;
+        let message = if message.trim().is_empty() {
+            "Update the wiki"
+        } else {
+            message.trim()
+        };
+        let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
+        let oid = repo
+            .commit(None, &sig, &sig, message, &tree, &parents)
+            .map_err(git_err("cannot write the commit"))?;
+        let log = format!("casebook: {}", message.lines().next().unwrap_or(""));
+        let moved = match parent_oid {
+            Some(old) => repo.reference_matching(&self.store.branch, oid, true, old, &log),
+            None => repo.reference(&self.store.branch, oid, false, &log),
+        };
+        if let Err(e) = moved {
+            return Err(
+                if e.code() == git2::ErrorCode::Modified
+                    || e.code() == git2::ErrorCode::Exists
+                    || e.code() == git2::ErrorCode::Locked
+                {
+                    Error::conflict("the branch moved while saving; try again")
+                } else {
+                    Error::internal(format!("cannot move the branch: {}", e.message()))
+                },
+            );
+        }
+        if let Some(wd) = &self.store.workdir {
+            tree::update_workdir(repo, wd, &tree, changes)?;
+        }
+        Ok(rev(oid))
+    }
+}
+
+fn rev(oid: Oid) -> Revision {
+    Revision::from_git(oid.to_string())
+}
+
+fn head_oid(repo: &Repository, branch: &str) -> Result<Option<Oid>> {
+    match repo.refname_to_id(branch) {
+        Ok(oid) => Ok(Some(oid)),
+        Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+        Err(e) => Err(Error::internal(format!(
+            "cannot read {branch}: {}",
+            e.message()
+        ))),
+    }
+}
+
+fn commit_of<'r>(repo: &'r Repository, at: &Revision) -> Result<git2::Commit<'r>> {
+    let obj = repo
+        .revparse_single(at.as_str())
+        .map_err(|_| Error::not_found(format!("no revision {}", at.short())))?;
+    obj.peel_to_commit()
+        .map_err(|_| Error::not_found(format!("{} is not a commit", at.short())))
+}
+
+fn signature(author: &Author) -> Result<Signature<'static>> {
+    let name = if author.name.trim().is_empty() {
+        "Anonymous"
+    } else {
+        author.name.trim()
+    };
+    let email = if author.email.trim().is_empty() {
+        "anonymous@casebook.invalid"
+    } else {
+        author.email.trim()
+    };
+    Signature::now(name, email).map_err(|e| Error::invalid(format!("bad author: {}", e.message())))
+}
+
+pub(crate) fn info(c: &git2::Commit<'_>) -> CommitInfo {
+    let a = c.author();
+    CommitInfo {
+        revision: rev(c.id()),
+        author: Author::new(a.name().unwrap_or("unknown"), a.email().unwrap_or_default()),
+        date: Timestamp::new(a.when().seconds(), a.when().offset_minutes()),
+        summary: c.summary().ok().flatten().unwrap_or_default().to_string(),
+        paths: Vec::new(),
+    }
+}

@@ -1,0 +1,289 @@
+//! The store against real repositories in temp dirs, checked with the real git CLI.
+
+use casebook_core::{Author, Revision};
+use casebook_store::{Change, Store};
+use std::path::Path;
+use std::process::Command;
+
+fn ann() -> Author {
+    Author::new("Ann Example", "ann@example.com")
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "Git User")
+        .env("GIT_AUTHOR_EMAIL", "git@example.com")
+        .env("GIT_COMMITTER_NAME", "Git User")
+        .env("GIT_COMMITTER_EMAIL", "git@example.com")
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn put(path: &str, text: &str) -> Change {
+    Change::Put {
+        path: path.into(),
+        content: text.as_bytes().to_vec(),
+    }
+}
+
+fn seeded(dir: &Path) -> Store {
+    let (store, _) = Store::open_or_create(
+        &dir.join("wiki.git"),
+        || {
+            vec![
+                ("Home.md".into(), b"# Home\n".to_vec()),
+                ("a/b/Deep.md".into(), b"deep\n".to_vec()),
+            ]
+        },
+        &ann(),
+    )
+    .unwrap();
+    store
+}
+
+fn read(store: &Store, at: &Revision, file: &str) -> Option<String> {
+    store
+        .blob_at(at, file)
+        .unwrap()
+        .map(|b| String::from_utf8(store.blob(b).unwrap()).unwrap())
+}
+
+#[test]
+fn creates_a_bare_repository_seeded_in_one_commit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = seeded(tmp.path());
+    let repo = tmp.path().join("wiki.git");
+    assert_eq!(
+        git(&repo, &["rev-parse", "--is-bare-repository"]).trim(),
+        "true"
+    );
+    assert_eq!(git(&repo, &["rev-list", "--count", "HEAD"]).trim(), "1");
+    let files = git(&repo, &["ls-tree", "-r", "--name-only", "HEAD"]);
+    assert_eq!(files, "Home.md\na/b/Deep.md\n");
+    let head = store.head().unwrap().unwrap();
+    assert_eq!(
+        read(&store, &head, "a/b/Deep.md").as_deref(),
+        Some("deep\n")
+    );
+    assert_eq!(
+        git(&repo, &["log", "-1", "--format=%an <%ae>"]).trim(),
+        "Ann Example <ann@example.com>"
+    );
+}
+
+#[test]
+fn each_write_is_one_commit_and_git_agrees() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = seeded(tmp.path());
+    let repo = tmp.path().join("wiki.git");
+    let r1 = store
+        .writer()
+        .commit(&[put("a/New.md", "one\n")], &ann(), "Create a/New")
+        .unwrap();
+    let r2 = store
+        .writer()
+        .commit(&[put("a/New.md", "two\n")], &ann(), "Update a/New")
+        .unwrap();
+    let r3 = store
+        .writer()
+        .commit(
+            &[Change::Move {
+                from: "a/New.md".into(),
+                to: "z/Renamed.md".into(),
+            }],
+            &ann(),
+            "Move",
+        )
+        .unwrap();
+    let r4 = store
+        .writer()
+        .commit(
+            &[Change::Delete {
+                path: "a/b/Deep.md".into(),
+            }],
+            &ann(),
+            "Delete",
+        )
+        .unwrap();
+    assert_eq!(git(&repo, &["rev-list", "--count", "HEAD"]).trim(), "5");
+    assert_eq!(git(&repo, &["rev-parse", "HEAD"]).trim(), r4.as_str());
+    assert_eq!(git(&repo, &["show", "HEAD:z/Renamed.md"]), "two\n");
+    assert_eq!(read(&store, &r1, "a/New.md").as_deref(), Some("one\n"));
+    assert_eq!(read(&store, &r3, "a/New.md"), None);
+    // Emptied folders disappear from the tree, as in git.
+    assert!(!git(&repo, &["ls-tree", "-r", "--name-only", "HEAD"]).contains("a/b"));
+    let history = store.file_history("z/Renamed.md", 10).unwrap();
+    let revs: Vec<&Revision> = history.iter().map(|c| &c.revision).collect();
+    assert_eq!(revs, vec![&r3, &r2, &r1], "history follows the rename");
+    let log = store.log(10, 0).unwrap();
+    assert_eq!(log[0].paths, vec!["a/b/Deep.md".to_string()]);
+    assert_eq!(log[0].summary, "Delete");
+    let deltas = store.changes_between(Some(&r1), &r2).unwrap();
+    assert_eq!(deltas.len(), 1);
+    assert_eq!(deltas[0].path, "a/New.md");
+    git(&repo, &["fsck", "--strict"]);
+}
+
+#[test]
+fn refuses_a_file_where_a_folder_is_and_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = seeded(tmp.path());
+    let head = store.head().unwrap();
+    let err = store
+        .writer()
+        .commit(&[put("a/b", "x")], &ann(), "clash")
+        .unwrap_err();
+    assert!(err.message.contains("folder"), "{}", err.message);
+    let err = store
+        .writer()
+        .commit(&[put("Home.md/x.md", "x")], &ann(), "clash")
+        .unwrap_err();
+    assert!(err.message.contains("file"), "{}", err.message);
+    assert_eq!(store.head().unwrap(), head);
+}
+
+#[test]
+fn an_existing_repository_keeps_its_history_and_only_grows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("existing");
+    std::fs::create_dir(&repo).unwrap();
+    git(&repo, &["init", "-q", "-b", "trunk"]);
+    std::fs::write(repo.join("Notes.md"), "# Notes\n\nfirst\n").unwrap();
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-q", "-m", "first"]);
+    std::fs::write(repo.join("Notes.md"), "# Notes\n\nsecond\n").unwrap();
+    git(&repo, &["commit", "-q", "-am", "second"]);
+    let before = git(&repo, &["rev-parse", "HEAD"]).trim().to_string();
+
+    let (store, opened) = Store::open_or_create(&repo, Vec::new, &ann()).unwrap();
+    assert_eq!(opened, casebook_store::Opened::Existing);
+    assert_eq!(store.branch(), "refs/heads/trunk");
+    assert_eq!(store.file_history("Notes.md", 10).unwrap().len(), 2);
+    store
+        .writer()
+        .commit(&[put("Notes.md", "# Notes\n\nthird\n")], &ann(), "third")
+        .unwrap();
+    // The working tree and index follow the commit: git sees a clean tree.
+    assert_eq!(
+        std::fs::read_to_string(repo.join("Notes.md")).unwrap(),
+        "# Notes\n\nthird\n"
+    );
+    assert_eq!(git(&repo, &["status", "--porcelain"]), "");
+    assert_eq!(
+        git(&repo, &["rev-parse", "HEAD~1"]).trim(),
+        before,
+        "old history is kept"
+    );
+    store
+        .writer()
+        .commit(&[put("new/Page.md", "p\n")], &ann(), "add")
+        .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(repo.join("new/Page.md")).unwrap(),
+        "p\n"
+    );
+    store
+        .writer()
+        .commit(
+            &[Change::Delete {
+                path: "new/Page.md".into(),
+            }],
+            &ann(),
+            "rm",
+        )
+        .unwrap();
+    assert!(!repo.join("new").exists());
+    assert_eq!(git(&repo, &["status", "--porcelain"]), "");
+}
+
+#[test]
+fn a_dirty_working_tree_file_is_never_overwritten() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("wt");
+    std::fs::create_dir(&repo).unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    std::fs::write(repo.join("Page.md"), "committed\n").unwrap();
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-q", "-m", "c"]);
+    std::fs::write(repo.join("Page.md"), "local work in progress\n").unwrap();
+    let store = Store::open(&repo).unwrap();
+    let head = store.head().unwrap();
+    let err = store
+        .writer()
+        .commit(&[put("Page.md", "from the wiki\n")], &ann(), "x")
+        .unwrap_err();
+    assert!(
+        err.message.contains("uncommitted changes"),
+        "{}",
+        err.message
+    );
+    assert_eq!(store.head().unwrap(), head);
+    assert_eq!(
+        std::fs::read_to_string(repo.join("Page.md")).unwrap(),
+        "local work in progress\n"
+    );
+    // Other files can still be saved.
+    store
+        .writer()
+        .commit(&[put("Other.md", "fine\n")], &ann(), "y")
+        .unwrap();
+}
+
+#[test]
+fn a_commit_made_by_git_meanwhile_is_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = seeded(tmp.path());
+    let repo = tmp.path().join("wiki.git");
+    // Another process commits through a clone and pushes.
+    let clone = tmp.path().join("clone");
+    git(
+        tmp.path(),
+        &[
+            "clone",
+            "-q",
+            repo.to_str().unwrap(),
+            clone.to_str().unwrap(),
+        ],
+    );
+    std::fs::write(clone.join("Pushed.md"), "pushed\n").unwrap();
+    git(&clone, &["add", "."]);
+    git(&clone, &["commit", "-q", "-m", "pushed"]);
+    git(&clone, &["push", "-q", "origin", "HEAD:main"]);
+    store
+        .writer()
+        .commit(&[put("Mine.md", "mine\n")], &ann(), "mine")
+        .unwrap();
+    let files = git(&repo, &["ls-tree", "-r", "--name-only", "HEAD"]);
+    assert!(
+        files.contains("Pushed.md") && files.contains("Mine.md"),
+        "{files}"
+    );
+    assert_eq!(git(&repo, &["rev-list", "--count", "HEAD"]).trim(), "3");
+}
+
+#[test]
+fn unified_diff_names_both_sides() {
+    let d = casebook_store::unified_diff("a\nb\n", "a\nc\n", "x.md", "x.md");
+    assert!(d.contains("--- a/x.md") && d.contains("+++ b/x.md"), "{d}");
+    assert!(d.contains("-b\n") && d.contains("+c\n"), "{d}");
+}
+
+#[test]
+fn not_a_repository_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let err = Store::open(tmp.path()).unwrap_err();
+    assert!(
+        err.message.contains("is not a git repository"),
+        "{}",
+        err.message
+    );
+}
