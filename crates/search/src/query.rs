@@ -1,0 +1,493 @@
+//! The query language people type, and its translation into tantivy queries.
+//!
+//! `plain words` (all of them, else any of them), `"exact phrases"`, `prefix*`, `-exclude`,
+//! `a OR b`, and filters `title:`, `tag:`, `type:`, `kind:`, `author:`, `in:folder/` plus any
+//! front matter field (`outcome:won`). Parsing never fails: what cannot be read as syntax is read
+//! as words.
+
+use crate::schema::{Fields, keyword_analyzer, text_analyzer};
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, EmptyQuery, FuzzyTermQuery, Occur, PhraseQuery, Query,
+    RegexQuery, TermQuery,
+};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::{Index, Term};
+
+const MAX_QUERY: usize = 1000;
+const MAX_CLAUSES: usize = 32;
+
+/// What a field filter or a free-standing term matches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Atom {
+    Word(String),
+    Prefix(String),
+    Phrase(String),
+    Field {
+        name: String,
+        value: Box<Atom>,
+    },
+    /// A lone `*`: every page.
+    All,
+}
+
+/// A clause: one atom or several joined by `OR`, possibly excluded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Clause {
+    pub negated: bool,
+    pub any_of: Vec<Atom>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ParsedQuery {
+    pub clauses: Vec<Clause>,
+}
+
+impl ParsedQuery {
+    /// Free-text clauses (not filters, not exclusions): the ones that may be loosened.
+    pub fn words(&self) -> usize {
+        self.clauses
+            .iter()
+            .filter(|c| !c.negated && c.any_of.iter().all(is_free_text))
+            .count()
+    }
+}
+
+fn is_free_text(a: &Atom) -> bool {
+    matches!(a, Atom::Word(_) | Atom::Prefix(_) | Atom::Phrase(_))
+}
+
+#[derive(Debug, PartialEq)]
+enum Tok {
+    Text {
+        negated: bool,
+        text: String,
+        quoted: bool,
+    },
+    Or,
+    Not,
+}
+
+fn tokenize(q: &str) -> Vec<Tok> {
+    let mut out = Vec::new();
+    let chars: Vec<char> = q.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_whitespace() || c == '(' || c == ')' {
+            i += 1;
+            continue;
+        }
+        let mut negated = false;
+        if (c == '-' || c == '!') && i + 1 < chars.len() && !chars[i + 1].is_whitespace() {
+            negated = true;
+            i += 1;
+        } else if c == '+' {
+            i += 1;
+            continue;
+        }
+        let mut text = String::new();
+        let mut quoted = false;
+        while i < chars.len() {
+            let c = chars[i];
+            if c == '"' {
+                quoted = true;
+                i += 1;
+                while i < chars.len() && chars[i] != '"' {
+                    text.push(chars[i]);
+                    i += 1;
+                }
+                i += 1; // the closing quote, or the end
+                break;
+            }
+            if c.is_whitespace() || c == '(' || c == ')' {
+                break;
+            }
+            text.push(c);
+            i += 1;
+        }
+        if !negated && !quoted && (text == "OR" || text == "|" || text == "||") {
+            out.push(Tok::Or);
+        } else if !negated && !quoted && text == "NOT" {
+            out.push(Tok::Not);
+        } else if !negated && !quoted && (text == "AND" || text == "&&") {
+        } else if !text.is_empty() || quoted {
+            out.push(Tok::Text {
+                negated,
+                text,
+                quoted,
+            });
+        }
+    }
+    out
+}
+
+fn atom(text: &str, quoted: bool) -> Option<Atom> {
+    if quoted {
+        return (!text.trim().is_empty()).then(|| Atom::Phrase(text.to_string()));
+    }
+    if let Some((name, value)) = text.split_once(':') {
+        let name_ok = !name.is_empty()
+            && name.len() <= 64
+            && name.chars().next().is_some_and(|c| c.is_alphabetic())
+            && name
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'));
+        if name_ok && !value.is_empty() {
+            let (value, quoted) = match value.strip_prefix('"') {
+                Some(v) => (v.trim_end_matches('"'), true),
+                None => (value, false),
+            };
+            let inner = atom(value, quoted)?;
+            return Some(Atom::Field {
+                name: name.to_lowercase(),
+                value: Box::new(inner),
+            });
+        }
+    }
+    let trimmed = text.trim_matches(|c: char| c == ':' || c == '"');
+    if trimmed.chars().all(|c| c == '*') {
+        return (!trimmed.is_empty()).then_some(Atom::All);
+    }
+    if let Some(stem) = trimmed.strip_suffix('*') {
+        let stem = stem.trim_end_matches('*');
+        return Some(Atom::Prefix(stem.to_string()));
+    }
+    (!trimmed.is_empty()).then(|| Atom::Word(trimmed.to_string()))
+}
+
+/// Reads a query as typed. Never fails.
+pub fn parse_query(q: &str) -> ParsedQuery {
+    let mut end = q.len().min(MAX_QUERY);
+    while !q.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut clauses: Vec<Clause> = Vec::new();
+    let mut join_next = false;
+    let mut negate_next = false;
+    for tok in tokenize(&q[..end]) {
+        match tok {
+            Tok::Or => join_next = !clauses.is_empty(),
+            Tok::Not => negate_next = true,
+            Tok::Text {
+                negated,
+                text,
+                quoted,
+            } => {
+                let Some(a) = atom(&text, quoted) else {
+                    continue;
+                };
+                let negated = negated || std::mem::take(&mut negate_next);
+                match clauses.last_mut() {
+                    Some(last) if join_next && !negated && !last.negated => last.any_of.push(a),
+                    _ => {
+                        if clauses.len() < MAX_CLAUSES {
+                            clauses.push(Clause {
+                                negated,
+                                any_of: vec![a],
+                            });
+                        }
+                    }
+                }
+                join_next = false;
+            }
+        }
+    }
+    ParsedQuery { clauses }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Every free-text clause must match.
+    AllTerms,
+    /// Any free-text clause may match (ranked by how many do).
+    AnyTerm,
+    /// Like `AnyTerm`, with each word allowed a typo or two.
+    Fuzzy,
+}
+
+fn analyze(text: &str, keyword: bool) -> Vec<String> {
+    let mut analyzer = if keyword {
+        keyword_analyzer()
+    } else {
+        text_analyzer()
+    };
+    let mut stream = analyzer.token_stream(text);
+    let mut out = Vec::new();
+    while let Some(t) = stream.next() {
+        out.push(t.text.clone());
+    }
+    out
+}
+
+fn boxed(q: impl Query + 'static) -> Box<dyn Query> {
+    Box::new(q)
+}
+
+fn any(mut qs: Vec<Box<dyn Query>>) -> Box<dyn Query> {
+    match qs.len() {
+        0 => boxed(EmptyQuery),
+        1 => qs.pop().expect("one"),
+        _ => boxed(BooleanQuery::new(
+            qs.into_iter().map(|q| (Occur::Should, q)).collect(),
+        )),
+    }
+}
+
+fn term(field: Field, text: &str) -> Box<dyn Query> {
+    boxed(TermQuery::new(
+        Term::from_field_text(field, text),
+        IndexRecordOption::WithFreqs,
+    ))
+}
+
+/// The text fields searched by free text, with their weights.
+fn text_fields(f: &Fields) -> [(Field, f32); 3] {
+    [(f.title, 3.0), (f.headings, 1.5), (f.body, 1.0)]
+}
+
+fn text_query(a: &Atom, fields: &[(Field, f32)], mode: Mode) -> Box<dyn Query> {
+    let mut per_field: Vec<Box<dyn Query>> = Vec::new();
+    for &(field, weight) in fields {
+        let q: Box<dyn Query> = match a {
+            Atom::Word(w) | Atom::Phrase(w) => {
+                let tokens = analyze(w, false);
+                match tokens.len() {
+                    0 => continue,
+                    1 if mode == Mode::Fuzzy && matches!(a, Atom::Word(_)) => {
+                        let t = &tokens[0];
+                        let distance = if t.chars().count() >= 8 { 2 } else { 1 };
+                        boxed(FuzzyTermQuery::new(
+                            Term::from_field_text(field, t),
+                            distance,
+                            true,
+                        ))
+                    }
+                    1 => term(field, &tokens[0]),
+                    _ => boxed(PhraseQuery::new(
+                        tokens
+                            .iter()
+                            .map(|t| Term::from_field_text(field, t))
+                            .collect(),
+                    )),
+                }
+            }
+            Atom::Prefix(p) => {
+                let folded = analyze(p, true).join("");
+                if folded.is_empty() {
+                    boxed(AllQuery)
+                } else {
+                    let stem = analyze(p, false).into_iter().next().unwrap_or_default();
+                    let mut alts = vec![folded];
+                    if !stem.is_empty() && !alts.contains(&stem) {
+                        alts.push(stem);
+                    }
+                    let pattern = alts
+                        .iter()
+                        .map(|s| format!("{}.*", regex_escape(s)))
+                        .collect::<Vec<_>>()
+                        .join("|");
+                    match RegexQuery::from_pattern(&pattern, field) {
+                        Ok(q) => boxed(q),
+                        Err(_) => continue,
+                    }
+                }
+            }
+            Atom::All => boxed(AllQuery),
+            Atom::Field { .. } => continue,
+        };
+        per_field.push(if weight == 1.0 {
+            q
+        } else {
+            boxed(BoostQuery::new(q, weight))
+        });
+    }
+    any(per_field)
+}
+
+fn regex_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if !c.is_alphanumeric() {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn keyword_terms(field: Field, value: &Atom) -> Box<dyn Query> {
+    match value {
+        Atom::Word(w) | Atom::Phrase(w) => {
+            let k = analyze(w, true).join("");
+            term(field, &k)
+        }
+        Atom::Prefix(p) => {
+            let k = analyze(p, true).join("");
+            match RegexQuery::from_pattern(&format!("{}.*", regex_escape(&k)), field) {
+                Ok(q) => boxed(q),
+                Err(_) => boxed(EmptyQuery),
+            }
+        }
+        _ => boxed(AllQuery),
+    }
+}
+
+fn field_query(name: &str, value: &Atom, f: &Fields, mode: Mode) -> Box<dyn Query> {
+    match name {
+        "title" => text_query(value, &[(f.title, 1.0)], mode),
+        "tag" | "tags" => keyword_terms(f.tags, value),
+        "author" | "by" => text_query(value, &[(f.author, 1.0)], Mode::AllTerms),
+        "kind" => keyword_terms(f.kind, value),
+        "in" | "folder" | "path" => match value {
+            Atom::Word(w) | Atom::Phrase(w) | Atom::Prefix(w) => {
+                term(f.folder, &w.trim_matches('/').to_lowercase())
+            }
+            _ => boxed(AllQuery),
+        },
+        _ => meta_query(name, value, f),
+    }
+}
+
+/// A front matter field: `outcome:won`, `deal_size:120000`, `industry:retail*`.
+fn meta_query(name: &str, value: &Atom, f: &Fields) -> Box<dyn Query> {
+    let path_term = || Term::from_field_json_path(f.meta, name, true);
+    match value {
+        Atom::Word(w) | Atom::Phrase(w) => {
+            let k = analyze(w, true).join("");
+            let mut t = path_term();
+            t.append_type_and_str(&k);
+            let mut alts = vec![boxed(TermQuery::new(t, IndexRecordOption::Basic))];
+            if let Ok(n) = w.trim().parse::<i64>() {
+                let mut t = path_term();
+                t.append_type_and_fast_value(n);
+                alts.push(boxed(TermQuery::new(t, IndexRecordOption::Basic)));
+            }
+            any(alts)
+        }
+        _ => boxed(EmptyQuery),
+    }
+}
+
+/// Turns the parsed query into one tantivy query for the given mode.
+pub(crate) fn to_tantivy(
+    p: &ParsedQuery,
+    f: &Fields,
+    _index: &Index,
+    mode: Mode,
+) -> Box<dyn Query> {
+    let mut parts: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    let mut positive = 0;
+    for clause in &p.clauses {
+        let alts: Vec<Box<dyn Query>> = clause
+            .any_of
+            .iter()
+            .map(|a| match a {
+                Atom::Field { name, value } => field_query(name, value, f, mode),
+                other => text_query(other, &text_fields(f), mode),
+            })
+            .collect();
+        let q = any(alts);
+        let occur = if clause.negated {
+            Occur::MustNot
+        } else {
+            positive += 1;
+            let free = clause.any_of.iter().all(is_free_text);
+            if free && mode != Mode::AllTerms {
+                Occur::Should
+            } else {
+                Occur::Must
+            }
+        };
+        parts.push((occur, q));
+    }
+    if positive == 0 {
+        if parts.is_empty() {
+            return boxed(EmptyQuery);
+        }
+        // Only exclusions: everything but them.
+        parts.push((Occur::Must, boxed(AllQuery)));
+    }
+    boxed(BooleanQuery::new(parts))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(q: &str) -> Vec<(bool, Vec<Atom>)> {
+        parse_query(q)
+            .clauses
+            .into_iter()
+            .map(|c| (c.negated, c.any_of))
+            .collect()
+    }
+
+    #[test]
+    fn parses_the_language() {
+        use Atom::*;
+        assert_eq!(
+            words(r#"pricing "exact phrase" nego* -churn a OR b tag:retail outcome:won"#),
+            vec![
+                (false, vec![Word("pricing".into())]),
+                (false, vec![Phrase("exact phrase".into())]),
+                (false, vec![Prefix("nego".into())]),
+                (true, vec![Word("churn".into())]),
+                (false, vec![Word("a".into()), Word("b".into())]),
+                (
+                    false,
+                    vec![Field {
+                        name: "tag".into(),
+                        value: Box::new(Word("retail".into()))
+                    }]
+                ),
+                (
+                    false,
+                    vec![Field {
+                        name: "outcome".into(),
+                        value: Box::new(Word("won".into()))
+                    }]
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn hostile_input_degrades_to_words() {
+        use Atom::*;
+        assert_eq!(
+            words(r#""unbalanced"#),
+            vec![(false, vec![Phrase("unbalanced".into())])]
+        );
+        assert_eq!(words("title:"), vec![(false, vec![Word("title".into())])]);
+        assert_eq!(words("((("), vec![]);
+        assert_eq!(words("AND OR NOT"), vec![]);
+        assert_eq!(words("*"), vec![(false, vec![All])]);
+        assert_eq!(
+            words("- -"),
+            vec![
+                (false, vec![Word("-".into())]),
+                (false, vec![Word("-".into())])
+            ]
+        );
+        assert!(parse_query(&"a ".repeat(5000)).clauses.len() <= MAX_CLAUSES);
+        assert_eq!(
+            words("in:sales/ title:\"big deal\""),
+            vec![
+                (
+                    false,
+                    vec![Field {
+                        name: "in".into(),
+                        value: Box::new(Word("sales/".into()))
+                    }]
+                ),
+                (
+                    false,
+                    vec![Field {
+                        name: "title".into(),
+                        value: Box::new(Phrase("big deal".into()))
+                    }]
+                ),
+            ]
+        );
+    }
+}

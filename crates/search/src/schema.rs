@@ -1,0 +1,157 @@
+//! The index schema and its analysers.
+
+use crate::IndexDoc;
+use tantivy::schema::{
+    FAST, Field, INDEXED, IndexRecordOption, JsonObjectOptions, STORED, STRING, Schema,
+    TextFieldIndexing, TextOptions, Value,
+};
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, Language, LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer,
+    Stemmer, TextAnalyzer,
+};
+use tantivy::{Index, TantivyDocument};
+
+/// Words: split on non-alphanumerics, lowercased, accents folded, English stems.
+pub(crate) const TEXT: &str = "cb_text";
+/// Whole values, lowercased: tags, authors, front matter fields.
+pub(crate) const KEYWORD: &str = "cb_keyword";
+
+#[derive(Clone)]
+pub(crate) struct Fields {
+    pub path: Field,
+    pub title: Field,
+    pub headings: Field,
+    pub body: Field,
+    pub tags: Field,
+    pub folder: Field,
+    pub kind: Field,
+    pub author: Field,
+    pub author_stored: Field,
+    pub updated: Field,
+    pub links: Field,
+    pub meta: Field,
+}
+
+pub(crate) fn build() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let text = |stored: bool| {
+        let o = TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(TEXT)
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        );
+        if stored { o.set_stored() } else { o }
+    };
+    let keyword = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(KEYWORD)
+            .set_index_option(IndexRecordOption::Basic),
+    );
+    let f = Fields {
+        path: b.add_text_field("path", STRING | STORED),
+        title: b.add_text_field("title", text(true)),
+        headings: b.add_text_field("headings", text(false)),
+        body: b.add_text_field("body", text(true)),
+        tags: b.add_text_field("tags", keyword.clone().set_stored()),
+        folder: b.add_text_field("folder", STRING),
+        kind: b.add_text_field("kind", STRING | STORED),
+        author: b.add_text_field("author", text(false)),
+        author_stored: b.add_text_field("author_name", STORED),
+        updated: b.add_i64_field("updated", INDEXED | STORED | FAST),
+        links: b.add_text_field("links", STRING),
+        meta: b.add_json_field(
+            "meta",
+            JsonObjectOptions::default()
+                .set_indexing_options(
+                    TextFieldIndexing::default()
+                        .set_tokenizer(KEYWORD)
+                        .set_index_option(IndexRecordOption::Basic),
+                )
+                .set_expand_dots_enabled(),
+        ),
+    };
+    (b.build(), f)
+}
+
+pub(crate) fn text_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .filter(Stemmer::new(Language::English))
+        .build()
+}
+
+pub(crate) fn keyword_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(RawTokenizer::default())
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .build()
+}
+
+pub(crate) fn register_tokenizers(index: &Index) {
+    index.tokenizers().register(TEXT, text_analyzer());
+    index.tokenizers().register(KEYWORD, keyword_analyzer());
+}
+
+impl Fields {
+    pub(crate) fn to_document(&self, d: &IndexDoc) -> TantivyDocument {
+        let mut doc = TantivyDocument::default();
+        doc.add_text(self.path, &d.path);
+        doc.add_text(self.title, &d.title);
+        for h in &d.headings {
+            doc.add_text(self.headings, h);
+        }
+        doc.add_text(self.body, &d.body);
+        for t in &d.tags {
+            doc.add_text(self.tags, t);
+        }
+        let mut acc = String::new();
+        for seg in d
+            .path
+            .split('/')
+            .collect::<Vec<_>>()
+            .iter()
+            .rev()
+            .skip(1)
+            .rev()
+        {
+            if !acc.is_empty() {
+                acc.push('/');
+            }
+            acc.push_str(seg);
+            doc.add_text(self.folder, acc.to_lowercase());
+        }
+        doc.add_text(self.kind, &d.kind);
+        doc.add_text(self.author, &d.author);
+        doc.add_text(self.author_stored, &d.author);
+        doc.add_i64(self.updated, d.updated);
+        for l in &d.links {
+            doc.add_text(self.links, l);
+        }
+        if !d.fields.is_empty() {
+            let mut map = d.fields.clone();
+            // `type` is the page type; keep the kind (page/discussion) apart from it.
+            map.remove("title");
+            let value: tantivy::schema::OwnedValue = serde_json::Value::Object(map).into();
+            doc.add_field_value(self.meta, &value);
+        }
+        doc
+    }
+
+    pub(crate) fn text(&self, doc: &TantivyDocument, field: Field) -> String {
+        doc.get_first(field)
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn texts(&self, doc: &TantivyDocument, field: Field) -> Vec<String> {
+        doc.get_all(field)
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect()
+    }
+
+    pub(crate) fn i64(&self, doc: &TantivyDocument, field: Field) -> i64 {
+        doc.get_first(field).and_then(|v| v.as_i64()).unwrap_or(0)
+    }
+}
