@@ -1,0 +1,258 @@
+//! The indexer thread: turns repository changes into index updates, in commit order, batching
+//! whatever piled up while it worked. It holds the only path to the index writer.
+
+use crate::Inner;
+use casebook_core::{PagePath, Revision};
+use casebook_markdown::Context;
+use casebook_search::IndexDoc;
+use casebook_store::FileDelta;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Weak};
+use std::thread::JoinHandle;
+
+/// The longest a change waits for others to share its index commit.
+const BATCH_WINDOW: std::time::Duration = std::time::Duration::from_millis(300);
+/// A burst is over when nothing arrived for this long.
+const QUIET: std::time::Duration = std::time::Duration::from_millis(60);
+
+pub(crate) enum Job {
+    Update {
+        revision: Revision,
+        deltas: Vec<FileDelta>,
+    },
+    Rebuild {
+        revision: Revision,
+        progress: Option<crate::Progress>,
+    },
+    Flush(Sender<()>),
+    Stop,
+}
+
+pub(crate) struct Handle {
+    tx: Sender<Job>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Handle {
+    pub(crate) fn send(&self, job: Job) {
+        let _ = self.tx.send(job);
+    }
+    pub(crate) fn stop(mut self) {
+        let _ = self.tx.send(Job::Stop);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+pub(crate) fn start(inner: Weak<Inner>) -> Handle {
+    let (tx, rx) = channel();
+    let thread = std::thread::Builder::new()
+        .name("casebook-indexer".into())
+        .spawn(move || run(inner, rx))
+        .expect("spawn the indexer thread");
+    Handle {
+        tx,
+        thread: Some(thread),
+    }
+}
+
+fn run(inner: Weak<Inner>, rx: Receiver<Job>) {
+    while let Ok(first) = rx.recv() {
+        let mut jobs = vec![first];
+        // Gather a burst of saves into one index commit: each commit writes and syncs a handful
+        // of files, which would otherwise be paid per save. The wait is bounded well under the
+        // one second in which a save must become searchable; a flush cuts it short.
+        let started = std::time::Instant::now();
+        loop {
+            if jobs
+                .iter()
+                .any(|j| matches!(j, Job::Flush(_) | Job::Stop | Job::Rebuild { .. }))
+            {
+                break;
+            }
+            let left = BATCH_WINDOW.saturating_sub(started.elapsed());
+            match rx.recv_timeout(left.min(QUIET)) {
+                Ok(more) => jobs.push(more),
+                Err(_) => break,
+            }
+        }
+        let Some(inner) = inner.upgrade() else {
+            return;
+        };
+        let mut pending: Vec<(Revision, Vec<FileDelta>)> = Vec::new();
+        let mut flushes = Vec::new();
+        let mut stop = false;
+        for job in jobs {
+            match job {
+                Job::Update { revision, deltas } => pending.push((revision, deltas)),
+                Job::Rebuild { revision, progress } => {
+                    pending.clear();
+                    if let Err(e) = rebuild(&inner, &revision, progress.as_deref()) {
+                        tracing::error!(error = %e, "rebuilding the search index failed");
+                    }
+                }
+                Job::Flush(tx) => {
+                    apply(&inner, std::mem::take(&mut pending));
+                    flushes.push(tx);
+                }
+                Job::Stop => stop = true,
+            }
+        }
+        apply(&inner, pending);
+        for f in flushes {
+            let _ = f.send(());
+        }
+        if stop {
+            return;
+        }
+    }
+}
+
+fn apply(inner: &Inner, batches: Vec<(Revision, Vec<FileDelta>)>) {
+    let Some(revision) = batches.last().map(|(r, _)| r.clone()) else {
+        return;
+    };
+    // The newest state of each path wins.
+    let mut latest: std::collections::HashMap<String, bool> = Default::default();
+    for (_, deltas) in &batches {
+        for d in deltas {
+            latest.insert(d.path.clone(), d.new.is_some());
+        }
+    }
+    let mut remove = Vec::new();
+    let mut present_pages = Vec::new();
+    for (file, present) in latest {
+        let Some(page) = PagePath::from_file(&file) else {
+            continue;
+        };
+        // Replaced or removed either way; present pages are added back below.
+        remove.push(page.as_str().to_string());
+        if present {
+            present_pages.push(page);
+        }
+    }
+    let hook = inner
+        .progress
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take();
+    let add = build_docs(inner, &present_pages, hook.as_deref());
+    let started = std::time::Instant::now();
+    match inner.search.apply(&remove, add, revision.as_str()) {
+        Ok(()) => {
+            tracing::debug!(revision = %revision.short(), took_ms = started.elapsed().as_millis() as u64, "index updated")
+        }
+        Err(e) => tracing::error!(error = %e, "updating the search index failed"),
+    }
+}
+
+/// The index document of a page as it is at the head now (`None` when it is gone).
+fn doc_for(inner: &Inner, page: &PagePath) -> Option<IndexDoc> {
+    let (blob, last) = {
+        let snap = inner.snap.read().unwrap_or_else(|e| e.into_inner());
+        let meta = snap.pages.get(page.as_str())?;
+        (meta.blob, snap.last_change.get(page.as_str()).cloned())
+    };
+    let bytes = inner.store.blob(blob).ok()?;
+    let text = String::from_utf8_lossy(&bytes);
+    let rendered = {
+        let snap = inner.snap.read().unwrap_or_else(|e| e.into_inner());
+        let cx = Context {
+            page: page.as_str(),
+            pages: &*snap,
+            view_prefix: crate::VIEW_PREFIX,
+            edit_prefix: crate::EDIT_PREFIX,
+        };
+        casebook_markdown::analyze(&text, &cx)
+    };
+    Some(IndexDoc {
+        path: page.as_str().to_string(),
+        title: rendered
+            .title
+            .clone()
+            .unwrap_or_else(|| page.name().to_string()),
+        headings: rendered.headings.iter().map(|h| h.text.clone()).collect(),
+        body: rendered.text,
+        tags: rendered.tags,
+        kind: "page".into(),
+        author: last
+            .as_ref()
+            .map(|c| c.author.name.clone())
+            .unwrap_or_default(),
+        updated: last.as_ref().map(|c| c.date.seconds).unwrap_or(0),
+        links: rendered.links.into_iter().map(|l| l.path).collect(),
+        fields: rendered.front_matter.0,
+    })
+}
+
+fn rebuild(
+    inner: &Arc<Inner>,
+    revision: &Revision,
+    progress: Option<&(dyn Fn(u64, u64) + Send + Sync)>,
+) -> casebook_core::Result<()> {
+    let started = std::time::Instant::now();
+    inner.search.clear()?;
+    let pages: Vec<PagePath> = {
+        let snap = inner.snap.read().unwrap_or_else(|e| e.into_inner());
+        snap.pages
+            .keys()
+            .filter_map(|p| PagePath::parse(p).ok())
+            .collect()
+    };
+    let docs = build_docs(inner, &pages, progress);
+    let n = docs.len();
+    inner.search.apply(&[], docs, revision.as_str())?;
+    tracing::info!(
+        pages = n,
+        took_ms = started.elapsed().as_millis() as u64,
+        "search index built"
+    );
+    Ok(())
+}
+
+/// Builds the documents of many pages, on every core.
+fn build_docs(
+    inner: &Inner,
+    pages: &[PagePath],
+    progress: Option<&(dyn Fn(u64, u64) + Send + Sync)>,
+) -> Vec<IndexDoc> {
+    let total = pages.len() as u64;
+    let done = std::sync::atomic::AtomicU64::new(0);
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(4);
+    let chunk = pages.len().div_ceil(threads).max(1);
+    if pages.len() < 64 {
+        return pages.iter().filter_map(|p| doc_for(inner, p)).collect();
+    }
+    let docs: Vec<IndexDoc> = std::thread::scope(|s| {
+        let handles: Vec<_> = pages
+            .chunks(chunk)
+            .map(|part| {
+                let done = &done;
+                s.spawn(move || {
+                    let mut out = Vec::with_capacity(part.len());
+                    for p in part {
+                        if let Some(d) = doc_for(inner, p) {
+                            out.push(d);
+                        }
+                        let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                        if let Some(f) = progress
+                            && (n.is_multiple_of(64) || n == total)
+                        {
+                            f(n, total);
+                        }
+                    }
+                    out
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    docs
+}

@@ -1,0 +1,940 @@
+#![doc = include_str!("../README.md")]
+
+mod import;
+mod indexer;
+mod state;
+
+pub use casebook_markdown::{Heading, Link, Rendered};
+pub use casebook_search::{Hit, LinkingPage, Results};
+pub use casebook_store::{CommitInfo, unified_diff};
+pub use import::ImportReport;
+pub use state::PageMeta;
+
+use casebook_core::{Author, Error, FolderPath, PagePath, Result, Revision, Timestamp};
+use casebook_markdown::Context;
+use casebook_search::SearchIndex;
+use casebook_store::{BlobId, Change, MergeOutcome, Opened, Store};
+use serde::Serialize;
+use state::Snapshot;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+/// URL prefix of page views; links in rendered pages point here.
+pub const VIEW_PREFIX: &str = "/wiki/";
+/// URL prefix of the editor; links to missing pages point here.
+pub const EDIT_PREFIX: &str = "/edit/";
+
+/// The starter content, compiled in from the project's `content/` folder.
+#[derive(rust_embed::RustEmbed)]
+#[folder = "../../content/"]
+struct Starter;
+
+/// A progress report: `(done, total)`.
+pub type Progress = Box<dyn Fn(u64, u64) + Send + Sync>;
+
+/// How to open the wiki.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The content repository; created with the starter content when absent.
+    pub repo: PathBuf,
+    /// The data dir: search index and other derived state.
+    pub data: PathBuf,
+    /// Largest page accepted, in bytes.
+    pub max_page_bytes: usize,
+    /// Who the first commit of a new repository is by.
+    pub system_author: Author,
+}
+
+impl Options {
+    pub fn new(repo: impl Into<PathBuf>, data: impl Into<PathBuf>) -> Options {
+        Options {
+            repo: repo.into(),
+            data: data.into(),
+            max_page_bytes: 5 * 1024 * 1024,
+            system_author: Author::new("Casebook", "casebook@localhost"),
+        }
+    }
+}
+
+/// A page as read at some revision, rendered.
+#[derive(Debug, Clone, Serialize)]
+pub struct Page {
+    pub path: PagePath,
+    pub title: String,
+    pub markdown: String,
+    pub rendered: Arc<Rendered>,
+    /// The commit that last changed the page (at or before the revision read).
+    pub revision: Option<Revision>,
+    pub updated: Option<Timestamp>,
+    pub author: Option<Author>,
+    /// True when read at an older revision than the head.
+    pub historic: bool,
+}
+
+/// A page in a list.
+#[derive(Debug, Clone, Serialize)]
+pub struct PageEntry {
+    pub path: String,
+    pub title: String,
+    pub updated: Option<Timestamp>,
+    pub tags: Vec<String>,
+}
+
+/// What is inside a folder.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Listing {
+    pub folders: Vec<FolderEntry>,
+    pub pages: Vec<PageEntry>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FolderEntry {
+    pub path: String,
+    pub name: String,
+    pub pages: usize,
+}
+
+/// The result of a save.
+#[derive(Debug, Clone, Serialize)]
+pub enum SaveOutcome {
+    Saved {
+        path: PagePath,
+        revision: Revision,
+        /// True when the save was merged with edits made since its base revision.
+        merged: bool,
+        created: bool,
+        /// True when the text was the same as the page's, so nothing was committed.
+        unchanged: bool,
+    },
+    /// The edits overlap with edits made since the base revision; nothing was committed.
+    Conflict {
+        base: String,
+        theirs: String,
+        yours: String,
+        /// The revision the page is at now, to base a new attempt on.
+        current: Option<Revision>,
+    },
+}
+
+/// A save request.
+#[derive(Debug, Clone)]
+pub struct Save<'a> {
+    pub path: &'a PagePath,
+    pub markdown: &'a str,
+    pub message: &'a str,
+    pub base: Option<&'a Revision>,
+    pub author: &'a Author,
+}
+
+/// The wiki: the one API the server and the command line use. Cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("repo", &self.inner.store.path())
+            .finish()
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) store: Store,
+    pub(crate) search: SearchIndex,
+    pub(crate) snap: RwLock<Snapshot>,
+    /// Serialises catching up with the repository, so index jobs go out in commit order.
+    sync: Mutex<()>,
+    cache: Mutex<RenderCache>,
+    indexer: Mutex<Option<indexer::Handle>>,
+    /// Told how the next large index update goes (for the command line's progress bars).
+    pub(crate) progress: Mutex<Option<Progress>>,
+    opts: Options,
+}
+
+/// Rendered pages by (path, blob), with the snapshot generation they were rendered at.
+type RenderCache = HashMap<(String, BlobId), (u64, Arc<Rendered>)>;
+
+const CACHE_LIMIT: usize = 20_000;
+/// Commits walked at start-up to learn who changed each page last.
+const START_WALK: usize = 500;
+
+impl Engine {
+    /// Opens the wiki: the repository (created with the starter content if absent) and the
+    /// index (rebuilt if missing or unreadable, caught up if behind). Indexing runs in the
+    /// background; [`Engine::wait_indexed`] waits for it.
+    pub fn open(opts: Options) -> Result<Engine> {
+        Self::open_with(opts, true)
+    }
+
+    /// Like [`Engine::open`], but leaves the index alone until asked (for `reindex`).
+    pub fn open_without_indexing(opts: Options) -> Result<Engine> {
+        Self::open_with(opts, false)
+    }
+
+    fn open_with(opts: Options, catch_up_index: bool) -> Result<Engine> {
+        let (store, opened) =
+            Store::open_or_create(&opts.repo, starter_files, &opts.system_author)?;
+        if opened == Opened::Created {
+            tracing::info!(repo = %opts.repo.display(), "created a new wiki repository with the starter content");
+        }
+        std::fs::create_dir_all(&opts.data).map_err(|e| {
+            Error::unavailable(format!(
+                "cannot create the data dir {}: {e}",
+                opts.data.display()
+            ))
+        })?;
+        let (search, rebuilt) = SearchIndex::open(&opts.data.join("index"))?;
+        let inner = Arc::new(Inner {
+            store,
+            search,
+            snap: RwLock::new(Snapshot::default()),
+            sync: Mutex::new(()),
+            cache: Mutex::new(HashMap::new()),
+            indexer: Mutex::new(None),
+            progress: Mutex::new(None),
+            opts,
+        });
+        let engine = Engine { inner };
+        engine.load_head()?;
+        let handle = indexer::start(Arc::downgrade(&engine.inner));
+        *engine
+            .inner
+            .indexer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(handle);
+        if catch_up_index {
+            engine.catch_up_index(rebuilt)?;
+        }
+        Ok(engine)
+    }
+
+    fn load_head(&self) -> Result<()> {
+        let inner = &self.inner;
+        let Some(head) = inner.store.head()? else {
+            return Ok(());
+        };
+        let files = inner.store.files(&head)?;
+        let mut snap = Snapshot {
+            head: Some(head.clone()),
+            ..Snapshot::default()
+        };
+        for f in &files {
+            snap.files.insert(f.path.clone(), f.blob);
+            if let Some(path) = PagePath::from_file(&f.path) {
+                let meta = self.meta_for(f.blob, &path)?;
+                snap.insert_page(path.as_str().to_string(), meta);
+            }
+        }
+        let log = inner.store.log(START_WALK, 0)?;
+        for c in log.into_iter().rev() {
+            let c = Arc::new(c);
+            for p in &c.paths {
+                if let Some(page) = PagePath::from_file(p) {
+                    snap.last_change
+                        .insert(page.as_str().to_string(), c.clone());
+                }
+            }
+        }
+        *inner.snap.write().unwrap_or_else(|e| e.into_inner()) = snap;
+        Ok(())
+    }
+
+    fn meta_for(&self, blob: BlobId, path: &PagePath) -> Result<PageMeta> {
+        let bytes = self.inner.store.blob(blob)?;
+        let text = String::from_utf8_lossy(&bytes);
+        let s = casebook_markdown::summary(&text);
+        Ok(PageMeta {
+            blob,
+            title: s.title.unwrap_or_else(|| path.name().to_string()),
+            tags: s.tags,
+            page_type: s.page_type,
+        })
+    }
+
+    /// Brings the index up to the head: from the revision it records, or from scratch.
+    fn catch_up_index(&self, rebuilt: bool) -> Result<()> {
+        let head = self.head();
+        let indexed = if rebuilt {
+            None
+        } else {
+            self.inner.search.indexed_revision()
+        };
+        let indexed = indexed.and_then(|r| Revision::parse(&r).ok());
+        match (indexed, head) {
+            (_, None) => Ok(()),
+            (Some(i), Some(h)) if i == h => Ok(()),
+            (Some(i), Some(h)) if self.inner.store.resolve(&i).is_ok() => {
+                let deltas = self.inner.store.changes_between(Some(&i), &h)?;
+                tracing::info!(from = %i.short(), to = %h.short(), files = deltas.len(), "catching the search index up");
+                self.send(indexer::Job::Update {
+                    revision: h,
+                    deltas,
+                });
+                Ok(())
+            }
+            (_, Some(h)) => {
+                tracing::info!(revision = %h.short(), "building the search index");
+                self.send(indexer::Job::Rebuild {
+                    revision: h,
+                    progress: None,
+                });
+                Ok(())
+            }
+        }
+    }
+
+    /// Rebuilds the index from the repository, calling `progress(done, total)` as it goes, and
+    /// returns when it is committed.
+    pub fn reindex(&self, progress: Progress) -> Result<usize> {
+        let Some(head) = self.head() else {
+            return Ok(0);
+        };
+        self.send(indexer::Job::Rebuild {
+            revision: head,
+            progress: Some(progress),
+        });
+        self.wait_indexed();
+        Ok(self.inner.search.num_docs() as usize)
+    }
+
+    fn send(&self, job: indexer::Job) {
+        if let Some(h) = self
+            .inner
+            .indexer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
+            h.send(job);
+        }
+    }
+
+    /// Reports the progress of the next index update through `progress`.
+    pub fn on_next_index_update(&self, progress: Progress) {
+        *self
+            .inner
+            .progress
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(progress);
+    }
+
+    /// Waits until every change sent to the index so far is searchable.
+    pub fn wait_indexed(&self) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.send(indexer::Job::Flush(tx));
+        let _ = rx.recv();
+    }
+
+    /// Stops the indexer after it has finished the work it was given.
+    pub fn shutdown(&self) {
+        self.wait_indexed();
+        if let Some(h) = self
+            .inner
+            .indexer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            h.stop();
+        }
+    }
+
+    /// The commit the wiki shows now.
+    pub fn head(&self) -> Option<Revision> {
+        self.inner
+            .snap
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .head
+            .clone()
+    }
+
+    pub fn repo_path(&self) -> &Path {
+        self.inner.store.path()
+    }
+
+    pub fn max_page_bytes(&self) -> usize {
+        self.inner.opts.max_page_bytes
+    }
+
+    /// Notices commits made outside (a push, another process) and brings pages, caches and the
+    /// index up to them. Cheap when nothing changed: one ref read.
+    pub fn sync(&self) -> Result<bool> {
+        let _guard = self.inner.sync.lock().unwrap_or_else(|e| e.into_inner());
+        let new = self.inner.store.head()?;
+        let old = self.head();
+        if new == old {
+            return Ok(false);
+        }
+        let Some(new) = new else {
+            return Ok(false);
+        };
+        let deltas = self.inner.store.changes_between(old.as_ref(), &new)?;
+        // Who changed what: the new commits (a push may bring many), newest wins.
+        let mut authors: HashMap<String, Arc<CommitInfo>> = HashMap::new();
+        for c in self.inner.store.commits_between(old.as_ref(), &new, 1000)? {
+            let c = Arc::new(c);
+            for p in &c.paths {
+                if let Some(page) = PagePath::from_file(p) {
+                    authors
+                        .entry(page.as_str().to_string())
+                        .or_insert_with(|| c.clone());
+                }
+            }
+        }
+        let mut metas = Vec::new();
+        for d in &deltas {
+            if let (Some(page), Some(blob)) = (PagePath::from_file(&d.path), d.new) {
+                metas.push((page.as_str().to_string(), self.meta_for(blob, &page)?));
+            }
+        }
+        {
+            let mut snap = self.inner.snap.write().unwrap_or_else(|e| e.into_inner());
+            for d in &deltas {
+                match d.new {
+                    Some(b) => {
+                        snap.files.insert(d.path.clone(), b);
+                    }
+                    None => {
+                        snap.files.remove(&d.path);
+                        if let Some(page) = PagePath::from_file(&d.path) {
+                            snap.remove_page(page.as_str());
+                        }
+                    }
+                }
+            }
+            for (path, meta) in metas {
+                snap.insert_page(path, meta);
+            }
+            for d in &deltas {
+                if let Some(page) = PagePath::from_file(&d.path) {
+                    match authors.remove(page.as_str()) {
+                        Some(c) => {
+                            snap.last_change.insert(page.as_str().to_string(), c);
+                        }
+                        None => {
+                            snap.last_change.remove(page.as_str());
+                        }
+                    }
+                }
+            }
+            snap.head = Some(new.clone());
+        }
+        self.send(indexer::Job::Update {
+            revision: new,
+            deltas,
+        });
+        Ok(true)
+    }
+
+    fn snapshot(&self) -> std::sync::RwLockReadGuard<'_, Snapshot> {
+        self.inner.snap.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether the page exists at the head.
+    pub fn exists(&self, path: &PagePath) -> bool {
+        self.snapshot().pages.contains_key(path.as_str())
+    }
+
+    /// The page's path if a page of that name exists in another spelling of case.
+    pub fn find_page(&self, name: &str) -> Option<String> {
+        use casebook_markdown::Pages;
+        self.snapshot().find(name)
+    }
+
+    fn render_cached(&self, path: &PagePath, blob: BlobId, source: &str) -> Arc<Rendered> {
+        let snap = self.snapshot();
+        let generation = snap.generation;
+        let key = (path.as_str().to_string(), blob);
+        if let Some((g, r)) = self
+            .inner
+            .cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            && *g == generation
+        {
+            return r.clone();
+        }
+        let cx = Context {
+            page: path.as_str(),
+            pages: &*snap,
+            view_prefix: VIEW_PREFIX,
+            edit_prefix: EDIT_PREFIX,
+        };
+        let rendered = Arc::new(casebook_markdown::render(source, &cx));
+        drop(snap);
+        let mut cache = self.inner.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= CACHE_LIMIT {
+            cache.clear();
+        }
+        cache.insert(key, (generation, rendered.clone()));
+        rendered
+    }
+
+    /// Renders markdown as it would appear on the page at `path` (for the editor's preview).
+    pub fn preview(&self, path: &PagePath, markdown: &str) -> Rendered {
+        let snap = self.snapshot();
+        let cx = Context {
+            page: path.as_str(),
+            pages: &*snap,
+            view_prefix: VIEW_PREFIX,
+            edit_prefix: EDIT_PREFIX,
+        };
+        casebook_markdown::render(markdown, &cx)
+    }
+
+    /// Reads a page at the head, or at `rev`.
+    pub fn page(&self, path: &PagePath, rev: Option<&Revision>) -> Result<Page> {
+        let file = path.file();
+        let (blob, historic, at) = match rev {
+            None => {
+                let snap = self.snapshot();
+                let blob = snap
+                    .pages
+                    .get(path.as_str())
+                    .map(|m| m.blob)
+                    .ok_or_else(|| Error::not_found(format!("there is no page {path}")))?;
+                (blob, false, snap.head.clone())
+            }
+            Some(rev) => {
+                let rev = self.inner.store.resolve(rev)?;
+                let blob = self.inner.store.blob_at(&rev, &file)?.ok_or_else(|| {
+                    Error::not_found(format!("there was no page {path} at {}", rev.short()))
+                })?;
+                let historic = Some(&rev) != self.head().as_ref();
+                (blob, historic, Some(rev))
+            }
+        };
+        let bytes = self.inner.store.blob(blob)?;
+        let markdown = String::from_utf8_lossy(&bytes).into_owned();
+        let rendered = self.render_cached(path, blob, &markdown);
+        let last = if historic {
+            let at = at.expect("historic implies a revision");
+            self.last_change_at(&file, &at)?
+        } else {
+            self.last_change(path)
+        };
+        Ok(Page {
+            title: rendered
+                .title
+                .clone()
+                .unwrap_or_else(|| path.name().to_string()),
+            path: path.clone(),
+            markdown,
+            rendered,
+            revision: last.as_ref().map(|c| c.revision.clone()),
+            updated: last.as_ref().map(|c| c.date),
+            author: last.as_ref().map(|c| c.author.clone()),
+            historic,
+        })
+    }
+
+    /// The last commit that changed the page at the head.
+    pub fn last_change(&self, path: &PagePath) -> Option<Arc<CommitInfo>> {
+        if let Some(c) = self.snapshot().last_change.get(path.as_str()) {
+            return Some(c.clone());
+        }
+        let found = self.inner.store.file_history(&path.file(), 1).ok()?.pop()?;
+        let found = Arc::new(found);
+        let mut snap = self.inner.snap.write().unwrap_or_else(|e| e.into_inner());
+        if snap.pages.contains_key(path.as_str()) {
+            snap.last_change
+                .insert(path.as_str().to_string(), found.clone());
+        }
+        Some(found)
+    }
+
+    fn last_change_at(&self, file: &str, at: &Revision) -> Result<Option<Arc<CommitInfo>>> {
+        let history = self.inner.store.file_history(file, usize::MAX)?;
+        let at_info = self.inner.store.commit_info(at)?;
+        // The newest commit of the page's history that is not newer than `at`.
+        Ok(history
+            .into_iter()
+            .find(|c| c.revision == at_info.revision || c.date <= at_info.date)
+            .map(Arc::new))
+    }
+
+    /// Raw bytes of a non-page file (an attachment) at the head.
+    pub fn file(&self, path: &str) -> Result<Option<Vec<u8>>> {
+        let blob = self.snapshot().files.get(path).copied();
+        match blob {
+            Some(b) => self.inner.store.blob(b).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Pages below `folder` (all of them for the root), optionally only those with `tag`.
+    pub fn list_pages(&self, folder: &FolderPath, tag: Option<&str>) -> Vec<PageEntry> {
+        let snap = self.snapshot();
+        let tag = tag.map(str::to_lowercase);
+        snap.pages
+            .iter()
+            .filter(|(p, _)| folder.contains(p))
+            .filter(|(_, m)| match &tag {
+                Some(t) => m.tags.iter().any(|x| x.to_lowercase() == *t),
+                None => true,
+            })
+            .map(|(p, m)| PageEntry {
+                path: p.clone(),
+                title: m.title.clone(),
+                updated: snap.last_change.get(p).map(|c| c.date),
+                tags: m.tags.clone(),
+            })
+            .collect()
+    }
+
+    /// The pages and sub-folders directly in `folder`.
+    pub fn listing(&self, folder: &FolderPath) -> Listing {
+        let snap = self.snapshot();
+        let mut out = Listing::default();
+        let mut folders: std::collections::BTreeMap<String, usize> = Default::default();
+        let prefix = if folder.is_root() {
+            String::new()
+        } else {
+            format!("{}/", folder.as_str())
+        };
+        for (p, m) in snap.pages.range(prefix.clone()..) {
+            let Some(rest) = p.strip_prefix(&prefix) else {
+                break;
+            };
+            match rest.split_once('/') {
+                Some((sub, _)) => *folders.entry(sub.to_string()).or_default() += 1,
+                None => out.pages.push(PageEntry {
+                    path: p.clone(),
+                    title: m.title.clone(),
+                    updated: snap.last_change.get(p).map(|c| c.date),
+                    tags: m.tags.clone(),
+                }),
+            }
+        }
+        out.folders = folders
+            .into_iter()
+            .map(|(name, pages)| FolderEntry {
+                path: folder.join(&name),
+                name,
+                pages,
+            })
+            .collect();
+        out.pages.sort_by_key(|a| a.title.to_lowercase());
+        out
+    }
+
+    /// Number of pages in the wiki.
+    pub fn page_count(&self) -> usize {
+        self.snapshot().pages.len()
+    }
+
+    /// Titles of pages by path, for showing links.
+    pub fn title_of(&self, path: &str) -> Option<String> {
+        self.snapshot().pages.get(path).map(|m| m.title.clone())
+    }
+
+    /// Saves a page: one commit, merged three ways if the page moved on since `base`.
+    pub fn save(&self, req: Save<'_>) -> Result<SaveOutcome> {
+        if req.markdown.len() > self.inner.opts.max_page_bytes {
+            return Err(Error::too_large(format!(
+                "the page is {} bytes; the limit is {} bytes",
+                req.markdown.len(),
+                self.inner.opts.max_page_bytes
+            )));
+        }
+        let file = req.path.file();
+        let result = self.with_writer(|w| {
+            let head = w.head()?;
+            let current = match &head {
+                Some(h) => w
+                    .read(h, &file)?
+                    .map(|b| String::from_utf8_lossy(&b).into_owned()),
+                None => None,
+            };
+            let mut merged = false;
+            let text = match req.base {
+                None => req.markdown.to_string(),
+                Some(base) => {
+                    let base_text = w
+                        .read(base, &file)
+                        .map_err(|e| {
+                            Error::invalid(format!(
+                                "the base revision is not in this wiki ({})",
+                                e.message
+                            ))
+                        })?
+                        .map(|b| String::from_utf8_lossy(&b).into_owned());
+                    if base_text == current {
+                        req.markdown.to_string()
+                    } else {
+                        let conflict = |theirs: Option<String>| SaveOutcome::Conflict {
+                            base: base_text.clone().unwrap_or_default(),
+                            theirs: theirs.unwrap_or_default(),
+                            yours: req.markdown.to_string(),
+                            current: None,
+                        };
+                        let Some(theirs) = current.clone() else {
+                            // Deleted since the editor opened: a person must decide.
+                            return Ok(Plan::Done(conflict(None)));
+                        };
+                        match casebook_store::merge3(
+                            base_text.as_deref().unwrap_or(""),
+                            &theirs,
+                            req.markdown,
+                        ) {
+                            MergeOutcome::Clean(m) => {
+                                merged = true;
+                                m
+                            }
+                            MergeOutcome::Conflict => {
+                                return Ok(Plan::Done(conflict(Some(theirs))));
+                            }
+                        }
+                    }
+                }
+            };
+            if current.as_deref() == Some(text.as_str()) {
+                return Ok(Plan::Unchanged { merged });
+            }
+            let created = current.is_none();
+            let message = default_message(
+                req.message,
+                if created { "Create" } else { "Update" },
+                req.path,
+            );
+            let change = Change::Put {
+                path: file.clone(),
+                content: text.into_bytes(),
+            };
+            let rev = w.commit(&[change], req.author, &message)?;
+            Ok(Plan::Committed {
+                rev,
+                merged,
+                created,
+            })
+        })?;
+        match result {
+            Plan::Done(SaveOutcome::Conflict {
+                base,
+                theirs,
+                yours,
+                ..
+            }) => Ok(SaveOutcome::Conflict {
+                base,
+                theirs,
+                yours,
+                current: self.last_change(req.path).map(|c| c.revision.clone()),
+            }),
+            Plan::Done(other) => Ok(other),
+            Plan::Unchanged { merged } => Ok(SaveOutcome::Saved {
+                path: req.path.clone(),
+                revision: self
+                    .last_change(req.path)
+                    .map(|c| c.revision.clone())
+                    .or_else(|| self.head())
+                    .ok_or_else(|| Error::internal("no revision after save"))?,
+                merged,
+                created: false,
+                unchanged: true,
+            }),
+            Plan::Committed {
+                rev,
+                merged,
+                created,
+            } => Ok(SaveOutcome::Saved {
+                path: req.path.clone(),
+                revision: rev,
+                merged,
+                created,
+                unchanged: false,
+            }),
+        }
+    }
+
+    /// Runs a planned write with the writer held, retrying when another process moved the
+    /// branch meanwhile; then brings the engine's state up to the new head.
+    fn with_writer<T>(
+        &self,
+        mut plan: impl FnMut(&mut casebook_store::Writer<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let mut attempts = 0;
+        let out = loop {
+            let mut w = self.inner.store.writer();
+            match plan(&mut w) {
+                Err(e)
+                    if e.kind == casebook_core::ErrorKind::Conflict
+                        && e.message.contains("branch moved")
+                        && attempts < 5 =>
+                {
+                    attempts += 1;
+                    drop(w);
+                    continue;
+                }
+                other => break other,
+            }
+        };
+        self.sync()?;
+        out
+    }
+
+    /// Deletes a page. With `base`, refuses (conflict) when the page changed since.
+    pub fn delete(
+        &self,
+        path: &PagePath,
+        base: Option<&Revision>,
+        author: &Author,
+        message: &str,
+    ) -> Result<Revision> {
+        let file = path.file();
+        self.with_writer(|w| {
+            let head = w.head()?.ok_or_else(|| Error::not_found(format!("there is no page {path}")))?;
+            let current = w.read(&head, &file)?.ok_or_else(|| Error::not_found(format!("there is no page {path}")))?;
+            if let Some(base) = base {
+                let base_text = w.read(base, &file).map_err(|e| Error::invalid(format!("the base revision is not in this wiki ({})", e.message)))?;
+                if base_text.as_deref() != Some(current.as_slice()) {
+                    return Err(Error::conflict(format!(
+                        "{path} changed since revision {}; look at the new version before deleting it",
+                        base.short()
+                    )));
+                }
+            }
+            let message = default_message(message, "Delete", path);
+            w.commit(&[Change::Delete { path: file.clone() }], author, &message)
+        })
+    }
+
+    /// Moves (renames) a page; its history follows. Returns the new revision.
+    pub fn move_page(
+        &self,
+        from: &PagePath,
+        to: &PagePath,
+        author: &Author,
+        message: &str,
+    ) -> Result<Revision> {
+        if from == to {
+            return Err(Error::invalid("the page is already there"));
+        }
+        self.with_writer(|w| {
+            let head = w
+                .head()?
+                .ok_or_else(|| Error::not_found(format!("there is no page {from}")))?;
+            if w.read(&head, &from.file())?.is_none() {
+                return Err(Error::not_found(format!("there is no page {from}")));
+            }
+            if w.read(&head, &to.file())?.is_some() {
+                return Err(Error::conflict(format!("a page {to} exists already")));
+            }
+            let message = if message.trim().is_empty() {
+                format!("Move {from} to {to}")
+            } else {
+                message.to_string()
+            };
+            w.commit(
+                &[Change::Move {
+                    from: from.file(),
+                    to: to.file(),
+                }],
+                author,
+                &message,
+            )
+        })
+    }
+
+    /// Restores the page's text as it was at `rev`, as a new commit.
+    pub fn revert(&self, path: &PagePath, rev: &Revision, author: &Author) -> Result<SaveOutcome> {
+        let old = self.page(path, Some(rev))?;
+        let message = format!(
+            "Revert {path} to {}",
+            old.revision
+                .as_ref()
+                .map(|r| r.short())
+                .unwrap_or(rev.short())
+        );
+        self.save(Save {
+            path,
+            markdown: &old.markdown,
+            message: &message,
+            base: None,
+            author,
+        })
+    }
+
+    /// Commits that changed the page, newest first (following renames).
+    pub fn history(&self, path: &PagePath, limit: usize) -> Result<Vec<CommitInfo>> {
+        self.inner.store.file_history(&path.file(), limit)
+    }
+
+    /// Unified diff of the page between two revisions (the page absent at one is an empty text).
+    pub fn diff(&self, path: &PagePath, from: &Revision, to: &Revision) -> Result<String> {
+        let from = self.inner.store.resolve(from)?;
+        let to = self.inner.store.resolve(to)?;
+        let text = |rev: &Revision| -> Result<String> {
+            Ok(match self.inner.store.blob_at(rev, &path.file())? {
+                Some(b) => String::from_utf8_lossy(&self.inner.store.blob(b)?).into_owned(),
+                None => String::new(),
+            })
+        };
+        let (a, b) = (text(&from)?, text(&to)?);
+        let file = path.file();
+        Ok(casebook_store::unified_diff(&a, &b, &file, &file))
+    }
+
+    /// The newest commits of the wiki.
+    pub fn changes(&self, limit: usize, skip: usize) -> Result<Vec<CommitInfo>> {
+        self.inner.store.log(limit.clamp(1, 500), skip)
+    }
+
+    /// Full-text search.
+    pub fn search(&self, q: &str, limit: usize, offset: usize) -> Result<Results> {
+        self.inner.search.search(q, limit, offset)
+    }
+
+    /// Pages linking to `path`.
+    pub fn backlinks(&self, path: &PagePath) -> Result<Vec<LinkingPage>> {
+        self.inner.search.backlinks(path.as_str(), 1000)
+    }
+
+    /// Checks that the repository and the index can be read.
+    pub fn health(&self) -> Result<()> {
+        self.inner.store.head()?;
+        let _ = self.inner.search.num_docs();
+        Ok(())
+    }
+
+    /// Number of documents in the search index.
+    pub fn indexed_docs(&self) -> u64 {
+        self.inner.search.num_docs()
+    }
+}
+
+enum Plan {
+    Done(SaveOutcome),
+    Unchanged {
+        merged: bool,
+    },
+    Committed {
+        rev: Revision,
+        merged: bool,
+        created: bool,
+    },
+}
+
+fn default_message(given: &str, verb: &str, path: &PagePath) -> String {
+    let given = given.trim();
+    if given.is_empty() {
+        format!("{verb} {path}")
+    } else {
+        given.to_string()
+    }
+}
+
+fn starter_files() -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, Vec<u8>)> = Starter::iter()
+        .filter_map(|name| {
+            let file = Starter::get(&name)?;
+            Some((name.to_string(), file.data.into_owned()))
+        })
+        .collect();
+    out.sort();
+    out
+}

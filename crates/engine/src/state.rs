@@ -1,0 +1,77 @@
+//! The engine's picture of the branch head: which files and pages exist, their titles, and who
+//! changed each last. Kept in step with the repository by applying tree diffs, never by rescanning.
+
+use casebook_core::Revision;
+use casebook_markdown::Pages;
+use casebook_store::{BlobId, CommitInfo};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+/// What the engine knows about one page without rendering it.
+#[derive(Debug, Clone)]
+pub struct PageMeta {
+    pub blob: BlobId,
+    pub title: String,
+    pub tags: Vec<String>,
+    pub page_type: Option<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    pub head: Option<Revision>,
+    /// Every file of the head tree (pages, attachments, settings, discussions).
+    pub files: HashMap<String, BlobId>,
+    /// Pages by path, sorted so a folder is a range.
+    pub pages: BTreeMap<String, PageMeta>,
+    /// Lowercased title or path → path, for links by title.
+    pub by_name: HashMap<String, String>,
+    /// The last commit that changed each page, when known.
+    pub last_change: HashMap<String, Arc<CommitInfo>>,
+    /// Bumped whenever a page appears or disappears: cached renderings that show links as
+    /// present or missing are stale then.
+    pub generation: u64,
+}
+
+impl Snapshot {
+    pub fn insert_page(&mut self, path: String, meta: PageMeta) {
+        let new = !self.pages.contains_key(&path);
+        if let Some(old) = self.pages.get(&path) {
+            let old_title = old.title.to_lowercase();
+            if self.by_name.get(&old_title) == Some(&path) {
+                self.by_name.remove(&old_title);
+            }
+        }
+        self.by_name
+            .entry(meta.title.to_lowercase())
+            .or_insert_with(|| path.clone());
+        self.by_name.insert(path.to_lowercase(), path.clone());
+        self.pages.insert(path, meta);
+        if new {
+            self.generation += 1;
+        }
+    }
+
+    pub fn remove_page(&mut self, path: &str) {
+        if let Some(old) = self.pages.remove(path) {
+            let t = old.title.to_lowercase();
+            if self.by_name.get(&t).map(String::as_str) == Some(path) {
+                self.by_name.remove(&t);
+            }
+            let lp = path.to_lowercase();
+            if self.by_name.get(&lp).map(String::as_str) == Some(path) {
+                self.by_name.remove(&lp);
+            }
+            self.last_change.remove(path);
+            self.generation += 1;
+        }
+    }
+}
+
+impl Pages for Snapshot {
+    fn exists(&self, path: &str) -> bool {
+        self.pages.contains_key(path)
+    }
+    fn find(&self, name: &str) -> Option<String> {
+        self.by_name.get(&name.to_lowercase()).cloned()
+    }
+}

@@ -1,0 +1,331 @@
+//! The engine on real repositories: saving, merging, conflicts, outside commits, the index.
+
+use casebook_core::{Author, FolderPath, PagePath, Revision};
+use casebook_engine::{Engine, Options, Save, SaveOutcome};
+use std::path::Path;
+use std::process::Command;
+
+struct TestWiki {
+    _tmp: tempfile::TempDir,
+    engine: Engine,
+    repo: std::path::PathBuf,
+}
+
+impl TestWiki {
+    fn new() -> TestWiki {
+        let tmp = tempfile::tempdir().unwrap();
+        let repo = tmp.path().join("wiki.git");
+        let engine = Engine::open(Options::new(&repo, tmp.path().join("data"))).unwrap();
+        TestWiki {
+            _tmp: tmp,
+            engine,
+            repo,
+        }
+    }
+
+    fn save(&self, path: &str, md: &str, base: Option<&Revision>) -> SaveOutcome {
+        let p = PagePath::parse(path).unwrap();
+        self.engine
+            .save(Save {
+                path: &p,
+                markdown: md,
+                message: "",
+                base,
+                author: &Author::new("Ann", "ann@example.com"),
+            })
+            .unwrap()
+    }
+
+    fn rev(&self, path: &str, md: &str) -> Revision {
+        match self.save(path, md, None) {
+            SaveOutcome::Saved { revision, .. } => revision,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn text(&self, path: &str) -> String {
+        self.engine
+            .page(&PagePath::parse(path).unwrap(), None)
+            .unwrap()
+            .markdown
+    }
+
+    fn git(&self, args: &[&str]) -> String {
+        git(&self.repo, args)
+    }
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("--git-dir")
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn starts_with_the_starter_content() {
+    let w = TestWiki::new();
+    assert!(w.engine.page_count() >= 6);
+    let home = w
+        .engine
+        .page(&PagePath::parse("Home").unwrap(), None)
+        .unwrap();
+    assert!(!home.title.is_empty());
+    assert!(
+        home.rendered.links.iter().any(|l| l.exists),
+        "the welcome page links to other pages"
+    );
+    w.engine.wait_indexed();
+    assert!(w.engine.indexed_docs() as usize >= w.engine.page_count());
+}
+
+#[test]
+fn stale_saves_merge_or_conflict_and_never_lose_text() {
+    let w = TestWiki::new();
+    let base_text = "# M\n\nPara one.\n\nPara two.\n\nPara three.\n";
+    let r0 = w.rev("t/M", base_text);
+    w.rev("t/M", &base_text.replace("Para one.", "Para one by Ann."));
+    match w.save(
+        "t/M",
+        &base_text.replace("Para three.", "Para three by Bob."),
+        Some(&r0),
+    ) {
+        SaveOutcome::Saved { merged, .. } => assert!(merged),
+        other => panic!("{other:?}"),
+    }
+    let text = w.text("t/M");
+    assert!(text.contains("by Ann") && text.contains("by Bob"), "{text}");
+    let commits = w.git(&["rev-list", "--count", "HEAD"]);
+    match w.save(
+        "t/M",
+        &base_text.replace("Para one.", "Para one by Cyd."),
+        Some(&r0),
+    ) {
+        SaveOutcome::Conflict {
+            theirs,
+            yours,
+            base,
+            ..
+        } => {
+            assert!(theirs.contains("by Ann") && yours.contains("by Cyd") && base == base_text);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        w.git(&["rev-list", "--count", "HEAD"]),
+        commits,
+        "a conflict commits nothing"
+    );
+}
+
+#[test]
+fn unchanged_save_makes_no_commit_and_delete_respects_base() {
+    let w = TestWiki::new();
+    let r1 = w.rev("Same", "text\n");
+    match w.save("Same", "text\n", None) {
+        SaveOutcome::Saved {
+            unchanged,
+            revision,
+            ..
+        } => {
+            assert!(unchanged);
+            assert_eq!(revision, r1);
+        }
+        other => panic!("{other:?}"),
+    }
+    w.rev("Same", "newer\n");
+    let p = PagePath::parse("Same").unwrap();
+    let err = w
+        .engine
+        .delete(&p, Some(&r1), &Author::new("A", "a@x"), "")
+        .unwrap_err();
+    assert_eq!(err.kind, casebook_core::ErrorKind::Conflict);
+    w.engine
+        .delete(&p, None, &Author::new("A", "a@x"), "")
+        .unwrap();
+    assert!(!w.engine.exists(&p));
+}
+
+#[test]
+fn outside_commits_are_picked_up_and_indexed() {
+    let w = TestWiki::new();
+    let tmp = tempfile::tempdir().unwrap();
+    let clone = tmp.path().join("c");
+    let out = Command::new("git")
+        .args(["clone", "-q"])
+        .arg(&w.repo)
+        .arg(&clone)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    std::fs::create_dir_all(clone.join("outside")).unwrap();
+    std::fs::write(
+        clone.join("outside/Pushed.md"),
+        "# Pushed Page\n\nThe word zyxwvut lives here.\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let o = Command::new("git")
+            .arg("-C")
+            .arg(&clone)
+            .args(args)
+            .env("GIT_AUTHOR_NAME", "Pusher")
+            .env("GIT_AUTHOR_EMAIL", "p@x")
+            .env("GIT_COMMITTER_NAME", "Pusher")
+            .env("GIT_COMMITTER_EMAIL", "p@x")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    run(&["add", "."]);
+    run(&["commit", "-q", "-m", "from outside"]);
+    run(&["push", "-q", "origin", "HEAD:main"]);
+    assert!(w.engine.sync().unwrap());
+    let p = PagePath::parse("outside/Pushed").unwrap();
+    let page = w.engine.page(&p, None).unwrap();
+    assert_eq!(page.title, "Pushed Page");
+    assert_eq!(page.author.unwrap().name, "Pusher");
+    w.engine.wait_indexed();
+    let hits = w.engine.search("zyxwvut", 10, 0).unwrap();
+    assert_eq!(
+        hits.hits.first().map(|h| h.path.as_str()),
+        Some("outside/Pushed")
+    );
+}
+
+#[test]
+fn history_diff_revert_and_move() {
+    let w = TestWiki::new();
+    let r1 = w.rev("h/Page", "# Page\n\nfirst\n");
+    let r2 = w.rev("h/Page", "# Page\n\nsecond\n");
+    let p = PagePath::parse("h/Page").unwrap();
+    let diff = w.engine.diff(&p, &r1, &r2).unwrap();
+    assert!(
+        diff.contains("-first") && diff.contains("+second"),
+        "{diff}"
+    );
+    w.engine.revert(&p, &r1, &Author::new("A", "a@x")).unwrap();
+    assert_eq!(w.text("h/Page"), "# Page\n\nfirst\n");
+    let to = PagePath::parse("h/Moved").unwrap();
+    w.engine
+        .move_page(&p, &to, &Author::new("A", "a@x"), "")
+        .unwrap();
+    assert!(!w.engine.exists(&p) && w.engine.exists(&to));
+    let history = w.engine.history(&to, 10).unwrap();
+    assert_eq!(history.len(), 4, "create, update, revert, move");
+    let old = w.engine.page(&p, Some(&r2)).unwrap();
+    assert!(old.historic && old.markdown.contains("second"));
+    let listing = w.engine.listing(&FolderPath::parse("h").unwrap());
+    assert_eq!(listing.pages.len(), 1);
+}
+
+#[test]
+fn the_index_survives_deletion_and_catches_up_after_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("wiki.git");
+    let data = tmp.path().join("data");
+    {
+        let e = Engine::open(Options::new(&repo, &data)).unwrap();
+        let p = PagePath::parse("Kept").unwrap();
+        e.save(Save {
+            path: &p,
+            markdown: "quokka\n",
+            message: "",
+            base: None,
+            author: &Author::new("A", "a@x"),
+        })
+        .unwrap();
+        e.shutdown();
+    }
+    // A commit while the server is down is caught up from the recorded revision.
+    {
+        let e = Engine::open_without_indexing(Options::new(&repo, tmp.path().join("other-data")))
+            .unwrap();
+        let p = PagePath::parse("Later").unwrap();
+        e.save(Save {
+            path: &p,
+            markdown: "wombat\n",
+            message: "",
+            base: None,
+            author: &Author::new("A", "a@x"),
+        })
+        .unwrap();
+        e.shutdown();
+    }
+    let e = Engine::open(Options::new(&repo, &data)).unwrap();
+    e.wait_indexed();
+    assert_eq!(e.search("wombat", 5, 0).unwrap().total, 1);
+    assert_eq!(e.search("quokka", 5, 0).unwrap().total, 1);
+    e.shutdown();
+    drop(e);
+    std::fs::remove_dir_all(data.join("index")).unwrap();
+    let e = Engine::open(Options::new(&repo, &data)).unwrap();
+    e.wait_indexed();
+    assert_eq!(
+        e.search("quokka", 5, 0).unwrap().total,
+        1,
+        "rebuilt after the index was deleted"
+    );
+}
+
+#[test]
+fn import_is_one_commit() {
+    let w = TestWiki::new();
+    let src = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(src.path().join("a/b")).unwrap();
+    std::fs::create_dir_all(src.path().join(".git")).unwrap();
+    std::fs::write(src.path().join("a/One.md"), "# One\n\n[two](b/Two.md)\n").unwrap();
+    std::fs::write(src.path().join("a/b/Two.md"), "# Two\n").unwrap();
+    std::fs::write(src.path().join("a/b/pic.png"), [0x89, b'P', b'N', b'G']).unwrap();
+    std::fs::write(src.path().join(".git/config"), "x").unwrap();
+    std::fs::write(src.path().join("a/bad.md"), [0xff, 0xfe]).unwrap();
+    let before = w
+        .git(&["rev-list", "--count", "HEAD"])
+        .trim()
+        .parse::<u32>()
+        .unwrap();
+    let report = w
+        .engine
+        .import(
+            src.path(),
+            &FolderPath::parse("imp").unwrap(),
+            "",
+            &Author::new("I", "i@x"),
+            None,
+        )
+        .unwrap();
+    assert_eq!(
+        (report.pages, report.attachments, report.skipped.len()),
+        (2, 1, 1)
+    );
+    assert_eq!(
+        w.git(&["rev-list", "--count", "HEAD"])
+            .trim()
+            .parse::<u32>()
+            .unwrap(),
+        before + 1
+    );
+    let one = w
+        .engine
+        .page(&PagePath::parse("imp/a/One").unwrap(), None)
+        .unwrap();
+    assert_eq!(one.rendered.links[0].path, "imp/a/b/Two");
+    assert!(one.rendered.links[0].exists);
+    w.engine.wait_indexed();
+    let bl = w
+        .engine
+        .backlinks(&PagePath::parse("imp/a/b/Two").unwrap())
+        .unwrap();
+    assert_eq!(
+        bl.iter().map(|b| b.path.as_str()).collect::<Vec<_>>(),
+        ["imp/a/One"]
+    );
+}
