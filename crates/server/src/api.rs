@@ -1,0 +1,428 @@
+//! The JSON API of CONTRACT.md, under `/api/v1`.
+
+use crate::{ApiError, AppState, blocking};
+use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use casebook_core::{Error, FolderPath, PagePath, Revision};
+use casebook_engine::{Save, SaveOutcome};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+type ApiResult = Result<Response, ApiError>;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/pages", get(list_pages))
+        .route(
+            "/pages/{*path}",
+            get(get_page)
+                .put(put_page)
+                .delete(delete_page)
+                .post(post_page),
+        )
+        .route("/search", get(search))
+        .route("/suggest", get(suggest))
+        .route("/changes", get(changes))
+        .fallback(not_found)
+}
+
+async fn not_found() -> ApiError {
+    ApiError(Error::not_found(
+        "there is no such API route; see /api/v1 in the README",
+    ))
+}
+
+/// A JSON request body: valid UTF-8, valid JSON, within the size limit, or a clear 4xx.
+pub(crate) struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|rej| {
+                if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    Error::too_large("the request body is larger than the server accepts")
+                } else {
+                    Error::invalid(format!("cannot read the request body: {rej}"))
+                }
+            })?;
+        if std::str::from_utf8(&bytes).is_err() {
+            return Err(Error::invalid("the request body is not valid UTF-8").into());
+        }
+        serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
+            Error::invalid(format!("the request body is not the JSON expected: {e}")).into()
+        })
+    }
+}
+
+fn page_path(raw: &str) -> Result<PagePath, ApiError> {
+    PagePath::parse(raw).map_err(ApiError)
+}
+
+fn revision(raw: Option<&str>) -> Result<Option<Revision>, ApiError> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(r) => Ok(Some(Revision::parse(r)?)),
+        None => Ok(None),
+    }
+}
+
+/// Splits `a/b/history` into the page `a/b` and the sub-resource, when `a/b` is a page.
+fn split_sub<'a>(
+    state: &AppState,
+    raw: &'a str,
+    subs: &[&'static str],
+) -> (&'a str, Option<&'static str>) {
+    for sub in subs {
+        if let Some(prefix) = raw.strip_suffix(sub).and_then(|p| p.strip_suffix('/'))
+            && let Ok(p) = PagePath::parse(prefix)
+            && state.engine.exists(&p)
+        {
+            return (prefix, Some(sub));
+        }
+    }
+    (raw, None)
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    prefix: Option<String>,
+    tag: Option<String>,
+    limit: Option<usize>,
+    offset: Option<usize>,
+}
+
+async fn list_pages(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<ListQuery>,
+) -> ApiResult {
+    st.actor(&headers).require_read()?;
+    let folder = FolderPath::parse(q.prefix.as_deref().unwrap_or(""))?;
+    let all = st.engine.list_pages(&folder, q.tag.as_deref());
+    let total = all.len();
+    let limit = q.limit.unwrap_or(100).clamp(1, 10_000);
+    let pages: Vec<Value> = all
+        .into_iter()
+        .skip(q.offset.unwrap_or(0))
+        .take(limit)
+        .map(|p| {
+            json!({
+                "path": p.path,
+                "title": p.title,
+                "updated": p.updated,
+                "tags": p.tags,
+            })
+        })
+        .collect();
+    Ok(Json(json!({"total": total, "pages": pages})).into_response())
+}
+
+#[derive(Deserialize)]
+struct PageQuery {
+    rev: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    limit: Option<usize>,
+    base_revision: Option<String>,
+}
+
+async fn get_page(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult {
+    st.actor(&headers).require_read()?;
+    let (raw, sub) = split_sub(&st, &raw, &["history", "diff", "discussions"]);
+    let path = page_path(raw)?;
+    match sub {
+        Some("history") => history(st, path, q.limit).await,
+        Some("diff") => diff(st, path, q).await,
+        Some("discussions") => Ok(Json(json!({"threads": []})).into_response()),
+        _ => read_page(st, path, revision(q.rev.as_deref())?).await,
+    }
+}
+
+async fn read_page(st: AppState, path: PagePath, rev: Option<Revision>) -> ApiResult {
+    let engine = st.engine.clone();
+    let (page, backlinks) = blocking(move || {
+        let page = engine.page(&path, rev.as_ref())?;
+        let backlinks = engine.backlinks(&path)?;
+        Ok((page, backlinks))
+    })
+    .await?;
+    let links: Vec<Value> = page
+        .rendered
+        .links
+        .iter()
+        .map(|l| json!({"path": l.path, "exists": l.exists, "title": st.engine.title_of(&l.path)}))
+        .collect();
+    Ok(Json(json!({
+        "path": page.path,
+        "title": page.title,
+        "markdown": page.markdown,
+        "html": page.rendered.html,
+        "revision": page.revision,
+        "updated": page.updated,
+        "author": page.author.as_ref().map(|a| a.name.clone()),
+        "front_matter": page.rendered.front_matter,
+        "front_matter_error": page.rendered.front_matter_error,
+        "tags": page.rendered.tags,
+        "headings": page.rendered.headings,
+        "links": links,
+        "backlinks": backlinks,
+    }))
+    .into_response())
+}
+
+async fn history(st: AppState, path: PagePath, limit: Option<usize>) -> ApiResult {
+    let limit = limit.unwrap_or(100).clamp(1, 1000);
+    let engine = st.engine.clone();
+    let revs = blocking(move || engine.history(&path, limit)).await?;
+    let revisions: Vec<Value> = revs
+        .into_iter()
+        .map(|c| {
+            json!({
+                "revision": c.revision,
+                "author": c.author.name,
+                "email": c.author.email,
+                "date": c.date,
+                "message": c.summary,
+                "path": c.paths.first().and_then(|f| f.strip_suffix(".md")),
+            })
+        })
+        .collect();
+    Ok(Json(json!({"revisions": revisions})).into_response())
+}
+
+async fn diff(st: AppState, path: PagePath, q: PageQuery) -> ApiResult {
+    let from = revision(q.from.as_deref())?
+        .ok_or_else(|| Error::invalid("give the revisions to compare as ?from=REV&to=REV"))?;
+    let to = match revision(q.to.as_deref())? {
+        Some(t) => t,
+        None => st
+            .engine
+            .head()
+            .ok_or_else(|| Error::not_found("the wiki has no revisions"))?,
+    };
+    let engine = st.engine.clone();
+    let (f, t) = (from.clone(), to.clone());
+    let text = blocking(move || engine.diff(&path, &f, &t)).await?;
+    Ok(Json(json!({"from": from, "to": to, "diff": text})).into_response())
+}
+
+#[derive(Deserialize)]
+struct PutBody {
+    markdown: String,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    base_revision: Option<String>,
+}
+
+async fn put_page(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+    JsonBody(body): JsonBody<PutBody>,
+) -> ApiResult {
+    let actor = st.actor(&headers);
+    actor.require_edit()?;
+    let path = page_path(&raw)?;
+    let base = revision(body.base_revision.as_deref())?;
+    let engine = st.engine.clone();
+    let author = actor.author.clone();
+    let outcome = blocking(move || {
+        engine.save(Save {
+            path: &path,
+            markdown: &body.markdown,
+            message: body.message.as_deref().unwrap_or(""),
+            base: base.as_ref(),
+            author: &author,
+        })
+    })
+    .await?;
+    Ok(save_response(outcome))
+}
+
+pub(crate) fn save_response(outcome: SaveOutcome) -> Response {
+    match outcome {
+        SaveOutcome::Saved { path, revision, merged, created, unchanged } => {
+            let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+            (
+                status,
+                Json(json!({"path": path, "revision": revision, "merged": merged, "unchanged": unchanged})),
+            )
+                .into_response()
+        }
+        SaveOutcome::Conflict { base, theirs, yours, current } => (
+            StatusCode::CONFLICT,
+            Json(json!({
+                "error": {"code": "conflict", "message": "the page changed since your base revision and the edits overlap; nothing was saved"},
+                "conflict": {"base": base, "theirs": theirs, "yours": yours, "current_revision": current},
+            })),
+        )
+            .into_response(),
+    }
+}
+
+async fn delete_page(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult {
+    let actor = st.actor(&headers);
+    actor.require_edit()?;
+    let path = page_path(&raw)?;
+    let base = revision(q.base_revision.as_deref())?;
+    let engine = st.engine.clone();
+    blocking(move || engine.delete(&path, base.as_ref(), &actor.author, "")).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize)]
+struct MoveBody {
+    to: String,
+    #[serde(default)]
+    update_links: bool,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+async fn post_page(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+    body: axum::body::Bytes,
+) -> ApiResult {
+    let actor = st.actor(&headers);
+    let (raw, sub) = split_sub(&st, &raw, &["move", "discussions"]);
+    match sub {
+        Some("move") => {
+            actor.require_edit()?;
+            let body: MoveBody = parse_json(&body)?;
+            let from = page_path(raw)?;
+            let to = page_path(body.to.trim().trim_start_matches('/'))?;
+            let engine = st.engine.clone();
+            let _ = body.update_links;
+            let message = body.message.unwrap_or_default();
+            let (to2, rev) = blocking(move || {
+                let rev = engine.move_page(&from, &to, &actor.author, &message)?;
+                Ok((to, rev))
+            })
+            .await?;
+            Ok(Json(json!({"path": to2, "revision": rev, "updated_pages": []})).into_response())
+        }
+        Some(_) => Err(Error::not_found("discussions are not available yet").into()),
+        None => Err(Error::not_found(format!(
+            "POST goes to /pages/{raw}/move of an existing page"
+        ))
+        .into()),
+    }
+}
+
+fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if std::str::from_utf8(bytes).is_err() {
+        return Err(Error::invalid("the request body is not valid UTF-8").into());
+    }
+    serde_json::from_slice(bytes).map_err(|e| {
+        Error::invalid(format!("the request body is not the JSON expected: {e}")).into()
+    })
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SearchQuery {
+    #[serde(default)]
+    pub q: String,
+    pub limit: Option<usize>,
+    pub offset: Option<usize>,
+}
+
+async fn search(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<SearchQuery>,
+) -> ApiResult {
+    st.actor(&headers).require_read()?;
+    let started = std::time::Instant::now();
+    let engine = st.engine.clone();
+    let limit = q.limit.unwrap_or(20).clamp(1, 200);
+    let offset = q.offset.unwrap_or(0).min(10_000);
+    let res = blocking(move || engine.search(&q.q, limit, offset)).await?;
+    let took = started.elapsed().as_secs_f64() * 1000.0;
+    Ok(Json(json!({
+        "total": res.total,
+        "took_ms": (took * 100.0).round() / 100.0,
+        "relaxed": res.relaxed,
+        "hits": res.hits,
+    }))
+    .into_response())
+}
+
+async fn suggest(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<SearchQuery>,
+) -> ApiResult {
+    st.actor(&headers).require_read()?;
+    let text = q.q.trim().to_string();
+    if text.is_empty() {
+        return Ok(Json(json!({"suggestions": []})).into_response());
+    }
+    let query = if text.ends_with(['*', '"', ' ']) {
+        text
+    } else {
+        format!("{text}*")
+    };
+    let engine = st.engine.clone();
+    let res = blocking(move || engine.search(&query, 8, 0)).await?;
+    let suggestions: Vec<Value> = res
+        .hits
+        .into_iter()
+        .map(|h| json!({"path": h.path, "title": h.title, "url": format!("/wiki/{}", encode(&h.path))}))
+        .collect();
+    Ok(Json(json!({"suggestions": suggestions})).into_response())
+}
+
+pub(crate) fn encode(path: &str) -> String {
+    PagePath::parse(path)
+        .map(|p| p.url_encoded())
+        .unwrap_or_default()
+}
+
+#[derive(Deserialize)]
+struct ChangesQuery {
+    limit: Option<usize>,
+    offset: Option<usize>,
+}
+
+async fn changes(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<ChangesQuery>,
+) -> ApiResult {
+    st.actor(&headers).require_read()?;
+    let engine = st.engine.clone();
+    let limit = q.limit.unwrap_or(50).clamp(1, 500);
+    let log = blocking(move || engine.changes(limit, q.offset.unwrap_or(0))).await?;
+    let changes: Vec<Value> = log
+        .into_iter()
+        .map(|c| {
+            json!({
+                "revision": c.revision,
+                "author": c.author.name,
+                "date": c.date,
+                "message": c.summary,
+                "paths": c.paths.iter().map(|p| p.strip_suffix(".md").unwrap_or(p)).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Ok(Json(json!({"changes": changes})).into_response())
+}

@@ -1,0 +1,75 @@
+//! Atom feeds of recent changes.
+
+use crate::api::encode;
+use crate::views::escape;
+use crate::{AppState, blocking};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// The site's feed: the 50 newest commits.
+pub(crate) async fn site(State(st): State<AppState>, headers: HeaderMap) -> Response {
+    if let Err(e) = st.actor(&headers).require_read() {
+        return crate::ApiError(e).into_response();
+    }
+    let base = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(|h| format!("http://{h}"))
+        .unwrap_or_default();
+    let engine = st.engine.clone();
+    let log = match blocking(move || engine.changes(50, 0)).await {
+        Ok(l) => l,
+        Err(e) => return crate::ApiError(e).into_response(),
+    };
+    let updated = log
+        .first()
+        .map(|c| c.date.rfc3339())
+        .unwrap_or_else(|| "1970-01-01T00:00:00Z".into());
+    let mut xml = String::with_capacity(4096);
+    xml.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n");
+    xml.push_str(&format!(
+        "  <title>{} – recent changes</title>\n",
+        escape(&st.opts.site_name)
+    ));
+    xml.push_str(&format!(
+        "  <id>{}/feed.atom</id>\n  <updated>{updated}</updated>\n",
+        escape(&base)
+    ));
+    xml.push_str(&format!(
+        "  <link rel=\"self\" href=\"{0}/feed.atom\"/>\n  <link href=\"{0}/changes\"/>\n",
+        escape(&base)
+    ));
+    for c in &log {
+        let page = c.paths.iter().find_map(|p| p.strip_suffix(".md"));
+        let link = match page {
+            Some(p) => format!("{base}/wiki/{}", encode(p)),
+            None => format!("{base}/changes"),
+        };
+        let title = match page {
+            Some(p) if !c.summary.contains(p) => format!("{} ({p})", c.summary),
+            _ => c.summary.clone(),
+        };
+        let pages: Vec<String> = c
+            .paths
+            .iter()
+            .map(|p| escape(p.strip_suffix(".md").unwrap_or(p)))
+            .collect();
+        xml.push_str(&format!(
+            "  <entry>\n    <title>{}</title>\n    <id>urn:casebook:commit:{}</id>\n    <updated>{}</updated>\n    <author><name>{}</name></author>\n    <link href=\"{}\"/>\n    <summary>{}</summary>\n  </entry>\n",
+            escape(&title),
+            c.revision,
+            c.date.rfc3339(),
+            escape(&c.author.name),
+            escape(&link),
+            pages.join(", "),
+        ));
+    }
+    xml.push_str("</feed>\n");
+    let mut resp = (StatusCode::OK, xml).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/atom+xml; charset=utf-8"),
+    );
+    resp
+}

@@ -1,0 +1,856 @@
+//! Pages for people: reading, browsing, editing, history, search, and the theme's static files.
+
+use crate::api::encode;
+use crate::views::{self, Crumb};
+use crate::{Actor, AppState, PageError, blocking, feed};
+use axum::Router;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use casebook_core::{Error, ErrorKind, FolderPath, PagePath, Revision};
+use casebook_engine::{Save, SaveOutcome};
+use minijinja::context;
+use serde::Deserialize;
+
+type WebResult = Result<Response, PageError>;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/healthz", get(healthz))
+        .route("/wiki/{*path}", get(view))
+        .route("/browse", get(browse_root))
+        .route("/new", get(new_page))
+        .route("/edit/{*path}", get(edit_form).post(edit_save))
+        .route("/preview/{*path}", axum::routing::post(preview))
+        .route("/history/{*path}", get(history))
+        .route("/diff/{*path}", get(diff))
+        .route("/revert/{*path}", axum::routing::post(revert))
+        .route("/delete/{*path}", get(delete_form).post(delete))
+        .route("/move/{*path}", get(move_form).post(move_page))
+        .route("/changes", get(changes))
+        .route("/search", get(search))
+        .route("/feed.atom", get(feed::site))
+        .route("/static/{*file}", get(static_file))
+        .fallback(fallback)
+}
+
+impl AppState {
+    pub(crate) fn fail(&self, error: Error) -> PageError {
+        PageError {
+            error,
+            state: self.clone(),
+        }
+    }
+
+    fn page(&self, status: StatusCode, template: &str, ctx: minijinja::Value) -> Response {
+        let html = self.theme.render(template, ctx);
+        (status, Html(html)).into_response()
+    }
+}
+
+fn parse_page(st: &AppState, raw: &str) -> Result<PagePath, PageError> {
+    PagePath::parse(raw).map_err(|e| st.fail(e))
+}
+
+fn reader(st: &AppState, headers: &HeaderMap) -> Result<Actor, PageError> {
+    let actor = st.actor(headers);
+    actor.require_read().map_err(|e| st.fail(e))?;
+    Ok(actor)
+}
+
+fn editor(st: &AppState, headers: &HeaderMap) -> Result<Actor, PageError> {
+    let actor = st.actor(headers);
+    actor.require_edit().map_err(|e| st.fail(e))?;
+    Ok(actor)
+}
+
+async fn healthz(State(st): State<AppState>) -> Response {
+    let engine = st.engine.clone();
+    match blocking(move || engine.health()).await {
+        Ok(()) => (StatusCode::OK, "ok\n").into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("unavailable: {}\n", e.message),
+        )
+            .into_response(),
+    }
+}
+
+async fn fallback(State(st): State<AppState>) -> PageError {
+    st.fail(Error::not_found("there is nothing at this address"))
+}
+
+async fn home(State(st): State<AppState>, headers: HeaderMap) -> WebResult {
+    let actor = reader(&st, &headers)?;
+    let engine = st.engine.clone();
+    let (home, changes) = blocking(move || {
+        let home = PagePath::parse("Home")
+            .ok()
+            .and_then(|p| engine.page(&p, None).ok());
+        Ok((home, engine.changes(12, 0)?))
+    })
+    .await
+    .map_err(|e| st.fail(e))?;
+    let listing = st.engine.listing(&FolderPath::root());
+    Ok(st.page(
+        StatusCode::OK,
+        "home.html",
+        context! {
+            site => st.opts.site_name,
+            can_edit => actor.can_edit(),
+            title => home.as_ref().map(|p| p.title.clone()).unwrap_or_else(|| st.opts.site_name.clone()),
+            html => home.as_ref().map(|p| p.rendered.html.clone()),
+            changes => views::changes(&changes),
+            folders => listing.folders,
+            page_count => st.engine.page_count(),
+        },
+    ))
+}
+
+#[derive(Deserialize, Default)]
+struct ViewQuery {
+    rev: Option<String>,
+    saved: Option<String>,
+    merged: Option<String>,
+    moved: Option<String>,
+    reverted: Option<String>,
+}
+
+async fn view(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+    Query(q): Query<ViewQuery>,
+) -> WebResult {
+    let actor = reader(&st, &headers)?;
+    if let Some(folder) = raw.strip_suffix('/') {
+        return folder_page(&st, &actor, folder);
+    }
+    let path = parse_page(&st, &raw)?;
+    let rev = match q.rev.as_deref().filter(|r| !r.is_empty()) {
+        Some(r) => Some(Revision::parse(r).map_err(|e| st.fail(e))?),
+        None => None,
+    };
+    if rev.is_none() && !st.engine.exists(&path) {
+        return missing(&st, &actor, &raw, &path).await;
+    }
+    let engine = st.engine.clone();
+    let p = path.clone();
+    let (page, backlinks) = blocking(move || {
+        let page = engine.page(&p, rev.as_ref())?;
+        let backlinks = engine.backlinks(&p)?;
+        Ok((page, backlinks))
+    })
+    .await
+    .map_err(|e| st.fail(e))?;
+    let flash = if q.merged.is_some() {
+        Some((
+            "ok",
+            "Saved. Someone else edited this page while you were writing; your changes were merged with theirs.",
+        ))
+    } else if q.saved.is_some() {
+        Some(("ok", "Saved."))
+    } else if q.moved.is_some() {
+        Some(("ok", "Moved. The old address no longer holds this page."))
+    } else if q.reverted.is_some() {
+        Some(("ok", "Restored the earlier version as a new revision."))
+    } else {
+        None
+    };
+    Ok(st.page(
+        StatusCode::OK,
+        "page.html",
+        context! {
+            site => st.opts.site_name,
+            can_edit => actor.can_edit(),
+            path => path.as_str(),
+            url => path.url_encoded(),
+            title => page.title,
+            crumbs => views::crumbs(&path.folder()),
+            html => page.rendered.html,
+            fields => page.rendered.front_matter.display_fields(),
+            front_matter_error => page.rendered.front_matter_error,
+            tags => page.rendered.tags,
+            toc => page.rendered.headings.iter().filter(|h| (2..=4).contains(&h.level)).collect::<Vec<_>>(),
+            author => page.author.map(|a| a.name),
+            updated => page.updated.map(|t| t.short()),
+            updated_iso => page.updated.map(|t| t.rfc3339()),
+            revision => page.revision,
+            historic => page.historic,
+            backlinks => backlinks.iter().map(|b| views::link(&b.path, &b.title)).collect::<Vec<_>>(),
+            flash => flash.map(|(kind, text)| context! { kind, text }),
+        },
+    ))
+}
+
+/// A page that does not exist: an attachment of that name, a folder, another spelling, or an
+/// offer to create it.
+async fn missing(st: &AppState, actor: &Actor, raw: &str, path: &PagePath) -> WebResult {
+    let engine = st.engine.clone();
+    let file = raw.to_string();
+    if let Some(bytes) = blocking(move || engine.file(&file))
+        .await
+        .map_err(|e| st.fail(e))?
+    {
+        return Ok(attachment(raw, bytes));
+    }
+    let folder = FolderPath::parse(raw).map_err(|e| st.fail(e))?;
+    let listing = st.engine.listing(&folder);
+    if !listing.pages.is_empty() || !listing.folders.is_empty() {
+        return Ok(Redirect::to(&format!("/wiki/{}/", folder.url_encoded())).into_response());
+    }
+    if let Some(other) = st.engine.find_page(raw)
+        && other != raw
+    {
+        return Ok(Redirect::to(&format!("/wiki/{}", encode(&other))).into_response());
+    }
+    Ok(st.page(
+        StatusCode::NOT_FOUND,
+        "missing.html",
+        context! {
+            site => st.opts.site_name,
+            can_edit => actor.can_edit(),
+            path => path.as_str(),
+            url => path.url_encoded(),
+            title => path.name(),
+            crumbs => views::crumbs(&path.folder()),
+        },
+    ))
+}
+
+/// Serves a file of the repository. Types a browser would run (HTML, SVG, anything unknown) are
+/// sent as downloads so they cannot act on the wiki's origin.
+fn attachment(name: &str, bytes: Vec<u8>) -> Response {
+    let ct = crate::theme::content_type(name);
+    let inline = ct.starts_with("image/") && ct != "image/svg+xml"
+        || ct.starts_with("text/plain")
+        || ct == "application/pdf";
+    let mut resp = (StatusCode::OK, bytes).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(if inline {
+            ct
+        } else {
+            "application/octet-stream"
+        }),
+    );
+    if !inline {
+        let file = name
+            .rsplit('/')
+            .next()
+            .unwrap_or("file")
+            .replace(['"', '\\', '\r', '\n'], "_");
+        if let Ok(v) = HeaderValue::from_str(&format!(
+            "attachment; filename=\"{}\"",
+            file.escape_default()
+        )) {
+            h.insert(header::CONTENT_DISPOSITION, v);
+        }
+    }
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    resp
+}
+
+async fn browse_root(State(st): State<AppState>, headers: HeaderMap) -> WebResult {
+    let actor = reader(&st, &headers)?;
+    folder_page(&st, &actor, "")
+}
+
+fn folder_page(st: &AppState, actor: &Actor, raw: &str) -> WebResult {
+    let folder = FolderPath::parse(raw).map_err(|e| st.fail(e))?;
+    let listing = st.engine.listing(&folder);
+    if !folder.is_root() && listing.pages.is_empty() && listing.folders.is_empty() {
+        return Err(st.fail(Error::not_found(format!("there is no folder {folder}"))));
+    }
+    let crumbs: Vec<Crumb> = match folder.parent() {
+        Some(parent) => views::crumbs(&parent),
+        None => Vec::new(),
+    };
+    Ok(st.page(
+        StatusCode::OK,
+        "folder.html",
+        context! {
+            site => st.opts.site_name,
+            can_edit => actor.can_edit(),
+            title => if folder.is_root() { "All pages".to_string() } else { folder.name().to_string() },
+            folder => folder.as_str(),
+            folder_url => folder.url_encoded(),
+            crumbs => crumbs,
+            root => folder.is_root(),
+            folders => listing.folders,
+            pages => listing.pages.iter().map(|p| context! {
+                title => p.title, url => encode(&p.path), updated => p.updated.map(|t| t.date()),
+            }).collect::<Vec<_>>(),
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+struct NewQuery {
+    path: Option<String>,
+}
+
+async fn new_page(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<NewQuery>,
+) -> WebResult {
+    let actor = editor(&st, &headers)?;
+    let mut error = None;
+    if let Some(raw) = q
+        .path
+        .as_deref()
+        .map(|p| p.trim().trim_matches('/'))
+        .filter(|p| !p.is_empty())
+    {
+        let raw = raw.strip_suffix(".md").unwrap_or(raw);
+        match PagePath::parse(raw) {
+            Ok(p) => return Ok(Redirect::to(&format!("/edit/{}", p.url_encoded())).into_response()),
+            Err(e) => error = Some(e.message),
+        }
+    }
+    Ok(st.page(
+        if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK },
+        "new.html",
+        context! { site => st.opts.site_name, can_edit => actor.can_edit(), title => "New page", error, value => q.path },
+    ))
+}
+
+async fn edit_form(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+) -> WebResult {
+    let actor = editor(&st, &headers)?;
+    let path = parse_page(&st, &raw)?;
+    let engine = st.engine.clone();
+    let p = path.clone();
+    let page = blocking(move || match engine.page(&p, None) {
+        Ok(page) => Ok(Some(page)),
+        Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    })
+    .await
+    .map_err(|e| st.fail(e))?;
+    let (markdown, base, title, new) = match page {
+        Some(p) => (
+            p.markdown,
+            p.revision.map(|r| r.to_string()),
+            p.title,
+            false,
+        ),
+        None => (
+            format!("# {}\n\n", path.name()),
+            None,
+            path.name().to_string(),
+            true,
+        ),
+    };
+    Ok(editor_page(
+        &st,
+        &actor,
+        StatusCode::OK,
+        &path,
+        &title,
+        &markdown,
+        base.as_deref(),
+        "",
+        new,
+        None,
+    ))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn editor_page(
+    st: &AppState,
+    actor: &Actor,
+    status: StatusCode,
+    path: &PagePath,
+    title: &str,
+    markdown: &str,
+    base: Option<&str>,
+    message: &str,
+    new: bool,
+    conflict: Option<minijinja::Value>,
+) -> Response {
+    st.page(
+        status,
+        "edit.html",
+        context! {
+            site => st.opts.site_name,
+            can_edit => actor.can_edit(),
+            path => path.as_str(),
+            url => path.url_encoded(),
+            title => title,
+            crumbs => views::crumbs(&path.folder()),
+            markdown => markdown,
+            base_revision => base,
+            message => message,
+            new => new,
+            conflict => conflict,
+            max_bytes => st.engine.max_page_bytes(),
+        },
+    )
+}
+
+#[derive(Deserialize)]
+struct EditForm {
+    markdown: String,
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    base_revision: String,
+}
+
+async fn edit_save(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+    form: Result<Form<EditForm>, axum::extract::rejection::FormRejection>,
+) -> WebResult {
+    let actor = editor(&st, &headers)?;
+    let path = parse_page(&st, &raw)?;
+    let Form(form) = form.map_err(|e| st.fail(form_error(e)))?;
+    let base = match form.base_revision.trim() {
+        "" => None,
+        r => Some(Revision::parse(r).map_err(|e| st.fail(e))?),
+    };
+    // Browsers send CRLF line ends from a textarea; pages keep the plain newline.
+    let markdown = form.markdown.replace("\r\n", "\n");
+    let engine = st.engine.clone();
+    let (p, author, message) = (path.clone(), actor.author.clone(), form.message.clone());
+    let md = markdown.clone();
+    let outcome = blocking(move || {
+        engine.save(Save {
+            path: &p,
+            markdown: &md,
+            message: &message,
+            base: base.as_ref(),
+            author: &author,
+        })
+    })
+    .await
+    .map_err(|e| st.fail(e))?;
+    match outcome {
+        SaveOutcome::Saved { merged, .. } => {
+            let flag = if merged { "merged=1" } else { "saved=1" };
+            Ok(Redirect::to(&format!("/wiki/{}?{flag}", path.url_encoded())).into_response())
+        }
+        SaveOutcome::Conflict {
+            theirs,
+            yours,
+            current,
+            ..
+        } => {
+            let diff = casebook_engine_diff(&theirs, &yours);
+            let conflict = context! {
+                theirs => theirs,
+                diff => views::diff_lines(&diff),
+            };
+            let current = current.map(|r| r.to_string());
+            Ok(editor_page(
+                &st,
+                &actor,
+                StatusCode::CONFLICT,
+                &path,
+                path.name(),
+                &yours,
+                current.as_deref(),
+                &form.message,
+                false,
+                Some(conflict),
+            ))
+        }
+    }
+}
+
+fn casebook_engine_diff(theirs: &str, yours: &str) -> String {
+    views::text_diff(theirs, yours)
+}
+
+fn form_error(e: axum::extract::rejection::FormRejection) -> Error {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        Error::too_large("the page is larger than the server accepts")
+    } else {
+        Error::invalid(format!("the form could not be read: {e}"))
+    }
+}
+
+#[derive(Deserialize)]
+struct PreviewForm {
+    markdown: String,
+}
+
+async fn preview(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+    form: Result<Form<PreviewForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    if let Err(e) = st.actor(&headers).require_read() {
+        return crate::ApiError(e).into_response();
+    }
+    let path = match PagePath::parse(&raw) {
+        Ok(p) => p,
+        Err(e) => return crate::ApiError(e).into_response(),
+    };
+    let Ok(Form(form)) = form else {
+        return crate::ApiError(Error::invalid("send the markdown as a form field"))
+            .into_response();
+    };
+    let engine = st.engine.clone();
+    match blocking(move || Ok(engine.preview(&path, &form.markdown))).await {
+        Ok(r) => {
+            let mut html = String::new();
+            if let Some(e) = &r.front_matter_error {
+                html.push_str(&format!(
+                    "<div class=\"flash warn\">{}</div>",
+                    views::escape(e)
+                ));
+            }
+            html.push_str(&r.html);
+            Html(html).into_response()
+        }
+        Err(e) => crate::ApiError(e).into_response(),
+    }
+}
+
+async fn history(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+) -> WebResult {
+    let actor = reader(&st, &headers)?;
+    let path = parse_page(&st, &raw)?;
+    let engine = st.engine.clone();
+    let p = path.clone();
+    let revs = blocking(move || engine.history(&p, 500))
+        .await
+        .map_err(|e| st.fail(e))?;
+    if revs.is_empty() {
+        return Err(st.fail(Error::not_found(format!("{path} has no history"))));
+    }
+    Ok(st.page(
+        StatusCode::OK,
+        "history.html",
+        context! {
+            site => st.opts.site_name,
+            can_edit => actor.can_edit(),
+            path => path.as_str(),
+            url => path.url_encoded(),
+            title => st.engine.title_of(path.as_str()).unwrap_or_else(|| path.name().to_string()),
+            crumbs => views::crumbs(&path.folder()),
+            revisions => views::changes(&revs),
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+struct DiffQuery {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+async fn diff(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+    Query(q): Query<DiffQuery>,
+) -> WebResult {
+    let actor = reader(&st, &headers)?;
+    let path = parse_page(&st, &raw)?;
+    let parse = |r: Option<&str>| -> Result<Option<Revision>, PageError> {
+        match r.map(str::trim).filter(|s| !s.is_empty()) {
+            Some(r) => Revision::parse(r).map(Some).map_err(|e| st.fail(e)),
+            None => Ok(None),
+        }
+    };
+    let from = parse(q.from.as_deref())?;
+    let to = parse(q.to.as_deref())?;
+    let engine = st.engine.clone();
+    let p = path.clone();
+    let (from, to, text) = blocking(move || {
+        let history = engine.history(&p, 2)?;
+        let to = match to {
+            Some(t) => t,
+            None => history
+                .first()
+                .map(|c| c.revision.clone())
+                .ok_or_else(|| Error::not_found("the page has no history"))?,
+        };
+        let from = match from {
+            Some(f) => f,
+            None => history
+                .get(1)
+                .map(|c| c.revision.clone())
+                .unwrap_or_else(|| to.clone()),
+        };
+        let text = engine.diff(&p, &from, &to)?;
+        Ok((from, to, text))
+    })
+    .await
+    .map_err(|e| st.fail(e))?;
+    Ok(st.page(
+        StatusCode::OK,
+        "diff.html",
+        context! {
+            site => st.opts.site_name,
+            can_edit => actor.can_edit(),
+            path => path.as_str(),
+            url => path.url_encoded(),
+            title => st.engine.title_of(path.as_str()).unwrap_or_else(|| path.name().to_string()),
+            crumbs => views::crumbs(&path.folder()),
+            from => from.to_string(),
+            to => to.to_string(),
+            lines => views::diff_lines(&text),
+            empty => text.trim().is_empty(),
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+struct RevForm {
+    rev: String,
+}
+
+async fn revert(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+    form: Result<Form<RevForm>, axum::extract::rejection::FormRejection>,
+) -> WebResult {
+    let actor = editor(&st, &headers)?;
+    let path = parse_page(&st, &raw)?;
+    let Form(form) = form.map_err(|e| st.fail(form_error(e)))?;
+    let rev = Revision::parse(&form.rev).map_err(|e| st.fail(e))?;
+    let engine = st.engine.clone();
+    let p = path.clone();
+    blocking(move || engine.revert(&p, &rev, &actor.author))
+        .await
+        .map_err(|e| st.fail(e))?;
+    Ok(Redirect::to(&format!("/wiki/{}?reverted=1", path.url_encoded())).into_response())
+}
+
+async fn delete_form(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+) -> WebResult {
+    let actor = editor(&st, &headers)?;
+    let path = parse_page(&st, &raw)?;
+    let Some(last) = st
+        .engine
+        .last_change(&path)
+        .filter(|_| st.engine.exists(&path))
+    else {
+        return Err(st.fail(Error::not_found(format!("there is no page {path}"))));
+    };
+    Ok(st.page(
+        StatusCode::OK,
+        "delete.html",
+        context! {
+            site => st.opts.site_name,
+            can_edit => actor.can_edit(),
+            path => path.as_str(),
+            url => path.url_encoded(),
+            title => st.engine.title_of(path.as_str()),
+            crumbs => views::crumbs(&path.folder()),
+            base_revision => last.revision.to_string(),
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+struct DeleteForm {
+    #[serde(default)]
+    base_revision: String,
+    #[serde(default)]
+    message: String,
+}
+
+async fn delete(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+    form: Result<Form<DeleteForm>, axum::extract::rejection::FormRejection>,
+) -> WebResult {
+    let actor = editor(&st, &headers)?;
+    let path = parse_page(&st, &raw)?;
+    let Form(form) = form.map_err(|e| st.fail(form_error(e)))?;
+    let base = match form.base_revision.trim() {
+        "" => None,
+        r => Some(Revision::parse(r).map_err(|e| st.fail(e))?),
+    };
+    let engine = st.engine.clone();
+    let p = path.clone();
+    blocking(move || engine.delete(&p, base.as_ref(), &actor.author, &form.message))
+        .await
+        .map_err(|e| st.fail(e))?;
+    let folder = path.folder();
+    let to = if folder.is_root() {
+        "/browse".to_string()
+    } else {
+        format!("/wiki/{}/", folder.url_encoded())
+    };
+    Ok(Redirect::to(&to).into_response())
+}
+
+async fn move_form(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+) -> WebResult {
+    let actor = editor(&st, &headers)?;
+    let path = parse_page(&st, &raw)?;
+    if !st.engine.exists(&path) {
+        return Err(st.fail(Error::not_found(format!("there is no page {path}"))));
+    }
+    Ok(st.page(
+        StatusCode::OK,
+        "move.html",
+        context! {
+            site => st.opts.site_name,
+            can_edit => actor.can_edit(),
+            path => path.as_str(),
+            url => path.url_encoded(),
+            title => st.engine.title_of(path.as_str()),
+            crumbs => views::crumbs(&path.folder()),
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+struct MoveForm {
+    to: String,
+}
+
+async fn move_page(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+    form: Result<Form<MoveForm>, axum::extract::rejection::FormRejection>,
+) -> WebResult {
+    let actor = editor(&st, &headers)?;
+    let path = parse_page(&st, &raw)?;
+    let Form(form) = form.map_err(|e| st.fail(form_error(e)))?;
+    let to_raw = form.to.trim().trim_matches('/');
+    let to = parse_page(&st, to_raw.strip_suffix(".md").unwrap_or(to_raw))?;
+    let engine = st.engine.clone();
+    let t = to.clone();
+    blocking(move || engine.move_page(&path, &t, &actor.author, ""))
+        .await
+        .map_err(|e| st.fail(e))?;
+    Ok(Redirect::to(&format!("/wiki/{}?moved=1", to.url_encoded())).into_response())
+}
+
+#[derive(Deserialize)]
+struct PageNumber {
+    page: Option<usize>,
+}
+
+async fn changes(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<PageNumber>,
+) -> WebResult {
+    let actor = reader(&st, &headers)?;
+    let page = q.page.unwrap_or(1).max(1);
+    let per = 50;
+    let engine = st.engine.clone();
+    let log = blocking(move || engine.changes(per + 1, (page - 1) * per))
+        .await
+        .map_err(|e| st.fail(e))?;
+    let more = log.len() > per;
+    Ok(st.page(
+        StatusCode::OK,
+        "changes.html",
+        context! {
+            site => st.opts.site_name,
+            can_edit => actor.can_edit(),
+            title => "Recent changes",
+            changes => views::changes(&log[..log.len().min(per)]),
+            page => page,
+            prev => (page > 1).then(|| page - 1),
+            next => more.then_some(page + 1),
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+struct SearchPageQuery {
+    #[serde(default)]
+    q: String,
+    page: Option<usize>,
+}
+
+async fn search(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<SearchPageQuery>,
+) -> WebResult {
+    let actor = reader(&st, &headers)?;
+    let per = 20;
+    let page = q.page.unwrap_or(1).clamp(1, 500);
+    let query = q.q.trim().to_string();
+    let started = std::time::Instant::now();
+    let results = if query.is_empty() {
+        None
+    } else {
+        let engine = st.engine.clone();
+        let qq = query.clone();
+        Some(
+            blocking(move || engine.search(&qq, per, (page - 1) * per))
+                .await
+                .map_err(|e| st.fail(e))?,
+        )
+    };
+    let took = format!("{:.1}", started.elapsed().as_secs_f64() * 1000.0);
+    let total = results.as_ref().map(|r| r.total).unwrap_or(0);
+    Ok(st.page(
+        StatusCode::OK,
+        "search.html",
+        context! {
+            site => st.opts.site_name,
+            can_edit => actor.can_edit(),
+            title => if query.is_empty() { "Search".to_string() } else { format!("{query} – search") },
+            q => query,
+            took => took,
+            total => total,
+            relaxed => results.as_ref().map(|r| r.relaxed).unwrap_or(false),
+            hits => results.map(|r| r.hits.into_iter().map(|h| context! {
+                url => encode(&h.path),
+                title => h.title,
+                crumbs => h.path.rsplit_once('/').map(|(f, _)| f.replace('/', " › ")),
+                snippet => h.snippet,
+                kind => h.kind,
+                author => h.author,
+                updated => (h.updated > 0).then(|| casebook_core::Timestamp::new(h.updated, 0).date()),
+            }).collect::<Vec<_>>()),
+            page => page,
+            prev => (page > 1).then(|| page - 1),
+            next => (page * per < total).then_some(page + 1),
+        },
+    ))
+}
+
+async fn static_file(State(st): State<AppState>, Path(file): Path<String>) -> Response {
+    match st.theme.static_file(&file) {
+        Some((data, ct)) => {
+            let mut resp = (StatusCode::OK, data.into_owned()).into_response();
+            let h = resp.headers_mut();
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+            h.insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=3600"),
+            );
+            resp
+        }
+        None => (StatusCode::NOT_FOUND, "no such file\n").into_response(),
+    }
+}

@@ -1,0 +1,395 @@
+//! The real router, driven in-process: the JSON API, the pages, and bad input that must change
+//! nothing.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use casebook_engine::{Engine, Options};
+use casebook_server::{Access, AppState, ServerOptions, router};
+use serde_json::{Value, json};
+use std::process::Command;
+use tower::ServiceExt;
+
+struct App {
+    _tmp: tempfile::TempDir,
+    state: AppState,
+    repo: std::path::PathBuf,
+}
+
+impl App {
+    fn new(access: Access) -> App {
+        let tmp = tempfile::tempdir().unwrap();
+        let repo = tmp.path().join("wiki.git");
+        let engine = Engine::open(Options::new(&repo, tmp.path().join("data"))).unwrap();
+        engine.wait_indexed();
+        let state = AppState::new(
+            engine,
+            ServerOptions {
+                anonymous: access,
+                ..ServerOptions::default()
+            },
+        )
+        .unwrap();
+        App {
+            _tmp: tmp,
+            state,
+            repo,
+        }
+    }
+
+    async fn send(&self, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+        let resp = router(self.state.clone()).oneshot(req).await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap()
+            .to_vec();
+        (status, headers, body)
+    }
+
+    async fn json(&self, method: &str, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut b = Request::builder().method(method).uri(uri);
+        let body = match body {
+            Some(v) => {
+                b = b.header("content-type", "application/json");
+                Body::from(v.to_string())
+            }
+            None => Body::empty(),
+        };
+        let (s, _, bytes) = self.send(b.body(body).unwrap()).await;
+        (s, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, uri: &str) -> (StatusCode, String) {
+        let (s, _, b) = self
+            .send(Request::get(uri).body(Body::empty()).unwrap())
+            .await;
+        (s, String::from_utf8_lossy(&b).into_owned())
+    }
+
+    fn commits(&self) -> u32 {
+        let out = Command::new("git")
+            .arg("--git-dir")
+            .arg(&self.repo)
+            .args(["rev-list", "--count", "HEAD"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    }
+}
+
+#[tokio::test]
+async fn page_lifecycle_over_the_api() {
+    let app = App::new(Access::Edit);
+    let (s, v) = app
+        .json(
+            "PUT",
+            "/api/v1/pages/deals/Acme%20Renewal",
+            Some(json!({"markdown": "# Acme Renewal\n\nFirst.\n", "message": "write it up"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let r1 = v["revision"].as_str().unwrap().to_string();
+    let (s, v) = app
+        .json("GET", "/api/v1/pages/deals/Acme%20Renewal", None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["title"], "Acme Renewal");
+    assert_eq!(v["revision"], r1.as_str());
+    assert!(v["html"].as_str().unwrap().contains("<p>First.</p>"));
+    let (s, v) = app
+        .json(
+            "PUT",
+            "/api/v1/pages/deals/Acme%20Renewal",
+            Some(json!({"markdown": "# Acme Renewal\n\nSecond.\n", "base_revision": r1})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["merged"], false);
+    let r2 = v["revision"].as_str().unwrap().to_string();
+    let (_, v) = app
+        .json("GET", "/api/v1/pages/deals/Acme%20Renewal/history", None)
+        .await;
+    let revs: Vec<&str> = v["revisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["revision"].as_str().unwrap())
+        .collect();
+    assert_eq!(revs, [r2.as_str(), r1.as_str()]);
+    let (_, v) = app
+        .json(
+            "GET",
+            &format!("/api/v1/pages/deals/Acme%20Renewal/diff?from={r1}&to={r2}"),
+            None,
+        )
+        .await;
+    assert!(v["diff"].as_str().unwrap().contains("+Second."), "{v}");
+    let (_, v) = app.json("GET", "/api/v1/changes?limit=2", None).await;
+    assert_eq!(v["changes"][0]["paths"][0], "deals/Acme Renewal");
+    let (s, v) = app.json("GET", "/api/v1/pages?prefix=deals", None).await;
+    assert_eq!((s, v["total"].as_u64()), (StatusCode::OK, Some(1)));
+    let (s, _) = app
+        .json(
+            "DELETE",
+            &format!("/api/v1/pages/deals/Acme%20Renewal?base_revision={r1}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "a stale delete is refused");
+    let (s, _) = app
+        .json("DELETE", "/api/v1/pages/deals/Acme%20Renewal", None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, v) = app
+        .json("GET", "/api/v1/pages/deals/Acme%20Renewal", None)
+        .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+}
+
+#[tokio::test]
+async fn conflicting_stale_save_answers_409_with_both_sides() {
+    let app = App::new(Access::Edit);
+    let (_, v) = app
+        .json(
+            "PUT",
+            "/api/v1/pages/C",
+            Some(json!({"markdown": "line\n"})),
+        )
+        .await;
+    let r0 = v["revision"].as_str().unwrap().to_string();
+    app.json(
+        "PUT",
+        "/api/v1/pages/C",
+        Some(json!({"markdown": "theirs\n", "base_revision": r0})),
+    )
+    .await;
+    let n = app.commits();
+    let (s, v) = app
+        .json(
+            "PUT",
+            "/api/v1/pages/C",
+            Some(json!({"markdown": "yours\n", "base_revision": r0})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert_eq!(v["conflict"]["theirs"], "theirs\n");
+    assert_eq!(v["conflict"]["yours"], "yours\n");
+    assert_eq!(v["conflict"]["base"], "line\n");
+    assert_eq!(app.commits(), n);
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_and_changes_nothing() {
+    let app = App::new(Access::Edit);
+    let n = app.commits();
+    for path in [
+        "..%2Fescape",
+        "%2e%2e/escape",
+        "a/%2E%2E/%2E%2E/b",
+        ".git/config",
+        "a/.hidden",
+        "a%5Cb",
+        "%2Fabs",
+        "a%00b",
+        "a//b",
+        "x%0Ay",
+    ] {
+        let (s, v) = app
+            .json(
+                "PUT",
+                &format!("/api/v1/pages/{path}"),
+                Some(json!({"markdown": "x"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{path}: {v}");
+        assert_eq!(v["error"]["code"], "invalid_input", "{path}");
+        assert!(!v["error"]["message"].as_str().unwrap().is_empty());
+    }
+    let big = "x".repeat(6 * 1024 * 1024);
+    let (s, _) = app
+        .json("PUT", "/api/v1/pages/Big", Some(json!({"markdown": big})))
+        .await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
+    let just_over = "y".repeat(5 * 1024 * 1024 + 1);
+    let (s, v) = app
+        .json(
+            "PUT",
+            "/api/v1/pages/Big",
+            Some(json!({"markdown": just_over})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
+    let req = Request::put("/api/v1/pages/Utf")
+        .header("content-type", "application/json")
+        .body(Body::from(&b"{\"markdown\": \"\xff\xfe\"}"[..]))
+        .unwrap();
+    let (s, _, body) = app.send(req).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(String::from_utf8_lossy(&body).contains("UTF-8"));
+    let (s, _) = app
+        .json(
+            "PUT",
+            "/api/v1/pages/Json",
+            Some(json!({"text": "no markdown field"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _) = app
+        .json(
+            "PUT",
+            "/api/v1/pages/Rev",
+            Some(json!({"markdown": "x", "base_revision": "not-hex"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _) = app
+        .json(
+            "PUT",
+            "/api/v1/pages/Rev",
+            Some(json!({"markdown": "x", "base_revision": "abcdef1234"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "an unknown base revision");
+    assert_eq!(app.commits(), n, "no bad request made a commit");
+}
+
+#[tokio::test]
+async fn read_only_visitors_cannot_write() {
+    let app = App::new(Access::Read);
+    let n = app.commits();
+    let (s, v) = app
+        .json("PUT", "/api/v1/pages/X", Some(json!({"markdown": "x"})))
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
+    let (s, _) = app.get("/edit/Home").await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.commits(), n);
+    let (s, _) = app.get("/wiki/Home").await;
+    assert_eq!(s, StatusCode::OK);
+    let closed = App::new(Access::None);
+    assert_eq!(closed.get("/wiki/Home").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        closed.json("GET", "/api/v1/search?q=x", None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(closed.get("/healthz").await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn pages_for_people() {
+    let app = App::new(Access::Edit);
+    let (s, body) = app.get("/").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("Recent changes"));
+    let (s, body) = app.get("/wiki/Home").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("Linked from") && body.contains("data-shortcut=\"edit\""));
+    let (s, body) = app.get("/wiki/No%20Such%20Page").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(
+        body.contains("/edit/No%20Such%20Page"),
+        "the 404 offers to create the page"
+    );
+    assert_eq!(app.get("/wiki/guide/").await.0, StatusCode::OK);
+    assert_eq!(app.get("/wiki/guide").await.0, StatusCode::SEE_OTHER);
+    assert_eq!(app.get("/browse").await.0, StatusCode::OK);
+    assert_eq!(app.get("/changes").await.0, StatusCode::OK);
+    let (s, body) = app.get("/search?q=renewal").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("<mark>"), "search highlights");
+    assert_eq!(app.get("/history/Home").await.0, StatusCode::OK);
+    assert_eq!(app.get("/diff/Home").await.0, StatusCode::OK);
+    let (s, body) = app.get("/edit/Home").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("name=\"base_revision\" value=\"") && body.contains("id=\"cb-editor\""));
+    let (s, body) = app.get("/feed.atom").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("<feed"));
+    let (s, body) = app.get("/nowhere/at/all").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(body.contains("Go home"), "a friendly error page");
+    let (s, _) = app.get("/wiki/..%2F..%2Fetc").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(app.get("/static/casebook.css").await.0, StatusCode::OK);
+    assert_eq!(
+        app.get("/static/../Cargo.toml").await.0,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn the_editor_form_saves_merges_and_shows_conflicts() {
+    let app = App::new(Access::Edit);
+    let form = |md: &str, base: &str| {
+        let body = format!("markdown={}&message=m&base_revision={base}", urlencode(md));
+        Request::post("/edit/F")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let (s, h, _) = app.send(form("a\n\nb\n\nc\n", "")).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert_eq!(h["location"], "/wiki/F?saved=1");
+    let (_, v) = app.json("GET", "/api/v1/pages/F", None).await;
+    let r0 = v["revision"].as_str().unwrap().to_string();
+    app.send(form("A\n\nb\n\nc\n", &r0)).await;
+    let (s, h, _) = app.send(form("a\n\nb\n\nC\n", &r0)).await;
+    assert_eq!(
+        (s, h["location"].to_str().unwrap()),
+        (StatusCode::SEE_OTHER, "/wiki/F?merged=1")
+    );
+    let (s, _, body) = app.send(form("X\n\nb\n\nc\n", &r0)).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let body = String::from_utf8_lossy(&body);
+    assert!(body.contains("Someone saved this page while you were editing"));
+    assert!(
+        body.contains(">X\n\nb\n\nc\n</textarea>"),
+        "the person's own text stays in the editor"
+    );
+}
+
+#[tokio::test]
+async fn security_headers_and_cross_site_posts() {
+    let app = App::new(Access::Edit);
+    let (_, h, _) = app
+        .send(Request::get("/").body(Body::empty()).unwrap())
+        .await;
+    assert!(
+        h["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("script-src 'self'")
+    );
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert!(
+        h["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
+    let n = app.commits();
+    let req = Request::post("/edit/Forged")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("origin", "https://evil.example")
+        .header("host", "wiki.example")
+        .body(Body::from("markdown=pwned"))
+        .unwrap();
+    assert_eq!(app.send(req).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(app.commits(), n);
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
