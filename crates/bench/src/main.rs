@@ -1,0 +1,459 @@
+//! `casebook-bench`: page-view, save and search latency of a real Casebook server on loopback.
+
+use anyhow::{Context, Result};
+use casebook_core::{Author, FolderPath};
+use casebook_engine::{Engine, Options};
+use casebook_server::{Access, AppState, ServerOptions};
+use clap::Parser;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+#[derive(Parser, Debug)]
+#[command(about = "Benchmark Casebook over loopback HTTP")]
+struct Args {
+    /// Generate a wiki of this many pages.
+    #[arg(long, default_value_t = 10_000)]
+    pages: usize,
+    /// Import this folder instead of generating pages.
+    #[arg(long)]
+    corpus: Option<PathBuf>,
+    /// Sequential page views measured.
+    #[arg(long, default_value_t = 2_000)]
+    views: usize,
+    /// Concurrent clients for the throughput phase.
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+    /// Seconds of the throughput phase.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Sequential saves measured.
+    #[arg(long, default_value_t = 200)]
+    saves: usize,
+    /// Rounds of the search query set.
+    #[arg(long, default_value_t = 5)]
+    search_rounds: usize,
+    /// Search queries (default: a mixed set for the generated corpus).
+    #[arg(long)]
+    query: Vec<String>,
+}
+
+/// A deterministic pseudo-random sequence (xorshift), so runs are comparable.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+const WORDS: &[&str] = &[
+    "renewal",
+    "pricing",
+    "discount",
+    "champion",
+    "procurement",
+    "pilot",
+    "discovery",
+    "value",
+    "insight",
+    "stakeholder",
+    "budget",
+    "timeline",
+    "competitor",
+    "objection",
+    "contract",
+    "expansion",
+    "churn",
+    "forecast",
+    "pipeline",
+    "quota",
+    "margin",
+    "onboarding",
+    "integration",
+    "security",
+    "review",
+    "executive",
+    "sponsor",
+    "workshop",
+    "proposal",
+    "legal",
+    "retail",
+    "logistics",
+    "healthcare",
+    "manufacturing",
+    "banking",
+    "warehouse",
+    "scheduling",
+    "returns",
+    "inventory",
+    "fleet",
+    "the",
+    "a",
+    "we",
+    "they",
+    "and",
+    "of",
+    "to",
+    "in",
+    "for",
+    "with",
+    "on",
+    "that",
+    "their",
+    "our",
+    "was",
+    "because",
+];
+
+fn generate(dir: &std::path::Path, n: usize) -> Result<()> {
+    let mut rng = Rng(0x5eed_cafe_f00d_1234);
+    let folders = [
+        "cases",
+        "insights",
+        "playbooks",
+        "accounts/emea",
+        "accounts/americas",
+    ];
+    for i in 0..n {
+        let folder = folders[i % folders.len()];
+        std::fs::create_dir_all(dir.join(folder))?;
+        let mut md = format!(
+            "---\ntitle: Page {i}\ntags: [{}, {}]\noutcome: {}\n---\n\n# Page {i}\n\n",
+            WORDS[i % 30],
+            WORDS[(i / 7) % 30],
+            ["won", "lost", "no-decision"][i % 3]
+        );
+        for s in 0..(3 + rng.below(4)) {
+            md.push_str(&format!("## Section {s}\n\n"));
+            for _ in 0..(2 + rng.below(3)) {
+                let len = 30 + rng.below(60);
+                let words: Vec<&str> = (0..len).map(|_| WORDS[rng.below(WORDS.len())]).collect();
+                md.push_str(&words.join(" "));
+                md.push_str(&format!(" token{}.\n\n", rng.below(n.max(1) * 4)));
+            }
+            let target = rng.below(n);
+            md.push_str(&format!(
+                "See [[Page {target}]] and [another](../{}/p{:05}.md).\n\n",
+                folders[target % folders.len()],
+                target
+            ));
+        }
+        std::fs::write(dir.join(folder).join(format!("p{i:05}.md")), md)?;
+    }
+    Ok(())
+}
+
+fn pct(xs: &mut [f64], p: f64) -> f64 {
+    if xs.is_empty() {
+        return f64::NAN;
+    }
+    xs.sort_by(|a, b| a.total_cmp(b));
+    xs[((p / 100.0) * (xs.len() - 1) as f64).round() as usize]
+}
+
+fn row(name: &str, lat: &mut [f64], other: &str) {
+    println!(
+        "| {name} | {:.2} | {:.2} | {:.2} | {} | {other} |",
+        pct(lat, 50.0),
+        pct(lat, 95.0),
+        pct(lat, 99.0),
+        lat.len()
+    );
+}
+
+fn rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .unwrap_or("0")
+                    .parse::<f64>()
+                    .unwrap_or(0.0)
+            })
+        })
+        .unwrap_or(0.0)
+        / 1024.0
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let tmp = tempfile::tempdir()?;
+    let repo = tmp.path().join("wiki.git");
+    let engine = Engine::open(Options::new(&repo, tmp.path().join("data")))
+        .map_err(|e| anyhow::anyhow!(e.message))?;
+    let src = match &args.corpus {
+        Some(c) => c.clone(),
+        None => {
+            let d = tmp.path().join("corpus");
+            generate(&d, args.pages)?;
+            d
+        }
+    };
+    let started = Instant::now();
+    let report = engine
+        .import(
+            &src,
+            &FolderPath::root(),
+            "Import the benchmark corpus",
+            &Author::new("Bench", "bench@localhost"),
+            None,
+        )
+        .map_err(|e| anyhow::anyhow!(e.message))?;
+    let commit_s = started.elapsed().as_secs_f64();
+    engine.wait_indexed();
+    let import_s = started.elapsed().as_secs_f64();
+    let pages: Vec<String> = engine
+        .list_pages(&FolderPath::root(), None)
+        .into_iter()
+        .map(|p| p.path)
+        .filter(|p| p != "Home" && !p.starts_with("guide/"))
+        .collect();
+    println!(
+        "Casebook benchmark: {} pages ({} imported), import commit {commit_s:.1} s, import + index {import_s:.1} s",
+        engine.page_count(),
+        report.pages
+    );
+    println!(
+        "machine: {} cores, {}",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+        cpu_name()
+    );
+    println!();
+    println!("| metric | p50 ms | p95 ms | p99 ms | n | other |");
+    println!("|---|---|---|---|---|---|");
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let state = AppState::new(
+            engine.clone(),
+            ServerOptions {
+                anonymous: Access::Edit,
+                ..ServerOptions::default()
+            },
+        )
+        .map_err(|e| anyhow::anyhow!(e.message))?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(casebook_server::serve(listener, state, async {
+            let _ = rx.await;
+        }));
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(64)
+            .build()?;
+        let url = |p: &str| {
+            format!(
+                "{base}/wiki/{}",
+                p.split('/')
+                    .map(|s| s.replace(' ', "%20"))
+                    .collect::<Vec<_>>()
+                    .join("/")
+            )
+        };
+        let mut rng = Rng(42);
+        // Warm-up.
+        for _ in 0..50 {
+            http.get(url(&pages[rng.below(pages.len())]))
+                .send()
+                .await?
+                .bytes()
+                .await?;
+        }
+        // Page views, one at a time.
+        let mut lat = Vec::with_capacity(args.views);
+        let mut bytes = 0usize;
+        for _ in 0..args.views {
+            let t = Instant::now();
+            let r = http.get(url(&pages[rng.below(pages.len())])).send().await?;
+            anyhow::ensure!(r.status().is_success(), "view failed: {}", r.status());
+            bytes += r.bytes().await?.len();
+            lat.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        let rate = lat.len() as f64 / (lat.iter().sum::<f64>() / 1000.0);
+        row(
+            "page view, c=1",
+            &mut lat,
+            &format!(
+                "{rate:.0} views/s, mean HTML {:.1} KB",
+                bytes as f64 / args.views as f64 / 1024.0
+            ),
+        );
+        // Page views, concurrent clients, for a fixed time.
+        let done = Arc::new(AtomicUsize::new(0));
+        let deadline = Instant::now() + Duration::from_secs(args.seconds);
+        let pages = Arc::new(pages);
+        let mut tasks = Vec::new();
+        for c in 0..args.concurrency {
+            let (http, pages, done, base) =
+                (http.clone(), pages.clone(), done.clone(), base.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut rng = Rng(1000 + c as u64);
+                let mut lat = Vec::new();
+                while Instant::now() < deadline {
+                    let p = &pages[rng.below(pages.len())];
+                    let u = format!(
+                        "{base}/wiki/{}",
+                        p.split('/')
+                            .map(|s| s.replace(' ', "%20"))
+                            .collect::<Vec<_>>()
+                            .join("/")
+                    );
+                    let t = Instant::now();
+                    if let Ok(r) = http.get(u).send().await {
+                        let _ = r.bytes().await;
+                    }
+                    lat.push(t.elapsed().as_secs_f64() * 1000.0);
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+                lat
+            }));
+        }
+        let t0 = Instant::now();
+        let mut all = Vec::new();
+        for t in tasks {
+            all.extend(t.await?);
+        }
+        let rate = done.load(Ordering::Relaxed) as f64 / t0.elapsed().as_secs_f64();
+        row(
+            &format!("page view, c={}", args.concurrency),
+            &mut all,
+            &format!("{rate:.0} views/s"),
+        );
+        // Saves: each is a git commit; the first and the last quarter show whether cost grows.
+        let mut lat = Vec::with_capacity(args.saves);
+        for i in 0..args.saves {
+            let p = &pages[rng.below(pages.len())];
+            let api = format!(
+                "{base}/api/v1/pages/{}",
+                p.split('/')
+                    .map(|s| s.replace(' ', "%20"))
+                    .collect::<Vec<_>>()
+                    .join("/")
+            );
+            let current: serde_json::Value = http.get(&api).send().await?.json().await?;
+            let md = format!(
+                "{}\nEdit number {i}.\n",
+                current["markdown"].as_str().unwrap_or("")
+            );
+            let t = Instant::now();
+            let r = http
+                .put(&api)
+                .json(&serde_json::json!({"markdown": md, "message": format!("bench edit {i}")}))
+                .send()
+                .await?;
+            anyhow::ensure!(r.status().is_success(), "save failed: {}", r.status());
+            r.bytes().await?;
+            lat.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        let q = lat.len() / 4;
+        let (first, last) = (mean(&lat[..q.max(1)]), mean(&lat[lat.len() - q.max(1)..]));
+        row(
+            "save (git commit)",
+            &mut lat,
+            &format!("first quarter mean {first:.2} ms, last quarter {last:.2} ms"),
+        );
+        // The same saves without HTTP, to tell the engine's cost from the transport's.
+        let mut lat = Vec::with_capacity(args.saves / 2);
+        for i in 0..args.saves / 2 {
+            let p = casebook_core::PagePath::parse(&pages[rng.below(pages.len())])
+                .map_err(|e| anyhow::anyhow!(e.message))?;
+            let e = engine.clone();
+            let t = Instant::now();
+            tokio::task::spawn_blocking(move || {
+                let current = e.page(&p, None)?.markdown;
+                let md = format!("{current}\nDirect edit {i}.\n");
+                e.save(casebook_engine::Save {
+                    path: &p,
+                    markdown: &md,
+                    message: "bench",
+                    base: None,
+                    author: &Author::new("Bench", "bench@localhost"),
+                })
+            })
+            .await?
+            .map_err(|e| anyhow::anyhow!(e.message))?;
+            lat.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        row("save, in process (read + commit)", &mut lat, "no HTTP");
+        // Search.
+        let queries: Vec<String> = if args.query.is_empty() {
+            [
+                "renewal",
+                "pricing discount",
+                "\"executive sponsor\"",
+                "proc*",
+                "champion -budget",
+                "tag:churn",
+                "outcome:won pilot",
+                "in:cases warehouse",
+                "renewl",
+                "token123",
+                "fleet OR inventory",
+                "title:\"Page 42\"",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+        } else {
+            args.query.clone()
+        };
+        let mut lat = Vec::new();
+        for _ in 0..args.search_rounds {
+            for q in &queries {
+                let t = Instant::now();
+                let r = http
+                    .get(format!("{base}/api/v1/search"))
+                    .query(&[("q", q.as_str()), ("limit", "10")])
+                    .send()
+                    .await?;
+                anyhow::ensure!(r.status().is_success(), "search failed: {}", r.status());
+                r.bytes().await?;
+                lat.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+        }
+        row(
+            "search (mixed queries)",
+            &mut lat,
+            &format!("{} queries x {} rounds", queries.len(), args.search_rounds),
+        );
+        println!();
+        println!(
+            "peak resident memory of this process (server and load generator): {:.0} MB",
+            rss_mb()
+        );
+        let _ = tx.send(());
+        server.await??;
+        anyhow::Ok(())
+    })?;
+    engine.shutdown();
+    Ok(())
+}
+
+fn mean(xs: &[f64]) -> f64 {
+    xs.iter().sum::<f64>() / xs.len().max(1) as f64
+}
+
+fn cpu_name() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .context("no cpu name")
+        .unwrap_or_else(|_| "unknown CPU".into())
+}

@@ -1,0 +1,160 @@
+//! Settings, parsed once: a flag wins over `CASEBOOK_<KEY>` in the environment, which wins over
+//! the config file (TOML), which wins over the default.
+
+use anyhow::{Context, Result, bail};
+use casebook_server::Access;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// Options every command takes.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct Common {
+    /// The git repository holding the content [default: DATA/wiki.git].
+    #[arg(long, env = "CASEBOOK_REPO")]
+    pub repo: Option<PathBuf>,
+    /// Where the server keeps the index and other derived state [default: ./casebook-data].
+    #[arg(long, env = "CASEBOOK_DATA")]
+    pub data: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "CASEBOOK_BIND")]
+    pub bind: Option<String>,
+    /// A TOML config file [default: ./casebook.toml when it exists].
+    #[arg(long, env = "CASEBOOK_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// What visitors who are not signed in may do: none, read or edit [default: read].
+    #[arg(long, env = "CASEBOOK_ANONYMOUS")]
+    pub anonymous: Option<String>,
+    /// A folder whose files override the default theme's, file by file.
+    #[arg(long, env = "CASEBOOK_THEME_DIR")]
+    pub theme_dir: Option<PathBuf>,
+    /// Log format: text or json [default: text].
+    #[arg(long, env = "CASEBOOK_LOG_FORMAT")]
+    pub log_format: Option<String>,
+}
+
+/// The config file. Unknown keys are an error, so a typo does not silently do nothing.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    repo: Option<PathBuf>,
+    data: Option<PathBuf>,
+    bind: Option<String>,
+    anonymous: Option<String>,
+    theme_dir: Option<PathBuf>,
+    log_format: Option<String>,
+    log_level: Option<String>,
+    site_name: Option<String>,
+    max_page_bytes: Option<usize>,
+    anonymous_name: Option<String>,
+    anonymous_email: Option<String>,
+}
+
+/// Everything resolved and validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub repo: PathBuf,
+    pub data: PathBuf,
+    pub bind: String,
+    pub anonymous: Access,
+    pub theme_dir: Option<PathBuf>,
+    pub log_format: String,
+    pub log_level: String,
+    pub site_name: String,
+    pub max_page_bytes: usize,
+    pub anonymous_name: String,
+    pub anonymous_email: String,
+    pub import_name: String,
+    pub import_email: String,
+}
+
+fn env(key: &str) -> Option<String> {
+    std::env::var(format!("CASEBOOK_{key}"))
+        .ok()
+        .filter(|v| !v.is_empty())
+}
+
+impl Config {
+    pub fn resolve(c: &Common) -> Result<Config> {
+        let file = match &c.config {
+            Some(path) => read_file(path)?,
+            None if Path::new("casebook.toml").is_file() => read_file(Path::new("casebook.toml"))?,
+            None => File::default(),
+        };
+        let data = c
+            .data
+            .clone()
+            .or(file.data)
+            .unwrap_or_else(|| PathBuf::from("casebook-data"));
+        let repo = c
+            .repo
+            .clone()
+            .or(file.repo)
+            .unwrap_or_else(|| data.join("wiki.git"));
+        let bind = c
+            .bind
+            .clone()
+            .or(file.bind)
+            .unwrap_or_else(|| "127.0.0.1:8080".into());
+        if bind.parse::<std::net::SocketAddr>().is_err() && !bind.contains(':') {
+            bail!(
+                "--bind '{bind}' is not an address; write it as HOST:PORT, for example 127.0.0.1:8080"
+            );
+        }
+        let anonymous: Access = c
+            .anonymous
+            .clone()
+            .or(file.anonymous)
+            .unwrap_or_else(|| "read".into())
+            .parse()
+            .map_err(|e: casebook_core::Error| anyhow::anyhow!("{}", e.message))?;
+        let log_format = c
+            .log_format
+            .clone()
+            .or(file.log_format)
+            .unwrap_or_else(|| "text".into());
+        if !matches!(log_format.as_str(), "text" | "json") {
+            bail!("log format must be text or json, not '{log_format}'");
+        }
+        let max_page_bytes = env("MAX_PAGE_BYTES")
+            .map(|v| {
+                v.parse::<usize>()
+                    .context("CASEBOOK_MAX_PAGE_BYTES must be a number of bytes")
+            })
+            .transpose()?
+            .or(file.max_page_bytes)
+            .unwrap_or(5 * 1024 * 1024);
+        if max_page_bytes < 1024 {
+            bail!("max_page_bytes must be at least 1024");
+        }
+        Ok(Config {
+            repo,
+            data,
+            bind,
+            anonymous,
+            theme_dir: c.theme_dir.clone().or(file.theme_dir),
+            log_format,
+            log_level: env("LOG_LEVEL")
+                .or(file.log_level)
+                .unwrap_or_else(|| "info".into()),
+            site_name: env("SITE_NAME")
+                .or(file.site_name)
+                .unwrap_or_else(|| "Casebook".into()),
+            max_page_bytes,
+            anonymous_name: env("ANONYMOUS_NAME")
+                .or(file.anonymous_name)
+                .unwrap_or_else(|| "Anonymous".into()),
+            anonymous_email: env("ANONYMOUS_EMAIL")
+                .or(file.anonymous_email)
+                .unwrap_or_else(|| "anonymous@casebook.invalid".into()),
+            import_name: env("IMPORT_NAME").unwrap_or_else(|| "Casebook import".into()),
+            import_email: env("IMPORT_EMAIL").unwrap_or_else(|| "import@casebook.invalid".into()),
+        })
+    }
+}
+
+fn read_file(path: &Path) -> Result<File> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the config file {}", path.display()))?;
+    toml::from_str(&text)
+        .with_context(|| format!("the config file {} is not valid", path.display()))
+}

@@ -1,0 +1,257 @@
+//! The `casebook` command: serve the wiki, import a folder, rebuild the index.
+
+mod config;
+
+use anyhow::{Context, Result};
+use casebook_core::{Author, FolderPath};
+use casebook_engine::{Engine, Options};
+use casebook_server::{AppState, ServerOptions};
+use clap::{Parser, Subcommand};
+use config::{Common, Config};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "casebook",
+    version,
+    about = "A team wiki of case stories and insights, kept in git and searchable in milliseconds"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Serve the wiki over HTTP (what `casebook` with no command does).
+    Serve(Common),
+    /// Copy a folder of markdown files into the wiki as one commit, and index it.
+    Import {
+        /// The folder to import (any depth; files other than .md travel as attachments).
+        src: PathBuf,
+        /// Put the imported files under this folder of the wiki.
+        #[arg(long, default_value = "")]
+        prefix: String,
+        /// The commit message.
+        #[arg(long, default_value = "")]
+        message: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Rebuild the search index from the repository.
+    Reindex(Common),
+}
+
+fn main() {
+    let mut args: Vec<String> = std::env::args().collect();
+    // `casebook` alone, or with only options, serves.
+    let first = args.get(1).map(String::as_str);
+    let is_command = matches!(
+        first,
+        Some("serve" | "import" | "reindex" | "help" | "-h" | "--help" | "-V" | "--version")
+    );
+    if !is_command {
+        args.insert(1, "serve".into());
+    }
+    let cli = Cli::parse_from(args);
+    if let Err(e) = run(cli) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Serve(common) => serve(Config::resolve(&common)?),
+        Command::Import {
+            src,
+            prefix,
+            message,
+            common,
+        } => import(Config::resolve(&common)?, &src, &prefix, &message),
+        Command::Reindex(common) => reindex(Config::resolve(&common)?),
+    }
+}
+
+fn init_logging(cfg: &Config) {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&cfg.log_level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if cfg.log_format == "json" {
+        builder.json().init();
+    } else {
+        builder.compact().init();
+    }
+}
+
+fn engine_options(cfg: &Config) -> Options {
+    let mut o = Options::new(&cfg.repo, &cfg.data);
+    o.max_page_bytes = cfg.max_page_bytes;
+    o
+}
+
+fn open_engine(cfg: &Config) -> Result<Engine> {
+    Engine::open(engine_options(cfg)).map_err(|e| anyhow::anyhow!("{}", e.message))
+}
+
+fn serve(cfg: Config) -> Result<()> {
+    init_logging(&cfg);
+    let engine = open_engine(&cfg)?;
+    let opts = ServerOptions {
+        anonymous: cfg.anonymous,
+        anonymous_author: Author::new(&cfg.anonymous_name, &cfg.anonymous_email),
+        theme_dir: cfg.theme_dir.clone(),
+        site_name: cfg.site_name.clone(),
+        ..ServerOptions::default()
+    };
+    let state =
+        AppState::new(engine.clone(), opts).map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("casebook-http")
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind(&cfg.bind)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot listen on {}; is another server using it? choose another with --bind",
+                    cfg.bind
+                )
+            })?;
+        let addr = listener.local_addr()?;
+        tracing::info!(
+            url = %format!("http://{addr}"),
+            repo = %cfg.repo.display(),
+            data = %cfg.data.display(),
+            pages = engine.page_count(),
+            anonymous = ?cfg.anonymous,
+            "Casebook is serving"
+        );
+        casebook_server::serve(listener, state, shutdown_signal()).await?;
+        anyhow::Ok(())
+    })?;
+    tracing::info!("finishing index updates before exit");
+    engine.shutdown();
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+fn bar(len: u64, msg: &'static str) -> ProgressBar {
+    let pb = ProgressBar::new(len);
+    pb.set_style(
+        ProgressStyle::with_template("{msg:>10} [{bar:40.cyan/blue}] {pos}/{len} ({eta})")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    pb.set_message(msg);
+    pb
+}
+
+fn import(cfg: Config, src: &std::path::Path, prefix: &str, message: &str) -> Result<()> {
+    init_logging(&Config {
+        log_level: "warn".into(),
+        ..cfg.clone()
+    });
+    let prefix =
+        FolderPath::parse(prefix).map_err(|e| anyhow::anyhow!("--prefix: {}", e.message))?;
+    if !src.is_dir() {
+        anyhow::bail!(
+            "{} is not a folder; give the folder of markdown files to import",
+            src.display()
+        );
+    }
+    let engine = open_engine(&cfg)?;
+    engine.wait_indexed();
+    let reading = bar(0, "reading");
+    let r = reading.clone();
+    let progress: casebook_engine::Progress = Box::new(move |done, total| {
+        r.set_length(total);
+        r.set_position(done);
+    });
+    let indexing = bar(0, "indexing");
+    let ix = indexing.clone();
+    engine.on_next_index_update(Box::new(move |done, total| {
+        ix.set_length(total);
+        ix.set_position(done);
+    }));
+    let author = Author::new(&cfg.import_name, &cfg.import_email);
+    let started = std::time::Instant::now();
+    let report = engine
+        .import(src, &prefix, message, &author, Some(&progress))
+        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    reading.finish();
+    engine.wait_indexed();
+    indexing.finish();
+    engine.shutdown();
+    for (file, why) in report.skipped.iter().take(20) {
+        eprintln!("skipped {file}: {why}");
+    }
+    if report.skipped.len() > 20 {
+        eprintln!("… and {} more skipped", report.skipped.len() - 20);
+    }
+    match report.revision {
+        Some(rev) => println!(
+            "imported {} pages and {} attachments in {:.1} s as commit {}",
+            report.pages,
+            report.attachments,
+            started.elapsed().as_secs_f64(),
+            rev.short()
+        ),
+        None => println!("nothing to import in {}", src.display()),
+    }
+    Ok(())
+}
+
+fn reindex(cfg: Config) -> Result<()> {
+    init_logging(&Config {
+        log_level: "warn".into(),
+        ..cfg.clone()
+    });
+    let engine = Engine::open_without_indexing(engine_options(&cfg))
+        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let pb = bar(engine.page_count() as u64, "indexing");
+    let p = pb.clone();
+    let started = std::time::Instant::now();
+    let n = engine
+        .reindex(Box::new(move |done, total| {
+            p.set_length(total);
+            p.set_position(done);
+        }))
+        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    pb.finish();
+    engine.shutdown();
+    println!(
+        "indexed {n} documents in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    std::thread::sleep(Duration::from_millis(10));
+    Ok(())
+}

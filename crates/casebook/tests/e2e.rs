@@ -1,0 +1,260 @@
+//! End to end: the real server on 127.0.0.1:0 (the same `serve` the binary runs), spoken to over
+//! HTTP, with the repository checked by the real git CLI; and the binary itself.
+
+use casebook_engine::{Engine, Options};
+use casebook_server::{Access, AppState, ServerOptions};
+use serde_json::{Value, json};
+use std::process::Command;
+
+struct Server {
+    base: String,
+    repo: std::path::PathBuf,
+    engine: Engine,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    _tmp: tempfile::TempDir,
+}
+
+impl Server {
+    async fn start() -> Server {
+        let tmp = tempfile::tempdir().unwrap();
+        let repo = tmp.path().join("wiki.git");
+        let engine = Engine::open(Options::new(&repo, tmp.path().join("data"))).unwrap();
+        let state = AppState::new(
+            engine.clone(),
+            ServerOptions {
+                anonymous: Access::Edit,
+                ..ServerOptions::default()
+            },
+        )
+        .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(async move {
+            casebook_server::serve(listener, state, async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        Server {
+            base,
+            repo,
+            engine,
+            stop: Some(tx),
+            task: Some(task),
+            _tmp: tmp,
+        }
+    }
+
+    fn page(&self, path: &str) -> String {
+        let enc: Vec<String> = path.split('/').map(|s| s.replace(' ', "%20")).collect();
+        format!("{}/api/v1/pages/{}", self.base, enc.join("/"))
+    }
+
+    fn git(&self, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .arg("--git-dir")
+            .arg(&self.repo)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        self.task.take().unwrap().await.unwrap();
+        self.engine.shutdown();
+    }
+}
+
+async fn send(req: reqwest::RequestBuilder) -> (u16, Value) {
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let body = resp.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&body).unwrap_or(Value::String(body)),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_edit_read_history_then_git_log() {
+    let s = Server::start().await;
+    let http = reqwest::Client::new();
+    let url = s.page("e2e/Deal Review");
+    let (st, v) = send(http.put(&url).json(
+        &json!({"markdown": "# Deal Review\n\nWe lost on price.\n", "message": "First notes"}),
+    ))
+    .await;
+    assert_eq!(st, 201, "{v}");
+    let r1 = v["revision"].as_str().unwrap().to_string();
+    let (st, v) = send(http.put(&url).json(&json!({"markdown": "# Deal Review\n\nWe lost on value, not price.\n", "message": "Sharper", "base_revision": r1}))).await;
+    assert_eq!(st, 200, "{v}");
+    let r2 = v["revision"].as_str().unwrap().to_string();
+    let (st, v) = send(http.get(&url)).await;
+    assert_eq!(st, 200);
+    assert_eq!(
+        v["markdown"],
+        "# Deal Review\n\nWe lost on value, not price.\n"
+    );
+    assert_eq!(v["revision"], r2.as_str());
+    let (_, v) = send(http.get(format!("{url}/history"))).await;
+    let revs: Vec<&str> = v["revisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["revision"].as_str().unwrap())
+        .collect();
+    assert_eq!(revs, [r2.as_str(), r1.as_str()]);
+    // The people's page shows it too.
+    let html = http
+        .get(format!("{}/wiki/e2e/Deal%20Review", s.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("We lost on value, not price."));
+    // git agrees: two commits with the messages, the file at HEAD.
+    let log = s.git(&["log", "--format=%H %s", "-2", "--", "e2e/Deal Review.md"]);
+    assert_eq!(log, format!("{r2} Sharper\n{r1} First notes\n"));
+    assert_eq!(
+        s.git(&["show", "HEAD:e2e/Deal Review.md"]),
+        "# Deal Review\n\nWe lost on value, not price.\n"
+    );
+    // Searchable within a second of the save.
+    let started = std::time::Instant::now();
+    loop {
+        let (_, v) = send(http.get(format!("{}/api/v1/search?q=value+price", s.base))).await;
+        if v["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["path"] == "e2e/Deal Review")
+        {
+            break;
+        }
+        assert!(
+            started.elapsed().as_secs_f64() < 1.0,
+            "not searchable within a second"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    s.stop().await;
+}
+
+/// Sixteen people save the same page at once, each from the same stale revision, each editing
+/// their own paragraph. Every save either commits, and its text is in the final page, or is
+/// answered 409 carrying its text back. No text is silently lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sixteen_stale_writers_lose_nothing() {
+    let s = Server::start().await;
+    let http = reqwest::Client::new();
+    let url = s.page("team/Shared Page");
+    let base: String = std::iter::once("# Shared Page\n".to_string())
+        .chain((0..16).map(|i| format!("\nParagraph {i} as it was.\n")))
+        .collect();
+    let (_, v) = send(http.put(&url).json(&json!({"markdown": base}))).await;
+    let r0 = v["revision"].as_str().unwrap().to_string();
+    let commits_before: u32 = s
+        .git(&["rev-list", "--count", "HEAD"])
+        .trim()
+        .parse()
+        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let (http, url, base, r0) = (http.clone(), url.clone(), base.clone(), r0.clone());
+        tasks.push(tokio::spawn(async move {
+            let mine = format!("Paragraph {i} rewritten by writer {i}.");
+            let text = base.replace(&format!("Paragraph {i} as it was."), &mine);
+            let (st, v) = send(
+                http.put(&url)
+                    .json(&json!({"markdown": text, "base_revision": r0})),
+            )
+            .await;
+            (i, mine, st, v)
+        }));
+    }
+    let mut committed = Vec::new();
+    let mut refused = 0;
+    for t in tasks {
+        let (i, mine, st, v) = t.await.unwrap();
+        match st {
+            200 => committed.push(mine),
+            409 => {
+                assert!(
+                    v["conflict"]["yours"].as_str().unwrap().contains(&mine),
+                    "writer {i}'s 409 carries its text"
+                );
+                refused += 1;
+            }
+            other => panic!("writer {i}: unexpected {other}: {v}"),
+        }
+    }
+    let (_, v) = send(http.get(&url)).await;
+    let fin = v["markdown"].as_str().unwrap();
+    for mine in &committed {
+        assert!(fin.contains(mine.as_str()), "{mine} is missing from\n{fin}");
+    }
+    let commits_after: u32 = s
+        .git(&["rev-list", "--count", "HEAD"])
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        commits_after - commits_before,
+        committed.len() as u32,
+        "one commit per accepted save"
+    );
+    assert_eq!(committed.len() + refused, 16);
+    // Edits of separate paragraphs merge cleanly: every writer got in.
+    assert_eq!(committed.len(), 16, "{fin}");
+    s.stop().await;
+}
+
+#[test]
+fn the_binary_explains_bad_arguments_in_one_line() {
+    let bin = env!("CARGO_BIN_EXE_casebook");
+    let tmp = tempfile::tempdir().unwrap();
+    let not_repo = tmp.path().join("plain-folder");
+    std::fs::create_dir(&not_repo).unwrap();
+    let out = Command::new(bin)
+        .args(["serve", "--repo"])
+        .arg(&not_repo)
+        .arg("--data")
+        .arg(tmp.path().join("data"))
+        .args(["--bind", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let last = err.lines().last().unwrap_or("");
+    assert!(
+        last.starts_with("error: ") && last.contains("is not a git repository"),
+        "{err}"
+    );
+    let out = Command::new(bin)
+        .args(["import", "/no/such/folder"])
+        .arg("--data")
+        .arg(tmp.path().join("d2"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a folder"));
+    let out = Command::new(bin)
+        .args(["serve", "--anonymous", "sometimes"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("none, read or edit"));
+    let out = Command::new(bin).arg("--version").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("casebook "));
+}
