@@ -90,11 +90,19 @@ fn tokenize(q: &str) -> Vec<Tok> {
         while i < chars.len() {
             let c = chars[i];
             if c == '"' {
-                quoted = true;
+                // `field:"a phrase"` stays one field token; a bare `"…"` is a phrase.
+                let field_value = text.ends_with(':');
+                quoted = !field_value;
+                if field_value {
+                    text.push('"');
+                }
                 i += 1;
                 while i < chars.len() && chars[i] != '"' {
                     text.push(chars[i]);
                     i += 1;
+                }
+                if field_value {
+                    text.push('"');
                 }
                 i += 1; // the closing quote, or the end
                 break;
