@@ -2,21 +2,43 @@
 
 use crate::{CommitInfo, git_err, info, tree::blob_in};
 use casebook_core::Result;
-use git2::{Oid, Repository, Sort};
+use git2::{Oid, Repository};
 
-fn walk<'r>(repo: &'r Repository, branch: &str) -> Result<Option<git2::Revwalk<'r>>> {
+/// The branch's commits from the head back along first parents: the history as the branch saw
+/// it, newest first, produced one at a time (no sort that would read all history up front, and
+/// no reliance on commit times, which tie within a second).
+fn walk<'r>(repo: &'r Repository, branch: &str) -> Result<Option<FirstParents<'r>>> {
     let Ok(head) = repo.refname_to_id(branch) else {
         return Ok(None);
     };
-    let mut walk = repo.revwalk().map_err(git_err("cannot walk history"))?;
-    walk.push(head).map_err(git_err("cannot walk history"))?;
-    // Time order is incremental; a topological sort would walk all history before the first
-    // answer, and the cost of every request would grow with the wiki's age.
-    walk.set_sorting(Sort::TIME)
-        .map_err(git_err("cannot walk history"))?;
-    walk.simplify_first_parent()
-        .map_err(git_err("cannot walk history"))?;
-    Ok(Some(walk))
+    Ok(Some(FirstParents {
+        repo,
+        next: Some(head),
+        stop: None,
+    }))
+}
+
+struct FirstParents<'r> {
+    repo: &'r Repository,
+    next: Option<Oid>,
+    stop: Option<Oid>,
+}
+
+impl Iterator for FirstParents<'_> {
+    type Item = Result<Oid, git2::Error>;
+    fn next(&mut self) -> Option<Self::Item> {
+        let oid = self.next.take()?;
+        if Some(oid) == self.stop {
+            return None;
+        }
+        match self.repo.find_commit(oid) {
+            Ok(c) => {
+                self.next = c.parent_id(0).ok();
+                Some(Ok(oid))
+            }
+            Err(e) => Some(Err(e)),
+        }
+    }
 }
 
 pub(crate) fn log(
@@ -38,14 +60,15 @@ pub(crate) fn between(
     to: Oid,
     limit: usize,
 ) -> Result<Vec<CommitInfo>> {
-    let mut walk = repo.revwalk().map_err(git_err("cannot walk history"))?;
-    walk.push(to).map_err(git_err("cannot walk history"))?;
-    if let Some(f) = from {
-        walk.hide(f).map_err(git_err("cannot walk history"))?;
-    }
-    walk.set_sorting(Sort::TIME)
-        .map_err(git_err("cannot walk history"))?;
-    with_paths(repo, walk.take(limit))
+    with_paths(
+        repo,
+        FirstParents {
+            repo,
+            next: Some(to),
+            stop: from,
+        }
+        .take(limit),
+    )
 }
 
 fn with_paths(
@@ -130,4 +153,48 @@ fn renamed_from(
                 && d.new_file().path().and_then(|p| p.to_str()) == Some(path)
         })
         .and_then(|d| d.old_file().path()?.to_str().map(str::to_string))
+}
+
+/// Where `file` went if the newest commit that removed it renamed it; walks at most `limit`
+/// commits back.
+pub(crate) fn renamed_to(
+    repo: &Repository,
+    branch: &str,
+    file: &str,
+    limit: usize,
+) -> Result<Option<String>> {
+    let Some(walk) = walk(repo, branch)? else {
+        return Ok(None);
+    };
+    for oid in walk.take(limit) {
+        let oid = oid.map_err(git_err("cannot walk history"))?;
+        let commit = repo
+            .find_commit(oid)
+            .map_err(git_err("cannot read a commit"))?;
+        let tree = commit.tree().map_err(git_err("cannot read a tree"))?;
+        if blob_in(&tree, file).is_some() {
+            return Ok(None);
+        }
+        let Some(parent_tree) = commit.parent(0).ok().and_then(|p| p.tree().ok()) else {
+            return Ok(None);
+        };
+        if blob_in(&parent_tree, file).is_none() {
+            continue;
+        }
+        let mut diff = repo
+            .diff_tree_to_tree(Some(&parent_tree), Some(&tree), None)
+            .map_err(git_err("cannot compare trees"))?;
+        let mut opts = git2::DiffFindOptions::new();
+        opts.renames(true);
+        diff.find_similar(Some(&mut opts))
+            .map_err(git_err("cannot find renames"))?;
+        return Ok(diff
+            .deltas()
+            .find(|d| {
+                d.status() == git2::Delta::Renamed
+                    && d.old_file().path().and_then(|p| p.to_str()) == Some(file)
+            })
+            .and_then(|d| d.new_file().path()?.to_str().map(str::to_string)));
+    }
+    Ok(None)
 }
