@@ -117,6 +117,14 @@ pub enum SaveOutcome {
     },
 }
 
+/// What a move did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Moved {
+    pub revision: Revision,
+    /// Pages whose links to the moved page were rewritten.
+    pub updated_pages: Vec<String>,
+}
+
 /// A save request.
 #[derive(Debug, Clone)]
 pub struct Save<'a> {
@@ -803,18 +811,35 @@ impl Engine {
         })
     }
 
-    /// Moves (renames) a page; its history follows. Returns the new revision.
+    /// Moves (renames) a page; its history follows. With `update_links`, every link to it in
+    /// other pages is rewritten in the same commit (links inside code are left alone).
     pub fn move_page(
         &self,
         from: &PagePath,
         to: &PagePath,
+        update_links: bool,
         author: &Author,
         message: &str,
-    ) -> Result<Revision> {
+    ) -> Result<Moved> {
         if from == to {
             return Err(Error::invalid("the page is already there"));
         }
-        self.with_writer(|w| {
+        if update_links {
+            // Backlinks come from the index: make sure it has every commit so far.
+            self.wait_indexed();
+        }
+        let linking: Vec<String> = if update_links {
+            self.backlinks(from)?
+                .into_iter()
+                .map(|b| b.path)
+                .filter(|p| p != from.as_str())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let mut updated = Vec::new();
+        let revision = self.with_writer(|w| {
+            updated.clear();
             let head = w
                 .head()?
                 .ok_or_else(|| Error::not_found(format!("there is no page {from}")))?;
@@ -824,20 +849,61 @@ impl Engine {
             if w.read(&head, &to.file())?.is_some() {
                 return Err(Error::conflict(format!("a page {to} exists already")));
             }
+            let mut changes = vec![Change::Move {
+                from: from.file(),
+                to: to.file(),
+            }];
+            for path in &linking {
+                let Some(bytes) = w.read(&head, &format!("{path}.md"))? else {
+                    continue;
+                };
+                let source = String::from_utf8_lossy(&bytes);
+                let snap = self.snapshot();
+                if let Some(new) = casebook_markdown::rewrite_links(
+                    &source,
+                    path,
+                    &*snap,
+                    from.as_str(),
+                    to.as_str(),
+                ) {
+                    changes.push(Change::Put {
+                        path: format!("{path}.md"),
+                        content: new.into_bytes(),
+                    });
+                    updated.push(path.clone());
+                }
+            }
             let message = if message.trim().is_empty() {
-                format!("Move {from} to {to}")
+                match updated.len() {
+                    0 => format!("Move {from} to {to}"),
+                    n => format!(
+                        "Move {from} to {to} and update links in {n} page{}",
+                        if n == 1 { "" } else { "s" }
+                    ),
+                }
             } else {
                 message.to_string()
             };
-            w.commit(
-                &[Change::Move {
-                    from: from.file(),
-                    to: to.file(),
-                }],
-                author,
-                &message,
-            )
+            w.commit(&changes, author, &message)
+        })?;
+        Ok(Moved {
+            revision,
+            updated_pages: updated,
         })
+    }
+
+    /// Where a page that no longer exists went, if it was moved (following several moves).
+    pub fn moved_to(&self, path: &PagePath) -> Option<PagePath> {
+        let mut current = path.file();
+        for _ in 0..5 {
+            let next = self.inner.store.renamed_to(&current).ok()??;
+            let page = PagePath::from_file(&next)?;
+            if self.exists(&page) {
+                return Some(page);
+            }
+            current = next;
+        }
+        None
     }
 
     /// Restores the page's text as it was at `rev`, as a new commit.

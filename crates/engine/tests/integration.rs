@@ -216,7 +216,7 @@ fn history_diff_revert_and_move() {
     assert_eq!(w.text("h/Page"), "# Page\n\nfirst\n");
     let to = PagePath::parse("h/Moved").unwrap();
     w.engine
-        .move_page(&p, &to, &Author::new("A", "a@x"), "")
+        .move_page(&p, &to, false, &Author::new("A", "a@x"), "")
         .unwrap();
     assert!(!w.engine.exists(&p) && w.engine.exists(&to));
     let history = w.engine.history(&to, 10).unwrap();
@@ -327,5 +327,62 @@ fn import_is_one_commit() {
     assert_eq!(
         bl.iter().map(|b| b.path.as_str()).collect::<Vec<_>>(),
         ["imp/a/One"]
+    );
+}
+
+#[test]
+fn moving_a_page_rewrites_links_and_the_old_address_leads_on() {
+    let w = TestWiki::new();
+    w.rev("kb/Target Page", "# Target Page\n");
+    w.rev(
+        "kb/Wiki Linker",
+        "See [[Target Page]] and `[[Target Page]]` in code.\n",
+    );
+    w.rev("other/Md Linker", "See [it](../kb/Target%20Page.md#top).\n");
+    w.rev("other/Unrelated", "Nothing.\n");
+    let before: u32 = w
+        .git(&["rev-list", "--count", "HEAD"])
+        .trim()
+        .parse()
+        .unwrap();
+    let from = PagePath::parse("kb/Target Page").unwrap();
+    let to = PagePath::parse("archive/Moved Target").unwrap();
+    let moved = w
+        .engine
+        .move_page(&from, &to, true, &Author::new("A", "a@x"), "")
+        .unwrap();
+    let mut updated = moved.updated_pages.clone();
+    updated.sort();
+    assert_eq!(updated, ["kb/Wiki Linker", "other/Md Linker"]);
+    assert_eq!(
+        w.git(&["rev-list", "--count", "HEAD"])
+            .trim()
+            .parse::<u32>()
+            .unwrap(),
+        before + 1,
+        "one commit"
+    );
+    assert_eq!(
+        w.text("kb/Wiki Linker"),
+        "See [[archive/Moved Target]] and `[[Target Page]]` in code.\n"
+    );
+    assert_eq!(
+        w.text("other/Md Linker"),
+        "See [it](../archive/Moved%20Target.md#top).\n"
+    );
+    assert_eq!(w.engine.moved_to(&from), Some(to.clone()));
+    w.engine.wait_indexed();
+    let mut bl: Vec<String> = w
+        .engine
+        .backlinks(&to)
+        .unwrap()
+        .into_iter()
+        .map(|b| b.path)
+        .collect();
+    bl.sort();
+    assert_eq!(
+        bl,
+        ["kb/Wiki Linker", "other/Md Linker"],
+        "backlinks follow the move"
     );
 }

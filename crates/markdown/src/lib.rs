@@ -6,7 +6,7 @@ mod links;
 mod sanitize;
 
 pub use front_matter::{FrontMatter, split_front_matter};
-pub use links::{LinkTarget, resolve_target};
+pub use links::{LinkTarget, resolve_target, rewrite_links};
 
 use pulldown_cmark::{CowStr, Event, HeadingLevel, LinkType, Options, Parser, Tag, TagEnd};
 use serde::Serialize;
@@ -82,7 +82,7 @@ pub struct Context<'a> {
     pub edit_prefix: &'a str,
 }
 
-fn options() -> Options {
+pub(crate) fn options() -> Options {
     Options::ENABLE_TABLES
         | Options::ENABLE_FOOTNOTES
         | Options::ENABLE_STRIKETHROUGH

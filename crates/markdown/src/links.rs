@@ -183,6 +183,109 @@ pub(crate) fn encode_path(path: &str) -> String {
     }
 }
 
+/// Rewrites every link in `source` (a page at `page`) that points at the page `from` so that it
+/// points at `to`, keeping anchors and labels. Links inside code are not links and stay as they
+/// are. Returns `None` when nothing pointed at `from`.
+pub fn rewrite_links(
+    source: &str,
+    page: &str,
+    pages: &dyn Pages,
+    from: &str,
+    to: &str,
+) -> Option<String> {
+    use pulldown_cmark::{Event, LinkType, Parser, Tag};
+    let folder = page.rfind('/').map(|i| &page[..i]).unwrap_or("");
+    let (fm, body) = crate::split_front_matter(source);
+    let body_start = source.len() - body.len();
+    let _ = fm;
+    let mut edits: Vec<(std::ops::Range<usize>, String)> = Vec::new();
+    for (ev, range) in Parser::new_ext(body, crate::options()).into_offset_iter() {
+        let Event::Start(Tag::Link {
+            link_type,
+            dest_url,
+            ..
+        }) = ev
+        else {
+            continue;
+        };
+        let wiki = matches!(link_type, LinkType::WikiLink { .. });
+        let Some(target) = resolve_target(&dest_url, wiki, folder, pages) else {
+            continue;
+        };
+        if target.path != from {
+            continue;
+        }
+        let text = &body[range.clone()];
+        let replacement = if wiki {
+            rewrite_wiki(text, &dest_url, folder, to)
+        } else {
+            rewrite_markdown(text, &dest_url, folder, to)
+        };
+        if let Some((sub, new)) = replacement {
+            let start = body_start + range.start + sub.start;
+            edits.push((start..start + sub.len(), new));
+        }
+    }
+    if edits.is_empty() {
+        return None;
+    }
+    let mut out = source.to_string();
+    for (r, new) in edits.into_iter().rev() {
+        out.replace_range(r, &new);
+    }
+    Some(out)
+}
+
+/// `[[Old|label]]` → `[[New|label]]`: the range of the target inside the link text, and its
+/// new value (the name alone when the page stays in the linking page's folder).
+fn rewrite_wiki(
+    text: &str,
+    dest: &str,
+    folder: &str,
+    to: &str,
+) -> Option<(std::ops::Range<usize>, String)> {
+    let target = dest.split('#').next().unwrap_or(dest);
+    let at = text.find(target)?;
+    let new_folder = to.rfind('/').map(|i| &to[..i]).unwrap_or("");
+    let name = to.rsplit('/').next().unwrap_or(to);
+    let new = if new_folder == folder {
+        name.to_string()
+    } else {
+        to.to_string()
+    };
+    Some((at..at + target.len(), new))
+}
+
+/// `[text](Old.md#x)` → `[text](../new/New.md#x)`: a relative path from the linking page's folder.
+fn rewrite_markdown(
+    text: &str,
+    dest: &str,
+    folder: &str,
+    to: &str,
+) -> Option<(std::ops::Range<usize>, String)> {
+    let path_part = dest.split(['#', '?']).next().unwrap_or(dest);
+    let at = text.rfind(path_part)?;
+    let from_segs: Vec<&str> = folder.split('/').filter(|s| !s.is_empty()).collect();
+    let to_segs: Vec<&str> = to.split('/').collect();
+    let common = from_segs
+        .iter()
+        .zip(&to_segs)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let mut parts: Vec<String> =
+        std::iter::repeat_n("..".to_string(), from_segs.len() - common).collect();
+    parts.extend(to_segs[common..].iter().map(|s| {
+        percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC)
+            .to_string()
+            .replace("%2D", "-")
+            .replace("%5F", "_")
+            .replace("%2E", ".")
+    }));
+    let mut new = parts.join("/");
+    new.push_str(".md");
+    Some((at..at + path_part.len(), new))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -264,3 +264,40 @@ fn never_panics_on_odd_input() {
         let _ = html(md);
     }
 }
+
+#[test]
+fn rewriting_links_for_a_move() {
+    use casebook_markdown::rewrite_links;
+    let src = "See [[Acme Renewal]], [[Acme Renewal|the story]], [[cases/Acme Renewal#Pricing]] and [md](Acme%20Renewal.md#x).\n\n`[[Acme Renewal]]` stays.\n\n```\n[[Acme Renewal]]\n```\n\nNot [[Bolt Deal]].\n";
+    let out = rewrite_links(
+        src,
+        "cases/Current",
+        &Wiki,
+        "cases/Acme Renewal",
+        "archive/Acme Win",
+    )
+    .unwrap();
+    assert_eq!(
+        out,
+        "See [[archive/Acme Win]], [[archive/Acme Win|the story]], [[archive/Acme Win#Pricing]] and [md](../archive/Acme%20Win.md#x).\n\n`[[Acme Renewal]]` stays.\n\n```\n[[Acme Renewal]]\n```\n\nNot [[Bolt Deal]].\n"
+    );
+    let same_folder = rewrite_links(
+        "[[Acme Renewal]]",
+        "cases/Current",
+        &Wiki,
+        "cases/Acme Renewal",
+        "cases/Acme Won",
+    )
+    .unwrap();
+    assert_eq!(same_folder, "[[Acme Won]]");
+    assert_eq!(
+        rewrite_links(
+            "nothing here",
+            "cases/Current",
+            &Wiki,
+            "cases/Acme Renewal",
+            "x"
+        ),
+        None
+    );
+}

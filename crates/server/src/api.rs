@@ -311,14 +311,14 @@ async fn post_page(
             let from = page_path(raw)?;
             let to = page_path(body.to.trim().trim_start_matches('/'))?;
             let engine = st.engine.clone();
-            let _ = body.update_links;
             let message = body.message.unwrap_or_default();
-            let (to2, rev) = blocking(move || {
-                let rev = engine.move_page(&from, &to, &actor.author, &message)?;
-                Ok((to, rev))
+            let update = body.update_links;
+            let (to2, moved) = blocking(move || {
+                let moved = engine.move_page(&from, &to, update, &actor.author, &message)?;
+                Ok((to, moved))
             })
             .await?;
-            Ok(Json(json!({"path": to2, "revision": rev, "updated_pages": []})).into_response())
+            Ok(Json(json!({"path": to2, "revision": moved.revision, "updated_pages": moved.updated_pages})).into_response())
         }
         Some(_) => Err(Error::not_found("discussions are not available yet").into()),
         None => Err(Error::not_found(format!(

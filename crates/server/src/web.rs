@@ -148,14 +148,25 @@ async fn view(
     let flash = if q.merged.is_some() {
         Some((
             "ok",
-            "Saved. Someone else edited this page while you were writing; your changes were merged with theirs.",
+            "Saved. Someone else edited this page while you were writing; your changes were merged with theirs."
+                .to_string(),
         ))
     } else if q.saved.is_some() {
-        Some(("ok", "Saved."))
-    } else if q.moved.is_some() {
-        Some(("ok", "Moved. The old address no longer holds this page."))
+        Some(("ok", "Saved.".to_string()))
+    } else if let Some(n) = q.moved.as_deref() {
+        Some((
+            "ok",
+            match n {
+                "0" => "Moved. Links to the old address lead here.".to_string(),
+                "1" => "Moved, and the link in 1 other page now points here.".to_string(),
+                n => format!("Moved, and the links in {n} other pages now point here."),
+            },
+        ))
     } else if q.reverted.is_some() {
-        Some(("ok", "Restored the earlier version as a new revision."))
+        Some((
+            "ok",
+            "Restored the earlier version as a new revision.".to_string(),
+        ))
     } else {
         None
     };
@@ -200,6 +211,14 @@ async fn missing(st: &AppState, actor: &Actor, raw: &str, path: &PagePath) -> We
     let listing = st.engine.listing(&folder);
     if !listing.pages.is_empty() || !listing.folders.is_empty() {
         return Ok(Redirect::to(&format!("/wiki/{}/", folder.url_encoded())).into_response());
+    }
+    let engine = st.engine.clone();
+    let p = path.clone();
+    if let Some(moved) = blocking(move || Ok(engine.moved_to(&p)))
+        .await
+        .map_err(|e| st.fail(e))?
+    {
+        return Ok(Redirect::permanent(&format!("/wiki/{}", moved.url_encoded())).into_response());
     }
     if let Some(other) = st.engine.find_page(raw)
         && other != raw
@@ -728,6 +747,8 @@ async fn move_form(
 #[derive(Deserialize)]
 struct MoveForm {
     to: String,
+    #[serde(default)]
+    update_links: Option<String>,
 }
 
 async fn move_page(
@@ -743,10 +764,16 @@ async fn move_page(
     let to = parse_page(&st, to_raw.strip_suffix(".md").unwrap_or(to_raw))?;
     let engine = st.engine.clone();
     let t = to.clone();
-    blocking(move || engine.move_page(&path, &t, &actor.author, ""))
+    let update = form.update_links.is_some();
+    let moved = blocking(move || engine.move_page(&path, &t, update, &actor.author, ""))
         .await
         .map_err(|e| st.fail(e))?;
-    Ok(Redirect::to(&format!("/wiki/{}?moved=1", to.url_encoded())).into_response())
+    Ok(Redirect::to(&format!(
+        "/wiki/{}?moved={}",
+        to.url_encoded(),
+        moved.updated_pages.len()
+    ))
+    .into_response())
 }
 
 #[derive(Deserialize)]

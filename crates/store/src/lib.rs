@@ -297,6 +297,11 @@ impl Store {
         self.read(|repo| history::file_history(repo, &self.branch, file, limit))
     }
 
+    /// The new name of a file that a recent commit renamed (a moved page's old address).
+    pub fn renamed_to(&self, file: &str) -> Result<Option<String>> {
+        self.read(|repo| history::renamed_to(repo, &self.branch, file, 5000))
+    }
+
     /// The newest commits of the branch, with the files each changed.
     pub fn log(&self, limit: usize, skip: usize) -> Result<Vec<CommitInfo>> {
         self.read(|repo| history::log(repo, &self.branch, limit, skip))
