@@ -386,3 +386,152 @@ fn moving_a_page_rewrites_links_and_the_old_address_leads_on() {
         "backlinks follow the move"
     );
 }
+
+/// The shared corpora live outside the repository (`../shared/corpus`, or `CASEBOOK_SHARED`);
+/// CI has them, a fresh clone may not, and then these tests say so and pass.
+fn shared_corpus(name: &str) -> Option<std::path::PathBuf> {
+    let root = std::env::var_os("CASEBOOK_SHARED")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
+    let dir = root.join("corpus").join(name);
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "skipped: {} not found (set CASEBOOK_SHARED to the shared folder to run this test)",
+            dir.display()
+        );
+        None
+    }
+}
+
+/// Counts, for each markdown file, the other files whose relative links point at it: a separate,
+/// deliberately simple reading of the corpus (regular expressions on lines outside code fences)
+/// to hold the engine's link graph against.
+fn independent_backlinks(
+    root: &Path,
+) -> std::collections::HashMap<String, std::collections::BTreeSet<String>> {
+    let link = regex::Regex::new(r"\]\(([^)\s]+)\)").unwrap();
+    let mut out: std::collections::HashMap<String, std::collections::BTreeSet<String>> =
+        Default::default();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            if p.extension().and_then(|e| e.to_str()) != Some("md") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&p).unwrap_or_default();
+            let mut fenced = false;
+            for line in text.lines() {
+                let t = line.trim_start();
+                if t.starts_with("```") || t.starts_with("~~~") {
+                    fenced = !fenced;
+                    continue;
+                }
+                if fenced || line.starts_with("    ") {
+                    continue;
+                }
+                for cap in link.captures_iter(line) {
+                    let target = cap[1].split(['#', '?']).next().unwrap_or("");
+                    if target.is_empty() || target.contains(':') || target.starts_with('/') {
+                        continue;
+                    }
+                    let decoded = percent_encoding::percent_decode_str(target)
+                        .decode_utf8_lossy()
+                        .to_string();
+                    let joined = p.parent().unwrap().join(decoded.trim_end_matches('/'));
+                    let Ok(full) = joined.canonicalize() else {
+                        continue;
+                    };
+                    let file = if full.is_file()
+                        && full.extension().and_then(|e| e.to_str()) == Some("md")
+                    {
+                        full
+                    } else if full.is_dir() {
+                        match ["index.md", "README.md", "index.html.md"]
+                            .iter()
+                            .map(|i| full.join(i))
+                            .find(|f| f.is_file())
+                        {
+                            Some(f) => f,
+                            None => continue,
+                        }
+                    } else {
+                        continue;
+                    };
+                    let src = p.canonicalize().unwrap();
+                    if file != src {
+                        let rel = |f: &Path| {
+                            f.strip_prefix(root.canonicalize().unwrap())
+                                .unwrap()
+                                .to_string_lossy()
+                                .trim_end_matches(".md")
+                                .to_string()
+                        };
+                        out.entry(rel(&file)).or_default().insert(rel(&src));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn corpus_sales_handbook_links_resolve_and_backlinks_match() {
+    let Some(src) = shared_corpus("sales") else {
+        return;
+    };
+    let w = TestWiki::new();
+    let report = w
+        .engine
+        .import(
+            &src,
+            &FolderPath::root(),
+            "",
+            &Author::new("I", "i@x"),
+            None,
+        )
+        .unwrap();
+    assert_eq!(report.pages, 700);
+    w.engine.wait_indexed();
+    let page = w
+        .engine
+        .page(
+            &PagePath::parse(
+                "sourcegraph-handbook/content/departments/technical-success/support/process/index",
+            )
+            .unwrap(),
+            None,
+        )
+        .unwrap();
+    let resolved = page.rendered.links.iter().filter(|l| l.exists).count();
+    assert!(resolved >= 15, "only {resolved} links resolved");
+    let expected = independent_backlinks(&src);
+    // The figure as counted on the corpus when this test was written.
+    assert_eq!(
+        expected["sourcegraph-handbook/content/departments/technical-success/support/index"].len(),
+        8
+    );
+    let mut top: Vec<(&String, &std::collections::BTreeSet<String>)> = expected.iter().collect();
+    top.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(b.0)));
+    for (target, sources) in top.into_iter().take(6) {
+        let got: std::collections::BTreeSet<String> = w
+            .engine
+            .backlinks(&PagePath::parse(target).unwrap())
+            .unwrap()
+            .into_iter()
+            .map(|b| b.path)
+            .collect();
+        assert_eq!(&got, sources, "backlinks of {target}");
+        eprintln!(
+            "{target}: {} backlinks, as counted independently",
+            got.len()
+        );
+    }
+}

@@ -8,11 +8,15 @@
 //!   protocol-relative `//host` or only a `#fragment` is left alone. Otherwise it is
 //!   percent-decoded and resolved like a file path: relative to the linking page's folder, or from
 //!   the root when it starts with `/`. A target ending in `.md` is a page link whether the page
-//!   exists or not; another target is a page link only when a page of that path exists (else it may
-//!   be an attachment and is left alone).
+//!   exists or not; another target is a page link only when a page of that path exists, or when it
+//!   names a folder holding an `index`, `README` or `index.html` page (as handbooks link to
+//!   sections); else it may be an attachment and is left alone.
 
 use crate::Pages;
 use casebook_core::PagePath;
+
+/// The page a link to a folder stands for, in order of preference.
+const INDEX_PAGES: &[&str] = &["index", "README", "index.html"];
 
 /// A resolved link target.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,9 +117,17 @@ fn resolve_markdown(dest: &str, folder: &str, pages: &dyn Pages) -> Option<LinkT
         join(folder, stem)?
     };
     let exists = pages.exists(&resolved);
+    let index = || {
+        INDEX_PAGES
+            .iter()
+            .map(|i| format!("{resolved}/{i}"))
+            .find(|p| pages.exists(p))
+    };
     let (resolved, exists) = if exists {
         (resolved, true)
     } else if let Some(p) = pages.find(&resolved) {
+        (p, true)
+    } else if let Some(p) = (!is_md).then(index).flatten() {
         (p, true)
     } else {
         (resolved, false)
