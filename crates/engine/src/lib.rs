@@ -960,6 +960,103 @@ impl Engine {
         self.inner.search.backlinks(path.as_str(), 1000)
     }
 
+    /// Links to pages that do not exist, with how many pages link to each, most wanted first.
+    pub fn wanted_pages(&self) -> Result<Vec<(String, usize)>> {
+        let targets = self.inner.search.link_targets()?;
+        let snap = self.snapshot();
+        let mut out: Vec<(String, usize)> = targets
+            .into_iter()
+            .filter(|(p, _)| !snap.pages.contains_key(p))
+            .collect();
+        out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Ok(out)
+    }
+
+    /// Pages no other page links to (the home page aside).
+    pub fn orphans(&self) -> Result<Vec<PageEntry>> {
+        let linked: std::collections::HashSet<String> = self
+            .inner
+            .search
+            .link_targets()?
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect();
+        Ok(self
+            .list_pages(&FolderPath::root(), None)
+            .into_iter()
+            .filter(|p| p.path != "Home" && !linked.contains(&p.path))
+            .collect())
+    }
+
+    /// Every tag with the number of pages carrying it, most used first.
+    pub fn tags(&self) -> Vec<(String, usize)> {
+        let snap = self.snapshot();
+        let mut counts: HashMap<String, (String, usize)> = HashMap::new();
+        for m in snap.pages.values() {
+            for t in &m.tags {
+                let e = counts
+                    .entry(t.to_lowercase())
+                    .or_insert_with(|| (t.clone(), 0));
+                e.1 += 1;
+            }
+        }
+        let mut out: Vec<(String, usize)> = counts.into_values().collect();
+        out.sort_by(|a, b| {
+            b.1.cmp(&a.1)
+                .then_with(|| a.0.to_lowercase().cmp(&b.0.to_lowercase()))
+        });
+        out
+    }
+
+    /// Recent commits that touched `folder` (a page path works too) and, if given, are by
+    /// `author` (a name, without regard to case); looks back at most `scan` commits.
+    pub fn changes_in(
+        &self,
+        folder: &str,
+        author: Option<&str>,
+        limit: usize,
+        skip: usize,
+    ) -> Result<Vec<CommitInfo>> {
+        let folder = folder.trim_matches('/');
+        let author = author.map(str::to_lowercase).filter(|a| !a.is_empty());
+        let touches = |c: &CommitInfo| {
+            folder.is_empty()
+                || c.paths.iter().any(|p| {
+                    let page = p.strip_suffix(".md").unwrap_or(p);
+                    page == folder || p.starts_with(&format!("{folder}/"))
+                })
+        };
+        let by = |c: &CommitInfo| {
+            author
+                .as_ref()
+                .is_none_or(|a| c.author.name.to_lowercase() == *a)
+        };
+        if folder.is_empty() && author.is_none() {
+            return self.changes(limit, skip);
+        }
+        let mut out = Vec::new();
+        let mut skipped = 0;
+        let mut offset = 0;
+        const SCAN: usize = 2000;
+        while offset < SCAN && out.len() < limit {
+            let batch = self.inner.store.log(100, offset)?;
+            if batch.is_empty() {
+                break;
+            }
+            offset += batch.len();
+            for c in batch {
+                if touches(&c) && by(&c) {
+                    if skipped < skip {
+                        skipped += 1;
+                    } else if out.len() < limit {
+                        out.push(c);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Checks that the repository and the index can be read.
     pub fn health(&self) -> Result<()> {
         self.inner.store.head()?;

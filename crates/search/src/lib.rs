@@ -298,6 +298,41 @@ impl SearchIndex {
         Ok(out)
     }
 
+    /// Every link target of the index with the number of documents linking to it.
+    pub fn link_targets(&self) -> Result<Vec<(String, usize)>> {
+        let searcher = self.reader.searcher();
+        let mut seen: std::collections::BTreeSet<String> = Default::default();
+        for segment in searcher.segment_readers() {
+            let inverted = segment
+                .inverted_index(self.f.links)
+                .map_err(ix_err("cannot read links"))?;
+            let mut stream = inverted
+                .terms()
+                .stream()
+                .map_err(|e| Error::internal(format!("cannot read links: {e}")))?;
+            while stream.advance() {
+                if let Ok(t) = std::str::from_utf8(stream.key()) {
+                    seen.insert(t.to_string());
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(seen.len());
+        for target in seen {
+            // Count live documents only: the dictionary may still hold deleted ones.
+            let q = TermQuery::new(
+                Term::from_field_text(self.f.links, &target),
+                IndexRecordOption::Basic,
+            );
+            let n = searcher
+                .search(&q, &Count)
+                .map_err(ix_err("cannot count links"))?;
+            if n > 0 {
+                out.push((target, n));
+            }
+        }
+        Ok(out)
+    }
+
     /// Documents whose `kind` field is `kind` (for counts on the status page).
     pub fn count_kind(&self, kind: &str) -> Result<usize> {
         let searcher = self.reader.searcher();

@@ -8,7 +8,18 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 /// The site's feed: the 50 newest commits.
-pub(crate) async fn site(State(st): State<AppState>, headers: HeaderMap) -> Response {
+#[derive(serde::Deserialize)]
+pub(crate) struct FeedQuery {
+    /// A folder or a page: only changes touching it.
+    #[serde(default)]
+    folder: String,
+}
+
+pub(crate) async fn site(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<FeedQuery>,
+) -> Response {
     if let Err(e) = st.actor(&headers).require_read() {
         return crate::ApiError(e).into_response();
     }
@@ -18,7 +29,9 @@ pub(crate) async fn site(State(st): State<AppState>, headers: HeaderMap) -> Resp
         .map(|h| format!("http://{h}"))
         .unwrap_or_default();
     let engine = st.engine.clone();
-    let log = match blocking(move || engine.changes(50, 0)).await {
+    let folder = q.folder.trim().trim_matches('/').to_string();
+    let scope = folder.clone();
+    let log = match blocking(move || engine.changes_in(&scope, None, 50, 0)).await {
         Ok(l) => l,
         Err(e) => return crate::ApiError(e).into_response(),
     };
@@ -28,9 +41,15 @@ pub(crate) async fn site(State(st): State<AppState>, headers: HeaderMap) -> Resp
         .unwrap_or_else(|| "1970-01-01T00:00:00Z".into());
     let mut xml = String::with_capacity(4096);
     xml.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n");
+    let what = if folder.is_empty() {
+        "recent changes".to_string()
+    } else {
+        format!("changes in {folder}")
+    };
     xml.push_str(&format!(
-        "  <title>{} – recent changes</title>\n",
-        escape(&st.opts.site_name)
+        "  <title>{} – {}</title>\n",
+        escape(&st.opts.site_name),
+        escape(&what)
     ));
     xml.push_str(&format!(
         "  <id>{}/feed.atom</id>\n  <updated>{updated}</updated>\n",

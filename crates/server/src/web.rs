@@ -30,6 +30,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/delete/{*path}", get(delete_form).post(delete))
         .route("/move/{*path}", get(move_form).post(move_page))
         .route("/changes", get(changes))
+        .route("/tags", get(tags))
+        .route("/tags/{tag}", get(tag_page))
+        .route("/special/wanted", get(wanted))
+        .route("/special/orphans", get(orphans))
         .route("/search", get(search))
         .route("/feed.atom", get(feed::site))
         .route("/static/{*file}", get(static_file))
@@ -777,23 +781,42 @@ async fn move_page(
 }
 
 #[derive(Deserialize)]
-struct PageNumber {
+struct ChangesQuery {
     page: Option<usize>,
+    #[serde(default)]
+    folder: String,
+    #[serde(default)]
+    author: String,
 }
 
 async fn changes(
     State(st): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<PageNumber>,
+    Query(q): Query<ChangesQuery>,
 ) -> WebResult {
     let actor = reader(&st, &headers)?;
-    let page = q.page.unwrap_or(1).max(1);
+    let page = q.page.unwrap_or(1).clamp(1, 1000);
     let per = 50;
     let engine = st.engine.clone();
-    let log = blocking(move || engine.changes(per + 1, (page - 1) * per))
+    let (folder, author) = (
+        q.folder.trim().trim_matches('/').to_string(),
+        q.author.trim().to_string(),
+    );
+    let (f, a) = (folder.clone(), author.clone());
+    let log = blocking(move || engine.changes_in(&f, Some(&a), per + 1, (page - 1) * per))
         .await
         .map_err(|e| st.fail(e))?;
     let more = log.len() > per;
+    let filter = |p: usize| {
+        let mut qs = format!("?page={p}");
+        if !folder.is_empty() {
+            qs.push_str(&format!("&folder={}", encode_query(&folder)));
+        }
+        if !author.is_empty() {
+            qs.push_str(&format!("&author={}", encode_query(&author)));
+        }
+        qs
+    };
     Ok(st.page(
         StatusCode::OK,
         "changes.html",
@@ -803,8 +826,94 @@ async fn changes(
             title => "Recent changes",
             changes => views::changes(&log[..log.len().min(per)]),
             page => page,
-            prev => (page > 1).then(|| page - 1),
-            next => more.then_some(page + 1),
+            folder => folder,
+            author => author,
+            prev => (page > 1).then(|| filter(page - 1)),
+            next => more.then(|| filter(page + 1)),
+        },
+    ))
+}
+
+fn encode_query(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+async fn tags(State(st): State<AppState>, headers: HeaderMap) -> WebResult {
+    let actor = reader(&st, &headers)?;
+    let tags = st.engine.tags();
+    Ok(st.page(
+        StatusCode::OK,
+        "tags.html",
+        context! {
+            site => st.opts.site_name,
+            can_edit => actor.can_edit(),
+            title => "Tags",
+            tags => tags.iter().map(|(t, n)| context! { name => t, count => n, url => encode_query(t) }).collect::<Vec<_>>(),
+        },
+    ))
+}
+
+async fn tag_page(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(tag): Path<String>,
+) -> WebResult {
+    let actor = reader(&st, &headers)?;
+    let pages = st.engine.list_pages(&FolderPath::root(), Some(&tag));
+    if pages.is_empty() {
+        return Err(st.fail(Error::not_found(format!("no page is tagged '{tag}'"))));
+    }
+    Ok(st.page(
+        StatusCode::OK,
+        "report.html",
+        context! {
+            site => st.opts.site_name,
+            can_edit => actor.can_edit(),
+            title => format!("Tagged “{tag}”"),
+            intro => format!("{} page{} tagged “{tag}”. Also as a search: tag:{tag}.", pages.len(), if pages.len() == 1 { "" } else { "s" }),
+            crumbs => vec![views::Crumb { name: "Tags".into(), url: "/tags".into() }],
+            items => pages.iter().map(|p| context! { title => p.title, url => format!("/wiki/{}", encode(&p.path)), note => p.path }).collect::<Vec<_>>(),
+        },
+    ))
+}
+
+async fn wanted(State(st): State<AppState>, headers: HeaderMap) -> WebResult {
+    let actor = reader(&st, &headers)?;
+    let engine = st.engine.clone();
+    let wanted = blocking(move || engine.wanted_pages())
+        .await
+        .map_err(|e| st.fail(e))?;
+    Ok(st.page(
+        StatusCode::OK,
+        "report.html",
+        context! {
+            site => st.opts.site_name,
+            can_edit => actor.can_edit(),
+            title => "Wanted pages",
+            intro => "Pages that are linked to but do not exist yet, most wanted first. Write one and every link to it lights up.",
+            items => wanted.iter().map(|(p, n)| context! {
+                title => p, url => format!("/edit/{}", encode(p)), missing => true,
+                note => format!("{n} page{} link here", if *n == 1 { "" } else { "s" }),
+            }).collect::<Vec<_>>(),
+        },
+    ))
+}
+
+async fn orphans(State(st): State<AppState>, headers: HeaderMap) -> WebResult {
+    let actor = reader(&st, &headers)?;
+    let engine = st.engine.clone();
+    let pages = blocking(move || engine.orphans())
+        .await
+        .map_err(|e| st.fail(e))?;
+    Ok(st.page(
+        StatusCode::OK,
+        "report.html",
+        context! {
+            site => st.opts.site_name,
+            can_edit => actor.can_edit(),
+            title => "Orphaned pages",
+            intro => "Pages no other page links to. Link them from somewhere people look, or they will only be found by search.",
+            items => pages.iter().map(|p| context! { title => p.title, url => format!("/wiki/{}", encode(&p.path)), note => p.path }).collect::<Vec<_>>(),
         },
     ))
 }

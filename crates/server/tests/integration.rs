@@ -393,3 +393,63 @@ fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+#[tokio::test]
+async fn link_reports_tags_and_scoped_feeds() {
+    let app = App::new(Access::Edit);
+    app.json("PUT", "/api/v1/pages/r/Linker", Some(json!({"markdown": "---\ntags: [Pricing]\n---\n[[Never Written]] and [[Never Written]] again, and [[r/Other]].\n"}))).await;
+    app.json(
+        "PUT",
+        "/api/v1/pages/r/Second",
+        Some(json!({"markdown": "[[Never Written]]\n"})),
+    )
+    .await;
+    app.json(
+        "PUT",
+        "/api/v1/pages/r/Other",
+        Some(json!({"markdown": "---\ntags: [pricing, renewal]\n---\nfine\n"})),
+    )
+    .await;
+    app.state.engine.wait_indexed();
+    let wanted = app.state.engine.wanted_pages().unwrap();
+    assert_eq!(
+        wanted
+            .iter()
+            .find(|(p, _)| p == "r/Never Written")
+            .map(|w| w.1),
+        Some(2),
+        "{wanted:?}"
+    );
+    let orphans: Vec<String> = app
+        .state
+        .engine
+        .orphans()
+        .unwrap()
+        .into_iter()
+        .map(|p| p.path)
+        .collect();
+    assert!(
+        orphans.contains(&"r/Linker".to_string()) && !orphans.contains(&"r/Other".to_string()),
+        "{orphans:?}"
+    );
+    let (s, body) = app.get("/special/wanted").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("Never%20Written") && body.contains("2 pages link here"), "{body}");
+    assert_eq!(app.get("/special/orphans").await.0, StatusCode::OK);
+    let (s, body) = app.get("/tags").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("/tags/Pricing") || body.contains("/tags/pricing"));
+    let (s, body) = app.get("/tags/pricing").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        body.contains(">Linker<") && body.contains(">Other<"),
+        "tags match without regard to case"
+    );
+    let (_, feed) = app.get("/feed.atom?folder=r").await;
+    assert!(
+        feed.contains("changes in r") && feed.contains("r/Other") && !feed.contains("guide/"),
+        "{feed}"
+    );
+    let (_, body) = app.get("/changes?folder=guide").await;
+    assert!(!body.contains("r/Other"));
+}
