@@ -434,7 +434,10 @@ async fn link_reports_tags_and_scoped_feeds() {
     );
     let (s, body) = app.get("/special/wanted").await;
     assert_eq!(s, StatusCode::OK);
-    assert!(body.contains("Never%20Written") && body.contains("2 pages link here"), "{body}");
+    assert!(
+        body.contains("Never%20Written") && body.contains("2 pages link here"),
+        "{body}"
+    );
     assert_eq!(app.get("/special/orphans").await.0, StatusCode::OK);
     let (s, body) = app.get("/tags").await;
     assert_eq!(s, StatusCode::OK);
