@@ -253,11 +253,15 @@ impl SearchIndex {
         let mut snippets = SnippetGenerator::create(&searcher, used.as_ref(), self.f.body)
             .map_err(ix_err("cannot make snippets"))?;
         snippets.set_max_num_chars(180);
+        let needles = parsed.needles();
         let mut hits = Vec::with_capacity(top.len());
         for (score, addr) in top {
             let doc: TantivyDocument = searcher.doc(addr).map_err(ix_err("cannot read a hit"))?;
             let body = self.f.text(&doc, self.f.body);
-            let snippet = snippet_html(&snippets.snippet(&body), &body);
+            // The snippet generator tokenises and stems all the text it is given; give it the
+            // neighbourhood of the first match rather than a whole (possibly long) page.
+            let window = match_window(&body, &needles);
+            let snippet = snippet_html(&snippets.snippet(window), window);
             hits.push(Hit {
                 path: self.f.text(&doc, self.f.path),
                 title: self.f.text(&doc, self.f.title),
@@ -345,6 +349,34 @@ impl SearchIndex {
         )]);
         searcher.search(&q, &Count).map_err(ix_err("cannot count"))
     }
+}
+
+/// Around the first place where one of `needles` (lowercase) occurs in `body`: a few hundred
+/// bytes, on character boundaries. The start of the body when none occurs literally (a match
+/// through stemming or a typo).
+fn match_window<'a>(body: &'a str, needles: &[String]) -> &'a str {
+    const BEFORE: usize = 200;
+    const SPAN: usize = 700;
+    let lower = body.to_lowercase();
+    let at = if lower.len() == body.len() {
+        needles
+            .iter()
+            .filter(|n| !n.is_empty())
+            .filter_map(|n| lower.find(n.as_str()))
+            .min()
+            .unwrap_or(0)
+    } else {
+        0 // lowercasing changed byte offsets (rare scripts); stay at the start
+    };
+    let mut start = at.saturating_sub(BEFORE);
+    while !body.is_char_boundary(start) {
+        start -= 1;
+    }
+    let mut end = (start + SPAN).min(body.len());
+    while !body.is_char_boundary(end) {
+        end += 1;
+    }
+    &body[start..end]
 }
 
 /// Builds the snippet's HTML by hand: the text escaped, the matches in `<mark>`. When nothing

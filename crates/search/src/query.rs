@@ -7,8 +7,8 @@
 
 use crate::schema::{Fields, keyword_analyzer, text_analyzer};
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, EmptyQuery, FuzzyTermQuery, Occur, PhraseQuery, Query,
-    RegexQuery, TermQuery,
+    AllQuery, BooleanQuery, BoostQuery, EmptyQuery, FuzzyTermQuery, Occur, PhrasePrefixQuery,
+    PhraseQuery, Query, RegexQuery, TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Index, Term};
@@ -49,6 +49,27 @@ impl ParsedQuery {
             .iter()
             .filter(|c| !c.negated && c.any_of.iter().all(is_free_text))
             .count()
+    }
+}
+
+impl ParsedQuery {
+    /// The words a person typed, lowercased, for finding where a page matches.
+    pub fn needles(&self) -> Vec<String> {
+        fn collect(a: &Atom, out: &mut Vec<String>) {
+            match a {
+                Atom::Word(w) | Atom::Prefix(w) => out.push(w.to_lowercase()),
+                Atom::Phrase(p) => out.extend(p.split_whitespace().map(str::to_lowercase)),
+                Atom::Field { name, value } if name == "title" => collect(value, out),
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        for c in self.clauses.iter().filter(|c| !c.negated) {
+            for a in &c.any_of {
+                collect(a, &mut out);
+            }
+        }
+        out
     }
 }
 
@@ -279,27 +300,10 @@ fn text_query(a: &Atom, fields: &[(Field, f32)], mode: Mode) -> Box<dyn Query> {
                     )),
                 }
             }
-            Atom::Prefix(p) => {
-                let folded = analyze(p, true).join("");
-                if folded.is_empty() {
-                    boxed(AllQuery)
-                } else {
-                    let stem = analyze(p, false).into_iter().next().unwrap_or_default();
-                    let mut alts = vec![folded];
-                    if !stem.is_empty() && !alts.contains(&stem) {
-                        alts.push(stem);
-                    }
-                    let pattern = alts
-                        .iter()
-                        .map(|s| format!("{}.*", regex_escape(s)))
-                        .collect::<Vec<_>>()
-                        .join("|");
-                    match RegexQuery::from_pattern(&pattern, field) {
-                        Ok(q) => boxed(q),
-                        Err(_) => continue,
-                    }
-                }
-            }
+            Atom::Prefix(p) => match prefix_query(p, field) {
+                Some(q) => q,
+                None => continue,
+            },
             Atom::All => boxed(AllQuery),
             Atom::Field { .. } => continue,
         };
@@ -310,6 +314,47 @@ fn text_query(a: &Atom, fields: &[(Field, f32)], mode: Mode) -> Box<dyn Query> {
         });
     }
     any(per_field)
+}
+
+/// `negotiat*`, `get-ad*`: the words before the last as a phrase, the last as a prefix of the
+/// indexed (stemmed) words, expanded to at most 50 terms so a short prefix stays cheap.
+fn prefix_query(p: &str, field: Field) -> Option<Box<dyn Query>> {
+    let plain = analyze_plain(p);
+    let (last, rest) = plain.split_last()?;
+    // Indexed words are stems ("negotiated" is stored as "negoti"), and the stem of a word's
+    // beginning is not always a beginning of its stem; so also try the stem and the prefix less
+    // its last two letters, keeping the shortest that the others start with.
+    let stem = analyze(last, false).into_iter().next().unwrap_or_default();
+    let mut prefix = last.clone();
+    for candidate in [
+        stem,
+        last.chars()
+            .take(last.chars().count().saturating_sub(2))
+            .collect::<String>(),
+    ] {
+        if candidate.chars().count() >= 4 && prefix.starts_with(&candidate) {
+            prefix = candidate;
+        }
+    }
+    let mut terms: Vec<Term> = rest
+        .iter()
+        .filter_map(|w| analyze(w, false).into_iter().next())
+        .map(|w| Term::from_field_text(field, &w))
+        .collect();
+    terms.push(Term::from_field_text(field, &prefix));
+    let mut q = PhrasePrefixQuery::new(terms);
+    q.set_max_expansions(50);
+    Some(boxed(q))
+}
+
+fn analyze_plain(text: &str) -> Vec<String> {
+    let mut analyzer = crate::schema::plain_analyzer();
+    let mut stream = analyzer.token_stream(text);
+    let mut out = Vec::new();
+    while let Some(t) = stream.next() {
+        out.push(t.text.clone());
+    }
+    out
 }
 
 fn regex_escape(s: &str) -> String {

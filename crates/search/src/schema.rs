@@ -82,6 +82,15 @@ pub(crate) fn text_analyzer() -> TextAnalyzer {
         .build()
 }
 
+/// Words as in [`text_analyzer`] but not stemmed: for reading prefixes.
+pub(crate) fn plain_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .build()
+}
+
 pub(crate) fn keyword_analyzer() -> TextAnalyzer {
     TextAnalyzer::builder(RawTokenizer::default())
         .filter(LowerCaser)
