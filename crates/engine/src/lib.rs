@@ -4,7 +4,7 @@ mod import;
 mod indexer;
 mod state;
 
-pub use casebook_markdown::{Heading, Link, Rendered};
+pub use casebook_markdown::{FrontMatter, Heading, Link, Rendered};
 pub use casebook_search::{Hit, LinkingPage, Results};
 pub use casebook_store::{CommitInfo, unified_diff};
 pub use import::ImportReport;
@@ -79,6 +79,16 @@ pub struct PageEntry {
     pub title: String,
     pub updated: Option<Timestamp>,
     pub tags: Vec<String>,
+}
+
+/// A typed page as a record.
+#[derive(Debug, Clone, Serialize)]
+pub struct Record {
+    pub path: String,
+    pub title: String,
+    pub tags: Vec<String>,
+    pub fields: Arc<casebook_markdown::FrontMatter>,
+    pub updated: Option<Timestamp>,
 }
 
 /// What is inside a folder.
@@ -259,6 +269,7 @@ impl Engine {
             title: s.title.unwrap_or_else(|| path.name().to_string()),
             tags: s.tags,
             page_type: s.page_type,
+            fields: Arc::new(s.fields),
         })
     }
 
@@ -986,6 +997,27 @@ impl Engine {
             .into_iter()
             .filter(|p| p.path != "Home" && !linked.contains(&p.path))
             .collect())
+    }
+
+    /// Pages whose front matter says `type: <page_type>` (case stories, insights), with their
+    /// fields, for browsing and filtering as records.
+    pub fn records(&self, page_type: &str) -> Vec<Record> {
+        let snap = self.snapshot();
+        snap.pages
+            .iter()
+            .filter(|(_, m)| {
+                m.page_type
+                    .as_deref()
+                    .is_some_and(|t| t.eq_ignore_ascii_case(page_type))
+            })
+            .map(|(p, m)| Record {
+                path: p.clone(),
+                title: m.title.clone(),
+                tags: m.tags.clone(),
+                fields: m.fields.clone(),
+                updated: snap.last_change.get(p).map(|c| c.date),
+            })
+            .collect()
     }
 
     /// Every tag with the number of pages carrying it, most used first.

@@ -14,6 +14,8 @@ pub struct PageMeta {
     pub title: String,
     pub tags: Vec<String>,
     pub page_type: Option<String>,
+    /// The front matter, for typed records (case stories) and their filters.
+    pub fields: Arc<casebook_markdown::FrontMatter>,
 }
 
 #[derive(Debug, Default)]

@@ -341,12 +341,14 @@ mod tests {
 }
 
 /// What a page list needs to know about a page, read cheaply without rendering it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Summary {
     pub title: Option<String>,
     pub tags: Vec<String>,
     /// The page's `type:` from its front matter, if any.
     pub page_type: Option<String>,
+    /// The whole front matter (empty when there is none or it cannot be read).
+    pub fields: FrontMatter,
 }
 
 /// Reads title, tags and type from the front matter, else the title from the first `# ` heading
@@ -358,6 +360,7 @@ pub fn summary(source: &str) -> Summary {
         out.title = fm.title();
         out.tags = fm.tags();
         out.page_type = fm.text("type");
+        out.fields = fm;
     }
     if out.title.is_none() {
         let mut fence: Option<&str> = None;

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod api;
+mod cases;
 mod error;
 mod feed;
 mod security;

@@ -30,6 +30,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/delete/{*path}", get(delete_form).post(delete))
         .route("/move/{*path}", get(move_form).post(move_page))
         .route("/changes", get(changes))
+        .route("/cases", get(crate::cases::browse))
         .route("/tags", get(tags))
         .route("/tags/{tag}", get(tag_page))
         .route("/special/wanted", get(wanted))
@@ -48,7 +49,12 @@ impl AppState {
         }
     }
 
-    fn page(&self, status: StatusCode, template: &str, ctx: minijinja::Value) -> Response {
+    pub(crate) fn page(
+        &self,
+        status: StatusCode,
+        template: &str,
+        ctx: minijinja::Value,
+    ) -> Response {
         let html = self.theme.render(template, ctx);
         (status, Html(html)).into_response()
     }

@@ -456,3 +456,35 @@ async fn link_reports_tags_and_scoped_feeds() {
     let (_, body) = app.get("/changes?folder=guide").await;
     assert!(!body.contains("r/Other"));
 }
+
+#[tokio::test]
+async fn the_case_story_browser_filters_by_fields() {
+    let app = App::new(Access::Edit);
+    let (s, body) = app.get("/cases").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        body.contains("Northwind Renewal Rescue") && body.contains("Bellhaven"),
+        "the starter cases are listed"
+    );
+    let (_, won) = app.get("/cases?outcome=won").await;
+    assert!(
+        won.contains("Northwind Renewal Rescue") && !won.contains(">Bellhaven Health"),
+        "filtered by outcome"
+    );
+    let (_, big) = app.get("/cases?min=300000&sort=size").await;
+    assert!(
+        big.contains("Harbor City") && !big.contains(">Northwind Renewal Rescue<"),
+        "filtered by deal size"
+    );
+    let (_, emea) = app.get("/cases?region=EMEA").await;
+    assert!(
+        emea.contains("selected>emea"),
+        "facet values are matched without regard to case"
+    );
+    let (s, _) = app.get("/cases?min=lots&from=not-a-date").await;
+    assert_eq!(
+        s,
+        StatusCode::OK,
+        "odd filter values are ignored, not errors"
+    );
+}
