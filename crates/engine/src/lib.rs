@@ -166,11 +166,16 @@ pub(crate) struct Inner {
     /// Serialises catching up with the repository, so index jobs go out in commit order.
     sync: Mutex<()>,
     cache: Mutex<RenderCache>,
+    /// Related pages by path, with the head they were computed at.
+    related: Mutex<RelatedCache>,
     indexer: Mutex<Option<indexer::Handle>>,
     /// Told how the next large index update goes (for the command line's progress bars).
     pub(crate) progress: Mutex<Option<Progress>>,
     opts: Options,
 }
+
+/// Related pages by path, with the head they were computed at.
+type RelatedCache = HashMap<String, (Option<Revision>, Vec<LinkingPage>)>;
 
 /// Rendered pages by (path, blob), with the snapshot generation they were rendered at.
 type RenderCache = HashMap<(String, BlobId), (u64, Arc<Rendered>)>;
@@ -211,6 +216,7 @@ impl Engine {
             snap: RwLock::new(Snapshot::default()),
             sync: Mutex::new(()),
             cache: Mutex::new(HashMap::new()),
+            related: Mutex::new(HashMap::new()),
             indexer: Mutex::new(None),
             progress: Mutex::new(None),
             opts,
@@ -1018,6 +1024,74 @@ impl Engine {
                 updated: snap.last_change.get(p).map(|c| c.date),
             })
             .collect()
+    }
+
+    /// Pages related to `page`: sharing its tags, linking to the same pages, or linked with it,
+    /// best first. Cached until the wiki changes.
+    pub fn related(&self, page: &Page, limit: usize) -> Result<Vec<LinkingPage>> {
+        let head = self.head();
+        let key = page.path.as_str().to_string();
+        if let Some((h, r)) = self
+            .inner
+            .related
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            && *h == head
+        {
+            return Ok(r.clone());
+        }
+        let me = page.path.as_str();
+        let mut score: HashMap<String, u32> = HashMap::new();
+        {
+            let snap = self.snapshot();
+            let mine: Vec<String> = page
+                .rendered
+                .tags
+                .iter()
+                .map(|t| t.to_lowercase())
+                .collect();
+            if !mine.is_empty() {
+                for (p, m) in &snap.pages {
+                    let shared = m
+                        .tags
+                        .iter()
+                        .filter(|t| mine.contains(&t.to_lowercase()))
+                        .count() as u32;
+                    if shared > 0 {
+                        *score.entry(p.clone()).or_default() += 2 * shared;
+                    }
+                }
+            }
+        }
+        for link in page.rendered.links.iter().filter(|l| l.exists).take(40) {
+            *score.entry(link.path.clone()).or_default() += 2;
+            for other in self.inner.search.backlinks(&link.path, 50)? {
+                *score.entry(other.path).or_default() += 1;
+            }
+        }
+        for b in self.inner.search.backlinks(me, 50)? {
+            *score.entry(b.path).or_default() += 2;
+        }
+        score.remove(me);
+        let mut ranked: Vec<(String, u32)> = score.into_iter().filter(|(_, s)| *s >= 2).collect();
+        ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let out: Vec<LinkingPage> = ranked
+            .into_iter()
+            .filter_map(|(p, _)| {
+                Some(LinkingPage {
+                    title: self.title_of(&p)?,
+                    path: p,
+                })
+            })
+            .take(limit)
+            .collect();
+        let mut cache = self.inner.related.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() > CACHE_LIMIT {
+            cache.clear();
+        }
+        cache.insert(key, (head, out.clone()));
+        Ok(out)
     }
 
     /// Every tag with the number of pages carrying it, most used first.

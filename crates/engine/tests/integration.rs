@@ -535,3 +535,36 @@ fn corpus_sales_handbook_links_resolve_and_backlinks_match() {
         );
     }
 }
+
+#[test]
+fn related_pages_share_tags_or_links() {
+    let w = TestWiki::new();
+    w.rev(
+        "r/A",
+        "---\ntags: [pricing, retail]\n---\nSee [[r/Hub]] and [[r/Hub2]].\n",
+    );
+    w.rev("r/Hub2", "# Hub 2\n");
+    w.rev("r/B", "---\ntags: [Pricing]\n---\nNothing else.\n");
+    w.rev("r/C", "Also about [[r/Hub]] and [[r/Hub2]].\n");
+    w.rev("r/Hub", "# Hub\n");
+    w.rev("r/D", "Unrelated.\n");
+    w.engine.wait_indexed();
+    let a = w
+        .engine
+        .page(&PagePath::parse("r/A").unwrap(), None)
+        .unwrap();
+    let related: Vec<String> = w
+        .engine
+        .related(&a, 6)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.path)
+        .collect();
+    for p in ["r/B", "r/C", "r/Hub"] {
+        assert!(
+            related.contains(&p.to_string()),
+            "{p} missing from {related:?}"
+        );
+    }
+    assert!(!related.contains(&"r/D".to_string()) && !related.contains(&"r/A".to_string()));
+}

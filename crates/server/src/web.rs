@@ -148,10 +148,11 @@ async fn view(
     }
     let engine = st.engine.clone();
     let p = path.clone();
-    let (page, backlinks) = blocking(move || {
+    let (page, backlinks, related) = blocking(move || {
         let page = engine.page(&p, rev.as_ref())?;
         let backlinks = engine.backlinks(&p)?;
-        Ok((page, backlinks))
+        let related = engine.related(&page, 6)?;
+        Ok((page, backlinks, related))
     })
     .await
     .map_err(|e| st.fail(e))?;
@@ -201,6 +202,7 @@ async fn view(
             revision => page.revision,
             historic => page.historic,
             backlinks => backlinks.iter().map(|b| views::link(&b.path, &b.title)).collect::<Vec<_>>(),
+            related => related.iter().map(|b| views::link(&b.path, &b.title)).collect::<Vec<_>>(),
             flash => flash.map(|(kind, text)| context! { kind, text }),
         },
     ))
