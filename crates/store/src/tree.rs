@@ -154,14 +154,28 @@ fn touched(changes: &[Change]) -> Vec<&str> {
 }
 
 /// In a non-bare repository, refuses to commit over a file that has uncommitted changes in the
-/// working tree or the index: those are someone's work and must not be overwritten.
+/// working tree or the index: those are someone's work and must not be overwritten. Looks at the
+/// touched files only (a full `git status` would read every file of the working tree).
 pub(crate) fn refuse_dirty(repo: &Repository, workdir: &Path, changes: &[Change]) -> Result<()> {
+    let head_tree = repo.head().ok().and_then(|h| h.peel_to_tree().ok());
+    let index = repo.index().map_err(git_err("cannot read the index"))?;
     for path in touched(changes) {
         check_no_symlink(workdir, path)?;
-        let Ok(status) = repo.status_file(Path::new(path)) else {
-            continue;
+        let committed = head_tree
+            .as_ref()
+            .and_then(|t| blob_in(t, path))
+            .map(|b| b.oid());
+        let staged = index.get_path(Path::new(path), 0).map(|e| e.id);
+        let full = workdir.join(path);
+        let on_disk = if full.is_file() {
+            Some(
+                Oid::hash_file(git2::ObjectType::Blob, &full)
+                    .map_err(git_err("cannot read a file of the working tree"))?,
+            )
+        } else {
+            None
         };
-        if !(status.is_empty() || status == git2::Status::IGNORED) {
+        if staged != committed || on_disk != committed {
             return Err(Error::conflict(format!(
                 "{path} has uncommitted changes in the working tree of {}; commit or stash them, then save again",
                 workdir.display()
