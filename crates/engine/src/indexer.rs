@@ -81,25 +81,42 @@ fn run(inner: Weak<Inner>, rx: Receiver<Job>) {
             return;
         };
         let mut pending: Vec<(Revision, Vec<FileDelta>)> = Vec::new();
+        let mut done = 0;
         let mut flushes = Vec::new();
         let mut stop = false;
         for job in jobs {
             match job {
-                Job::Update { revision, deltas } => pending.push((revision, deltas)),
+                Job::Update { revision, deltas } => {
+                    pending.push((revision, deltas));
+                    done += 1;
+                }
                 Job::Rebuild { revision, progress } => {
                     pending.clear();
                     if let Err(e) = rebuild(&inner, &revision, progress.as_deref()) {
                         tracing::error!(error = %e, "rebuilding the search index failed");
                     }
+                    inner
+                        .rebuilding
+                        .store(false, std::sync::atomic::Ordering::SeqCst);
+                    inner
+                        .pending
+                        .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
                 }
                 Job::Flush(tx) => {
                     apply(&inner, std::mem::take(&mut pending));
+                    inner.pending.fetch_sub(
+                        std::mem::take(&mut done),
+                        std::sync::atomic::Ordering::SeqCst,
+                    );
                     flushes.push(tx);
                 }
                 Job::Stop => stop = true,
             }
         }
         apply(&inner, pending);
+        inner
+            .pending
+            .fetch_sub(done, std::sync::atomic::Ordering::SeqCst);
         for f in flushes {
             let _ = f.send(());
         }

@@ -169,6 +169,11 @@ pub(crate) struct Inner {
     /// Related pages by path, with the head they were computed at.
     related: Mutex<RelatedCache>,
     indexer: Mutex<Option<indexer::Handle>>,
+    /// Index jobs sent and not yet applied: a search waits for them, so it never misses an
+    /// acknowledged save.
+    pub(crate) pending: std::sync::atomic::AtomicUsize,
+    /// True while the index is built from scratch; the wiki reports itself not ready meanwhile.
+    pub(crate) rebuilding: std::sync::atomic::AtomicBool,
     /// Told how the next large index update goes (for the command line's progress bars).
     pub(crate) progress: Mutex<Option<Progress>>,
     opts: Options,
@@ -219,6 +224,8 @@ impl Engine {
             related: Mutex::new(HashMap::new()),
             indexer: Mutex::new(None),
             progress: Mutex::new(None),
+            pending: std::sync::atomic::AtomicUsize::new(0),
+            rebuilding: std::sync::atomic::AtomicBool::new(false),
             opts,
         });
         let engine = Engine { inner };
@@ -326,6 +333,17 @@ impl Engine {
     }
 
     fn send(&self, job: indexer::Job) {
+        use std::sync::atomic::Ordering;
+        match &job {
+            indexer::Job::Update { .. } => {
+                self.inner.pending.fetch_add(1, Ordering::SeqCst);
+            }
+            indexer::Job::Rebuild { .. } => {
+                self.inner.pending.fetch_add(1, Ordering::SeqCst);
+                self.inner.rebuilding.store(true, Ordering::SeqCst);
+            }
+            _ => {}
+        }
         if let Some(h) = self
             .inner
             .indexer
@@ -969,6 +987,10 @@ impl Engine {
 
     /// Full-text search.
     pub fn search(&self, q: &str, limit: usize, offset: usize) -> Result<Results> {
+        // Read your writes: a save acknowledged a moment ago is in the answer.
+        if self.inner.pending.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+            self.wait_indexed();
+        }
         self.inner.search.search(q, limit, offset)
     }
 
@@ -1166,6 +1188,15 @@ impl Engine {
     /// Checks that the repository and the index can be read.
     pub fn health(&self) -> Result<()> {
         self.inner.store.head()?;
+        if self
+            .inner
+            .rebuilding
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            return Err(Error::unavailable(
+                "building the search index; ready in a moment",
+            ));
+        }
         let _ = self.inner.search.num_docs();
         Ok(())
     }

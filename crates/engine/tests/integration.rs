@@ -568,3 +568,20 @@ fn related_pages_share_tags_or_links() {
     }
     assert!(!related.contains(&"r/D".to_string()) && !related.contains(&"r/A".to_string()));
 }
+
+#[test]
+fn a_search_right_after_a_save_sees_it() {
+    let w = TestWiki::new();
+    for i in 0..5 {
+        w.rev(
+            &format!("fresh/P{i}"),
+            &format!("the marker wq{i}zx is here\n"),
+        );
+        let r = w.engine.search(&format!("wq{i}zx"), 5, 0).unwrap();
+        assert_eq!(
+            r.hits.first().map(|h| h.path.clone()),
+            Some(format!("fresh/P{i}")),
+            "save {i} not searchable at once"
+        );
+    }
+}
