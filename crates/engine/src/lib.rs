@@ -1033,6 +1033,8 @@ impl Engine {
         let snap = self.snapshot();
         snap.pages
             .iter()
+            // The templates folder holds blanks to start from, not records.
+            .filter(|(p, _)| !p.starts_with("templates/"))
             .filter(|(_, m)| {
                 m.page_type
                     .as_deref()
