@@ -361,7 +361,16 @@ async fn search(
         "total": res.total,
         "took_ms": (took * 100.0).round() / 100.0,
         "relaxed": res.relaxed,
-        "hits": res.hits,
+        "hits": res.hits.iter().map(|h| json!({
+            "path": h.path,
+            "title": h.title,
+            "snippet": h.snippet,
+            "score": h.score,
+            "kind": h.kind,
+            "author": h.author,
+            "updated": (h.updated > 0).then(|| casebook_core::Timestamp::new(h.updated, 0)),
+            "tags": h.tags,
+        })).collect::<Vec<_>>(),
     }))
     .into_response())
 }

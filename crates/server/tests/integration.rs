@@ -125,6 +125,18 @@ async fn page_lifecycle_over_the_api() {
         )
         .await;
     assert!(v["diff"].as_str().unwrap().contains("+Second."), "{v}");
+    let (_, v) = app.json("GET", "/api/v1/search?q=second", None).await;
+    assert_eq!(v["hits"][0]["path"], "deals/Acme Renewal", "{v}");
+    assert!(
+        v["hits"][0]["updated"].as_str().unwrap().ends_with('Z'),
+        "dates are RFC 3339"
+    );
+    assert!(
+        v["hits"][0]["snippet"]
+            .as_str()
+            .unwrap()
+            .contains("<mark>Second</mark>")
+    );
     let (_, v) = app.json("GET", "/api/v1/changes?limit=2", None).await;
     assert_eq!(v["changes"][0]["paths"][0], "deals/Acme Renewal");
     let (s, v) = app.json("GET", "/api/v1/pages?prefix=deals", None).await;
