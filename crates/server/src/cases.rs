@@ -200,9 +200,8 @@ pub(crate) async fn browse(
     Ok(st.page(
         StatusCode::OK,
         "cases.html",
+        &actor,
         context! {
-            site => st.opts.site_name,
-            can_edit => actor.can_edit(),
             title => "Case stories",
             facets => facets,
             cards => cards,

@@ -49,12 +49,16 @@ impl AppState {
         }
     }
 
+    /// Renders a page template with what every page needs (the site's name, whether the
+    /// visitor may edit) added to `ctx`.
     pub(crate) fn page(
         &self,
         status: StatusCode,
         template: &str,
+        actor: &Actor,
         ctx: minijinja::Value,
     ) -> Response {
+        let ctx = context! { site => self.opts.site_name, can_edit => actor.can_edit(), ..ctx };
         let html = self.theme.render(template, ctx);
         (status, Html(html)).into_response()
     }
@@ -107,9 +111,8 @@ async fn home(State(st): State<AppState>, headers: HeaderMap) -> WebResult {
     Ok(st.page(
         StatusCode::OK,
         "home.html",
+        &actor,
         context! {
-            site => st.opts.site_name,
-            can_edit => actor.can_edit(),
             title => home.as_ref().map(|p| p.title.clone()).unwrap_or_else(|| st.opts.site_name.clone()),
             html => home.as_ref().map(|p| p.rendered.html.clone()),
             changes => views::changes(&changes),
@@ -184,9 +187,8 @@ async fn view(
     Ok(st.page(
         StatusCode::OK,
         "page.html",
+        &actor,
         context! {
-            site => st.opts.site_name,
-            can_edit => actor.can_edit(),
             path => path.as_str(),
             url => path.url_encoded(),
             title => page.title,
@@ -240,9 +242,8 @@ async fn missing(st: &AppState, actor: &Actor, raw: &str, path: &PagePath) -> We
     Ok(st.page(
         StatusCode::NOT_FOUND,
         "missing.html",
+        actor,
         context! {
-            site => st.opts.site_name,
-            can_edit => actor.can_edit(),
             path => path.as_str(),
             url => path.url_encoded(),
             title => path.name(),
@@ -306,9 +307,8 @@ fn folder_page(st: &AppState, actor: &Actor, raw: &str) -> WebResult {
     Ok(st.page(
         StatusCode::OK,
         "folder.html",
+        actor,
         context! {
-            site => st.opts.site_name,
-            can_edit => actor.can_edit(),
             title => if folder.is_root() { "All pages".to_string() } else { folder.name().to_string() },
             folder => folder.as_str(),
             folder_url => folder.url_encoded(),
@@ -347,9 +347,14 @@ async fn new_page(
         }
     }
     Ok(st.page(
-        if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK },
+        if error.is_some() {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::OK
+        },
         "new.html",
-        context! { site => st.opts.site_name, can_edit => actor.can_edit(), title => "New page", error, value => q.path },
+        &actor,
+        context! { title => "New page", error, value => q.path },
     ))
 }
 
@@ -413,9 +418,8 @@ fn editor_page(
     st.page(
         status,
         "edit.html",
+        actor,
         context! {
-            site => st.opts.site_name,
-            can_edit => actor.can_edit(),
             path => path.as_str(),
             url => path.url_encoded(),
             title => title,
@@ -570,9 +574,8 @@ async fn history(
     Ok(st.page(
         StatusCode::OK,
         "history.html",
+        &actor,
         context! {
-            site => st.opts.site_name,
-            can_edit => actor.can_edit(),
             path => path.as_str(),
             url => path.url_encoded(),
             title => st.engine.title_of(path.as_str()).unwrap_or_else(|| path.name().to_string()),
@@ -630,9 +633,8 @@ async fn diff(
     Ok(st.page(
         StatusCode::OK,
         "diff.html",
+        &actor,
         context! {
-            site => st.opts.site_name,
-            can_edit => actor.can_edit(),
             path => path.as_str(),
             url => path.url_encoded(),
             title => st.engine.title_of(path.as_str()).unwrap_or_else(|| path.name().to_string()),
@@ -685,9 +687,8 @@ async fn delete_form(
     Ok(st.page(
         StatusCode::OK,
         "delete.html",
+        &actor,
         context! {
-            site => st.opts.site_name,
-            can_edit => actor.can_edit(),
             path => path.as_str(),
             url => path.url_encoded(),
             title => st.engine.title_of(path.as_str()),
@@ -745,9 +746,8 @@ async fn move_form(
     Ok(st.page(
         StatusCode::OK,
         "move.html",
+        &actor,
         context! {
-            site => st.opts.site_name,
-            can_edit => actor.can_edit(),
             path => path.as_str(),
             url => path.url_encoded(),
             title => st.engine.title_of(path.as_str()),
@@ -828,9 +828,8 @@ async fn changes(
     Ok(st.page(
         StatusCode::OK,
         "changes.html",
+        &actor,
         context! {
-            site => st.opts.site_name,
-            can_edit => actor.can_edit(),
             title => "Recent changes",
             changes => views::changes(&log[..log.len().min(per)]),
             page => page,
@@ -852,9 +851,8 @@ async fn tags(State(st): State<AppState>, headers: HeaderMap) -> WebResult {
     Ok(st.page(
         StatusCode::OK,
         "tags.html",
+        &actor,
         context! {
-            site => st.opts.site_name,
-            can_edit => actor.can_edit(),
             title => "Tags",
             tags => tags.iter().map(|(t, n)| context! { name => t, count => n, url => encode_query(t) }).collect::<Vec<_>>(),
         },
@@ -874,9 +872,8 @@ async fn tag_page(
     Ok(st.page(
         StatusCode::OK,
         "report.html",
+        &actor,
         context! {
-            site => st.opts.site_name,
-            can_edit => actor.can_edit(),
             title => format!("Tagged “{tag}”"),
             intro => format!("{} page{} tagged “{tag}”. Also as a search: tag:{tag}.", pages.len(), if pages.len() == 1 { "" } else { "s" }),
             crumbs => vec![views::Crumb { name: "Tags".into(), url: "/tags".into() }],
@@ -894,9 +891,8 @@ async fn wanted(State(st): State<AppState>, headers: HeaderMap) -> WebResult {
     Ok(st.page(
         StatusCode::OK,
         "report.html",
+        &actor,
         context! {
-            site => st.opts.site_name,
-            can_edit => actor.can_edit(),
             title => "Wanted pages",
             intro => "Pages that are linked to but do not exist yet, most wanted first. Write one and every link to it lights up.",
             items => wanted.iter().map(|(p, n)| context! {
@@ -916,9 +912,8 @@ async fn orphans(State(st): State<AppState>, headers: HeaderMap) -> WebResult {
     Ok(st.page(
         StatusCode::OK,
         "report.html",
+        &actor,
         context! {
-            site => st.opts.site_name,
-            can_edit => actor.can_edit(),
             title => "Orphaned pages",
             intro => "Pages no other page links to. Link them from somewhere people look, or they will only be found by search.",
             items => pages.iter().map(|p| context! { title => p.title, url => format!("/wiki/{}", encode(&p.path)), note => p.path }).collect::<Vec<_>>(),
@@ -959,9 +954,8 @@ async fn search(
     Ok(st.page(
         StatusCode::OK,
         "search.html",
+        &actor,
         context! {
-            site => st.opts.site_name,
-            can_edit => actor.can_edit(),
             title => if query.is_empty() { "Search".to_string() } else { format!("{query} – search") },
             q => query,
             took => took,
