@@ -48,11 +48,11 @@ fn main() {
     let mut args: Vec<String> = std::env::args().collect();
     // `casebook` alone, or with only options, serves.
     let first = args.get(1).map(String::as_str);
-    let is_command = matches!(
-        first,
-        Some("serve" | "import" | "reindex" | "help" | "-h" | "--help" | "-V" | "--version")
-    );
-    if !is_command {
+    let options_only = match first {
+        None => true,
+        Some(a) => a.starts_with('-') && !matches!(a, "-h" | "--help" | "-V" | "--version"),
+    };
+    if options_only {
         args.insert(1, "serve".into());
     }
     let cli = Cli::parse_from(args);
