@@ -449,13 +449,8 @@ async fn edit_save(
     Path(raw): Path<String>,
     form: Result<Form<EditForm>, axum::extract::rejection::FormRejection>,
 ) -> WebResult {
-    let actor = editor(&st, &headers)?;
-    let path = parse_page(&st, &raw)?;
-    let Form(form) = form.map_err(|e| st.fail(form_error(e)))?;
-    let base = match form.base_revision.trim() {
-        "" => None,
-        r => Some(Revision::parse(r).map_err(|e| st.fail(e))?),
-    };
+    let (actor, path, form) = form_post(&st, &headers, &raw, form)?;
+    let base = optional_revision(&st, &form.base_revision)?;
     // Browsers send CRLF line ends from a textarea; pages keep the plain newline.
     let markdown = form.markdown.replace("\r\n", "\n");
     let engine = st.engine.clone();
@@ -507,6 +502,28 @@ async fn edit_save(
 
 fn casebook_engine_diff(theirs: &str, yours: &str) -> String {
     views::text_diff(theirs, yours)
+}
+
+/// The start of every form post that changes a page: the visitor may edit, the path is valid,
+/// the form could be read.
+fn form_post<T>(
+    st: &AppState,
+    headers: &HeaderMap,
+    raw: &str,
+    form: Result<Form<T>, axum::extract::rejection::FormRejection>,
+) -> Result<(Actor, PagePath, T), PageError> {
+    let actor = editor(st, headers)?;
+    let path = parse_page(st, raw)?;
+    let Form(form) = form.map_err(|e| st.fail(form_error(e)))?;
+    Ok((actor, path, form))
+}
+
+/// A revision from a form field; empty means none.
+fn optional_revision(st: &AppState, raw: &str) -> Result<Option<Revision>, PageError> {
+    match raw.trim() {
+        "" => Ok(None),
+        r => Revision::parse(r).map(Some).map_err(|e| st.fail(e)),
+    }
 }
 
 fn form_error(e: axum::extract::rejection::FormRejection) -> Error {
@@ -658,9 +675,7 @@ async fn revert(
     Path(raw): Path<String>,
     form: Result<Form<RevForm>, axum::extract::rejection::FormRejection>,
 ) -> WebResult {
-    let actor = editor(&st, &headers)?;
-    let path = parse_page(&st, &raw)?;
-    let Form(form) = form.map_err(|e| st.fail(form_error(e)))?;
+    let (actor, path, form) = form_post(&st, &headers, &raw, form)?;
     let rev = Revision::parse(&form.rev).map_err(|e| st.fail(e))?;
     let engine = st.engine.clone();
     let p = path.clone();
@@ -712,13 +727,8 @@ async fn delete(
     Path(raw): Path<String>,
     form: Result<Form<DeleteForm>, axum::extract::rejection::FormRejection>,
 ) -> WebResult {
-    let actor = editor(&st, &headers)?;
-    let path = parse_page(&st, &raw)?;
-    let Form(form) = form.map_err(|e| st.fail(form_error(e)))?;
-    let base = match form.base_revision.trim() {
-        "" => None,
-        r => Some(Revision::parse(r).map_err(|e| st.fail(e))?),
-    };
+    let (actor, path, form) = form_post(&st, &headers, &raw, form)?;
+    let base = optional_revision(&st, &form.base_revision)?;
     let engine = st.engine.clone();
     let p = path.clone();
     blocking(move || engine.delete(&p, base.as_ref(), &actor.author, &form.message))
@@ -769,9 +779,7 @@ async fn move_page(
     Path(raw): Path<String>,
     form: Result<Form<MoveForm>, axum::extract::rejection::FormRejection>,
 ) -> WebResult {
-    let actor = editor(&st, &headers)?;
-    let path = parse_page(&st, &raw)?;
-    let Form(form) = form.map_err(|e| st.fail(form_error(e)))?;
+    let (actor, path, form) = form_post(&st, &headers, &raw, form)?;
     let to_raw = form.to.trim().trim_matches('/');
     let to = parse_page(&st, to_raw.strip_suffix(".md").unwrap_or(to_raw))?;
     let engine = st.engine.clone();
