@@ -10,7 +10,6 @@ use clap::{Parser, Subcommand};
 use config::{Common, Config};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
-use std::time::Duration;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -252,6 +251,5 @@ fn reindex(cfg: Config) -> Result<()> {
         "indexed {n} documents in {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    std::thread::sleep(Duration::from_millis(10));
     Ok(())
 }

@@ -107,7 +107,7 @@ pub fn render(source: &str, cx: &Context<'_>) -> Rendered {
                 out.front_matter_error = Some(e);
                 prefix = format!(
                     "<pre class=\"front-matter-raw\"><code>{}</code></pre>\n",
-                    html_escape(raw)
+                    casebook_core::escape_html(raw)
                 );
             }
         }
@@ -311,21 +311,6 @@ fn plain_text(events: &[Event<'_>]) -> String {
         }
     }
     s
-}
-
-pub(crate) fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

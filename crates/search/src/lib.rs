@@ -11,7 +11,7 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
+use tantivy::query::{Query, TermQuery};
 use tantivy::schema::IndexRecordOption;
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
@@ -176,7 +176,7 @@ impl SearchIndex {
     /// Replaces the documents of `remove` and `add` (by path) and commits, recording `revision`
     /// as the commit the index now reflects. Applying the same batch twice is harmless.
     pub fn apply(&self, remove: &[String], add: Vec<IndexDoc>, revision: &str) -> Result<()> {
-        let mut w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         for path in remove {
             w.delete_term(Term::from_field_text(self.f.path, path));
         }
@@ -185,6 +185,11 @@ impl SearchIndex {
             w.add_document(self.f.to_document(&doc))
                 .map_err(ix_err("cannot add a document"))?;
         }
+        self.commit(w, revision)
+    }
+
+    /// Commits what the writer holds, recording `revision`, and makes it searchable.
+    fn commit(&self, mut w: std::sync::MutexGuard<'_, IndexWriter>, revision: &str) -> Result<()> {
         let mut prepared = w
             .prepare_commit()
             .map_err(ix_err("cannot commit the index"))?;
@@ -200,20 +205,10 @@ impl SearchIndex {
 
     /// Removes every document (before a full rebuild).
     pub fn clear(&self) -> Result<()> {
-        let mut w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         w.delete_all_documents()
             .map_err(ix_err("cannot clear the index"))?;
-        let mut prepared = w
-            .prepare_commit()
-            .map_err(ix_err("cannot commit the index"))?;
-        prepared.set_payload("");
-        prepared
-            .commit()
-            .map_err(ix_err("cannot commit the index"))?;
-        drop(w);
-        self.reader
-            .reload()
-            .map_err(ix_err("cannot reload the index"))
+        self.commit(w, "")
     }
 
     /// Runs a query in the Casebook query language. Never fails on what a person typed.
@@ -336,19 +331,6 @@ impl SearchIndex {
         }
         Ok(out)
     }
-
-    /// Documents whose `kind` field is `kind` (for counts on the status page).
-    pub fn count_kind(&self, kind: &str) -> Result<usize> {
-        let searcher = self.reader.searcher();
-        let q = BooleanQuery::new(vec![(
-            Occur::Must,
-            Box::new(TermQuery::new(
-                Term::from_field_text(self.f.kind, kind),
-                IndexRecordOption::Basic,
-            )) as Box<dyn Query>,
-        )]);
-        searcher.search(&q, &Count).map_err(ix_err("cannot count"))
-    }
 }
 
 /// Around the first place where one of `needles` (lowercase) occurs in `body`: a few hundred
@@ -410,18 +392,7 @@ fn snippet_html(snippet: &tantivy::snippet::Snippet, body: &str) -> String {
     out
 }
 
+/// Escaped text for a snippet, on one line.
 fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '\n' | '\r' | '\t' => out.push(' '),
-            _ => out.push(c),
-        }
-    }
-    out
+    casebook_core::escape_html(s).replace(['\n', '\r', '\t'], " ")
 }

@@ -111,9 +111,4 @@ pub(crate) fn text_diff(theirs: &str, yours: &str) -> String {
     casebook_engine::unified_diff(theirs, yours, "their version", "your version")
 }
 
-pub(crate) fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+pub(crate) use casebook_core::escape_html as escape;

@@ -478,7 +478,7 @@ async fn edit_save(
             current,
             ..
         } => {
-            let diff = casebook_engine_diff(&theirs, &yours);
+            let diff = views::text_diff(&theirs, &yours);
             let conflict = context! {
                 theirs => theirs,
                 diff => views::diff_lines(&diff),
@@ -498,10 +498,6 @@ async fn edit_save(
             ))
         }
     }
-}
-
-fn casebook_engine_diff(theirs: &str, yours: &str) -> String {
-    views::text_diff(theirs, yours)
 }
 
 /// The start of every form post that changes a page: the visitor may edit, the path is valid,
