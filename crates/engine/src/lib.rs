@@ -407,6 +407,10 @@ impl Engine {
     /// index up to them. Cheap when nothing changed: one ref read.
     pub fn sync(&self) -> Result<bool> {
         let _guard = self.inner.sync.lock().unwrap_or_else(|e| e.into_inner());
+        self.sync_locked()
+    }
+
+    fn sync_locked(&self) -> Result<bool> {
         let new = self.inner.store.head()?;
         let old = self.head();
         if new == old {
@@ -428,6 +432,43 @@ impl Engine {
                 }
             }
         }
+        self.advance(new, deltas, authors)?;
+        Ok(true)
+    }
+
+    /// Moves the engine forward by the commits its own writer just made. When they sit right on
+    /// the head the engine knows, their recorded changes are applied as they are (no tree diff,
+    /// no history walk); otherwise (someone else committed in between) it falls back to `sync`.
+    fn advance_by(&self, commits: Vec<casebook_store::Committed>) -> Result<()> {
+        let _guard = self.inner.sync.lock().unwrap_or_else(|e| e.into_inner());
+        for c in commits {
+            if self.head() != c.parent {
+                self.sync_locked()?;
+                return Ok(());
+            }
+            let info = Arc::new(c.info);
+            let authors = c
+                .deltas
+                .iter()
+                .filter_map(|d| PagePath::from_file(&d.path))
+                .map(|p| (p.as_str().to_string(), info.clone()))
+                .collect();
+            self.advance(info.revision.clone(), c.deltas, authors)?;
+        }
+        // A commit from elsewhere may have landed right after ours.
+        self.sync_locked()?;
+        Ok(())
+    }
+
+    /// Applies `deltas` (the head moving to `new`) to the snapshot, and queues them for the
+    /// index. `authors` holds the newest commit that changed each page. Called with the sync
+    /// lock held, so index jobs go out in commit order.
+    fn advance(
+        &self,
+        new: Revision,
+        deltas: Vec<casebook_store::FileDelta>,
+        mut authors: HashMap<String, Arc<CommitInfo>>,
+    ) -> Result<()> {
         let mut metas = Vec::new();
         for d in &deltas {
             if let (Some(page), Some(blob)) = (PagePath::from_file(&d.path), d.new) {
@@ -470,7 +511,7 @@ impl Engine {
             revision: new,
             deltas,
         });
-        Ok(true)
+        Ok(())
     }
 
     fn snapshot(&self) -> std::sync::RwLockReadGuard<'_, Snapshot> {
@@ -801,7 +842,7 @@ impl Engine {
         mut plan: impl FnMut(&mut casebook_store::Writer<'_>) -> Result<T>,
     ) -> Result<T> {
         let mut attempts = 0;
-        let out = loop {
+        loop {
             let mut w = self.inner.store.writer();
             match plan(&mut w) {
                 Err(e)
@@ -813,11 +854,15 @@ impl Engine {
                     drop(w);
                     continue;
                 }
-                other => break other,
+                other => {
+                    // Still holding the writer: no save of ours can land in between, so our
+                    // commits apply on the head the engine knows.
+                    let committed = w.take_committed();
+                    self.advance_by(committed)?;
+                    return other;
+                }
             }
-        };
-        self.sync()?;
-        out
+        }
     }
 
     /// Deletes a page. With `base`, refuses (conflict) when the page changed since.

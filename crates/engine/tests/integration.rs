@@ -585,3 +585,51 @@ fn a_search_right_after_a_save_sees_it() {
         );
     }
 }
+
+#[test]
+fn a_save_on_top_of_an_unnoticed_push_brings_in_both() {
+    let w = TestWiki::new();
+    let tmp = tempfile::tempdir().unwrap();
+    let clone = tmp.path().join("c");
+    let run = |args: &[&str]| {
+        let o = Command::new("git")
+            .current_dir(tmp.path())
+            .args(args)
+            .env("GIT_AUTHOR_NAME", "Pusher")
+            .env("GIT_AUTHOR_EMAIL", "p@x")
+            .env("GIT_COMMITTER_NAME", "Pusher")
+            .env("GIT_COMMITTER_EMAIL", "p@x")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    run(&["clone", "-q", w.repo.to_str().unwrap(), "c"]);
+    std::fs::write(clone.join("Pushed.md"), "# Pushed\n\nqwertzuiop\n").unwrap();
+    run(&["-C", "c", "add", "."]);
+    run(&["-C", "c", "commit", "-q", "-m", "from outside"]);
+    run(&["-C", "c", "push", "-q", "origin", "HEAD:main"]);
+    // No sync in between: the save commits on top of the push the engine has not seen yet.
+    let rev = w.rev("Saved", "# Saved\n\nasdfghjkl\n");
+    assert_eq!(w.engine.head(), Some(rev.clone()));
+    let pushed = w
+        .engine
+        .page(&PagePath::parse("Pushed").unwrap(), None)
+        .unwrap();
+    assert_eq!(pushed.title, "Pushed");
+    assert_ne!(
+        pushed.revision,
+        Some(rev.clone()),
+        "the push keeps its own commit"
+    );
+    assert_eq!(pushed.author.unwrap().name, "Pusher");
+    let saved = w
+        .engine
+        .page(&PagePath::parse("Saved").unwrap(), None)
+        .unwrap();
+    assert_eq!(saved.revision, Some(rev));
+    assert_eq!(saved.author.unwrap().name, "Ann");
+    for (word, path) in [("qwertzuiop", "Pushed"), ("asdfghjkl", "Saved")] {
+        let hits = w.engine.search(word, 10, 0).unwrap();
+        assert_eq!(hits.hits.first().map(|h| h.path.as_str()), Some(path));
+    }
+}
