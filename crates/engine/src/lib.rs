@@ -1,8 +1,11 @@
 #![doc = include_str!("../README.md")]
 
+mod discussions;
 mod import;
 mod indexer;
 mod state;
+
+pub use discussions::{Comment, Status as ThreadStatus, Thread};
 
 pub use casebook_markdown::{FrontMatter, Heading, Link, Rendered};
 pub use casebook_search::{Hit, LinkingPage, Results};
@@ -168,6 +171,8 @@ pub(crate) struct Inner {
     cache: Mutex<RenderCache>,
     /// Related pages by path, with the head they were computed at.
     related: Mutex<RelatedCache>,
+    /// Discussions read and rendered, by thread id.
+    pub(crate) threads: Mutex<HashMap<String, discussions::CachedThread>>,
     indexer: Mutex<Option<indexer::Handle>>,
     /// Index jobs sent and not yet applied: a search waits for them, so it never misses an
     /// acknowledged save.
@@ -222,6 +227,7 @@ impl Engine {
             sync: Mutex::new(()),
             cache: Mutex::new(HashMap::new()),
             related: Mutex::new(HashMap::new()),
+            threads: Mutex::new(HashMap::new()),
             indexer: Mutex::new(None),
             progress: Mutex::new(None),
             pending: std::sync::atomic::AtomicUsize::new(0),
@@ -253,7 +259,7 @@ impl Engine {
             ..Snapshot::default()
         };
         for f in &files {
-            snap.files.insert(f.path.clone(), f.blob);
+            snap.put_file(&f.path, f.blob);
             if let Some(path) = PagePath::from_file(&f.path) {
                 let meta = self.meta_for(f.blob, &path)?;
                 snap.insert_page(path.as_str().to_string(), meta);
@@ -480,10 +486,10 @@ impl Engine {
             for d in &deltas {
                 match d.new {
                     Some(b) => {
-                        snap.files.insert(d.path.clone(), b);
+                        snap.put_file(&d.path, b);
                     }
                     None => {
-                        snap.files.remove(&d.path);
+                        snap.remove_file(&d.path);
                         if let Some(page) = PagePath::from_file(&d.path) {
                             snap.remove_page(page.as_str());
                         }
@@ -887,7 +893,10 @@ impl Engine {
                 }
             }
             let message = default_message(message, "Delete", path);
-            w.commit(&[Change::Delete { path: file.clone() }], author, &message)
+            // The page's discussions go with it (git history keeps them).
+            let mut changes = vec![Change::Delete { path: file.clone() }];
+            changes.extend(self.discussion_changes(path, None));
+            w.commit(&changes, author, &message)
         })
     }
 
@@ -933,6 +942,7 @@ impl Engine {
                 from: from.file(),
                 to: to.file(),
             }];
+            changes.extend(self.discussion_changes(from, Some(to)));
             for path in &linking {
                 let Some(bytes) = w.read(&head, &format!("{path}.md"))? else {
                     continue;
