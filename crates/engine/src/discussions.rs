@@ -131,6 +131,14 @@ pub(crate) fn parse_file(path: &str) -> Option<FileKey> {
     })
 }
 
+/// The page a discussion file of the repository is about (`None` for other files).
+pub fn discussed_page(path: &str) -> Option<&str> {
+    let rest = path.strip_prefix(ROOT)?;
+    let (dir, _) = rest.rsplit_once('/')?;
+    let (page, thread) = dir.rsplit_once('/')?;
+    is_id(thread).then_some(page)
+}
+
 /// The folder of a thread in the repository.
 pub(crate) fn thread_dir(page: &str, thread: &str) -> String {
     format!("{ROOT}{page}/{thread}/")
@@ -390,7 +398,7 @@ pub(crate) fn load(inner: &Inner, id: &str) -> Result<Option<Arc<Thread>>> {
                 Author::new(h.author, h.email),
                 Timestamp::parse_rfc3339(&h.date),
                 h.edited.as_deref().and_then(Timestamp::parse_rfc3339),
-                body.to_string(),
+                body.trim_end().to_string(),
             ),
             None => (Author::new("unknown", ""), None, None, text.to_string()),
         };

@@ -5,7 +5,7 @@ mod import;
 mod indexer;
 mod state;
 
-pub use discussions::{Comment, Status as ThreadStatus, Thread};
+pub use discussions::{Comment, Status as ThreadStatus, Thread, discussed_page};
 
 pub use casebook_markdown::{FrontMatter, Heading, Link, Rendered};
 pub use casebook_search::{Hit, LinkingPage, Results};

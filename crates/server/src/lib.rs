@@ -2,6 +2,7 @@
 
 mod api;
 mod cases;
+mod discussions;
 mod error;
 mod feed;
 mod security;
@@ -129,6 +130,25 @@ impl Actor {
     pub(crate) fn can_edit(&self) -> bool {
         self.access >= Access::Edit
     }
+    /// Whether the person may start threads and comment: whoever may edit.
+    pub(crate) fn can_discuss(&self) -> bool {
+        self.can_edit()
+    }
+    pub(crate) fn require_discuss(&self) -> Result<()> {
+        if self.can_discuss() {
+            Ok(())
+        } else if self.signed_in {
+            Err(Error::forbidden(
+                "you may read this wiki but not take part in discussions",
+            ))
+        } else {
+            Err(Error::unauthorized("sign in to take part in discussions"))
+        }
+    }
+    /// Administrators may change anyone's comments.
+    pub(crate) fn is_admin(&self) -> bool {
+        false
+    }
 }
 
 /// Largest request body: a page at the limit plus room for JSON escaping and the other fields.
@@ -141,6 +161,7 @@ pub fn router(state: AppState) -> Router {
     let limit = body_limit(&state.engine);
     Router::new()
         .merge(web::routes())
+        .merge(discussions::web_routes())
         .nest("/api/v1", api::routes())
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn(security::guard))
