@@ -2,13 +2,20 @@
 
 mod import;
 mod indexer;
+mod records;
 mod state;
+mod types;
 
 pub use casebook_markdown::{FrontMatter, Heading, Link, Rendered};
 pub use casebook_search::{Hit, LinkingPage, Results};
 pub use casebook_store::{CommitInfo, unified_diff};
 pub use import::ImportReport;
+pub use records::{NewRecord, TypeCheck};
 pub use state::PageMeta;
+pub use types::{
+    Field, FieldKind, PageType, TYPES_DIR, TypeProblem, TypeSet, new_page_text, parse_date,
+    parse_money, parse_number,
+};
 
 use casebook_core::{Author, Error, FolderPath, PagePath, Result, Revision, Timestamp};
 use casebook_markdown::Context;
@@ -259,6 +266,7 @@ impl Engine {
                 snap.insert_page(path.as_str().to_string(), meta);
             }
         }
+        snap.types = Arc::new(self.read_types(&snap.files)?);
         let log = inner.store.log(START_WALK, 0)?;
         for c in log.into_iter().rev() {
             let c = Arc::new(c);
@@ -271,6 +279,24 @@ impl Engine {
         }
         *inner.snap.write().unwrap_or_else(|e| e.into_inner()) = snap;
         Ok(())
+    }
+
+    /// The page types of a tree: its `.casebook/types/*.toml` files, or the built-in types
+    /// when it has none.
+    fn read_types(&self, files: &HashMap<String, BlobId>) -> Result<TypeSet> {
+        let mut found = Vec::new();
+        for (path, blob) in files.iter().filter(|(p, _)| p.starts_with(TYPES_DIR)) {
+            found.push((path.clone(), self.inner.store.blob(*blob)?));
+        }
+        if found.iter().any(|(p, _)| p.ends_with(".toml")) {
+            return Ok(TypeSet::from_files(found));
+        }
+        let builtin = Starter::iter()
+            .filter(|name| name.starts_with(TYPES_DIR))
+            .filter_map(|name| Some((name.to_string(), Starter::get(&name)?.data.into_owned())));
+        let mut set = TypeSet::from_files(builtin);
+        set.builtin = true;
+        Ok(set)
     }
 
     fn meta_for(&self, blob: BlobId, path: &PagePath) -> Result<PageMeta> {
@@ -463,6 +489,9 @@ impl Engine {
                         }
                     }
                 }
+            }
+            if deltas.iter().any(|d| d.path.starts_with(TYPES_DIR)) {
+                snap.types = Arc::new(self.read_types(&snap.files)?);
             }
             snap.head = Some(new.clone());
         }

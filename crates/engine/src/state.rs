@@ -32,6 +32,8 @@ pub struct Snapshot {
     /// Bumped whenever a page appears or disappears: cached renderings that show links as
     /// present or missing are stale then.
     pub generation: u64,
+    /// The page types defined at the head (reread only when a type file changes).
+    pub types: Arc<crate::types::TypeSet>,
 }
 
 impl Snapshot {

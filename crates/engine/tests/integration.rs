@@ -585,3 +585,6 @@ fn a_search_right_after_a_save_sees_it() {
         );
     }
 }
+
+#[path = "integration/types.rs"]
+mod types;
