@@ -4,6 +4,7 @@ mod api;
 mod cases;
 mod error;
 mod feed;
+mod records;
 mod security;
 mod theme;
 mod views;
@@ -141,6 +142,7 @@ pub fn router(state: AppState) -> Router {
     let limit = body_limit(&state.engine);
     Router::new()
         .merge(web::routes())
+        .merge(records::routes())
         .nest("/api/v1", api::routes())
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn(security::guard))

@@ -31,6 +31,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/move/{*path}", get(move_form).post(move_page))
         .route("/changes", get(changes))
         .route("/cases", get(crate::cases::browse))
+        .route("/records/{name}", get(crate::cases::browse_type))
         .route("/tags", get(tags))
         .route("/tags/{tag}", get(tag_page))
         .route("/special/wanted", get(wanted))
@@ -184,6 +185,7 @@ async fn view(
     } else {
         None
     };
+    let card = crate::records::card(&st.engine, &page.rendered.front_matter);
     Ok(st.page(
         StatusCode::OK,
         "page.html",
@@ -194,7 +196,10 @@ async fn view(
             title => page.title,
             crumbs => views::crumbs(&path.folder()),
             html => page.rendered.html,
-            fields => page.rendered.front_matter.display_fields(),
+            fields => card.fields,
+            type_label => card.type_label,
+            type_name => card.type_name,
+            type_warnings => card.warnings,
             front_matter_error => page.rendered.front_matter_error,
             tags => page.rendered.tags,
             toc => page.rendered.headings.iter().filter(|h| (2..=4).contains(&h.level)).collect::<Vec<_>>(),
@@ -354,7 +359,7 @@ async fn new_page(
         },
         "new.html",
         &actor,
-        context! { title => "New page", error, value => q.path },
+        context! { title => "New page", error, value => q.path, types => crate::records::new_links(&st.engine) },
     ))
 }
 

@@ -500,3 +500,6 @@ async fn the_case_story_browser_filters_by_fields() {
         "odd filter values are ignored, not errors"
     );
 }
+
+#[path = "integration/types.rs"]
+mod types;
