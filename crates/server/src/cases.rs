@@ -229,6 +229,8 @@ pub(crate) async fn browse_type(
         .fields
         .iter()
         .filter(|f| f.kind.is_range())
+        // The first date is the default order.
+        .filter(|f| first_date.is_none_or(|d| d.key != f.key))
         .map(|f| {
             let label = match f.kind {
                 FieldKind::Date => format!("{}, newest first", f.label),
@@ -320,6 +322,7 @@ pub(crate) async fn browse_type(
             problem => problem,
             facets => facets,
             sorts => sorts,
+            default_sort => if first_date.is_some() { "newest first" } else { "recently changed first" },
             sort => sort,
             cards => cards,
             total => all.len(),

@@ -83,13 +83,15 @@ pub(crate) fn card(engine: &Engine, fm: &FrontMatter) -> Card {
             ..Card::default()
         };
     };
+    // A money field shows the page's currency with the amount, so it is not repeated.
+    let shown_currency = t.fields.iter().any(|f| f.kind == FieldKind::Money);
     let mut fields: Vec<(String, String)> = t
         .fields
         .iter()
+        .filter(|f| !(shown_currency && f.key == "currency"))
         .filter_map(|f| Some((f.label.clone(), show_value(&t, &f.key, fm)?)))
         .collect();
-    // A money field shows its currency; other fields the type does not know come after.
-    let shown_currency = t.fields.iter().any(|f| f.kind == FieldKind::Money);
+    // Fields the type does not know come after its own.
     for (k, v) in fm.display_fields() {
         if k == "type" || t.field(&k).is_some() || (k == "currency" && shown_currency) {
             continue;
@@ -128,7 +130,7 @@ async fn list(State(st): State<AppState>, headers: HeaderMap) -> Result<Response
                 description => t.description,
                 folder => t.folder,
                 template => t.template.as_ref().map(|p| context! { path => p, url => format!("/wiki/{}", encode(p)) }),
-                browse => if t.name == "case-story" { "/cases".to_string() } else { format!("/search?q={}", encode(&format!("type:{}", t.name))) },
+                browse => if t.name == "case-story" { "/cases".to_string() } else { format!("/records/{}", encode(&t.name)) },
                 records => st.engine.records(&t.name).len(),
                 fields => t.fields.iter().map(|f| context! {
                     key => f.key, label => f.label, kind => f.kind.as_str(), required => f.required,
