@@ -194,6 +194,17 @@ async fn pages_show_what_does_not_fit_their_type_and_keep_their_text() {
     assert!(page.contains("Deal size is `plenty`"));
     assert!(page.contains("The story itself."));
     assert!(page.contains("<dt>Customer</dt><dd>Odd Ltd</dd>"));
+    let (_, v) = app.json("GET", "/api/v1/pages/cases/Odd", None).await;
+    let warnings = v["type_warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 2, "{v}");
+    let (_, v) = app
+        .json(
+            "GET",
+            "/api/v1/pages/cases/Northwind%20Renewal%20Rescue",
+            None,
+        )
+        .await;
+    assert_eq!(v["type_warnings"], json!([]));
 
     app.json("PUT", "/api/v1/pages/cases/Broken", Some(json!({"markdown": "---\ntype: case-story\noutcome: [won\n---\nStill readable <script>alert(1)</script>.\n"}))).await;
     let (s, page) = app.get("/wiki/cases/Broken").await;
