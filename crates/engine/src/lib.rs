@@ -266,7 +266,7 @@ impl Engine {
                 snap.insert_page(path.as_str().to_string(), meta);
             }
         }
-        snap.types = Arc::new(self.read_types(&snap.files)?);
+        snap.types = Arc::new(self.read_types(&snap.files));
         let log = inner.store.log(START_WALK, 0)?;
         for c in log.into_iter().rev() {
             let c = Arc::new(c);
@@ -282,21 +282,29 @@ impl Engine {
     }
 
     /// The page types of a tree: its `.casebook/types/*.toml` files, or the built-in types
-    /// when it has none.
-    fn read_types(&self, files: &HashMap<String, BlobId>) -> Result<TypeSet> {
+    /// when it has none. Never fails: a file that cannot be read is a problem of the set.
+    fn read_types(&self, files: &HashMap<String, BlobId>) -> TypeSet {
         let mut found = Vec::new();
+        let mut unreadable = Vec::new();
         for (path, blob) in files.iter().filter(|(p, _)| p.starts_with(TYPES_DIR)) {
-            found.push((path.clone(), self.inner.store.blob(*blob)?));
+            match self.inner.store.blob(*blob) {
+                Ok(bytes) => found.push((path.clone(), bytes)),
+                Err(e) => unreadable.push((path.clone(), e.message)),
+            }
         }
-        if found.iter().any(|(p, _)| p.ends_with(".toml")) {
-            return Ok(TypeSet::from_files(found));
+        if found.iter().any(|(p, _)| p.ends_with(".toml")) || !unreadable.is_empty() {
+            let mut set = TypeSet::from_files(found);
+            for (path, message) in unreadable {
+                set.add_problem(&path, message);
+            }
+            return set;
         }
         let builtin = Starter::iter()
             .filter(|name| name.starts_with(TYPES_DIR))
             .filter_map(|name| Some((name.to_string(), Starter::get(&name)?.data.into_owned())));
         let mut set = TypeSet::from_files(builtin);
         set.builtin = true;
-        Ok(set)
+        set
     }
 
     fn meta_for(&self, blob: BlobId, path: &PagePath) -> Result<PageMeta> {
@@ -491,7 +499,7 @@ impl Engine {
                 }
             }
             if deltas.iter().any(|d| d.path.starts_with(TYPES_DIR)) {
-                snap.types = Arc::new(self.read_types(&snap.files)?);
+                snap.types = Arc::new(self.read_types(&snap.files));
             }
             snap.head = Some(new.clone());
         }

@@ -516,6 +516,8 @@ impl TypeSet {
     /// `.toml` directly in the types folder are left alone.
     pub fn from_files(files: impl IntoIterator<Item = (String, Vec<u8>)>) -> TypeSet {
         let mut set = TypeSet::default();
+        let mut files: Vec<(String, Vec<u8>)> = files.into_iter().collect();
+        files.sort();
         for (path, bytes) in files {
             let Some(name) = path
                 .strip_prefix(TYPES_DIR)
@@ -539,6 +541,17 @@ impl TypeSet {
             }
         }
         set
+    }
+
+    /// Records a type file that could not be read at all.
+    pub fn add_problem(&mut self, file: &str, message: String) {
+        let name = file
+            .rsplit('/')
+            .next()
+            .unwrap_or(file)
+            .trim_end_matches(".toml")
+            .to_string();
+        self.problem(file, &name, message);
     }
 
     fn problem(&mut self, file: &str, name: &str, message: String) {
