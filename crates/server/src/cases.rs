@@ -87,32 +87,92 @@ fn amount(f: &Field, s: &str) -> Option<f64> {
     }
 }
 
-/// Whether a record passes every filter, leaving out the field `except`.
-fn passes(r: &Record, t: &PageType, q: &Filters, except: Option<&str>) -> bool {
+/// One filter in force, read once per request.
+enum Cond {
+    /// The value, lowercased.
+    Value(String),
+    Range(Option<f64>, Option<f64>),
+    /// Dates as `YYYY-MM-DD`, which compare as text.
+    Span(Option<String>, Option<String>),
+}
+
+/// The filters in force: odd values (`min=lots`, a date that is not one) are left out.
+fn conditions<'a>(t: &'a PageType, q: &Filters) -> Vec<(&'a Field, Cond)> {
+    let param = |f: &Field, suffix: &str| q.get(&format!("{}_{suffix}", f.key)).to_string();
     t.fields
         .iter()
-        .filter(|f| f.facet && Some(f.key.as_str()) != except)
-        .all(|f| match f.kind {
-            FieldKind::Number | FieldKind::Money => {
+        .filter(|f| f.facet)
+        .filter_map(|f| {
+            let cond = match f.kind {
+                FieldKind::Number | FieldKind::Money => {
+                    let (min, max) = (amount(f, &param(f, "min")), amount(f, &param(f, "max")));
+                    (min.is_some() || max.is_some()).then_some(Cond::Range(min, max))?
+                }
+                FieldKind::Date => {
+                    let day = |s: String| parse_date(&s).map(|_| s);
+                    let (from, to) = (day(param(f, "from")), day(param(f, "to")));
+                    (from.is_some() || to.is_some()).then_some(Cond::Span(from, to))?
+                }
+                _ => Some(q.get(&f.key).to_lowercase())
+                    .filter(|v| !v.is_empty())
+                    .map(Cond::Value)?,
+            };
+            Some((f, cond))
+        })
+        .collect()
+}
+
+/// Whether a record passes every filter, leaving out the field `except`.
+fn passes(r: &Record, conds: &[(&Field, Cond)], except: Option<&str>) -> bool {
+    conds
+        .iter()
+        .filter(|(f, _)| Some(f.key.as_str()) != except)
+        .all(|(f, cond)| match cond {
+            Cond::Range(min, max) => {
                 let n = number(r, f);
-                let min = amount(f, q.get(&format!("{}_min", f.key)));
-                let max = amount(f, q.get(&format!("{}_max", f.key)));
                 min.is_none_or(|m| n.is_some_and(|n| n >= m))
                     && max.is_none_or(|m| n.is_some_and(|n| n <= m))
             }
-            FieldKind::Date => {
+            Cond::Span(from, to) => {
                 let d = date(r, &f.key);
-                let from =
-                    Some(q.get(&format!("{}_from", f.key))).filter(|s| parse_date(s).is_some());
-                let to = Some(q.get(&format!("{}_to", f.key))).filter(|s| parse_date(s).is_some());
-                from.is_none_or(|m| d.as_deref().is_some_and(|d| d >= m))
-                    && to.is_none_or(|m| d.as_deref().is_some_and(|d| d <= m))
+                from.as_deref()
+                    .is_none_or(|m| d.as_deref().is_some_and(|d| d >= m))
+                    && to
+                        .as_deref()
+                        .is_none_or(|m| d.as_deref().is_some_and(|d| d <= m))
             }
-            _ => {
-                let want = q.get(&f.key).to_lowercase();
-                want.is_empty() || values(r, &f.key).contains(&want)
-            }
+            Cond::Value(want) => values(r, &f.key).contains(want),
         })
+}
+
+/// Cards shown per page of the browser.
+const PAGE_SIZE: usize = 60;
+
+/// The browser's address with the same filters on another page.
+fn page_url(action: &str, q: &Filters, page: usize) -> String {
+    let mut pairs: Vec<(&String, &String)> = q.0.iter().filter(|(k, _)| *k != "page").collect();
+    pairs.sort();
+    let mut parts: Vec<String> = pairs
+        .into_iter()
+        .map(|(k, v)| format!("{}={}", query_encode(k), query_encode(v)))
+        .collect();
+    if page > 1 {
+        parts.push(format!("page={page}"));
+    }
+    if parts.is_empty() {
+        action.to_string()
+    } else {
+        format!("{action}?{}", parts.join("&"))
+    }
+}
+
+fn query_encode(s: &str) -> String {
+    const QUERY: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(s, QUERY).to_string()
 }
 
 #[derive(Serialize)]
@@ -170,6 +230,7 @@ pub(crate) async fn browse_type(
         })
     });
     let q = Filters::new(pairs, Some(&t));
+    let conds = conditions(&t, &q);
     let all = st.engine.records(&t.name);
     let facets: Vec<Facet> = t
         .fields
@@ -183,7 +244,7 @@ pub(crate) async fn browse_type(
             };
             let mut counts: BTreeMap<String, usize> = BTreeMap::new();
             if mode == "values" {
-                for r in all.iter().filter(|r| passes(r, &t, &q, Some(&f.key))) {
+                for r in all.iter().filter(|r| passes(r, &conds, Some(&f.key))) {
                     for v in values(r, &f.key) {
                         *counts.entry(v).or_default() += 1;
                     }
@@ -215,7 +276,7 @@ pub(crate) async fn browse_type(
             }
         })
         .collect();
-    let mut shown: Vec<&Record> = all.iter().filter(|r| passes(r, &t, &q, None)).collect();
+    let mut shown: Vec<&Record> = all.iter().filter(|r| passes(r, &conds, None)).collect();
     let first_date = t.fields.iter().find(|f| f.kind == FieldKind::Date);
     let first_money = t
         .fields
@@ -269,8 +330,12 @@ pub(crate) async fn browse_type(
         },
     }
     let first_text = t.fields.iter().find(|f| f.kind == FieldKind::Text);
+    let pages = shown.len().div_ceil(PAGE_SIZE).max(1);
+    let page = q.get("page").parse::<usize>().unwrap_or(1).clamp(1, pages);
     let cards: Vec<minijinja::Value> = shown
         .iter()
+        .skip((page - 1) * PAGE_SIZE)
+        .take(PAGE_SIZE)
         .map(|r| {
             let pills: Vec<minijinja::Value> = t
                 .fields
@@ -293,17 +358,7 @@ pub(crate) async fn browse_type(
             }
         })
         .collect();
-    let filtered = t.fields.iter().filter(|f| f.facet).any(|f| {
-        [
-            f.key.clone(),
-            format!("{}_min", f.key),
-            format!("{}_max", f.key),
-            format!("{}_from", f.key),
-            format!("{}_to", f.key),
-        ]
-        .iter()
-        .any(|k| !q.get(k).is_empty())
-    });
+    let filtered = !conds.is_empty();
     let action = if t.name == "case-story" {
         "/cases".to_string()
     } else {
@@ -328,6 +383,10 @@ pub(crate) async fn browse_type(
             total => all.len(),
             shown => shown.len(),
             filtered => filtered,
+            page => page,
+            pages => pages,
+            prev_url => (page > 1).then(|| page_url(&action, &q, page - 1)),
+            next_url => (page < pages).then(|| page_url(&action, &q, page + 1)),
         },
     ))
 }

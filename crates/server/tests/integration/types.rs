@@ -298,3 +298,44 @@ async fn the_browser_takes_its_filters_from_the_type() {
     assert!(page.contains("The fields of this page cannot be checked"));
     assert!(page.contains("Northwind Logistics"));
 }
+
+#[tokio::test]
+async fn the_browser_pages_through_many_records() {
+    let app = App::new(Access::Edit);
+    change_with_git(&app, |clone| {
+        let dir = clone.join("cases/many");
+        std::fs::create_dir_all(&dir).unwrap();
+        for i in 0..65 {
+            std::fs::write(
+                dir.join(format!("Deal {i:02}.md")),
+                format!("---\ntype: case-story\ncustomer: C{i}\nindustry: software\nregion: apac\noutcome: lost\ndeal_type: renewal\ndeal_size: {}\nclosed: 2023-05-{:02}\n---\nText.\n", 1000 * (i + 1), i % 28 + 1),
+            )
+            .unwrap();
+        }
+    });
+    let cards = |body: &str| body.matches("class=\"case-card\"").count();
+    let (_, first) = app.get("/cases?industry=software&sort=deal_size").await;
+    let first = unescape_slashes(&first);
+    assert!(
+        first.contains("66 of 72 match"),
+        "seven starter stories and 65 more"
+    );
+    assert_eq!(cards(&first), 60);
+    assert!(first.contains("Page 1 of 2"));
+    assert!(
+        first.contains("href=\"/cases?industry=software&amp;sort=deal_size&amp;page=2\""),
+        "the next page keeps the filters"
+    );
+    assert!(first.find(">Deal 64<").unwrap() < first.find(">Deal 63<").unwrap());
+    let (_, second) = app
+        .get("/cases?industry=software&sort=deal_size&page=2")
+        .await;
+    assert_eq!(cards(&second), 6);
+    assert!(second.contains(">Deal 00<") && !second.contains(">Deal 64<"));
+    let (s, past) = app.get("/cases?industry=software&page=99").await;
+    assert_eq!(
+        (s, cards(&past)),
+        (StatusCode::OK, 6),
+        "a page past the end shows the last"
+    );
+}
