@@ -300,28 +300,25 @@ pub(crate) async fn browse_type(
             context! { key => f.key, label => label, active => f.key == sort }
         })
         .collect();
+    // Sort keys are read once per record, not once per comparison.
+    use std::cmp::Reverse;
+    let by_date = |shown: &mut Vec<&Record>, f: &Field| {
+        shown.sort_by_cached_key(|r| (Reverse(date(r, &f.key)), r.title.clone()))
+    };
     match t.field(sort) {
         Some(f) if matches!(f.kind, FieldKind::Money | FieldKind::Number) => {
-            shown.sort_by(|a, b| {
-                number(b, f)
-                    .unwrap_or(f64::MIN)
-                    .total_cmp(&number(a, f).unwrap_or(f64::MIN))
-                    .then_with(|| a.title.cmp(&b.title))
-            })
+            let mut keyed: Vec<(f64, &Record)> = shown
+                .iter()
+                .map(|r| (number(r, f).unwrap_or(f64::MIN), *r))
+                .collect();
+            keyed.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.title.cmp(&b.1.title)));
+            shown = keyed.into_iter().map(|(_, r)| r).collect();
         }
-        Some(f) if f.kind == FieldKind::Date => shown.sort_by(|a, b| {
-            date(b, &f.key)
-                .cmp(&date(a, &f.key))
-                .then_with(|| a.title.cmp(&b.title))
-        }),
-        _ if sort == "title" => shown.sort_by_key(|r| r.title.to_lowercase()),
+        Some(f) if f.kind == FieldKind::Date => by_date(&mut shown, f),
+        _ if sort == "title" => shown.sort_by_cached_key(|r| r.title.to_lowercase()),
         // By the first date field, newest first; else by last change.
         _ => match first_date {
-            Some(f) => shown.sort_by(|a, b| {
-                date(b, &f.key)
-                    .cmp(&date(a, &f.key))
-                    .then_with(|| a.title.cmp(&b.title))
-            }),
+            Some(f) => by_date(&mut shown, f),
             None => shown.sort_by(|a, b| {
                 b.updated
                     .cmp(&a.updated)
