@@ -567,6 +567,14 @@ async fn preview(
                     views::escape(e)
                 ));
             }
+            let warnings = st.engine.check_type(&r.front_matter).warnings;
+            if !warnings.is_empty() {
+                html.push_str("<div class=\"type-warnings flash warn\">The fields do not fit the page's type:<ul>");
+                for w in &warnings {
+                    html.push_str(&format!("<li>{}</li>", views::escape(w)));
+                }
+                html.push_str("</ul></div>");
+            }
             html.push_str(&r.html);
             Html(html).into_response()
         }

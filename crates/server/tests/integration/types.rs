@@ -206,6 +206,23 @@ async fn pages_show_what_does_not_fit_their_type_and_keep_their_text() {
         .await;
     assert_eq!(v["type_warnings"], json!([]));
 
+    let (s, _, preview) = app
+        .send(form(
+            "/preview/cases/Draft",
+            &encode_form(&[(
+                "markdown",
+                "---\ntype: case-story\noutcome: <b>maybe</b>\n---\nDraft text.\n",
+            )]),
+        ))
+        .await;
+    let preview = String::from_utf8_lossy(&preview);
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        preview.contains("do not fit the page's type")
+            && preview.contains("`&lt;b&gt;maybe&lt;/b&gt;`"),
+        "{preview}"
+    );
+    assert!(preview.contains("Draft text."));
     app.json("PUT", "/api/v1/pages/cases/Broken", Some(json!({"markdown": "---\ntype: case-story\noutcome: [won\n---\nStill readable <script>alert(1)</script>.\n"}))).await;
     let (s, page) = app.get("/wiki/cases/Broken").await;
     assert_eq!(s, StatusCode::OK);
