@@ -1,5 +1,6 @@
 //! Page types for people: the list of types (`/types`), the form that starts a new page of a
-//! type (`/new/{type}`), and the card of typed fields on a page.
+//! type (`/new/{type}`), the routes of the record browser (`cases.rs`), and the card of typed
+//! fields on a page.
 
 use crate::api::encode;
 use crate::{Actor, AppState, PageError, blocking};
@@ -19,6 +20,7 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/types", get(list))
         .route("/new/{name}", get(form).post(create))
+        .route("/records/{name}", get(crate::cases::browse_type))
 }
 
 /// `1234567` with the currency: `EUR 1,234,567`.

@@ -31,7 +31,6 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/move/{*path}", get(move_form).post(move_page))
         .route("/changes", get(changes))
         .route("/cases", get(crate::cases::browse))
-        .route("/records/{name}", get(crate::cases::browse_type))
         .route("/tags", get(tags))
         .route("/tags/{tag}", get(tag_page))
         .route("/special/wanted", get(wanted))
