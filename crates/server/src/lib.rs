@@ -5,6 +5,7 @@ mod cases;
 mod discussions;
 mod error;
 mod feed;
+mod records;
 mod security;
 mod theme;
 mod views;
@@ -162,6 +163,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(web::routes())
         .merge(discussions::web_routes())
+        .merge(records::routes())
         .nest("/api/v1", api::routes())
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn(security::guard))
