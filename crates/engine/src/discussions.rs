@@ -63,6 +63,8 @@ pub struct Comment {
     /// The text without markup (for search).
     #[serde(skip)]
     pub text: String,
+    /// People mentioned as `@name`.
+    pub mentions: Vec<String>,
 }
 
 /// A thread with its comments, oldest first.
@@ -419,6 +421,7 @@ pub(crate) fn load(inner: &Inner, id: &str) -> Result<Option<Arc<Thread>>> {
             edited,
             html: rendered.html,
             text: rendered.text,
+            mentions: rendered.mentions,
             markdown,
         });
     }
@@ -707,6 +710,69 @@ impl Engine {
                 None => Change::Delete { path: file },
             })
             .collect()
+    }
+}
+
+/// What one person did in the wiki, for their page.
+#[derive(Debug, Clone, Default)]
+pub struct Activity {
+    /// Pages whose last change is theirs, newest first.
+    pub pages: Vec<crate::PageEntry>,
+    /// Threads they started, most recently active first.
+    pub threads: Vec<Arc<Thread>>,
+    /// Their comments (thread, comment id), newest first.
+    pub comments: Vec<(Arc<Thread>, String)>,
+    /// Threads where they are mentioned, most recently active first.
+    pub mentioned_in: Vec<Arc<Thread>>,
+}
+
+impl Engine {
+    /// What `name` (a git author name or account name, compared without regard to case) wrote:
+    /// pages, threads and comments. At most `limit` of each.
+    pub fn activity(&self, name: &str, limit: usize) -> Result<Activity> {
+        let is = |n: &str| n.eq_ignore_ascii_case(name.trim());
+        let mut out = Activity::default();
+        {
+            let snap = self.snapshot();
+            let mut pages: Vec<crate::PageEntry> = snap
+                .last_change
+                .iter()
+                .filter(|(_, c)| is(&c.author.name))
+                .filter_map(|(p, c)| {
+                    let m = snap.pages.get(p)?;
+                    Some(crate::PageEntry {
+                        path: p.clone(),
+                        title: m.title.clone(),
+                        updated: Some(c.date),
+                        tags: m.tags.clone(),
+                    })
+                })
+                .collect();
+            pages.sort_by(|a, b| b.updated.cmp(&a.updated).then_with(|| a.path.cmp(&b.path)));
+            pages.truncate(limit);
+            out.pages = pages;
+        }
+        let mut comments = Vec::new();
+        for t in self.all_threads(None, usize::MAX)? {
+            if is(&t.author.name) && out.threads.len() < limit {
+                out.threads.push(t.clone());
+            }
+            if out.mentioned_in.len() < limit
+                && t.comments.iter().any(|c| c.mentions.iter().any(|m| is(m)))
+            {
+                out.mentioned_in.push(t.clone());
+            }
+            for c in t.comments.iter().filter(|c| is(&c.author.name)) {
+                comments.push((c.date, t.clone(), c.id.clone()));
+            }
+        }
+        comments.sort_by(|a, b| b.0.cmp(&a.0));
+        out.comments = comments
+            .into_iter()
+            .take(limit)
+            .map(|(_, t, c)| (t, c))
+            .collect();
+        Ok(out)
     }
 }
 

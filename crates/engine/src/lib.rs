@@ -7,7 +7,7 @@ mod records;
 mod state;
 mod types;
 
-pub use discussions::{Comment, Status as ThreadStatus, Thread, discussed_page};
+pub use discussions::{Activity, Comment, Status as ThreadStatus, Thread, discussed_page};
 
 pub use casebook_markdown::{FrontMatter, Heading, Link, Rendered};
 pub use casebook_search::{Hit, LinkingPage, Results};

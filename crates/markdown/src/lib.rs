@@ -69,6 +69,8 @@ pub struct Rendered {
     pub links: Vec<Link>,
     /// The text without markup, for search and snippets.
     pub text: String,
+    /// People mentioned as `@name` (comments only).
+    pub mentions: Vec<String>,
 }
 
 /// Where the page being rendered lives and how its links become URLs.
@@ -132,8 +134,95 @@ pub fn render_fragment(source: &str, cx: &Context<'_>) -> Rendered {
         headings: body.headings,
         links: body.links,
         text: body.text,
+        mentions: body.mentions,
         ..Rendered::default()
     }
+}
+
+/// People mentioned as `@name` in a text (outside code and links), each once, in order.
+/// A name is letters, digits, `.`, `_` and `-`, and does not end in a dot; an `@` inside a word
+/// (an e-mail address) is no mention.
+pub fn mentions(text: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut prev: Option<char> = None;
+    let mut iter = text.char_indices().peekable();
+    while let Some((i, c)) = iter.next() {
+        let boundary =
+            prev.is_none_or(|p| !(p.is_alphanumeric() || p == '_' || p == '.' || p == '@'));
+        prev = Some(c);
+        if c != '@' || !boundary {
+            continue;
+        }
+        let start = i + 1;
+        let mut end = start;
+        while let Some(&(j, d)) = iter.peek() {
+            if d.is_alphanumeric() || d == '_' || d == '-' || d == '.' {
+                end = j + d.len_utf8();
+                prev = Some(d);
+                iter.next();
+            } else {
+                break;
+            }
+        }
+        while end > start && text[start..end].ends_with(['.', '-']) {
+            end -= 1;
+        }
+        if end > start {
+            out.push((i, end));
+        }
+    }
+    out
+}
+
+/// Turns `@name` in text events into links to the person's page (`/people/name`).
+fn link_mentions<'a>(events: Vec<Event<'a>>, found: &mut Vec<String>) -> Vec<Event<'a>> {
+    let mut out = Vec::with_capacity(events.len());
+    let mut inside = 0usize;
+    for ev in events {
+        match &ev {
+            Event::Start(Tag::Link { .. } | Tag::CodeBlock(_) | Tag::Image { .. }) => inside += 1,
+            Event::End(TagEnd::Link | TagEnd::CodeBlock | TagEnd::Image) => {
+                inside = inside.saturating_sub(1)
+            }
+            _ => {}
+        }
+        let Event::Text(t) = &ev else {
+            out.push(ev);
+            continue;
+        };
+        let spans = if inside == 0 { mentions(t) } else { Vec::new() };
+        if spans.is_empty() {
+            out.push(ev);
+            continue;
+        }
+        let text = t.to_string();
+        let mut at = 0;
+        for (s, e) in spans {
+            let name = &text[s + 1..e];
+            if !found.iter().any(|f| f.eq_ignore_ascii_case(name)) {
+                found.push(name.to_string());
+            }
+            if s > at {
+                out.push(Event::Text(CowStr::from(text[at..s].to_string())));
+            }
+            let url: String =
+                percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC)
+                    .to_string();
+            out.push(Event::Start(Tag::Link {
+                link_type: LinkType::Inline,
+                dest_url: CowStr::from(format!("/people/{url}")),
+                title: CowStr::from(""),
+                id: CowStr::from(""),
+            }));
+            out.push(Event::Text(CowStr::from(text[s..e].to_string())));
+            out.push(Event::End(TagEnd::Link));
+            at = e;
+        }
+        if at < text.len() {
+            out.push(Event::Text(CowStr::from(text[at..].to_string())));
+        }
+    }
+    out
 }
 
 struct Body {
@@ -142,6 +231,7 @@ struct Body {
     headings: Vec<Heading>,
     links: Vec<Link>,
     text: String,
+    mentions: Vec<String>,
 }
 
 fn render_body(body: &str, cx: &Context<'_>, drop_title: bool) -> Body {
@@ -169,6 +259,11 @@ fn render_body(body: &str, cx: &Context<'_>, drop_title: bool) -> Body {
     {
         events.drain(..=end);
     }
+    // Pages are written for everyone; mentions call people into a discussion.
+    let mut mentioned = Vec::new();
+    if !drop_title {
+        events = link_mentions(events, &mut mentioned);
+    }
     let events = highlight::highlight_code_blocks(events);
     let mut html = String::with_capacity(body.len() * 3 / 2);
     pulldown_cmark::html::push_html(&mut html, events.into_iter());
@@ -178,6 +273,7 @@ fn render_body(body: &str, cx: &Context<'_>, drop_title: bool) -> Body {
         headings,
         links,
         text,
+        mentions: mentioned,
     }
 }
 
@@ -331,6 +427,23 @@ fn plain_text(events: &[Event<'_>]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mentions_are_found_where_people_write_them() {
+        let names = |t: &str| -> Vec<String> {
+            mentions(t)
+                .into_iter()
+                .map(|(s, e)| t[s..e].to_string())
+                .collect()
+        };
+        assert_eq!(names("@anna and @marcus.l, see."), ["@anna", "@marcus.l"]);
+        assert_eq!(names("ask @bo."), ["@bo"]);
+        assert_eq!(
+            names("mail ann@example.com or @ or @@x"),
+            Vec::<String>::new()
+        );
+        assert_eq!(names("(@zoë)"), ["@zoë"]);
+    }
 
     #[test]
     fn slugs() {

@@ -39,6 +39,7 @@ pub(crate) fn web_routes() -> Router<AppState> {
             get(edit_form).post(edit_save),
         )
         .route("/discuss/{*path}", post(start_form))
+        .route("/people/{name}", get(person_page))
 }
 
 /// A thread as the API answers it.
@@ -432,6 +433,73 @@ async fn list_page(
             title => "Discussions",
             shown => shown,
             threads => thread_views(&threads, &actor),
+        },
+    ))
+}
+
+/// A person's page: what they wrote and said, and where they were mentioned.
+async fn person_page(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<Response, PageError> {
+    let actor = st.actor(&headers);
+    actor.require_read().map_err(|e| st.fail(e))?;
+    let name = name.trim().to_string();
+    if name.is_empty() || name.len() > 200 || name.chars().any(char::is_control) {
+        return Err(st.fail(Error::invalid("that is not a name")));
+    }
+    let engine = st.engine.clone();
+    let n = name.clone();
+    let (activity, changes) = blocking(move || {
+        let a = engine.activity(&n, 30)?;
+        let c = engine.changes_in("", Some(&n), 20, 0)?;
+        Ok((a, c))
+    })
+    .await
+    .map_err(|e| st.fail(e))?;
+    let comments: Vec<Value> = activity
+        .comments
+        .iter()
+        .filter_map(|(t, cid)| {
+            let c = t.comments.iter().find(|c| &c.id == cid)?;
+            Some(json!({
+                "thread": t.title,
+                "page": t.page,
+                "url": format!("/wiki/{}#comment-{}", encode(&t.page), c.id),
+                "date": c.date.short(),
+                "date_iso": c.date.rfc3339(),
+                "html": c.html,
+            }))
+        })
+        .collect();
+    let found = !(activity.pages.is_empty()
+        && activity.threads.is_empty()
+        && comments.is_empty()
+        && changes.is_empty());
+    let status = if found || !activity.mentioned_in.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::NOT_FOUND
+    };
+    Ok(st.page(
+        status,
+        "person.html",
+        &actor,
+        context! {
+            title => name,
+            found => found,
+            pages => activity.pages.iter().map(|p| context! {
+                url => format!("/wiki/{}", encode(&p.path)),
+                title => p.title,
+                path => p.path,
+                updated => p.updated.map(|t| t.short()),
+            }).collect::<Vec<_>>(),
+            threads => thread_views(&activity.threads, &actor),
+            mentioned_in => thread_views(&activity.mentioned_in, &actor),
+            comments => comments,
+            changes => crate::views::changes(&changes),
+            changes_url => format!("/changes?author={}", percent_encoding::utf8_percent_encode(&name, percent_encoding::NON_ALPHANUMERIC)),
         },
     ))
 }

@@ -639,6 +639,29 @@ async fn discussions_over_the_api_and_on_the_page() {
         assert!(s.is_client_error(), "{method} {uri}: {s} {v}");
     }
     assert_eq!(app.commits(), n1 + 1, "refused input made no commit");
+
+    // Mentions link to the person's page; a person's page shows what they wrote.
+    let (_, c) = app
+        .json(
+            "POST",
+            &format!("/api/v1/discussions/{id}/comments"),
+            Some(json!({"body": "Ask @Dana.K about it, or mail dana@example.com. `@notme`"})),
+        )
+        .await;
+    let html = c["comment"]["html"].as_str().unwrap();
+    assert!(
+        html.contains("href=\"/people/Dana%2EK\"") && html.contains(">@Dana.K</a>"),
+        "{html}"
+    );
+    assert_eq!(html.matches("/people/").count(), 1, "{html}");
+    let (s, person) = app.get("/people/Anonymous").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(person.contains("Why did we win?") && person.contains("Deal X"));
+    let (s, dana) = app.get("/people/dana.k").await;
+    assert_eq!(s, StatusCode::OK, "mentioned people have a page");
+    assert!(dana.contains("Mentioned in"));
+    let (s, _) = app.get("/people/Nobody%20Here").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
