@@ -766,7 +766,7 @@ impl Engine {
                 comments.push((c.date, t.clone(), c.id.clone()));
             }
         }
-        comments.sort_by(|a, b| b.0.cmp(&a.0));
+        comments.sort_by_key(|c| std::cmp::Reverse(c.0));
         out.comments = comments
             .into_iter()
             .take(limit)
