@@ -5,7 +5,9 @@ mod indexer;
 mod state;
 
 pub use casebook_markdown::{FrontMatter, Heading, Link, Rendered};
-pub use casebook_search::{Hit, LinkingPage, Results};
+pub use casebook_search::{
+    ActiveFilter, FacetGroup, FacetValue, Hit, LinkingPage, Results, SearchOptions, active_filters,
+};
 pub use casebook_store::{CommitInfo, unified_diff};
 pub use import::ImportReport;
 pub use state::PageMeta;
@@ -987,11 +989,22 @@ impl Engine {
 
     /// Full-text search.
     pub fn search(&self, q: &str, limit: usize, offset: usize) -> Result<Results> {
+        self.search_with(q, limit, offset, SearchOptions::default())
+    }
+
+    /// Full-text search, computing only what `opts` asks for besides the hits.
+    pub fn search_with(
+        &self,
+        q: &str,
+        limit: usize,
+        offset: usize,
+        opts: SearchOptions,
+    ) -> Result<Results> {
         // Read your writes: a save acknowledged a moment ago is in the answer.
         if self.inner.pending.load(std::sync::atomic::Ordering::SeqCst) > 0 {
             self.wait_indexed();
         }
-        self.inner.search.search(q, limit, offset)
+        self.inner.search.search_with(q, limit, offset, opts)
     }
 
     /// Pages linking to `path`.

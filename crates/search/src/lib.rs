@@ -3,21 +3,23 @@
 mod query;
 mod schema;
 
-pub use query::{ParsedQuery, parse_query};
+pub use query::{ActiveFilter, ParsedQuery, active_filters, filter_text, parse_query};
 
 use casebook_core::{Error, Result};
 use schema::Fields;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use tantivy::collector::{Count, TopDocs};
+use tantivy::collector::{Count, FacetCollector, FacetCounts, TopDocs};
 use tantivy::query::{Query, TermQuery};
 use tantivy::schema::IndexRecordOption;
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 /// Version of the schema and analysis; an index written with another version is rebuilt.
-const SCHEMA_VERSION: &str = "casebook-index-1";
+const SCHEMA_VERSION: &str = "casebook-index-2";
+/// Values shown per facet family.
+const FACET_VALUES: usize = 12;
 /// Heap of the one index writer; small, because the machine is small and batches are too.
 const WRITER_HEAP: usize = 64 * 1024 * 1024;
 
@@ -61,6 +63,41 @@ pub struct Results {
     pub hits: Vec<Hit>,
     /// The query that was actually run when the one asked found nothing and a looser one did.
     pub relaxed: bool,
+    /// Counts by page type, tag and top-level folder over the whole result set (empty when not
+    /// asked for).
+    pub facets: Vec<FacetGroup>,
+}
+
+/// The values of one facet family among the results, most frequent first.
+#[derive(Debug, Clone, Serialize)]
+pub struct FacetGroup {
+    /// The filter name: `type`, `tag` or `in`.
+    pub name: String,
+    pub values: Vec<FacetValue>,
+}
+
+/// One facet value: how many results have it, and the filter that narrows to it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FacetValue {
+    pub value: String,
+    pub count: u64,
+    /// The query text to add, e.g. `tag:pricing`.
+    pub filter: String,
+    /// True when the query already has this filter.
+    pub active: bool,
+}
+
+/// What to compute besides the hits.
+#[derive(Debug, Clone, Copy)]
+pub struct SearchOptions {
+    /// Facet counts over the whole result set.
+    pub facets: bool,
+}
+
+impl Default for SearchOptions {
+    fn default() -> Self {
+        SearchOptions { facets: true }
+    }
 }
 
 /// A page that links to another.
@@ -213,10 +250,29 @@ impl SearchIndex {
 
     /// Runs a query in the Casebook query language. Never fails on what a person typed.
     pub fn search(&self, q: &str, limit: usize, offset: usize) -> Result<Results> {
+        self.search_with(q, limit, offset, SearchOptions::default())
+    }
+
+    /// Like [`SearchIndex::search`], computing only what `opts` asks for besides the hits.
+    pub fn search_with(
+        &self,
+        q: &str,
+        limit: usize,
+        offset: usize,
+        opts: SearchOptions,
+    ) -> Result<Results> {
         let parsed = parse_query(q);
         let searcher = self.reader.searcher();
         let limit = limit.clamp(1, 200);
-        let run = |query: &dyn Query| -> Result<(usize, Vec<(f32, tantivy::DocAddress)>)> {
+        // Hits, total and facet counts in one pass over the matching documents.
+        let run = |query: &dyn Query| -> Result<Pass> {
+            let facets = opts.facets.then(|| {
+                let mut c = FacetCollector::for_field("facets");
+                for family in schema::FACET_FAMILIES {
+                    c.add_facet(tantivy::schema::Facet::from_path([family]));
+                }
+                c
+            });
             searcher
                 .search(
                     query,
@@ -225,26 +281,28 @@ impl SearchIndex {
                         TopDocs::with_limit(limit)
                             .and_offset(offset)
                             .order_by_score(),
+                        facets,
                     ),
                 )
                 .map_err(ix_err("search failed"))
         };
         let strict = query::to_tantivy(&parsed, &self.f, &self.index, query::Mode::AllTerms);
-        let (mut total, mut top) = run(strict.as_ref())?;
+        let (mut total, mut top, mut counts) = run(strict.as_ref())?;
         let mut used = strict;
         let mut relaxed = false;
         if total == 0 && parsed.words() > 1 {
             let loose = query::to_tantivy(&parsed, &self.f, &self.index, query::Mode::AnyTerm);
-            (total, top) = run(loose.as_ref())?;
+            (total, top, counts) = run(loose.as_ref())?;
             used = loose;
             relaxed = true;
         }
         if total == 0 && parsed.words() > 0 {
             let fuzzy = query::to_tantivy(&parsed, &self.f, &self.index, query::Mode::Fuzzy);
-            (total, top) = run(fuzzy.as_ref())?;
+            (total, top, counts) = run(fuzzy.as_ref())?;
             used = fuzzy;
             relaxed = true;
         }
+        let facets = counts.map(|c| facet_groups(&c, q)).unwrap_or_default();
         let mut snippets = SnippetGenerator::create(&searcher, used.as_ref(), self.f.body)
             .map_err(ix_err("cannot make snippets"))?;
         snippets.set_max_num_chars(180);
@@ -272,6 +330,7 @@ impl SearchIndex {
             total,
             hits,
             relaxed,
+            facets,
         })
     }
 
@@ -331,6 +390,42 @@ impl SearchIndex {
         }
         Ok(out)
     }
+}
+
+/// What one pass over the matches yields: the total, the top documents, the facet counts.
+type Pass = (usize, Vec<(f32, tantivy::DocAddress)>, Option<FacetCounts>);
+
+/// The counted facet values by family, most frequent first, with the filter for each and
+/// whether the query `q` has it already.
+fn facet_groups(counts: &FacetCounts, q: &str) -> Vec<FacetGroup> {
+    let active = active_filters(q);
+    let mut groups = Vec::new();
+    for family in schema::FACET_FAMILIES {
+        let mut values: Vec<FacetValue> = counts
+            .get(tantivy::schema::Facet::from_path([family]))
+            .filter_map(|(facet, count)| {
+                let value = facet.to_path().get(1)?.to_string();
+                let is_active = active
+                    .iter()
+                    .any(|a| a.name == family && a.value.to_lowercase() == value.to_lowercase());
+                Some(FacetValue {
+                    filter: filter_text(family, &value),
+                    value,
+                    count,
+                    active: is_active,
+                })
+            })
+            .collect();
+        values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+        values.truncate(FACET_VALUES);
+        if !values.is_empty() {
+            groups.push(FacetGroup {
+                name: family.to_string(),
+                values,
+            });
+        }
+    }
+    groups
 }
 
 /// Around the first place where one of `needles` (lowercase) occurs in `body`: a few hundred

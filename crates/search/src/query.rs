@@ -88,9 +88,15 @@ enum Tok {
     Not,
 }
 
-fn tokenize(q: &str) -> Vec<Tok> {
+/// The tokens of a query with the byte range each was read from.
+fn tokenize(q: &str) -> Vec<(Tok, std::ops::Range<usize>)> {
     let mut out = Vec::new();
     let chars: Vec<char> = q.chars().collect();
+    let offsets: Vec<usize> = q
+        .char_indices()
+        .map(|(at, _)| at)
+        .chain(std::iter::once(q.len()))
+        .collect();
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
@@ -98,6 +104,7 @@ fn tokenize(q: &str) -> Vec<Tok> {
             i += 1;
             continue;
         }
+        let start = offsets[i];
         let mut negated = false;
         if (c == '-' || c == '!') && i + 1 < chars.len() && !chars[i + 1].is_whitespace() {
             negated = true;
@@ -134,17 +141,21 @@ fn tokenize(q: &str) -> Vec<Tok> {
             text.push(c);
             i += 1;
         }
+        let span = start..offsets[i.min(chars.len())];
         if !negated && !quoted && (text == "OR" || text == "|" || text == "||") {
-            out.push(Tok::Or);
+            out.push((Tok::Or, span));
         } else if !negated && !quoted && text == "NOT" {
-            out.push(Tok::Not);
+            out.push((Tok::Not, span));
         } else if !negated && !quoted && (text == "AND" || text == "&&") {
         } else if !text.is_empty() || quoted {
-            out.push(Tok::Text {
-                negated,
-                text,
-                quoted,
-            });
+            out.push((
+                Tok::Text {
+                    negated,
+                    text,
+                    quoted,
+                },
+                span,
+            ));
         }
     }
     out
@@ -193,7 +204,7 @@ pub fn parse_query(q: &str) -> ParsedQuery {
     let mut clauses: Vec<Clause> = Vec::new();
     let mut join_next = false;
     let mut negate_next = false;
-    for tok in tokenize(&q[..end]) {
+    for (tok, _) in tokenize(&q[..end]) {
         match tok {
             Tok::Or => join_next = !clauses.is_empty(),
             Tok::Not => negate_next = true,
@@ -222,6 +233,98 @@ pub fn parse_query(q: &str) -> ParsedQuery {
         }
     }
     ParsedQuery { clauses }
+}
+
+/// A filter in a query as typed: `tag:pricing`, `type:case-story`, `in:sales/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveFilter {
+    /// The filter's name: `type`, `tag` or `in`.
+    pub name: String,
+    /// The value as typed, without quotes or a trailing `/`.
+    pub value: String,
+    /// The query without this filter.
+    pub without: String,
+}
+
+/// The `type:`, `tag:` and `in:` filters of a query that narrow it (not excluded, not part of an
+/// `OR`), each with the query that is left when it is taken away.
+pub fn active_filters(q: &str) -> Vec<ActiveFilter> {
+    let toks = tokenize(q);
+    let mut out = Vec::new();
+    for (i, (tok, span)) in toks.iter().enumerate() {
+        let Tok::Text {
+            negated: false,
+            text,
+            quoted: false,
+        } = tok
+        else {
+            continue;
+        };
+        let joined = |j: Option<usize>| {
+            j.and_then(|j| toks.get(j))
+                .is_some_and(|(t, _)| matches!(t, Tok::Or | Tok::Not))
+        };
+        if joined(i.checked_sub(1)) || joined(Some(i + 1)) {
+            continue;
+        }
+        let Some(Atom::Field { name, value }) = atom(text, false) else {
+            continue;
+        };
+        let Some(name) = filter_family(&name) else {
+            continue;
+        };
+        let value = match *value {
+            Atom::Word(v) | Atom::Phrase(v) => v,
+            _ => continue,
+        };
+        let value = if name == "in" {
+            value.trim_matches('/').to_string()
+        } else {
+            value
+        };
+        out.push(ActiveFilter {
+            name: name.to_string(),
+            value,
+            without: join_words(&q[..span.start], &q[span.end..]),
+        });
+    }
+    out
+}
+
+/// The family a filter name belongs to, under its main name.
+pub(crate) fn filter_family(name: &str) -> Option<&'static str> {
+    match name {
+        "type" => Some("type"),
+        "tag" | "tags" => Some("tag"),
+        "in" | "folder" | "path" => Some("in"),
+        _ => None,
+    }
+}
+
+/// The filter text that narrows a search to one value: `tag:pricing`, `in:"Case Stories/"`.
+pub fn filter_text(name: &str, value: &str) -> String {
+    let value: String = value.chars().filter(|c| *c != '"').collect();
+    let slash = if name == "in" { "/" } else { "" };
+    let plain = !value.is_empty()
+        && value
+            .chars()
+            .all(|c| !c.is_whitespace() && !matches!(c, '(' | ')' | ':'))
+        && !value.starts_with(['-', '!', '+']);
+    if plain {
+        format!("{name}:{value}{slash}")
+    } else {
+        format!("{name}:\"{value}{slash}\"")
+    }
+}
+
+/// Two pieces of a query joined with one space between them.
+fn join_words(a: &str, b: &str) -> String {
+    let (a, b) = (a.trim(), b.trim());
+    match (a.is_empty(), b.is_empty()) {
+        (true, _) => b.to_string(),
+        (_, true) => a.to_string(),
+        _ => format!("{a} {b}"),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -429,6 +532,9 @@ pub(crate) fn to_tantivy(
     mode: Mode,
 ) -> Box<dyn Query> {
     let mut parts: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    // In the loose modes the free-text clauses are alternatives, but at least one must match
+    // (beside filters, which must all match).
+    let mut loose: Vec<Box<dyn Query>> = Vec::new();
     let mut positive = 0;
     for clause in &p.clauses {
         let alts: Vec<Box<dyn Query>> = clause
@@ -440,18 +546,20 @@ pub(crate) fn to_tantivy(
             })
             .collect();
         let q = any(alts);
-        let occur = if clause.negated {
-            Occur::MustNot
+        if clause.negated {
+            parts.push((Occur::MustNot, q));
+            continue;
+        }
+        positive += 1;
+        let free = clause.any_of.iter().all(is_free_text);
+        if free && mode != Mode::AllTerms {
+            loose.push(q);
         } else {
-            positive += 1;
-            let free = clause.any_of.iter().all(is_free_text);
-            if free && mode != Mode::AllTerms {
-                Occur::Should
-            } else {
-                Occur::Must
-            }
-        };
-        parts.push((occur, q));
+            parts.push((Occur::Must, q));
+        }
+    }
+    if !loose.is_empty() {
+        parts.push((Occur::Must, any(loose)));
     }
     if positive == 0 {
         if parts.is_empty() {

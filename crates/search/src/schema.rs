@@ -2,8 +2,8 @@
 
 use crate::IndexDoc;
 use tantivy::schema::{
-    FAST, Field, INDEXED, IndexRecordOption, JsonObjectOptions, STORED, STRING, Schema,
-    TextFieldIndexing, TextOptions, Value,
+    FAST, Facet, FacetOptions, Field, INDEXED, IndexRecordOption, JsonObjectOptions, STORED,
+    STRING, Schema, TextFieldIndexing, TextOptions, Value,
 };
 use tantivy::tokenizer::{
     AsciiFoldingFilter, Language, LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer,
@@ -30,7 +30,12 @@ pub(crate) struct Fields {
     pub updated: Field,
     pub links: Field,
     pub meta: Field,
+    /// `/type/<page type>`, `/tag/<tag>`, `/folder/<top-level folder>`: counted per search.
+    pub facets: Field,
 }
+
+/// The facet families counted for a result set, by the filter name that narrows to one value.
+pub(crate) const FACET_FAMILIES: [&str; 3] = ["type", "tag", "in"];
 
 pub(crate) fn build() -> (Schema, Fields) {
     let mut b = Schema::builder();
@@ -69,6 +74,7 @@ pub(crate) fn build() -> (Schema, Fields) {
                 )
                 .set_expand_dots_enabled(),
         ),
+        facets: b.add_facet_field("facets", FacetOptions::default()),
     };
     (b.build(), f)
 }
@@ -145,6 +151,9 @@ impl Fields {
             let value: tantivy::schema::OwnedValue = serde_json::Value::Object(map).into();
             doc.add_field_value(self.meta, &value);
         }
+        for (family, value) in facet_values(d) {
+            doc.add_facet(self.facets, Facet::from_path([family, value.as_str()]));
+        }
         doc
     }
 
@@ -163,4 +172,32 @@ impl Fields {
     pub(crate) fn i64(&self, doc: &TantivyDocument, field: Field) -> i64 {
         doc.get_first(field).and_then(|v| v.as_i64()).unwrap_or(0)
     }
+}
+
+/// The facet values of a document: its page type and tags as the filters match them (lowercased,
+/// accents folded), and its top-level folder as written.
+fn facet_values(d: &IndexDoc) -> Vec<(&'static str, String)> {
+    let clean = |s: &str| s.replace('\0', "").trim().to_string();
+    let keyword = |s: &str| {
+        let mut a = keyword_analyzer();
+        let mut stream = a.token_stream(s);
+        let mut out = String::new();
+        while let Some(t) = stream.next() {
+            out.push_str(&t.text);
+        }
+        clean(&out)
+    };
+    let mut out = Vec::new();
+    if let Some(t) = d.fields.get("type").and_then(|v| v.as_str()) {
+        out.push(("type", keyword(t)));
+    }
+    let mut tags: Vec<String> = d.tags.iter().map(|t| keyword(t)).collect();
+    tags.sort();
+    tags.dedup();
+    out.extend(tags.into_iter().map(|t| ("tag", t)));
+    if let Some((top, _)) = d.path.split_once('/') {
+        out.push(("in", clean(top)));
+    }
+    out.retain(|(_, v)| !v.is_empty());
+    out
 }

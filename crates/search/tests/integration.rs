@@ -209,3 +209,72 @@ fn updates_replace_and_remove_by_path() {
     assert_eq!(paths(&ix, "champion"), ["playbooks/Discovery"]);
     assert_eq!(ix.num_docs(), 3);
 }
+
+fn facet(r: &casebook_search::Results, family: &str) -> Vec<(String, u64, bool)> {
+    r.facets
+        .iter()
+        .filter(|g| g.name == family)
+        .flat_map(|g| g.values.iter())
+        .map(|v| (v.value.clone(), v.count, v.active))
+        .collect()
+}
+
+#[test]
+fn facets_count_the_whole_result_set_and_filter_on_click() {
+    let (_t, ix) = index();
+    // One hit shown, counts over all three.
+    let r = ix.search("champion", 1, 0).unwrap();
+    assert_eq!((r.total, r.hits.len()), (3, 1));
+    assert_eq!(facet(&r, "type"), [("case-story".into(), 2, false)]);
+    assert_eq!(
+        facet(&r, "tag"),
+        [("renewal".into(), 2, false), ("pricing".into(), 1, false)],
+        "tags counted as the filter matches them, lowercased"
+    );
+    assert_eq!(
+        facet(&r, "in"),
+        [("cases".into(), 2, false), ("playbooks".into(), 1, false)]
+    );
+    // Clicking a value adds its filter; the answer narrows and shows it as active.
+    let filter = &r.facets.iter().find(|g| g.name == "in").unwrap().values[0].filter;
+    assert_eq!(filter, "in:cases/");
+    let narrowed = ix.search(&format!("champion {filter}"), 10, 0).unwrap();
+    assert_eq!(narrowed.total, 2);
+    assert_eq!(facet(&narrowed, "in"), [("cases".into(), 2, true)]);
+    let tag = ix.search("champion tag:pricing", 10, 0).unwrap();
+    assert_eq!(tag.total, 1);
+    assert_eq!(facet(&tag, "type"), [("case-story".into(), 1, false)]);
+    // Nothing found, nothing counted.
+    let none = ix.search("quokka type:insight", 10, 0).unwrap();
+    assert_eq!(none.total, 0);
+    assert!(none.facets.is_empty());
+}
+
+#[test]
+fn active_filters_can_be_taken_away() {
+    use casebook_search::{active_filters, filter_text};
+    let f = active_filters("renewal tag:pricing -tag:old in:\"Case Stories/\" a OR type:insight");
+    let got: Vec<(&str, &str, &str)> = f
+        .iter()
+        .map(|a| (a.name.as_str(), a.value.as_str(), a.without.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "tag",
+                "pricing",
+                "renewal -tag:old in:\"Case Stories/\" a OR type:insight"
+            ),
+            (
+                "in",
+                "Case Stories",
+                "renewal tag:pricing -tag:old a OR type:insight"
+            ),
+        ],
+        "excluded and OR-joined filters are not narrowing filters"
+    );
+    assert_eq!(filter_text("in", "Case Stories"), "in:\"Case Stories/\"");
+    assert_eq!(filter_text("tag", "-odd"), "tag:\"-odd\"");
+    assert_eq!(filter_text("type", "case-story"), "type:case-story");
+}

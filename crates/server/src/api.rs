@@ -371,8 +371,25 @@ async fn search(
             "updated": (h.updated > 0).then(|| casebook_core::Timestamp::new(h.updated, 0)),
             "tags": h.tags,
         })).collect::<Vec<_>>(),
+        "facets": facets_json(&res.facets),
     }))
     .into_response())
+}
+
+/// Facet counts keyed by family (`type`, `tag`, `folder`), each value with the filter to add.
+fn facets_json(groups: &[casebook_engine::FacetGroup]) -> Value {
+    let mut out = serde_json::Map::new();
+    for key in ["type", "tag", "folder"] {
+        let name = if key == "folder" { "in" } else { key };
+        let values: Vec<Value> = groups
+            .iter()
+            .filter(|g| g.name == name)
+            .flat_map(|g| g.values.iter())
+            .map(|v| json!({"value": v.value, "count": v.count, "filter": v.filter, "active": v.active}))
+            .collect();
+        out.insert(key.to_string(), Value::Array(values));
+    }
+    Value::Object(out)
 }
 
 async fn suggest(
@@ -391,7 +408,15 @@ async fn suggest(
         format!("{text}*")
     };
     let engine = st.engine.clone();
-    let res = blocking(move || engine.search(&query, 8, 0)).await?;
+    let res = blocking(move || {
+        engine.search_with(
+            &query,
+            8,
+            0,
+            casebook_engine::SearchOptions { facets: false },
+        )
+    })
+    .await?;
     let suggestions: Vec<Value> = res
         .hits
         .into_iter()

@@ -955,6 +955,14 @@ async fn search(
     };
     let took = format!("{:.1}", started.elapsed().as_secs_f64() * 1000.0);
     let total = results.as_ref().map(|r| r.total).unwrap_or(0);
+    let facets = results
+        .as_ref()
+        .map(|r| search_facets(&query, &r.facets))
+        .unwrap_or_default();
+    let filters: Vec<_> = casebook_engine::active_filters(&query)
+        .into_iter()
+        .map(|f| context! { name => f.name, value => f.value, without => f.without })
+        .collect();
     Ok(st.page(
         StatusCode::OK,
         "search.html",
@@ -965,6 +973,8 @@ async fn search(
             took => took,
             total => total,
             relaxed => results.as_ref().map(|r| r.relaxed).unwrap_or(false),
+            facets => facets,
+            filters => filters,
             hits => results.map(|r| r.hits.into_iter().map(|h| context! {
                 url => encode(&h.path),
                 title => h.title,
@@ -979,6 +989,41 @@ async fn search(
             next => (page * per < total).then_some(page + 1),
         },
     ))
+}
+
+/// The search page's facet groups: a label, and each value with the query that adds its filter
+/// (or, when it is on already, the query without it).
+fn search_facets(q: &str, groups: &[casebook_engine::FacetGroup]) -> Vec<minijinja::Value> {
+    let active = casebook_engine::active_filters(q);
+    groups
+        .iter()
+        .map(|g| {
+            let label = match g.name.as_str() {
+                "type" => "Type",
+                "tag" => "Tags",
+                _ => "Folder",
+            };
+            let values: Vec<_> = g
+                .values
+                .iter()
+                .map(|v| {
+                    let target = if v.active {
+                        active
+                            .iter()
+                            .find(|a| {
+                                a.name == g.name && a.value.to_lowercase() == v.value.to_lowercase()
+                            })
+                            .map(|a| a.without.clone())
+                            .unwrap_or_else(|| q.to_string())
+                    } else {
+                        format!("{q} {}", v.filter)
+                    };
+                    context! { value => v.value, count => v.count, active => v.active, q => target }
+                })
+                .collect();
+            context! { name => g.name, label => label, values => values }
+        })
+        .collect()
 }
 
 async fn static_file(State(st): State<AppState>, Path(file): Path<String>) -> Response {

@@ -500,3 +500,73 @@ async fn the_case_story_browser_filters_by_fields() {
         "odd filter values are ignored, not errors"
     );
 }
+
+#[tokio::test]
+async fn search_facets_count_and_filter_on_click() {
+    let app = App::new(Access::Edit);
+    for (path, md) in [
+        (
+            "deals/Alpha",
+            "---\ntype: case-story\ntags: [pricing, renewal]\n---\n# Alpha\n\nThe quokka deal.\n",
+        ),
+        (
+            "deals/Beta",
+            "---\ntype: case-story\ntags: [renewal]\n---\n# Beta\n\nAnother quokka deal.\n",
+        ),
+        (
+            "notes/Gamma",
+            "---\ntype: insight\n---\n# Gamma\n\nWhat the quokka taught us.\n",
+        ),
+    ] {
+        let (s, _) = app
+            .json(
+                "PUT",
+                &format!("/api/v1/pages/{}", path.replace(' ', "%20")),
+                Some(json!({"markdown": md})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{path}");
+    }
+    let (s, v) = app
+        .json("GET", "/api/v1/search?q=quokka&limit=1", None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["total"], 3);
+    assert_eq!(v["hits"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        v["facets"]["type"],
+        json!([
+            {"value": "case-story", "count": 2, "filter": "type:case-story", "active": false},
+            {"value": "insight", "count": 1, "filter": "type:insight", "active": false},
+        ])
+    );
+    assert_eq!(v["facets"]["tag"][0]["value"], "renewal");
+    assert_eq!(v["facets"]["tag"][0]["count"], 2);
+    assert_eq!(v["facets"]["folder"][0]["filter"], "in:deals/");
+
+    // The page links each value to the query with its filter added…
+    let (s, body) = app.get("/search?q=quokka").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        body.contains("href=\"/search?q=quokka%20type%3Acase-story\""),
+        "{body}"
+    );
+    // …which narrows the results and shows the filter as removable.
+    let (s, body) = app.get("/search?q=quokka%20type%3Acase-story").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("2 results"), "{body}");
+    assert!(body.contains("Remove the filter type:case-story"));
+    assert!(
+        body.contains("href=\"/search?q=quokka\""),
+        "removing leads back"
+    );
+    let (_, v) = app
+        .json("GET", "/api/v1/search?q=quokka%20type%3Acase-story", None)
+        .await;
+    assert_eq!(v["total"], 2);
+    assert_eq!(v["facets"]["type"][0]["active"], true);
+    // Hostile values stay text.
+    let (s, body) = app.get("/search?q=tag%3A%3Cscript%3E").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(!body.contains("<script>"));
+}
