@@ -17,7 +17,9 @@ use tantivy::snippet::SnippetGenerator;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 /// Version of the schema and analysis; an index written with another version is rebuilt.
-const SCHEMA_VERSION: &str = "casebook-index-2";
+const SCHEMA_VERSION: &str = "casebook-index-3";
+/// Below this many results for the query as typed, a spelling correction is looked for.
+const FEW_HITS: usize = 3;
 /// Values shown per facet family.
 const FACET_VALUES: usize = 12;
 /// Heap of the one index writer; small, because the machine is small and batches are too.
@@ -66,6 +68,8 @@ pub struct Results {
     /// Counts by page type, tag and top-level folder over the whole result set (empty when not
     /// asked for).
     pub facets: Vec<FacetGroup>,
+    /// A corrected query that finds more, offered when the one typed found few or no pages.
+    pub did_you_mean: Option<String>,
 }
 
 /// The values of one facet family among the results, most frequent first.
@@ -92,11 +96,16 @@ pub struct FacetValue {
 pub struct SearchOptions {
     /// Facet counts over the whole result set.
     pub facets: bool,
+    /// A spelling correction when the query finds few pages.
+    pub did_you_mean: bool,
 }
 
 impl Default for SearchOptions {
     fn default() -> Self {
-        SearchOptions { facets: true }
+        SearchOptions {
+            facets: true,
+            did_you_mean: true,
+        }
     }
 }
 
@@ -288,6 +297,7 @@ impl SearchIndex {
         };
         let strict = query::to_tantivy(&parsed, &self.f, &self.index, query::Mode::AllTerms);
         let (mut total, mut top, mut counts) = run(strict.as_ref())?;
+        let strict_total = total;
         let mut used = strict;
         let mut relaxed = false;
         if total == 0 && parsed.words() > 1 {
@@ -303,6 +313,11 @@ impl SearchIndex {
             relaxed = true;
         }
         let facets = counts.map(|c| facet_groups(&c, q)).unwrap_or_default();
+        let did_you_mean = if opts.did_you_mean && strict_total < FEW_HITS && parsed.words() > 0 {
+            self.did_you_mean(&searcher, q, strict_total)?
+        } else {
+            None
+        };
         let mut snippets = SnippetGenerator::create(&searcher, used.as_ref(), self.f.body)
             .map_err(ix_err("cannot make snippets"))?;
         snippets.set_max_num_chars(180);
@@ -331,7 +346,90 @@ impl SearchIndex {
             hits,
             relaxed,
             facets,
+            did_you_mean,
         })
+    }
+
+    /// The query with each word that no page contains replaced by the closest word the pages
+    /// do contain (fewest edits, then most pages), when that query finds something, and at least
+    /// the `found` pages the query as typed finds (a misspelling can share a stem with the word).
+    fn did_you_mean(
+        &self,
+        searcher: &tantivy::Searcher,
+        q: &str,
+        found: usize,
+    ) -> Result<Option<String>> {
+        let mut corrected = q.to_string();
+        let mut changed = false;
+        // Right to left, so the earlier byte ranges stay valid.
+        for (span, word) in query::correctable_words(q).into_iter().rev() {
+            let known = searcher
+                .doc_freq(&Term::from_field_text(self.f.spell, &word))
+                .map_err(ix_err("cannot read the dictionary"))?;
+            if known > 0 {
+                continue;
+            }
+            if let Some(better) = self.closest_word(searcher, &word)? {
+                corrected.replace_range(span, &better);
+                changed = true;
+            }
+        }
+        if !changed {
+            return Ok(None);
+        }
+        let parsed = parse_query(&corrected);
+        let strict = query::to_tantivy(&parsed, &self.f, &self.index, query::Mode::AllTerms);
+        let n = searcher
+            .search(strict.as_ref(), &Count)
+            .map_err(ix_err("search failed"))?;
+        Ok((n > 0 && n >= found).then_some(corrected))
+    }
+
+    /// The indexed word closest to `word` (at most one edit for short words, two for longer
+    /// ones; a swap of two letters is one edit), preferring fewer edits, then more pages. Words
+    /// starting with the same letter, or with its second (for a swapped first pair), are read.
+    fn closest_word(&self, searcher: &tantivy::Searcher, word: &str) -> Result<Option<String>> {
+        let chars: Vec<char> = word.chars().collect();
+        let max = if chars.len() <= 4 { 1 } else { 2 };
+        let mut starts = vec![chars[0]];
+        if chars.len() > 1 && chars[1] != chars[0] {
+            starts.push(chars[1]);
+        }
+        let mut found: std::collections::HashMap<String, (usize, u64)> = Default::default();
+        for segment in searcher.segment_readers() {
+            let inverted = segment
+                .inverted_index(self.f.spell)
+                .map_err(ix_err("cannot read the dictionary"))?;
+            for &first in &starts {
+                let from = first.to_string();
+                let mut range = inverted.terms().range().ge(from.as_bytes());
+                if let Some(next) = char::from_u32(first as u32 + 1) {
+                    range = range.lt(next.to_string().as_bytes());
+                }
+                let mut stream = range
+                    .into_stream()
+                    .map_err(|e| Error::internal(format!("cannot read the dictionary: {e}")))?;
+                while stream.advance() {
+                    let Ok(term) = std::str::from_utf8(stream.key()) else {
+                        continue;
+                    };
+                    if term.len().abs_diff(word.len()) > max * 4 {
+                        continue;
+                    }
+                    let Some(d) = edit_distance(&chars, term, max) else {
+                        continue;
+                    };
+                    let entry = found.entry(term.to_string()).or_insert((d, 0));
+                    entry.1 += u64::from(stream.value().doc_freq);
+                }
+            }
+        }
+        Ok(found
+            .into_iter()
+            .min_by(|(a, (da, na)), (b, (db, nb))| {
+                da.cmp(db).then(nb.cmp(na)).then_with(|| a.cmp(b))
+            })
+            .map(|(w, _)| w))
     }
 
     /// Pages that link to `path`, by title.
@@ -390,6 +488,39 @@ impl SearchIndex {
         }
         Ok(out)
     }
+}
+
+/// The number of edits (insert, delete, substitute, swap two neighbours) from `a` to `b`, or
+/// `None` when it is more than `max`.
+fn edit_distance(a: &[char], b: &str, max: usize) -> Option<usize> {
+    let b: Vec<char> = b.chars().collect();
+    if a.len().abs_diff(b.len()) > max {
+        return None;
+    }
+    let width = b.len() + 1;
+    let mut prev2 = vec![0usize; width];
+    let mut prev: Vec<usize> = (0..width).collect();
+    let mut cur = vec![0usize; width];
+    for i in 1..=a.len() {
+        cur[0] = i;
+        let mut row_min = cur[0];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(prev2[j - 2] + 1);
+            }
+            cur[j] = v;
+            row_min = row_min.min(v);
+        }
+        if row_min > max {
+            return None;
+        }
+        std::mem::swap(&mut prev2, &mut prev);
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    let d = prev[b.len()];
+    (d <= max).then_some(d)
 }
 
 /// What one pass over the matches yields: the total, the top documents, the facet counts.
@@ -490,4 +621,20 @@ fn snippet_html(snippet: &tantivy::snippet::Snippet, body: &str) -> String {
 /// Escaped text for a snippet, on one line.
 fn escape(s: &str) -> String {
     casebook_core::escape_html(s).replace(['\n', '\r', '\t'], " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::edit_distance;
+
+    #[test]
+    fn edit_distance_counts_swaps_as_one() {
+        let d = |a: &str, b: &str, max| edit_distance(&a.chars().collect::<Vec<_>>(), b, max);
+        assert_eq!(d("champoin", "champion", 2), Some(1));
+        assert_eq!(d("procurment", "procurement", 2), Some(1));
+        assert_eq!(d("pricng", "pricing", 1), Some(1));
+        assert_eq!(d("kitten", "sitting", 2), None);
+        assert_eq!(d("kitten", "sitting", 3), Some(3));
+        assert_eq!(d("same", "same", 0), Some(0));
+    }
 }

@@ -291,6 +291,36 @@ pub fn active_filters(q: &str) -> Vec<ActiveFilter> {
     out
 }
 
+/// The free words of a query that a spelling correction may replace: single words (not
+/// phrases, prefixes, filters or exclusions), each with its byte range in `q` and its form as
+/// indexed without stemming.
+pub(crate) fn correctable_words(q: &str) -> Vec<(std::ops::Range<usize>, String)> {
+    let mut out = Vec::new();
+    for (tok, span) in tokenize(q) {
+        let Tok::Text {
+            negated: false,
+            text,
+            quoted: false,
+        } = tok
+        else {
+            continue;
+        };
+        let Some(Atom::Word(w)) = atom(&text, false) else {
+            continue;
+        };
+        let words = analyze_plain(&w);
+        if let [word] = words.as_slice()
+            && word.chars().count() >= 3
+            && word
+                .chars()
+                .all(|c| c.is_alphabetic() && !crate::schema::is_cjk(c))
+        {
+            out.push((span, word.clone()));
+        }
+    }
+    out
+}
+
 /// The family a filter name belongs to, under its main name.
 pub(crate) fn filter_family(name: &str) -> Option<&'static str> {
     match name {

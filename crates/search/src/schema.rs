@@ -15,6 +15,8 @@ use tantivy::{Index, TantivyDocument};
 pub(crate) const TEXT: &str = "cb_text";
 /// Whole values, lowercased: tags, authors, front matter fields.
 pub(crate) const KEYWORD: &str = "cb_keyword";
+/// Words as written (lowercased, accents folded, not stemmed): the dictionary of spellings.
+pub(crate) const WORDS: &str = "cb_words";
 
 #[derive(Clone)]
 pub(crate) struct Fields {
@@ -32,6 +34,8 @@ pub(crate) struct Fields {
     pub meta: Field,
     /// `/type/<page type>`, `/tag/<tag>`, `/folder/<top-level folder>`: counted per search.
     pub facets: Field,
+    /// Title, headings and body as unstemmed words, without positions: for "did you mean".
+    pub spell: Field,
 }
 
 /// The facet families counted for a result set, by the filter name that narrows to one value.
@@ -75,6 +79,14 @@ pub(crate) fn build() -> (Schema, Fields) {
                 .set_expand_dots_enabled(),
         ),
         facets: b.add_facet_field("facets", FacetOptions::default()),
+        spell: b.add_text_field(
+            "spell",
+            TextOptions::default().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer(WORDS)
+                    .set_index_option(IndexRecordOption::Basic),
+            ),
+        ),
     };
     (b.build(), f)
 }
@@ -107,6 +119,7 @@ pub(crate) fn keyword_analyzer() -> TextAnalyzer {
 pub(crate) fn register_tokenizers(index: &Index) {
     index.tokenizers().register(TEXT, text_analyzer());
     index.tokenizers().register(KEYWORD, keyword_analyzer());
+    index.tokenizers().register(WORDS, plain_analyzer());
 }
 
 impl Fields {
@@ -118,6 +131,11 @@ impl Fields {
             doc.add_text(self.headings, h);
         }
         doc.add_text(self.body, &d.body);
+        doc.add_text(self.spell, &d.title);
+        for h in &d.headings {
+            doc.add_text(self.spell, h);
+        }
+        doc.add_text(self.spell, &d.body);
         for t in &d.tags {
             doc.add_text(self.tags, t);
         }
@@ -200,4 +218,20 @@ fn facet_values(d: &IndexDoc) -> Vec<(&'static str, String)> {
     }
     out.retain(|(_, v)| !v.is_empty());
     out
+}
+
+/// Han, Hiragana, Katakana and Hangul: scripts written without spaces between words.
+pub(crate) fn is_cjk(c: char) -> bool {
+    matches!(c as u32,
+        0x3040..=0x30FF       // Hiragana, Katakana
+        | 0x31F0..=0x31FF     // Katakana phonetic extensions
+        | 0x3400..=0x4DBF     // CJK extension A
+        | 0x4E00..=0x9FFF     // CJK unified ideographs
+        | 0xF900..=0xFAFF     // CJK compatibility ideographs
+        | 0xFF66..=0xFF9F     // half-width Katakana
+        | 0x1100..=0x11FF     // Hangul Jamo
+        | 0x3130..=0x318F     // Hangul compatibility Jamo
+        | 0xAC00..=0xD7AF     // Hangul syllables
+        | 0x20000..=0x2FA1F   // CJK extensions B and later, compatibility supplement
+    )
 }

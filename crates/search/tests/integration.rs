@@ -278,3 +278,42 @@ fn active_filters_can_be_taken_away() {
     assert_eq!(filter_text("tag", "-odd"), "tag:\"-odd\"");
     assert_eq!(filter_text("type", "case-story"), "type:case-story");
 }
+
+#[test]
+fn did_you_mean_offers_the_words_the_pages_use() {
+    let (_t, ix) = index();
+    let dym = |q: &str| ix.search(q, 10, 0).unwrap().did_you_mean;
+    assert_eq!(dym("procurment").as_deref(), Some("procurement"));
+    assert_eq!(
+        dym("champoin procurment").as_deref(),
+        Some("champion procurement"),
+        "a swap of two letters is one edit"
+    );
+    assert_eq!(
+        dym("Champoin -budget tag:pricing").as_deref(),
+        Some("champion -budget tag:pricing"),
+        "filters and exclusions are kept as typed"
+    );
+    assert_eq!(dym("champion"), None, "enough hits: nothing to offer");
+    assert_eq!(dym("zzzzqqq"), None, "nothing close: nothing to offer");
+    assert_eq!(dym("\"champoin left\""), None, "phrases are left as typed");
+    // The most frequent of equally close words: "champion" (3 pages) over "champions" (1).
+    ix.apply(
+        &[],
+        vec![doc(
+            "x/Champs",
+            "Champs",
+            "champions league",
+            &[],
+            serde_json::json!({}),
+        )],
+        "r2",
+    )
+    .unwrap();
+    assert_eq!(dym("champio").as_deref(), Some("champion"));
+    let r = ix.search("procurment", 10, 0).unwrap();
+    assert_eq!(
+        r.total, 1,
+        "the misspelling shares the stem, so the page is found anyway"
+    );
+}

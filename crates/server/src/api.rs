@@ -372,6 +372,7 @@ async fn search(
             "tags": h.tags,
         })).collect::<Vec<_>>(),
         "facets": facets_json(&res.facets),
+        "did_you_mean": res.did_you_mean,
     }))
     .into_response())
 }
@@ -413,7 +414,10 @@ async fn suggest(
             &query,
             8,
             0,
-            casebook_engine::SearchOptions { facets: false },
+            casebook_engine::SearchOptions {
+                facets: false,
+                did_you_mean: false,
+            },
         )
     })
     .await?;

@@ -975,6 +975,7 @@ async fn search(
             relaxed => results.as_ref().map(|r| r.relaxed).unwrap_or(false),
             facets => facets,
             filters => filters,
+            did_you_mean => results.as_ref().and_then(|r| r.did_you_mean.clone()),
             hits => results.map(|r| r.hits.into_iter().map(|h| context! {
                 url => encode(&h.path),
                 title => h.title,

@@ -570,3 +570,31 @@ async fn search_facets_count_and_filter_on_click() {
     assert_eq!(s, StatusCode::OK);
     assert!(!body.contains("<script>"));
 }
+
+#[tokio::test]
+async fn search_offers_a_spelling_that_finds_more() {
+    let app = App::new(Access::Edit);
+    let (s, _) = app
+        .json(
+            "PUT",
+            "/api/v1/pages/Quarterly%20Review",
+            Some(json!({"markdown": "# Quarterly review\n\nThe stakeholder map and the renewal forecast.\n"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, v) = app
+        .json("GET", "/api/v1/search?q=stakholder%20forecats", None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["did_you_mean"], "stakeholder forecast");
+    let (_, v) = app.json("GET", "/api/v1/search?q=stakeholder", None).await;
+    assert_eq!(v["did_you_mean"], Value::Null);
+    let (s, body) = app.get("/search?q=stakholder%20forecats").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        body.contains(
+            "Did you mean <a href=\"/search?q=stakeholder%20forecast\">stakeholder forecast</a>?"
+        ),
+        "{body}"
+    );
+}
