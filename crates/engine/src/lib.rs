@@ -1007,6 +1007,14 @@ impl Engine {
         self.inner.search.search_with(q, limit, offset, opts)
     }
 
+    /// Plain BM25 over the same index, without Casebook's ranking: for measuring relevance.
+    pub fn search_plain_bm25(&self, q: &str, limit: usize) -> Result<Vec<String>> {
+        if self.inner.pending.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+            self.wait_indexed();
+        }
+        self.inner.search.search_plain_bm25(q, limit)
+    }
+
     /// Pages linking to `path`.
     pub fn backlinks(&self, path: &PagePath) -> Result<Vec<LinkingPage>> {
         self.inner.search.backlinks(path.as_str(), 1000)

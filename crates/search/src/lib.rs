@@ -432,6 +432,28 @@ impl SearchIndex {
             .map(|(w, _)| w))
     }
 
+    /// Plain BM25 for comparison: the words of `q` as tantivy's own query parser reads them,
+    /// any word matching, over title, headings and body with equal weight, without Casebook's
+    /// field boosts or "every word first". Returns the paths of the top `limit` pages.
+    pub fn search_plain_bm25(&self, q: &str, limit: usize) -> Result<Vec<String>> {
+        let searcher = self.reader.searcher();
+        let parser = tantivy::query::QueryParser::for_index(
+            &self.index,
+            vec![self.f.title, self.f.headings, self.f.body],
+        );
+        let (query, _) = parser.parse_query_lenient(q);
+        let top = searcher
+            .search(&query, &TopDocs::with_limit(limit.max(1)).order_by_score())
+            .map_err(ix_err("search failed"))?;
+        top.into_iter()
+            .map(|(_, addr)| {
+                let doc: TantivyDocument =
+                    searcher.doc(addr).map_err(ix_err("cannot read a hit"))?;
+                Ok(self.f.text(&doc, self.f.path))
+            })
+            .collect()
+    }
+
     /// Pages that link to `path`, by title.
     pub fn backlinks(&self, path: &str, limit: usize) -> Result<Vec<LinkingPage>> {
         let searcher = self.reader.searcher();

@@ -73,6 +73,17 @@ impl ParsedQuery {
     }
 }
 
+/// A clause of one plain word that is a stop word.
+fn is_stop_clause(c: &Clause) -> bool {
+    match c.any_of.as_slice() {
+        [Atom::Word(w)] => {
+            let words = analyze_plain(w);
+            !words.is_empty() && words.iter().all(|w| crate::schema::is_stop_word(w))
+        }
+        _ => false,
+    }
+}
+
 fn is_free_text(a: &Atom) -> bool {
     matches!(a, Atom::Word(_) | Atom::Prefix(_) | Atom::Phrase(_))
 }
@@ -565,6 +576,9 @@ pub(crate) fn to_tantivy(
     // In the loose modes the free-text clauses are alternatives, but at least one must match
     // (beside filters, which must all match).
     let mut loose: Vec<Box<dyn Query>> = Vec::new();
+    let mut words: Vec<Box<dyn Query>> = Vec::new();
+    // Stop words need not match when some other word must.
+    let optional_words = p.clauses.iter().any(|c| !c.negated && !is_stop_clause(c));
     let mut positive = 0;
     for clause in &p.clauses {
         let alts: Vec<Box<dyn Query>> = clause
@@ -584,9 +598,28 @@ pub(crate) fn to_tantivy(
         let free = clause.any_of.iter().all(is_free_text);
         if free && mode != Mode::AllTerms {
             loose.push(q);
+        } else if free && optional_words && is_stop_clause(clause) {
+            parts.push((Occur::Should, q));
+        } else if matches!(clause.any_of.as_slice(), [Atom::Word(_)]) {
+            words.push(q);
         } else {
             parts.push((Occur::Must, q));
         }
+    }
+    // Plain words must all match, except that from three on, a page may miss one: a long
+    // question rarely has every word on the page that answers it. Pages with every word still
+    // score higher.
+    if words.len() >= 3 {
+        let n = words.len();
+        parts.push((
+            Occur::Must,
+            boxed(BooleanQuery::with_minimum_required_clauses(
+                words.into_iter().map(|q| (Occur::Should, q)).collect(),
+                n - 1,
+            )),
+        ));
+    } else {
+        parts.extend(words.into_iter().map(|q| (Occur::Must, q)));
     }
     if !loose.is_empty() {
         parts.push((Occur::Must, any(loose)));

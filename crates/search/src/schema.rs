@@ -235,3 +235,19 @@ pub(crate) fn is_cjk(c: char) -> bool {
         | 0x20000..=0x2FA1F   // CJK extensions B and later, compatibility supplement
     )
 }
+
+/// Little words that carry no topic of their own: in a query they rank pages but are not required
+/// of them ("how do I get a discount approved" needs *discount* and *approved*).
+const ENGLISH_STOP_WORDS: &[&str] = &[
+    "a", "about", "an", "and", "are", "as", "at", "be", "but", "by", "can", "could", "did", "do",
+    "does", "for", "from", "get", "gets", "got", "has", "have", "how", "i", "if", "in", "into",
+    "is", "it", "its", "me", "my", "no", "not", "of", "on", "or", "our", "should", "so", "such",
+    "that", "the", "their", "them", "then", "there", "these", "they", "this", "to", "us", "was",
+    "we", "were", "what", "when", "where", "which", "who", "whom", "why", "will", "with", "would",
+    "you", "your",
+];
+
+/// True when `word` (lowercased, unstemmed) is a stop word.
+pub(crate) fn is_stop_word(word: &str) -> bool {
+    ENGLISH_STOP_WORDS.binary_search(&word).is_ok()
+}

@@ -317,3 +317,34 @@ fn did_you_mean_offers_the_words_the_pages_use() {
         "the misspelling shares the stem, so the page is found anyway"
     );
 }
+
+#[test]
+fn questions_need_their_topic_words_not_every_word() {
+    let (_t, ix) = index();
+    let r = ix.search("how do I negotiate pricing", 10, 0).unwrap();
+    assert!(!r.relaxed, "the little words are not required");
+    assert_eq!(
+        r.hits.iter().map(|h| h.path.as_str()).collect::<Vec<_>>(),
+        ["cases/Acme"]
+    );
+    assert_eq!(
+        paths(&ix, "the"),
+        ["cases/Acme", "cases/Bolt", "insights/Teach"],
+        "alone, a stop word is searched like any word"
+    );
+    let r = ix.search("champion procurement quokka", 10, 0).unwrap();
+    assert!(!r.relaxed);
+    assert_eq!(
+        r.hits.iter().map(|h| h.path.as_str()).collect::<Vec<_>>(),
+        ["cases/Acme"],
+        "from three words on, a page may miss one"
+    );
+    let r = ix
+        .search("champion budget cheaper procurement", 10, 0)
+        .unwrap();
+    assert_eq!(
+        r.hits.first().map(|h| h.path.as_str()),
+        Some("cases/Bolt"),
+        "the page with more of the words first"
+    );
+}
