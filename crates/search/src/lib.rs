@@ -4,6 +4,7 @@ mod query;
 mod schema;
 
 pub use query::{ActiveFilter, ParsedQuery, active_filters, filter_text, parse_query};
+pub use schema::SearchLanguage;
 
 use casebook_core::{Error, Result};
 use schema::Fields;
@@ -17,7 +18,7 @@ use tantivy::snippet::SnippetGenerator;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 /// Version of the schema and analysis; an index written with another version is rebuilt.
-const SCHEMA_VERSION: &str = "casebook-index-3";
+const SCHEMA_VERSION: &str = "casebook-index-4";
 /// Below this many results for the query as typed, a spelling correction is looked for.
 const FEW_HITS: usize = 3;
 /// Values shown per facet family.
@@ -139,11 +140,18 @@ fn ix_err(what: &str) -> impl Fn(tantivy::TantivyError) -> Error + '_ {
 }
 
 impl SearchIndex {
-    /// Opens the index in `dir`, or creates an empty one. An index that cannot be read, or was
-    /// written by another schema version, is thrown away and created anew (it is derived data);
-    /// `rebuilt` in the answer tells the caller to fill it again.
+    /// Opens the index in `dir` with English stemming; see [`SearchIndex::open_with_language`].
     pub fn open(dir: &Path) -> Result<(SearchIndex, bool)> {
-        match Self::try_open(dir) {
+        Self::open_with_language(dir, SearchLanguage::default())
+    }
+
+    /// Opens the index in `dir`, or creates an empty one. An index that cannot be read, or was
+    /// written by another schema version or for another stemming language, is thrown away and
+    /// created anew (it is derived data); `rebuilt` in the answer tells the caller to fill it
+    /// again.
+    pub fn open_with_language(dir: &Path, language: SearchLanguage) -> Result<(SearchIndex, bool)> {
+        let version = format!("{SCHEMA_VERSION}\nlanguage={language}\n");
+        match Self::try_open(dir, &version, language) {
             Ok(Some(ix)) => return Ok((ix, false)),
             Ok(None) => {}
             Err(e) => {
@@ -164,20 +172,27 @@ impl SearchIndex {
                 dir.display()
             ))
         })?;
-        let (schema, f) = schema::build();
+        let (schema, f) = schema::build(language);
         let index = Index::create_in_dir(dir, schema).map_err(ix_err("cannot create the index"))?;
-        std::fs::write(dir.join("casebook-version"), SCHEMA_VERSION)
+        std::fs::write(dir.join("casebook-version"), &version)
             .map_err(|e| Error::unavailable(format!("cannot write to {}: {e}", dir.display())))?;
         Ok((Self::with_index(dir, index, f)?, true))
     }
 
-    fn try_open(dir: &Path) -> Result<Option<SearchIndex>> {
-        let version = std::fs::read_to_string(dir.join("casebook-version")).unwrap_or_default();
-        if version.trim() != SCHEMA_VERSION {
+    fn try_open(
+        dir: &Path,
+        version: &str,
+        language: SearchLanguage,
+    ) -> Result<Option<SearchIndex>> {
+        let found = std::fs::read_to_string(dir.join("casebook-version")).unwrap_or_default();
+        if found != version {
+            if !found.is_empty() {
+                tracing::info!(dir = %dir.display(), "the search index was built by another version or language; rebuilding it");
+            }
             return Ok(None);
         }
         let index = Index::open_in_dir(dir).map_err(ix_err("cannot open the index"))?;
-        let (schema, f) = schema::build();
+        let (schema, f) = schema::build(language);
         if index.schema() != schema {
             return Ok(None);
         }
@@ -185,7 +200,7 @@ impl SearchIndex {
     }
 
     fn with_index(dir: &Path, index: Index, f: Fields) -> Result<SearchIndex> {
-        schema::register_tokenizers(&index);
+        schema::register_tokenizers(&index, f.language);
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -203,6 +218,11 @@ impl SearchIndex {
             writer: Mutex::new(writer),
             f,
         })
+    }
+
+    /// The stemming language of the index.
+    pub fn language(&self) -> SearchLanguage {
+        self.f.language
     }
 
     /// The commit the index reflects, as recorded with its last commit.

@@ -5,7 +5,7 @@
 //! front matter field (`outcome:won`). Parsing never fails: what cannot be read as syntax is read
 //! as words.
 
-use crate::schema::{Fields, keyword_analyzer, text_analyzer};
+use crate::schema::{Fields, SearchLanguage, keyword_analyzer, text_analyzer};
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, EmptyQuery, FuzzyTermQuery, Occur, PhrasePrefixQuery,
     PhraseQuery, Query, RegexQuery, TermQuery,
@@ -74,11 +74,14 @@ impl ParsedQuery {
 }
 
 /// A clause of one plain word that is a stop word.
-fn is_stop_clause(c: &Clause) -> bool {
+fn is_stop_clause(c: &Clause, language: SearchLanguage) -> bool {
     match c.any_of.as_slice() {
         [Atom::Word(w)] => {
             let words = analyze_plain(w);
-            !words.is_empty() && words.iter().all(|w| crate::schema::is_stop_word(w))
+            !words.is_empty()
+                && words
+                    .iter()
+                    .all(|w| crate::schema::is_stop_word(language, w))
         }
         _ => false,
     }
@@ -378,11 +381,11 @@ pub(crate) enum Mode {
     Fuzzy,
 }
 
-fn analyze(text: &str, keyword: bool) -> Vec<String> {
-    let mut analyzer = if keyword {
-        keyword_analyzer()
-    } else {
-        text_analyzer()
+/// The terms of `text` as indexed: stemmed words in `language`, or one whole keyword.
+fn analyze(text: &str, keyword: Option<SearchLanguage>) -> Vec<String> {
+    let mut analyzer = match keyword {
+        None => keyword_analyzer(),
+        Some(language) => text_analyzer(language),
     };
     let mut stream = analyzer.token_stream(text);
     let mut out = Vec::new();
@@ -418,12 +421,17 @@ fn text_fields(f: &Fields) -> [(Field, f32); 3] {
     [(f.title, 3.0), (f.headings, 1.5), (f.body, 1.0)]
 }
 
-fn text_query(a: &Atom, fields: &[(Field, f32)], mode: Mode) -> Box<dyn Query> {
+fn text_query(
+    a: &Atom,
+    fields: &[(Field, f32)],
+    mode: Mode,
+    language: SearchLanguage,
+) -> Box<dyn Query> {
     let mut per_field: Vec<Box<dyn Query>> = Vec::new();
     for &(field, weight) in fields {
         let q: Box<dyn Query> = match a {
             Atom::Word(w) | Atom::Phrase(w) => {
-                let tokens = analyze(w, false);
+                let tokens = analyze(w, Some(language));
                 match tokens.len() {
                     0 => continue,
                     1 if mode == Mode::Fuzzy && matches!(a, Atom::Word(_)) => {
@@ -444,7 +452,7 @@ fn text_query(a: &Atom, fields: &[(Field, f32)], mode: Mode) -> Box<dyn Query> {
                     )),
                 }
             }
-            Atom::Prefix(p) => match prefix_query(p, field) {
+            Atom::Prefix(p) => match prefix_query(p, field, language) {
                 Some(q) => q,
                 None => continue,
             },
@@ -462,13 +470,16 @@ fn text_query(a: &Atom, fields: &[(Field, f32)], mode: Mode) -> Box<dyn Query> {
 
 /// `negotiat*`, `get-ad*`: the words before the last as a phrase, the last as a prefix of the
 /// indexed (stemmed) words, expanded to at most 50 terms so a short prefix stays cheap.
-fn prefix_query(p: &str, field: Field) -> Option<Box<dyn Query>> {
+fn prefix_query(p: &str, field: Field, language: SearchLanguage) -> Option<Box<dyn Query>> {
     let plain = analyze_plain(p);
     let (last, rest) = plain.split_last()?;
     // Indexed words are stems ("negotiated" is stored as "negoti"), and the stem of a word's
     // beginning is not always a beginning of its stem; so also try the stem and the prefix less
     // its last two letters, keeping the shortest that the others start with.
-    let stem = analyze(last, false).into_iter().next().unwrap_or_default();
+    let stem = analyze(last, Some(language))
+        .into_iter()
+        .next()
+        .unwrap_or_default();
     let mut prefix = last.clone();
     for candidate in [
         stem,
@@ -482,7 +493,7 @@ fn prefix_query(p: &str, field: Field) -> Option<Box<dyn Query>> {
     }
     let mut terms: Vec<Term> = rest
         .iter()
-        .filter_map(|w| analyze(w, false).into_iter().next())
+        .filter_map(|w| analyze(w, Some(language)).into_iter().next())
         .map(|w| Term::from_field_text(field, &w))
         .collect();
     terms.push(Term::from_field_text(field, &prefix));
@@ -515,11 +526,11 @@ fn regex_escape(s: &str) -> String {
 fn keyword_terms(field: Field, value: &Atom) -> Box<dyn Query> {
     match value {
         Atom::Word(w) | Atom::Phrase(w) => {
-            let k = analyze(w, true).join("");
+            let k = analyze(w, None).join("");
             term(field, &k)
         }
         Atom::Prefix(p) => {
-            let k = analyze(p, true).join("");
+            let k = analyze(p, None).join("");
             match RegexQuery::from_pattern(&format!("{}.*", regex_escape(&k)), field) {
                 Ok(q) => boxed(q),
                 Err(_) => boxed(EmptyQuery),
@@ -531,9 +542,9 @@ fn keyword_terms(field: Field, value: &Atom) -> Box<dyn Query> {
 
 fn field_query(name: &str, value: &Atom, f: &Fields, mode: Mode) -> Box<dyn Query> {
     match name {
-        "title" => text_query(value, &[(f.title, 1.0)], mode),
+        "title" => text_query(value, &[(f.title, 1.0)], mode, f.language),
         "tag" | "tags" => keyword_terms(f.tags, value),
-        "author" | "by" => text_query(value, &[(f.author, 1.0)], Mode::AllTerms),
+        "author" | "by" => text_query(value, &[(f.author, 1.0)], Mode::AllTerms, f.language),
         "kind" => keyword_terms(f.kind, value),
         "in" | "folder" | "path" => match value {
             Atom::Word(w) | Atom::Phrase(w) | Atom::Prefix(w) => {
@@ -550,7 +561,7 @@ fn meta_query(name: &str, value: &Atom, f: &Fields) -> Box<dyn Query> {
     let path_term = || Term::from_field_json_path(f.meta, name, true);
     match value {
         Atom::Word(w) | Atom::Phrase(w) => {
-            let k = analyze(w, true).join("");
+            let k = analyze(w, None).join("");
             let mut t = path_term();
             t.append_type_and_str(&k);
             let mut alts = vec![boxed(TermQuery::new(t, IndexRecordOption::Basic))];
@@ -578,7 +589,10 @@ pub(crate) fn to_tantivy(
     let mut loose: Vec<Box<dyn Query>> = Vec::new();
     let mut words: Vec<Box<dyn Query>> = Vec::new();
     // Stop words need not match when some other word must.
-    let optional_words = p.clauses.iter().any(|c| !c.negated && !is_stop_clause(c));
+    let optional_words = p
+        .clauses
+        .iter()
+        .any(|c| !c.negated && !is_stop_clause(c, f.language));
     let mut positive = 0;
     for clause in &p.clauses {
         let alts: Vec<Box<dyn Query>> = clause
@@ -586,7 +600,7 @@ pub(crate) fn to_tantivy(
             .iter()
             .map(|a| match a {
                 Atom::Field { name, value } => field_query(name, value, f, mode),
-                other => text_query(other, &text_fields(f), mode),
+                other => text_query(other, &text_fields(f), mode, f.language),
             })
             .collect();
         let q = any(alts);
@@ -598,7 +612,7 @@ pub(crate) fn to_tantivy(
         let free = clause.any_of.iter().all(is_free_text);
         if free && mode != Mode::AllTerms {
             loose.push(q);
-        } else if free && optional_words && is_stop_clause(clause) {
+        } else if free && optional_words && is_stop_clause(clause, f.language) {
             parts.push((Occur::Should, q));
         } else if matches!(clause.any_of.as_slice(), [Atom::Word(_)]) {
             words.push(q);

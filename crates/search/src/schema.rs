@@ -6,17 +6,104 @@ use tantivy::schema::{
     STRING, Schema, TextFieldIndexing, TextOptions, Value,
 };
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, Language, LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer,
-    Stemmer, TextAnalyzer,
+    AsciiFoldingFilter, Language, LowerCaser, RawTokenizer, RemoveLongFilter, Stemmer,
+    TextAnalyzer, Token, TokenStream, Tokenizer,
 };
 use tantivy::{Index, TantivyDocument};
 
-/// Words: split on non-alphanumerics, lowercased, accents folded, English stems.
+/// Words: split on non-alphanumerics (CJK runs as character pairs), lowercased, accents folded,
+/// stemmed in the configured language.
 pub(crate) const TEXT: &str = "cb_text";
 /// Whole values, lowercased: tags, authors, front matter fields.
 pub(crate) const KEYWORD: &str = "cb_keyword";
 /// Words as written (lowercased, accents folded, not stemmed): the dictionary of spellings.
 pub(crate) const WORDS: &str = "cb_words";
+
+/// The language whose word forms are folded together by stemming ("renewals" finds "renewal"),
+/// or none. Part of the index's version: a change rebuilds the index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SearchLanguage(Option<Language>);
+
+const LANGUAGES: &[(&str, Language)] = &[
+    ("arabic", Language::Arabic),
+    ("danish", Language::Danish),
+    ("dutch", Language::Dutch),
+    ("english", Language::English),
+    ("finnish", Language::Finnish),
+    ("french", Language::French),
+    ("german", Language::German),
+    ("greek", Language::Greek),
+    ("hungarian", Language::Hungarian),
+    ("italian", Language::Italian),
+    ("norwegian", Language::Norwegian),
+    ("portuguese", Language::Portuguese),
+    ("romanian", Language::Romanian),
+    ("russian", Language::Russian),
+    ("spanish", Language::Spanish),
+    ("swedish", Language::Swedish),
+    ("tamil", Language::Tamil),
+    ("turkish", Language::Turkish),
+];
+
+impl SearchLanguage {
+    pub const ENGLISH: SearchLanguage = SearchLanguage(Some(Language::English));
+    /// No stemming: words match as written (after lowercasing and folding accents).
+    pub const NONE: SearchLanguage = SearchLanguage(None);
+
+    /// Every accepted name, `none` last.
+    pub fn names() -> Vec<&'static str> {
+        LANGUAGES
+            .iter()
+            .map(|(n, _)| *n)
+            .chain(std::iter::once("none"))
+            .collect()
+    }
+
+    pub fn name(self) -> &'static str {
+        LANGUAGES
+            .iter()
+            .find(|(_, l)| Some(*l) == self.0)
+            .map(|(n, _)| *n)
+            .unwrap_or("none")
+    }
+
+    fn is_english(self) -> bool {
+        self.0 == Some(Language::English)
+    }
+}
+
+impl Default for SearchLanguage {
+    fn default() -> Self {
+        SearchLanguage::ENGLISH
+    }
+}
+
+impl std::fmt::Display for SearchLanguage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for SearchLanguage {
+    type Err = casebook_core::Error;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim().to_lowercase();
+        if s == "none" {
+            return Ok(SearchLanguage::NONE);
+        }
+        LANGUAGES
+            .iter()
+            .find(|(n, _)| *n == s)
+            .map(|(_, l)| SearchLanguage(Some(*l)))
+            .ok_or_else(|| {
+                casebook_core::Error::invalid(format!(
+                    "search language '{s}' is not known; use one of: {}",
+                    SearchLanguage::names().join(", ")
+                ))
+            })
+    }
+}
 
 #[derive(Clone)]
 pub(crate) struct Fields {
@@ -36,12 +123,14 @@ pub(crate) struct Fields {
     pub facets: Field,
     /// Title, headings and body as unstemmed words, without positions: for "did you mean".
     pub spell: Field,
+    /// How free text is stemmed, in the index and in queries alike.
+    pub language: SearchLanguage,
 }
 
 /// The facet families counted for a result set, by the filter name that narrows to one value.
 pub(crate) const FACET_FAMILIES: [&str; 3] = ["type", "tag", "in"];
 
-pub(crate) fn build() -> (Schema, Fields) {
+pub(crate) fn build(language: SearchLanguage) -> (Schema, Fields) {
     let mut b = Schema::builder();
     let text = |stored: bool| {
         let o = TextOptions::default().set_indexing_options(
@@ -87,22 +176,25 @@ pub(crate) fn build() -> (Schema, Fields) {
                     .set_index_option(IndexRecordOption::Basic),
             ),
         ),
+        language,
     };
     (b.build(), f)
 }
 
-pub(crate) fn text_analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(SimpleTokenizer::default())
+pub(crate) fn text_analyzer(language: SearchLanguage) -> TextAnalyzer {
+    let words = TextAnalyzer::builder(WordTokenizer::default())
         .filter(RemoveLongFilter::limit(40))
         .filter(LowerCaser)
-        .filter(AsciiFoldingFilter)
-        .filter(Stemmer::new(Language::English))
-        .build()
+        .filter(AsciiFoldingFilter);
+    match language.0 {
+        Some(l) => words.filter(Stemmer::new(l)).build(),
+        None => words.build(),
+    }
 }
 
 /// Words as in [`text_analyzer`] but not stemmed: for reading prefixes.
 pub(crate) fn plain_analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(SimpleTokenizer::default())
+    TextAnalyzer::builder(WordTokenizer::default())
         .filter(RemoveLongFilter::limit(40))
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter)
@@ -116,8 +208,8 @@ pub(crate) fn keyword_analyzer() -> TextAnalyzer {
         .build()
 }
 
-pub(crate) fn register_tokenizers(index: &Index) {
-    index.tokenizers().register(TEXT, text_analyzer());
+pub(crate) fn register_tokenizers(index: &Index, language: SearchLanguage) {
+    index.tokenizers().register(TEXT, text_analyzer(language));
     index.tokenizers().register(KEYWORD, keyword_analyzer());
     index.tokenizers().register(WORDS, plain_analyzer());
 }
@@ -247,7 +339,117 @@ const ENGLISH_STOP_WORDS: &[&str] = &[
     "you", "your",
 ];
 
-/// True when `word` (lowercased, unstemmed) is a stop word.
-pub(crate) fn is_stop_word(word: &str) -> bool {
-    ENGLISH_STOP_WORDS.binary_search(&word).is_ok()
+/// True when `word` (lowercased, unstemmed) is a stop word of `language` (only English has a
+/// list so far).
+pub(crate) fn is_stop_word(language: SearchLanguage, word: &str) -> bool {
+    language.is_english() && ENGLISH_STOP_WORDS.binary_search(&word).is_ok()
+}
+
+/// Splits text into words at every character that is neither a letter nor a digit, like
+/// tantivy's simple tokenizer, except that runs of Han, Hiragana, Katakana and Hangul (written
+/// without spaces) become overlapping pairs of characters: 销售团队 is 销售, 售团, 团队. A query
+/// word is split the same way and searched as a phrase of its pairs, so any word of two or more
+/// characters is found wherever it is written. A lone character is a token of its own.
+#[derive(Clone, Default)]
+pub(crate) struct WordTokenizer {
+    tokens: Vec<Token>,
+}
+
+pub(crate) struct WordTokens<'a> {
+    tokens: &'a mut [Token],
+    next: usize,
+}
+
+impl TokenStream for WordTokens<'_> {
+    fn advance(&mut self) -> bool {
+        self.next += 1;
+        self.next <= self.tokens.len()
+    }
+
+    fn token(&self) -> &Token {
+        &self.tokens[self.next - 1]
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        &mut self.tokens[self.next - 1]
+    }
+}
+
+impl Tokenizer for WordTokenizer {
+    type TokenStream<'a> = WordTokens<'a>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> WordTokens<'a> {
+        self.tokens.clear();
+        let push = |tokens: &mut Vec<Token>, from: usize, to: usize| {
+            let position = tokens.len();
+            tokens.push(Token {
+                offset_from: from,
+                offset_to: to,
+                position,
+                text: text[from..to].to_string(),
+                position_length: 1,
+            });
+        };
+        let mut chars = text.char_indices().peekable();
+        while let Some((at, c)) = chars.next() {
+            if is_cjk(c) {
+                // A run: each character with the next one, or alone when the run is one long.
+                let mut run = vec![(at, c)];
+                while let Some(&(i, d)) = chars.peek() {
+                    if !is_cjk(d) {
+                        break;
+                    }
+                    run.push((i, d));
+                    chars.next();
+                }
+                if let [(from, only)] = run.as_slice() {
+                    push(&mut self.tokens, *from, from + only.len_utf8());
+                } else {
+                    for pair in run.windows(2) {
+                        let (from, (last_at, last)) = (pair[0].0, pair[1]);
+                        push(&mut self.tokens, from, last_at + last.len_utf8());
+                    }
+                }
+            } else if c.is_alphanumeric() {
+                let mut to = at + c.len_utf8();
+                while let Some(&(i, d)) = chars.peek() {
+                    if !d.is_alphanumeric() || is_cjk(d) {
+                        break;
+                    }
+                    to = i + d.len_utf8();
+                    chars.next();
+                }
+                push(&mut self.tokens, at, to);
+            }
+        }
+        WordTokens {
+            tokens: &mut self.tokens,
+            next: 0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cjk_runs_become_pairs_and_other_words_stay_whole() {
+        let mut t = WordTokenizer::default();
+        let mut stream = t.token_stream("GitLab中文abc, 销售团队 x 客 café");
+        let mut got = Vec::new();
+        while stream.advance() {
+            let tok = stream.token();
+            got.push((tok.text.clone(), tok.position));
+        }
+        let words: Vec<&str> = got.iter().map(|(w, _)| w.as_str()).collect();
+        assert_eq!(
+            words,
+            [
+                "GitLab", "中文", "abc", "销售", "售团", "团队", "x", "客", "café"
+            ]
+        );
+        let positions: Vec<usize> = got.iter().map(|(_, p)| *p).collect();
+        assert_eq!(positions, (0..9).collect::<Vec<_>>());
+    }
 }

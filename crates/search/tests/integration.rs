@@ -348,3 +348,109 @@ fn questions_need_their_topic_words_not_every_word() {
         "the page with more of the words first"
     );
 }
+
+#[test]
+fn chinese_and_japanese_words_are_found() {
+    let (_t, ix) = index();
+    ix.apply(
+        &[],
+        vec![
+            doc(
+                "zh/Shanghai",
+                "上海的续约",
+                "我们的销售团队在上海赢得了新客户。价格谈判很难。",
+                &[],
+                serde_json::json!({}),
+            ),
+            doc(
+                "ja/Osaka",
+                "大阪の更新",
+                "営業チームは大阪で新しい顧客を獲得しました。",
+                &[],
+                serde_json::json!({}),
+            ),
+        ],
+        "cjk",
+    )
+    .unwrap();
+    assert_eq!(paths(&ix, "销售"), ["zh/Shanghai"], "a Chinese word");
+    assert_eq!(paths(&ix, "销售团队"), ["zh/Shanghai"], "a longer one");
+    assert_eq!(paths(&ix, "价格谈判"), ["zh/Shanghai"]);
+    assert_eq!(paths(&ix, "営業"), ["ja/Osaka"], "a Japanese word (kanji)");
+    assert_eq!(
+        paths(&ix, "チーム"),
+        ["ja/Osaka"],
+        "a Japanese word (katakana)"
+    );
+    assert_eq!(paths(&ix, "顧客"), ["ja/Osaka"]);
+    assert_eq!(paths(&ix, "title:更新"), ["ja/Osaka"]);
+    assert_eq!(
+        paths(&ix, "团队销售"),
+        Vec::<String>::new(),
+        "order matters"
+    );
+    let hit = &ix.search("销售", 1, 0).unwrap().hits[0];
+    assert!(hit.snippet.contains("<mark>销售</mark>"), "{}", hit.snippet);
+    // Words of other scripts beside them are still words.
+    assert_eq!(
+        paths(&ix, "champion"),
+        ["cases/Acme", "cases/Bolt", "playbooks/Discovery"]
+    );
+}
+
+#[test]
+fn the_stemming_language_is_part_of_the_index() {
+    use casebook_search::SearchLanguage;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("index");
+    let french: SearchLanguage = "French".parse().unwrap();
+    let (ix, rebuilt) = SearchIndex::open_with_language(&dir, french).unwrap();
+    assert!(rebuilt);
+    ix.apply(
+        &[],
+        vec![doc(
+            "fr/Lyon",
+            "Lyon",
+            "Les négociations ont duré trois mois.",
+            &[],
+            serde_json::json!({}),
+        )],
+        "r1",
+    )
+    .unwrap();
+    assert_eq!(paths(&ix, "négociation"), ["fr/Lyon"], "French word forms");
+    assert_eq!(paths(&ix, "negociation"), ["fr/Lyon"], "accents folded");
+    drop(ix);
+    let (ix, rebuilt) = SearchIndex::open_with_language(&dir, french).unwrap();
+    assert!(!rebuilt, "same language: the index is kept");
+    assert_eq!(ix.num_docs(), 1);
+    drop(ix);
+    let (ix, rebuilt) = SearchIndex::open_with_language(&dir, SearchLanguage::NONE).unwrap();
+    assert!(rebuilt, "another language: the index is built anew");
+    assert_eq!(ix.num_docs(), 0);
+    ix.apply(
+        &[],
+        vec![doc(
+            "en/R",
+            "R",
+            "Two renewals this quarter.",
+            &[],
+            serde_json::json!({}),
+        )],
+        "r2",
+    )
+    .unwrap();
+    assert_eq!(paths(&ix, "renewals"), ["en/R"]);
+    assert_eq!(paths(&ix, "renewal*"), ["en/R"]);
+    assert!(
+        ix.search("renewal", 10, 0).unwrap().relaxed,
+        "without stemming, only the typo tolerance links renewal to renewals"
+    );
+    let err = "klingon".parse::<SearchLanguage>().unwrap_err();
+    assert!(
+        err.message.contains("english") && err.message.contains("none"),
+        "{}",
+        err.message
+    );
+    assert_eq!(SearchLanguage::default().to_string(), "english");
+}
