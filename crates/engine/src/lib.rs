@@ -6,7 +6,8 @@ mod state;
 
 pub use casebook_markdown::{FrontMatter, Heading, Link, Rendered};
 pub use casebook_search::{
-    ActiveFilter, FacetGroup, FacetValue, Hit, LinkingPage, Results, SearchOptions, active_filters,
+    ActiveFilter, FacetGroup, FacetValue, Hit, LinkingPage, Results, SearchLanguage, SearchOptions,
+    active_filters,
 };
 pub use casebook_store::{CommitInfo, unified_diff};
 pub use import::ImportReport;
@@ -46,6 +47,8 @@ pub struct Options {
     pub max_page_bytes: usize,
     /// Who the first commit of a new repository is by.
     pub system_author: Author,
+    /// How search folds word forms; changing it rebuilds the index.
+    pub search_language: SearchLanguage,
 }
 
 impl Options {
@@ -55,6 +58,7 @@ impl Options {
             data: data.into(),
             max_page_bytes: 5 * 1024 * 1024,
             system_author: Author::new("Casebook", "casebook@localhost"),
+            search_language: SearchLanguage::default(),
         }
     }
 }
@@ -216,7 +220,8 @@ impl Engine {
                 opts.data.display()
             ))
         })?;
-        let (search, rebuilt) = SearchIndex::open(&opts.data.join("index"))?;
+        let (search, rebuilt) =
+            SearchIndex::open_with_language(&opts.data.join("index"), opts.search_language)?;
         let inner = Arc::new(Inner {
             store,
             search,
