@@ -7,7 +7,7 @@ mod state;
 pub use casebook_markdown::{FrontMatter, Heading, Link, Rendered};
 pub use casebook_search::{
     ActiveFilter, FacetGroup, FacetValue, Hit, LinkingPage, Results, SearchLanguage, SearchOptions,
-    active_filters,
+    active_filters, wants_history,
 };
 pub use casebook_store::{CommitInfo, unified_diff};
 pub use import::ImportReport;
@@ -168,6 +168,8 @@ impl std::fmt::Debug for Engine {
 pub(crate) struct Inner {
     pub(crate) store: Store,
     pub(crate) search: SearchIndex,
+    /// Past versions of pages, as they were replaced or removed.
+    pub(crate) history: SearchIndex,
     pub(crate) snap: RwLock<Snapshot>,
     /// Serialises catching up with the repository, so index jobs go out in commit order.
     sync: Mutex<()>,
@@ -222,9 +224,12 @@ impl Engine {
         })?;
         let (search, rebuilt) =
             SearchIndex::open_with_language(&opts.data.join("index"), opts.search_language)?;
+        let (history, _) =
+            SearchIndex::open_with_language(&opts.data.join("history"), opts.search_language)?;
         let inner = Arc::new(Inner {
             store,
             search,
+            history,
             snap: RwLock::new(Snapshot::default()),
             sync: Mutex::new(()),
             cache: Mutex::new(HashMap::new()),
@@ -1010,6 +1015,21 @@ impl Engine {
             self.wait_indexed();
         }
         self.inner.search.search_with(q, limit, offset, opts)
+    }
+
+    /// Full-text search over past versions of pages (those replaced or removed since the index
+    /// of past versions was started); each hit carries the revision at which the page read so.
+    pub fn search_past(
+        &self,
+        q: &str,
+        limit: usize,
+        offset: usize,
+        opts: SearchOptions,
+    ) -> Result<Results> {
+        if self.inner.pending.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+            self.wait_indexed();
+        }
+        self.inner.history.search_with(q, limit, offset, opts)
     }
 
     /// Plain BM25 over the same index, without Casebook's ranking: for measuring relevance.

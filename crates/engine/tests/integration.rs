@@ -879,3 +879,50 @@ fn corpus_sales_questions_find_the_pages_people_want() {
         "MRR@10 casebook {mrr_ours:.3} vs plain BM25 {mrr_plain:.3}"
     );
 }
+
+#[test]
+fn past_versions_are_searchable_with_the_revision_that_had_them() {
+    let w = TestWiki::new();
+    let r1 = w.rev(
+        "deals/Acme",
+        "# Acme\n\nThe discount was quetzal percent.\n",
+    );
+    let r2 = w.rev(
+        "deals/Acme",
+        "# Acme\n\nThe discount is ocelot percent now.\n",
+    );
+    let r3 = w.rev("deals/Bolt", "# Bolt\n\nA quokka deal.\n");
+    w.engine
+        .delete(
+            &PagePath::parse("deals/Bolt").unwrap(),
+            None,
+            &Author::new("Ann", "ann@example.com"),
+            "",
+        )
+        .unwrap();
+    w.engine.wait_indexed();
+    let opts = casebook_engine::SearchOptions::default();
+    assert_eq!(w.engine.search("quetzal", 10, 0).unwrap().total, 0);
+    let past = w.engine.search_past("quetzal", 10, 0, opts).unwrap();
+    assert_eq!(
+        past.hits
+            .iter()
+            .map(|h| (h.path.as_str(), h.revision.clone()))
+            .collect::<Vec<_>>(),
+        [("deals/Acme", Some(r1.as_str().to_string()))],
+        "the old text, with the last revision that had it"
+    );
+    let gone = w.engine.search_past("quokka", 10, 0, opts).unwrap();
+    assert_eq!(
+        gone.hits.first().and_then(|h| h.revision.clone()),
+        Some(r3.as_str().to_string()),
+        "a deleted page's last text"
+    );
+    assert_eq!(
+        w.engine.search_past("ocelot", 10, 0, opts).unwrap().total,
+        0,
+        "the current text is not a past version"
+    );
+    assert_eq!(w.engine.search("ocelot", 10, 0).unwrap().total, 1);
+    let _ = r2;
+}

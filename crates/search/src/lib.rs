@@ -3,7 +3,9 @@
 mod query;
 mod schema;
 
-pub use query::{ActiveFilter, ParsedQuery, active_filters, filter_text, parse_query};
+pub use query::{
+    ActiveFilter, ParsedQuery, active_filters, filter_text, parse_query, wants_history,
+};
 pub use schema::SearchLanguage;
 
 use casebook_core::{Error, Result};
@@ -18,7 +20,7 @@ use tantivy::snippet::SnippetGenerator;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 /// Version of the schema and analysis; an index written with another version is rebuilt.
-const SCHEMA_VERSION: &str = "casebook-index-4";
+const SCHEMA_VERSION: &str = "casebook-index-5";
 /// Below this many results for the query as typed, a spelling correction is looked for.
 const FEW_HITS: usize = 3;
 /// Values shown per facet family.
@@ -43,6 +45,8 @@ pub struct IndexDoc {
     pub links: Vec<String>,
     /// Front matter fields, searchable as `name:value`.
     pub fields: serde_json::Map<String, serde_json::Value>,
+    /// For a past version of a page: the commit it was read at. Empty for the current version.
+    pub revision: String,
 }
 
 /// A search hit.
@@ -57,6 +61,8 @@ pub struct Hit {
     pub author: String,
     pub updated: i64,
     pub tags: Vec<String>,
+    /// For a past version: the commit at which the page had this text.
+    pub revision: Option<String>,
 }
 
 /// A page of results.
@@ -254,6 +260,20 @@ impl SearchIndex {
         self.commit(w, revision)
     }
 
+    /// Adds documents without replacing any (past versions of pages, several per path) and
+    /// commits, recording `revision`.
+    pub fn append(&self, add: Vec<IndexDoc>, revision: &str) -> Result<()> {
+        if add.is_empty() {
+            return Ok(());
+        }
+        let w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        for doc in add {
+            w.add_document(self.f.to_document(&doc))
+                .map_err(ix_err("cannot add a document"))?;
+        }
+        self.commit(w, revision)
+    }
+
     /// Commits what the writer holds, recording `revision`, and makes it searchable.
     fn commit(&self, mut w: std::sync::MutexGuard<'_, IndexWriter>, revision: &str) -> Result<()> {
         let mut prepared = w
@@ -359,6 +379,7 @@ impl SearchIndex {
                 author: self.f.text(&doc, self.f.author_stored),
                 updated: self.f.i64(&doc, self.f.updated),
                 tags: self.f.texts(&doc, self.f.tags),
+                revision: Some(self.f.text(&doc, self.f.revision)).filter(|r| !r.is_empty()),
             });
         }
         Ok(Results {

@@ -335,6 +335,35 @@ pub(crate) fn correctable_words(q: &str) -> Vec<(std::ops::Range<usize>, String)
     out
 }
 
+/// Whether the query asks for past versions (`history:yes`), and the query without that filter.
+pub fn wants_history(q: &str) -> (bool, String) {
+    let mut rest = q.to_string();
+    let mut wanted = false;
+    for (tok, span) in tokenize(q).into_iter().rev() {
+        let Tok::Text {
+            negated: false,
+            text,
+            quoted: false,
+        } = tok
+        else {
+            continue;
+        };
+        if let Some(Atom::Field { name, value }) = atom(&text, false)
+            && matches!(name.as_str(), "history" | "past")
+            && let Atom::Word(v) = *value
+        {
+            wanted |= matches!(v.to_lowercase().as_str(), "yes" | "true" | "1" | "on");
+            // Right to left, and nothing left of the span moves.
+            rest = format!(
+                "{} {}",
+                rest[..span.start].trim_end(),
+                rest[span.end..].trim_start()
+            );
+        }
+    }
+    (wanted, rest.trim().to_string())
+}
+
 /// The family a filter name belongs to, under its main name.
 pub(crate) fn filter_family(name: &str) -> Option<&'static str> {
     match name {

@@ -125,6 +125,8 @@ pub(crate) struct Fields {
     pub spell: Field,
     /// How free text is stemmed, in the index and in queries alike.
     pub language: SearchLanguage,
+    /// The commit a past version of a page was read at (past versions only).
+    pub revision: Field,
 }
 
 /// The facet families counted for a result set, by the filter name that narrows to one value.
@@ -177,6 +179,7 @@ pub(crate) fn build(language: SearchLanguage) -> (Schema, Fields) {
             ),
         ),
         language,
+        revision: b.add_text_field("revision", STRING | STORED),
     };
     (b.build(), f)
 }
@@ -260,6 +263,9 @@ impl Fields {
             map.remove("title");
             let value: tantivy::schema::OwnedValue = serde_json::Value::Object(map).into();
             doc.add_field_value(self.meta, &value);
+        }
+        if !d.revision.is_empty() {
+            doc.add_text(self.revision, &d.revision);
         }
         for (family, value) in facet_values(d) {
             doc.add_facet(self.facets, Facet::from_path([family, value.as_str()]));

@@ -14,6 +14,7 @@ fn doc(path: &str, title: &str, body: &str, tags: &[&str], fields: serde_json::V
         updated: 1_700_000_000,
         links: vec![],
         fields: fields.as_object().cloned().unwrap_or_default(),
+        revision: String::new(),
     }
 }
 
@@ -453,4 +454,55 @@ fn the_stemming_language_is_part_of_the_index() {
         err.message
     );
     assert_eq!(SearchLanguage::default().to_string(), "english");
+}
+
+#[test]
+fn past_versions_are_found_with_their_revision() {
+    use casebook_search::wants_history;
+    let tmp = tempfile::tempdir().unwrap();
+    let (past, _) = SearchIndex::open(&tmp.path().join("history")).unwrap();
+    let version = |text: &str, rev: &str| IndexDoc {
+        revision: rev.into(),
+        kind: "revision".into(),
+        ..doc(
+            "cases/Acme",
+            "Acme",
+            text,
+            &["pricing"],
+            serde_json::json!({"type": "case-story"}),
+        )
+    };
+    past.append(
+        vec![version("The old discount was forty percent.", "r1")],
+        "r2",
+    )
+    .unwrap();
+    past.append(
+        vec![version("The discount is now thirty percent.", "r2")],
+        "r3",
+    )
+    .unwrap();
+    let r = past.search("discount", 10, 0).unwrap();
+    assert_eq!(r.total, 2, "every past version is kept");
+    let r = past.search("forty", 10, 0).unwrap();
+    assert_eq!(
+        r.hits
+            .iter()
+            .map(|h| (h.path.as_str(), h.revision.as_deref()))
+            .collect::<Vec<_>>(),
+        [("cases/Acme", Some("r1"))]
+    );
+    assert_eq!(facet(&r, "type"), [("case-story".into(), 1, false)]);
+    assert_eq!(
+        wants_history("discount  history:yes tag:pricing"),
+        (true, "discount tag:pricing".into())
+    );
+    assert_eq!(
+        wants_history("history:no discount"),
+        (false, "discount".into())
+    );
+    assert_eq!(wants_history("discount"), (false, "discount".into()));
+    // The current index has no revisions on its hits.
+    let (_t, ix) = index();
+    assert_eq!(ix.search("champion", 1, 0).unwrap().hits[0].revision, None);
 }

@@ -930,6 +930,7 @@ struct SearchPageQuery {
     #[serde(default)]
     q: String,
     page: Option<usize>,
+    past: Option<String>,
 }
 
 async fn search(
@@ -941,16 +942,26 @@ async fn search(
     let per = 20;
     let page = q.page.unwrap_or(1).clamp(1, 500);
     let query = q.q.trim().to_string();
+    let (past, text) = crate::api::past_and_query(&query, q.past.as_deref());
     let started = std::time::Instant::now();
-    let results = if query.is_empty() {
+    let results = if text.is_empty() {
         None
     } else {
         let engine = st.engine.clone();
-        let qq = query.clone();
         Some(
-            blocking(move || engine.search(&qq, per, (page - 1) * per))
-                .await
-                .map_err(|e| st.fail(e))?,
+            blocking(move || {
+                if past {
+                    let opts = casebook_engine::SearchOptions {
+                        facets: true,
+                        did_you_mean: false,
+                    };
+                    engine.search_past(&text, per, (page - 1) * per, opts)
+                } else {
+                    engine.search(&text, per, (page - 1) * per)
+                }
+            })
+            .await
+            .map_err(|e| st.fail(e))?,
         )
     };
     let took = format!("{:.1}", started.elapsed().as_secs_f64() * 1000.0);
@@ -976,6 +987,7 @@ async fn search(
             facets => facets,
             filters => filters,
             did_you_mean => results.as_ref().and_then(|r| r.did_you_mean.clone()),
+            past => past,
             hits => results.map(|r| r.hits.into_iter().map(|h| context! {
                 url => encode(&h.path),
                 title => h.title,
@@ -984,6 +996,8 @@ async fn search(
                 kind => h.kind,
                 author => h.author,
                 updated => (h.updated > 0).then(|| casebook_core::Timestamp::new(h.updated, 0).date()),
+                revision => h.revision.clone(),
+                short_revision => h.revision.as_ref().map(|r| r.chars().take(8).collect::<String>()),
             }).collect::<Vec<_>>()),
             page => page,
             prev => (page > 1).then(|| page - 1),

@@ -598,3 +598,47 @@ async fn search_offers_a_spelling_that_finds_more() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn search_of_past_versions_answers_with_revisions() {
+    let app = App::new(Access::Edit);
+    let (_, v1) = app
+        .json(
+            "PUT",
+            "/api/v1/pages/deals/Acme",
+            Some(json!({"markdown": "# Acme\n\nThe discount was quetzal percent.\n"})),
+        )
+        .await;
+    let r1 = v1["revision"].as_str().unwrap().to_string();
+    let (s, _) = app
+        .json(
+            "PUT",
+            "/api/v1/pages/deals/Acme",
+            Some(json!({"markdown": "# Acme\n\nThe discount is thirty percent now.\n"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, now) = app.json("GET", "/api/v1/search?q=quetzal", None).await;
+    assert_eq!(
+        (now["total"].clone(), now["past"].clone()),
+        (json!(0), json!(false))
+    );
+    for uri in [
+        "/api/v1/search?q=quetzal&past=1",
+        "/api/v1/search?q=quetzal%20history%3Ayes",
+    ] {
+        let (s, v) = app.json("GET", uri, None).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(v["past"], true, "{uri}");
+        assert_eq!(v["total"], 1, "{uri}");
+        assert_eq!(v["hits"][0]["path"], "deals/Acme");
+        assert_eq!(v["hits"][0]["revision"], r1.as_str());
+    }
+    let (s, body) = app.get("/search?q=quetzal&past=1").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        body.contains(&format!("href=\"/wiki/deals&#x2f;Acme?rev={r1}\"")),
+        "a hit leads to the page as it read then: {body}"
+    );
+    assert!(body.contains("name=\"past\" value=\"1\" checked"));
+}
