@@ -2,6 +2,7 @@
 //! the config file (TOML), which wins over the default.
 
 use anyhow::{Context, Result, bail};
+use casebook_engine::SearchLanguage;
 use casebook_server::Access;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -30,6 +31,10 @@ pub struct Common {
     /// Log format: text or json [default: text].
     #[arg(long, env = "CASEBOOK_LOG_FORMAT")]
     pub log_format: Option<String>,
+    /// Language of the word forms search folds together (english, french, german, ...), or none
+    /// [default: english]. A change rebuilds the search index.
+    #[arg(long, env = "CASEBOOK_SEARCH_LANGUAGE")]
+    pub search_language: Option<String>,
 }
 
 /// The config file. Unknown keys are an error, so a typo does not silently do nothing.
@@ -47,6 +52,7 @@ struct File {
     max_page_bytes: Option<usize>,
     anonymous_name: Option<String>,
     anonymous_email: Option<String>,
+    search_language: Option<String>,
 }
 
 /// Everything resolved and validated.
@@ -65,6 +71,7 @@ pub struct Config {
     pub anonymous_email: String,
     pub import_name: String,
     pub import_email: String,
+    pub search_language: SearchLanguage,
 }
 
 fn env(key: &str) -> Option<String> {
@@ -126,7 +133,15 @@ impl Config {
         if max_page_bytes < 1024 {
             bail!("max_page_bytes must be at least 1024");
         }
+        let search_language: SearchLanguage = c
+            .search_language
+            .clone()
+            .or(file.search_language)
+            .unwrap_or_else(|| "english".into())
+            .parse()
+            .map_err(|e: casebook_core::Error| anyhow::anyhow!("{}", e.message))?;
         Ok(Config {
+            search_language,
             repo,
             data,
             bind,

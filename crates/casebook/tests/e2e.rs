@@ -258,3 +258,52 @@ fn the_binary_explains_bad_arguments_in_one_line() {
     let out = Command::new(bin).arg("--version").output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("casebook "));
 }
+
+#[test]
+fn search_language_comes_from_flag_then_environment_then_file() {
+    let bin = env!("CARGO_BIN_EXE_casebook");
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("casebook.toml");
+    std::fs::write(&config, "search_language = \"german\"\n").unwrap();
+    let data = tmp.path().join("data");
+    let reindex = |flag: Option<&str>, env: Option<&str>| {
+        let mut cmd = Command::new(bin);
+        cmd.arg("reindex")
+            .arg("--config")
+            .arg(&config)
+            .arg("--data")
+            .arg(&data)
+            .env_remove("CASEBOOK_SEARCH_LANGUAGE");
+        if let Some(f) = flag {
+            cmd.args(["--search-language", f]);
+        }
+        if let Some(e) = env {
+            cmd.env("CASEBOOK_SEARCH_LANGUAGE", e);
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::read_to_string(data.join("index/casebook-version")).unwrap()
+    };
+    assert!(reindex(Some("Spanish"), Some("french")).contains("language=spanish"));
+    assert!(reindex(None, Some("french")).contains("language=french"));
+    assert!(reindex(None, None).contains("language=german"));
+    let out = Command::new(bin)
+        .args(["reindex", "--search-language", "klingon", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("search language 'klingon' is not known") && err.contains("english"),
+        "{err}"
+    );
+    assert!(
+        reindex(None, None).contains("language=german"),
+        "the refused run changed nothing"
+    );
+}

@@ -473,6 +473,7 @@ pub(crate) fn index_doc(t: &Thread) -> IndexDoc {
         updated: t.updated.seconds,
         links: Vec::new(),
         fields: Default::default(),
+        revision: String::new(),
     }
 }
 

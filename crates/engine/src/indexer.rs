@@ -130,6 +130,26 @@ fn apply(inner: &Inner, batches: Vec<(Revision, Vec<FileDelta>)>) {
     let Some(revision) = batches.last().map(|(r, _)| r.clone()) else {
         return;
     };
+    // Versions that this batch replaces or removes, each with the last commit that had it: the
+    // commit the index reflected before its batch.
+    let mut before = inner
+        .search
+        .indexed_revision()
+        .and_then(|r| Revision::parse(&r).ok());
+    let mut past = Vec::new();
+    for (rev, deltas) in &batches {
+        if let Some(prev) = &before {
+            for d in deltas {
+                if let (Some(old), Some(page)) = (d.old, PagePath::from_file(&d.path))
+                    && d.new != d.old
+                    && let Some(doc) = past_doc_for(inner, &page, old, prev)
+                {
+                    past.push(doc);
+                }
+            }
+        }
+        before = Some(rev.clone());
+    }
     // The newest state of each path wins.
     let mut latest: std::collections::HashMap<String, bool> = Default::default();
     for (_, deltas) in &batches {
@@ -170,6 +190,9 @@ fn apply(inner: &Inner, batches: Vec<(Revision, Vec<FileDelta>)>) {
         }
         Err(e) => tracing::error!(error = %e, "updating the search index failed"),
     }
+    if let Err(e) = inner.history.append(past, revision.as_str()) {
+        tracing::error!(error = %e, "recording past versions in the index failed");
+    }
 }
 
 /// The index document of a page as it is at the head now (`None` when it is gone).
@@ -208,6 +231,46 @@ fn doc_for(inner: &Inner, page: &PagePath) -> Option<IndexDoc> {
         updated: last.as_ref().map(|c| c.date.seconds).unwrap_or(0),
         links: rendered.links.into_iter().map(|l| l.path).collect(),
         fields: rendered.front_matter.0,
+        revision: String::new(),
+    })
+}
+
+/// The index document of the version `blob` of a page, as it was at the commit `at`, for the
+/// index of past versions.
+fn past_doc_for(
+    inner: &Inner,
+    page: &PagePath,
+    blob: casebook_store::BlobId,
+    at: &Revision,
+) -> Option<IndexDoc> {
+    let bytes = inner.store.blob(blob).ok()?;
+    let text = String::from_utf8_lossy(&bytes);
+    let rendered = {
+        let snap = inner.snap.read().unwrap_or_else(|e| e.into_inner());
+        let cx = Context {
+            page: page.as_str(),
+            pages: &*snap,
+            view_prefix: crate::VIEW_PREFIX,
+            edit_prefix: crate::EDIT_PREFIX,
+        };
+        casebook_markdown::analyze(&text, &cx)
+    };
+    let commit = inner.store.commit_info(at).ok();
+    Some(IndexDoc {
+        path: page.as_str().to_string(),
+        title: rendered
+            .title
+            .clone()
+            .unwrap_or_else(|| page.name().to_string()),
+        headings: rendered.headings.iter().map(|h| h.text.clone()).collect(),
+        body: rendered.text,
+        tags: rendered.tags,
+        kind: "revision".into(),
+        author: String::new(),
+        updated: commit.map(|c| c.date.seconds).unwrap_or(0),
+        links: Vec::new(),
+        fields: rendered.front_matter.0,
+        revision: at.as_str().to_string(),
     })
 }
 

@@ -10,7 +10,10 @@ mod types;
 pub use discussions::{Activity, Comment, Status as ThreadStatus, Thread, discussed_page};
 
 pub use casebook_markdown::{FrontMatter, Heading, Link, Rendered};
-pub use casebook_search::{Hit, LinkingPage, Results};
+pub use casebook_search::{
+    ActiveFilter, FacetGroup, FacetValue, Hit, LinkingPage, Results, SearchLanguage, SearchOptions,
+    active_filters, wants_history,
+};
 pub use casebook_store::{CommitInfo, unified_diff};
 pub use import::ImportReport;
 pub use records::{NewRecord, TypeCheck};
@@ -54,6 +57,8 @@ pub struct Options {
     pub max_page_bytes: usize,
     /// Who the first commit of a new repository is by.
     pub system_author: Author,
+    /// How search folds word forms; changing it rebuilds the index.
+    pub search_language: SearchLanguage,
 }
 
 impl Options {
@@ -63,6 +68,7 @@ impl Options {
             data: data.into(),
             max_page_bytes: 5 * 1024 * 1024,
             system_author: Author::new("Casebook", "casebook@localhost"),
+            search_language: SearchLanguage::default(),
         }
     }
 }
@@ -172,6 +178,8 @@ impl std::fmt::Debug for Engine {
 pub(crate) struct Inner {
     pub(crate) store: Store,
     pub(crate) search: SearchIndex,
+    /// Past versions of pages, as they were replaced or removed.
+    pub(crate) history: SearchIndex,
     pub(crate) snap: RwLock<Snapshot>,
     /// Serialises catching up with the repository, so index jobs go out in commit order.
     sync: Mutex<()>,
@@ -226,10 +234,14 @@ impl Engine {
                 opts.data.display()
             ))
         })?;
-        let (search, rebuilt) = SearchIndex::open(&opts.data.join("index"))?;
+        let (search, rebuilt) =
+            SearchIndex::open_with_language(&opts.data.join("index"), opts.search_language)?;
+        let (history, _) =
+            SearchIndex::open_with_language(&opts.data.join("history"), opts.search_language)?;
         let inner = Arc::new(Inner {
             store,
             search,
+            history,
             snap: RwLock::new(Snapshot::default()),
             sync: Mutex::new(()),
             cache: Mutex::new(HashMap::new()),
@@ -1079,11 +1091,45 @@ impl Engine {
 
     /// Full-text search.
     pub fn search(&self, q: &str, limit: usize, offset: usize) -> Result<Results> {
+        self.search_with(q, limit, offset, SearchOptions::default())
+    }
+
+    /// Full-text search, computing only what `opts` asks for besides the hits.
+    pub fn search_with(
+        &self,
+        q: &str,
+        limit: usize,
+        offset: usize,
+        opts: SearchOptions,
+    ) -> Result<Results> {
         // Read your writes: a save acknowledged a moment ago is in the answer.
         if self.inner.pending.load(std::sync::atomic::Ordering::SeqCst) > 0 {
             self.wait_indexed();
         }
-        self.inner.search.search(q, limit, offset)
+        self.inner.search.search_with(q, limit, offset, opts)
+    }
+
+    /// Full-text search over past versions of pages (those replaced or removed since the index
+    /// of past versions was started); each hit carries the revision at which the page read so.
+    pub fn search_past(
+        &self,
+        q: &str,
+        limit: usize,
+        offset: usize,
+        opts: SearchOptions,
+    ) -> Result<Results> {
+        if self.inner.pending.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+            self.wait_indexed();
+        }
+        self.inner.history.search_with(q, limit, offset, opts)
+    }
+
+    /// Plain BM25 over the same index, without Casebook's ranking: for measuring relevance.
+    pub fn search_plain_bm25(&self, q: &str, limit: usize) -> Result<Vec<String>> {
+        if self.inner.pending.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+            self.wait_indexed();
+        }
+        self.inner.search.search_plain_bm25(q, limit)
     }
 
     /// Pages linking to `path`.

@@ -806,5 +806,347 @@ fn a_thread_pushed_from_a_clone_is_picked_up() {
         Some("discussion")
     );
 }
+
 #[path = "integration/types.rs"]
 mod types;
+
+/// Questions a salesperson types, each with the pages of the sales handbooks they would want to
+/// open (any one of them in the top three counts).
+const SALES_QUESTIONS: &[(&str, &[&str])] = &[
+    (
+        "discovery call questions",
+        &[
+            "handbook/sales/qualification-questions/index.html",
+            "handbook/sales/playbook/discovery/index.html",
+        ],
+    ),
+    (
+        "MEDDPPICC qualification",
+        &[
+            "sales/commercial/comm-sales-opp-stages/index.html",
+            "sales-operating-procedures/facilitate-the-opportunity/index.html",
+            "handbook/sales/qualification-questions/index.html",
+            "command-of-the-message/opportunity-consults/index.html",
+            "command-of-the-message/command-plan/index.html",
+        ],
+    ),
+    (
+        "quarterly business review",
+        &[
+            "handbook/sales/qbrs/index.html",
+            "csm/csm-manager/qbr/index.html",
+        ],
+    ),
+    ("executive business review", &["csm/ebr/index.html"]),
+    (
+        "deal desk approval",
+        &["sales-operations/deal-desk/index.html"],
+    ),
+    (
+        "renewal process",
+        &[
+            "handbook/sales/sales-renewal-process/index.html",
+            "comm-sales/renewals/index.html",
+            "csm/renewals/index.html",
+            "renewal-ops/index.html",
+        ],
+    ),
+    ("sales forecasting", &["sales/process/forecasting"]),
+    (
+        "customer health score",
+        &[
+            "customer-success/customer-health-scoring/index.html",
+            "csm/health-score-triage/index.html",
+            "product-usage-data/use-case-adoption/index.html",
+        ],
+    ),
+    (
+        "customer reference program",
+        &["strategic-marketing/customer-reference-program/index.html"],
+    ),
+    (
+        "rules of engagement",
+        &["gtm-resources/rules-of-engagement/index.html"],
+    ),
+    (
+        "territory planning",
+        &["handbook/sales/territory-planning/index.html"],
+    ),
+    (
+        "github vs sourcegraph",
+        &["marketing/process/github_vs_sourcegraph"],
+    ),
+    (
+        "sales commission plan",
+        &[
+            "handbook/sales/commissions/index.html",
+            "finance/sales-comp-plan/index.html",
+        ],
+    ),
+    (
+        "customer success plan",
+        &[
+            "csm/success-plans/index.html",
+            "success-plans/questions-techniques/index.html",
+        ],
+    ),
+    (
+        "transition from pre-sales to post-sales",
+        &["customer-success/pre-sales-post-sales-transition/index.html"],
+    ),
+    ("escalation process", &["csm/escalations/index.html"]),
+    (
+        "buyer personas",
+        &[
+            "roles-personas/buyer-persona/index.html",
+            "marketing/process/personas",
+        ],
+    ),
+    (
+        "negotiating contract terms with legal",
+        &["legal/customer-negotiations/index.html"],
+    ),
+    (
+        "marketing development funds",
+        &["Channel-Program-Guide/MDF/index.html"],
+    ),
+    (
+        "accounts at risk of churn",
+        &["csm/risk-mitigation/index.html"],
+    ),
+    ("proof of value", &["tools-and-resources/pov/index.html"]),
+    (
+        "customers who are not engaged",
+        &["engagement/Non-engaged-customer-strategies/index.html"],
+    ),
+    // The same needs as people ask them, with the little words left in.
+    (
+        "how do I get a discount approved",
+        &["sales-operations/deal-desk/index.html"],
+    ),
+    (
+        "what should I ask on a discovery call",
+        &[
+            "handbook/sales/qualification-questions/index.html",
+            "handbook/sales/playbook/discovery/index.html",
+        ],
+    ),
+    (
+        "how to run a QBR",
+        &[
+            "handbook/sales/qbrs/index.html",
+            "csm/csm-manager/qbr/index.html",
+        ],
+    ),
+    (
+        "how to prepare for an EBR with the customer",
+        &["csm/ebr/index.html"],
+    ),
+    (
+        "how do I register a partner deal",
+        &[
+            "field-operations/channel-operations/index.html",
+            "resellers/channel-working-with-GitLab/index.html",
+        ],
+    ),
+    (
+        "steps to close a deal",
+        &["sales-operating-procedures/deal-closure/index.html"],
+    ),
+    (
+        "hand over an account to customer success",
+        &[
+            "customer-success/pre-sales-post-sales-transition/index.html",
+            "csm/account-handoff/index.html",
+        ],
+    ),
+    (
+        "how is the customer health score calculated",
+        &[
+            "customer-success/customer-health-scoring/index.html",
+            "product-usage-data/use-case-adoption/index.html",
+            "csm/health-score-triage/index.html",
+        ],
+    ),
+    (
+        "when do commissions get paid",
+        &[
+            "handbook/sales/commissions/index.html",
+            "finance/sales-comp-plan/index.html",
+        ],
+    ),
+    (
+        "how do I escalate a customer issue",
+        &["csm/escalations/index.html"],
+    ),
+    (
+        "find a customer reference for a prospect",
+        &[
+            "strategic-marketing/customer-reference-program/index.html",
+            "customer-reference-program/sales-support/index.html",
+        ],
+    ),
+    (
+        "how to run a proof of concept",
+        &["tools-and-resources/pov/index.html"],
+    ),
+    (
+        "what makes a first order deal",
+        &[
+            "sales/commercial/first-order/index.html",
+            "handbook/sales/commercial/index.html",
+        ],
+    ),
+    (
+        "how do I forecast my quarter",
+        &[
+            "sales/process/forecasting",
+            "manager-operating-rhythm/enterprise-sales/index.html",
+        ],
+    ),
+    (
+        "how to write a command plan",
+        &["command-of-the-message/command-plan/index.html"],
+    ),
+    (
+        "getting legal to review a contract",
+        &[
+            "legal/customer-negotiations/index.html",
+            "sales/process/saleslegal",
+        ],
+    ),
+];
+
+#[test]
+fn corpus_sales_questions_find_the_pages_people_want() {
+    let Some(src) = shared_corpus("sales") else {
+        return;
+    };
+    let w = TestWiki::new();
+    w.engine
+        .import(
+            &src,
+            &FolderPath::root(),
+            "",
+            &Author::new("I", "i@x"),
+            None,
+        )
+        .unwrap();
+    w.engine.wait_indexed();
+    // The rank (1-based) of the first wanted page among `paths`.
+    let rank = |paths: &[String], wanted: &[&str]| {
+        paths
+            .iter()
+            .position(|p| wanted.iter().any(|t| p.ends_with(t)))
+            .map(|i| i + 1)
+    };
+    let short = |v: &[String]| {
+        v.iter()
+            .take(3)
+            .map(|p| {
+                p.trim_end_matches("/index.html")
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or(p)
+                    .to_string()
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    // Per system: questions with a wanted page in the top 3, at the top, and the mean
+    // reciprocal rank over the top 10.
+    let (mut ours, mut plain) = ((0, 0, 0.0), (0, 0, 0.0));
+    let tally = |t: &mut (usize, usize, f64), r: Option<usize>| {
+        t.0 += usize::from(r.is_some_and(|r| r <= 3));
+        t.1 += usize::from(r == Some(1));
+        t.2 += r.map(|r| 1.0 / r as f64).unwrap_or(0.0);
+    };
+    for (q, wanted) in SALES_QUESTIONS {
+        let got: Vec<String> = w
+            .engine
+            .search(q, 10, 0)
+            .unwrap()
+            .hits
+            .into_iter()
+            .map(|h| h.path)
+            .collect();
+        let base = w.engine.search_plain_bm25(q, 10).unwrap();
+        let (a, b) = (rank(&got, wanted), rank(&base, wanted));
+        tally(&mut ours, a);
+        tally(&mut plain, b);
+        let show = |r: Option<usize>| r.map(|r| r.to_string()).unwrap_or("-".into());
+        eprintln!(
+            "{q:<44} casebook {:>2} plain {:>2} | {} | {}",
+            show(a),
+            show(b),
+            short(&got),
+            short(&base)
+        );
+    }
+    let n = SALES_QUESTIONS.len();
+    let (mrr_ours, mrr_plain) = (ours.2 / n as f64, plain.2 / n as f64);
+    eprintln!(
+        "{n} questions; wanted page in the top 3: casebook {}, plain BM25 {}; first: casebook {}, plain BM25 {}; MRR@10: casebook {mrr_ours:.3}, plain BM25 {mrr_plain:.3}",
+        ours.0, plain.0, ours.1, plain.1
+    );
+    // Floors as measured when the questions were written (35 and 34 of 38 in the top 3),
+    // so that a change to the ranking that loses a question fails here.
+    assert!(ours.0 >= 35, "only {} of {n} in the top 3", ours.0);
+    assert!(
+        ours.0 > plain.0,
+        "casebook {} vs plain BM25 {} in the top 3",
+        ours.0,
+        plain.0
+    );
+    assert!(
+        mrr_ours >= mrr_plain + 0.02,
+        "MRR@10 casebook {mrr_ours:.3} vs plain BM25 {mrr_plain:.3}"
+    );
+}
+
+#[test]
+fn past_versions_are_searchable_with_the_revision_that_had_them() {
+    let w = TestWiki::new();
+    let r1 = w.rev(
+        "deals/Acme",
+        "# Acme\n\nThe discount was quetzal percent.\n",
+    );
+    let r2 = w.rev(
+        "deals/Acme",
+        "# Acme\n\nThe discount is ocelot percent now.\n",
+    );
+    let r3 = w.rev("deals/Bolt", "# Bolt\n\nA quokka deal.\n");
+    w.engine
+        .delete(
+            &PagePath::parse("deals/Bolt").unwrap(),
+            None,
+            &Author::new("Ann", "ann@example.com"),
+            "",
+        )
+        .unwrap();
+    w.engine.wait_indexed();
+    let opts = casebook_engine::SearchOptions::default();
+    assert_eq!(w.engine.search("quetzal", 10, 0).unwrap().total, 0);
+    let past = w.engine.search_past("quetzal", 10, 0, opts).unwrap();
+    assert_eq!(
+        past.hits
+            .iter()
+            .map(|h| (h.path.as_str(), h.revision.clone()))
+            .collect::<Vec<_>>(),
+        [("deals/Acme", Some(r1.as_str().to_string()))],
+        "the old text, with the last revision that had it"
+    );
+    let gone = w.engine.search_past("quokka", 10, 0, opts).unwrap();
+    assert_eq!(
+        gone.hits.first().and_then(|h| h.revision.clone()),
+        Some(r3.as_str().to_string()),
+        "a deleted page's last text"
+    );
+    assert_eq!(
+        w.engine.search_past("ocelot", 10, 0, opts).unwrap().total,
+        0,
+        "the current text is not a past version"
+    );
+    assert_eq!(w.engine.search("ocelot", 10, 0).unwrap().total, 1);
+    let _ = r2;
+}

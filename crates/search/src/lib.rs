@@ -3,21 +3,28 @@
 mod query;
 mod schema;
 
-pub use query::{ParsedQuery, parse_query};
+pub use query::{
+    ActiveFilter, ParsedQuery, active_filters, filter_text, parse_query, wants_history,
+};
+pub use schema::SearchLanguage;
 
 use casebook_core::{Error, Result};
 use schema::Fields;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use tantivy::collector::{Count, TopDocs};
+use tantivy::collector::{Count, FacetCollector, FacetCounts, TopDocs};
 use tantivy::query::{Query, TermQuery};
 use tantivy::schema::IndexRecordOption;
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 /// Version of the schema and analysis; an index written with another version is rebuilt.
-const SCHEMA_VERSION: &str = "casebook-index-1";
+const SCHEMA_VERSION: &str = "casebook-index-5";
+/// Below this many results for the query as typed, a spelling correction is looked for.
+const FEW_HITS: usize = 3;
+/// Values shown per facet family.
+const FACET_VALUES: usize = 12;
 /// Heap of the one index writer; small, because the machine is small and batches are too.
 const WRITER_HEAP: usize = 64 * 1024 * 1024;
 
@@ -38,6 +45,8 @@ pub struct IndexDoc {
     pub links: Vec<String>,
     /// Front matter fields, searchable as `name:value`.
     pub fields: serde_json::Map<String, serde_json::Value>,
+    /// For a past version of a page: the commit it was read at. Empty for the current version.
+    pub revision: String,
 }
 
 /// A search hit.
@@ -52,6 +61,8 @@ pub struct Hit {
     pub author: String,
     pub updated: i64,
     pub tags: Vec<String>,
+    /// For a past version: the commit at which the page had this text.
+    pub revision: Option<String>,
 }
 
 /// A page of results.
@@ -61,6 +72,48 @@ pub struct Results {
     pub hits: Vec<Hit>,
     /// The query that was actually run when the one asked found nothing and a looser one did.
     pub relaxed: bool,
+    /// Counts by page type, tag and top-level folder over the whole result set (empty when not
+    /// asked for).
+    pub facets: Vec<FacetGroup>,
+    /// A corrected query that finds more, offered when the one typed found few or no pages.
+    pub did_you_mean: Option<String>,
+}
+
+/// The values of one facet family among the results, most frequent first.
+#[derive(Debug, Clone, Serialize)]
+pub struct FacetGroup {
+    /// The filter name: `type`, `tag` or `in`.
+    pub name: String,
+    pub values: Vec<FacetValue>,
+}
+
+/// One facet value: how many results have it, and the filter that narrows to it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FacetValue {
+    pub value: String,
+    pub count: u64,
+    /// The query text to add, e.g. `tag:pricing`.
+    pub filter: String,
+    /// True when the query already has this filter.
+    pub active: bool,
+}
+
+/// What to compute besides the hits.
+#[derive(Debug, Clone, Copy)]
+pub struct SearchOptions {
+    /// Facet counts over the whole result set.
+    pub facets: bool,
+    /// A spelling correction when the query finds few pages.
+    pub did_you_mean: bool,
+}
+
+impl Default for SearchOptions {
+    fn default() -> Self {
+        SearchOptions {
+            facets: true,
+            did_you_mean: true,
+        }
+    }
 }
 
 /// A page that links to another.
@@ -93,11 +146,18 @@ fn ix_err(what: &str) -> impl Fn(tantivy::TantivyError) -> Error + '_ {
 }
 
 impl SearchIndex {
-    /// Opens the index in `dir`, or creates an empty one. An index that cannot be read, or was
-    /// written by another schema version, is thrown away and created anew (it is derived data);
-    /// `rebuilt` in the answer tells the caller to fill it again.
+    /// Opens the index in `dir` with English stemming; see [`SearchIndex::open_with_language`].
     pub fn open(dir: &Path) -> Result<(SearchIndex, bool)> {
-        match Self::try_open(dir) {
+        Self::open_with_language(dir, SearchLanguage::default())
+    }
+
+    /// Opens the index in `dir`, or creates an empty one. An index that cannot be read, or was
+    /// written by another schema version or for another stemming language, is thrown away and
+    /// created anew (it is derived data); `rebuilt` in the answer tells the caller to fill it
+    /// again.
+    pub fn open_with_language(dir: &Path, language: SearchLanguage) -> Result<(SearchIndex, bool)> {
+        let version = format!("{SCHEMA_VERSION}\nlanguage={language}\n");
+        match Self::try_open(dir, &version, language) {
             Ok(Some(ix)) => return Ok((ix, false)),
             Ok(None) => {}
             Err(e) => {
@@ -118,20 +178,27 @@ impl SearchIndex {
                 dir.display()
             ))
         })?;
-        let (schema, f) = schema::build();
+        let (schema, f) = schema::build(language);
         let index = Index::create_in_dir(dir, schema).map_err(ix_err("cannot create the index"))?;
-        std::fs::write(dir.join("casebook-version"), SCHEMA_VERSION)
+        std::fs::write(dir.join("casebook-version"), &version)
             .map_err(|e| Error::unavailable(format!("cannot write to {}: {e}", dir.display())))?;
         Ok((Self::with_index(dir, index, f)?, true))
     }
 
-    fn try_open(dir: &Path) -> Result<Option<SearchIndex>> {
-        let version = std::fs::read_to_string(dir.join("casebook-version")).unwrap_or_default();
-        if version.trim() != SCHEMA_VERSION {
+    fn try_open(
+        dir: &Path,
+        version: &str,
+        language: SearchLanguage,
+    ) -> Result<Option<SearchIndex>> {
+        let found = std::fs::read_to_string(dir.join("casebook-version")).unwrap_or_default();
+        if found != version {
+            if !found.is_empty() {
+                tracing::info!(dir = %dir.display(), "the search index was built by another version or language; rebuilding it");
+            }
             return Ok(None);
         }
         let index = Index::open_in_dir(dir).map_err(ix_err("cannot open the index"))?;
-        let (schema, f) = schema::build();
+        let (schema, f) = schema::build(language);
         if index.schema() != schema {
             return Ok(None);
         }
@@ -139,7 +206,7 @@ impl SearchIndex {
     }
 
     fn with_index(dir: &Path, index: Index, f: Fields) -> Result<SearchIndex> {
-        schema::register_tokenizers(&index);
+        schema::register_tokenizers(&index, f.language);
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -157,6 +224,11 @@ impl SearchIndex {
             writer: Mutex::new(writer),
             f,
         })
+    }
+
+    /// The stemming language of the index.
+    pub fn language(&self) -> SearchLanguage {
+        self.f.language
     }
 
     /// The commit the index reflects, as recorded with its last commit.
@@ -188,6 +260,20 @@ impl SearchIndex {
         self.commit(w, revision)
     }
 
+    /// Adds documents without replacing any (past versions of pages, several per path) and
+    /// commits, recording `revision`.
+    pub fn append(&self, add: Vec<IndexDoc>, revision: &str) -> Result<()> {
+        if add.is_empty() {
+            return Ok(());
+        }
+        let w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        for doc in add {
+            w.add_document(self.f.to_document(&doc))
+                .map_err(ix_err("cannot add a document"))?;
+        }
+        self.commit(w, revision)
+    }
+
     /// Commits what the writer holds, recording `revision`, and makes it searchable.
     fn commit(&self, mut w: std::sync::MutexGuard<'_, IndexWriter>, revision: &str) -> Result<()> {
         let mut prepared = w
@@ -213,10 +299,29 @@ impl SearchIndex {
 
     /// Runs a query in the Casebook query language. Never fails on what a person typed.
     pub fn search(&self, q: &str, limit: usize, offset: usize) -> Result<Results> {
+        self.search_with(q, limit, offset, SearchOptions::default())
+    }
+
+    /// Like [`SearchIndex::search`], computing only what `opts` asks for besides the hits.
+    pub fn search_with(
+        &self,
+        q: &str,
+        limit: usize,
+        offset: usize,
+        opts: SearchOptions,
+    ) -> Result<Results> {
         let parsed = parse_query(q);
         let searcher = self.reader.searcher();
         let limit = limit.clamp(1, 200);
-        let run = |query: &dyn Query| -> Result<(usize, Vec<(f32, tantivy::DocAddress)>)> {
+        // Hits, total and facet counts in one pass over the matching documents.
+        let run = |query: &dyn Query| -> Result<Pass> {
+            let facets = opts.facets.then(|| {
+                let mut c = FacetCollector::for_field("facets");
+                for family in schema::FACET_FAMILIES {
+                    c.add_facet(tantivy::schema::Facet::from_path([family]));
+                }
+                c
+            });
             searcher
                 .search(
                     query,
@@ -225,26 +330,34 @@ impl SearchIndex {
                         TopDocs::with_limit(limit)
                             .and_offset(offset)
                             .order_by_score(),
+                        facets,
                     ),
                 )
                 .map_err(ix_err("search failed"))
         };
         let strict = query::to_tantivy(&parsed, &self.f, &self.index, query::Mode::AllTerms);
-        let (mut total, mut top) = run(strict.as_ref())?;
+        let (mut total, mut top, mut counts) = run(strict.as_ref())?;
+        let strict_total = total;
         let mut used = strict;
         let mut relaxed = false;
         if total == 0 && parsed.words() > 1 {
             let loose = query::to_tantivy(&parsed, &self.f, &self.index, query::Mode::AnyTerm);
-            (total, top) = run(loose.as_ref())?;
+            (total, top, counts) = run(loose.as_ref())?;
             used = loose;
             relaxed = true;
         }
         if total == 0 && parsed.words() > 0 {
             let fuzzy = query::to_tantivy(&parsed, &self.f, &self.index, query::Mode::Fuzzy);
-            (total, top) = run(fuzzy.as_ref())?;
+            (total, top, counts) = run(fuzzy.as_ref())?;
             used = fuzzy;
             relaxed = true;
         }
+        let facets = counts.map(|c| facet_groups(&c, q)).unwrap_or_default();
+        let did_you_mean = if opts.did_you_mean && strict_total < FEW_HITS && parsed.words() > 0 {
+            self.did_you_mean(&searcher, q, strict_total)?
+        } else {
+            None
+        };
         let mut snippets = SnippetGenerator::create(&searcher, used.as_ref(), self.f.body)
             .map_err(ix_err("cannot make snippets"))?;
         snippets.set_max_num_chars(180);
@@ -266,13 +379,120 @@ impl SearchIndex {
                 author: self.f.text(&doc, self.f.author_stored),
                 updated: self.f.i64(&doc, self.f.updated),
                 tags: self.f.texts(&doc, self.f.tags),
+                revision: Some(self.f.text(&doc, self.f.revision)).filter(|r| !r.is_empty()),
             });
         }
         Ok(Results {
             total,
             hits,
             relaxed,
+            facets,
+            did_you_mean,
         })
+    }
+
+    /// The query with each word that no page contains replaced by the closest word the pages
+    /// do contain (fewest edits, then most pages), when that query finds something, and at least
+    /// the `found` pages the query as typed finds (a misspelling can share a stem with the word).
+    fn did_you_mean(
+        &self,
+        searcher: &tantivy::Searcher,
+        q: &str,
+        found: usize,
+    ) -> Result<Option<String>> {
+        let mut corrected = q.to_string();
+        let mut changed = false;
+        // Right to left, so the earlier byte ranges stay valid.
+        for (span, word) in query::correctable_words(q).into_iter().rev() {
+            let known = searcher
+                .doc_freq(&Term::from_field_text(self.f.spell, &word))
+                .map_err(ix_err("cannot read the dictionary"))?;
+            if known > 0 {
+                continue;
+            }
+            if let Some(better) = self.closest_word(searcher, &word)? {
+                corrected.replace_range(span, &better);
+                changed = true;
+            }
+        }
+        if !changed {
+            return Ok(None);
+        }
+        let parsed = parse_query(&corrected);
+        let strict = query::to_tantivy(&parsed, &self.f, &self.index, query::Mode::AllTerms);
+        let n = searcher
+            .search(strict.as_ref(), &Count)
+            .map_err(ix_err("search failed"))?;
+        Ok((n > 0 && n >= found).then_some(corrected))
+    }
+
+    /// The indexed word closest to `word` (at most one edit for short words, two for longer
+    /// ones; a swap of two letters is one edit), preferring fewer edits, then more pages. Words
+    /// starting with the same letter, or with its second (for a swapped first pair), are read.
+    fn closest_word(&self, searcher: &tantivy::Searcher, word: &str) -> Result<Option<String>> {
+        let chars: Vec<char> = word.chars().collect();
+        let max = if chars.len() <= 4 { 1 } else { 2 };
+        let mut starts = vec![chars[0]];
+        if chars.len() > 1 && chars[1] != chars[0] {
+            starts.push(chars[1]);
+        }
+        let mut found: std::collections::HashMap<String, (usize, u64)> = Default::default();
+        for segment in searcher.segment_readers() {
+            let inverted = segment
+                .inverted_index(self.f.spell)
+                .map_err(ix_err("cannot read the dictionary"))?;
+            for &first in &starts {
+                let from = first.to_string();
+                let mut range = inverted.terms().range().ge(from.as_bytes());
+                if let Some(next) = char::from_u32(first as u32 + 1) {
+                    range = range.lt(next.to_string().as_bytes());
+                }
+                let mut stream = range
+                    .into_stream()
+                    .map_err(|e| Error::internal(format!("cannot read the dictionary: {e}")))?;
+                while stream.advance() {
+                    let Ok(term) = std::str::from_utf8(stream.key()) else {
+                        continue;
+                    };
+                    if term.len().abs_diff(word.len()) > max * 4 {
+                        continue;
+                    }
+                    let Some(d) = edit_distance(&chars, term, max) else {
+                        continue;
+                    };
+                    let entry = found.entry(term.to_string()).or_insert((d, 0));
+                    entry.1 += u64::from(stream.value().doc_freq);
+                }
+            }
+        }
+        Ok(found
+            .into_iter()
+            .min_by(|(a, (da, na)), (b, (db, nb))| {
+                da.cmp(db).then(nb.cmp(na)).then_with(|| a.cmp(b))
+            })
+            .map(|(w, _)| w))
+    }
+
+    /// Plain BM25 for comparison: the words of `q` as tantivy's own query parser reads them,
+    /// any word matching, over title, headings and body with equal weight, without Casebook's
+    /// field boosts or "every word first". Returns the paths of the top `limit` pages.
+    pub fn search_plain_bm25(&self, q: &str, limit: usize) -> Result<Vec<String>> {
+        let searcher = self.reader.searcher();
+        let parser = tantivy::query::QueryParser::for_index(
+            &self.index,
+            vec![self.f.title, self.f.headings, self.f.body],
+        );
+        let (query, _) = parser.parse_query_lenient(q);
+        let top = searcher
+            .search(&query, &TopDocs::with_limit(limit.max(1)).order_by_score())
+            .map_err(ix_err("search failed"))?;
+        top.into_iter()
+            .map(|(_, addr)| {
+                let doc: TantivyDocument =
+                    searcher.doc(addr).map_err(ix_err("cannot read a hit"))?;
+                Ok(self.f.text(&doc, self.f.path))
+            })
+            .collect()
     }
 
     /// Pages that link to `path`, by title.
@@ -331,6 +551,75 @@ impl SearchIndex {
         }
         Ok(out)
     }
+}
+
+/// The number of edits (insert, delete, substitute, swap two neighbours) from `a` to `b`, or
+/// `None` when it is more than `max`.
+fn edit_distance(a: &[char], b: &str, max: usize) -> Option<usize> {
+    let b: Vec<char> = b.chars().collect();
+    if a.len().abs_diff(b.len()) > max {
+        return None;
+    }
+    let width = b.len() + 1;
+    let mut prev2 = vec![0usize; width];
+    let mut prev: Vec<usize> = (0..width).collect();
+    let mut cur = vec![0usize; width];
+    for i in 1..=a.len() {
+        cur[0] = i;
+        let mut row_min = cur[0];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(prev2[j - 2] + 1);
+            }
+            cur[j] = v;
+            row_min = row_min.min(v);
+        }
+        if row_min > max {
+            return None;
+        }
+        std::mem::swap(&mut prev2, &mut prev);
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    let d = prev[b.len()];
+    (d <= max).then_some(d)
+}
+
+/// What one pass over the matches yields: the total, the top documents, the facet counts.
+type Pass = (usize, Vec<(f32, tantivy::DocAddress)>, Option<FacetCounts>);
+
+/// The counted facet values by family, most frequent first, with the filter for each and
+/// whether the query `q` has it already.
+fn facet_groups(counts: &FacetCounts, q: &str) -> Vec<FacetGroup> {
+    let active = active_filters(q);
+    let mut groups = Vec::new();
+    for family in schema::FACET_FAMILIES {
+        let mut values: Vec<FacetValue> = counts
+            .get(tantivy::schema::Facet::from_path([family]))
+            .filter_map(|(facet, count)| {
+                let value = facet.to_path().get(1)?.to_string();
+                let is_active = active
+                    .iter()
+                    .any(|a| a.name == family && a.value.to_lowercase() == value.to_lowercase());
+                Some(FacetValue {
+                    filter: filter_text(family, &value),
+                    value,
+                    count,
+                    active: is_active,
+                })
+            })
+            .collect();
+        values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+        values.truncate(FACET_VALUES);
+        if !values.is_empty() {
+            groups.push(FacetGroup {
+                name: family.to_string(),
+                values,
+            });
+        }
+    }
+    groups
 }
 
 /// Around the first place where one of `needles` (lowercase) occurs in `body`: a few hundred
@@ -395,4 +684,20 @@ fn snippet_html(snippet: &tantivy::snippet::Snippet, body: &str) -> String {
 /// Escaped text for a snippet, on one line.
 fn escape(s: &str) -> String {
     casebook_core::escape_html(s).replace(['\n', '\r', '\t'], " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::edit_distance;
+
+    #[test]
+    fn edit_distance_counts_swaps_as_one() {
+        let d = |a: &str, b: &str, max| edit_distance(&a.chars().collect::<Vec<_>>(), b, max);
+        assert_eq!(d("champoin", "champion", 2), Some(1));
+        assert_eq!(d("procurment", "procurement", 2), Some(1));
+        assert_eq!(d("pricng", "pricing", 1), Some(1));
+        assert_eq!(d("kitten", "sitting", 2), None);
+        assert_eq!(d("kitten", "sitting", 3), Some(3));
+        assert_eq!(d("same", "same", 0), Some(0));
+    }
 }

@@ -5,7 +5,7 @@
 //! front matter field (`outcome:won`). Parsing never fails: what cannot be read as syntax is read
 //! as words.
 
-use crate::schema::{Fields, keyword_analyzer, text_analyzer};
+use crate::schema::{Fields, SearchLanguage, keyword_analyzer, text_analyzer};
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, EmptyQuery, FuzzyTermQuery, Occur, PhrasePrefixQuery,
     PhraseQuery, Query, RegexQuery, TermQuery,
@@ -73,6 +73,20 @@ impl ParsedQuery {
     }
 }
 
+/// A clause of one plain word that is a stop word.
+fn is_stop_clause(c: &Clause, language: SearchLanguage) -> bool {
+    match c.any_of.as_slice() {
+        [Atom::Word(w)] => {
+            let words = analyze_plain(w);
+            !words.is_empty()
+                && words
+                    .iter()
+                    .all(|w| crate::schema::is_stop_word(language, w))
+        }
+        _ => false,
+    }
+}
+
 fn is_free_text(a: &Atom) -> bool {
     matches!(a, Atom::Word(_) | Atom::Prefix(_) | Atom::Phrase(_))
 }
@@ -88,9 +102,15 @@ enum Tok {
     Not,
 }
 
-fn tokenize(q: &str) -> Vec<Tok> {
+/// The tokens of a query with the byte range each was read from.
+fn tokenize(q: &str) -> Vec<(Tok, std::ops::Range<usize>)> {
     let mut out = Vec::new();
     let chars: Vec<char> = q.chars().collect();
+    let offsets: Vec<usize> = q
+        .char_indices()
+        .map(|(at, _)| at)
+        .chain(std::iter::once(q.len()))
+        .collect();
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
@@ -98,6 +118,7 @@ fn tokenize(q: &str) -> Vec<Tok> {
             i += 1;
             continue;
         }
+        let start = offsets[i];
         let mut negated = false;
         if (c == '-' || c == '!') && i + 1 < chars.len() && !chars[i + 1].is_whitespace() {
             negated = true;
@@ -134,17 +155,21 @@ fn tokenize(q: &str) -> Vec<Tok> {
             text.push(c);
             i += 1;
         }
+        let span = start..offsets[i.min(chars.len())];
         if !negated && !quoted && (text == "OR" || text == "|" || text == "||") {
-            out.push(Tok::Or);
+            out.push((Tok::Or, span));
         } else if !negated && !quoted && text == "NOT" {
-            out.push(Tok::Not);
+            out.push((Tok::Not, span));
         } else if !negated && !quoted && (text == "AND" || text == "&&") {
         } else if !text.is_empty() || quoted {
-            out.push(Tok::Text {
-                negated,
-                text,
-                quoted,
-            });
+            out.push((
+                Tok::Text {
+                    negated,
+                    text,
+                    quoted,
+                },
+                span,
+            ));
         }
     }
     out
@@ -193,7 +218,7 @@ pub fn parse_query(q: &str) -> ParsedQuery {
     let mut clauses: Vec<Clause> = Vec::new();
     let mut join_next = false;
     let mut negate_next = false;
-    for tok in tokenize(&q[..end]) {
+    for (tok, _) in tokenize(&q[..end]) {
         match tok {
             Tok::Or => join_next = !clauses.is_empty(),
             Tok::Not => negate_next = true,
@@ -224,6 +249,157 @@ pub fn parse_query(q: &str) -> ParsedQuery {
     ParsedQuery { clauses }
 }
 
+/// A filter in a query as typed: `tag:pricing`, `type:case-story`, `in:sales/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveFilter {
+    /// The filter's name: `type`, `tag` or `in`.
+    pub name: String,
+    /// The value as typed, without quotes or a trailing `/`.
+    pub value: String,
+    /// The query without this filter.
+    pub without: String,
+}
+
+/// The `type:`, `tag:` and `in:` filters of a query that narrow it (not excluded, not part of an
+/// `OR`), each with the query that is left when it is taken away.
+pub fn active_filters(q: &str) -> Vec<ActiveFilter> {
+    let toks = tokenize(q);
+    let mut out = Vec::new();
+    for (i, (tok, span)) in toks.iter().enumerate() {
+        let Tok::Text {
+            negated: false,
+            text,
+            quoted: false,
+        } = tok
+        else {
+            continue;
+        };
+        let joined = |j: Option<usize>| {
+            j.and_then(|j| toks.get(j))
+                .is_some_and(|(t, _)| matches!(t, Tok::Or | Tok::Not))
+        };
+        if joined(i.checked_sub(1)) || joined(Some(i + 1)) {
+            continue;
+        }
+        let Some(Atom::Field { name, value }) = atom(text, false) else {
+            continue;
+        };
+        let Some(name) = filter_family(&name) else {
+            continue;
+        };
+        let value = match *value {
+            Atom::Word(v) | Atom::Phrase(v) => v,
+            _ => continue,
+        };
+        let value = if name == "in" {
+            value.trim_matches('/').to_string()
+        } else {
+            value
+        };
+        out.push(ActiveFilter {
+            name: name.to_string(),
+            value,
+            without: join_words(&q[..span.start], &q[span.end..]),
+        });
+    }
+    out
+}
+
+/// The free words of a query that a spelling correction may replace: single words (not
+/// phrases, prefixes, filters or exclusions), each with its byte range in `q` and its form as
+/// indexed without stemming.
+pub(crate) fn correctable_words(q: &str) -> Vec<(std::ops::Range<usize>, String)> {
+    let mut out = Vec::new();
+    for (tok, span) in tokenize(q) {
+        let Tok::Text {
+            negated: false,
+            text,
+            quoted: false,
+        } = tok
+        else {
+            continue;
+        };
+        let Some(Atom::Word(w)) = atom(&text, false) else {
+            continue;
+        };
+        let words = analyze_plain(&w);
+        if let [word] = words.as_slice()
+            && word.chars().count() >= 3
+            && word
+                .chars()
+                .all(|c| c.is_alphabetic() && !crate::schema::is_cjk(c))
+        {
+            out.push((span, word.clone()));
+        }
+    }
+    out
+}
+
+/// Whether the query asks for past versions (`history:yes`), and the query without that filter.
+pub fn wants_history(q: &str) -> (bool, String) {
+    let mut rest = q.to_string();
+    let mut wanted = false;
+    for (tok, span) in tokenize(q).into_iter().rev() {
+        let Tok::Text {
+            negated: false,
+            text,
+            quoted: false,
+        } = tok
+        else {
+            continue;
+        };
+        if let Some(Atom::Field { name, value }) = atom(&text, false)
+            && matches!(name.as_str(), "history" | "past")
+            && let Atom::Word(v) = *value
+        {
+            wanted |= matches!(v.to_lowercase().as_str(), "yes" | "true" | "1" | "on");
+            // Right to left, and nothing left of the span moves.
+            rest = format!(
+                "{} {}",
+                rest[..span.start].trim_end(),
+                rest[span.end..].trim_start()
+            );
+        }
+    }
+    (wanted, rest.trim().to_string())
+}
+
+/// The family a filter name belongs to, under its main name.
+pub(crate) fn filter_family(name: &str) -> Option<&'static str> {
+    match name {
+        "type" => Some("type"),
+        "tag" | "tags" => Some("tag"),
+        "in" | "folder" | "path" => Some("in"),
+        _ => None,
+    }
+}
+
+/// The filter text that narrows a search to one value: `tag:pricing`, `in:"Case Stories/"`.
+pub fn filter_text(name: &str, value: &str) -> String {
+    let value: String = value.chars().filter(|c| *c != '"').collect();
+    let slash = if name == "in" { "/" } else { "" };
+    let plain = !value.is_empty()
+        && value
+            .chars()
+            .all(|c| !c.is_whitespace() && !matches!(c, '(' | ')' | ':'))
+        && !value.starts_with(['-', '!', '+']);
+    if plain {
+        format!("{name}:{value}{slash}")
+    } else {
+        format!("{name}:\"{value}{slash}\"")
+    }
+}
+
+/// Two pieces of a query joined with one space between them.
+fn join_words(a: &str, b: &str) -> String {
+    let (a, b) = (a.trim(), b.trim());
+    match (a.is_empty(), b.is_empty()) {
+        (true, _) => b.to_string(),
+        (_, true) => a.to_string(),
+        _ => format!("{a} {b}"),
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Mode {
     /// Every free-text clause must match.
@@ -234,11 +410,11 @@ pub(crate) enum Mode {
     Fuzzy,
 }
 
-fn analyze(text: &str, keyword: bool) -> Vec<String> {
-    let mut analyzer = if keyword {
-        keyword_analyzer()
-    } else {
-        text_analyzer()
+/// The terms of `text` as indexed: stemmed words in `language`, or one whole keyword.
+fn analyze(text: &str, keyword: Option<SearchLanguage>) -> Vec<String> {
+    let mut analyzer = match keyword {
+        None => keyword_analyzer(),
+        Some(language) => text_analyzer(language),
     };
     let mut stream = analyzer.token_stream(text);
     let mut out = Vec::new();
@@ -274,12 +450,17 @@ fn text_fields(f: &Fields) -> [(Field, f32); 3] {
     [(f.title, 3.0), (f.headings, 1.5), (f.body, 1.0)]
 }
 
-fn text_query(a: &Atom, fields: &[(Field, f32)], mode: Mode) -> Box<dyn Query> {
+fn text_query(
+    a: &Atom,
+    fields: &[(Field, f32)],
+    mode: Mode,
+    language: SearchLanguage,
+) -> Box<dyn Query> {
     let mut per_field: Vec<Box<dyn Query>> = Vec::new();
     for &(field, weight) in fields {
         let q: Box<dyn Query> = match a {
             Atom::Word(w) | Atom::Phrase(w) => {
-                let tokens = analyze(w, false);
+                let tokens = analyze(w, Some(language));
                 match tokens.len() {
                     0 => continue,
                     1 if mode == Mode::Fuzzy && matches!(a, Atom::Word(_)) => {
@@ -300,7 +481,7 @@ fn text_query(a: &Atom, fields: &[(Field, f32)], mode: Mode) -> Box<dyn Query> {
                     )),
                 }
             }
-            Atom::Prefix(p) => match prefix_query(p, field) {
+            Atom::Prefix(p) => match prefix_query(p, field, language) {
                 Some(q) => q,
                 None => continue,
             },
@@ -318,13 +499,16 @@ fn text_query(a: &Atom, fields: &[(Field, f32)], mode: Mode) -> Box<dyn Query> {
 
 /// `negotiat*`, `get-ad*`: the words before the last as a phrase, the last as a prefix of the
 /// indexed (stemmed) words, expanded to at most 50 terms so a short prefix stays cheap.
-fn prefix_query(p: &str, field: Field) -> Option<Box<dyn Query>> {
+fn prefix_query(p: &str, field: Field, language: SearchLanguage) -> Option<Box<dyn Query>> {
     let plain = analyze_plain(p);
     let (last, rest) = plain.split_last()?;
     // Indexed words are stems ("negotiated" is stored as "negoti"), and the stem of a word's
     // beginning is not always a beginning of its stem; so also try the stem and the prefix less
     // its last two letters, keeping the shortest that the others start with.
-    let stem = analyze(last, false).into_iter().next().unwrap_or_default();
+    let stem = analyze(last, Some(language))
+        .into_iter()
+        .next()
+        .unwrap_or_default();
     let mut prefix = last.clone();
     for candidate in [
         stem,
@@ -338,7 +522,7 @@ fn prefix_query(p: &str, field: Field) -> Option<Box<dyn Query>> {
     }
     let mut terms: Vec<Term> = rest
         .iter()
-        .filter_map(|w| analyze(w, false).into_iter().next())
+        .filter_map(|w| analyze(w, Some(language)).into_iter().next())
         .map(|w| Term::from_field_text(field, &w))
         .collect();
     terms.push(Term::from_field_text(field, &prefix));
@@ -371,11 +555,11 @@ fn regex_escape(s: &str) -> String {
 fn keyword_terms(field: Field, value: &Atom) -> Box<dyn Query> {
     match value {
         Atom::Word(w) | Atom::Phrase(w) => {
-            let k = analyze(w, true).join("");
+            let k = analyze(w, None).join("");
             term(field, &k)
         }
         Atom::Prefix(p) => {
-            let k = analyze(p, true).join("");
+            let k = analyze(p, None).join("");
             match RegexQuery::from_pattern(&format!("{}.*", regex_escape(&k)), field) {
                 Ok(q) => boxed(q),
                 Err(_) => boxed(EmptyQuery),
@@ -387,9 +571,9 @@ fn keyword_terms(field: Field, value: &Atom) -> Box<dyn Query> {
 
 fn field_query(name: &str, value: &Atom, f: &Fields, mode: Mode) -> Box<dyn Query> {
     match name {
-        "title" => text_query(value, &[(f.title, 1.0)], mode),
+        "title" => text_query(value, &[(f.title, 1.0)], mode, f.language),
         "tag" | "tags" => keyword_terms(f.tags, value),
-        "author" | "by" => text_query(value, &[(f.author, 1.0)], Mode::AllTerms),
+        "author" | "by" => text_query(value, &[(f.author, 1.0)], Mode::AllTerms, f.language),
         "kind" => keyword_terms(f.kind, value),
         "in" | "folder" | "path" => match value {
             Atom::Word(w) | Atom::Phrase(w) | Atom::Prefix(w) => {
@@ -406,7 +590,7 @@ fn meta_query(name: &str, value: &Atom, f: &Fields) -> Box<dyn Query> {
     let path_term = || Term::from_field_json_path(f.meta, name, true);
     match value {
         Atom::Word(w) | Atom::Phrase(w) => {
-            let k = analyze(w, true).join("");
+            let k = analyze(w, None).join("");
             let mut t = path_term();
             t.append_type_and_str(&k);
             let mut alts = vec![boxed(TermQuery::new(t, IndexRecordOption::Basic))];
@@ -429,6 +613,15 @@ pub(crate) fn to_tantivy(
     mode: Mode,
 ) -> Box<dyn Query> {
     let mut parts: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    // In the loose modes the free-text clauses are alternatives, but at least one must match
+    // (beside filters, which must all match).
+    let mut loose: Vec<Box<dyn Query>> = Vec::new();
+    let mut words: Vec<Box<dyn Query>> = Vec::new();
+    // Stop words need not match when some other word must.
+    let optional_words = p
+        .clauses
+        .iter()
+        .any(|c| !c.negated && !is_stop_clause(c, f.language));
     let mut positive = 0;
     for clause in &p.clauses {
         let alts: Vec<Box<dyn Query>> = clause
@@ -436,22 +629,43 @@ pub(crate) fn to_tantivy(
             .iter()
             .map(|a| match a {
                 Atom::Field { name, value } => field_query(name, value, f, mode),
-                other => text_query(other, &text_fields(f), mode),
+                other => text_query(other, &text_fields(f), mode, f.language),
             })
             .collect();
         let q = any(alts);
-        let occur = if clause.negated {
-            Occur::MustNot
+        if clause.negated {
+            parts.push((Occur::MustNot, q));
+            continue;
+        }
+        positive += 1;
+        let free = clause.any_of.iter().all(is_free_text);
+        if free && mode != Mode::AllTerms {
+            loose.push(q);
+        } else if free && optional_words && is_stop_clause(clause, f.language) {
+            parts.push((Occur::Should, q));
+        } else if matches!(clause.any_of.as_slice(), [Atom::Word(_)]) {
+            words.push(q);
         } else {
-            positive += 1;
-            let free = clause.any_of.iter().all(is_free_text);
-            if free && mode != Mode::AllTerms {
-                Occur::Should
-            } else {
-                Occur::Must
-            }
-        };
-        parts.push((occur, q));
+            parts.push((Occur::Must, q));
+        }
+    }
+    // Plain words must all match, except that from three on, a page may miss one: a long
+    // question rarely has every word on the page that answers it. Pages with every word still
+    // score higher.
+    if words.len() >= 3 {
+        let n = words.len();
+        parts.push((
+            Occur::Must,
+            boxed(BooleanQuery::with_minimum_required_clauses(
+                words.into_iter().map(|q| (Occur::Should, q)).collect(),
+                n - 1,
+            )),
+        ));
+    } else {
+        parts.extend(words.into_iter().map(|q| (Occur::Must, q)));
+    }
+    if !loose.is_empty() {
+        parts.push((Occur::Must, any(loose)));
     }
     if positive == 0 {
         if parts.is_empty() {

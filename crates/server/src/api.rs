@@ -349,6 +349,15 @@ pub(crate) struct SearchQuery {
     pub q: String,
     pub limit: Option<usize>,
     pub offset: Option<usize>,
+    /// `1` (or `history:yes` in the query): search past versions of pages instead.
+    pub past: Option<String>,
+}
+
+/// Whether a search is of past versions (`past=1` or `history:yes`), and the query to run.
+pub(crate) fn past_and_query(q: &str, past: Option<&str>) -> (bool, String) {
+    let (asked, rest) = casebook_engine::wants_history(q);
+    let flag = matches!(past, Some("1" | "true" | "yes" | "on"));
+    (asked || flag, rest)
 }
 
 async fn search(
@@ -361,10 +370,23 @@ async fn search(
     let engine = st.engine.clone();
     let limit = q.limit.unwrap_or(20).clamp(1, 200);
     let offset = q.offset.unwrap_or(0).min(10_000);
-    let res = blocking(move || engine.search(&q.q, limit, offset)).await?;
+    let (past, text) = past_and_query(&q.q, q.past.as_deref());
+    let res = blocking(move || {
+        if past {
+            let opts = casebook_engine::SearchOptions {
+                facets: true,
+                did_you_mean: false,
+            };
+            engine.search_past(&text, limit, offset, opts)
+        } else {
+            engine.search(&text, limit, offset)
+        }
+    })
+    .await?;
     let took = started.elapsed().as_secs_f64() * 1000.0;
     Ok(Json(json!({
         "total": res.total,
+        "past": past,
         "took_ms": (took * 100.0).round() / 100.0,
         "relaxed": res.relaxed,
         "hits": res.hits.iter().map(|h| json!({
@@ -378,9 +400,28 @@ async fn search(
             "author": h.author,
             "updated": (h.updated > 0).then(|| casebook_core::Timestamp::new(h.updated, 0)),
             "tags": h.tags,
+            "revision": h.revision,
         })).collect::<Vec<_>>(),
+        "facets": facets_json(&res.facets),
+        "did_you_mean": res.did_you_mean,
     }))
     .into_response())
+}
+
+/// Facet counts keyed by family (`type`, `tag`, `folder`), each value with the filter to add.
+fn facets_json(groups: &[casebook_engine::FacetGroup]) -> Value {
+    let mut out = serde_json::Map::new();
+    for key in ["type", "tag", "folder"] {
+        let name = if key == "folder" { "in" } else { key };
+        let values: Vec<Value> = groups
+            .iter()
+            .filter(|g| g.name == name)
+            .flat_map(|g| g.values.iter())
+            .map(|v| json!({"value": v.value, "count": v.count, "filter": v.filter, "active": v.active}))
+            .collect();
+        out.insert(key.to_string(), Value::Array(values));
+    }
+    Value::Object(out)
 }
 
 async fn suggest(
@@ -399,7 +440,18 @@ async fn suggest(
         format!("{text}*")
     };
     let engine = st.engine.clone();
-    let res = blocking(move || engine.search(&query, 8, 0)).await?;
+    let res = blocking(move || {
+        engine.search_with(
+            &query,
+            8,
+            0,
+            casebook_engine::SearchOptions {
+                facets: false,
+                did_you_mean: false,
+            },
+        )
+    })
+    .await?;
     let suggestions: Vec<Value> = res
         .hits
         .into_iter()

@@ -949,6 +949,7 @@ struct SearchPageQuery {
     #[serde(default)]
     q: String,
     page: Option<usize>,
+    past: Option<String>,
 }
 
 async fn search(
@@ -960,20 +961,38 @@ async fn search(
     let per = 20;
     let page = q.page.unwrap_or(1).clamp(1, 500);
     let query = q.q.trim().to_string();
+    let (past, text) = crate::api::past_and_query(&query, q.past.as_deref());
     let started = std::time::Instant::now();
-    let results = if query.is_empty() {
+    let results = if text.is_empty() {
         None
     } else {
         let engine = st.engine.clone();
-        let qq = query.clone();
         Some(
-            blocking(move || engine.search(&qq, per, (page - 1) * per))
-                .await
-                .map_err(|e| st.fail(e))?,
+            blocking(move || {
+                if past {
+                    let opts = casebook_engine::SearchOptions {
+                        facets: true,
+                        did_you_mean: false,
+                    };
+                    engine.search_past(&text, per, (page - 1) * per, opts)
+                } else {
+                    engine.search(&text, per, (page - 1) * per)
+                }
+            })
+            .await
+            .map_err(|e| st.fail(e))?,
         )
     };
     let took = format!("{:.1}", started.elapsed().as_secs_f64() * 1000.0);
     let total = results.as_ref().map(|r| r.total).unwrap_or(0);
+    let facets = results
+        .as_ref()
+        .map(|r| search_facets(&query, &r.facets))
+        .unwrap_or_default();
+    let filters: Vec<_> = casebook_engine::active_filters(&query)
+        .into_iter()
+        .map(|f| context! { name => f.name, value => f.value, without => f.without })
+        .collect();
     Ok(st.page(
         StatusCode::OK,
         "search.html",
@@ -984,6 +1003,10 @@ async fn search(
             took => took,
             total => total,
             relaxed => results.as_ref().map(|r| r.relaxed).unwrap_or(false),
+            facets => facets,
+            filters => filters,
+            did_you_mean => results.as_ref().and_then(|r| r.did_you_mean.clone()),
+            past => past,
             hits => results.map(|r| r.hits.into_iter().map(|h| context! {
                 url => crate::discussions::hit_url(&h.path),
                 title => h.title,
@@ -992,12 +1015,49 @@ async fn search(
                 kind => h.kind,
                 author => h.author,
                 updated => (h.updated > 0).then(|| casebook_core::Timestamp::new(h.updated, 0).date()),
+                revision => h.revision.clone(),
+                short_revision => h.revision.as_ref().map(|r| r.chars().take(8).collect::<String>()),
             }).collect::<Vec<_>>()),
             page => page,
             prev => (page > 1).then(|| page - 1),
             next => (page * per < total).then_some(page + 1),
         },
     ))
+}
+
+/// The search page's facet groups: a label, and each value with the query that adds its filter
+/// (or, when it is on already, the query without it).
+fn search_facets(q: &str, groups: &[casebook_engine::FacetGroup]) -> Vec<minijinja::Value> {
+    let active = casebook_engine::active_filters(q);
+    groups
+        .iter()
+        .map(|g| {
+            let label = match g.name.as_str() {
+                "type" => "Type",
+                "tag" => "Tags",
+                _ => "Folder",
+            };
+            let values: Vec<_> = g
+                .values
+                .iter()
+                .map(|v| {
+                    let target = if v.active {
+                        active
+                            .iter()
+                            .find(|a| {
+                                a.name == g.name && a.value.to_lowercase() == v.value.to_lowercase()
+                            })
+                            .map(|a| a.without.clone())
+                            .unwrap_or_else(|| q.to_string())
+                    } else {
+                        format!("{q} {}", v.filter)
+                    };
+                    context! { value => v.value, count => v.count, active => v.active, q => target }
+                })
+                .collect();
+            context! { name => g.name, label => label, values => values }
+        })
+        .collect()
 }
 
 async fn static_file(State(st): State<AppState>, Path(file): Path<String>) -> Response {

@@ -678,5 +678,148 @@ async fn read_only_visitors_cannot_discuss() {
     let (_, page) = app.get("/wiki/Home").await;
     assert!(!page.contains("Start a discussion"));
 }
+
 #[path = "integration/types.rs"]
 mod types;
+
+#[tokio::test]
+async fn search_facets_count_and_filter_on_click() {
+    let app = App::new(Access::Edit);
+    for (path, md) in [
+        (
+            "deals/Alpha",
+            "---\ntype: case-story\ntags: [pricing, renewal]\n---\n# Alpha\n\nThe quokka deal.\n",
+        ),
+        (
+            "deals/Beta",
+            "---\ntype: case-story\ntags: [renewal]\n---\n# Beta\n\nAnother quokka deal.\n",
+        ),
+        (
+            "notes/Gamma",
+            "---\ntype: insight\n---\n# Gamma\n\nWhat the quokka taught us.\n",
+        ),
+    ] {
+        let (s, _) = app
+            .json(
+                "PUT",
+                &format!("/api/v1/pages/{}", path.replace(' ', "%20")),
+                Some(json!({"markdown": md})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{path}");
+    }
+    let (s, v) = app
+        .json("GET", "/api/v1/search?q=quokka&limit=1", None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["total"], 3);
+    assert_eq!(v["hits"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        v["facets"]["type"],
+        json!([
+            {"value": "case-story", "count": 2, "filter": "type:case-story", "active": false},
+            {"value": "insight", "count": 1, "filter": "type:insight", "active": false},
+        ])
+    );
+    assert_eq!(v["facets"]["tag"][0]["value"], "renewal");
+    assert_eq!(v["facets"]["tag"][0]["count"], 2);
+    assert_eq!(v["facets"]["folder"][0]["filter"], "in:deals/");
+
+    // The page links each value to the query with its filter added…
+    let (s, body) = app.get("/search?q=quokka").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        body.contains("href=\"/search?q=quokka%20type%3Acase-story\""),
+        "{body}"
+    );
+    // …which narrows the results and shows the filter as removable.
+    let (s, body) = app.get("/search?q=quokka%20type%3Acase-story").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("2 results"), "{body}");
+    assert!(body.contains("Remove the filter type:case-story"));
+    assert!(
+        body.contains("href=\"/search?q=quokka\""),
+        "removing leads back"
+    );
+    let (_, v) = app
+        .json("GET", "/api/v1/search?q=quokka%20type%3Acase-story", None)
+        .await;
+    assert_eq!(v["total"], 2);
+    assert_eq!(v["facets"]["type"][0]["active"], true);
+    // Hostile values stay text.
+    let (s, body) = app.get("/search?q=tag%3A%3Cscript%3E").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(!body.contains("<script>"));
+}
+
+#[tokio::test]
+async fn search_offers_a_spelling_that_finds_more() {
+    let app = App::new(Access::Edit);
+    let (s, _) = app
+        .json(
+            "PUT",
+            "/api/v1/pages/Quarterly%20Review",
+            Some(json!({"markdown": "# Quarterly review\n\nThe stakeholder map and the renewal forecast.\n"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, v) = app
+        .json("GET", "/api/v1/search?q=stakholder%20forecats", None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["did_you_mean"], "stakeholder forecast");
+    let (_, v) = app.json("GET", "/api/v1/search?q=stakeholder", None).await;
+    assert_eq!(v["did_you_mean"], Value::Null);
+    let (s, body) = app.get("/search?q=stakholder%20forecats").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        body.contains(
+            "Did you mean <a href=\"/search?q=stakeholder%20forecast\">stakeholder forecast</a>?"
+        ),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn search_of_past_versions_answers_with_revisions() {
+    let app = App::new(Access::Edit);
+    let (_, v1) = app
+        .json(
+            "PUT",
+            "/api/v1/pages/deals/Acme",
+            Some(json!({"markdown": "# Acme\n\nThe discount was quetzal percent.\n"})),
+        )
+        .await;
+    let r1 = v1["revision"].as_str().unwrap().to_string();
+    let (s, _) = app
+        .json(
+            "PUT",
+            "/api/v1/pages/deals/Acme",
+            Some(json!({"markdown": "# Acme\n\nThe discount is thirty percent now.\n"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, now) = app.json("GET", "/api/v1/search?q=quetzal", None).await;
+    assert_eq!(
+        (now["total"].clone(), now["past"].clone()),
+        (json!(0), json!(false))
+    );
+    for uri in [
+        "/api/v1/search?q=quetzal&past=1",
+        "/api/v1/search?q=quetzal%20history%3Ayes",
+    ] {
+        let (s, v) = app.json("GET", uri, None).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(v["past"], true, "{uri}");
+        assert_eq!(v["total"], 1, "{uri}");
+        assert_eq!(v["hits"][0]["path"], "deals/Acme");
+        assert_eq!(v["hits"][0]["revision"], r1.as_str());
+    }
+    let (s, body) = app.get("/search?q=quetzal&past=1").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        body.contains(&format!("deals&#x2f;Acme?rev={r1}\"")),
+        "a hit leads to the page as it read then: {body}"
+    );
+    assert!(body.contains("name=\"past\" value=\"1\" checked"));
+}
