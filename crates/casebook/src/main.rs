@@ -1,6 +1,7 @@
 //! The `casebook` command: serve the wiki, import a folder, rebuild the index.
 
 mod config;
+mod users;
 
 use anyhow::{Context, Result};
 use casebook_core::{Author, FolderPath};
@@ -41,6 +42,74 @@ enum Command {
     },
     /// Rebuild the search index from the repository.
     Reindex(Common),
+    /// Manage accounts: add, list, change a password or a role.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum UserCommand {
+    /// Add an account. Without --password-stdin a password is generated and printed once.
+    Add {
+        name: String,
+        #[arg(long)]
+        email: String,
+        /// reader, editor or admin.
+        #[arg(long, default_value = "editor")]
+        role: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// List the accounts.
+    List(Common),
+    /// Set a new password (which signs the account out everywhere).
+    Passwd {
+        name: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Change an account's role: reader, editor or admin.
+    Role {
+        name: String,
+        role: String,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum TokenCommand {
+    /// Create an API token for an account and print it, once.
+    Create {
+        name: String,
+        /// What the token is for, to recognise it in lists.
+        #[arg(long, default_value = "")]
+        label: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// List an account's tokens.
+    List {
+        name: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Revoke one of an account's tokens by its number (see `token list`).
+    Revoke {
+        name: String,
+        id: i64,
+        #[command(flatten)]
+        common: Common,
+    },
 }
 
 fn main() {
@@ -71,6 +140,8 @@ fn run(cli: Cli) -> Result<()> {
             common,
         } => import(Config::resolve(&common)?, &src, &prefix, &message),
         Command::Reindex(common) => reindex(Config::resolve(&common)?),
+        Command::User(cmd) => users::user(cmd),
+        Command::Token(cmd) => users::token(cmd),
     }
 }
 
