@@ -30,6 +30,10 @@ pub struct Common {
     /// Log format: text or json [default: text].
     #[arg(long, env = "CASEBOOK_LOG_FORMAT")]
     pub log_format: Option<String>,
+    /// The address people reach the wiki at, e.g. https://wiki.example.com (an https address
+    /// makes the session cookie Secure).
+    #[arg(long, env = "CASEBOOK_PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
 /// The config file. Unknown keys are an error, so a typo does not silently do nothing.
@@ -47,6 +51,8 @@ struct File {
     max_page_bytes: Option<usize>,
     anonymous_name: Option<String>,
     anonymous_email: Option<String>,
+    public_url: Option<String>,
+    trusted_proxy: Option<bool>,
 }
 
 /// Everything resolved and validated.
@@ -65,6 +71,8 @@ pub struct Config {
     pub anonymous_email: String,
     pub import_name: String,
     pub import_email: String,
+    pub public_url: Option<String>,
+    pub trusted_proxy: bool,
 }
 
 fn env(key: &str) -> Option<String> {
@@ -126,7 +134,27 @@ impl Config {
         if max_page_bytes < 1024 {
             bail!("max_page_bytes must be at least 1024");
         }
+        let public_url = c
+            .public_url
+            .clone()
+            .or(file.public_url)
+            .map(|u| u.trim_end_matches('/').to_string());
+        if let Some(u) = &public_url
+            && !(u.starts_with("http://") || u.starts_with("https://"))
+        {
+            bail!("public_url '{u}' must start with http:// or https://");
+        }
+        let trusted_proxy = match env("TRUSTED_PROXY") {
+            Some(v) => match v.to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => true,
+                "false" | "0" | "no" => false,
+                _ => bail!("CASEBOOK_TRUSTED_PROXY must be true or false, not '{v}'"),
+            },
+            None => file.trusted_proxy.unwrap_or(false),
+        };
         Ok(Config {
+            public_url,
+            trusted_proxy,
             repo,
             data,
             bind,

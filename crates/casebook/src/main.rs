@@ -171,8 +171,12 @@ fn open_engine(cfg: &Config) -> Result<Engine> {
 
 fn serve(cfg: Config) -> Result<()> {
     init_logging(&cfg);
+    let accounts = std::sync::Arc::new(users::open_accounts(&cfg)?);
     let engine = open_engine(&cfg)?;
     let opts = ServerOptions {
+        accounts: Some(accounts),
+        public_url: cfg.public_url.clone(),
+        trusted_proxy: cfg.trusted_proxy,
         anonymous: cfg.anonymous,
         anonymous_author: Author::new(&cfg.anonymous_name, &cfg.anonymous_email),
         theme_dir: cfg.theme_dir.clone(),
@@ -204,6 +208,15 @@ fn serve(cfg: Config) -> Result<()> {
             anonymous = ?cfg.anonymous,
             "Casebook is serving"
         );
+        if let Some(link) = state.setup_link() {
+            let base = cfg
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{addr}"));
+            tracing::warn!(
+                "no administrator yet: open {base}{link} to create the first account (the link works once)"
+            );
+        }
         casebook_server::serve(listener, state, shutdown_signal()).await?;
         anyhow::Ok(())
     })?;
