@@ -151,7 +151,9 @@ fn init_logging(cfg: &Config) {
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&cfg.log_level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // Colours only on a terminal, so log files and collectors get plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     if cfg.log_format == "json" {
         builder.json().init();
     } else {
@@ -171,8 +173,8 @@ fn open_engine(cfg: &Config) -> Result<Engine> {
 
 fn serve(cfg: Config) -> Result<()> {
     init_logging(&cfg);
-    let accounts = std::sync::Arc::new(users::open_accounts(&cfg)?);
     let engine = open_engine(&cfg)?;
+    let accounts = std::sync::Arc::new(users::open_accounts(&cfg)?);
     let opts = ServerOptions {
         accounts: Some(accounts),
         public_url: cfg.public_url.clone(),
