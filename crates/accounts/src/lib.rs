@@ -347,6 +347,25 @@ impl Accounts {
         Ok(User { role, ..user })
     }
 
+    /// Removes an account with its tokens and sessions (its commits keep its name). The last
+    /// administrator cannot be removed.
+    pub fn remove_user(&self, name: &str) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(db)?;
+        let user = find_user(&tx, name)?.ok_or_else(|| no_user(name))?;
+        if user.role == Role::Admin && count_admins(&tx)? <= 1 {
+            return Err(Error::conflict(format!(
+                "{} is the only administrator; make someone else an administrator first",
+                user.name
+            )));
+        }
+        tx.execute("DELETE FROM users WHERE id = ?1", params![user.id])
+            .map_err(db)?;
+        tx.commit().map_err(db)
+    }
+
     /// Sets a new password and ends every session of the account.
     pub fn set_password(&self, name: &str, password: &str) -> Result<()> {
         check_password(password)?;

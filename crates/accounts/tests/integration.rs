@@ -199,6 +199,34 @@ fn sessions_expire_end_and_die_with_a_password_change() {
 }
 
 #[test]
+fn removing_an_account_takes_its_tokens_and_sessions() {
+    let (_d, acc) = open();
+    acc.add_first_admin("root", "root@example.com", "first admin")
+        .unwrap();
+    let ann = acc
+        .add_user("ann", "ann@example.com", Role::Editor, "correct horse")
+        .unwrap();
+    let (_, tok) = acc.create_token("ann", "").unwrap();
+    let s = acc.create_session(ann.id, Duration::from_secs(60)).unwrap();
+    acc.remove_user("ann").unwrap();
+    assert!(acc.user("ann").unwrap().is_none());
+    assert!(acc.token_user(&tok).unwrap().is_none());
+    assert!(acc.session_user(&s.secret).unwrap().is_none());
+    assert_eq!(
+        acc.remove_user("ann").unwrap_err().kind,
+        ErrorKind::NotFound
+    );
+    assert_eq!(
+        acc.remove_user("root").unwrap_err().kind,
+        ErrorKind::Conflict
+    );
+    // The name is free again, and a new account of that name gets none of the old tokens.
+    acc.add_user("ann", "ann@example.org", Role::Reader, "another one")
+        .unwrap();
+    assert!(acc.token_user(&tok).unwrap().is_none());
+}
+
+#[test]
 fn two_handles_on_one_file_see_each_other() {
     // The CLI and the server open the same file at once.
     let dir = tempfile::tempdir().unwrap();

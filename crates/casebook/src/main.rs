@@ -77,6 +77,12 @@ enum UserCommand {
         #[command(flatten)]
         common: Common,
     },
+    /// Remove an account with its tokens and sessions (its commits keep its name).
+    Remove {
+        name: String,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Change an account's role: reader, editor or admin.
     Role {
         name: String,
@@ -173,6 +179,7 @@ fn open_engine(cfg: &Config) -> Result<Engine> {
 
 fn serve(cfg: Config) -> Result<()> {
     init_logging(&cfg);
+    users::check_data_dir(&cfg)?;
     let engine = open_engine(&cfg)?;
     let accounts = std::sync::Arc::new(users::open_accounts(&cfg)?);
     let opts = ServerOptions {

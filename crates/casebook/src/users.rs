@@ -5,13 +5,18 @@ use crate::{TokenCommand, UserCommand};
 use anyhow::{Result, anyhow, bail};
 use casebook_accounts::{Accounts, Role};
 use std::io::BufRead;
+use std::path::{Path, PathBuf};
 
 /// Opens the accounts database in the data dir, refusing a data dir inside the content
 /// repository (accounts must never be committed with the pages).
 pub fn open_accounts(cfg: &Config) -> Result<Accounts> {
-    std::fs::create_dir_all(&cfg.data)
-        .map_err(|e| anyhow!("cannot create the data folder {}: {e}", cfg.data.display()))?;
-    if let (Ok(data), Ok(repo)) = (cfg.data.canonicalize(), cfg.repo.canonicalize())
+    check_data_dir(cfg)?;
+    Accounts::open(&cfg.data).map_err(|e| anyhow!("{}", e.message))
+}
+
+/// Refuses a data dir inside the content repository, before anything is written to it.
+pub fn check_data_dir(cfg: &Config) -> Result<()> {
+    if let (Some(data), Ok(repo)) = (resolved(&cfg.data), cfg.repo.canonicalize())
         && data.starts_with(&repo)
     {
         bail!(
@@ -20,7 +25,24 @@ pub fn open_accounts(cfg: &Config) -> Result<Accounts> {
             cfg.repo.display()
         );
     }
-    Accounts::open(&cfg.data).map_err(|e| anyhow!("{}", e.message))
+    Ok(())
+}
+
+/// The absolute, symlink-free form of a path that may not exist yet: its nearest existing
+/// ancestor resolved, the rest appended.
+fn resolved(path: &Path) -> Option<PathBuf> {
+    let mut rest = Vec::new();
+    let mut cur = path;
+    loop {
+        if let Ok(real) = cur.canonicalize() {
+            return Some(rest.iter().rev().fold(real, |p, c| p.join(c)));
+        }
+        rest.push(cur.file_name()?.to_os_string());
+        cur = cur.parent()?;
+        if cur.as_os_str().is_empty() {
+            cur = Path::new(".");
+        }
+    }
 }
 
 fn core(e: casebook_core::Error) -> anyhow::Error {
@@ -87,6 +109,11 @@ pub fn user(cmd: UserCommand) -> Result<()> {
             if generated {
                 println!("password (shown once): {pw}");
             }
+        }
+        UserCommand::Remove { name, common } => {
+            let acc = open_accounts(&Config::resolve(&common)?)?;
+            acc.remove_user(&name).map_err(core)?;
+            println!("removed {name}, its tokens and its sessions");
         }
         UserCommand::Role {
             name,

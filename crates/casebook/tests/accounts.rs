@@ -144,6 +144,10 @@ fn users_and_tokens_from_the_command_line() {
         Some("bobs new password\n"),
     );
 
+    cli.ok(&["user", "add", "eve", "--email", "eve@example.com"], None);
+    cli.ok(&["user", "remove", "eve"], None);
+    cli.fails(&["user", "remove", "eve"], None, "no user named");
+
     let token = cli.ok(&["token", "create", "ann", "--label", "ci"], None);
     let token = token.trim();
     assert!(token.starts_with("cbt_") && token.len() > 60, "{token}");
@@ -159,6 +163,30 @@ fn users_and_tokens_from_the_command_line() {
         let meta = std::fs::metadata(cli.tmp.path().join("data/accounts.db")).unwrap();
         assert_eq!(meta.permissions().mode() & 0o777, 0o600);
     }
+}
+
+#[test]
+fn a_data_dir_inside_the_content_repository_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path().join("notes");
+    let init = Command::new("git")
+        .arg("init")
+        .arg("-q")
+        .arg(&work)
+        .status()
+        .unwrap();
+    assert!(init.success());
+    let out = Command::new(env!("CARGO_BIN_EXE_casebook"))
+        .args(["user", "list", "--repo"])
+        .arg(&work)
+        .arg("--data")
+        .arg(work.join("data"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("inside the content repository"), "{err}");
+    assert!(!work.join("data").exists(), "nothing is created");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
