@@ -826,6 +826,13 @@ struct SetupQuery {
 }
 
 fn check_code(st: &AppState, code: &str) -> Result<(), PageError> {
+    // An administrator made meanwhile (with the CLI) spends the link too.
+    if st.auth.lock_code().is_some()
+        && let Some(acc) = &st.opts.accounts
+        && acc.has_admin().map_err(|e| st.fail(e))?
+    {
+        *st.auth.lock_code() = None;
+    }
     match st.auth.lock_code().as_deref() {
         Some(c) if same(c, code) => Ok(()),
         Some(_) => Err(st.fail(Error::forbidden(

@@ -761,6 +761,15 @@ async fn the_setup_link_creates_the_first_administrator_once() {
 }
 
 #[tokio::test]
+async fn an_administrator_made_elsewhere_spends_the_setup_link() {
+    let app = App::new(Access::Read);
+    let link = app.state.setup_link().unwrap();
+    app.user("root", Role::Admin);
+    assert_eq!(app.get(&link, None).await.status, StatusCode::NOT_FOUND);
+    assert!(app.state.setup_link().is_none());
+}
+
+#[tokio::test]
 async fn anonymous_none_hides_everything_but_signing_in() {
     let app = App::new(Access::None);
     app.user("rita", Role::Reader);
@@ -826,4 +835,42 @@ async fn the_cookie_is_secure_behind_https() {
             .unwrap()
             .contains("Secure")
     );
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_throttle_counts_the_forwarded_address() {
+    let app = App::with(ServerOptions {
+        trusted_proxy: true,
+        ..ServerOptions::default()
+    });
+    app.user("ann", Role::Editor);
+    let login = |name: &str, password: &str, forwarded: &str| {
+        Request::post("/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header("x-forwarded-for", forwarded)
+            .body(Body::from(form(&[("name", name), ("password", password)])))
+            .unwrap()
+    };
+    // Every request comes from the proxy's own address; the client is the last hop it added.
+    for i in 0..20 {
+        let r = app
+            .send(
+                login(
+                    &format!("guess{i}"),
+                    "wrong password",
+                    "9.9.9.9, 203.0.113.7",
+                ),
+                Some(addr(1)),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    let r = app
+        .send(login("ann", PW, "203.0.113.7"), Some(addr(1)))
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    let r = app
+        .send(login("ann", PW, "203.0.113.8"), Some(addr(1)))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
 }
