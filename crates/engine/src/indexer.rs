@@ -1,7 +1,7 @@
 //! The indexer thread: turns repository changes into index updates, in commit order, batching
 //! whatever piled up while it worked. It holds the only path to the index writer.
 
-use crate::Inner;
+use crate::{Inner, discussions};
 use casebook_core::{PagePath, Revision};
 use casebook_markdown::Context;
 use casebook_search::IndexDoc;
@@ -139,7 +139,14 @@ fn apply(inner: &Inner, batches: Vec<(Revision, Vec<FileDelta>)>) {
     }
     let mut remove = Vec::new();
     let mut present_pages = Vec::new();
+    let mut threads = std::collections::BTreeSet::new();
     for (file, present) in latest {
+        if let Some(key) = discussions::parse_file(&file) {
+            // A thread's document is rebuilt from what is at the head now.
+            remove.push(format!("{}#{}", key.page, key.thread));
+            threads.insert(key.thread);
+            continue;
+        }
         let Some(page) = PagePath::from_file(&file) else {
             continue;
         };
@@ -154,7 +161,8 @@ fn apply(inner: &Inner, batches: Vec<(Revision, Vec<FileDelta>)>) {
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .take();
-    let add = build_docs(inner, &present_pages, hook.as_deref());
+    let mut add = build_docs(inner, &present_pages, hook.as_deref());
+    add.extend(thread_docs(inner, threads));
     let started = std::time::Instant::now();
     match inner.search.apply(&remove, add, revision.as_str()) {
         Ok(()) => {
@@ -217,7 +225,12 @@ fn rebuild(
             .filter_map(|p| PagePath::parse(p).ok())
             .collect()
     };
-    let docs = build_docs(inner, &pages, progress);
+    let mut docs = build_docs(inner, &pages, progress);
+    let threads: Vec<String> = {
+        let snap = inner.snap.read().unwrap_or_else(|e| e.into_inner());
+        snap.threads.threads.keys().cloned().collect()
+    };
+    docs.extend(thread_docs(inner, threads));
     let n = docs.len();
     inner.search.apply(&[], docs, revision.as_str())?;
     tracing::info!(
@@ -226,6 +239,19 @@ fn rebuild(
         "search index built"
     );
     Ok(())
+}
+
+/// The documents of discussion threads as they are at the head (threads gone are skipped).
+fn thread_docs(inner: &Inner, ids: impl IntoIterator<Item = String>) -> Vec<IndexDoc> {
+    ids.into_iter()
+        .filter_map(|id| match discussions::load(inner, &id) {
+            Ok(t) => t.map(|t| discussions::index_doc(&t)),
+            Err(e) => {
+                tracing::warn!(thread = %id, error = %e, "cannot index a discussion");
+                None
+            }
+        })
+        .collect()
 }
 
 /// Builds the documents of many pages, on every core.

@@ -1,8 +1,11 @@
 #![doc = include_str!("../README.md")]
 
+mod discussions;
 mod import;
 mod indexer;
 mod state;
+
+pub use discussions::{Comment, Status as ThreadStatus, Thread, discussed_page};
 
 pub use casebook_markdown::{FrontMatter, Heading, Link, Rendered};
 pub use casebook_search::{Hit, LinkingPage, Results};
@@ -168,6 +171,8 @@ pub(crate) struct Inner {
     cache: Mutex<RenderCache>,
     /// Related pages by path, with the head they were computed at.
     related: Mutex<RelatedCache>,
+    /// Discussions read and rendered, by thread id.
+    pub(crate) threads: Mutex<HashMap<String, discussions::CachedThread>>,
     indexer: Mutex<Option<indexer::Handle>>,
     /// Index jobs sent and not yet applied: a search waits for them, so it never misses an
     /// acknowledged save.
@@ -222,6 +227,7 @@ impl Engine {
             sync: Mutex::new(()),
             cache: Mutex::new(HashMap::new()),
             related: Mutex::new(HashMap::new()),
+            threads: Mutex::new(HashMap::new()),
             indexer: Mutex::new(None),
             progress: Mutex::new(None),
             pending: std::sync::atomic::AtomicUsize::new(0),
@@ -253,7 +259,7 @@ impl Engine {
             ..Snapshot::default()
         };
         for f in &files {
-            snap.files.insert(f.path.clone(), f.blob);
+            snap.put_file(&f.path, f.blob);
             if let Some(path) = PagePath::from_file(&f.path) {
                 let meta = self.meta_for(f.blob, &path)?;
                 snap.insert_page(path.as_str().to_string(), meta);
@@ -407,6 +413,10 @@ impl Engine {
     /// index up to them. Cheap when nothing changed: one ref read.
     pub fn sync(&self) -> Result<bool> {
         let _guard = self.inner.sync.lock().unwrap_or_else(|e| e.into_inner());
+        self.sync_locked()
+    }
+
+    fn sync_locked(&self) -> Result<bool> {
         let new = self.inner.store.head()?;
         let old = self.head();
         if new == old {
@@ -428,6 +438,43 @@ impl Engine {
                 }
             }
         }
+        self.advance(new, deltas, authors)?;
+        Ok(true)
+    }
+
+    /// Moves the engine forward by the commits its own writer just made. When they sit right on
+    /// the head the engine knows, their recorded changes are applied as they are (no tree diff,
+    /// no history walk); otherwise (someone else committed in between) it falls back to `sync`.
+    fn advance_by(&self, commits: Vec<casebook_store::Committed>) -> Result<()> {
+        let _guard = self.inner.sync.lock().unwrap_or_else(|e| e.into_inner());
+        for c in commits {
+            if self.head() != c.parent {
+                self.sync_locked()?;
+                return Ok(());
+            }
+            let info = Arc::new(c.info);
+            let authors = c
+                .deltas
+                .iter()
+                .filter_map(|d| PagePath::from_file(&d.path))
+                .map(|p| (p.as_str().to_string(), info.clone()))
+                .collect();
+            self.advance(info.revision.clone(), c.deltas, authors)?;
+        }
+        // A commit from elsewhere may have landed right after ours.
+        self.sync_locked()?;
+        Ok(())
+    }
+
+    /// Applies `deltas` (the head moving to `new`) to the snapshot, and queues them for the
+    /// index. `authors` holds the newest commit that changed each page. Called with the sync
+    /// lock held, so index jobs go out in commit order.
+    fn advance(
+        &self,
+        new: Revision,
+        deltas: Vec<casebook_store::FileDelta>,
+        mut authors: HashMap<String, Arc<CommitInfo>>,
+    ) -> Result<()> {
         let mut metas = Vec::new();
         for d in &deltas {
             if let (Some(page), Some(blob)) = (PagePath::from_file(&d.path), d.new) {
@@ -439,10 +486,10 @@ impl Engine {
             for d in &deltas {
                 match d.new {
                     Some(b) => {
-                        snap.files.insert(d.path.clone(), b);
+                        snap.put_file(&d.path, b);
                     }
                     None => {
-                        snap.files.remove(&d.path);
+                        snap.remove_file(&d.path);
                         if let Some(page) = PagePath::from_file(&d.path) {
                             snap.remove_page(page.as_str());
                         }
@@ -470,7 +517,7 @@ impl Engine {
             revision: new,
             deltas,
         });
-        Ok(true)
+        Ok(())
     }
 
     fn snapshot(&self) -> std::sync::RwLockReadGuard<'_, Snapshot> {
@@ -801,7 +848,7 @@ impl Engine {
         mut plan: impl FnMut(&mut casebook_store::Writer<'_>) -> Result<T>,
     ) -> Result<T> {
         let mut attempts = 0;
-        let out = loop {
+        loop {
             let mut w = self.inner.store.writer();
             match plan(&mut w) {
                 Err(e)
@@ -813,11 +860,15 @@ impl Engine {
                     drop(w);
                     continue;
                 }
-                other => break other,
+                other => {
+                    // Still holding the writer: no save of ours can land in between, so our
+                    // commits apply on the head the engine knows.
+                    let committed = w.take_committed();
+                    self.advance_by(committed)?;
+                    return other;
+                }
             }
-        };
-        self.sync()?;
-        out
+        }
     }
 
     /// Deletes a page. With `base`, refuses (conflict) when the page changed since.
@@ -842,7 +893,10 @@ impl Engine {
                 }
             }
             let message = default_message(message, "Delete", path);
-            w.commit(&[Change::Delete { path: file.clone() }], author, &message)
+            // The page's discussions go with it (git history keeps them).
+            let mut changes = vec![Change::Delete { path: file.clone() }];
+            changes.extend(self.discussion_changes(path, None));
+            w.commit(&changes, author, &message)
         })
     }
 
@@ -888,6 +942,7 @@ impl Engine {
                 from: from.file(),
                 to: to.file(),
             }];
+            changes.extend(self.discussion_changes(from, Some(to)));
             for path in &linking {
                 let Some(bytes) = w.read(&head, &format!("{path}.md"))? else {
                     continue;

@@ -32,9 +32,29 @@ pub struct Snapshot {
     /// Bumped whenever a page appears or disappears: cached renderings that show links as
     /// present or missing are stale then.
     pub generation: u64,
+    /// The discussions' files, by thread and by page.
+    pub threads: crate::discussions::ThreadIndex,
 }
 
 impl Snapshot {
+    /// Notes a file of the head tree (added or changed).
+    pub fn put_file(&mut self, path: &str, blob: BlobId) {
+        if self.files.insert(path.to_string(), blob).is_none()
+            && let Some(key) = crate::discussions::parse_file(path)
+        {
+            self.threads.add(key);
+        }
+    }
+
+    /// Forgets a file that left the head tree.
+    pub fn remove_file(&mut self, path: &str) {
+        if self.files.remove(path).is_some()
+            && let Some(key) = crate::discussions::parse_file(path)
+        {
+            self.threads.remove(&key);
+        }
+    }
+
     pub fn insert_page(&mut self, path: String, meta: PageMeta) {
         let new = !self.pages.contains_key(&path);
         if let Some(old) = self.pages.get(&path) {

@@ -585,3 +585,224 @@ fn a_search_right_after_a_save_sees_it() {
         );
     }
 }
+
+#[test]
+fn a_save_on_top_of_an_unnoticed_push_brings_in_both() {
+    let w = TestWiki::new();
+    let tmp = tempfile::tempdir().unwrap();
+    let clone = tmp.path().join("c");
+    let run = |args: &[&str]| {
+        let o = Command::new("git")
+            .current_dir(tmp.path())
+            .args(args)
+            .env("GIT_AUTHOR_NAME", "Pusher")
+            .env("GIT_AUTHOR_EMAIL", "p@x")
+            .env("GIT_COMMITTER_NAME", "Pusher")
+            .env("GIT_COMMITTER_EMAIL", "p@x")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    run(&["clone", "-q", w.repo.to_str().unwrap(), "c"]);
+    std::fs::write(clone.join("Pushed.md"), "# Pushed\n\nqwertzuiop\n").unwrap();
+    run(&["-C", "c", "add", "."]);
+    run(&["-C", "c", "commit", "-q", "-m", "from outside"]);
+    run(&["-C", "c", "push", "-q", "origin", "HEAD:main"]);
+    // No sync in between: the save commits on top of the push the engine has not seen yet.
+    let rev = w.rev("Saved", "# Saved\n\nasdfghjkl\n");
+    assert_eq!(w.engine.head(), Some(rev.clone()));
+    let pushed = w
+        .engine
+        .page(&PagePath::parse("Pushed").unwrap(), None)
+        .unwrap();
+    assert_eq!(pushed.title, "Pushed");
+    assert_ne!(
+        pushed.revision,
+        Some(rev.clone()),
+        "the push keeps its own commit"
+    );
+    assert_eq!(pushed.author.unwrap().name, "Pusher");
+    let saved = w
+        .engine
+        .page(&PagePath::parse("Saved").unwrap(), None)
+        .unwrap();
+    assert_eq!(saved.revision, Some(rev));
+    assert_eq!(saved.author.unwrap().name, "Ann");
+    for (word, path) in [("qwertzuiop", "Pushed"), ("asdfghjkl", "Saved")] {
+        let hits = w.engine.search(word, 10, 0).unwrap();
+        assert_eq!(hits.hits.first().map(|h| h.path.as_str()), Some(path));
+    }
+}
+
+#[test]
+fn discussions_live_in_git_beside_the_page_and_follow_it() {
+    use casebook_engine::ThreadStatus;
+    let w = TestWiki::new();
+    w.rev("cases/Deal X", "# Deal X\n\nWhat happened.\n");
+    let page = PagePath::parse("cases/Deal X").unwrap();
+    let ann = Author::new("Ann", "ann@example.com");
+    let bo = Author::new("Bo", "bo@example.com");
+    let commits = |w: &TestWiki| w.git(&["rev-list", "--count", "HEAD"]).trim().to_string();
+    let before: u32 = commits(&w).parse().unwrap();
+
+    let t = w
+        .engine
+        .start_thread(&page, "  Why did we\nwin? ", "Was it the **pilot**?", &ann)
+        .unwrap();
+    assert_eq!(t.title, "Why did we win?");
+    assert_eq!(t.status, ThreadStatus::Open);
+    assert_eq!(t.comments.len(), 1);
+    assert!(t.comments[0].html.contains("<strong>pilot</strong>"));
+    let (t2, cid) = w
+        .engine
+        .reply(
+            &t.id,
+            "The pilot <script>alert(1)</script> and zanzibarquux.",
+            &bo,
+        )
+        .unwrap();
+    assert_eq!(t2.comments.len(), 2);
+    assert!(!t2.comments[1].html.contains("<script"));
+    assert_eq!(
+        commits(&w).parse::<u32>().unwrap(),
+        before + 2,
+        "one commit per action"
+    );
+    assert_eq!(
+        w.git(&["log", "-1", "--format=%an <%ae>"]).trim(),
+        "Bo <bo@example.com>"
+    );
+
+    // Plain text files in git, next to nothing that could be a page.
+    let files = w.git(&["ls-tree", "-r", "--name-only", "HEAD"]);
+    let dir = format!(".casebook/discussions/cases/Deal X/{}/", t.id);
+    assert!(files.contains(&format!("{dir}thread.md")), "{files}");
+    let reply_file = w.git(&["show", &format!("HEAD:{dir}{cid}.md")]);
+    assert!(reply_file.starts_with("---\n") && reply_file.contains("author: Bo"));
+    assert!(reply_file.contains("zanzibarquux"));
+    assert!(
+        w.engine
+            .list_pages(&FolderPath::root(), None)
+            .iter()
+            .all(|p| !p.path.contains("discussions"))
+    );
+
+    // Only the author edits; the old text stays in history.
+    let err = w
+        .engine
+        .edit_comment(&t.id, &cid, "rewritten by Ann", &ann, false)
+        .unwrap_err();
+    assert_eq!(err.kind, casebook_core::ErrorKind::Forbidden);
+    let t3 = w
+        .engine
+        .edit_comment(
+            &t.id,
+            &cid,
+            "The pilot and the zanzibarquux workshop.",
+            &bo,
+            false,
+        )
+        .unwrap();
+    assert!(t3.comments[1].edited.is_some());
+    assert!(
+        w.git(&["log", "-p", "-1", "--format="])
+            .contains("-The pilot")
+    );
+
+    let t4 = w
+        .engine
+        .set_thread_status(&t.id, ThreadStatus::Resolved, &ann)
+        .unwrap();
+    assert_eq!(t4.status, ThreadStatus::Resolved);
+    assert!(
+        w.engine
+            .all_threads(Some(ThreadStatus::Open), 10)
+            .unwrap()
+            .is_empty()
+    );
+
+    // Searchable as a discussion.
+    let hits = w.engine.search("zanzibarquux", 10, 0).unwrap();
+    let hit = hits
+        .hits
+        .iter()
+        .find(|h| h.kind == "discussion")
+        .expect("a discussion hit");
+    assert_eq!(hit.path, format!("cases/Deal X#{}", t.id));
+
+    // The thread moves with the page and goes when it is deleted.
+    let to = PagePath::parse("cases/Deal Y").unwrap();
+    w.engine.move_page(&page, &to, false, &ann, "").unwrap();
+    assert!(w.engine.threads(&page).unwrap().is_empty());
+    let moved = w.engine.threads(&to).unwrap();
+    assert_eq!(moved.len(), 1);
+    assert_eq!(moved[0].comments.len(), 2);
+    let hits = w.engine.search("zanzibarquux", 10, 0).unwrap();
+    let paths: Vec<&str> = hits.hits.iter().map(|h| h.path.as_str()).collect();
+    assert_eq!(paths, [format!("cases/Deal Y#{}", t.id)]);
+    w.engine.delete(&to, None, &ann, "").unwrap();
+    assert!(w.engine.thread(&t.id).is_err());
+    assert!(
+        !w.git(&["ls-tree", "-r", "--name-only", "HEAD"])
+            .contains(".casebook/discussions/cases")
+    );
+    assert!(
+        w.engine
+            .search("zanzibarquux", 10, 0)
+            .unwrap()
+            .hits
+            .is_empty()
+    );
+
+    // No thread on a missing page, and no empty comment.
+    assert!(w.engine.start_thread(&page, "x", "y", &ann).is_err());
+    let home = PagePath::parse("Home").unwrap();
+    assert!(w.engine.start_thread(&home, "x", "   ", &ann).is_err());
+    assert!(w.engine.start_thread(&home, "   ", "y", &ann).is_err());
+}
+
+#[test]
+fn a_thread_pushed_from_a_clone_is_picked_up() {
+    let w = TestWiki::new();
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let o = Command::new("git")
+            .current_dir(tmp.path())
+            .args(args)
+            .env("GIT_AUTHOR_NAME", "Cleo")
+            .env("GIT_AUTHOR_EMAIL", "c@x")
+            .env("GIT_COMMITTER_NAME", "Cleo")
+            .env("GIT_COMMITTER_EMAIL", "c@x")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    run(&["clone", "-q", w.repo.to_str().unwrap(), "c"]);
+    let dir = tmp
+        .path()
+        .join("c/.casebook/discussions/Home/20261101-120000-abcd");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("thread.md"),
+        "---\ntitle: Offline thought\nstatus: open\nauthor: Cleo\ncreated: 2026-11-01T12:00:00Z\n---\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("20261101-120000-0001.md"),
+        "---\nauthor: Cleo\ndate: 2026-11-01T12:00:00Z\n---\n\nWritten on a train, xylophonic.\n",
+    )
+    .unwrap();
+    run(&["-C", "c", "add", "."]);
+    run(&["-C", "c", "commit", "-q", "-m", "thread from a clone"]);
+    run(&["-C", "c", "push", "-q", "origin", "HEAD:main"]);
+    assert!(w.engine.sync().unwrap());
+    let threads = w.engine.threads(&PagePath::parse("Home").unwrap()).unwrap();
+    assert_eq!(threads.len(), 1);
+    assert_eq!(threads[0].title, "Offline thought");
+    assert_eq!(threads[0].comments[0].author.name, "Cleo");
+    let hits = w.engine.search("xylophonic", 10, 0).unwrap();
+    assert_eq!(
+        hits.hits.first().map(|h| h.kind.as_str()),
+        Some("discussion")
+    );
+}

@@ -112,7 +112,7 @@ pub fn render(source: &str, cx: &Context<'_>) -> Rendered {
             }
         }
     }
-    let body_out = render_body(body, cx);
+    let body_out = render_body(body, cx, true);
     out.html = prefix + &body_out.html;
     if out.title.is_none() {
         out.title = body_out.h1;
@@ -123,6 +123,19 @@ pub fn render(source: &str, cx: &Context<'_>) -> Rendered {
     out
 }
 
+/// Renders a fragment of markdown that is not a page (a comment): no front matter is read and
+/// nothing is left out; links resolve as they would on the page `cx.page`.
+pub fn render_fragment(source: &str, cx: &Context<'_>) -> Rendered {
+    let body = render_body(source, cx, false);
+    Rendered {
+        html: body.html,
+        headings: body.headings,
+        links: body.links,
+        text: body.text,
+        ..Rendered::default()
+    }
+}
+
 struct Body {
     html: String,
     h1: Option<String>,
@@ -131,7 +144,7 @@ struct Body {
     text: String,
 }
 
-fn render_body(body: &str, cx: &Context<'_>) -> Body {
+fn render_body(body: &str, cx: &Context<'_>, drop_title: bool) -> Body {
     let mut events: Vec<Event<'_>> = Parser::new_ext(body, options()).collect();
     let headings = anchor_headings(&mut events);
     let h1 = headings
@@ -142,15 +155,17 @@ fn render_body(body: &str, cx: &Context<'_>) -> Body {
     let text = plain_text(&events);
     // The page shows its title above the body; a body that opens with the same `# Title` would
     // say it twice.
-    if matches!(
-        events.first(),
-        Some(Event::Start(Tag::Heading {
-            level: HeadingLevel::H1,
-            ..
-        }))
-    ) && let Some(end) = events
-        .iter()
-        .position(|e| matches!(e, Event::End(TagEnd::Heading(HeadingLevel::H1))))
+    if drop_title
+        && matches!(
+            events.first(),
+            Some(Event::Start(Tag::Heading {
+                level: HeadingLevel::H1,
+                ..
+            }))
+        )
+        && let Some(end) = events
+            .iter()
+            .position(|e| matches!(e, Event::End(TagEnd::Heading(HeadingLevel::H1))))
     {
         events.drain(..=end);
     }

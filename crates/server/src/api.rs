@@ -27,6 +27,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/search", get(search))
         .route("/suggest", get(suggest))
         .route("/changes", get(changes))
+        .merge(crate::discussions::api_routes())
         .fallback(not_found)
 }
 
@@ -144,7 +145,7 @@ async fn get_page(
     match sub {
         Some("history") => history(st, path, q.limit).await,
         Some("diff") => diff(st, path, q).await,
-        Some("discussions") => Ok(Json(json!({"threads": []})).into_response()),
+        Some("discussions") => crate::discussions::api_page_threads(st, path).await,
         _ => read_page(st, path, revision(q.rev.as_deref())?).await,
     }
 }
@@ -320,7 +321,11 @@ async fn post_page(
             .await?;
             Ok(Json(json!({"path": to2, "revision": moved.revision, "updated_pages": moved.updated_pages})).into_response())
         }
-        Some(_) => Err(Error::not_found("discussions are not available yet").into()),
+        Some(_) => {
+            let body: crate::discussions::StartBody = parse_json(&body)?;
+            let page = page_path(raw)?;
+            crate::discussions::api_start(st, actor, page, body).await
+        }
         None => Err(Error::not_found(format!(
             "POST goes to /pages/{raw}/move of an existing page"
         ))
@@ -362,7 +367,9 @@ async fn search(
         "took_ms": (took * 100.0).round() / 100.0,
         "relaxed": res.relaxed,
         "hits": res.hits.iter().map(|h| json!({
-            "path": h.path,
+            "path": h.path.split_once('#').map_or(h.path.as_str(), |(p, _)| p),
+            "thread": h.path.split_once('#').map(|(_, t)| t),
+            "url": crate::discussions::hit_url(&h.path),
             "title": h.title,
             "snippet": h.snippet,
             "score": h.score,
@@ -395,6 +402,7 @@ async fn suggest(
     let suggestions: Vec<Value> = res
         .hits
         .into_iter()
+        .filter(|h| h.kind != "discussion")
         .map(|h| json!({"path": h.path, "title": h.title, "url": format!("/wiki/{}", encode(&h.path))}))
         .collect();
     Ok(Json(json!({"suggestions": suggestions})).into_response())

@@ -3,6 +3,7 @@
 mod api;
 mod auth;
 mod cases;
+mod discussions;
 mod error;
 mod feed;
 mod security;
@@ -164,6 +165,26 @@ impl Actor {
     pub(crate) fn can_edit(&self) -> bool {
         self.access >= Access::Edit
     }
+    /// Whether the person may start threads and comment: whoever may edit.
+    pub(crate) fn can_discuss(&self) -> bool {
+        self.can_edit()
+    }
+    pub(crate) fn require_discuss(&self) -> Result<()> {
+        self.refused()?;
+        if self.can_discuss() {
+            Ok(())
+        } else if self.signed_in {
+            Err(Error::forbidden(
+                "you may read this wiki but not take part in discussions",
+            ))
+        } else {
+            Err(Error::unauthorized("sign in to take part in discussions"))
+        }
+    }
+    /// Administrators may change anyone's comments.
+    pub(crate) fn is_admin(&self) -> bool {
+        self.account.as_ref().is_some_and(|a| a.role == Role::Admin)
+    }
 }
 
 /// Largest request body: a page at the limit plus room for JSON escaping and the other fields.
@@ -176,6 +197,7 @@ pub fn router(state: AppState) -> Router {
     let limit = body_limit(&state.engine);
     Router::new()
         .merge(web::routes())
+        .merge(discussions::web_routes())
         .merge(auth::routes())
         .nest("/api/v1", api::routes())
         .layer(DefaultBodyLimit::max(limit))

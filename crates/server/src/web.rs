@@ -159,11 +159,16 @@ async fn view(
     }
     let engine = st.engine.clone();
     let p = path.clone();
-    let (page, backlinks, related) = blocking(move || {
+    let (page, backlinks, related, threads) = blocking(move || {
         let page = engine.page(&p, rev.as_ref())?;
         let backlinks = engine.backlinks(&p)?;
         let related = engine.related(&page, 6)?;
-        Ok((page, backlinks, related))
+        let threads = if page.historic {
+            Vec::new()
+        } else {
+            engine.threads(&p)?
+        };
+        Ok((page, backlinks, related, threads))
     })
     .await
     .map_err(|e| st.fail(e))?;
@@ -214,6 +219,8 @@ async fn view(
             backlinks => backlinks.iter().map(|b| views::link(&b.path, &b.title)).collect::<Vec<_>>(),
             related => related.iter().map(|b| views::link(&b.path, &b.title)).collect::<Vec<_>>(),
             flash => flash.map(|(kind, text)| context! { kind, text }),
+            threads => crate::discussions::thread_views(&threads, &actor),
+            can_discuss => actor.can_discuss(),
         },
     ))
 }
@@ -974,7 +981,7 @@ async fn search(
             total => total,
             relaxed => results.as_ref().map(|r| r.relaxed).unwrap_or(false),
             hits => results.map(|r| r.hits.into_iter().map(|h| context! {
-                url => encode(&h.path),
+                url => crate::discussions::hit_url(&h.path),
                 title => h.title,
                 crumbs => h.path.rsplit_once('/').map(|(f, _)| f.replace('/', " › ")),
                 snippet => h.snippet,

@@ -874,3 +874,34 @@ async fn behind_a_trusted_proxy_the_throttle_counts_the_forwarded_address() {
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
 }
+
+#[tokio::test]
+async fn discussions_from_a_session_need_the_token_and_carry_the_account() {
+    let app = App::new(Access::Read);
+    app.user("ann", Role::Editor);
+    let session = app.login("ann").await;
+    let csrf = app.csrf(&session).await;
+    let before = app.commits();
+    let fields = [("title", "Pricing?"), ("body", "Why the discount?")];
+    let r = app
+        .post_form("/discuss/Home", Some(&session), &fields, &[])
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.commits(), before);
+    let mut good = fields.to_vec();
+    good.push(("csrf_token", &csrf));
+    let r = app
+        .post_form("/discuss/Home", Some(&session), &good, &[])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(app.git_log_author(), "ann <ann@example.com>");
+    // The page's discussion forms carry the token.
+    let page = app.get("/wiki/Home", Some(&session)).await;
+    assert!(
+        page.body.contains(&format!(
+            "action=\"/discuss/Home\"><input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">"
+        )),
+        "{}",
+        page.body
+    );
+}

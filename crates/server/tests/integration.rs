@@ -500,3 +500,158 @@ async fn the_case_story_browser_filters_by_fields() {
         "odd filter values are ignored, not errors"
     );
 }
+
+#[tokio::test]
+async fn discussions_over_the_api_and_on_the_page() {
+    let app = App::new(Access::Edit);
+    app.json(
+        "PUT",
+        "/api/v1/pages/cases/Deal%20X",
+        Some(json!({"markdown": "# Deal X\n\nWhat happened.\n"})),
+    )
+    .await;
+    let n0 = app.commits();
+    let (s, t) = app
+        .json(
+            "POST",
+            "/api/v1/pages/cases/Deal%20X/discussions",
+            Some(json!({"title": "Why did we win?", "body": "Was it the pilot?"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{t}");
+    let id = t["id"].as_str().unwrap().to_string();
+    assert_eq!(t["status"], "open");
+    assert_eq!(t["comments"][0]["markdown"], "Was it the pilot?");
+    let (s, c) = app
+        .json(
+            "POST",
+            &format!("/api/v1/discussions/{id}/comments"),
+            Some(json!({"body": "The quokkaworkshop <script>alert(1)</script>"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{c}");
+    assert!(!c["comment"]["html"].as_str().unwrap().contains("<script"));
+    assert_eq!(app.commits(), n0 + 2);
+
+    let (s, list) = app
+        .json("GET", "/api/v1/pages/cases/Deal%20X/discussions", None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(list["threads"].as_array().unwrap().len(), 1);
+    assert_eq!(list["threads"][0]["comments"].as_array().unwrap().len(), 2);
+
+    let (s, page) = app.get("/wiki/cases/Deal%20X").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("Why did we win?") && page.contains("quokkaworkshop"));
+    assert!(!page.contains("<script>alert(1)"));
+    assert!(page.contains(&format!("id=\"thread-{id}\"")));
+
+    let (_, res) = app
+        .json("GET", "/api/v1/search?q=quokkaworkshop", None)
+        .await;
+    assert_eq!(res["hits"][0]["kind"], "discussion", "{res}");
+    assert_eq!(res["hits"][0]["path"], "cases/Deal X");
+    assert_eq!(res["hits"][0]["thread"], id.as_str());
+    let (_, html) = app.get("/search?q=quokkaworkshop").await;
+    assert!(html.contains(&format!("Deal%20X#thread-{id}\"")), "{html}");
+
+    // Resolve over the API; the open list is empty then, the resolved one is not.
+    let (s, r) = app
+        .json(
+            "PATCH",
+            &format!("/api/v1/discussions/{id}"),
+            Some(json!({"status": "resolved"})),
+        )
+        .await;
+    assert_eq!(
+        (s, r["status"].as_str()),
+        (StatusCode::OK, Some("resolved"))
+    );
+    let (_, open) = app.json("GET", "/api/v1/discussions", None).await;
+    assert!(open["threads"].as_array().unwrap().is_empty());
+    let (_, resolved) = app
+        .json("GET", "/api/v1/discussions?status=resolved", None)
+        .await;
+    assert_eq!(resolved["threads"][0]["id"], id.as_str());
+    let (s, _) = app.get("/discussions?status=all").await;
+    assert_eq!(s, StatusCode::OK);
+
+    // Forms for people: reply, and bad input changes nothing.
+    let n1 = app.commits();
+    let form = |uri: &str, body: &str| {
+        Request::post(uri)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    };
+    let (s, h, _) = app
+        .send(form(&format!("/discussions/{id}/reply"), "body=Agreed"))
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(
+        h["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/wiki/cases/Deal%20X#comment-")
+    );
+    assert_eq!(app.commits(), n1 + 1);
+    for (uri, body) in [
+        (
+            format!("/discussions/{id}/reply"),
+            "body=%20%20".to_string(),
+        ),
+        ("/discussions/nope/reply".to_string(), "body=x".to_string()),
+        (
+            "/discuss/Missing%20Page".to_string(),
+            "title=t&body=b".to_string(),
+        ),
+        (
+            "/discuss/cases/Deal%20X".to_string(),
+            "title=&body=b".to_string(),
+        ),
+    ] {
+        let (s, _, _) = app.send(form(&uri, &body)).await;
+        assert!(s.is_client_error(), "{uri}: {s}");
+    }
+    for (method, uri, body) in [
+        (
+            "POST",
+            format!("/api/v1/discussions/{id}/comments"),
+            json!({"body": ""}),
+        ),
+        (
+            "POST",
+            "/api/v1/discussions/../comments".to_string(),
+            json!({"body": "x"}),
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/discussions/{id}"),
+            json!({"status": "sideways"}),
+        ),
+        (
+            "POST",
+            "/api/v1/pages/Nope/discussions".to_string(),
+            json!({"title": "t", "body": "b"}),
+        ),
+    ] {
+        let (s, v) = app.json(method, &uri, Some(body)).await;
+        assert!(s.is_client_error(), "{method} {uri}: {s} {v}");
+    }
+    assert_eq!(app.commits(), n1 + 1, "refused input made no commit");
+}
+
+#[tokio::test]
+async fn read_only_visitors_cannot_discuss() {
+    let app = App::new(Access::Read);
+    let (s, _) = app
+        .json(
+            "POST",
+            "/api/v1/pages/Home/discussions",
+            Some(json!({"title": "t", "body": "b"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (_, page) = app.get("/wiki/Home").await;
+    assert!(!page.contains("Start a discussion"));
+}

@@ -73,6 +73,18 @@ pub enum Change {
     },
 }
 
+/// What one commit of the [`Writer`] did: enough for a reader of the repository to move its
+/// picture of the head forward without diffing trees again.
+#[derive(Debug, Clone)]
+pub struct Committed {
+    /// The branch's commit before (`None` for the first commit).
+    pub parent: Option<Revision>,
+    /// The commit, with the files it changed in `paths`.
+    pub info: CommitInfo,
+    /// How each file changed.
+    pub deltas: Vec<FileDelta>,
+}
+
 /// The git repository holding the wiki. Readers share a small pool of handles; writers go
 /// through [`Store::writer`], one at a time.
 pub struct Store {
@@ -330,6 +342,7 @@ impl Store {
         Writer {
             store: self,
             repo: self.writer.lock().unwrap_or_else(|e| e.into_inner()),
+            committed: Vec::new(),
         }
     }
 }
@@ -358,9 +371,15 @@ pub fn unified_diff(old: &str, new: &str, old_name: &str, new_name: &str) -> Str
 pub struct Writer<'a> {
     store: &'a Store,
     repo: MutexGuard<'a, Repository>,
+    committed: Vec<Committed>,
 }
 
 impl Writer<'_> {
+    /// The commits made through this writer so far, oldest first; taking them empties the list.
+    pub fn take_committed(&mut self) -> Vec<Committed> {
+        std::mem::take(&mut self.committed)
+    }
+
     /// The branch's commit now.
     pub fn head(&self) -> Result<Option<Revision>> {
         head_oid(&self.repo, &self.store.branch).map(|o| o.map(rev))
@@ -417,7 +436,7 @@ impl Writer<'_> {
         if let Some(wd) = &self.store.workdir {
             tree::refuse_dirty(repo, wd, changes)?;
         }
-        let new_tree = tree::apply(repo, base_tree.as_ref(), changes)?;
+        let (new_tree, deltas) = tree::apply(repo, base_tree.as_ref(), changes)?;
         let tree = repo
             .find_tree(new_tree)
             .map_err(git_err("cannot read the new tree"))?;
@@ -451,6 +470,16 @@ impl Writer<'_> {
         if let Some(wd) = &self.store.workdir {
             tree::update_workdir(repo, wd, &tree, changes)?;
         }
+        let commit = repo
+            .find_commit(oid)
+            .map_err(git_err("cannot read the new commit"))?;
+        let mut info = info(&commit);
+        info.paths = deltas.iter().map(|d| d.path.clone()).collect();
+        self.committed.push(Committed {
+            parent: parent_oid.map(rev),
+            info,
+            deltas,
+        });
         Ok(rev(oid))
     }
 }

@@ -17,9 +17,14 @@ pub(crate) fn blob_in(tree: &Tree<'_>, file: &str) -> Option<BlobId> {
     (entry.kind() == Some(ObjectType::Blob)).then(|| BlobId::from_oid(entry.id()))
 }
 
-/// Writes the blobs of `changes` and returns the id of `base` with the changes applied. Only the
-/// trees on the changed paths are rewritten, so the cost does not grow with the wiki.
-pub(crate) fn apply(repo: &Repository, base: Option<&Tree<'_>>, changes: &[Change]) -> Result<Oid> {
+/// Writes the blobs of `changes` and returns the id of `base` with the changes applied, and how
+/// each touched file changed. Only the trees on the changed paths are read and rewritten, so the
+/// cost does not grow with the wiki.
+pub(crate) fn apply(
+    repo: &Repository,
+    base: Option<&Tree<'_>>,
+    changes: &[Change],
+) -> Result<(Oid, Vec<FileDelta>)> {
     let mut edits: BTreeMap<String, Option<Oid>> = BTreeMap::new();
     for change in changes {
         match change {
@@ -43,19 +48,36 @@ pub(crate) fn apply(repo: &Repository, base: Option<&Tree<'_>>, changes: &[Chang
         .iter()
         .map(|(p, o)| (p.split('/').collect(), *o))
         .collect();
-    match build(repo, base, &list)? {
-        Some(oid) => Ok(oid),
+    // The old blob of every edited file, found while the trees along its path are rebuilt.
+    let mut old: BTreeMap<String, Oid> = BTreeMap::new();
+    let tree = match build(repo, base, &list, "", &mut old)? {
+        Some(oid) => oid,
         None => repo
             .treebuilder(None)
             .and_then(|b| b.write())
-            .map_err(git_err("cannot write an empty tree")),
-    }
+            .map_err(git_err("cannot write an empty tree"))?,
+    };
+    let deltas = edits
+        .into_iter()
+        .filter_map(|(path, new)| {
+            let was = old.get(&path).copied();
+            (was != new).then(|| FileDelta {
+                old: was.map(BlobId::from_oid),
+                new: new.map(BlobId::from_oid),
+                path,
+            })
+        })
+        .collect();
+    Ok((tree, deltas))
 }
 
+/// Rebuilds `base` (the tree at `prefix`) with `edits`, noting the blob each edited file had.
 fn build(
     repo: &Repository,
     base: Option<&Tree<'_>>,
     edits: &[(Vec<&str>, Option<Oid>)],
+    prefix: &str,
+    old: &mut BTreeMap<String, Oid>,
 ) -> Result<Option<Oid>> {
     let mut tb = repo
         .treebuilder(base)
@@ -72,6 +94,9 @@ fn build(
             .map_err(git_err("cannot read a tree entry"))?
             .map(|e| (e.id(), e.kind()));
         if let Some((_, oid)) = group.iter().find(|(rest, _)| rest.is_empty()) {
+            if let Some((id, Some(ObjectType::Blob))) = existing {
+                old.insert(format!("{prefix}{name}"), id);
+            }
             match oid {
                 Some(oid) => {
                     if matches!(existing, Some((_, Some(ObjectType::Tree)))) {
@@ -99,7 +124,7 @@ fn build(
             }
             None => None,
         };
-        match build(repo, sub.as_ref(), &group)? {
+        match build(repo, sub.as_ref(), &group, &format!("{prefix}{name}/"), old)? {
             Some(oid) => {
                 tb.insert(name, oid, TREE_MODE)
                     .map_err(git_err("cannot add a folder"))?;

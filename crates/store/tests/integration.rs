@@ -287,3 +287,58 @@ fn not_a_repository_is_a_clear_error() {
         err.message
     );
 }
+
+#[test]
+fn a_commit_reports_exactly_what_a_tree_diff_would() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = seeded(tmp.path());
+    let parent = store.head().unwrap().unwrap();
+    let mut w = store.writer();
+    let rev = w
+        .commit(
+            &[
+                put("Home.md", "# Home\n\nchanged\n"),
+                put("x/y/New.md", "new\n"),
+                put("Same.md", "same\n"),
+                Change::Move {
+                    from: "a/b/Deep.md".into(),
+                    to: "c/Deep.md".into(),
+                },
+            ],
+            &ann(),
+            "several",
+        )
+        .unwrap();
+    // A put of unchanged content is no change at all.
+    w.commit(&[put("Same.md", "same\n")], &ann(), "again")
+        .unwrap();
+    let mut committed = w.take_committed();
+    assert!(w.take_committed().is_empty(), "taking empties the list");
+    drop(w);
+    assert_eq!(committed.len(), 2);
+    let again = committed.pop().unwrap();
+    assert!(again.deltas.is_empty() && again.info.paths.is_empty());
+    assert_eq!(again.parent.as_ref(), Some(&rev));
+    let first = committed.pop().unwrap();
+    assert_eq!(first.parent.as_ref(), Some(&parent));
+    assert_eq!(first.info.revision, rev);
+    assert_eq!(first.info.summary, "several");
+    assert_eq!(first.info.author.email, "ann@example.com");
+    let mut reported = first.deltas.clone();
+    let mut diffed = store.changes_between(Some(&parent), &rev).unwrap();
+    reported.sort_by(|a, b| a.path.cmp(&b.path));
+    diffed.sort_by(|a, b| a.path.cmp(&b.path));
+    assert_eq!(reported, diffed);
+    let mut paths = first.info.paths.clone();
+    paths.sort();
+    assert_eq!(
+        paths,
+        [
+            "Home.md",
+            "Same.md",
+            "a/b/Deep.md",
+            "c/Deep.md",
+            "x/y/New.md"
+        ]
+    );
+}

@@ -558,6 +558,11 @@
         go('/changes');
         return;
       }
+      if (key === 'd') {
+        e.preventDefault();
+        go('/discussions');
+        return;
+      }
     }
 
     switch (key) {
@@ -592,5 +597,15 @@
       default:
         break;
     }
+  });
+
+  // Comment boxes: Ctrl+Enter (or Cmd+Enter) sends the form.
+  doc.querySelectorAll('textarea[data-submit-shortcut]').forEach((box) => {
+    box.addEventListener('keydown', (e) => {
+      if ((e.ctrlKey || e.metaKey) && e.key === 'Enter' && !e.isComposing && box.form) {
+        e.preventDefault();
+        if (box.value.trim() && !e.repeat) box.form.requestSubmit();
+      }
+    });
   });
 })();

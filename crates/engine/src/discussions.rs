@@ -1,0 +1,831 @@
+//! Discussions: threads of comments on a page, kept in the content repository beside the pages.
+//!
+//! Layout (all under a hidden folder, so a discussion can never be mistaken for a page):
+//!
+//! ```text
+//! .casebook/discussions/<page path>/<thread id>/thread.md      title, status, who started it, when
+//! .casebook/discussions/<page path>/<thread id>/<comment id>.md one comment: author, date, markdown
+//! ```
+//!
+//! Each file is YAML front matter followed by markdown (`thread.md` has no body). Ids are the UTC
+//! time plus four hex digits (`20261201-093000-3fa2`), so a folder listing is in order of time
+//! and two people starting a thread in the same second do not collide. Every action (start,
+//! reply, edit, resolve, reopen) is one commit by the person acting; an edited comment's old text
+//! stays in git history.
+
+use crate::{Engine, Inner};
+use casebook_core::{Author, Error, PagePath, Result, Timestamp};
+use casebook_markdown::Context;
+use casebook_search::IndexDoc;
+use casebook_store::{BlobId, Change};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+/// Where discussions live in the repository.
+pub const ROOT: &str = ".casebook/discussions/";
+
+/// Longest thread title accepted, in characters.
+pub const MAX_TITLE: usize = 200;
+
+/// Whether a thread is still open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Open,
+    Resolved,
+}
+
+impl std::str::FromStr for Status {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Status> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "open" | "reopen" | "reopened" => Ok(Status::Open),
+            "resolved" | "resolve" | "closed" => Ok(Status::Resolved),
+            other => Err(Error::invalid(format!(
+                "a discussion is open or resolved, not '{other}'"
+            ))),
+        }
+    }
+}
+
+/// One comment of a thread.
+#[derive(Debug, Clone, Serialize)]
+pub struct Comment {
+    pub id: String,
+    pub author: Author,
+    pub date: Timestamp,
+    /// When the text was last changed, if ever.
+    pub edited: Option<Timestamp>,
+    pub markdown: String,
+    /// Sanitised HTML of the markdown.
+    pub html: String,
+    /// The text without markup (for search).
+    #[serde(skip)]
+    pub text: String,
+}
+
+/// A thread with its comments, oldest first.
+#[derive(Debug, Clone, Serialize)]
+pub struct Thread {
+    pub id: String,
+    /// The page the thread is about.
+    pub page: String,
+    pub title: String,
+    pub status: Status,
+    pub author: Author,
+    pub created: Timestamp,
+    /// The newest comment's date (or the start).
+    pub updated: Timestamp,
+    pub comments: Vec<Comment>,
+}
+
+/// `thread.md`'s front matter.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct ThreadHead {
+    pub title: String,
+    pub status: Status,
+    pub author: String,
+    #[serde(default)]
+    pub email: String,
+    pub created: String,
+}
+
+/// A comment file's front matter.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct CommentHead {
+    pub author: String,
+    #[serde(default)]
+    pub email: String,
+    pub date: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited: Option<String>,
+}
+
+/// What a discussion file of the repository is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FileKey {
+    pub page: String,
+    pub thread: String,
+    /// `None` for `thread.md`, else the comment id.
+    pub comment: Option<String>,
+}
+
+/// Reads a repository path as a discussion file (`None` for anything else).
+pub(crate) fn parse_file(path: &str) -> Option<FileKey> {
+    let rest = path.strip_prefix(ROOT)?.strip_suffix(".md")?;
+    let (dir, name) = rest.rsplit_once('/')?;
+    let (page, thread) = dir.rsplit_once('/')?;
+    if !is_id(thread) || PagePath::parse(page).is_err() {
+        return None;
+    }
+    let comment = match name {
+        "thread" => None,
+        c if is_id(c) => Some(c.to_string()),
+        _ => return None,
+    };
+    Some(FileKey {
+        page: page.to_string(),
+        thread: thread.to_string(),
+        comment,
+    })
+}
+
+/// The page a discussion file of the repository is about (`None` for other files).
+pub fn discussed_page(path: &str) -> Option<&str> {
+    let rest = path.strip_prefix(ROOT)?;
+    let (dir, _) = rest.rsplit_once('/')?;
+    let (page, thread) = dir.rsplit_once('/')?;
+    is_id(thread).then_some(page)
+}
+
+/// The folder of a thread in the repository.
+pub(crate) fn thread_dir(page: &str, thread: &str) -> String {
+    format!("{ROOT}{page}/{thread}/")
+}
+
+/// True for ids as [`new_id`] makes them: `YYYYMMDD-HHMMSS-xxxx`.
+pub fn is_id(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 20
+        && b[8] == b'-'
+        && b[15] == b'-'
+        && b[..8].iter().chain(&b[9..15]).all(u8::is_ascii_digit)
+        && b[16..]
+            .iter()
+            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c))
+}
+
+/// A new id for a thread or comment made at `now`. The four hex digits are the millisecond
+/// (times 64) plus six random bits, so ids sort in order of time even within one second.
+pub(crate) fn new_id(now: Timestamp) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(nanos);
+    let millis = ((nanos / 1_000_000) % 1000) as u64;
+    let stamp: String = now
+        .rfc3339()
+        .chars()
+        .filter(|c| c.is_ascii_digit())
+        .collect();
+    format!(
+        "{}-{}-{:04x}",
+        &stamp[..8],
+        &stamp[8..14],
+        millis * 64 + (h.finish() & 63)
+    )
+}
+
+/// A new id that sorts after `last` (the newest comment of a thread), whatever the clock says.
+pub(crate) fn new_id_after(now: Timestamp, last: Option<&str>) -> String {
+    let id = new_id(now);
+    match last {
+        Some(last) if id.as_str() <= last => {
+            let n = u16::from_str_radix(&last[16..], 16).unwrap_or(0);
+            match n.checked_add(1) {
+                Some(n) => format!("{}{n:04x}", &last[..16]),
+                None => format!("{}ffff", &last[..16]),
+            }
+        }
+        _ => id,
+    }
+}
+
+/// Which threads exist, by page, and the files of each: kept in the engine's snapshot, moved
+/// forward with every change of the head like the rest of it.
+#[derive(Debug, Default)]
+pub(crate) struct ThreadIndex {
+    /// Thread id → page and comment ids (sorted, so oldest first).
+    pub threads: HashMap<String, ThreadFiles>,
+    /// Page → its thread ids, oldest first.
+    pub by_page: BTreeMap<String, BTreeSet<String>>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct ThreadFiles {
+    pub page: String,
+    pub has_head: bool,
+    pub comments: BTreeSet<String>,
+}
+
+impl ThreadIndex {
+    pub fn add(&mut self, key: FileKey) {
+        let t = self.threads.entry(key.thread.clone()).or_default();
+        if t.page != key.page && !t.page.is_empty() {
+            // The same id under another page (a copy made by hand): the newest file wins.
+            if let Some(set) = self.by_page.get_mut(&t.page) {
+                set.remove(&key.thread);
+            }
+            *t = ThreadFiles::default();
+        }
+        t.page = key.page.clone();
+        match key.comment {
+            None => t.has_head = true,
+            Some(c) => {
+                t.comments.insert(c);
+            }
+        }
+        self.by_page.entry(key.page).or_default().insert(key.thread);
+    }
+
+    pub fn remove(&mut self, key: &FileKey) {
+        let Some(t) = self.threads.get_mut(&key.thread) else {
+            return;
+        };
+        if t.page != key.page {
+            return;
+        }
+        match &key.comment {
+            None => t.has_head = false,
+            Some(c) => {
+                t.comments.remove(c);
+            }
+        }
+        if !t.has_head && t.comments.is_empty() {
+            self.threads.remove(&key.thread);
+            if let Some(set) = self.by_page.get_mut(&key.page) {
+                set.remove(&key.thread);
+                if set.is_empty() {
+                    self.by_page.remove(&key.page);
+                }
+            }
+        }
+    }
+
+    /// Every file of the page's threads.
+    pub fn files_of_page(&self, page: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for id in self.by_page.get(page).into_iter().flatten() {
+            if let Some(t) = self.threads.get(id) {
+                let dir = thread_dir(page, id);
+                if t.has_head {
+                    out.push(format!("{dir}thread.md"));
+                }
+                out.extend(t.comments.iter().map(|c| format!("{dir}{c}.md")));
+            }
+        }
+        out
+    }
+}
+
+/// Splits a file into its YAML front matter and the rest.
+pub(crate) fn split_front(text: &str) -> Option<(&str, &str)> {
+    let rest = text
+        .strip_prefix("---\n")
+        .or_else(|| text.strip_prefix("---\r\n"))?;
+    let end = rest.find("\n---")?;
+    let front = &rest[..end];
+    let after = &rest[end + 4..];
+    let body = after
+        .strip_prefix("\r\n")
+        .or_else(|| after.strip_prefix('\n'))
+        .unwrap_or(after);
+    Some((front, body.strip_prefix('\n').unwrap_or(body)))
+}
+
+pub(crate) fn write_file<T: Serialize>(head: &T, body: &str) -> Result<Vec<u8>> {
+    let front = serde_norway::to_string(head)
+        .map_err(|e| Error::internal(format!("cannot write a discussion file: {e}")))?;
+    let mut out = format!("---\n{front}---\n");
+    if !body.is_empty() {
+        out.push('\n');
+        out.push_str(body.trim_end());
+        out.push('\n');
+    }
+    Ok(out.into_bytes())
+}
+
+pub(crate) fn read_head<T: for<'de> Deserialize<'de>>(text: &str) -> Option<(T, &str)> {
+    let (front, body) = split_front(text)?;
+    let head = serde_norway::from_str(front).ok()?;
+    Some((head, body))
+}
+
+/// Checks a comment body and a thread title.
+pub(crate) fn check_body(body: &str, max: usize) -> Result<&str> {
+    let body = body.trim();
+    if body.is_empty() {
+        return Err(Error::invalid(
+            "write something first: the comment is empty",
+        ));
+    }
+    if body.len() > max {
+        return Err(Error::too_large(format!(
+            "the comment is {} bytes; the limit is {max} bytes",
+            body.len()
+        )));
+    }
+    Ok(body)
+}
+
+pub(crate) fn check_title(title: &str) -> Result<String> {
+    let title = title.split_whitespace().collect::<Vec<_>>().join(" ");
+    if title.is_empty() {
+        return Err(Error::invalid("give the discussion a title"));
+    }
+    if title.chars().count() > MAX_TITLE {
+        return Err(Error::invalid(format!(
+            "the title is longer than {MAX_TITLE} characters"
+        )));
+    }
+    Ok(title)
+}
+
+/// A thread read from the head, with the blobs it was read from (to know when it is stale).
+pub(crate) type CachedThread = (u64, Vec<BlobId>, Arc<Thread>);
+
+/// Reads a thread at the head, rendering its comments; cached until one of its files changes.
+pub(crate) fn load(inner: &Inner, id: &str) -> Result<Option<Arc<Thread>>> {
+    let (page, files, generation) = {
+        let snap = inner.snap.read().unwrap_or_else(|e| e.into_inner());
+        let Some(t) = snap.threads.threads.get(id) else {
+            return Ok(None);
+        };
+        if !t.has_head {
+            return Ok(None);
+        }
+        let dir = thread_dir(&t.page, id);
+        let mut files = Vec::with_capacity(t.comments.len() + 1);
+        for name in std::iter::once("thread").chain(t.comments.iter().map(String::as_str)) {
+            let path = format!("{dir}{name}.md");
+            if let Some(b) = snap.files.get(&path) {
+                files.push((name.to_string(), *b));
+            }
+        }
+        (t.page.clone(), files, snap.generation)
+    };
+    let blobs: Vec<BlobId> = files.iter().map(|(_, b)| *b).collect();
+    if let Some((g, b, t)) = inner
+        .threads
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(id)
+        && *g == generation
+        && *b == blobs
+    {
+        return Ok(Some(t.clone()));
+    }
+    let mut thread: Option<Thread> = None;
+    let mut comments = Vec::new();
+    for (name, blob) in &files {
+        let bytes = inner.store.blob(*blob)?;
+        let text = String::from_utf8_lossy(&bytes);
+        if name == "thread" {
+            let Some((head, _)) = read_head::<ThreadHead>(&text) else {
+                tracing::warn!(thread = id, "cannot read a discussion's thread.md");
+                return Ok(None);
+            };
+            let created = Timestamp::parse_rfc3339(&head.created).unwrap_or(Timestamp::new(0, 0));
+            thread = Some(Thread {
+                id: id.to_string(),
+                page: page.clone(),
+                title: head.title,
+                status: head.status,
+                author: Author::new(head.author, head.email),
+                created,
+                updated: created,
+                comments: Vec::new(),
+            });
+            continue;
+        }
+        // A comment that cannot be read is shown as its raw text rather than dropped.
+        let (author, date, edited, markdown) = match read_head::<CommentHead>(&text) {
+            Some((h, body)) => (
+                Author::new(h.author, h.email),
+                Timestamp::parse_rfc3339(&h.date),
+                h.edited.as_deref().and_then(Timestamp::parse_rfc3339),
+                body.trim_end().to_string(),
+            ),
+            None => (Author::new("unknown", ""), None, None, text.to_string()),
+        };
+        let rendered = {
+            let snap = inner.snap.read().unwrap_or_else(|e| e.into_inner());
+            let cx = Context {
+                page: &page,
+                pages: &*snap,
+                view_prefix: crate::VIEW_PREFIX,
+                edit_prefix: crate::EDIT_PREFIX,
+            };
+            casebook_markdown::render_fragment(&markdown, &cx)
+        };
+        comments.push(Comment {
+            date: date.unwrap_or_else(|| id_time(name)),
+            id: name.clone(),
+            author,
+            edited,
+            html: rendered.html,
+            text: rendered.text,
+            markdown,
+        });
+    }
+    let Some(mut thread) = thread else {
+        return Ok(None);
+    };
+    if let Some(last) = comments.iter().map(|c| c.edited.unwrap_or(c.date)).max() {
+        thread.updated = thread.updated.max(last);
+    }
+    thread.comments = comments;
+    let thread = Arc::new(thread);
+    let mut cache = inner.threads.lock().unwrap_or_else(|e| e.into_inner());
+    if cache.len() > 10_000 {
+        cache.clear();
+    }
+    cache.insert(id.to_string(), (generation, blobs, thread.clone()));
+    Ok(Some(thread))
+}
+
+/// The time an id was made, for a comment whose front matter lost its date.
+fn id_time(id: &str) -> Timestamp {
+    let iso = format!(
+        "{}-{}-{}T{}:{}:{}Z",
+        &id[0..4],
+        &id[4..6],
+        &id[6..8],
+        &id[9..11],
+        &id[11..13],
+        &id[13..15]
+    );
+    Timestamp::parse_rfc3339(&iso).unwrap_or(Timestamp::new(0, 0))
+}
+
+/// The search document of a thread: its title and every comment's text.
+pub(crate) fn index_doc(t: &Thread) -> IndexDoc {
+    IndexDoc {
+        path: format!("{}#{}", t.page, t.id),
+        title: t.title.clone(),
+        headings: Vec::new(),
+        body: t
+            .comments
+            .iter()
+            .map(|c| c.text.as_str())
+            .collect::<Vec<_>>()
+            .join("\n\n"),
+        tags: Vec::new(),
+        kind: "discussion".into(),
+        author: t.author.name.clone(),
+        updated: t.updated.seconds,
+        links: Vec::new(),
+        fields: Default::default(),
+    }
+}
+
+fn stamp(t: Timestamp) -> String {
+    t.rfc3339()
+}
+
+impl Engine {
+    /// The threads of a page, oldest first.
+    pub fn threads(&self, page: &PagePath) -> Result<Vec<Arc<Thread>>> {
+        let ids: Vec<String> = self
+            .snapshot()
+            .threads
+            .by_page
+            .get(page.as_str())
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default();
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(t) = load(&self.inner, &id)? {
+                out.push(t);
+            }
+        }
+        Ok(out)
+    }
+
+    /// How many threads a page has: (open, all).
+    pub fn thread_count(&self, page: &PagePath) -> usize {
+        self.snapshot()
+            .threads
+            .by_page
+            .get(page.as_str())
+            .map_or(0, BTreeSet::len)
+    }
+
+    /// One thread by id.
+    pub fn thread(&self, id: &str) -> Result<Arc<Thread>> {
+        if !is_id(id) {
+            return Err(Error::not_found(format!("there is no discussion {id}")));
+        }
+        load(&self.inner, id)?
+            .ok_or_else(|| Error::not_found(format!("there is no discussion {id}")))
+    }
+
+    /// Threads across the wiki with the given status (all when `None`), most recently active
+    /// first.
+    pub fn all_threads(&self, status: Option<Status>, limit: usize) -> Result<Vec<Arc<Thread>>> {
+        let ids: Vec<String> = self.snapshot().threads.threads.keys().cloned().collect();
+        let mut out = Vec::new();
+        for id in ids {
+            if let Some(t) = load(&self.inner, &id)?
+                && status.is_none_or(|s| s == t.status)
+            {
+                out.push(t);
+            }
+        }
+        out.sort_by(|a, b| b.updated.cmp(&a.updated).then_with(|| b.id.cmp(&a.id)));
+        out.truncate(limit);
+        Ok(out)
+    }
+
+    /// Starts a thread on an existing page: one commit with the thread and its first comment.
+    pub fn start_thread(
+        &self,
+        page: &PagePath,
+        title: &str,
+        body: &str,
+        author: &Author,
+    ) -> Result<Arc<Thread>> {
+        let title = check_title(title)?;
+        let body = check_body(body, self.inner.opts.max_page_bytes)?;
+        let now = Timestamp::now();
+        let id = new_id(now);
+        let first = new_id_after(now, Some(&id));
+        let dir = thread_dir(page.as_str(), &id);
+        let head = ThreadHead {
+            title: title.clone(),
+            status: Status::Open,
+            author: author.name.clone(),
+            email: author.email.clone(),
+            created: stamp(now),
+        };
+        let changes = vec![
+            Change::Put {
+                path: format!("{dir}thread.md"),
+                content: write_file(&head, "")?,
+            },
+            Change::Put {
+                path: format!("{dir}{first}.md"),
+                content: write_file(&comment_head(author, now, None), body)?,
+            },
+        ];
+        self.with_writer(|w| {
+            let at = w.head()?;
+            let exists = match &at {
+                Some(h) => w.read(h, &page.file())?.is_some(),
+                None => false,
+            };
+            if !exists {
+                return Err(Error::not_found(format!(
+                    "there is no page {page} to discuss"
+                )));
+            }
+            w.commit(&changes, author, &format!("Discuss {page}: {title}"))
+        })?;
+        self.thread(&id)
+    }
+
+    /// Adds a comment to a thread; answers the thread and the new comment's id.
+    pub fn reply(&self, id: &str, body: &str, author: &Author) -> Result<(Arc<Thread>, String)> {
+        let thread = self.thread(id)?;
+        let body = check_body(body, self.inner.opts.max_page_bytes)?;
+        let now = Timestamp::now();
+        let cid = new_id_after(now, thread.comments.last().map(|c| c.id.as_str()));
+        let change = Change::Put {
+            path: format!("{}{cid}.md", thread_dir(&thread.page, id)),
+            content: write_file(&comment_head(author, now, None), body)?,
+        };
+        let message = format!("Reply on {}: {}", thread.page, thread.title);
+        self.write_in_thread(&thread, &[change], author, &message)?;
+        Ok((self.thread(id)?, cid))
+    }
+
+    /// Changes a comment's text. Only its author may, unless `any` (an administrator).
+    pub fn edit_comment(
+        &self,
+        id: &str,
+        comment: &str,
+        body: &str,
+        author: &Author,
+        any: bool,
+    ) -> Result<Arc<Thread>> {
+        let thread = self.thread(id)?;
+        let old = thread
+            .comments
+            .iter()
+            .find(|c| c.id == comment)
+            .ok_or_else(|| {
+                Error::not_found(format!("there is no comment {comment} in this discussion"))
+            })?;
+        if !any && !old.author.email.eq_ignore_ascii_case(&author.email) {
+            return Err(Error::forbidden(
+                "only the author of a comment may change it",
+            ));
+        }
+        let body = check_body(body, self.inner.opts.max_page_bytes)?;
+        if body == old.markdown.trim() {
+            return Ok(thread);
+        }
+        let change = Change::Put {
+            path: format!("{}{comment}.md", thread_dir(&thread.page, id)),
+            content: write_file(
+                &CommentHead {
+                    author: old.author.name.clone(),
+                    email: old.author.email.clone(),
+                    date: stamp(old.date),
+                    edited: Some(stamp(Timestamp::now())),
+                },
+                body,
+            )?,
+        };
+        let message = format!("Edit a comment on {}: {}", thread.page, thread.title);
+        self.write_in_thread(&thread, &[change], author, &message)?;
+        self.thread(id)
+    }
+
+    /// Resolves or reopens a thread.
+    pub fn set_thread_status(
+        &self,
+        id: &str,
+        status: Status,
+        author: &Author,
+    ) -> Result<Arc<Thread>> {
+        let thread = self.thread(id)?;
+        if thread.status == status {
+            return Ok(thread);
+        }
+        let head = ThreadHead {
+            title: thread.title.clone(),
+            status,
+            author: thread.author.name.clone(),
+            email: thread.author.email.clone(),
+            created: stamp(thread.created),
+        };
+        let change = Change::Put {
+            path: format!("{}thread.md", thread_dir(&thread.page, id)),
+            content: write_file(&head, "")?,
+        };
+        let verb = match status {
+            Status::Open => "Reopen",
+            Status::Resolved => "Resolve",
+        };
+        let message = format!("{verb} the discussion on {}: {}", thread.page, thread.title);
+        self.write_in_thread(&thread, &[change], author, &message)?;
+        self.thread(id)
+    }
+
+    /// Commits `changes` to a thread, provided it is still where it was read.
+    fn write_in_thread(
+        &self,
+        thread: &Thread,
+        changes: &[Change],
+        author: &Author,
+        message: &str,
+    ) -> Result<()> {
+        let head_file = format!("{}thread.md", thread_dir(&thread.page, &thread.id));
+        self.with_writer(|w| {
+            let still = match w.head()? {
+                Some(h) => w.read(&h, &head_file)?.is_some(),
+                None => false,
+            };
+            if !still {
+                return Err(Error::conflict(
+                    "the discussion moved or was removed meanwhile; reload the page",
+                ));
+            }
+            w.commit(changes, author, message)
+        })?;
+        Ok(())
+    }
+
+    /// The changes that carry a page's discussions along when it moves to `to`, or remove them
+    /// with it (`to = None`).
+    pub(crate) fn discussion_changes(&self, from: &PagePath, to: Option<&PagePath>) -> Vec<Change> {
+        let old_prefix = format!("{ROOT}{}/", from.as_str());
+        self.snapshot()
+            .threads
+            .files_of_page(from.as_str())
+            .into_iter()
+            .map(|file| match to {
+                Some(to) => Change::Move {
+                    to: format!("{ROOT}{}/{}", to.as_str(), &file[old_prefix.len()..]),
+                    from: file,
+                },
+                None => Change::Delete { path: file },
+            })
+            .collect()
+    }
+}
+
+fn comment_head(author: &Author, now: Timestamp, edited: Option<Timestamp>) -> CommentHead {
+    CommentHead {
+        author: author.name.clone(),
+        email: author.email.clone(),
+        date: stamp(now),
+        edited: edited.map(stamp),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_recognised_and_unique_enough() {
+        let now = Timestamp::new(1_795_763_327, 0);
+        let a = new_id(now);
+        assert!(is_id(&a), "{a}");
+        assert!(a.starts_with("20261127-070847-"));
+        let many: BTreeSet<String> = (0..50).map(|_| new_id(now)).collect();
+        assert!(many.len() > 20, "ids of one second still differ");
+        let later = new_id_after(now, Some("20261127-070847-fff0"));
+        assert_eq!(later, "20261127-070847-fff1");
+        assert!(is_id(&later));
+        let past = Timestamp::new(1_000_000_000, 0);
+        assert!(
+            new_id_after(past, Some(&a)) > a,
+            "a slow clock still sorts after"
+        );
+        for bad in [
+            "",
+            "thread",
+            "20261127-070847-zzzz",
+            "20261127_070847-0000",
+            "../../x",
+        ] {
+            assert!(!is_id(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn files_are_read_back_from_their_paths() {
+        let k = parse_file(".casebook/discussions/cases/Deal X/20261127-070847-00af/thread.md");
+        assert_eq!(
+            k,
+            Some(FileKey {
+                page: "cases/Deal X".into(),
+                thread: "20261127-070847-00af".into(),
+                comment: None
+            })
+        );
+        let c =
+            parse_file(".casebook/discussions/Home/20261127-070847-00af/20261127-070900-1234.md")
+                .unwrap();
+        assert_eq!(c.page, "Home");
+        assert_eq!(c.comment.as_deref(), Some("20261127-070900-1234"));
+        for other in [
+            "Home.md",
+            ".casebook/discussions/Home/thread.md",
+            ".casebook/discussions/20261127-070847-00af/thread.md",
+            ".casebook/discussions/Home/20261127-070847-00af/notes.md",
+            ".casebook/discussions/../x/20261127-070847-00af/thread.md",
+        ] {
+            assert_eq!(parse_file(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn heads_round_trip_through_yaml() {
+        let head = ThreadHead {
+            title: "Why: \"we\" won --- or not?".into(),
+            status: Status::Open,
+            author: "Ann".into(),
+            email: "ann@example.com".into(),
+            created: "2026-11-27T07:08:47Z".into(),
+        };
+        let bytes = write_file(&head, "").unwrap();
+        let text = String::from_utf8(bytes).unwrap();
+        let (back, body): (ThreadHead, &str) = read_head(&text).unwrap();
+        assert_eq!(back.title, head.title);
+        assert_eq!(back.status, Status::Open);
+        assert_eq!(body, "");
+        let c = write_file(
+            &CommentHead {
+                author: "Bo".into(),
+                email: String::new(),
+                date: "2026-11-27T07:08:47Z".into(),
+                edited: None,
+            },
+            "Hello\n\n---\n\nworld\n",
+        )
+        .unwrap();
+        let text = String::from_utf8(c).unwrap();
+        let (_, body): (CommentHead, &str) = read_head(&text).unwrap();
+        assert_eq!(body, "Hello\n\n---\n\nworld\n");
+    }
+
+    #[test]
+    fn the_index_follows_files_coming_and_going() {
+        let mut ix = ThreadIndex::default();
+        let t = ".casebook/discussions/P/20261127-070847-00af/";
+        for f in [
+            "thread.md",
+            "20261127-070900-0001.md",
+            "20261127-070901-0002.md",
+        ] {
+            ix.add(parse_file(&format!("{t}{f}")).unwrap());
+        }
+        assert_eq!(ix.files_of_page("P").len(), 3);
+        for f in [
+            "thread.md",
+            "20261127-070900-0001.md",
+            "20261127-070901-0002.md",
+        ] {
+            ix.remove(&parse_file(&format!("{t}{f}")).unwrap());
+        }
+        assert!(ix.threads.is_empty() && ix.by_page.is_empty());
+    }
+}

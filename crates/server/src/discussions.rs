@@ -1,0 +1,445 @@
+//! Discussions: the JSON API of CONTRACT.md for threads and comments, the forms on a page, and
+//! the "Discussions" page of open threads.
+
+use crate::api::{JsonBody, encode};
+use crate::{Actor, ApiError, AppState, PageError, blocking};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use casebook_core::{Error, PagePath};
+use casebook_engine::{Thread, ThreadStatus};
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// Routes under `/api/v1`.
+pub(crate) fn api_routes() -> Router<AppState> {
+    Router::new()
+        .route("/discussions", get(api_list))
+        .route("/discussions/{id}", get(api_thread).patch(api_status))
+        .route("/discussions/{id}/comments", post(api_reply))
+        .route(
+            "/discussions/{id}/comments/{comment}",
+            axum::routing::put(api_edit),
+        )
+}
+
+/// Routes for people.
+pub(crate) fn web_routes() -> Router<AppState> {
+    Router::new()
+        .route("/discussions", get(list_page))
+        .route("/discussions/{id}", get(goto_thread))
+        .route("/discussions/{id}/reply", post(reply_form))
+        .route("/discussions/{id}/status", post(status_form))
+        .route(
+            "/discussions/{id}/comments/{comment}/edit",
+            get(edit_form).post(edit_save),
+        )
+        .route("/discuss/{*path}", post(start_form))
+}
+
+/// A thread as the API answers it.
+pub(crate) fn thread_json(t: &Thread) -> Value {
+    json!({
+        "id": t.id,
+        "page": t.page,
+        "url": format!("/wiki/{}#thread-{}", encode(&t.page), t.id),
+        "title": t.title,
+        "status": t.status,
+        "author": t.author.name,
+        "created": t.created,
+        "updated": t.updated,
+        "comments": t.comments.iter().map(|c| json!({
+            "id": c.id,
+            "author": c.author.name,
+            "date": c.date,
+            "edited": c.edited,
+            "markdown": c.markdown,
+            "html": c.html,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// `GET /api/v1/pages/{path}/discussions`.
+pub(crate) async fn api_page_threads(st: AppState, page: PagePath) -> Result<Response, ApiError> {
+    let engine = st.engine.clone();
+    let threads = blocking(move || {
+        if !engine.exists(&page) {
+            return Err(Error::not_found(format!("there is no page {page}")));
+        }
+        engine.threads(&page)
+    })
+    .await?;
+    Ok(
+        Json(json!({"threads": threads.iter().map(|t| thread_json(t)).collect::<Vec<_>>()}))
+            .into_response(),
+    )
+}
+
+#[derive(Deserialize)]
+pub(crate) struct StartBody {
+    title: String,
+    body: String,
+}
+
+/// `POST /api/v1/pages/{path}/discussions`.
+pub(crate) async fn api_start(
+    st: AppState,
+    actor: Actor,
+    page: PagePath,
+    body: StartBody,
+) -> Result<Response, ApiError> {
+    actor.require_discuss()?;
+    let engine = st.engine.clone();
+    let t = blocking(move || engine.start_thread(&page, &body.title, &body.body, &actor.author))
+        .await?;
+    Ok((StatusCode::CREATED, Json(thread_json(&t))).into_response())
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    status: Option<String>,
+    limit: Option<usize>,
+}
+
+fn status_filter(raw: Option<&str>) -> casebook_core::Result<Option<ThreadStatus>> {
+    match raw.map(str::trim).unwrap_or("open") {
+        "all" | "" => Ok(None),
+        s => s.parse().map(Some),
+    }
+}
+
+async fn api_list(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, ApiError> {
+    st.actor(&headers).require_read()?;
+    let status = status_filter(q.status.as_deref())?;
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let engine = st.engine.clone();
+    let threads = blocking(move || engine.all_threads(status, limit)).await?;
+    Ok(
+        Json(json!({"threads": threads.iter().map(|t| thread_json(t)).collect::<Vec<_>>()}))
+            .into_response(),
+    )
+}
+
+async fn api_thread(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    st.actor(&headers).require_read()?;
+    let engine = st.engine.clone();
+    let t = blocking(move || engine.thread(&id)).await?;
+    Ok(Json(thread_json(&t)).into_response())
+}
+
+#[derive(Deserialize)]
+struct StatusBody {
+    status: String,
+}
+
+async fn api_status(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<StatusBody>,
+) -> Result<Response, ApiError> {
+    let actor = st.actor(&headers);
+    actor.require_discuss()?;
+    let status: ThreadStatus = body.status.parse()?;
+    let engine = st.engine.clone();
+    let t = blocking(move || engine.set_thread_status(&id, status, &actor.author)).await?;
+    Ok(Json(thread_json(&t)).into_response())
+}
+
+#[derive(Deserialize)]
+struct CommentBody {
+    body: String,
+}
+
+async fn api_reply(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<CommentBody>,
+) -> Result<Response, ApiError> {
+    let actor = st.actor(&headers);
+    actor.require_discuss()?;
+    let engine = st.engine.clone();
+    let (t, cid) = blocking(move || engine.reply(&id, &body.body, &actor.author)).await?;
+    let comment = thread_json(&t)["comments"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["id"] == cid.as_str()).cloned())
+        .unwrap_or(Value::Null);
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"thread": t.id, "page": t.page, "comment": comment, "id": cid})),
+    )
+        .into_response())
+}
+
+async fn api_edit(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path((id, comment)): Path<(String, String)>,
+    JsonBody(body): JsonBody<CommentBody>,
+) -> Result<Response, ApiError> {
+    let actor = st.actor(&headers);
+    actor.require_discuss()?;
+    let engine = st.engine.clone();
+    let t = blocking(move || {
+        engine.edit_comment(&id, &comment, &body.body, &actor.author, actor.is_admin())
+    })
+    .await?;
+    Ok(Json(thread_json(&t)).into_response())
+}
+
+// ----- pages for people -----
+
+/// A thread as the templates see it.
+#[derive(Debug, Serialize)]
+pub(crate) struct ThreadView {
+    id: String,
+    title: String,
+    open: bool,
+    author: String,
+    created: String,
+    created_iso: String,
+    page: String,
+    page_url: String,
+    comments: Vec<CommentView>,
+}
+
+#[derive(Debug, Serialize)]
+struct CommentView {
+    id: String,
+    author: String,
+    date: String,
+    date_iso: String,
+    edited: bool,
+    html: String,
+    mine: bool,
+}
+
+pub(crate) fn thread_views(threads: &[Arc<Thread>], actor: &Actor) -> Vec<ThreadView> {
+    threads
+        .iter()
+        .map(|t| ThreadView {
+            id: t.id.clone(),
+            title: t.title.clone(),
+            open: t.status == ThreadStatus::Open,
+            author: t.author.name.clone(),
+            created: t.created.short(),
+            created_iso: t.created.rfc3339(),
+            page: t.page.clone(),
+            page_url: format!("/wiki/{}", encode(&t.page)),
+            comments: t
+                .comments
+                .iter()
+                .map(|c| CommentView {
+                    id: c.id.clone(),
+                    author: c.author.name.clone(),
+                    date: c.date.short(),
+                    date_iso: c.date.rfc3339(),
+                    edited: c.edited.is_some(),
+                    html: c.html.clone(),
+                    mine: actor.can_discuss()
+                        && (actor.is_admin()
+                            || c.author.email.eq_ignore_ascii_case(&actor.author.email)),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+fn thread_url(t: &Thread) -> String {
+    format!("/wiki/{}#thread-{}", encode(&t.page), t.id)
+}
+
+fn discussant(st: &AppState, headers: &HeaderMap) -> Result<Actor, PageError> {
+    let actor = st.actor(headers);
+    actor.require_discuss().map_err(|e| st.fail(e))?;
+    Ok(actor)
+}
+
+fn read_form<T>(
+    st: &AppState,
+    form: Result<Form<T>, axum::extract::rejection::FormRejection>,
+) -> Result<T, PageError> {
+    form.map(|Form(f)| f)
+        .map_err(|e| st.fail(Error::invalid(format!("the form could not be read: {e}"))))
+}
+
+#[derive(Deserialize)]
+struct StartForm {
+    title: String,
+    body: String,
+}
+
+async fn start_form(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+    form: Result<Form<StartForm>, axum::extract::rejection::FormRejection>,
+) -> Result<Response, PageError> {
+    let actor = discussant(&st, &headers)?;
+    let page = PagePath::parse(&raw).map_err(|e| st.fail(e))?;
+    let form = read_form(&st, form)?;
+    let engine = st.engine.clone();
+    let body = form.body.replace("\r\n", "\n");
+    let t = blocking(move || engine.start_thread(&page, &form.title, &body, &actor.author))
+        .await
+        .map_err(|e| st.fail(e))?;
+    Ok(Redirect::to(&thread_url(&t)).into_response())
+}
+
+#[derive(Deserialize)]
+struct ReplyForm {
+    body: String,
+}
+
+async fn reply_form(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: Result<Form<ReplyForm>, axum::extract::rejection::FormRejection>,
+) -> Result<Response, PageError> {
+    let actor = discussant(&st, &headers)?;
+    let form = read_form(&st, form)?;
+    let engine = st.engine.clone();
+    let body = form.body.replace("\r\n", "\n");
+    let (t, cid) = blocking(move || engine.reply(&id, &body, &actor.author))
+        .await
+        .map_err(|e| st.fail(e))?;
+    Ok(Redirect::to(&format!("/wiki/{}#comment-{cid}", encode(&t.page))).into_response())
+}
+
+#[derive(Deserialize)]
+struct StatusForm {
+    status: String,
+}
+
+async fn status_form(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: Result<Form<StatusForm>, axum::extract::rejection::FormRejection>,
+) -> Result<Response, PageError> {
+    let actor = discussant(&st, &headers)?;
+    let form = read_form(&st, form)?;
+    let status: ThreadStatus = form.status.parse().map_err(|e| st.fail(e))?;
+    let engine = st.engine.clone();
+    let t = blocking(move || engine.set_thread_status(&id, status, &actor.author))
+        .await
+        .map_err(|e| st.fail(e))?;
+    Ok(Redirect::to(&thread_url(&t)).into_response())
+}
+
+async fn edit_form(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path((id, comment)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    let actor = discussant(&st, &headers)?;
+    let engine = st.engine.clone();
+    let t = blocking(move || engine.thread(&id))
+        .await
+        .map_err(|e| st.fail(e))?;
+    let c = t
+        .comments
+        .iter()
+        .find(|c| c.id == comment)
+        .ok_or_else(|| st.fail(Error::not_found("there is no such comment")))?;
+    Ok(st.page(
+        StatusCode::OK,
+        "comment_edit.html",
+        &actor,
+        context! {
+            title => format!("Edit a comment on “{}”", t.title),
+            thread => t.title,
+            thread_url => thread_url(&t),
+            action => format!("/discussions/{}/comments/{}/edit", t.id, c.id),
+            markdown => c.markdown,
+        },
+    ))
+}
+
+async fn edit_save(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path((id, comment)): Path<(String, String)>,
+    form: Result<Form<ReplyForm>, axum::extract::rejection::FormRejection>,
+) -> Result<Response, PageError> {
+    let actor = discussant(&st, &headers)?;
+    let form = read_form(&st, form)?;
+    let engine = st.engine.clone();
+    let body = form.body.replace("\r\n", "\n");
+    let cid = comment.clone();
+    let t = blocking(move || {
+        engine.edit_comment(&id, &comment, &body, &actor.author, actor.is_admin())
+    })
+    .await
+    .map_err(|e| st.fail(e))?;
+    Ok(Redirect::to(&format!("/wiki/{}#comment-{cid}", encode(&t.page))).into_response())
+}
+
+async fn goto_thread(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    st.actor(&headers).require_read().map_err(|e| st.fail(e))?;
+    let engine = st.engine.clone();
+    let t = blocking(move || engine.thread(&id))
+        .await
+        .map_err(|e| st.fail(e))?;
+    Ok(Redirect::to(&thread_url(&t)).into_response())
+}
+
+#[derive(Deserialize)]
+struct ListPageQuery {
+    status: Option<String>,
+}
+
+async fn list_page(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<ListPageQuery>,
+) -> Result<Response, PageError> {
+    let actor = st.actor(&headers);
+    actor.require_read().map_err(|e| st.fail(e))?;
+    let status = status_filter(q.status.as_deref()).map_err(|e| st.fail(e))?;
+    let engine = st.engine.clone();
+    let threads = blocking(move || engine.all_threads(status, 200))
+        .await
+        .map_err(|e| st.fail(e))?;
+    let shown = match status {
+        Some(ThreadStatus::Open) => "open",
+        Some(ThreadStatus::Resolved) => "resolved",
+        None => "all",
+    };
+    Ok(st.page(
+        StatusCode::OK,
+        "discussions.html",
+        &actor,
+        context! {
+            title => "Discussions",
+            shown => shown,
+            threads => thread_views(&threads, &actor),
+        },
+    ))
+}
+
+/// Where a search hit leads: a page, or a thread on a page (`page#thread`).
+pub(crate) fn hit_url(path: &str) -> String {
+    match path.split_once('#') {
+        Some((page, thread)) => format!("/wiki/{}#thread-{thread}", encode(page)),
+        None => format!("/wiki/{}", encode(path)),
+    }
+}
