@@ -3,7 +3,9 @@
 mod discussions;
 mod import;
 mod indexer;
+mod records;
 mod state;
+mod types;
 
 pub use discussions::{Comment, Status as ThreadStatus, Thread, discussed_page};
 
@@ -11,7 +13,12 @@ pub use casebook_markdown::{FrontMatter, Heading, Link, Rendered};
 pub use casebook_search::{Hit, LinkingPage, Results};
 pub use casebook_store::{CommitInfo, unified_diff};
 pub use import::ImportReport;
+pub use records::{NewRecord, TypeCheck};
 pub use state::PageMeta;
+pub use types::{
+    Field, FieldKind, PageType, TYPES_DIR, TypeProblem, TypeSet, new_page_text, parse_date,
+    parse_money, parse_number,
+};
 
 use casebook_core::{Author, Error, FolderPath, PagePath, Result, Revision, Timestamp};
 use casebook_markdown::Context;
@@ -265,6 +272,7 @@ impl Engine {
                 snap.insert_page(path.as_str().to_string(), meta);
             }
         }
+        snap.types = Arc::new(self.read_types(&snap.files));
         let log = inner.store.log(START_WALK, 0)?;
         for c in log.into_iter().rev() {
             let c = Arc::new(c);
@@ -277,6 +285,32 @@ impl Engine {
         }
         *inner.snap.write().unwrap_or_else(|e| e.into_inner()) = snap;
         Ok(())
+    }
+
+    /// The page types of a tree: its `.casebook/types/*.toml` files, or the built-in types
+    /// when it has none. Never fails: a file that cannot be read is a problem of the set.
+    fn read_types(&self, files: &HashMap<String, BlobId>) -> TypeSet {
+        let mut found = Vec::new();
+        let mut unreadable = Vec::new();
+        for (path, blob) in files.iter().filter(|(p, _)| p.starts_with(TYPES_DIR)) {
+            match self.inner.store.blob(*blob) {
+                Ok(bytes) => found.push((path.clone(), bytes)),
+                Err(e) => unreadable.push((path.clone(), e.message)),
+            }
+        }
+        if found.iter().any(|(p, _)| p.ends_with(".toml")) || !unreadable.is_empty() {
+            let mut set = TypeSet::from_files(found);
+            for (path, message) in unreadable {
+                set.add_problem(&path, message);
+            }
+            return set;
+        }
+        let builtin = Starter::iter()
+            .filter(|name| name.starts_with(TYPES_DIR))
+            .filter_map(|name| Some((name.to_string(), Starter::get(&name)?.data.into_owned())));
+        let mut set = TypeSet::from_files(builtin);
+        set.builtin = true;
+        set
     }
 
     fn meta_for(&self, blob: BlobId, path: &PagePath) -> Result<PageMeta> {
@@ -510,6 +544,9 @@ impl Engine {
                         }
                     }
                 }
+            }
+            if deltas.iter().any(|d| d.path.starts_with(TYPES_DIR)) {
+                snap.types = Arc::new(self.read_types(&snap.files));
             }
             snap.head = Some(new.clone());
         }

@@ -34,6 +34,8 @@ pub struct Snapshot {
     pub generation: u64,
     /// The discussions' files, by thread and by page.
     pub threads: crate::discussions::ThreadIndex,
+    /// The page types defined at the head (reread only when a type file changes).
+    pub types: Arc<crate::types::TypeSet>,
 }
 
 impl Snapshot {

@@ -806,3 +806,5 @@ fn a_thread_pushed_from_a_clone_is_picked_up() {
         Some("discussion")
     );
 }
+#[path = "integration/types.rs"]
+mod types;

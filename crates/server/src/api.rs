@@ -174,6 +174,7 @@ async fn read_page(st: AppState, path: PagePath, rev: Option<Revision>) -> ApiRe
         "author": page.author.as_ref().map(|a| a.name.clone()),
         "front_matter": page.rendered.front_matter,
         "front_matter_error": page.rendered.front_matter_error,
+        "type_warnings": st.engine.check_type(&page.rendered.front_matter).warnings,
         "tags": page.rendered.tags,
         "headings": page.rendered.headings,
         "links": links,

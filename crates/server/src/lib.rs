@@ -6,6 +6,7 @@ mod cases;
 mod discussions;
 mod error;
 mod feed;
+mod records;
 mod security;
 mod theme;
 mod views;
@@ -198,6 +199,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(web::routes())
         .merge(discussions::web_routes())
+        .merge(records::routes())
         .merge(auth::routes())
         .nest("/api/v1", api::routes())
         .layer(DefaultBodyLimit::max(limit))

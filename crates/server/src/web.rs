@@ -197,6 +197,7 @@ async fn view(
     } else {
         None
     };
+    let card = crate::records::card(&st.engine, &page.rendered.front_matter);
     Ok(st.page(
         StatusCode::OK,
         "page.html",
@@ -207,7 +208,10 @@ async fn view(
             title => page.title,
             crumbs => views::crumbs(&path.folder()),
             html => page.rendered.html,
-            fields => page.rendered.front_matter.display_fields(),
+            fields => card.fields,
+            type_label => card.type_label,
+            type_name => card.type_name,
+            type_warnings => card.warnings,
             front_matter_error => page.rendered.front_matter_error,
             tags => page.rendered.tags,
             toc => page.rendered.headings.iter().filter(|h| (2..=4).contains(&h.level)).collect::<Vec<_>>(),
@@ -369,7 +373,7 @@ async fn new_page(
         },
         "new.html",
         &actor,
-        context! { title => "New page", error, value => q.path },
+        context! { title => "New page", error, value => q.path, types => crate::records::new_links(&st.engine) },
     ))
 }
 
@@ -576,6 +580,14 @@ async fn preview(
                     "<div class=\"flash warn\">{}</div>",
                     views::escape(e)
                 ));
+            }
+            let warnings = st.engine.check_type(&r.front_matter).warnings;
+            if !warnings.is_empty() {
+                html.push_str("<div class=\"type-warnings flash warn\">The fields do not fit the page's type:<ul>");
+                for w in &warnings {
+                    html.push_str(&format!("<li>{}</li>", views::escape(w)));
+                }
+                html.push_str("</ul></div>");
             }
             html.push_str(&r.html);
             Html(html).into_response()

@@ -905,3 +905,33 @@ async fn discussions_from_a_session_need_the_token_and_carry_the_account() {
         page.body
     );
 }
+
+#[tokio::test]
+async fn the_typed_record_form_carries_the_token() {
+    let app = App::new(Access::Read);
+    app.user("ann", Role::Editor);
+    let session = app.login("ann").await;
+    let csrf = app.csrf(&session).await;
+    let form_page = app.get("/new/insight", Some(&session)).await;
+    assert_eq!(form_page.status, StatusCode::OK);
+    assert!(
+        form_page
+            .body
+            .contains(&format!("name=\"csrf_token\" value=\"{csrf}\""))
+    );
+    let before = app.commits();
+    let fields = [("title", "Listen first"), ("folder", "insights")];
+    let r = app
+        .post_form("/new/insight", Some(&session), &fields, &[])
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.commits(), before);
+    let mut good = fields.to_vec();
+    good.push(("csrf_token", &csrf));
+    let r = app
+        .post_form("/new/insight", Some(&session), &good, &[])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(app.commits(), before + 1);
+    assert_eq!(app.git_log_author(), "ann <ann@example.com>");
+}
