@@ -35,6 +35,10 @@ pub struct Common {
     /// [default: english]. A change rebuilds the search index.
     #[arg(long, env = "CASEBOOK_SEARCH_LANGUAGE")]
     pub search_language: Option<String>,
+    /// The address people reach the wiki at, e.g. https://wiki.example.com (an https address
+    /// makes the session cookie Secure).
+    #[arg(long, env = "CASEBOOK_PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
 /// The config file. Unknown keys are an error, so a typo does not silently do nothing.
@@ -53,6 +57,8 @@ struct File {
     anonymous_name: Option<String>,
     anonymous_email: Option<String>,
     search_language: Option<String>,
+    public_url: Option<String>,
+    trusted_proxy: Option<bool>,
 }
 
 /// Everything resolved and validated.
@@ -72,6 +78,8 @@ pub struct Config {
     pub import_name: String,
     pub import_email: String,
     pub search_language: SearchLanguage,
+    pub public_url: Option<String>,
+    pub trusted_proxy: bool,
 }
 
 fn env(key: &str) -> Option<String> {
@@ -140,8 +148,28 @@ impl Config {
             .unwrap_or_else(|| "english".into())
             .parse()
             .map_err(|e: casebook_core::Error| anyhow::anyhow!("{}", e.message))?;
+        let public_url = c
+            .public_url
+            .clone()
+            .or(file.public_url)
+            .map(|u| u.trim_end_matches('/').to_string());
+        if let Some(u) = &public_url
+            && !(u.starts_with("http://") || u.starts_with("https://"))
+        {
+            bail!("public_url '{u}' must start with http:// or https://");
+        }
+        let trusted_proxy = match env("TRUSTED_PROXY") {
+            Some(v) => match v.to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => true,
+                "false" | "0" | "no" => false,
+                _ => bail!("CASEBOOK_TRUSTED_PROXY must be true or false, not '{v}'"),
+            },
+            None => file.trusted_proxy.unwrap_or(false),
+        };
         Ok(Config {
             search_language,
+            public_url,
+            trusted_proxy,
             repo,
             data,
             bind,

@@ -1,6 +1,7 @@
 //! The `casebook` command: serve the wiki, import a folder, rebuild the index.
 
 mod config;
+mod users;
 
 use anyhow::{Context, Result};
 use casebook_core::{Author, FolderPath};
@@ -41,6 +42,80 @@ enum Command {
     },
     /// Rebuild the search index from the repository.
     Reindex(Common),
+    /// Manage accounts: add, list, change a password or a role.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum UserCommand {
+    /// Add an account. Without --password-stdin a password is generated and printed once.
+    Add {
+        name: String,
+        #[arg(long)]
+        email: String,
+        /// reader, editor or admin.
+        #[arg(long, default_value = "editor")]
+        role: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// List the accounts.
+    List(Common),
+    /// Set a new password (which signs the account out everywhere).
+    Passwd {
+        name: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Remove an account with its tokens and sessions (its commits keep its name).
+    Remove {
+        name: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Change an account's role: reader, editor or admin.
+    Role {
+        name: String,
+        role: String,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum TokenCommand {
+    /// Create an API token for an account and print it, once.
+    Create {
+        name: String,
+        /// What the token is for, to recognise it in lists.
+        #[arg(long, default_value = "")]
+        label: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// List an account's tokens.
+    List {
+        name: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Revoke one of an account's tokens by its number (see `token list`).
+    Revoke {
+        name: String,
+        id: i64,
+        #[command(flatten)]
+        common: Common,
+    },
 }
 
 fn main() {
@@ -71,6 +146,8 @@ fn run(cli: Cli) -> Result<()> {
             common,
         } => import(Config::resolve(&common)?, &src, &prefix, &message),
         Command::Reindex(common) => reindex(Config::resolve(&common)?),
+        Command::User(cmd) => users::user(cmd),
+        Command::Token(cmd) => users::token(cmd),
     }
 }
 
@@ -80,7 +157,9 @@ fn init_logging(cfg: &Config) {
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&cfg.log_level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // Colours only on a terminal, so log files and collectors get plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     if cfg.log_format == "json" {
         builder.json().init();
     } else {
@@ -101,8 +180,13 @@ fn open_engine(cfg: &Config) -> Result<Engine> {
 
 fn serve(cfg: Config) -> Result<()> {
     init_logging(&cfg);
+    users::check_data_dir(&cfg)?;
     let engine = open_engine(&cfg)?;
+    let accounts = std::sync::Arc::new(users::open_accounts(&cfg)?);
     let opts = ServerOptions {
+        accounts: Some(accounts),
+        public_url: cfg.public_url.clone(),
+        trusted_proxy: cfg.trusted_proxy,
         anonymous: cfg.anonymous,
         anonymous_author: Author::new(&cfg.anonymous_name, &cfg.anonymous_email),
         theme_dir: cfg.theme_dir.clone(),
@@ -134,6 +218,15 @@ fn serve(cfg: Config) -> Result<()> {
             anonymous = ?cfg.anonymous,
             "Casebook is serving"
         );
+        if let Some(link) = state.setup_link() {
+            let base = cfg
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{addr}"));
+            tracing::warn!(
+                "no administrator yet: open {base}{link} to create the first account (the link works once)"
+            );
+        }
         casebook_server::serve(listener, state, shutdown_signal()).await?;
         anyhow::Ok(())
     })?;

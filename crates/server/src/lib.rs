@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod api;
+mod auth;
 mod cases;
 mod discussions;
 mod error;
@@ -11,6 +12,8 @@ mod theme;
 mod views;
 mod web;
 
+pub use auth::SignedIn;
+pub use casebook_accounts::{Accounts, Role};
 pub use error::{ApiError, PageError};
 pub use theme::Theme;
 
@@ -61,6 +64,14 @@ pub struct ServerOptions {
     pub site_name: String,
     /// How often to look for commits made outside Casebook.
     pub poll_interval: Duration,
+    /// The accounts database; without it everyone is the anonymous visitor.
+    pub accounts: Option<Arc<Accounts>>,
+    /// The address people reach the wiki at (`https://…` makes the session cookie Secure).
+    pub public_url: Option<String>,
+    /// Behind a reverse proxy: honour `X-Forwarded-Proto` and `X-Forwarded-For`.
+    pub trusted_proxy: bool,
+    /// How long a sign-in lasts (an absolute limit, not renewed by use).
+    pub session_ttl: Duration,
 }
 
 impl Default for ServerOptions {
@@ -71,6 +82,10 @@ impl Default for ServerOptions {
             theme_dir: None,
             site_name: "Casebook".into(),
             poll_interval: Duration::from_secs(1),
+            accounts: None,
+            public_url: None,
+            trusted_proxy: false,
+            session_ttl: Duration::from_secs(14 * 24 * 3600),
         }
     }
 }
@@ -81,6 +96,7 @@ pub struct AppState {
     pub engine: Engine,
     pub opts: Arc<ServerOptions>,
     pub theme: Arc<Theme>,
+    pub(crate) auth: Arc<auth::AuthState>,
 }
 
 /// The one acting person of a request.
@@ -89,30 +105,48 @@ pub struct Actor {
     pub author: Author,
     pub signed_in: bool,
     pub access: Access,
+    /// The signed-in account, if any.
+    pub account: Option<SignedIn>,
+    /// Credentials were given but are not valid (a wrong or revoked API token).
+    pub refused: bool,
 }
 
 impl AppState {
     pub fn new(engine: Engine, opts: ServerOptions) -> Result<AppState> {
         let theme = Theme::load(opts.theme_dir.clone())?;
+        let auth = auth::AuthState::new(opts.accounts.as_deref())?;
         Ok(AppState {
             engine,
             opts: Arc::new(opts),
             theme: Arc::new(theme),
+            auth: Arc::new(auth),
         })
     }
 
-    /// Who is asking. Until accounts exist, everyone is the anonymous visitor.
-    pub(crate) fn actor(&self, _headers: &axum::http::HeaderMap) -> Actor {
-        Actor {
-            author: self.opts.anonymous_author.clone(),
-            signed_in: false,
-            access: self.opts.anonymous,
-        }
+    /// Who is asking: an API token's or a session's account, else the anonymous visitor.
+    pub(crate) fn actor(&self, headers: &axum::http::HeaderMap) -> Actor {
+        auth::actor(self, headers)
+    }
+
+    /// While no administrator exists: the one-time link (path and query) that lets the first
+    /// person create the administrator account.
+    pub fn setup_link(&self) -> Option<String> {
+        self.auth.setup_link()
     }
 }
 
 impl Actor {
+    fn refused(&self) -> Result<()> {
+        if self.refused {
+            Err(Error::unauthorized(
+                "the API token is not valid: it is mistyped or has been revoked",
+            ))
+        } else {
+            Ok(())
+        }
+    }
     pub(crate) fn require_read(&self) -> Result<()> {
+        self.refused()?;
         if self.access >= Access::Read {
             Ok(())
         } else {
@@ -120,6 +154,7 @@ impl Actor {
         }
     }
     pub(crate) fn require_edit(&self) -> Result<()> {
+        self.refused()?;
         if self.access >= Access::Edit {
             Ok(())
         } else if self.signed_in {
@@ -131,11 +166,13 @@ impl Actor {
     pub(crate) fn can_edit(&self) -> bool {
         self.access >= Access::Edit
     }
-    /// Whether the person may start threads and comment: whoever may edit.
+    /// Whoever may edit, and every signed-in reader too: asking and answering questions about
+    /// a story is how readers learn, even where they may not change the story itself.
     pub(crate) fn can_discuss(&self) -> bool {
-        self.can_edit()
+        self.can_edit() || (self.signed_in && self.access >= Access::Read)
     }
     pub(crate) fn require_discuss(&self) -> Result<()> {
+        self.refused()?;
         if self.can_discuss() {
             Ok(())
         } else if self.signed_in {
@@ -148,12 +185,12 @@ impl Actor {
     }
     /// Administrators may change anyone's comments.
     pub(crate) fn is_admin(&self) -> bool {
-        false
+        self.account.as_ref().is_some_and(|a| a.role == Role::Admin)
     }
 }
 
 /// Largest request body: a page at the limit plus room for JSON escaping and the other fields.
-fn body_limit(engine: &Engine) -> usize {
+pub(crate) fn body_limit(engine: &Engine) -> usize {
     engine.max_page_bytes() + engine.max_page_bytes() / 8 + 64 * 1024
 }
 
@@ -164,8 +201,13 @@ pub fn router(state: AppState) -> Router {
         .merge(web::routes())
         .merge(discussions::web_routes())
         .merge(records::routes())
+        .merge(auth::routes())
         .nest("/api/v1", api::routes())
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::csrf,
+        ))
         .layer(axum::middleware::from_fn(security::guard))
         .with_state(state)
 }
@@ -202,6 +244,7 @@ pub async fn serve(
             tracing::debug!(error = %e, "cannot set TCP_NODELAY");
         }
     });
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;

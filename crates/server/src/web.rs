@@ -58,7 +58,15 @@ impl AppState {
         actor: &Actor,
         ctx: minijinja::Value,
     ) -> Response {
-        let ctx = context! { site => self.opts.site_name, can_edit => actor.can_edit(), ..ctx };
+        let ctx = context! {
+            site => self.opts.site_name,
+            can_edit => actor.can_edit(),
+            accounts => self.opts.accounts.is_some(),
+            me => actor.account.as_ref().map(|a| context! {
+                name => a.name, admin => a.role == crate::Role::Admin, csrf => a.csrf,
+            }),
+            ..ctx
+        };
         let html = self.theme.render(template, ctx);
         (status, Html(html)).into_response()
     }

@@ -24,6 +24,8 @@
   const doc = document;
   const root = doc.documentElement;
   const $ = (sel, ctx = doc) => ctx.querySelector(sel);
+  // The session's CSRF token, sent with every state-changing fetch.
+  const csrfToken = () => { const m = $('meta[name="csrf-token"]'); return m ? m.content : ''; };
   const $$ = (sel, ctx = doc) => Array.from(ctx.querySelectorAll(sel));
 
   root.classList.add('js');
@@ -412,6 +414,7 @@
             headers: {
               'Content-Type': 'application/x-www-form-urlencoded',
               'X-Requested-With': 'casebook',
+              'X-CSRF-Token': csrfToken(),
             },
             body: new URLSearchParams({ markdown: text }).toString(),
           });

@@ -1,0 +1,57 @@
+//! The schema, versioned with SQLite's `user_version`: migration N brings a database from
+//! version N to N + 1, in one transaction. Add new migrations at the end; never edit old ones.
+
+use crate::db;
+use casebook_core::{Error, Result};
+use rusqlite::Connection;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: users, API tokens, sessions.
+    "CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        email TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('reader', 'editor', 'admin')),
+        password_hash TEXT,
+        created INTEGER NOT NULL
+     );
+     CREATE TABLE tokens (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        label TEXT NOT NULL,
+        hash BLOB NOT NULL UNIQUE,
+        created INTEGER NOT NULL,
+        last_used INTEGER
+     );
+     CREATE INDEX tokens_user ON tokens (user_id);
+     CREATE TABLE sessions (
+        hash BLOB PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        created INTEGER NOT NULL,
+        expires INTEGER NOT NULL
+     );
+     CREATE INDEX sessions_user ON sessions (user_id);",
+];
+
+/// The version this build writes.
+pub(crate) const VERSION: i64 = MIGRATIONS.len() as i64;
+
+pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(db)?;
+    let version: i64 = tx
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(db)?;
+    if version > VERSION {
+        return Err(Error::invalid(format!(
+            "its schema version is {version}, newer than this Casebook knows ({VERSION}); run a newer Casebook"
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        tx.execute_batch(sql).map_err(db)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)
+            .map_err(db)?;
+    }
+    tx.commit().map_err(db)
+}

@@ -1,0 +1,239 @@
+//! The accounts database on real files in temp dirs.
+
+use casebook_accounts::{Accounts, Role};
+use casebook_core::ErrorKind;
+use std::time::Duration;
+
+fn open() -> (tempfile::TempDir, Accounts) {
+    let dir = tempfile::tempdir().unwrap();
+    let acc = Accounts::open(&dir.path().join("data")).unwrap();
+    (dir, acc)
+}
+
+#[test]
+fn the_database_file_is_private_and_reopens() {
+    let (dir, acc) = open();
+    acc.add_user("ann", "ann@example.com", Role::Editor, "correct horse")
+        .unwrap();
+    let path = dir.path().join("data").join("accounts.db");
+    assert_eq!(acc.path(), path);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "mode {mode:o}");
+    }
+    drop(acc);
+    let again = Accounts::open(&dir.path().join("data")).unwrap();
+    assert_eq!(again.require_user("ann").unwrap().role, Role::Editor);
+}
+
+#[test]
+fn a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("accounts.db");
+    drop(Accounts::open_file(&path).unwrap());
+    // As a future Casebook would leave it.
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+    let err = Accounts::open_file(&path).unwrap_err();
+    assert!(err.message.contains("newer"), "{}", err.message);
+}
+
+#[test]
+fn users_are_added_listed_and_checked() {
+    let (_d, acc) = open();
+    let ann = acc
+        .add_user("ann", "ann@example.com", Role::Editor, "correct horse")
+        .unwrap();
+    assert_eq!(ann.author().name, "ann");
+    assert_eq!(ann.author().email, "ann@example.com");
+    acc.add_user("bob", "bob@example.com", Role::Reader, "battery staple")
+        .unwrap();
+    let names: Vec<_> = acc.users().unwrap().into_iter().map(|u| u.name).collect();
+    assert_eq!(names, ["ann", "bob"]);
+
+    // Names are unique regardless of case; bad input changes nothing.
+    let dup = acc
+        .add_user("ANN", "x@example.com", Role::Reader, "whatever12")
+        .unwrap_err();
+    assert_eq!(dup.kind, ErrorKind::Conflict);
+    for (name, email, pw) in [
+        ("c d", "c@example.com", "longenough"),
+        ("cd", "not-an-email", "longenough"),
+        ("cd", "c@example.com", "short"),
+    ] {
+        let e = acc.add_user(name, email, Role::Reader, pw).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidInput, "{name} {email} {pw}");
+    }
+    assert_eq!(acc.users().unwrap().len(), 2);
+
+    assert_eq!(
+        acc.check_password("ann", "correct horse")
+            .unwrap()
+            .unwrap()
+            .id,
+        ann.id
+    );
+    assert!(
+        acc.check_password("ann", "correct horsE")
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        acc.check_password("nobody", "correct horse")
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[test]
+fn the_last_admin_cannot_be_demoted() {
+    let (_d, acc) = open();
+    assert!(!acc.has_admin().unwrap());
+    acc.add_first_admin("root", "root@example.com", "first admin")
+        .unwrap();
+    assert!(acc.has_admin().unwrap());
+    // The setup door closes once an administrator exists.
+    let again = acc
+        .add_first_admin("eve", "eve@example.com", "second admin")
+        .unwrap_err();
+    assert_eq!(again.kind, ErrorKind::Conflict);
+    assert!(acc.user("eve").unwrap().is_none());
+
+    let e = acc.set_role("root", Role::Editor).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Conflict);
+    assert_eq!(acc.require_user("root").unwrap().role, Role::Admin);
+    acc.add_user("ann", "ann@example.com", Role::Reader, "correct horse")
+        .unwrap();
+    acc.set_role("ann", Role::Admin).unwrap();
+    assert_eq!(
+        acc.set_role("root", Role::Editor).unwrap().role,
+        Role::Editor
+    );
+    assert_eq!(
+        acc.set_role("nobody", Role::Editor).unwrap_err().kind,
+        ErrorKind::NotFound
+    );
+}
+
+#[test]
+fn tokens_are_shown_once_stored_hashed_and_revocable() {
+    let (dir, acc) = open();
+    acc.add_user("ann", "ann@example.com", Role::Editor, "correct horse")
+        .unwrap();
+    acc.add_user("bob", "bob@example.com", Role::Editor, "correct horse")
+        .unwrap();
+    let (info, secret) = acc.create_token("ann", "laptop").unwrap();
+    assert!(secret.starts_with("cbt_") && secret.len() > 60);
+    assert_eq!(acc.token_user(&secret).unwrap().unwrap().name, "ann");
+    assert!(acc.token_user("cbt_wrong").unwrap().is_none());
+    assert!(acc.token_user("").unwrap().is_none());
+
+    // The secret itself is nowhere in the database file.
+    let bytes = std::fs::read(dir.path().join("data/accounts.db")).unwrap();
+    let wal = std::fs::read(dir.path().join("data/accounts.db-wal")).unwrap_or_default();
+    for b in [&bytes, &wal] {
+        assert!(!b.windows(secret.len()).any(|w| w == secret.as_bytes()));
+    }
+
+    let list = acc.tokens("ann").unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].label, "laptop");
+    assert!(list[0].last_used.is_some(), "using a token notes when");
+
+    // Bob cannot revoke Ann's token.
+    assert_eq!(
+        acc.revoke_token("bob", info.id).unwrap_err().kind,
+        ErrorKind::NotFound
+    );
+    acc.revoke_token("ann", info.id).unwrap();
+    assert!(acc.token_user(&secret).unwrap().is_none());
+    assert!(acc.tokens("ann").unwrap().is_empty());
+}
+
+#[test]
+fn sessions_expire_end_and_die_with_a_password_change() {
+    let (_d, acc) = open();
+    let ann = acc
+        .add_user("ann", "ann@example.com", Role::Editor, "correct horse")
+        .unwrap();
+    let s = acc
+        .create_session(ann.id, Duration::from_secs(3600))
+        .unwrap();
+    assert_eq!(acc.session_user(&s.secret).unwrap().unwrap().name, "ann");
+    assert!(acc.session_user(&"0".repeat(64)).unwrap().is_none());
+
+    // Signing out ends it.
+    acc.end_session(&s.secret).unwrap();
+    assert!(acc.session_user(&s.secret).unwrap().is_none());
+
+    // An absolute expiry: a session with no time left is not honoured.
+    let expired = acc.create_session(ann.id, Duration::ZERO).unwrap();
+    assert!(acc.session_user(&expired.secret).unwrap().is_none());
+
+    // A new password ends every session.
+    let a = acc
+        .create_session(ann.id, Duration::from_secs(3600))
+        .unwrap();
+    let b = acc
+        .create_session(ann.id, Duration::from_secs(3600))
+        .unwrap();
+    assert_eq!(acc.session_count("ann").unwrap(), 2);
+    acc.set_password("ann", "a new password").unwrap();
+    assert!(acc.session_user(&a.secret).unwrap().is_none());
+    assert!(acc.session_user(&b.secret).unwrap().is_none());
+    assert_eq!(acc.session_count("ann").unwrap(), 0);
+    assert!(
+        acc.check_password("ann", "correct horse")
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        acc.check_password("ann", "a new password")
+            .unwrap()
+            .is_some()
+    );
+}
+
+#[test]
+fn removing_an_account_takes_its_tokens_and_sessions() {
+    let (_d, acc) = open();
+    acc.add_first_admin("root", "root@example.com", "first admin")
+        .unwrap();
+    let ann = acc
+        .add_user("ann", "ann@example.com", Role::Editor, "correct horse")
+        .unwrap();
+    let (_, tok) = acc.create_token("ann", "").unwrap();
+    let s = acc.create_session(ann.id, Duration::from_secs(60)).unwrap();
+    acc.remove_user("ann").unwrap();
+    assert!(acc.user("ann").unwrap().is_none());
+    assert!(acc.token_user(&tok).unwrap().is_none());
+    assert!(acc.session_user(&s.secret).unwrap().is_none());
+    assert_eq!(
+        acc.remove_user("ann").unwrap_err().kind,
+        ErrorKind::NotFound
+    );
+    assert_eq!(
+        acc.remove_user("root").unwrap_err().kind,
+        ErrorKind::Conflict
+    );
+    // The name is free again, and a new account of that name gets none of the old tokens.
+    acc.add_user("ann", "ann@example.org", Role::Reader, "another one")
+        .unwrap();
+    assert!(acc.token_user(&tok).unwrap().is_none());
+}
+
+#[test]
+fn two_handles_on_one_file_see_each_other() {
+    // The CLI and the server open the same file at once.
+    let dir = tempfile::tempdir().unwrap();
+    let a = Accounts::open(dir.path()).unwrap();
+    let b = Accounts::open(dir.path()).unwrap();
+    a.add_user("ann", "ann@example.com", Role::Editor, "correct horse")
+        .unwrap();
+    let (_, tok) = a.create_token("ann", "").unwrap();
+    assert_eq!(b.token_user(&tok).unwrap().unwrap().name, "ann");
+}

@@ -1,0 +1,980 @@
+//! Who is asking, and the pages that change it: sign-in and sign-out, the account page
+//! (password, API tokens), the administrators' page, and first-run setup. Also the CSRF check
+//! on every form post of a signed-in browser, and the sign-in throttle.
+//!
+//! A request is signed in by an `Authorization: Bearer` API token or by the session cookie.
+//! A session's CSRF token is derived from its secret; a state-changing request that rides on
+//! the cookie must carry it (form field `csrf_token` or header `X-CSRF-Token`). Requests with a
+//! Bearer token need none: browsers never add that header by themselves.
+
+use crate::{Access, Actor, AppState, PageError, blocking};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Form, FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use casebook_accounts::{Accounts, Role, User, csrf_token};
+use casebook_core::{Error, Timestamp};
+use minijinja::context;
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "casebook_session";
+
+/// Failed sign-ins allowed per account, and per client address, within [`THROTTLE_WINDOW`].
+pub const FAILURES_PER_ACCOUNT: usize = 5;
+pub const FAILURES_PER_ADDRESS: usize = 20;
+pub const THROTTLE_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+/// A signed-in account as the templates and handlers see it.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub name: String,
+    pub role: Role,
+    /// The session's CSRF token; none when signed in by an API token.
+    pub csrf: Option<String>,
+}
+
+/// What the sign-in pages keep between requests.
+#[derive(Debug, Default)]
+pub(crate) struct AuthState {
+    throttle: Throttle,
+    /// The one-time code of the setup link, while no administrator exists.
+    setup_code: Mutex<Option<String>>,
+}
+
+impl AuthState {
+    pub(crate) fn new(accounts: Option<&Accounts>) -> casebook_core::Result<AuthState> {
+        let state = AuthState::default();
+        if let Some(acc) = accounts
+            && !acc.has_admin()?
+        {
+            *state.lock_code() = Some(casebook_accounts::new_secret());
+        }
+        Ok(state)
+    }
+
+    fn lock_code(&self) -> std::sync::MutexGuard<'_, Option<String>> {
+        self.setup_code.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn setup_link(&self) -> Option<String> {
+        self.lock_code()
+            .as_ref()
+            .map(|c| format!("/setup?code={c}"))
+    }
+}
+
+/// Failures per key within a sliding window.
+#[derive(Debug, Default)]
+struct Throttle {
+    failures: Mutex<HashMap<String, Vec<Instant>>>,
+}
+
+impl Throttle {
+    /// How long until `key` may try again, if it has used up `limit`.
+    fn wait(&self, key: &str, limit: usize) -> Option<Duration> {
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        let list = map.get_mut(key)?;
+        list.retain(|t| now.duration_since(*t) < THROTTLE_WINDOW);
+        if list.len() >= limit {
+            let oldest = list[list.len() - limit];
+            Some(THROTTLE_WINDOW.saturating_sub(now.duration_since(oldest)))
+        } else {
+            None
+        }
+    }
+
+    fn fail(&self, key: &str) {
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        // Keep the map small: forget keys whose failures are all old.
+        if map.len() > 10_000 {
+            map.retain(|_, l| l.iter().any(|t| now.duration_since(*t) < THROTTLE_WINDOW));
+        }
+        let list = map.entry(key.to_string()).or_default();
+        list.push(now);
+        if list.len() > 100 {
+            list.drain(..list.len() - 100);
+        }
+    }
+
+    fn clear(&self, key: &str) {
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        map.remove(key);
+    }
+}
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(login_form).post(login))
+        .route("/logout", get(logout_form).post(logout))
+        .route("/account", get(account))
+        .route("/account/password", post(change_password))
+        .route("/account/tokens", post(create_token))
+        .route("/account/tokens/{id}/revoke", post(revoke_token))
+        .route("/admin", get(admin))
+        .route("/admin/role", post(admin_role))
+        .route("/admin/users", post(admin_add_user))
+        .route("/setup", get(setup_form).post(setup))
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+}
+
+fn session_secret(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == SESSION_COOKIE)
+        .map(|(_, v)| v)
+        .filter(|v| !v.is_empty())
+}
+
+/// Compares two secrets in time independent of where they differ.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+fn anonymous(st: &AppState) -> Actor {
+    Actor {
+        author: st.opts.anonymous_author.clone(),
+        signed_in: false,
+        access: st.opts.anonymous,
+        account: None,
+        refused: false,
+    }
+}
+
+fn signed_in(st: &AppState, user: User, csrf: Option<String>) -> Actor {
+    let by_role = match user.role {
+        Role::Reader => Access::Read,
+        Role::Editor | Role::Admin => Access::Edit,
+    };
+    Actor {
+        author: user.author(),
+        signed_in: true,
+        // Signing in never gives less than visitors have.
+        access: by_role.max(st.opts.anonymous),
+        account: Some(SignedIn {
+            name: user.name,
+            role: user.role,
+            csrf,
+        }),
+        refused: false,
+    }
+}
+
+/// Who is asking: the owner of a valid API token, the owner of a live session, or the
+/// anonymous visitor. A token that is not valid is refused outright rather than ignored, so a
+/// script with a revoked token learns it; a stale session cookie just means anonymous.
+pub(crate) fn actor(st: &AppState, headers: &HeaderMap) -> Actor {
+    let Some(acc) = &st.opts.accounts else {
+        return anonymous(st);
+    };
+    if let Some(token) = bearer(headers) {
+        return match acc.token_user(token) {
+            Ok(Some(user)) => signed_in(st, user, None),
+            Ok(None) => Actor {
+                access: Access::None,
+                refused: true,
+                ..anonymous(st)
+            },
+            Err(e) => {
+                tracing::error!(error = %e.message, "cannot check an API token");
+                Actor {
+                    access: Access::None,
+                    refused: true,
+                    ..anonymous(st)
+                }
+            }
+        };
+    }
+    if let Some(secret) = session_secret(headers) {
+        match acc.session_user(secret) {
+            Ok(Some(user)) => return signed_in(st, user, Some(csrf_token(secret))),
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = %e.message, "cannot check a session"),
+        }
+    }
+    anonymous(st)
+}
+
+/// The CSRF check, in one place for every route: a state-changing request carried by a live
+/// session cookie must also carry the session's CSRF token.
+pub(crate) async fn csrf(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+        || bearer(req.headers()).is_some()
+    {
+        return next.run(req).await;
+    }
+    let Some(acc) = st.opts.accounts.clone() else {
+        return next.run(req).await;
+    };
+    let Some(secret) = session_secret(req.headers()).map(str::to_string) else {
+        return next.run(req).await;
+    };
+    let s = secret.clone();
+    match blocking(move || acc.session_user(&s)).await {
+        Ok(Some(_)) => {}
+        // Not signed in after all: the request is anonymous and needs no token.
+        Ok(None) => return next.run(req).await,
+        Err(e) => return st.fail(e).into_response(),
+    }
+    let expected = csrf_token(&secret);
+    if let Some(given) = req
+        .headers()
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+    {
+        return if same(given, &expected) {
+            next.run(req).await
+        } else {
+            csrf_refused(&st, &req)
+        };
+    }
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return csrf_refused(&st, &req);
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, crate::body_limit(&st.engine)).await {
+        Ok(b) => b,
+        Err(_) => {
+            return st
+                .fail(Error::too_large(
+                    "the form is larger than the server accepts",
+                ))
+                .into_response();
+        }
+    };
+    let ok = form_urlencoded::parse(&bytes).any(|(k, v)| k == "csrf_token" && same(&v, &expected));
+    let req = Request::from_parts(parts, Body::from(bytes));
+    if ok {
+        next.run(req).await
+    } else {
+        csrf_refused(&st, &req)
+    }
+}
+
+fn csrf_refused(st: &AppState, req: &Request) -> Response {
+    let e = Error::forbidden(
+        "this form has expired or did not come from this wiki; reload the page and try again",
+    );
+    if req.uri().path().starts_with("/api/") {
+        crate::ApiError(e).into_response()
+    } else {
+        st.fail(e).into_response()
+    }
+}
+
+/// The client's address: the peer, or with `trusted_proxy` the address the proxy put last in
+/// `X-Forwarded-For`.
+struct ClientAddr(Option<IpAddr>);
+
+impl FromRequestParts<AppState> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
+        if st.opts.trusted_proxy
+            && let Some(ip) = parts
+                .headers
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.rsplit(',').next())
+                .and_then(|v| v.trim().parse().ok())
+        {
+            return Ok(ClientAddr(Some(ip)));
+        }
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}
+
+/// Whether the site is served over HTTPS, so the cookie may only travel that way.
+fn https(st: &AppState, headers: &HeaderMap) -> bool {
+    st.opts
+        .public_url
+        .as_deref()
+        .is_some_and(|u| u.starts_with("https://"))
+        || (st.opts.trusted_proxy
+            && headers
+                .get("x-forwarded-proto")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.eq_ignore_ascii_case("https")))
+}
+
+fn cookie(st: &AppState, headers: &HeaderMap, value: &str, max_age: u64) -> HeaderValue {
+    let secure = if https(st, headers) { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("casebook_session=; Max-Age=0"))
+}
+
+/// Starts a session for `user` and answers with a redirect to `to` carrying its cookie.
+async fn start_session(st: &AppState, headers: &HeaderMap, user: &User, to: &str) -> Response {
+    let Some(acc) = st.opts.accounts.clone() else {
+        return st.fail(no_accounts()).into_response();
+    };
+    let (id, ttl) = (user.id, st.opts.session_ttl);
+    match blocking(move || acc.create_session(id, ttl)).await {
+        Ok(s) => {
+            let mut resp = Redirect::to(to).into_response();
+            resp.headers_mut().append(
+                header::SET_COOKIE,
+                cookie(st, headers, &s.secret, ttl.as_secs()),
+            );
+            resp
+        }
+        Err(e) => st.fail(e).into_response(),
+    }
+}
+
+fn no_accounts() -> Error {
+    Error::not_found("this wiki has no accounts")
+}
+
+fn accounts(st: &AppState) -> Result<Arc<Accounts>, PageError> {
+    st.opts
+        .accounts
+        .clone()
+        .ok_or_else(|| st.fail(no_accounts()))
+}
+
+/// Where to go after signing in: only a path on this site.
+fn local(next: &str) -> &str {
+    if next.starts_with('/') && !next.starts_with("//") && !next.contains(['\\', '\r', '\n']) {
+        next
+    } else {
+        "/"
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct NextQuery {
+    #[serde(default)]
+    next: String,
+}
+
+async fn login_form(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<NextQuery>,
+) -> Result<Response, PageError> {
+    accounts(&st)?;
+    let actor = st.actor(&headers);
+    Ok(login_page(
+        &st,
+        &actor,
+        StatusCode::OK,
+        "",
+        local(&q.next),
+        "",
+    ))
+}
+
+fn login_page(
+    st: &AppState,
+    actor: &Actor,
+    status: StatusCode,
+    name: &str,
+    next: &str,
+    error: &str,
+) -> Response {
+    st.page(
+        status,
+        "login.html",
+        actor,
+        context! { title => "Sign in", name, next, error },
+    )
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    name: String,
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+async fn login(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    ClientAddr(addr): ClientAddr,
+    form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
+) -> Result<Response, PageError> {
+    let acc = accounts(&st)?;
+    let Ok(Form(form)) = form else {
+        return Err(st.fail(Error::invalid("send the user name and password as a form")));
+    };
+    let actor = st.actor(&headers);
+    let next = local(&form.next).to_string();
+    let account_key = format!("account:{}", form.name.trim().to_lowercase());
+    let addr_key = format!(
+        "address:{}",
+        addr.map(|a| a.to_string()).unwrap_or_default()
+    );
+    let throttle = &st.auth.throttle;
+    let wait = throttle
+        .wait(&account_key, FAILURES_PER_ACCOUNT)
+        .map(|w| (w, "for this account"))
+        .or_else(|| {
+            throttle
+                .wait(&addr_key, FAILURES_PER_ADDRESS)
+                .map(|w| (w, "from your address"))
+        });
+    if let Some((wait, whom)) = wait {
+        let minutes = wait.as_secs().div_ceil(60).max(1);
+        let message = format!(
+            "Too many failed sign-ins {whom}. Try again in {minutes} minute{}.",
+            if minutes == 1 { "" } else { "s" }
+        );
+        let mut resp = login_page(
+            &st,
+            &actor,
+            StatusCode::TOO_MANY_REQUESTS,
+            &form.name,
+            &next,
+            &message,
+        );
+        resp.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(wait.as_secs().max(1)),
+        );
+        return Ok(resp);
+    }
+    let (name, password) = (form.name.trim().to_string(), form.password);
+    let user = blocking(move || acc.check_password(&name, &password))
+        .await
+        .map_err(|e| st.fail(e))?;
+    match user {
+        Some(user) => {
+            throttle.clear(&account_key);
+            tracing::info!(user = %user.name, "signed in");
+            Ok(start_session(&st, &headers, &user, &next).await)
+        }
+        None => {
+            throttle.fail(&account_key);
+            throttle.fail(&addr_key);
+            tracing::info!(user = %form.name, address = ?addr, "failed sign-in");
+            Ok(login_page(
+                &st,
+                &actor,
+                StatusCode::UNAUTHORIZED,
+                &form.name,
+                &next,
+                "Wrong user name or password.",
+            ))
+        }
+    }
+}
+
+async fn logout_form(State(st): State<AppState>, headers: HeaderMap) -> Response {
+    let actor = st.actor(&headers);
+    st.page(
+        StatusCode::OK,
+        "logout.html",
+        &actor,
+        context! { title => "Sign out" },
+    )
+}
+
+async fn logout(State(st): State<AppState>, headers: HeaderMap) -> Result<Response, PageError> {
+    let acc = accounts(&st)?;
+    if let Some(secret) = session_secret(&headers).map(str::to_string) {
+        blocking(move || acc.end_session(&secret))
+            .await
+            .map_err(|e| st.fail(e))?;
+    }
+    let mut resp = Redirect::to("/").into_response();
+    resp.headers_mut()
+        .append(header::SET_COOKIE, cookie(&st, &headers, "", 0));
+    Ok(resp)
+}
+
+/// The signed-in account of a browser session, or the reason there is none.
+fn session_account(st: &AppState, actor: &Actor) -> Result<SignedIn, PageError> {
+    match &actor.account {
+        Some(a) if a.csrf.is_some() => Ok(a.clone()),
+        Some(_) => Err(st.fail(Error::forbidden(
+            "the account page is for a browser session; sign in with a password",
+        ))),
+        None => Err(st.fail(Error::unauthorized("sign in to see your account"))),
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct AccountQuery {
+    #[serde(default)]
+    done: String,
+}
+
+async fn account(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<AccountQuery>,
+) -> Result<Response, PageError> {
+    let actor = st.actor(&headers);
+    let me = session_account(&st, &actor)?;
+    let notice = match q.done.as_str() {
+        "password" => "Your password has been changed; your other sessions have ended.",
+        "revoked" => "The token has been revoked.",
+        _ => "",
+    };
+    account_page(&st, &actor, &me, StatusCode::OK, notice, "", None).await
+}
+
+#[derive(serde::Serialize)]
+struct TokenView {
+    id: i64,
+    label: String,
+    created: String,
+    last_used: String,
+}
+
+async fn account_page(
+    st: &AppState,
+    actor: &Actor,
+    me: &SignedIn,
+    status: StatusCode,
+    notice: &str,
+    error: &str,
+    new_token: Option<String>,
+) -> Result<Response, PageError> {
+    let acc = accounts(st)?;
+    let name = me.name.clone();
+    let (user, tokens) = blocking(move || Ok((acc.require_user(&name)?, acc.tokens(&name)?)))
+        .await
+        .map_err(|e| st.fail(e))?;
+    let tokens: Vec<TokenView> = tokens
+        .into_iter()
+        .map(|t| TokenView {
+            id: t.id,
+            label: t.label,
+            created: Timestamp::new(t.created, 0).short(),
+            last_used: t
+                .last_used
+                .map(|s| Timestamp::new(s, 0).short())
+                .unwrap_or_default(),
+        })
+        .collect();
+    Ok(st.page(
+        status,
+        "account.html",
+        actor,
+        context! {
+            title => "Your account",
+            name => user.name,
+            email => user.email,
+            role => user.role.as_str(),
+            tokens,
+            new_token,
+            notice,
+            error,
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    current: String,
+    new: String,
+    confirm: String,
+}
+
+async fn change_password(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<PasswordForm>, axum::extract::rejection::FormRejection>,
+) -> Result<Response, PageError> {
+    let actor = st.actor(&headers);
+    let me = session_account(&st, &actor)?;
+    let acc = accounts(&st)?;
+    let Ok(Form(form)) = form else {
+        return Err(st.fail(Error::invalid("the form could not be read")));
+    };
+    let refuse = |msg: &str| {
+        let (st, actor, me, msg) = (st.clone(), actor.clone(), me.clone(), msg.to_string());
+        async move { account_page(&st, &actor, &me, StatusCode::BAD_REQUEST, "", &msg, None).await }
+    };
+    if form.new != form.confirm {
+        return refuse("The new password and its confirmation differ; nothing was changed.").await;
+    }
+    if let Err(e) = casebook_accounts::check_password(&form.new) {
+        return refuse(&format!("{}; nothing was changed.", e.message)).await;
+    }
+    let name = me.name.clone();
+    let a = acc.clone();
+    let user = blocking(move || {
+        let Some(user) = a.check_password(&name, &form.current)? else {
+            return Ok(None);
+        };
+        a.set_password(&name, &form.new)?;
+        Ok(Some(user))
+    })
+    .await
+    .map_err(|e| st.fail(e))?;
+    match user {
+        // Every session ended with the change; this browser gets a new one.
+        Some(user) => Ok(start_session(&st, &headers, &user, "/account?done=password").await),
+        None => refuse("The current password is wrong; nothing was changed.").await,
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenForm {
+    #[serde(default)]
+    label: String,
+}
+
+async fn create_token(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<TokenForm>, axum::extract::rejection::FormRejection>,
+) -> Result<Response, PageError> {
+    let actor = st.actor(&headers);
+    let me = session_account(&st, &actor)?;
+    let acc = accounts(&st)?;
+    let label = form.map(|Form(f)| f.label).unwrap_or_default();
+    let name = me.name.clone();
+    let (_, secret) = blocking(move || acc.create_token(&name, &label))
+        .await
+        .map_err(|e| st.fail(e))?;
+    account_page(&st, &actor, &me, StatusCode::OK, "", "", Some(secret)).await
+}
+
+async fn revoke_token(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    let actor = st.actor(&headers);
+    let me = session_account(&st, &actor)?;
+    let acc = accounts(&st)?;
+    blocking(move || acc.revoke_token(&me.name, id))
+        .await
+        .map_err(|e| st.fail(e))?;
+    Ok(Redirect::to("/account?done=revoked").into_response())
+}
+
+fn require_admin(st: &AppState, actor: &Actor) -> Result<(), PageError> {
+    match &actor.account {
+        Some(a) if a.role == Role::Admin => Ok(()),
+        Some(_) => Err(st.fail(Error::forbidden("only administrators may manage accounts"))),
+        None => Err(st.fail(Error::unauthorized(
+            "sign in as an administrator to manage accounts",
+        ))),
+    }
+}
+
+#[derive(serde::Serialize)]
+struct UserView {
+    name: String,
+    email: String,
+    role: &'static str,
+    created: String,
+}
+
+async fn admin_page(
+    st: &AppState,
+    actor: &Actor,
+    status: StatusCode,
+    notice: &str,
+    error: &str,
+) -> Result<Response, PageError> {
+    let acc = accounts(st)?;
+    let users = blocking(move || acc.users())
+        .await
+        .map_err(|e| st.fail(e))?;
+    let users: Vec<UserView> = users
+        .into_iter()
+        .map(|u| UserView {
+            created: Timestamp::new(u.created, 0).date(),
+            role: u.role.as_str(),
+            name: u.name,
+            email: u.email,
+        })
+        .collect();
+    Ok(st.page(
+        status,
+        "admin.html",
+        actor,
+        context! { title => "Accounts", users, notice, error, roles => ["reader", "editor", "admin"] },
+    ))
+}
+
+#[derive(Deserialize, Default)]
+struct AdminQuery {
+    #[serde(default)]
+    done: String,
+}
+
+async fn admin(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<AdminQuery>,
+) -> Result<Response, PageError> {
+    let actor = st.actor(&headers);
+    require_admin(&st, &actor)?;
+    let notice = match q.done.as_str() {
+        "role" => "The role has been changed.",
+        "added" => "The account has been added.",
+        _ => "",
+    };
+    admin_page(&st, &actor, StatusCode::OK, notice, "").await
+}
+
+#[derive(Deserialize)]
+struct RoleForm {
+    name: String,
+    role: String,
+}
+
+async fn admin_role(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<RoleForm>, axum::extract::rejection::FormRejection>,
+) -> Result<Response, PageError> {
+    let actor = st.actor(&headers);
+    require_admin(&st, &actor)?;
+    let acc = accounts(&st)?;
+    let Ok(Form(form)) = form else {
+        return Err(st.fail(Error::invalid("the form could not be read")));
+    };
+    let result = blocking(move || {
+        let role: Role = form.role.parse()?;
+        acc.set_role(&form.name, role)
+    })
+    .await;
+    match result {
+        Ok(u) => {
+            tracing::info!(user = %u.name, role = %u.role, "role changed");
+            Ok(Redirect::to("/admin?done=role").into_response())
+        }
+        Err(e) if e.kind != casebook_core::ErrorKind::Internal => {
+            admin_page(&st, &actor, crate::error::status(e.kind), "", &e.message).await
+        }
+        Err(e) => Err(st.fail(e)),
+    }
+}
+
+#[derive(Deserialize)]
+struct AddUserForm {
+    name: String,
+    email: String,
+    role: String,
+    password: String,
+}
+
+async fn admin_add_user(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<AddUserForm>, axum::extract::rejection::FormRejection>,
+) -> Result<Response, PageError> {
+    let actor = st.actor(&headers);
+    require_admin(&st, &actor)?;
+    let acc = accounts(&st)?;
+    let Ok(Form(form)) = form else {
+        return Err(st.fail(Error::invalid("the form could not be read")));
+    };
+    let result = blocking(move || {
+        let role: Role = form.role.parse()?;
+        acc.add_user(form.name.trim(), form.email.trim(), role, &form.password)
+    })
+    .await;
+    match result {
+        Ok(_) => Ok(Redirect::to("/admin?done=added").into_response()),
+        Err(e) if e.kind != casebook_core::ErrorKind::Internal => {
+            admin_page(&st, &actor, crate::error::status(e.kind), "", &e.message).await
+        }
+        Err(e) => Err(st.fail(e)),
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct SetupQuery {
+    #[serde(default)]
+    code: String,
+}
+
+fn check_code(st: &AppState, code: &str) -> Result<(), PageError> {
+    // An administrator made meanwhile (with the CLI) spends the link too.
+    if st.auth.lock_code().is_some()
+        && let Some(acc) = &st.opts.accounts
+        && acc.has_admin().map_err(|e| st.fail(e))?
+    {
+        *st.auth.lock_code() = None;
+    }
+    match st.auth.lock_code().as_deref() {
+        Some(c) if same(c, code) => Ok(()),
+        Some(_) => Err(st.fail(Error::forbidden(
+            "this setup link is not valid; use the link printed in the server's log",
+        ))),
+        None => Err(st.fail(Error::not_found(
+            "this wiki is set up already; sign in instead",
+        ))),
+    }
+}
+
+async fn setup_form(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<SetupQuery>,
+) -> Result<Response, PageError> {
+    accounts(&st)?;
+    check_code(&st, &q.code)?;
+    let actor = st.actor(&headers);
+    Ok(setup_page(&st, &actor, StatusCode::OK, &q.code, "", "", ""))
+}
+
+fn setup_page(
+    st: &AppState,
+    actor: &Actor,
+    status: StatusCode,
+    code: &str,
+    name: &str,
+    email: &str,
+    error: &str,
+) -> Response {
+    st.page(
+        status,
+        "setup.html",
+        actor,
+        context! { title => "Set up this wiki", code, name, email, error },
+    )
+}
+
+#[derive(Deserialize)]
+struct SetupForm {
+    code: String,
+    name: String,
+    email: String,
+    password: String,
+    confirm: String,
+}
+
+async fn setup(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<SetupForm>, axum::extract::rejection::FormRejection>,
+) -> Result<Response, PageError> {
+    let acc = accounts(&st)?;
+    let Ok(Form(form)) = form else {
+        return Err(st.fail(Error::invalid("the form could not be read")));
+    };
+    check_code(&st, &form.code)?;
+    let actor = st.actor(&headers);
+    let (name, email) = (form.name.trim().to_string(), form.email.trim().to_string());
+    if form.password != form.confirm {
+        return Ok(setup_page(
+            &st,
+            &actor,
+            StatusCode::BAD_REQUEST,
+            &form.code,
+            &name,
+            &email,
+            "The password and its confirmation differ.",
+        ));
+    }
+    let (n, e, p) = (name.clone(), email.clone(), form.password);
+    match blocking(move || acc.add_first_admin(&n, &e, &p)).await {
+        Ok(user) => {
+            *st.auth.lock_code() = None;
+            tracing::info!(user = %user.name, "first administrator created; the setup link is spent");
+            Ok(start_session(&st, &headers, &user, "/account").await)
+        }
+        Err(err) if err.kind == casebook_core::ErrorKind::InvalidInput => Ok(setup_page(
+            &st,
+            &actor,
+            StatusCode::BAD_REQUEST,
+            &form.code,
+            &name,
+            &email,
+            &err.message,
+        )),
+        Err(err) => Err(st.fail(err)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_and_bearer_tokens_are_found() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("theme=dark; casebook_session=abc; x=y"),
+        );
+        assert_eq!(session_secret(&h), Some("abc"));
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer  t1 "),
+        );
+        assert_eq!(bearer(&h), Some("t1"));
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Basic eA=="),
+        );
+        assert_eq!(bearer(&h), None);
+    }
+
+    #[test]
+    fn only_local_redirects() {
+        assert_eq!(local("/wiki/Home"), "/wiki/Home");
+        assert_eq!(local("//evil.example/"), "/");
+        assert_eq!(local("https://evil.example/"), "/");
+        assert_eq!(local("/\\evil"), "/");
+        assert_eq!(local(""), "/");
+    }
+
+    #[test]
+    fn the_throttle_counts_within_its_window() {
+        let t = Throttle::default();
+        for _ in 0..3 {
+            assert!(t.wait("k", 3).is_none());
+            t.fail("k");
+        }
+        let wait = t.wait("k", 3).unwrap();
+        assert!(wait <= THROTTLE_WINDOW && wait > THROTTLE_WINDOW - Duration::from_secs(60));
+        assert!(t.wait("other", 3).is_none());
+        t.clear("k");
+        assert!(t.wait("k", 3).is_none());
+    }
+
+    #[test]
+    fn secrets_compare_whole() {
+        assert!(same("abc", "abc"));
+        assert!(!same("abc", "abd"));
+        assert!(!same("abc", "abcd"));
+    }
+}

@@ -1,0 +1,991 @@
+//! Accounts through the real router: sign-in and sign-out, API tokens, roles, the CSRF check,
+//! cross-site refusals, the sign-in throttle, first-run setup, and the commit author.
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use casebook_engine::{Engine, Options};
+use casebook_server::{Access, Accounts, AppState, Role, ServerOptions, router};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::process::Command;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+const PW: &str = "correct horse battery";
+
+struct App {
+    _tmp: tempfile::TempDir,
+    state: AppState,
+    accounts: Arc<Accounts>,
+    repo: std::path::PathBuf,
+}
+
+struct Resp {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Resp {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+    fn cookie(&self) -> Option<String> {
+        self.headers
+            .get(header::SET_COOKIE)
+            .map(|v| v.to_str().unwrap().to_string())
+    }
+    fn location(&self) -> &str {
+        self.headers
+            .get(header::LOCATION)
+            .map(|v| v.to_str().unwrap())
+            .unwrap_or("")
+    }
+}
+
+/// The session secret from a `Set-Cookie` header.
+fn session_of(set_cookie: &str) -> String {
+    let first = set_cookie.split(';').next().unwrap();
+    let (k, v) = first.split_once('=').unwrap();
+    assert_eq!(k, "casebook_session");
+    v.to_string()
+}
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{k}={}",
+                percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+impl App {
+    fn with(opts: ServerOptions) -> App {
+        let tmp = tempfile::tempdir().unwrap();
+        let repo = tmp.path().join("wiki.git");
+        let data = tmp.path().join("data");
+        let engine = Engine::open(Options::new(&repo, &data)).unwrap();
+        engine.wait_indexed();
+        let accounts = Arc::new(Accounts::open(&data).unwrap());
+        let state = AppState::new(
+            engine,
+            ServerOptions {
+                accounts: Some(accounts.clone()),
+                ..opts
+            },
+        )
+        .unwrap();
+        App {
+            _tmp: tmp,
+            state,
+            accounts,
+            repo,
+        }
+    }
+
+    fn new(anonymous: Access) -> App {
+        App::with(ServerOptions {
+            anonymous,
+            ..ServerOptions::default()
+        })
+    }
+
+    fn user(&self, name: &str, role: Role) {
+        self.accounts
+            .add_user(name, &format!("{name}@example.com"), role, PW)
+            .unwrap();
+    }
+
+    async fn send(&self, mut req: Request<Body>, from: Option<SocketAddr>) -> Resp {
+        if let Some(addr) = from {
+            req.extensions_mut().insert(ConnectInfo(addr));
+        }
+        let resp = router(self.state.clone()).oneshot(req).await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        Resp {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        }
+    }
+
+    async fn get(&self, uri: &str, session: Option<&str>) -> Resp {
+        let mut b = Request::get(uri);
+        if let Some(s) = session {
+            b = b.header(header::COOKIE, format!("casebook_session={s}"));
+        }
+        self.send(b.body(Body::empty()).unwrap(), None).await
+    }
+
+    async fn post_form(
+        &self,
+        uri: &str,
+        session: Option<&str>,
+        pairs: &[(&str, &str)],
+        extra: &[(&str, &str)],
+    ) -> Resp {
+        let mut b =
+            Request::post(uri).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(s) = session {
+            b = b.header(header::COOKIE, format!("casebook_session={s}"));
+        }
+        for (k, v) in extra {
+            b = b.header(*k, *v);
+        }
+        self.send(b.body(Body::from(form(pairs))).unwrap(), None)
+            .await
+    }
+
+    async fn login_from(&self, name: &str, password: &str, from: SocketAddr) -> Resp {
+        let req = Request::post("/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(form(&[
+                ("name", name),
+                ("password", password),
+                ("next", "/wiki/Home"),
+            ])))
+            .unwrap();
+        self.send(req, Some(from)).await
+    }
+
+    /// Signs in and returns the session secret.
+    async fn login(&self, name: &str) -> String {
+        let r = self.login_from(name, PW, addr(1)).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        session_of(&r.cookie().unwrap())
+    }
+
+    /// The CSRF token the server put into the account page of this session.
+    async fn csrf(&self, session: &str) -> String {
+        let page = self.get("/account", Some(session)).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        let at = page.body.find("name=\"csrf_token\" value=\"").unwrap() + 25;
+        page.body[at..at + 64].to_string()
+    }
+
+    async fn api(&self, method: &str, uri: &str, token: Option<&str>, body: Value) -> Resp {
+        let mut b = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::CONTENT_TYPE, "application/json");
+        if let Some(t) = token {
+            b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        self.send(b.body(Body::from(body.to_string())).unwrap(), None)
+            .await
+    }
+
+    fn git_log_author(&self) -> String {
+        let out = Command::new("git")
+            .arg("--git-dir")
+            .arg(&self.repo)
+            .args(["log", "-1", "--format=%an <%ae>"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    fn commits(&self) -> u32 {
+        let out = Command::new("git")
+            .arg("--git-dir")
+            .arg(&self.repo)
+            .args(["rev-list", "--count", "HEAD"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    }
+}
+
+fn addr(n: u8) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, n], 40000))
+}
+
+#[tokio::test]
+async fn sign_in_with_the_right_password_only() {
+    let app = App::new(Access::Read);
+    app.user("ann", Role::Editor);
+
+    let bad = app.login_from("ann", "wrong password", addr(1)).await;
+    assert_eq!(bad.status, StatusCode::UNAUTHORIZED);
+    assert!(bad.cookie().is_none());
+    assert!(bad.body.contains("Wrong user name or password"));
+    let nobody = app.login_from("nobody", PW, addr(1)).await;
+    assert_eq!(nobody.status, StatusCode::UNAUTHORIZED);
+
+    let ok = app.login_from("ann", PW, addr(1)).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    assert_eq!(ok.location(), "/wiki/Home");
+    let cookie = ok.cookie().unwrap();
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "plain http: {cookie}");
+    let session = session_of(&cookie);
+
+    let page = app.get("/account", Some(&session)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("ann@example.com"));
+    assert!(page.body.contains("Sign out"));
+    // Without the cookie the account page asks to sign in.
+    assert_eq!(
+        app.get("/account", None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    // A forged cookie is just anonymous.
+    assert_eq!(
+        app.get("/account", Some(&"0".repeat(64))).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn an_open_redirect_after_sign_in_is_refused() {
+    let app = App::new(Access::Read);
+    app.user("ann", Role::Editor);
+    let req = Request::post("/login")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(form(&[
+            ("name", "ann"),
+            ("password", PW),
+            ("next", "//evil.example/"),
+        ])))
+        .unwrap();
+    let r = app.send(req, None).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.location(), "/");
+}
+
+#[tokio::test]
+async fn tokens_roles_and_the_commit_author() {
+    let app = App::new(Access::Read);
+    app.user("ann", Role::Editor);
+    app.user("rita", Role::Reader);
+    let (_, ann) = app.accounts.create_token("ann", "test").unwrap();
+    let (_, rita) = app.accounts.create_token("rita", "test").unwrap();
+    let body = json!({"markdown": "# Plan\n\nby ann\n"});
+    let before = app.commits();
+
+    let r = app
+        .api("PUT", "/api/v1/pages/team/Plan", None, body.clone())
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNAUTHORIZED,
+        "anonymous may only read"
+    );
+    let r = app
+        .api(
+            "PUT",
+            "/api/v1/pages/team/Plan",
+            Some("cbt_wrong"),
+            body.clone(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        r.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("token")
+    );
+    // A wrong token is refused even for reading, rather than silently ignored.
+    let r = app
+        .api("GET", "/api/v1/pages", Some("cbt_wrong"), json!(null))
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = app
+        .api("PUT", "/api/v1/pages/team/Plan", Some(&rita), body.clone())
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "a reader may not write");
+    assert_eq!(app.commits(), before, "refusals change nothing");
+    let r = app
+        .api("GET", "/api/v1/pages", Some(&rita), json!(null))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "a reader may read");
+
+    let r = app
+        .api("PUT", "/api/v1/pages/team/Plan", Some(&ann), body.clone())
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(app.git_log_author(), "ann <ann@example.com>");
+
+    // Promoted, Rita may write, and her commits carry her name.
+    app.accounts.set_role("rita", Role::Editor).unwrap();
+    let r = app
+        .api("PUT", "/api/v1/pages/team/Rita", Some(&rita), body.clone())
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(app.git_log_author(), "rita <rita@example.com>");
+
+    // A revoked token stops working at once.
+    let id = app.accounts.tokens("ann").unwrap()[0].id;
+    app.accounts.revoke_token("ann", id).unwrap();
+    let r = app
+        .api("PUT", "/api/v1/pages/team/Plan", Some(&ann), body)
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn form_posts_of_a_session_need_its_csrf_token() {
+    let app = App::new(Access::Read);
+    app.user("ann", Role::Editor);
+    let session = app.login("ann").await;
+    let csrf = app.csrf(&session).await;
+    let before = app.commits();
+
+    let fields = [
+        ("markdown", "# Notes\n\nfrom the browser\n"),
+        ("message", "notes"),
+    ];
+    let r = app
+        .post_form("/edit/team/Notes", Some(&session), &fields, &[])
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "no token");
+    let mut wrong = fields.to_vec();
+    wrong.push(("csrf_token", "0000"));
+    let r = app
+        .post_form("/edit/team/Notes", Some(&session), &wrong, &[])
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "a wrong token");
+    // Another session's token does not fit this one.
+    let other = app.login("ann").await;
+    let other_csrf = app.csrf(&other).await;
+    assert_ne!(other_csrf, csrf);
+    let mut theirs = fields.to_vec();
+    theirs.push(("csrf_token", &other_csrf));
+    let r = app
+        .post_form("/edit/team/Notes", Some(&session), &theirs, &[])
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.commits(), before);
+
+    let mut good = fields.to_vec();
+    good.push(("csrf_token", &csrf));
+    let r = app
+        .post_form("/edit/team/Notes", Some(&session), &good, &[])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(app.commits(), before + 1);
+    assert_eq!(app.git_log_author(), "ann <ann@example.com>");
+
+    // The editor's page carries the token for its form and for the preview's fetch.
+    let page = app.get("/edit/team/Notes", Some(&session)).await;
+    assert!(
+        page.body
+            .contains(&format!("name=\"csrf_token\" value=\"{csrf}\""))
+    );
+    assert!(
+        page.body
+            .contains(&format!("<meta name=\"csrf-token\" content=\"{csrf}\">"))
+    );
+
+    // JSON with the session cookie: the header carries the token.
+    let req = |token: Option<&str>| {
+        let mut b = Request::put("/api/v1/pages/team/Notes")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::COOKIE, format!("casebook_session={session}"));
+        if let Some(t) = token {
+            b = b.header("x-csrf-token", t);
+        }
+        b.body(Body::from(
+            json!({"markdown": "# Notes\n\nagain\n"}).to_string(),
+        ))
+        .unwrap()
+    };
+    assert_eq!(
+        app.send(req(None), None).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.send(req(Some(&csrf)), None).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn cross_site_posts_are_refused_even_with_the_token() {
+    let app = App::new(Access::Read);
+    app.user("ann", Role::Editor);
+    let session = app.login("ann").await;
+    let csrf = app.csrf(&session).await;
+    let before = app.commits();
+    let fields = [("markdown", "# X\n"), ("csrf_token", csrf.as_str())];
+    for extra in [
+        [("sec-fetch-site", "cross-site"), ("x-none", "")],
+        [("origin", "https://evil.example"), ("host", "wiki.example")],
+    ] {
+        let r = app
+            .post_form("/edit/team/X", Some(&session), &fields, &extra)
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+    }
+    // Nor can another site sign a visitor in (login CSRF).
+    let r = app
+        .post_form(
+            "/login",
+            None,
+            &[("name", "ann"), ("password", PW)],
+            &[("sec-fetch-site", "cross-site")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.cookie().is_none());
+    assert_eq!(app.commits(), before);
+}
+
+#[tokio::test]
+async fn failed_sign_ins_are_throttled_per_account_and_per_address() {
+    let app = App::new(Access::Read);
+    app.user("ann", Role::Editor);
+    app.user("bob", Role::Editor);
+    for _ in 0..5 {
+        let r = app.login_from("ann", "wrong password", addr(1)).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    // Now even the right password waits, from any address.
+    let r = app.login_from("ann", PW, addr(2)).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        r.body.contains("Too many failed sign-ins for this account"),
+        "{}",
+        r.body
+    );
+    assert!(r.headers.get(header::RETRY_AFTER).is_some());
+    assert!(r.cookie().is_none());
+    // Other accounts are not affected.
+    assert_eq!(
+        app.login_from("bob", PW, addr(1)).await.status,
+        StatusCode::SEE_OTHER
+    );
+
+    // Twenty failures from one address, spread over many names, stop that address.
+    for i in 0..15 {
+        let r = app
+            .login_from(&format!("guess{i}"), "wrong password", addr(3))
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    for _ in 0..5 {
+        app.login_from("carol", "wrong password", addr(3)).await;
+    }
+    let r = app.login_from("bob", PW, addr(3)).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.body.contains("from your address"), "{}", r.body);
+    assert_eq!(
+        app.login_from("bob", PW, addr(4)).await.status,
+        StatusCode::SEE_OTHER,
+        "another address may still sign in"
+    );
+}
+
+#[tokio::test]
+async fn sign_out_ends_the_session() {
+    let app = App::new(Access::Read);
+    app.user("ann", Role::Editor);
+    let session = app.login("ann").await;
+    let csrf = app.csrf(&session).await;
+    // Signing out is a form post like any other: no token, no sign-out.
+    let r = app.post_form("/logout", Some(&session), &[], &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.get("/account", Some(&session)).await.status,
+        StatusCode::OK
+    );
+
+    let r = app
+        .post_form("/logout", Some(&session), &[("csrf_token", &csrf)], &[])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(r.cookie().unwrap().contains("Max-Age=0"));
+    assert_eq!(
+        app.get("/account", Some(&session)).await.status,
+        StatusCode::UNAUTHORIZED,
+        "the old cookie no longer signs in"
+    );
+    assert_eq!(app.accounts.session_count("ann").unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_password_change_ends_other_sessions_and_tokens_are_made_on_the_account_page() {
+    let app = App::new(Access::Read);
+    app.user("ann", Role::Editor);
+    let elsewhere = app.login("ann").await;
+    let session = app.login("ann").await;
+    let csrf = app.csrf(&session).await;
+
+    let r = app
+        .post_form(
+            "/account/password",
+            Some(&session),
+            &[
+                ("csrf_token", &csrf),
+                ("current", "not it at all"),
+                ("new", "a new password"),
+                ("confirm", "a new password"),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("current password is wrong"));
+    let r = app
+        .post_form(
+            "/account/password",
+            Some(&session),
+            &[
+                ("csrf_token", &csrf),
+                ("current", PW),
+                ("new", "a new password"),
+                ("confirm", "a new password"),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let renewed = session_of(&r.cookie().unwrap());
+    assert_eq!(
+        app.get("/account", Some(&elsewhere)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.get("/account", Some(&session)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.get("/account", Some(&renewed)).await.status,
+        StatusCode::OK
+    );
+    assert!(
+        app.accounts
+            .check_password("ann", "a new password")
+            .unwrap()
+            .is_some()
+    );
+
+    // A token made on the account page is shown once and works.
+    let csrf = app.csrf(&renewed).await;
+    let r = app
+        .post_form(
+            "/account/tokens",
+            Some(&renewed),
+            &[("csrf_token", &csrf), ("label", "laptop")],
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let marker = "<code class=\"token\">";
+    let at = r.body.find(marker).unwrap() + marker.len();
+    let token = r.body[at..].split('<').next().unwrap().to_string();
+    assert!(token.starts_with("cbt_"));
+    let put = app
+        .api(
+            "PUT",
+            "/api/v1/pages/Laptop",
+            Some(&token),
+            json!({"markdown": "x"}),
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::CREATED);
+    let page = app.get("/account", Some(&renewed)).await;
+    assert!(page.body.contains("laptop"));
+    assert!(!page.body.contains(&token), "the secret is shown only once");
+    let id = app.accounts.tokens("ann").unwrap()[0].id;
+    let r = app
+        .post_form(
+            &format!("/account/tokens/{id}/revoke"),
+            Some(&renewed),
+            &[("csrf_token", &csrf)],
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(app.accounts.tokens("ann").unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn only_administrators_manage_accounts() {
+    let app = App::new(Access::Read);
+    app.user("root", Role::Admin);
+    app.user("ann", Role::Editor);
+    let ann = app.login("ann").await;
+    assert_eq!(
+        app.get("/admin", Some(&ann)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.get("/admin", None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let ann_csrf = app.csrf(&ann).await;
+    let r = app
+        .post_form(
+            "/admin/role",
+            Some(&ann),
+            &[
+                ("csrf_token", &ann_csrf),
+                ("name", "ann"),
+                ("role", "admin"),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.accounts.require_user("ann").unwrap().role, Role::Editor);
+
+    let root = app.login("root").await;
+    let csrf = app.csrf(&root).await;
+    let page = app.get("/admin", Some(&root)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("ann@example.com"));
+    let r = app
+        .post_form(
+            "/admin/role",
+            Some(&root),
+            &[("csrf_token", &csrf), ("name", "ann"), ("role", "reader")],
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(app.accounts.require_user("ann").unwrap().role, Role::Reader);
+    // The last administrator stays one.
+    let r = app
+        .post_form(
+            "/admin/role",
+            Some(&root),
+            &[("csrf_token", &csrf), ("name", "root"), ("role", "editor")],
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.body.contains("only administrator"));
+    let r = app
+        .post_form(
+            "/admin/users",
+            Some(&root),
+            &[
+                ("csrf_token", &csrf),
+                ("name", "dan"),
+                ("email", "dan@example.com"),
+                ("role", "editor"),
+                ("password", "dans password"),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(
+        app.accounts
+            .check_password("dan", "dans password")
+            .unwrap()
+            .is_some()
+    );
+    let r = app
+        .post_form(
+            "/admin/users",
+            Some(&root),
+            &[
+                ("csrf_token", &csrf),
+                ("name", "<b>"),
+                ("email", "x@example.com"),
+                ("role", "editor"),
+                ("password", "long enough"),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(!r.body.contains("<b>"), "input is escaped");
+    assert_eq!(app.accounts.users().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn the_setup_link_creates_the_first_administrator_once() {
+    let app = App::new(Access::None);
+    let link = app.state.setup_link().expect("no administrator yet");
+    let code = link.strip_prefix("/setup?code=").unwrap();
+    assert_eq!(
+        app.get("/setup?code=wrong", None).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let page = app.get(&link, None).await;
+    assert_eq!(
+        page.status,
+        StatusCode::OK,
+        "setup works while visitors may not read"
+    );
+    // The sign-in page, too.
+    assert_eq!(app.get("/login", None).await.status, StatusCode::OK);
+
+    let fields = |pw: &str| {
+        vec![
+            ("code", code.to_string()),
+            ("name", "root".into()),
+            ("email", "root@example.com".into()),
+            ("password", PW.into()),
+            ("confirm", pw.to_string()),
+        ]
+    };
+    let mismatch = fields("something else");
+    let pairs: Vec<(&str, &str)> = mismatch.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = app.post_form("/setup", None, &pairs, &[]).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(!app.accounts.has_admin().unwrap());
+
+    let good = fields(PW);
+    let pairs: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = app.post_form("/setup", None, &pairs, &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let session = session_of(&r.cookie().unwrap());
+    assert_eq!(app.accounts.require_user("root").unwrap().role, Role::Admin);
+    assert_eq!(
+        app.get("/admin", Some(&session)).await.status,
+        StatusCode::OK
+    );
+
+    // The link is spent.
+    assert!(app.state.setup_link().is_none());
+    assert_eq!(app.get(&link, None).await.status, StatusCode::NOT_FOUND);
+    let r = app.post_form("/setup", None, &pairs, &[]).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.accounts.users().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn an_administrator_made_elsewhere_spends_the_setup_link() {
+    let app = App::new(Access::Read);
+    let link = app.state.setup_link().unwrap();
+    app.user("root", Role::Admin);
+    assert_eq!(app.get(&link, None).await.status, StatusCode::NOT_FOUND);
+    assert!(app.state.setup_link().is_none());
+}
+
+#[tokio::test]
+async fn anonymous_none_hides_everything_but_signing_in() {
+    let app = App::new(Access::None);
+    app.user("rita", Role::Reader);
+    assert_eq!(app.get("/", None).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.get("/api/v1/search?q=x", None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let session = app.login("rita").await;
+    assert_eq!(app.get("/", Some(&session)).await.status, StatusCode::OK);
+    assert_eq!(
+        app.get("/api/v1/search?q=x", Some(&session)).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn the_cookie_is_secure_behind_https() {
+    let app = App::with(ServerOptions {
+        public_url: Some("https://wiki.example".into()),
+        ..ServerOptions::default()
+    });
+    app.user("ann", Role::Editor);
+    let r = app.login_from("ann", PW, addr(1)).await;
+    assert!(r.cookie().unwrap().contains("; Secure"));
+
+    let proxied = App::with(ServerOptions {
+        trusted_proxy: true,
+        ..ServerOptions::default()
+    });
+    proxied.user("ann", Role::Editor);
+    let req = |proto: &str| {
+        Request::post("/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header("x-forwarded-proto", proto)
+            .body(Body::from(form(&[("name", "ann"), ("password", PW)])))
+            .unwrap()
+    };
+    assert!(
+        proxied
+            .send(req("https"), None)
+            .await
+            .cookie()
+            .unwrap()
+            .contains("; Secure")
+    );
+    assert!(
+        !proxied
+            .send(req("http"), None)
+            .await
+            .cookie()
+            .unwrap()
+            .contains("Secure")
+    );
+    // Without trusting a proxy, its header is ignored.
+    let direct = App::new(Access::Read);
+    direct.user("ann", Role::Editor);
+    assert!(
+        !direct
+            .send(req("https"), None)
+            .await
+            .cookie()
+            .unwrap()
+            .contains("Secure")
+    );
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_throttle_counts_the_forwarded_address() {
+    let app = App::with(ServerOptions {
+        trusted_proxy: true,
+        ..ServerOptions::default()
+    });
+    app.user("ann", Role::Editor);
+    let login = |name: &str, password: &str, forwarded: &str| {
+        Request::post("/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header("x-forwarded-for", forwarded)
+            .body(Body::from(form(&[("name", name), ("password", password)])))
+            .unwrap()
+    };
+    // Every request comes from the proxy's own address; the client is the last hop it added.
+    for i in 0..20 {
+        let r = app
+            .send(
+                login(
+                    &format!("guess{i}"),
+                    "wrong password",
+                    "9.9.9.9, 203.0.113.7",
+                ),
+                Some(addr(1)),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    let r = app
+        .send(login("ann", PW, "203.0.113.7"), Some(addr(1)))
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    let r = app
+        .send(login("ann", PW, "203.0.113.8"), Some(addr(1)))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn discussions_from_a_session_need_the_token_and_carry_the_account() {
+    let app = App::new(Access::Read);
+    app.user("ann", Role::Editor);
+    let session = app.login("ann").await;
+    let csrf = app.csrf(&session).await;
+    let before = app.commits();
+    let fields = [("title", "Pricing?"), ("body", "Why the discount?")];
+    let r = app
+        .post_form("/discuss/Home", Some(&session), &fields, &[])
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.commits(), before);
+    let mut good = fields.to_vec();
+    good.push(("csrf_token", &csrf));
+    let r = app
+        .post_form("/discuss/Home", Some(&session), &good, &[])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(app.git_log_author(), "ann <ann@example.com>");
+    // The page's discussion forms carry the token.
+    let page = app.get("/wiki/Home", Some(&session)).await;
+    assert!(
+        page.body.contains(&format!(
+            "action=\"/discuss/Home\"><input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">"
+        )),
+        "{}",
+        page.body
+    );
+}
+
+#[tokio::test]
+async fn the_typed_record_form_carries_the_token() {
+    let app = App::new(Access::Read);
+    app.user("ann", Role::Editor);
+    let session = app.login("ann").await;
+    let csrf = app.csrf(&session).await;
+    let form_page = app.get("/new/insight", Some(&session)).await;
+    assert_eq!(form_page.status, StatusCode::OK);
+    assert!(
+        form_page
+            .body
+            .contains(&format!("name=\"csrf_token\" value=\"{csrf}\""))
+    );
+    let before = app.commits();
+    let fields = [("title", "Listen first"), ("folder", "insights")];
+    let r = app
+        .post_form("/new/insight", Some(&session), &fields, &[])
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.commits(), before);
+    let mut good = fields.to_vec();
+    good.push(("csrf_token", &csrf));
+    let r = app
+        .post_form("/new/insight", Some(&session), &good, &[])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(app.commits(), before + 1);
+    assert_eq!(app.git_log_author(), "ann <ann@example.com>");
+}
+
+#[tokio::test]
+async fn signed_in_readers_discuss_but_do_not_edit_and_admins_fix_any_comment() {
+    let app = App::new(Access::Read);
+    app.user("rita", Role::Reader);
+    app.user("ann", Role::Editor);
+    app.user("root", Role::Admin);
+    let token = |n: &str| app.accounts.create_token(n, "t").unwrap().1;
+    let (rita, ann, root) = (token("rita"), token("ann"), token("root"));
+    let r = app
+        .api(
+            "POST",
+            "/api/v1/pages/Home/discussions",
+            Some(&rita),
+            json!({"title": "A reader asks", "body": "Why this page?"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(app.git_log_author(), "rita <rita@example.com>");
+    let id = r.json()["id"].as_str().unwrap().to_string();
+    let cid = r.json()["comments"][0]["id"].as_str().unwrap().to_string();
+    let r = app
+        .api(
+            "PUT",
+            "/api/v1/pages/Home",
+            Some(&rita),
+            json!({"markdown": "# Home\n\nmine now\n"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "discussing is not editing");
+    let uri = format!("/api/v1/discussions/{id}/comments/{cid}");
+    let r = app
+        .api("PUT", &uri, Some(&ann), json!({"body": "tidied"}))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "not her comment");
+    let r = app
+        .api("PUT", &uri, Some(&root), json!({"body": "tidied"}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.json()["comments"][0]["markdown"], "tidied");
+    let r = app
+        .api(
+            "POST",
+            "/api/v1/pages/Home/discussions",
+            None,
+            json!({"title": "x", "body": "y"}),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNAUTHORIZED,
+        "visitors who only read do not post"
+    );
+}
