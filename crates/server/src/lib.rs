@@ -5,6 +5,7 @@ mod cases;
 mod discussions;
 mod error;
 mod feed;
+mod githttp;
 mod records;
 mod security;
 mod theme;
@@ -61,6 +62,10 @@ pub struct ServerOptions {
     pub site_name: String,
     /// How often to look for commits made outside Casebook.
     pub poll_interval: Duration,
+    /// Largest request body a git client may send (a push's pack), in bytes.
+    pub max_push_bytes: u64,
+    /// How long the git backend may go without reading or writing before it is stopped.
+    pub git_timeout: Duration,
 }
 
 impl Default for ServerOptions {
@@ -71,6 +76,8 @@ impl Default for ServerOptions {
             theme_dir: None,
             site_name: "Casebook".into(),
             poll_interval: Duration::from_secs(1),
+            max_push_bytes: 1 << 30,
+            git_timeout: Duration::from_secs(120),
         }
     }
 }
@@ -165,6 +172,7 @@ pub fn router(state: AppState) -> Router {
         .merge(discussions::web_routes())
         .merge(records::routes())
         .nest("/api/v1", api::routes())
+        .merge(githttp::routes())
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn(security::guard))
         .with_state(state)
