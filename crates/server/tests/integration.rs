@@ -655,5 +655,7 @@ async fn read_only_visitors_cannot_discuss() {
     let (_, page) = app.get("/wiki/Home").await;
     assert!(!page.contains("Start a discussion"));
 }
+#[path = "integration/git.rs"]
+mod git;
 #[path = "integration/types.rs"]
 mod types;
