@@ -258,3 +258,6 @@ fn the_binary_explains_bad_arguments_in_one_line() {
     let out = Command::new(bin).arg("--version").output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("casebook "));
 }
+
+#[path = "e2e/git_http.rs"]
+mod git_http;

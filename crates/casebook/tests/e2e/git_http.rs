@@ -1,5 +1,5 @@
-//! Git over HTTP end to end: the real server on 127.0.0.1:0 and the real git client cloning
-//! from and pushing to `/wiki.git`, under each kind of anonymous access.
+//! Git over HTTP: the real git client cloning from and pushing to `/wiki.git` on the real
+//! server, under each kind of anonymous access.
 
 use casebook_engine::{Engine, Options};
 use casebook_server::{Access, AppState, ServerOptions};
