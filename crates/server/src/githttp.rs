@@ -277,7 +277,7 @@ async fn run(mut cmd: Command, body: Body, st: &AppState, want: Want) -> Respons
             "cannot talk to git http-backend",
         );
     };
-    tokio::spawn(log_stderr(stderr));
+    let stderr = tokio::spawn(read_stderr(stderr));
     let limit = st.opts.max_push_bytes;
     let idle = st.opts.git_timeout;
     let fed = Arc::new(AtomicU64::new(0));
@@ -361,6 +361,7 @@ async fn run(mut cmd: Command, body: Body, st: &AppState, want: Want) -> Respons
         idle,
         overflow,
         after_push: (want == Want::Push).then(|| st.engine.clone()),
+        stderr: Some(stderr),
         done: false,
     };
     *resp.body_mut() = Body::from_stream(futures_util::stream::unfold(tail, Tail::next));
@@ -394,7 +395,8 @@ async fn feed(
     Ok(())
 }
 
-async fn log_stderr(mut stderr: tokio::process::ChildStderr) {
+/// What the backend says on its standard error (the start of it), for the log.
+async fn read_stderr(mut stderr: tokio::process::ChildStderr) -> String {
     let mut msg = Vec::new();
     let mut buf = [0u8; 4096];
     while let Ok(n) = stderr.read(&mut buf).await {
@@ -405,10 +407,7 @@ async fn log_stderr(mut stderr: tokio::process::ChildStderr) {
             msg.extend_from_slice(&buf[..n]);
         }
     }
-    let msg = String::from_utf8_lossy(&msg);
-    if !msg.trim().is_empty() {
-        tracing::warn!(message = %msg.trim(), "git http-backend said");
-    }
+    String::from_utf8_lossy(&msg).trim().to_string()
 }
 
 /// Where the CGI header block ends: (its length, where the body starts).
@@ -465,6 +464,7 @@ struct Tail {
     idle: Duration,
     overflow: Arc<AtomicBool>,
     after_push: Option<Engine>,
+    stderr: Option<tokio::task::JoinHandle<String>>,
     done: bool,
 }
 
@@ -503,15 +503,28 @@ impl Tail {
     }
 
     async fn finish(&mut self) {
-        match tokio::time::timeout(self.idle, self.child.wait()).await {
-            Ok(Ok(status)) if !status.success() => {
-                tracing::warn!(%status, "git http-backend failed");
-            }
-            Ok(_) => {}
+        let ok = match tokio::time::timeout(self.idle, self.child.wait()).await {
+            Ok(Ok(status)) => status.success(),
+            Ok(Err(_)) => false,
             Err(_) => {
                 let _ = self.child.start_kill();
                 tracing::warn!("git http-backend did not exit; stopped it");
+                false
             }
+        };
+        // Its warnings are routine (git repeats them to the client); its errors are not.
+        let said = match self.stderr.take() {
+            Some(h) => tokio::time::timeout(Duration::from_secs(1), h)
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or_default(),
+            None => String::new(),
+        };
+        if !ok {
+            tracing::warn!(stderr = %said, "git http-backend failed");
+        } else if !said.is_empty() {
+            tracing::debug!(stderr = %said, "git http-backend said");
         }
         if let Some(engine) = self.after_push.take() {
             match crate::blocking(move || engine.sync()).await {
