@@ -55,7 +55,8 @@ fn classify(rest: &str, query: &str) -> Option<Want> {
     }
 }
 
-/// Whether a query names the push service (decoded as `git http-backend` decodes it).
+/// Whether a query asks for the push service, decoded as `git http-backend` decodes it. Any
+/// service but `git-upload-pack` counts, so that no spelling slips past the edit check.
 fn asks_for_push(query: &str) -> bool {
     query.split('&').any(|pair| {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
@@ -265,7 +266,7 @@ async fn run(mut cmd: Command, body: Body, st: &AppState, want: Want) -> Respons
             tracing::error!(error = %e, "cannot run git http-backend");
             return text(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "git is not installed on the server, so the repository cannot be served over HTTP",
+                "the server cannot start git (is it installed?), so the repository cannot be served",
             );
         }
     };
