@@ -54,6 +54,7 @@ struct File {
     log_level: Option<String>,
     site_name: Option<String>,
     max_page_bytes: Option<usize>,
+    max_push_bytes: Option<u64>,
     anonymous_name: Option<String>,
     anonymous_email: Option<String>,
     search_language: Option<String>,
@@ -73,6 +74,7 @@ pub struct Config {
     pub log_level: String,
     pub site_name: String,
     pub max_page_bytes: usize,
+    pub max_push_bytes: u64,
     pub anonymous_name: String,
     pub anonymous_email: String,
     pub import_name: String,
@@ -166,6 +168,17 @@ impl Config {
             },
             None => file.trusted_proxy.unwrap_or(false),
         };
+        let max_push_bytes = env("MAX_PUSH_BYTES")
+            .map(|v| {
+                v.parse::<u64>()
+                    .context("CASEBOOK_MAX_PUSH_BYTES must be a number of bytes")
+            })
+            .transpose()?
+            .or(file.max_push_bytes)
+            .unwrap_or(1 << 30);
+        if max_push_bytes < 1024 {
+            bail!("max_push_bytes must be at least 1024");
+        }
         Ok(Config {
             search_language,
             public_url,
@@ -183,6 +196,7 @@ impl Config {
                 .or(file.site_name)
                 .unwrap_or_else(|| "Casebook".into()),
             max_page_bytes,
+            max_push_bytes,
             anonymous_name: env("ANONYMOUS_NAME")
                 .or(file.anonymous_name)
                 .unwrap_or_else(|| "Anonymous".into()),

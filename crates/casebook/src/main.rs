@@ -191,6 +191,7 @@ fn serve(cfg: Config) -> Result<()> {
         anonymous_author: Author::new(&cfg.anonymous_name, &cfg.anonymous_email),
         theme_dir: cfg.theme_dir.clone(),
         site_name: cfg.site_name.clone(),
+        max_push_bytes: cfg.max_push_bytes,
         ..ServerOptions::default()
     };
     let state =

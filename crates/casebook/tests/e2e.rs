@@ -307,3 +307,6 @@ fn search_language_comes_from_flag_then_environment_then_file() {
         "the refused run changed nothing"
     );
 }
+
+#[path = "e2e/git_http.rs"]
+mod git_http;

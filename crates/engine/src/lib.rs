@@ -451,6 +451,11 @@ impl Engine {
         self.inner.store.path()
     }
 
+    /// Whether the repository has no working tree. Git clients may push only to a bare one.
+    pub fn is_bare(&self) -> bool {
+        self.inner.store.workdir().is_none()
+    }
+
     pub fn max_page_bytes(&self) -> usize {
         self.inner.opts.max_page_bytes
     }

@@ -46,6 +46,10 @@ pub struct SignedIn {
 #[derive(Debug, Default)]
 pub(crate) struct AuthState {
     throttle: Throttle,
+    /// HTTP basic credentials verified lately (a keyed hash of the header → account name and
+    /// when it was checked), so that the several requests of one `git clone` pay for one
+    /// password hash, not one each.
+    basic: Mutex<HashMap<u64, (String, Instant)>>,
     /// The one-time code of the setup link, while no administrator exists.
     setup_code: Mutex<Option<String>>,
 }
@@ -125,6 +129,112 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/admin/role", post(admin_role))
         .route("/admin/users", post(admin_add_user))
         .route("/setup", get(setup_form).post(setup))
+}
+
+/// How long a verified password given by HTTP basic auth is trusted without checking it again.
+const BASIC_TTL: Duration = Duration::from_secs(120);
+
+/// `Authorization: Basic …` as (user name, password or API token).
+fn basic(headers: &HeaderMap) -> Option<(String, String)> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, b64) = v.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let raw = decode_base64(b64.trim())?;
+    let text = String::from_utf8(raw).ok()?;
+    let (user, secret) = text.split_once(':')?;
+    Some((user.trim().to_string(), secret.to_string()))
+}
+
+/// Standard base64 (with or without padding); `None` on anything else.
+fn decode_base64(s: &str) -> Option<Vec<u8>> {
+    let s = s.trim_end_matches('=');
+    if s.len() > 8192 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in s.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+/// The account behind HTTP basic credentials (what git sends): an API token as the password
+/// (any user name), or the account's own password, under the same throttle as the sign-in form.
+fn basic_user(
+    st: &AppState,
+    acc: &Accounts,
+    headers: &HeaderMap,
+    user: &str,
+    secret: &str,
+) -> Option<User> {
+    if secret.starts_with("cbt_") {
+        return acc.token_user(secret).ok().flatten();
+    }
+    let key = {
+        use std::hash::{BuildHasher, Hasher};
+        static KEYS: std::sync::OnceLock<std::collections::hash_map::RandomState> =
+            std::sync::OnceLock::new();
+        let mut h = KEYS.get_or_init(Default::default).build_hasher();
+        h.write(user.as_bytes());
+        h.write_u8(0);
+        h.write(secret.as_bytes());
+        h.finish()
+    };
+    let cached = {
+        let mut map = st.auth.basic.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|_, (_, at)| at.elapsed() < BASIC_TTL);
+        map.get(&key).map(|(name, _)| name.clone())
+    };
+    if let Some(name) = cached {
+        return acc.user(&name).ok().flatten();
+    }
+    // The address is known here only behind a trusted proxy; the account's count always is.
+    let account_key = format!("account:{}", user.to_lowercase());
+    let addr_key = forwarded_ip(st, headers).map(|a| format!("address:{a}"));
+    let throttle = &st.auth.throttle;
+    if throttle.wait(&account_key, FAILURES_PER_ACCOUNT).is_some()
+        || addr_key
+            .as_deref()
+            .is_some_and(|k| throttle.wait(k, FAILURES_PER_ADDRESS).is_some())
+    {
+        return None;
+    }
+    match acc.check_password(user, secret) {
+        Ok(Some(u)) => {
+            throttle.clear(&account_key);
+            let mut map = st.auth.basic.lock().unwrap_or_else(|p| p.into_inner());
+            if map.len() > 1000 {
+                map.clear();
+            }
+            map.insert(key, (u.name.clone(), Instant::now()));
+            Some(u)
+        }
+        _ => {
+            throttle.fail(&account_key);
+            if let Some(k) = &addr_key {
+                throttle.fail(k);
+            }
+            tracing::info!(user, "failed sign-in over HTTP basic auth");
+            None
+        }
+    }
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -208,6 +318,16 @@ pub(crate) fn actor(st: &AppState, headers: &HeaderMap) -> Actor {
                     ..anonymous(st)
                 }
             }
+        };
+    }
+    if let Some((user, secret)) = basic(headers) {
+        return match basic_user(st, acc, headers, &user, &secret) {
+            Some(user) => signed_in(st, user, None),
+            None => Actor {
+                access: Access::None,
+                refused: true,
+                ..anonymous(st)
+            },
         };
     }
     if let Some(secret) = session_secret(headers) {
@@ -296,17 +416,22 @@ fn csrf_refused(st: &AppState, req: &Request) -> Response {
 /// `X-Forwarded-For`.
 struct ClientAddr(Option<IpAddr>);
 
+/// The client's address as a trusted proxy reports it.
+fn forwarded_ip(st: &AppState, headers: &HeaderMap) -> Option<IpAddr> {
+    if !st.opts.trusted_proxy {
+        return None;
+    }
+    headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .and_then(|v| v.trim().parse().ok())
+}
+
 impl FromRequestParts<AppState> for ClientAddr {
     type Rejection = std::convert::Infallible;
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
-        if st.opts.trusted_proxy
-            && let Some(ip) = parts
-                .headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.rsplit(',').next())
-                .and_then(|v| v.trim().parse().ok())
-        {
+        if let Some(ip) = forwarded_ip(st, &parts.headers) {
             return Ok(ClientAddr(Some(ip)));
         }
         Ok(ClientAddr(

@@ -6,6 +6,7 @@ mod cases;
 mod discussions;
 mod error;
 mod feed;
+mod githttp;
 mod records;
 mod security;
 mod theme;
@@ -72,6 +73,10 @@ pub struct ServerOptions {
     pub trusted_proxy: bool,
     /// How long a sign-in lasts (an absolute limit, not renewed by use).
     pub session_ttl: Duration,
+    /// Largest request body a git client may send (a push's pack), in bytes.
+    pub max_push_bytes: u64,
+    /// How long the git backend may go without reading or writing before it is stopped.
+    pub git_timeout: Duration,
 }
 
 impl Default for ServerOptions {
@@ -86,6 +91,8 @@ impl Default for ServerOptions {
             public_url: None,
             trusted_proxy: false,
             session_ttl: Duration::from_secs(14 * 24 * 3600),
+            max_push_bytes: 1 << 30,
+            git_timeout: Duration::from_secs(120),
         }
     }
 }
@@ -203,6 +210,7 @@ pub fn router(state: AppState) -> Router {
         .merge(records::routes())
         .merge(auth::routes())
         .nest("/api/v1", api::routes())
+        .merge(githttp::routes())
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -679,6 +679,8 @@ async fn read_only_visitors_cannot_discuss() {
     assert!(!page.contains("Start a discussion"));
 }
 
+#[path = "integration/git.rs"]
+mod git;
 #[path = "integration/types.rs"]
 mod types;
 
