@@ -894,6 +894,7 @@ async fn xss_corpus_stays_inert_in_headless_chromium() {
     let results = tokio::task::spawn_blocking(move || load_all(&chromium, &urls))
         .await
         .unwrap();
+    println!("page bodies start at payloads {starts:?}");
     println!(
         "{} payloads, {} documents loaded in Chromium in {:.1} s",
         corpus.len(),
@@ -917,6 +918,32 @@ async fn xss_corpus_stays_inert_in_headless_chromium() {
             && control.hazards.iter().any(|h| h.contains("javascript:")),
         "the probe missed the control page's hazards: {:?}",
         control.hazards
+    );
+
+    let mut failures = BTreeMap::new();
+    for (url, f, dom) in &results {
+        if url.ends_with("/__control") {
+            continue;
+        }
+        let html = !url.contains("/api/") && !url.contains("/feed.atom");
+        if !f.clean() {
+            failures.insert(url.clone(), format!("{f:?}"));
+        } else if url.starts_with(&ctl) && html && !dom.contains("data-probe-done") {
+            failures.insert(
+                url.clone(),
+                format!("the probe did not finish: {dom:.2000}"),
+            );
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "hostile markup was live in {} documents:\n{}",
+        failures.len(),
+        failures
+            .iter()
+            .map(|(u, f)| format!("{u}\n    {f}"))
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 
     // Every payload of the markdown doors reached the browser with the text after it.
@@ -943,32 +970,6 @@ async fn xss_corpus_stays_inert_in_headless_chromium() {
     assert!(
         hidden.is_empty(),
         "discussions never showed payloads {hidden:?}"
-    );
-
-    let mut failures = BTreeMap::new();
-    for (url, f, dom) in &results {
-        if url.ends_with("/__control") {
-            continue;
-        }
-        let html = !url.contains("/api/") && !url.contains("/feed.atom");
-        if url.starts_with(&ctl) && html && !dom.contains("data-probe-done") {
-            failures.insert(
-                url.clone(),
-                format!("the probe did not finish: {dom:.2000}"),
-            );
-        } else if !f.clean() {
-            failures.insert(url.clone(), format!("{f:?}"));
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "hostile markup was live in {} documents:\n{}",
-        failures.len(),
-        failures
-            .iter()
-            .map(|(u, f)| format!("{u}\n    {f}"))
-            .collect::<Vec<_>>()
-            .join("\n")
     );
 
     let _ = stop.send(());
