@@ -96,6 +96,7 @@ const MARKUP: &[&str] = &[
     "{% for i in range(3) %}ran{% endfor %}",
     "{{ self }}${7*7777}",
     "<table background=\"javascript:{JS}\"><tr><td>x</td></tr></table>",
+    "javascript:{JS}",
 ];
 
 /// Markdown constructs, for the doors that render markdown (page body, comments).
@@ -609,6 +610,20 @@ impl Planter {
         );
     }
 
+    async fn revision(&self, path: &str) -> String {
+        let url = format!("{}/api/v1/pages/{}", self.base, enc_path(path));
+        let v: Value = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v["revision"].as_str().expect("a revision").to_string()
+    }
+
     /// The page as Casebook renders it.
     async fn html(&self, path: &str) -> String {
         let url = format!("{}/api/v1/pages/{}", self.base, enc_path(path));
@@ -715,6 +730,14 @@ async fn xss_corpus_stays_inert_in_headless_chromium() {
         starts.push(from);
         from = shown + 1;
     }
+    // An old revision and a diff: the corpus, then removed again.
+    p.put(
+        "xss/Diffed",
+        &format!("Tagged xsscorpus.\n\n{}", corpus.body(1)),
+    )
+    .await;
+    let old_rev = p.revision("xss/Diffed").await;
+    p.put("xss/Diffed", "Tagged xsscorpus.\n").await;
     // Titles: front matter and first heading.
     let title = corpus.line(|_| true);
     p.put(
@@ -748,6 +771,16 @@ async fn xss_corpus_stays_inert_in_headless_chromium() {
             .await;
         paths.push(path);
     }
+    // A page at the top whose whole name is a `javascript:` URL.
+    let js_name = corpus
+        .markup
+        .iter()
+        .map(|(_, s)| s.clone())
+        .find(|s| s.starts_with("javascript:"))
+        .unwrap();
+    p.put(&js_name, "Tagged xsscorpus, named like a script URL.\n")
+        .await;
+    paths.push(js_name);
     // A link to a missing page with a hostile name (wanted pages) and a page linking to them.
     p.put(
         "xss/Links",
@@ -815,6 +848,7 @@ async fn xss_corpus_stays_inert_in_headless_chromium() {
     // A thread title is short: the markup payloads go into as many threads as they need.
     // Their bodies and comments are markdown, cut as the page bodies were.
     let titles = corpus.lines(200);
+    let mut comment_edits = Vec::new();
     for i in 0..titles.len().max(starts.len()) {
         let (title, from) = (&titles[i % titles.len()], starts[i % starts.len()]);
         let thread = p
@@ -824,11 +858,18 @@ async fn xss_corpus_stays_inert_in_headless_chromium() {
             )
             .await;
         let id = thread["id"].as_str().expect("a thread id").to_string();
-        p.post(
-            format!("{base}/api/v1/discussions/{}/comments", enc(&id)),
-            json!({"body": corpus.body(from)}),
-        )
-        .await;
+        let comment = p
+            .post(
+                format!("{base}/api/v1/discussions/{}/comments", enc(&id)),
+                json!({"body": corpus.body(from)}),
+            )
+            .await;
+        let cid = comment["id"].as_str().expect("a comment id").to_string();
+        comment_edits.push(format!(
+            "/discussions/{}/comments/{}/edit",
+            enc(&id),
+            enc(&cid)
+        ));
     }
 
     // Every page that shows a payload.
@@ -837,6 +878,10 @@ async fn xss_corpus_stays_inert_in_headless_chromium() {
         "/browse".into(),
         "/wiki/xss/".into(),
         format!("/history/{}", enc_path(&bodies[0])),
+        "/diff/xss/Diffed".into(),
+        format!("/wiki/xss/Diffed?rev={old_rev}"),
+        comment_edits[0].clone(),
+        comment_edits[comment_edits.len() - 1].clone(),
         format!("/wiki/{}", enc_path("xss/Front matter title")),
         format!("/edit/{}", enc_path("xss/Front matter title")),
         format!("/history/{}", enc_path("xss/Front matter title")),
