@@ -427,12 +427,15 @@ fn control_page() -> String {
     )
 }
 
-fn mirror(listener: TcpListener, casebook: String) {
+/// Answers to form posts, kept to be shown again at `/__saved/NAME` (a browser loads by GET).
+type Saved = Arc<Mutex<BTreeMap<String, String>>>;
+
+fn mirror(listener: TcpListener, casebook: String, saved: Saved) {
     for conn in listener.incoming() {
         let Ok(conn) = conn else { continue };
-        let casebook = casebook.clone();
+        let (casebook, saved) = (casebook.clone(), saved.clone());
         std::thread::spawn(move || {
-            let _ = relay(conn, &casebook);
+            let _ = relay(conn, &casebook, &saved);
         });
     }
 }
@@ -470,7 +473,7 @@ fn read_request(conn: &mut TcpStream) -> std::io::Result<(String, Vec<u8>)> {
     Ok((head, body))
 }
 
-fn relay(mut conn: TcpStream, casebook: &str) -> std::io::Result<()> {
+fn relay(mut conn: TcpStream, casebook: &str, saved: &Saved) -> std::io::Result<()> {
     let (head, body) = read_request(&mut conn)?;
     let mut first = head.lines().next().unwrap_or("").split(' ');
     let (method, target) = (first.next().unwrap_or("GET"), first.next().unwrap_or("/"));
@@ -488,6 +491,13 @@ fn relay(mut conn: TcpStream, casebook: &str) -> std::io::Result<()> {
             "200 OK",
             "text/html; charset=utf-8",
             inject(&control_page()).as_bytes(),
+        )
+    } else if let Some(name) = target.strip_prefix("/__saved/") {
+        let doc = saved.lock().unwrap().get(name).cloned().unwrap_or_default();
+        answer(
+            "200 OK",
+            "text/html; charset=utf-8",
+            inject(&doc).as_bytes(),
         )
     } else if let Some(n) = target.strip_prefix("/__ran/") {
         let n: String = n.chars().take_while(|c| c.is_ascii_digit()).collect();
@@ -624,6 +634,26 @@ impl Planter {
         v["revision"].as_str().expect("a revision").to_string()
     }
 
+    /// A form post: status, body and where it redirects.
+    async fn form(&self, url: &str, body: String) -> (u16, String, Option<String>) {
+        let resp = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .post(url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let location = resp
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_string());
+        (status, resp.text().await.unwrap(), location)
+    }
+
     /// The page as Casebook renders it.
     async fn html(&self, path: &str) -> String {
         let url = format!("{}/api/v1/pages/{}", self.base, enc_path(path));
@@ -694,9 +724,10 @@ async fn xss_corpus_stays_inert_in_headless_chromium() {
     // The mirror, on its own port.
     let mirror_listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let ctl = format!("http://{}", mirror_listener.local_addr().unwrap());
+    let saved = Saved::default();
     {
-        let addr = addr.clone();
-        std::thread::spawn(move || mirror(mirror_listener, addr));
+        let (addr, saved) = (addr.clone(), saved.clone());
+        std::thread::spawn(move || mirror(mirror_listener, addr, saved));
     }
 
     let corpus = Corpus::new(&ctl);
@@ -730,6 +761,62 @@ async fn xss_corpus_stays_inert_in_headless_chromium() {
         starts.push(from);
         from = shown + 1;
     }
+    // The form of a new case story: refused with every field hostile (the form is shown again
+    // with the values and the errors), then accepted with hostile text in the free fields.
+    let form = |pairs: &[(&str, &str)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+            .collect::<Vec<_>>()
+            .join("&")
+    };
+    let line = corpus.line(|_| true);
+    let hostile: Vec<(String, &str)> = [
+        "customer",
+        "industry",
+        "region",
+        "outcome",
+        "deal_type",
+        "deal_size",
+        "currency",
+        "closed",
+        "owner",
+        "competitors",
+    ]
+    .iter()
+    .map(|k| (format!("f_{k}"), line.as_str()))
+    .collect();
+    let mut pairs: Vec<(&str, &str)> = hostile.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    pairs.extend([("title", line.as_str()), ("tags", line.as_str())]);
+    let refused = p
+        .form(&format!("{base}/new/case-story"), form(&pairs))
+        .await;
+    assert_eq!(refused.0, 400, "{}", refused.1);
+    saved
+        .lock()
+        .unwrap()
+        .insert("refused-form".into(), refused.1);
+    let name = corpus.markup[1].1.as_str();
+    let accepted = p
+        .form(
+            &format!("{base}/new/case-story"),
+            form(&[
+                ("title", name),
+                ("f_customer", &line),
+                ("f_industry", "retail"),
+                ("f_region", "emea"),
+                ("f_outcome", "won"),
+                ("f_deal_type", "renewal"),
+                ("f_deal_size", "1000"),
+                ("f_closed", "2026-01-31"),
+                ("f_owner", &line),
+                ("f_competitors", &line),
+                ("tags", &line),
+            ]),
+        )
+        .await;
+    assert_eq!(accepted.0, 303, "{}", accepted.1);
+    let created = accepted.2.expect("the new page's editor");
     // An old revision and a diff: the corpus, then removed again.
     p.put(
         "xss/Diffed",
@@ -879,6 +966,9 @@ async fn xss_corpus_stays_inert_in_headless_chromium() {
         "/wiki/xss/".into(),
         format!("/history/{}", enc_path(&bodies[0])),
         "/diff/xss/Diffed".into(),
+        created.clone(),
+        created.replacen("/edit/", "/wiki/", 1),
+        "/new/case-story".into(),
         format!("/wiki/xss/Diffed?rev={old_rev}"),
         comment_edits[0].clone(),
         comment_edits[comment_edits.len() - 1].clone(),
@@ -935,6 +1025,7 @@ async fn xss_corpus_stays_inert_in_headless_chromium() {
     let mut urls: Vec<String> = routes.iter().map(|r| format!("{base}{r}")).collect();
     urls.extend(routes.iter().map(|r| format!("{ctl}{r}")));
     urls.push(format!("{ctl}/__control"));
+    urls.push(format!("{ctl}/__saved/refused-form"));
     let started = Instant::now();
     let results = tokio::task::spawn_blocking(move || load_all(&chromium, &urls))
         .await
