@@ -141,6 +141,11 @@ pub fn discussed_page(path: &str) -> Option<&str> {
     is_id(thread).then_some(page)
 }
 
+/// The page a file of the repository stands for: a page's own file, or one of its discussions.
+pub fn page_of_file(path: &str) -> Option<&str> {
+    discussed_page(path).or_else(|| PagePath::from_file(path).map(|_| &path[..path.len() - 3]))
+}
+
 /// The folder of a thread in the repository.
 pub(crate) fn thread_dir(page: &str, thread: &str) -> String {
     format!("{ROOT}{page}/{thread}/")

@@ -7,7 +7,9 @@ mod records;
 mod state;
 mod types;
 
-pub use discussions::{Activity, Comment, Status as ThreadStatus, Thread, discussed_page};
+pub use discussions::{
+    Activity, Comment, Status as ThreadStatus, Thread, discussed_page, page_of_file,
+};
 
 pub use casebook_markdown::{FrontMatter, Heading, Link, Rendered};
 pub use casebook_search::{
@@ -1295,8 +1297,9 @@ impl Engine {
         let touches = |c: &CommitInfo| {
             folder.is_empty()
                 || c.paths.iter().any(|p| {
-                    let page = p.strip_suffix(".md").unwrap_or(p);
-                    page == folder || p.starts_with(&format!("{folder}/"))
+                    // A discussion's files count as its page's.
+                    let page = page_of_file(p).unwrap_or(p);
+                    page == folder || page.starts_with(&format!("{folder}/"))
                 })
         };
         let by = |c: &CommitInfo| {

@@ -60,7 +60,10 @@ pub(crate) async fn site(
         escape(&base)
     ));
     for c in &log {
-        let page = c.paths.iter().find_map(|p| p.strip_suffix(".md"));
+        let page = c
+            .paths
+            .iter()
+            .find_map(|p| casebook_engine::page_of_file(p));
         let link = match page {
             Some(p) => format!("{base}/wiki/{}", encode(p)),
             None => format!("{base}/changes"),
@@ -69,11 +72,13 @@ pub(crate) async fn site(
             Some(p) if !c.summary.contains(p) => format!("{} ({p})", c.summary),
             _ => c.summary.clone(),
         };
-        let pages: Vec<String> = c
-            .paths
-            .iter()
-            .map(|p| escape(p.strip_suffix(".md").unwrap_or(p)))
-            .collect();
+        let mut pages: Vec<String> = Vec::new();
+        for p in &c.paths {
+            let shown = escape(casebook_engine::page_of_file(p).unwrap_or(p));
+            if !pages.contains(&shown) {
+                pages.push(shown);
+            }
+        }
         xml.push_str(&format!(
             "  <entry>\n    <title>{}</title>\n    <id>urn:casebook:commit:{}</id>\n    <updated>{}</updated>\n    <author><name>{}</name></author>\n    <link href=\"{}\"/>\n    <summary>{}</summary>\n  </entry>\n",
             escape(&title),

@@ -60,10 +60,7 @@ pub(crate) fn changes(log: &[CommitInfo]) -> Vec<ChangeView> {
             let mut others = 0;
             for p in &c.paths {
                 // A discussion's files stand for the page discussed.
-                let page = match casebook_engine::discussed_page(p) {
-                    Some(page) => Some(page),
-                    None => p.strip_suffix(".md"),
-                };
+                let page = casebook_engine::page_of_file(p);
                 match page {
                     Some(page) if pages.iter().any(|l: &LinkView| l.path == page) => {}
                     Some(page) if pages.len() < 8 => pages.push(link(page, page)),

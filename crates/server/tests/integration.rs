@@ -575,6 +575,12 @@ async fn discussions_over_the_api_and_on_the_page() {
     assert_eq!(resolved["threads"][0]["id"], id.as_str());
     let (s, _) = app.get("/discussions?status=all").await;
     assert_eq!(s, StatusCode::OK);
+    // The page's feed and recent changes tell of its discussion as of the page.
+    let (_, feed) = app.get("/feed.atom?folder=cases/Deal%20X").await;
+    assert!(feed.contains("Why did we win?"), "{feed}");
+    assert!(!feed.contains(".casebook"), "{feed}");
+    let (_, changes) = app.get("/changes").await;
+    assert!(!changes.contains(".casebook"));
 
     // Forms for people: reply, and bad input changes nothing.
     let n1 = app.commits();
