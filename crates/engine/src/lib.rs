@@ -2,12 +2,15 @@
 
 mod import;
 mod indexer;
+mod links;
 mod state;
 
+pub use casebook_markdown::LinkPrefixes;
 pub use casebook_markdown::{FrontMatter, Heading, Link, Rendered};
 pub use casebook_search::{Hit, LinkingPage, Results};
 pub use casebook_store::{CommitInfo, unified_diff};
 pub use import::ImportReport;
+pub use links::{LINKS_FILE, parse_pairs as parse_link_prefixes};
 pub use state::PageMeta;
 
 use casebook_core::{Author, Error, FolderPath, PagePath, Result, Revision, Timestamp};
@@ -259,6 +262,7 @@ impl Engine {
                 snap.insert_page(path.as_str().to_string(), meta);
             }
         }
+        snap.link_prefixes = self.read_link_prefixes(snap.files.get(links::LINKS_FILE).copied());
         let log = inner.store.log(START_WALK, 0)?;
         for c in log.into_iter().rev() {
             let c = Arc::new(c);
@@ -466,6 +470,9 @@ impl Engine {
             }
             snap.head = Some(new.clone());
         }
+        let mut deltas = deltas;
+        let relinked = self.apply_link_prefixes(&deltas);
+        deltas.extend(relinked);
         self.send(indexer::Job::Update {
             revision: new,
             deltas,

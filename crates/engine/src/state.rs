@@ -32,6 +32,8 @@ pub struct Snapshot {
     /// Bumped whenever a page appears or disappears: cached renderings that show links as
     /// present or missing are stale then.
     pub generation: u64,
+    /// Site-absolute link prefixes, from `.casebook/links.toml` at the head.
+    pub link_prefixes: casebook_markdown::LinkPrefixes,
 }
 
 impl Snapshot {
@@ -75,5 +77,8 @@ impl Pages for Snapshot {
     }
     fn find(&self, name: &str) -> Option<String> {
         self.by_name.get(&name.to_lowercase()).cloned()
+    }
+    fn link_prefixes(&self) -> Option<&casebook_markdown::LinkPrefixes> {
+        Some(&self.link_prefixes)
     }
 }
