@@ -182,6 +182,24 @@ pub(crate) struct Inner {
     opts: Options,
 }
 
+/// How related pages are scored: a page needs [`related::THRESHOLD`] points to be shown.
+mod related {
+    /// Per tag shared.
+    pub const SHARED_TAG: f32 = 2.0;
+    /// A link either way between the two pages.
+    pub const LINK: f32 = 2.0;
+    /// Per link target both pages link to.
+    pub const SHARED_TARGET: f32 = 1.0;
+    /// Times the likeness in words (1.0: as alike as the page itself): alone, a page must be at
+    /// least half as alike as the page itself to be shown; with a shared link target, a quarter.
+    pub const LIKENESS: f32 = 4.0;
+    /// Less alike than this counts for nothing.
+    pub const MIN_LIKENESS: f32 = 0.2;
+    /// Pages alike in words looked at.
+    pub const SIMILAR_CANDIDATES: usize = 10;
+    pub const THRESHOLD: f32 = 2.0;
+}
+
 /// Related pages by path, with the head they were computed at.
 type RelatedCache = HashMap<String, (Option<Revision>, Vec<LinkingPage>)>;
 
@@ -1057,8 +1075,9 @@ impl Engine {
             .collect()
     }
 
-    /// Pages related to `page`: sharing its tags, linking to the same pages, or linked with it,
-    /// best first. Cached until the wiki changes.
+    /// Pages related to `page`, best first: sharing its tags, linking to the same pages, linked
+    /// with it either way, or alike in words (more-like-this on title and text). Cached until
+    /// the wiki changes.
     pub fn related(&self, page: &Page, limit: usize) -> Result<Vec<LinkingPage>> {
         let head = self.head();
         let key = page.path.as_str().to_string();
@@ -1073,40 +1092,43 @@ impl Engine {
             return Ok(r.clone());
         }
         let me = page.path.as_str();
-        let mut score: HashMap<String, u32> = HashMap::new();
+        let mut score: HashMap<String, f32> = HashMap::new();
         {
             let snap = self.snapshot();
-            let mine: Vec<String> = page
+            let mut mine: Vec<String> = page
                 .rendered
                 .tags
                 .iter()
                 .map(|t| t.to_lowercase())
                 .collect();
-            if !mine.is_empty() {
-                for (p, m) in &snap.pages {
-                    let shared = m
-                        .tags
-                        .iter()
-                        .filter(|t| mine.contains(&t.to_lowercase()))
-                        .count() as u32;
-                    if shared > 0 {
-                        *score.entry(p.clone()).or_default() += 2 * shared;
-                    }
+            mine.sort();
+            mine.dedup();
+            for t in &mine {
+                for p in snap.by_tag.get(t).into_iter().flatten() {
+                    *score.entry(p.clone()).or_default() += related::SHARED_TAG;
                 }
             }
         }
         for link in page.rendered.links.iter().filter(|l| l.exists).take(40) {
-            *score.entry(link.path.clone()).or_default() += 2;
+            *score.entry(link.path.clone()).or_default() += related::LINK;
             for other in self.inner.search.backlinks(&link.path, 50)? {
-                *score.entry(other.path).or_default() += 1;
+                *score.entry(other.path).or_default() += related::SHARED_TARGET;
             }
         }
         for b in self.inner.search.backlinks(me, 50)? {
-            *score.entry(b.path).or_default() += 2;
+            *score.entry(b.path).or_default() += related::LINK;
+        }
+        for s in self.inner.search.similar(me, related::SIMILAR_CANDIDATES)? {
+            if s.likeness >= related::MIN_LIKENESS {
+                *score.entry(s.path).or_default() += related::LIKENESS * s.likeness;
+            }
         }
         score.remove(me);
-        let mut ranked: Vec<(String, u32)> = score.into_iter().filter(|(_, s)| *s >= 2).collect();
-        ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let mut ranked: Vec<(String, f32)> = score
+            .into_iter()
+            .filter(|(_, s)| *s >= related::THRESHOLD)
+            .collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         let out: Vec<LinkingPage> = ranked
             .into_iter()
             .filter_map(|(p, _)| {

@@ -4,7 +4,7 @@
 use casebook_core::Revision;
 use casebook_markdown::Pages;
 use casebook_store::{BlobId, CommitInfo};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 /// What the engine knows about one page without rendering it.
@@ -32,6 +32,8 @@ pub struct Snapshot {
     /// Bumped whenever a page appears or disappears: cached renderings that show links as
     /// present or missing are stale then.
     pub generation: u64,
+    /// Lowercased tag → the pages carrying it, for related pages and tag pages.
+    pub by_tag: HashMap<String, BTreeSet<String>>,
     /// Site-absolute link prefixes, from `.casebook/links.toml` at the head.
     pub link_prefixes: casebook_markdown::LinkPrefixes,
 }
@@ -44,6 +46,14 @@ impl Snapshot {
             if self.by_name.get(&old_title) == Some(&path) {
                 self.by_name.remove(&old_title);
             }
+            let old_tags = old.tags.clone();
+            self.untag(&path, &old_tags);
+        }
+        for t in &meta.tags {
+            self.by_tag
+                .entry(t.to_lowercase())
+                .or_default()
+                .insert(path.clone());
         }
         self.by_name
             .entry(meta.title.to_lowercase())
@@ -57,6 +67,7 @@ impl Snapshot {
 
     pub fn remove_page(&mut self, path: &str) {
         if let Some(old) = self.pages.remove(path) {
+            self.untag(path, &old.tags);
             let t = old.title.to_lowercase();
             if self.by_name.get(&t).map(String::as_str) == Some(path) {
                 self.by_name.remove(&t);
@@ -67,6 +78,20 @@ impl Snapshot {
             }
             self.last_change.remove(path);
             self.generation += 1;
+        }
+    }
+}
+
+impl Snapshot {
+    fn untag(&mut self, path: &str, tags: &[String]) {
+        for t in tags {
+            let key = t.to_lowercase();
+            if let Some(set) = self.by_tag.get_mut(&key) {
+                set.remove(path);
+                if set.is_empty() {
+                    self.by_tag.remove(&key);
+                }
+            }
         }
     }
 }

@@ -928,7 +928,7 @@ fn related_pages_share_tags_or_links() {
         .unwrap();
     let related: Vec<String> = w
         .engine
-        .related(&a, 6)
+        .related(&a, 10)
         .unwrap()
         .into_iter()
         .map(|r| r.path)
@@ -940,6 +940,52 @@ fn related_pages_share_tags_or_links() {
         );
     }
     assert!(!related.contains(&"r/D".to_string()) && !related.contains(&"r/A".to_string()));
+}
+
+#[test]
+fn related_pages_include_pages_alike_in_words() {
+    let w = TestWiki::new();
+    // No tags and no links in common: only the words tie these two together.
+    w.rev(
+        "ops/Forklift Telemetry",
+        "# Forklift telemetry\n\nThe forklift telemetry pilot put sensors on every pallet \
+         truck in the depot. Telemetry showed idle forklifts, pallet congestion at dock doors \
+         and battery swaps at the wrong hour. Depot managers used the telemetry dashboard to \
+         move pallet trucks between aisles.\n",
+    );
+    w.rev(
+        "later/Depot Dashboard",
+        "# The depot dashboard\n\nAfter the pilot, each depot got a dashboard of forklift \
+         telemetry: idle pallet trucks, congestion at dock doors, battery swaps. The forklift \
+         fleet shrank by a tenth.\n",
+    );
+    w.rev(
+        "misc/Quarterly Offsite",
+        "# Quarterly offsite\n\nAgenda for the offsite: budget review, hiring plan, a walk \
+         in the hills and dinner.\n",
+    );
+    w.engine.wait_indexed();
+    let related = |p: &str| -> Vec<String> {
+        let page = w.engine.page(&PagePath::parse(p).unwrap(), None).unwrap();
+        w.engine
+            .related(&page, 10)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.path)
+            .collect()
+    };
+    let got = related("ops/Forklift Telemetry");
+    assert_eq!(
+        got.first().map(String::as_str),
+        Some("later/Depot Dashboard"),
+        "{got:?}"
+    );
+    assert!(
+        !got.contains(&"misc/Quarterly Offsite".to_string()),
+        "{got:?}"
+    );
+    assert!(related("later/Depot Dashboard").contains(&"ops/Forklift Telemetry".to_string()));
+    assert!(!related("misc/Quarterly Offsite").contains(&"ops/Forklift Telemetry".to_string()));
 }
 
 #[test]

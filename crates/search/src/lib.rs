@@ -2,8 +2,10 @@
 
 mod query;
 mod schema;
+mod similar;
 
 pub use query::{ParsedQuery, parse_query};
+pub use similar::Similar;
 
 use casebook_core::{Error, Result};
 use schema::Fields;

@@ -209,3 +209,56 @@ fn updates_replace_and_remove_by_path() {
     assert_eq!(paths(&ix, "champion"), ["playbooks/Discovery"]);
     assert_eq!(ix.num_docs(), 3);
 }
+
+#[test]
+fn similar_pages_by_their_telling_words() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (ix, _) = SearchIndex::open(&tmp.path().join("index")).unwrap();
+    let mut docs = vec![
+        doc(
+            "a/Kiln",
+            "Kiln retrofit",
+            "The kiln retrofit cut gas use; the kiln burners and the kiln controls were replaced.",
+            &[],
+            serde_json::json!({}),
+        ),
+        doc(
+            "b/Burners",
+            "Burner swap",
+            "Burners of the second kiln swapped; kiln controls tuned after the retrofit.",
+            &[],
+            serde_json::json!({}),
+        ),
+        doc(
+            "c/Payroll",
+            "Payroll run",
+            "The payroll run moved to the first Monday; payslips by mail.",
+            &[],
+            serde_json::json!({}),
+        ),
+    ];
+    // Filler pages, so that the words above are rare enough to tell pages apart.
+    for i in 0..12 {
+        docs.push(doc(
+            &format!("f/P{i}"),
+            &format!("Note {i}"),
+            "Meeting notes and other things.",
+            &[],
+            serde_json::json!({}),
+        ));
+    }
+    ix.apply(&[], docs, "r1").unwrap();
+    let got = ix.similar("a/Kiln", 5).unwrap();
+    assert_eq!(
+        got.first().map(|s| s.path.as_str()),
+        Some("b/Burners"),
+        "{got:?}"
+    );
+    assert!(got[0].likeness > 0.2 && got[0].likeness <= 1.0, "{got:?}");
+    assert!(
+        got.iter()
+            .all(|s| s.path != "a/Kiln" && s.path != "c/Payroll"),
+        "{got:?}"
+    );
+    assert!(ix.similar("no/Such", 5).unwrap().is_empty());
+}
