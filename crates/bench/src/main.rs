@@ -298,6 +298,30 @@ fn main() -> Result<()> {
             )
         };
         let mut rng = Rng(42);
+        // Related pages as computed on a page view when not cached (tags, links, more-like-this),
+        // on pages the views below have not seen yet.
+        let mut lat = Vec::new();
+        for p in pages.iter().rev().step_by(pages.len().div_ceil(300).max(1)) {
+            let (e, p) = (engine.clone(), p.clone());
+            let took = tokio::task::spawn_blocking(move || -> Result<f64> {
+                let path =
+                    casebook_core::PagePath::parse(&p).map_err(|e| anyhow::anyhow!(e.message))?;
+                let page = e
+                    .page(&path, None)
+                    .map_err(|e| anyhow::anyhow!(e.message))?;
+                let t = Instant::now();
+                e.related(&page, 6)
+                    .map_err(|e| anyhow::anyhow!(e.message))?;
+                Ok(t.elapsed().as_secs_f64() * 1000.0)
+            })
+            .await??;
+            lat.push(took);
+        }
+        row(
+            "related pages, not cached (engine)",
+            &mut lat,
+            "tags, links, more-like-this",
+        );
         // Warm-up.
         for _ in 0..50 {
             http.get(url(&pages[rng.below(pages.len())]))

@@ -298,6 +298,25 @@ fn link_prefixes_pushed_later_resolve_site_absolute_links() {
         .collect();
     assert_eq!(back, ["hb/sales/Calls"]);
 
+    // Moving the page rewrites the site-absolute link into a link that needs no prefix.
+    let moved = PagePath::parse("hb/selling/index").unwrap();
+    let m = w
+        .engine
+        .move_page(&target, &moved, true, &Author::new("A", "a@x"), "")
+        .unwrap();
+    assert_eq!(m.updated_pages, ["hb/sales/Calls"]);
+    let text = w.text("hb/sales/Calls");
+    assert!(text.contains("[sales](../selling/index.md#top)"), "{text}");
+    let links = w.engine.page(&calls, None).unwrap().rendered.links.clone();
+    assert_eq!(links[0].path, "hb/selling/index");
+    w.engine
+        .move_page(&moved, &target, true, &Author::new("A", "a@x"), "")
+        .unwrap();
+    w.rev(
+        "hb/sales/Calls",
+        "# Calls\n\nSee [sales](/handbook/sales/#top) and [x](/elsewhere/).\n",
+    );
+
     // Taking the prefix away takes the link away again.
     push_from_outside(&w, &[(".casebook/links.toml", "[prefixes]\n")]);
     w.engine.wait_indexed();
