@@ -196,7 +196,7 @@ mod related {
     /// Less alike than this counts for nothing.
     pub const MIN_LIKENESS: f32 = 0.2;
     /// Pages alike in words looked at.
-    pub const SIMILAR_CANDIDATES: usize = 10;
+    pub const SIMILAR_CANDIDATES: usize = 8;
     pub const THRESHOLD: f32 = 2.0;
 }
 
@@ -1118,10 +1118,12 @@ impl Engine {
         for b in self.inner.search.backlinks(me, 50)? {
             *score.entry(b.path).or_default() += related::LINK;
         }
-        for s in self.inner.search.similar(me, related::SIMILAR_CANDIDATES)? {
-            if s.likeness >= related::MIN_LIKENESS {
-                *score.entry(s.path).or_default() += related::LIKENESS * s.likeness;
-            }
+        let similar =
+            self.inner
+                .search
+                .similar(me, related::SIMILAR_CANDIDATES, related::MIN_LIKENESS)?;
+        for s in similar {
+            *score.entry(s.path).or_default() += related::LIKENESS * s.likeness;
         }
         score.remove(me);
         let mut ranked: Vec<(String, f32)> = score

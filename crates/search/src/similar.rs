@@ -10,7 +10,7 @@ use tantivy::{TantivyDocument, Term};
 
 /// How much of a page's text is read for its telling words: the start of a page says what it is
 /// about, and the bound keeps the cost of a long page down.
-const TEXT_BYTES: usize = 4_000;
+const TEXT_BYTES: usize = 3_000;
 /// Telling words searched for.
 const QUERY_TERMS: usize = 20;
 /// English words that tell nothing about a page, whatever the wiki's size (in a large wiki the
@@ -49,9 +49,10 @@ pub struct Similar {
 
 impl SearchIndex {
     /// Pages most like the page at `path` in title and text, best first, the page itself left
-    /// out. The query is made of the page's words that are neither rare (on this page alone) nor
-    /// common (on more than a fifth of the pages), weighted by tf-idf; an unindexed page has none.
-    pub fn similar(&self, path: &str, limit: usize) -> Result<Vec<Similar>> {
+    /// out, down to a likeness of `min_likeness`. The query is made of the page's words that are
+    /// neither rare (on this page alone) nor common (on more than a fifth of the pages), weighted
+    /// by tf-idf; an unindexed page has none.
+    pub fn similar(&self, path: &str, limit: usize, min_likeness: f32) -> Result<Vec<Similar>> {
         let searcher = self.reader.searcher();
         let by_path = TermQuery::new(
             Term::from_field_text(self.f.path, path),
@@ -106,6 +107,10 @@ impl SearchIndex {
         for (score, addr) in top {
             if addr == me {
                 continue;
+            }
+            // Best first: the rest are weaker still (and reading them costs).
+            if score / own < min_likeness {
+                break;
             }
             let doc: TantivyDocument = searcher.doc(addr).map_err(ix_err("cannot read a hit"))?;
             if self.f.text(&doc, self.f.kind) != "page" {

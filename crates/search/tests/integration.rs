@@ -248,7 +248,7 @@ fn similar_pages_by_their_telling_words() {
         ));
     }
     ix.apply(&[], docs, "r1").unwrap();
-    let got = ix.similar("a/Kiln", 5).unwrap();
+    let got = ix.similar("a/Kiln", 5, 0.0).unwrap();
     assert_eq!(
         got.first().map(|s| s.path.as_str()),
         Some("b/Burners"),
@@ -260,5 +260,8 @@ fn similar_pages_by_their_telling_words() {
             .all(|s| s.path != "a/Kiln" && s.path != "c/Payroll"),
         "{got:?}"
     );
-    assert!(ix.similar("no/Such", 5).unwrap().is_empty());
+    assert!(ix.similar("no/Such", 5, 0.0).unwrap().is_empty());
+    // Weaker hits than asked for are left out.
+    let strict = ix.similar("a/Kiln", 5, 0.99).unwrap();
+    assert!(strict.iter().all(|s| s.likeness >= 0.99), "{strict:?}");
 }
