@@ -3,7 +3,7 @@
 use crate::{SearchIndex, ix_err};
 use casebook_core::Result;
 use tantivy::collector::TopDocs;
-use tantivy::query::{MoreLikeThisQuery, TermQuery};
+use tantivy::query::{BooleanQuery, MoreLikeThisQuery, Occur, Query, TermQuery};
 use tantivy::schema::{IndexRecordOption, OwnedValue};
 use tantivy::tokenizer::TokenStream;
 use tantivy::{TantivyDocument, Term};
@@ -77,17 +77,31 @@ impl SearchIndex {
             body.truncate(end);
         }
         let pages = searcher.num_docs();
-        let query = MoreLikeThisQuery::builder()
-            .with_min_doc_frequency(2)
-            .with_max_doc_frequency((pages / 5).max(4))
-            .with_min_term_frequency(1)
-            .with_min_word_length(3)
-            .with_max_query_terms(QUERY_TERMS)
-            .with_stop_words(stop_words().clone())
-            .with_document_fields(vec![
-                (self.f.title, vec![OwnedValue::Str(title)]),
-                (self.f.body, vec![OwnedValue::Str(body)]),
-            ]);
+        let mlt = |min_tf: usize| {
+            MoreLikeThisQuery::builder()
+                .with_min_doc_frequency(2)
+                .with_max_doc_frequency((pages / 5).max(4))
+                .with_min_term_frequency(min_tf)
+                .with_min_word_length(3)
+                .with_max_query_terms(QUERY_TERMS)
+                .with_stop_words(stop_words().clone())
+        };
+        // Every word of the title tells; in the text, the words said more than once (which also
+        // spares looking up how common each word said once is).
+        let query = BooleanQuery::new(vec![
+            (
+                Occur::Should,
+                Box::new(
+                    mlt(1).with_document_fields(vec![(self.f.title, vec![OwnedValue::Str(title)])]),
+                ) as Box<dyn Query>,
+            ),
+            (
+                Occur::Should,
+                Box::new(
+                    mlt(2).with_document_fields(vec![(self.f.body, vec![OwnedValue::Str(body)])]),
+                ),
+            ),
+        ]);
         let top = searcher
             .search(
                 &query,
