@@ -37,6 +37,13 @@ struct Args {
     /// Search queries (default: a mixed set for the generated corpus).
     #[arg(long)]
     query: Vec<String>,
+    /// Make this many generated pages link to one page (`hub/Target`), then measure its
+    /// backlinks and moving it with its links rewritten (one commit touching all of them).
+    #[arg(long, default_value_t = 0)]
+    link_sources: usize,
+    /// Moves measured in the links phase (back and forth).
+    #[arg(long, default_value_t = 6)]
+    moves: usize,
 }
 
 /// A deterministic pseudo-random sequence (xorshift), so runs are comparable.
@@ -112,7 +119,13 @@ const WORDS: &[&str] = &[
     "because",
 ];
 
-fn generate(dir: &std::path::Path, n: usize) -> Result<()> {
+/// The page the `--link-sources` pages link to.
+const LINK_TARGET: &str = "hub/Target";
+
+fn generate(dir: &std::path::Path, n: usize, link_sources: usize) -> Result<()> {
+    // Every `step`-th page links to the target too, half by wiki link, half by a `.md` link.
+    let step = n.checked_div(link_sources).unwrap_or(0).max(1);
+    let mut sources = 0;
     let mut rng = Rng(0x5eed_cafe_f00d_1234);
     let folders = [
         "cases",
@@ -145,7 +158,25 @@ fn generate(dir: &std::path::Path, n: usize) -> Result<()> {
                 target
             ));
         }
+        if sources < link_sources && i % step == 0 {
+            if sources % 2 == 0 {
+                md.push_str(&format!("Background in [[{LINK_TARGET}]].\n"));
+            } else {
+                md.push_str(&format!(
+                    "Background in [the target](../{}{LINK_TARGET}.md#why).\n",
+                    if folder.contains('/') { "../" } else { "" }
+                ));
+            }
+            sources += 1;
+        }
         std::fs::write(dir.join(folder).join(format!("p{i:05}.md")), md)?;
+    }
+    if link_sources > 0 {
+        std::fs::create_dir_all(dir.join("hub"))?;
+        std::fs::write(
+            dir.join(format!("{LINK_TARGET}.md")),
+            "# Target\n\nThe page many others link to.\n\n## Why\n\nBecause.\n",
+        )?;
     }
     Ok(())
 }
@@ -159,6 +190,9 @@ fn pct(xs: &mut [f64], p: f64) -> f64 {
 }
 
 fn row(name: &str, lat: &mut [f64], other: &str) {
+    if lat.is_empty() {
+        return;
+    }
     println!(
         "| {name} | {:.2} | {:.2} | {:.2} | {} | {other} |",
         pct(lat, 50.0),
@@ -194,7 +228,7 @@ fn main() -> Result<()> {
         Some(c) => c.clone(),
         None => {
             let d = tmp.path().join("corpus");
-            generate(&d, args.pages)?;
+            generate(&d, args.pages, args.link_sources)?;
             d
         }
     };
@@ -264,6 +298,30 @@ fn main() -> Result<()> {
             )
         };
         let mut rng = Rng(42);
+        // Related pages as computed on a page view when not cached (tags, links, more-like-this),
+        // on pages the views below have not seen yet.
+        let mut lat = Vec::new();
+        for p in pages.iter().rev().step_by(pages.len().div_ceil(300).max(1)) {
+            let (e, p) = (engine.clone(), p.clone());
+            let took = tokio::task::spawn_blocking(move || -> Result<f64> {
+                let path =
+                    casebook_core::PagePath::parse(&p).map_err(|e| anyhow::anyhow!(e.message))?;
+                let page = e
+                    .page(&path, None)
+                    .map_err(|e| anyhow::anyhow!(e.message))?;
+                let t = Instant::now();
+                e.related(&page, 6)
+                    .map_err(|e| anyhow::anyhow!(e.message))?;
+                Ok(t.elapsed().as_secs_f64() * 1000.0)
+            })
+            .await??;
+            lat.push(took);
+        }
+        row(
+            "related pages, not cached (engine)",
+            &mut lat,
+            "tags, links, more-like-this",
+        );
         // Warm-up.
         for _ in 0..50 {
             http.get(url(&pages[rng.below(pages.len())]))
@@ -429,6 +487,9 @@ fn main() -> Result<()> {
             &mut lat,
             &format!("{} queries x {} rounds", queries.len(), args.search_rounds),
         );
+        if args.link_sources > 0 {
+            links_phase(&engine, &http, &base, args.link_sources, args.moves).await?;
+        }
         println!();
         println!(
             "peak resident memory of this process (server and load generator): {:.0} MB",
@@ -439,6 +500,91 @@ fn main() -> Result<()> {
         anyhow::Ok(())
     })?;
     engine.shutdown();
+    Ok(())
+}
+
+/// Backlinks of the page `--link-sources` pages link to, and moving it with `update_links`
+/// (each move one commit rewriting the links of every linking page), back and forth.
+async fn links_phase(
+    engine: &Engine,
+    http: &reqwest::Client,
+    base: &str,
+    sources: usize,
+    moves: usize,
+) -> Result<()> {
+    let api = |p: &str| format!("{base}/api/v1/pages/{}", p.replace(' ', "%20"));
+    let idle =
+        |e: Engine| async move { tokio::task::spawn_blocking(move || e.wait_indexed()).await };
+    idle(engine.clone()).await?;
+    let target =
+        casebook_core::PagePath::parse(LINK_TARGET).map_err(|e| anyhow::anyhow!(e.message))?;
+    let found = engine
+        .backlinks(&target)
+        .map_err(|e| anyhow::anyhow!(e.message))?
+        .len();
+    anyhow::ensure!(
+        found == sources,
+        "{found} backlinks where {sources} were generated"
+    );
+    // The engine call alone, then the page over HTTP (page, rendering and backlinks).
+    let mut lat = Vec::new();
+    for _ in 0..200 {
+        let (e, t) = (engine.clone(), target.clone());
+        let started = Instant::now();
+        tokio::task::spawn_blocking(move || e.backlinks(&t))
+            .await?
+            .map_err(|e| anyhow::anyhow!(e.message))?;
+        lat.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    row(
+        &format!("backlinks of a page linked from {sources} (engine)"),
+        &mut lat,
+        "",
+    );
+    let mut lat = Vec::new();
+    for _ in 0..100 {
+        let started = Instant::now();
+        let r = http.get(api(LINK_TARGET)).send().await?;
+        anyhow::ensure!(r.status().is_success(), "page read failed: {}", r.status());
+        let v: serde_json::Value = r.json().await?;
+        anyhow::ensure!(v["backlinks"].as_array().map_or(0, |b| b.len()) == sources);
+        lat.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    row(
+        &format!("GET page with {sources} backlinks (HTTP)"),
+        &mut lat,
+        "",
+    );
+    let moved = "hub/Target Moved";
+    let mut lat = Vec::new();
+    for i in 0..moves {
+        let (from, to) = if i % 2 == 0 {
+            (LINK_TARGET, moved)
+        } else {
+            (moved, LINK_TARGET)
+        };
+        // The previous move's index update is not this move's cost.
+        idle(engine.clone()).await?;
+        let started = Instant::now();
+        let r = http
+            .post(format!("{}/move", api(from)))
+            .json(&serde_json::json!({"to": to, "update_links": true}))
+            .send()
+            .await?;
+        anyhow::ensure!(r.status().is_success(), "move failed: {}", r.status());
+        let v: serde_json::Value = r.json().await?;
+        lat.push(started.elapsed().as_secs_f64() * 1000.0);
+        let updated = v["updated_pages"].as_array().map_or(0, |u| u.len());
+        anyhow::ensure!(
+            updated == sources,
+            "the move rewrote {updated} pages, not {sources}"
+        );
+    }
+    row(
+        &format!("move a page linked from {sources}, links rewritten (HTTP)"),
+        &mut lat,
+        &format!("one commit of {} files", sources + 1),
+    );
     Ok(())
 }
 

@@ -37,6 +37,11 @@ enum Command {
         /// The commit message.
         #[arg(long, default_value = "")]
         message: String,
+        /// Resolve site-absolute links of the imported pages: `/handbook/=handbook/` makes a
+        /// link to `/handbook/sales/` find the page under the wiki folder `handbook/sales`.
+        /// Repeatable; kept in the wiki's `.casebook/links.toml`.
+        #[arg(long = "map-links", value_name = "FROM=TO")]
+        map_links: Vec<String>,
         #[command(flatten)]
         common: Common,
     },
@@ -143,8 +148,15 @@ fn run(cli: Cli) -> Result<()> {
             src,
             prefix,
             message,
+            map_links,
             common,
-        } => import(Config::resolve(&common)?, &src, &prefix, &message),
+        } => import(
+            Config::resolve(&common)?,
+            &src,
+            &prefix,
+            &message,
+            &map_links,
+        ),
         Command::Reindex(common) => reindex(Config::resolve(&common)?),
         Command::User(cmd) => users::user(cmd),
         Command::Token(cmd) => users::token(cmd),
@@ -269,13 +281,21 @@ fn bar(len: u64, msg: &'static str) -> ProgressBar {
     pb
 }
 
-fn import(cfg: Config, src: &std::path::Path, prefix: &str, message: &str) -> Result<()> {
+fn import(
+    cfg: Config,
+    src: &std::path::Path,
+    prefix: &str,
+    message: &str,
+    map_links: &[String],
+) -> Result<()> {
     init_logging(&Config {
         log_level: "warn".into(),
         ..cfg.clone()
     });
     let prefix =
         FolderPath::parse(prefix).map_err(|e| anyhow::anyhow!("--prefix: {}", e.message))?;
+    let links = casebook_engine::parse_link_prefixes(map_links)
+        .map_err(|e| anyhow::anyhow!("--map-links: {}", e.message))?;
     if !src.is_dir() {
         anyhow::bail!(
             "{} is not a folder; give the folder of markdown files to import",
@@ -299,7 +319,7 @@ fn import(cfg: Config, src: &std::path::Path, prefix: &str, message: &str) -> Re
     let author = Author::new(&cfg.import_name, &cfg.import_email);
     let started = std::time::Instant::now();
     let report = engine
-        .import(src, &prefix, message, &author, Some(&progress))
+        .import_with_links(src, &prefix, message, &author, Some(&progress), &links)
         .map_err(|e| anyhow::anyhow!("{}", e.message))?;
     reading.finish();
     engine.wait_indexed();

@@ -310,3 +310,60 @@ fn search_language_comes_from_flag_then_environment_then_file() {
 
 #[path = "e2e/git_http.rs"]
 mod git_http;
+
+#[test]
+fn import_maps_site_links_and_refuses_a_bad_mapping() {
+    let bin = env!("CARGO_BIN_EXE_casebook");
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("site");
+    std::fs::create_dir_all(src.join("sales")).unwrap();
+    std::fs::write(
+        src.join("sales/index.html.md"),
+        "# Sales\n\n[Team](/handbook/team/)\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(src.join("team")).unwrap();
+    std::fs::write(src.join("team/index.html.md"), "# Team\n").unwrap();
+    let repo = tmp.path().join("wiki.git");
+    let import = |extra: &[&str]| {
+        Command::new(bin)
+            .arg("import")
+            .arg(&src)
+            .args(["--prefix", "hb"])
+            .args(extra)
+            .arg("--repo")
+            .arg(&repo)
+            .arg("--data")
+            .arg(tmp.path().join("data"))
+            .output()
+            .unwrap()
+    };
+    let out = import(&["--map-links", "handbook=hb"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.lines()
+            .last()
+            .unwrap_or("")
+            .starts_with("error: --map-links: "),
+        "{err}"
+    );
+    assert!(!repo.exists(), "a refused import must not create the wiki");
+    let out = import(&["--map-links", "/handbook/=hb/"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let show = Command::new("git")
+        .arg("--git-dir")
+        .arg(&repo)
+        .args(["show", "--name-only", "--format=", "HEAD"])
+        .output()
+        .unwrap();
+    let files = String::from_utf8_lossy(&show.stdout);
+    assert!(
+        files.contains(".casebook/links.toml") && files.contains("hb/sales/index.html.md"),
+        "{files}"
+    );
+}

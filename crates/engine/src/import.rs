@@ -2,6 +2,7 @@
 
 use crate::{Engine, Progress};
 use casebook_core::{Author, Error, FolderPath, PagePath, Result, Revision};
+use casebook_markdown::LinkPrefixes;
 use casebook_store::Change;
 use serde::Serialize;
 use std::path::Path;
@@ -30,6 +31,29 @@ impl Engine {
         message: &str,
         author: &Author,
         progress: Option<&Progress>,
+    ) -> Result<ImportReport> {
+        self.import_with_links(
+            src,
+            prefix,
+            message,
+            author,
+            progress,
+            &LinkPrefixes::default(),
+        )
+    }
+
+    /// Like [`Engine::import`], and adds `links` to the wiki's link prefixes
+    /// (`.casebook/links.toml`) in the same commit, so that the imported pages' site-absolute
+    /// links (`/handbook/sales/`) resolve to the imported pages. A prefix the wiki maps already
+    /// takes the new folder.
+    pub fn import_with_links(
+        &self,
+        src: &Path,
+        prefix: &FolderPath,
+        message: &str,
+        author: &Author,
+        progress: Option<&Progress>,
+        links: &LinkPrefixes,
     ) -> Result<ImportReport> {
         if !src.is_dir() {
             return Err(Error::invalid(format!("{} is not a folder", src.display())));
@@ -100,6 +124,13 @@ impl Engine {
         } else {
             message.trim().to_string()
         };
+        if !links.is_empty() {
+            let merged = self.link_prefixes().merged(links);
+            changes.push(Change::Put {
+                path: crate::LINKS_FILE.to_string(),
+                content: crate::links::to_text(&merged).into_bytes(),
+            });
+        }
         let rev = self.with_writer(|w| w.commit(&changes, author, &message))?;
         report.revision = Some(rev);
         Ok(report)

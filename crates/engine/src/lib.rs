@@ -3,6 +3,7 @@
 mod discussions;
 mod import;
 mod indexer;
+mod links;
 mod records;
 mod state;
 mod types;
@@ -11,6 +12,7 @@ pub use discussions::{
     Activity, Comment, Status as ThreadStatus, Thread, discussed_page, page_of_file,
 };
 
+pub use casebook_markdown::LinkPrefixes;
 pub use casebook_markdown::{FrontMatter, Heading, Link, Rendered};
 pub use casebook_search::{
     ActiveFilter, FacetGroup, FacetValue, Hit, LinkingPage, Results, SearchLanguage, SearchOptions,
@@ -18,6 +20,7 @@ pub use casebook_search::{
 };
 pub use casebook_store::{CommitInfo, unified_diff};
 pub use import::ImportReport;
+pub use links::{LINKS_FILE, parse_pairs as parse_link_prefixes};
 pub use records::{NewRecord, TypeCheck};
 pub use state::PageMeta;
 pub use types::{
@@ -201,6 +204,24 @@ pub(crate) struct Inner {
     opts: Options,
 }
 
+/// How related pages are scored: a page needs [`related::THRESHOLD`] points to be shown.
+mod related {
+    /// Per tag shared.
+    pub const SHARED_TAG: f32 = 2.0;
+    /// A link either way between the two pages.
+    pub const LINK: f32 = 2.0;
+    /// Per link target both pages link to.
+    pub const SHARED_TARGET: f32 = 1.0;
+    /// Times the likeness in words (1.0: as alike as the page itself): alone, a page must be at
+    /// least half as alike as the page itself to be shown; with a shared link target, a quarter.
+    pub const LIKENESS: f32 = 4.0;
+    /// Less alike than this counts for nothing.
+    pub const MIN_LIKENESS: f32 = 0.2;
+    /// Pages alike in words looked at.
+    pub const SIMILAR_CANDIDATES: usize = 8;
+    pub const THRESHOLD: f32 = 2.0;
+}
+
 /// Related pages by path, with the head they were computed at.
 type RelatedCache = HashMap<String, (Option<Revision>, Vec<LinkingPage>)>;
 
@@ -287,6 +308,7 @@ impl Engine {
             }
         }
         snap.types = Arc::new(self.read_types(&snap.files));
+        snap.link_prefixes = self.read_link_prefixes(snap.files.get(links::LINKS_FILE).copied());
         let log = inner.store.log(START_WALK, 0)?;
         for c in log.into_iter().rev() {
             let c = Arc::new(c);
@@ -569,6 +591,9 @@ impl Engine {
             }
             snap.head = Some(new.clone());
         }
+        let mut deltas = deltas;
+        let relinked = self.apply_link_prefixes(&deltas);
+        deltas.extend(relinked);
         self.send(indexer::Job::Update {
             revision: new,
             deltas,
@@ -1195,8 +1220,9 @@ impl Engine {
             .collect()
     }
 
-    /// Pages related to `page`: sharing its tags, linking to the same pages, or linked with it,
-    /// best first. Cached until the wiki changes.
+    /// Pages related to `page`, best first: sharing its tags, linking to the same pages, linked
+    /// with it either way, or alike in words (more-like-this on title and text). Cached until
+    /// the wiki changes.
     pub fn related(&self, page: &Page, limit: usize) -> Result<Vec<LinkingPage>> {
         let head = self.head();
         let key = page.path.as_str().to_string();
@@ -1211,40 +1237,45 @@ impl Engine {
             return Ok(r.clone());
         }
         let me = page.path.as_str();
-        let mut score: HashMap<String, u32> = HashMap::new();
+        let mut score: HashMap<String, f32> = HashMap::new();
         {
             let snap = self.snapshot();
-            let mine: Vec<String> = page
+            let mut mine: Vec<String> = page
                 .rendered
                 .tags
                 .iter()
                 .map(|t| t.to_lowercase())
                 .collect();
-            if !mine.is_empty() {
-                for (p, m) in &snap.pages {
-                    let shared = m
-                        .tags
-                        .iter()
-                        .filter(|t| mine.contains(&t.to_lowercase()))
-                        .count() as u32;
-                    if shared > 0 {
-                        *score.entry(p.clone()).or_default() += 2 * shared;
-                    }
+            mine.sort();
+            mine.dedup();
+            for t in &mine {
+                for p in snap.by_tag.get(t).into_iter().flatten() {
+                    *score.entry(p.clone()).or_default() += related::SHARED_TAG;
                 }
             }
         }
         for link in page.rendered.links.iter().filter(|l| l.exists).take(40) {
-            *score.entry(link.path.clone()).or_default() += 2;
+            *score.entry(link.path.clone()).or_default() += related::LINK;
             for other in self.inner.search.backlinks(&link.path, 50)? {
-                *score.entry(other.path).or_default() += 1;
+                *score.entry(other.path).or_default() += related::SHARED_TARGET;
             }
         }
         for b in self.inner.search.backlinks(me, 50)? {
-            *score.entry(b.path).or_default() += 2;
+            *score.entry(b.path).or_default() += related::LINK;
+        }
+        let similar =
+            self.inner
+                .search
+                .similar(me, related::SIMILAR_CANDIDATES, related::MIN_LIKENESS)?;
+        for s in similar {
+            *score.entry(s.path).or_default() += related::LIKENESS * s.likeness;
         }
         score.remove(me);
-        let mut ranked: Vec<(String, u32)> = score.into_iter().filter(|(_, s)| *s >= 2).collect();
-        ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let mut ranked: Vec<(String, f32)> = score
+            .into_iter()
+            .filter(|(_, s)| *s >= related::THRESHOLD)
+            .collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         let out: Vec<LinkingPage> = ranked
             .into_iter()
             .filter_map(|(p, _)| {

@@ -4,7 +4,7 @@
 use casebook_core::Revision;
 use casebook_markdown::Pages;
 use casebook_store::{BlobId, CommitInfo};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 /// What the engine knows about one page without rendering it.
@@ -36,6 +36,10 @@ pub struct Snapshot {
     pub threads: crate::discussions::ThreadIndex,
     /// The page types defined at the head (reread only when a type file changes).
     pub types: Arc<crate::types::TypeSet>,
+    /// Lowercased tag → the pages carrying it, for related pages and tag pages.
+    pub by_tag: HashMap<String, BTreeSet<String>>,
+    /// Site-absolute link prefixes, from `.casebook/links.toml` at the head.
+    pub link_prefixes: casebook_markdown::LinkPrefixes,
 }
 
 impl Snapshot {
@@ -64,6 +68,14 @@ impl Snapshot {
             if self.by_name.get(&old_title) == Some(&path) {
                 self.by_name.remove(&old_title);
             }
+            let old_tags = old.tags.clone();
+            self.untag(&path, &old_tags);
+        }
+        for t in &meta.tags {
+            self.by_tag
+                .entry(t.to_lowercase())
+                .or_default()
+                .insert(path.clone());
         }
         self.by_name
             .entry(meta.title.to_lowercase())
@@ -77,6 +89,7 @@ impl Snapshot {
 
     pub fn remove_page(&mut self, path: &str) {
         if let Some(old) = self.pages.remove(path) {
+            self.untag(path, &old.tags);
             let t = old.title.to_lowercase();
             if self.by_name.get(&t).map(String::as_str) == Some(path) {
                 self.by_name.remove(&t);
@@ -91,11 +104,28 @@ impl Snapshot {
     }
 }
 
+impl Snapshot {
+    fn untag(&mut self, path: &str, tags: &[String]) {
+        for t in tags {
+            let key = t.to_lowercase();
+            if let Some(set) = self.by_tag.get_mut(&key) {
+                set.remove(path);
+                if set.is_empty() {
+                    self.by_tag.remove(&key);
+                }
+            }
+        }
+    }
+}
+
 impl Pages for Snapshot {
     fn exists(&self, path: &str) -> bool {
         self.pages.contains_key(path)
     }
     fn find(&self, name: &str) -> Option<String> {
         self.by_name.get(&name.to_lowercase()).cloned()
+    }
+    fn link_prefixes(&self) -> Option<&casebook_markdown::LinkPrefixes> {
+        Some(&self.link_prefixes)
     }
 }

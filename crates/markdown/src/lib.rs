@@ -3,10 +3,12 @@
 mod front_matter;
 mod highlight;
 mod links;
+mod prefixes;
 mod sanitize;
 
 pub use front_matter::{FrontMatter, split_front_matter};
 pub use links::{LinkTarget, resolve_target, rewrite_links};
+pub use prefixes::LinkPrefixes;
 
 use pulldown_cmark::{CowStr, Event, HeadingLevel, LinkType, Options, Parser, Tag, TagEnd};
 use serde::Serialize;
@@ -20,6 +22,10 @@ pub trait Pages {
     /// Finds a page by a name written in a wiki link: a path or a title, compared without regard
     /// to case. Returns the page's path.
     fn find(&self, name: &str) -> Option<String>;
+    /// Site-absolute link prefixes and the folders they stand for (see [`LinkPrefixes`]).
+    fn link_prefixes(&self) -> Option<&LinkPrefixes> {
+        None
+    }
 }
 
 /// No pages at all: every link is shown as missing. Handy for previews of detached text.

@@ -10,9 +10,17 @@
 //!   the root when it starts with `/`. A target ending in `.md` is a page link whether the page
 //!   exists or not; another target is a page link only when a page of that path exists, or when it
 //!   names a folder holding an `index`, `README` or `index.html` page (as handbooks link to
-//!   sections); else it may be an attachment and is left alone.
+//!   sections), or when `PATH.html` is a page (static sites serve `PATH.html.md` at `PATH/`);
+//!   else it may be an attachment and is left alone.
+//! * Site-absolute links of an imported static site (`/handbook/sales/#anchor`, or its full
+//!   address `https://example.com/handbook/sales/`) use the wiki's link prefixes
+//!   ([`LinkPrefixes`], kept in `.casebook/links.toml`): a `/` link that finds no page from the
+//!   root, and a full address, is tried under each matching prefix's folder, longest prefix
+//!   first, with the rules above. A full address that finds no page stays a link to the site; a
+//!   mapped `.md` link that finds none points at the missing page under the longest prefix.
 
 use crate::Pages;
+use crate::prefixes::LinkPrefixes;
 use casebook_core::PagePath;
 
 /// The page a link to a folder stands for, in order of preference.
@@ -96,7 +104,7 @@ fn resolve_wiki(dest: &str, folder: &str, pages: &dyn Pages) -> Option<LinkTarge
 
 fn resolve_markdown(dest: &str, folder: &str, pages: &dyn Pages) -> Option<LinkTarget> {
     let dest = dest.trim();
-    if dest.is_empty() || dest.starts_with('#') || dest.starts_with("//") || has_scheme(dest) {
+    if dest.is_empty() || dest.starts_with('#') || dest.starts_with("//") {
         return None;
     }
     let (path, fragment) = split_fragment(dest);
@@ -104,33 +112,37 @@ fn resolve_markdown(dest: &str, folder: &str, pages: &dyn Pages) -> Option<LinkT
     let decoded = percent_encoding::percent_decode_str(path)
         .decode_utf8()
         .ok()?;
-    let (is_md, stem) = match decoded.strip_suffix(".md") {
-        Some(stem) => (true, stem),
-        None => (false, decoded.trim_end_matches('/')),
-    };
-    if stem.is_empty() {
+    let prefixes = pages.link_prefixes().filter(|p| !p.is_empty());
+    if has_scheme(dest) {
+        // A full address is a page link only through a prefix naming its site.
+        let prefixes = prefixes.filter(|p| p.has_addresses())?;
+        let (path, exists) = mapped(&decoded, prefixes, pages)?;
+        return exists.then_some(LinkTarget {
+            path,
+            fragment,
+            exists,
+        });
+    }
+    let (is_md, stem) = split_md(&decoded);
+    if stem.is_empty() && prefixes.is_none() {
         return None;
     }
-    let resolved = if let Some(abs) = stem.strip_prefix('/') {
-        normalize(abs)?
+    let plain = if stem.is_empty() {
+        None
+    } else if let Some(abs) = stem.strip_prefix('/') {
+        normalize(abs).map(|p| lookup(p, is_md, pages))
     } else {
-        join(folder, stem)?
+        join(folder, stem).map(|p| lookup(p, is_md, pages))
     };
-    let exists = pages.exists(&resolved);
-    let index = || {
-        INDEX_PAGES
-            .iter()
-            .map(|i| format!("{resolved}/{i}"))
-            .find(|p| pages.exists(p))
-    };
-    let (resolved, exists) = if exists {
-        (resolved, true)
-    } else if let Some(p) = pages.find(&resolved) {
-        (p, true)
-    } else if let Some(p) = (!is_md).then(index).flatten() {
-        (p, true)
-    } else {
-        (resolved, false)
+    let (resolved, exists) = match (plain, prefixes) {
+        (Some((p, true)), _) => (p, true),
+        (plain, Some(prefixes)) if decoded.starts_with('/') => {
+            match mapped(&decoded, prefixes, pages) {
+                Some(found) => found,
+                None => plain?,
+            }
+        }
+        (plain, _) => plain?,
     };
     if !is_md && !exists {
         return None;
@@ -141,6 +153,57 @@ fn resolve_markdown(dest: &str, folder: &str, pages: &dyn Pages) -> Option<LinkT
         fragment,
         exists,
     })
+}
+
+/// `(is a .md link, the path without .md or trailing slashes)`.
+fn split_md(decoded: &str) -> (bool, &str) {
+    match decoded.strip_suffix(".md") {
+        Some(stem) => (true, stem),
+        None => (false, decoded.trim_end_matches('/')),
+    }
+}
+
+/// The page a root-relative path names: itself, by title, the folder's index page, or the page
+/// with `.html` appended. `(path, exists)`; the path as given when nothing is found.
+fn lookup(resolved: String, is_md: bool, pages: &dyn Pages) -> (String, bool) {
+    if pages.exists(&resolved) {
+        return (resolved, true);
+    }
+    if let Some(p) = pages.find(&resolved) {
+        return (p, true);
+    }
+    if !is_md {
+        let found = INDEX_PAGES
+            .iter()
+            .map(|i| format!("{resolved}/{i}"))
+            .chain(std::iter::once(format!("{resolved}.html")))
+            .find(|p| pages.exists(p));
+        if let Some(p) = found {
+            return (p, true);
+        }
+    }
+    (resolved, false)
+}
+
+/// A site-absolute path (or full address) under the wiki's link prefixes: the first page found,
+/// longest prefix first; else, for a `.md` link, the missing page under the longest prefix.
+fn mapped(decoded: &str, prefixes: &LinkPrefixes, pages: &dyn Pages) -> Option<(String, bool)> {
+    let (is_md, _) = split_md(decoded);
+    let mut first_missing = None;
+    for candidate in prefixes.candidates(decoded) {
+        let (_, stem) = split_md(&candidate);
+        let Some(path) = normalize(stem) else {
+            continue;
+        };
+        let (path, exists) = lookup(path, is_md, pages);
+        if exists {
+            return Some((path, true));
+        }
+        if first_missing.is_none() {
+            first_missing = Some(path);
+        }
+    }
+    first_missing.filter(|_| is_md).map(|p| (p, false))
 }
 
 fn has_scheme(s: &str) -> bool {
@@ -364,5 +427,57 @@ mod tests {
         assert_eq!(md("mailto:a@b.c", ""), None);
         assert_eq!(md("#top", ""), None);
         assert_eq!(md("../../../etc/passwd.md", "a"), None);
+    }
+
+    /// A static site imported under `hb/`: `a/index.html.md` and `a/b.html.md`.
+    struct Site(LinkPrefixes);
+    impl Pages for Site {
+        fn exists(&self, p: &str) -> bool {
+            matches!(
+                p,
+                "hb/a/index.html" | "hb/a/b.html" | "handbook/x" | "jobs/j/index"
+            )
+        }
+        fn find(&self, _: &str) -> Option<String> {
+            None
+        }
+        fn link_prefixes(&self) -> Option<&LinkPrefixes> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn site_absolute_links_use_the_prefixes() {
+        let site = Site(
+            LinkPrefixes::new([
+                ("/handbook/", "hb"),
+                ("https://site.example/handbook/", "hb"),
+                ("/job-families/", "jobs"),
+            ])
+            .unwrap(),
+        );
+        let at = |d: &str| resolve_target(d, false, "hb/a", &site).map(|t| (t.path, t.exists));
+        let found = |p: &str| Some((p.to_string(), true));
+        assert_eq!(at("/handbook/a/"), found("hb/a/index.html"));
+        assert_eq!(at("/handbook/a"), found("hb/a/index.html"));
+        assert_eq!(at("/handbook/a/b/"), found("hb/a/b.html"));
+        assert_eq!(at("/handbook/a/b.html"), found("hb/a/b.html"));
+        assert_eq!(at("/job-families/j/#duties"), found("jobs/j/index"));
+        assert_eq!(
+            at("https://site.example/handbook/a/#x"),
+            found("hb/a/index.html")
+        );
+        // A page at the plain root path wins over the prefix.
+        assert_eq!(at("/handbook/x"), found("handbook/x"));
+        // Nothing there: a link to the site, left alone; a `.md` link is a missing page.
+        assert_eq!(at("/handbook/elsewhere/"), None);
+        assert_eq!(at("https://site.example/handbook/elsewhere/"), None);
+        assert_eq!(at("https://other.example/handbook/a/"), None);
+        assert_eq!(at("/handbook/new.md"), Some(("hb/new".into(), false)));
+        assert_eq!(at("/handbook/../../x/"), None);
+        let t = resolve_target("/handbook/a/#Some%20Part", false, "", &site).unwrap();
+        assert_eq!(t.fragment.as_deref(), Some("Some%20Part"));
+        // Without prefixes the same links are not page links.
+        assert_eq!(md("/handbook/a/", ""), None);
     }
 }

@@ -2,11 +2,13 @@
 
 mod query;
 mod schema;
+mod similar;
 
 pub use query::{
     ActiveFilter, ParsedQuery, active_filters, filter_text, parse_query, wants_history,
 };
 pub use schema::SearchLanguage;
+pub use similar::Similar;
 
 use casebook_core::{Error, Result};
 use schema::Fields;

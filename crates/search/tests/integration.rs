@@ -506,3 +506,59 @@ fn past_versions_are_found_with_their_revision() {
     let (_t, ix) = index();
     assert_eq!(ix.search("champion", 1, 0).unwrap().hits[0].revision, None);
 }
+
+#[test]
+fn similar_pages_by_their_telling_words() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (ix, _) = SearchIndex::open(&tmp.path().join("index")).unwrap();
+    let mut docs = vec![
+        doc(
+            "a/Kiln",
+            "Kiln retrofit",
+            "The kiln retrofit cut gas use; the kiln burners and the kiln controls were replaced.",
+            &[],
+            serde_json::json!({}),
+        ),
+        doc(
+            "b/Burners",
+            "Burner swap",
+            "Burners of the second kiln swapped; kiln controls tuned after the retrofit.",
+            &[],
+            serde_json::json!({}),
+        ),
+        doc(
+            "c/Payroll",
+            "Payroll run",
+            "The payroll run moved to the first Monday; payslips by mail.",
+            &[],
+            serde_json::json!({}),
+        ),
+    ];
+    // Filler pages, so that the words above are rare enough to tell pages apart.
+    for i in 0..12 {
+        docs.push(doc(
+            &format!("f/P{i}"),
+            &format!("Note {i}"),
+            "Meeting notes and other things.",
+            &[],
+            serde_json::json!({}),
+        ));
+    }
+    ix.apply(&[], docs, "r1").unwrap();
+    let got = ix.similar("a/Kiln", 5, 0.0).unwrap();
+    assert_eq!(
+        got.first().map(|s| s.path.as_str()),
+        Some("b/Burners"),
+        "{got:?}"
+    );
+    assert!(got[0].likeness > 0.2 && got[0].likeness <= 1.0, "{got:?}");
+    assert!(
+        got.iter()
+            .all(|s| s.path != "a/Kiln" && s.path != "c/Payroll"),
+        "{got:?}"
+    );
+    assert!(ix.similar("no/Such", 5, 0.0).unwrap().is_empty());
+    // Weaker hits than asked for are left out.
+    let strict = ix.similar("a/Kiln", 5, 0.99).unwrap();
+    assert!(strict.iter().all(|s| s.likeness >= 0.99), "{strict:?}");
+}

@@ -361,7 +361,13 @@ async fn a_push_over_the_size_limit_is_refused() {
         )
         .await;
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("413"), "{}", stderr(&out));
+    // The server answers 413 and stops reading; git, still sending, may see that answer or only
+    // the connection closing under it, depending on timing. Either way nothing is taken.
+    let err = stderr(&out);
+    assert!(
+        err.contains("413") || err.contains("RPC failed") || err.contains("hung up"),
+        "{err}"
+    );
     assert_eq!(w.server_head().await, before);
     // A small push still goes through.
     ok(Ok(w
