@@ -39,6 +39,13 @@ pub struct Common {
     /// makes the session cookie Secure).
     #[arg(long, env = "CASEBOOK_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// An SMTP relay (HOST:PORT, plain SMTP, e.g. 127.0.0.1:25) for notification e-mails;
+    /// needs --smtp-from. Without it, notifications stay in the inbox.
+    #[arg(long, env = "CASEBOOK_SMTP_RELAY")]
+    pub smtp_relay: Option<String>,
+    /// The sender address of notification e-mails.
+    #[arg(long, env = "CASEBOOK_SMTP_FROM")]
+    pub smtp_from: Option<String>,
 }
 
 /// The config file. Unknown keys are an error, so a typo does not silently do nothing.
@@ -60,6 +67,8 @@ struct File {
     search_language: Option<String>,
     public_url: Option<String>,
     trusted_proxy: Option<bool>,
+    smtp_relay: Option<String>,
+    smtp_from: Option<String>,
 }
 
 /// Everything resolved and validated.
@@ -82,6 +91,8 @@ pub struct Config {
     pub search_language: SearchLanguage,
     pub public_url: Option<String>,
     pub trusted_proxy: bool,
+    pub smtp_relay: Option<String>,
+    pub smtp_from: Option<String>,
 }
 
 fn env(key: &str) -> Option<String> {
@@ -179,7 +190,34 @@ impl Config {
         if max_push_bytes < 1024 {
             bail!("max_push_bytes must be at least 1024");
         }
+        let smtp_relay = c
+            .smtp_relay
+            .clone()
+            .or(file.smtp_relay)
+            .filter(|s| !s.trim().is_empty());
+        let smtp_from = c
+            .smtp_from
+            .clone()
+            .or(file.smtp_from)
+            .filter(|s| !s.trim().is_empty());
+        if let Some(relay) = &smtp_relay {
+            let port_ok = relay
+                .rsplit_once(':')
+                .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+            if !port_ok {
+                bail!("smtp_relay '{relay}' is not HOST:PORT, for example 127.0.0.1:25");
+            }
+        }
+        if let Some(from) = &smtp_from {
+            casebook_accounts::check_email(from)
+                .map_err(|_| anyhow::anyhow!("smtp_from '{from}' is not an e-mail address"))?;
+        }
+        if smtp_relay.is_some() != smtp_from.is_some() {
+            bail!("smtp_relay and smtp_from go together: set both to send e-mail, or neither");
+        }
         Ok(Config {
+            smtp_relay,
+            smtp_from,
             search_language,
             public_url,
             trusted_proxy,
