@@ -253,3 +253,63 @@ fn read_file(path: &Path) -> Result<File> {
     toml::from_str(&text)
         .with_context(|| format!("the config file {} is not valid", path.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_smtp(relay: Option<&str>, from: Option<&str>) -> Result<Config> {
+        Config::resolve(&Common {
+            smtp_relay: relay.map(str::to_string),
+            smtp_from: from.map(str::to_string),
+            ..Common::default()
+        })
+    }
+
+    #[test]
+    fn smtp_keys_go_together_and_are_checked() {
+        let cfg = with_smtp(Some("127.0.0.1:2525"), Some("wiki@example.com")).unwrap();
+        assert_eq!(cfg.smtp_relay.as_deref(), Some("127.0.0.1:2525"));
+        assert_eq!(cfg.smtp_from.as_deref(), Some("wiki@example.com"));
+        let none = with_smtp(None, None).unwrap();
+        assert!(none.smtp_relay.is_none() && none.smtp_from.is_none());
+        for (relay, from, says) in [
+            (Some("127.0.0.1:2525"), None, "go together"),
+            (None, Some("wiki@example.com"), "go together"),
+            (Some("localhost"), Some("wiki@example.com"), "HOST:PORT"),
+            (
+                Some("localhost:smtp"),
+                Some("wiki@example.com"),
+                "HOST:PORT",
+            ),
+            (Some("127.0.0.1:25"), Some("wiki"), "e-mail address"),
+        ] {
+            let err = with_smtp(relay, from).unwrap_err().to_string();
+            assert!(err.contains(says), "{relay:?} {from:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn smtp_keys_come_from_the_file_and_flags_win() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("casebook.toml");
+        std::fs::write(
+            &file,
+            "smtp_relay = \"mail.internal:25\"\nsmtp_from = \"wiki@example.com\"\n",
+        )
+        .unwrap();
+        let common = Common {
+            config: Some(file.clone()),
+            ..Common::default()
+        };
+        let cfg = Config::resolve(&common).unwrap();
+        assert_eq!(cfg.smtp_relay.as_deref(), Some("mail.internal:25"));
+        let cfg = Config::resolve(&Common {
+            smtp_relay: Some("127.0.0.1:2525".into()),
+            ..common
+        })
+        .unwrap();
+        assert_eq!(cfg.smtp_relay.as_deref(), Some("127.0.0.1:2525"));
+        assert_eq!(cfg.smtp_from.as_deref(), Some("wiki@example.com"));
+    }
+}

@@ -217,4 +217,55 @@ mod tests {
         assert!(m.ends_with("one\r\n..\r\n...two\r\n"), "{m}");
         assert!(m.contains("To: ann@example.com\r\nSubject: Hi\r\n"));
     }
+
+    /// A relay that turns the first connection away and accepts the second: the message is
+    /// tried again and arrives once.
+    #[test]
+    fn a_refused_delivery_is_tried_again() {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let relay = listener.local_addr().unwrap().to_string();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for (i, conn) in listener.incoming().enumerate() {
+                let mut w = conn.unwrap();
+                if i == 0 {
+                    w.write_all(b"421 busy, try later\r\n").unwrap();
+                    continue;
+                }
+                let mut r = BufReader::new(w.try_clone().unwrap());
+                w.write_all(b"220 ready\r\n").unwrap();
+                let mut line = String::new();
+                let mut data = false;
+                while r.read_line(&mut line).unwrap_or(0) > 0 {
+                    let l = line.trim_end().to_string();
+                    line.clear();
+                    let reply: &[u8] = if data {
+                        if l != "." {
+                            continue;
+                        }
+                        data = false;
+                        tx.send(i).unwrap();
+                        b"250 queued\r\n"
+                    } else if l == "DATA" {
+                        data = true;
+                        b"354 go on\r\n"
+                    } else if l == "QUIT" {
+                        b"221 bye\r\n"
+                    } else {
+                        b"250 ok\r\n"
+                    };
+                    w.write_all(reply).unwrap();
+                }
+            }
+        });
+        let mailer = Mailer::start(relay, "wiki@example.com".into()).unwrap();
+        mailer.send(Mail {
+            to: "ann@example.com".into(),
+            subject: "Hi".into(),
+            body: "Hello".into(),
+        });
+        assert_eq!(rx.recv_timeout(Duration::from_secs(10)).unwrap(), 1);
+        assert!(rx.recv_timeout(Duration::from_millis(300)).is_err());
+    }
 }
