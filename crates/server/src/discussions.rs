@@ -202,11 +202,34 @@ async fn api_edit(
     let actor = st.actor(&headers);
     actor.require_discuss()?;
     let engine = st.engine.clone();
-    let t = blocking(move || {
-        engine.edit_comment(&id, &comment, &body.body, &actor.author, actor.is_admin())
+    let (author, admin, cid) = (actor.author.clone(), actor.is_admin(), comment.clone());
+    let (t, before) = blocking(move || {
+        let before = mentions_of(&engine, &id, &comment);
+        let t = engine.edit_comment(&id, &comment, &body.body, &author, admin)?;
+        Ok((t, before))
     })
     .await?;
+    let event = crate::notify::Event::CommentEdit {
+        thread: t.clone(),
+        comment: cid,
+        before,
+    };
+    crate::notify::after(&st, &actor, event).await;
     Ok(Json(thread_json(&t)).into_response())
+}
+
+/// The names a comment mentions now (none if it cannot be found).
+fn mentions_of(engine: &casebook_engine::Engine, thread: &str, comment: &str) -> Vec<String> {
+    engine
+        .thread(thread)
+        .ok()
+        .and_then(|t| {
+            t.comments
+                .iter()
+                .find(|c| c.id == comment)
+                .map(|c| c.mentions.clone())
+        })
+        .unwrap_or_default()
 }
 
 // ----- pages for people -----
@@ -404,11 +427,20 @@ async fn edit_save(
     let engine = st.engine.clone();
     let body = form.body.replace("\r\n", "\n");
     let cid = comment.clone();
-    let t = blocking(move || {
-        engine.edit_comment(&id, &comment, &body, &actor.author, actor.is_admin())
+    let (author, admin) = (actor.author.clone(), actor.is_admin());
+    let (t, before) = blocking(move || {
+        let before = mentions_of(&engine, &id, &comment);
+        let t = engine.edit_comment(&id, &comment, &body, &author, admin)?;
+        Ok((t, before))
     })
     .await
     .map_err(|e| st.fail(e))?;
+    let event = crate::notify::Event::CommentEdit {
+        thread: t.clone(),
+        comment: cid.clone(),
+        before,
+    };
+    crate::notify::after(&st, &actor, event).await;
     Ok(Redirect::to(&format!("/wiki/{}#comment-{cid}", encode(&t.page))).into_response())
 }
 

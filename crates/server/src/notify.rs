@@ -2,7 +2,8 @@
 //! and helpful marks. All of it lives in the accounts database, never in the repository.
 //!
 //! Who is told (one notification per person per action, never the person who acted):
-//! - a mention: the account named (case-insensitive), whether or not they watch anything;
+//! - a mention: the account named (case-insensitive), whether or not they watch anything; a
+//!   changed comment tells only the names it did not mention before;
 //! - a reply: everyone who took part in the thread (started it or commented), matched to
 //!   accounts by name and e-mail as in their commits;
 //! - a new thread or an edit of a page: the watchers of the page and of every folder holding it.
@@ -87,6 +88,12 @@ pub(crate) enum Event {
     Thread(Arc<Thread>),
     /// A comment was added to a thread.
     Reply(Arc<Thread>, String),
+    /// A comment was changed: names it mentions now and did not before are told.
+    CommentEdit {
+        thread: Arc<Thread>,
+        comment: String,
+        before: Vec<String>,
+    },
     /// A page was edited.
     Edit { page: String },
 }
@@ -167,6 +174,31 @@ fn deliver(
                 for user in acc.watchers(&t.page)? {
                     let s = format!("{actor} started “{}” on {page_title}", t.title);
                     add(user, note(NotificationKind::Thread, &t.page, &t.id, cid, s));
+                }
+            }
+        }
+        Event::CommentEdit {
+            thread: t,
+            comment,
+            before,
+        } => {
+            let page_title = title_of(&t.page);
+            let mentions = t
+                .comments
+                .iter()
+                .find(|c| &c.id == comment)
+                .map(|c| c.mentions.as_slice())
+                .unwrap_or(&[]);
+            for name in mentions {
+                if before.iter().any(|b| b.eq_ignore_ascii_case(name)) {
+                    continue;
+                }
+                if let Some(user) = acc.user(name)? {
+                    let s = format!("{actor} mentioned you in “{}” on {page_title}", t.title);
+                    add(
+                        user,
+                        note(NotificationKind::Mention, &t.page, &t.id, comment, s),
+                    );
                 }
             }
         }

@@ -1093,6 +1093,25 @@ async fn a_mention_reaches_the_inbox_and_a_reply_the_thread_starter() {
     assert_eq!(a["unread"], 2);
     assert_eq!(a["notifications"][0]["kind"], "mention");
 
+    // Changing a comment tells only the names it newly mentions.
+    let cid = a["notifications"][0]["comment"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = app
+        .api(
+            "PUT",
+            &format!("/api/v1/discussions/{id}/comments/{cid}"),
+            Some(&cy),
+            json!({"body": "@ann @bob does that match your notes?"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(inbox(&app, &ann).await["unread"], 2);
+    let b = inbox(&app, &bob).await;
+    assert_eq!(b["unread"], 1);
+    assert_eq!(b["notifications"][0]["comment"], cid.as_str());
+
     // Marking one read, by its id; another's id is not found.
     let nid = a["notifications"][0]["id"].as_i64().unwrap();
     let r = app
