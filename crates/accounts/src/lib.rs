@@ -1,7 +1,10 @@
 #![doc = include_str!("../README.md")]
 
+mod notify;
 mod schema;
 mod secret;
+
+pub use notify::{NewNotification, Notification, NotificationKind, WatchKind};
 
 pub use secret::{csrf_token, new_secret};
 

@@ -31,6 +31,37 @@ const MIGRATIONS: &[&str] = &[
         expires INTEGER NOT NULL
      );
      CREATE INDEX sessions_user ON sessions (user_id);",
+    // 2: watches, notifications, helpful marks.
+    "CREATE TABLE watches (
+        user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        kind TEXT NOT NULL CHECK (kind IN ('page', 'folder')),
+        path TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        PRIMARY KEY (user_id, kind, path)
+     );
+     CREATE INDEX watches_path ON watches (kind, path);
+     CREATE TABLE notifications (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        kind TEXT NOT NULL CHECK (kind IN ('reply', 'mention', 'edit', 'thread')),
+        page TEXT NOT NULL,
+        thread TEXT NOT NULL DEFAULT '',
+        comment TEXT NOT NULL DEFAULT '',
+        actor TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        read INTEGER NOT NULL DEFAULT 0
+     );
+     CREATE INDEX notifications_user ON notifications (user_id, id);
+     CREATE INDEX notifications_unread ON notifications (user_id) WHERE read = 0;
+     CREATE TABLE helpful (
+        user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        page TEXT NOT NULL,
+        comment TEXT NOT NULL DEFAULT '',
+        created INTEGER NOT NULL,
+        PRIMARY KEY (user_id, page, comment)
+     );
+     CREATE INDEX helpful_page ON helpful (page, comment);",
 ];
 
 /// The version this build writes.

@@ -237,3 +237,108 @@ fn two_handles_on_one_file_see_each_other() {
     let (_, tok) = a.create_token("ann", "").unwrap();
     assert_eq!(b.token_user(&tok).unwrap().unwrap().name, "ann");
 }
+
+#[test]
+fn watches_cover_pages_and_the_folders_around_them() {
+    use casebook_accounts::WatchKind;
+    let (_dir, acc) = open();
+    acc.add_user("ann", "ann@example.com", Role::Editor, "password1")
+        .unwrap();
+    acc.add_user("bob", "bob@example.com", Role::Reader, "password1")
+        .unwrap();
+    acc.watch("ann", WatchKind::Folder, "cases").unwrap();
+    acc.watch("ann", WatchKind::Folder, "cases").unwrap();
+    acc.watch("bob", WatchKind::Page, "cases/fire.md").unwrap();
+    let names = |page: &str| {
+        acc.watchers(page)
+            .unwrap()
+            .into_iter()
+            .map(|u| u.name)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names("cases/fire.md"), ["ann", "bob"]);
+    assert_eq!(names("cases/deep/flood.md"), ["ann"]);
+    assert!(names("casesx/fire.md").is_empty());
+    assert!(names("fire.md").is_empty());
+    assert!(acc.is_watching("ann", WatchKind::Folder, "cases").unwrap());
+    assert!(!acc.is_watching("ann", WatchKind::Page, "cases").unwrap());
+    assert_eq!(acc.watches("ann").unwrap().len(), 1);
+    acc.unwatch("ann", WatchKind::Folder, "cases").unwrap();
+    assert_eq!(names("cases/fire.md"), ["bob"]);
+    assert!(acc.watch("nobody", WatchKind::Page, "a.md").is_err());
+    assert!(acc.watch("ann", WatchKind::Page, "a\n.md").is_err());
+}
+
+#[test]
+fn the_inbox_counts_unread_and_marks_read() {
+    use casebook_accounts::{NewNotification, NotificationKind};
+    let (_dir, acc) = open();
+    acc.add_user("ann", "ann@example.com", Role::Editor, "password1")
+        .unwrap();
+    acc.add_user("bob", "bob@example.com", Role::Reader, "password1")
+        .unwrap();
+    let n = |kind, summary: &str| NewNotification {
+        kind,
+        page: "cases/fire.md".into(),
+        thread: "t1".into(),
+        comment: "c1".into(),
+        actor: "bob".into(),
+        summary: summary.into(),
+    };
+    let first = acc
+        .notify("ann", &n(NotificationKind::Reply, "one"))
+        .unwrap();
+    acc.notify("ANN", &n(NotificationKind::Mention, "two"))
+        .unwrap();
+    assert_eq!(acc.unread_count("ann").unwrap(), 2);
+    assert_eq!(acc.unread_count("bob").unwrap(), 0);
+    let inbox = acc.inbox("ann", 10).unwrap();
+    assert_eq!(inbox.len(), 2);
+    assert_eq!(inbox[0].summary, "two");
+    assert_eq!(inbox[0].kind, NotificationKind::Mention);
+    assert_eq!(acc.inbox("ann", 1).unwrap().len(), 1);
+    // Someone else's notification is not found.
+    assert!(acc.mark_read("bob", first.id).is_err());
+    acc.mark_read("ann", first.id).unwrap();
+    assert_eq!(acc.unread_count("ann").unwrap(), 1);
+    assert_eq!(acc.mark_all_read("ann").unwrap(), 1);
+    assert_eq!(acc.unread_count("ann").unwrap(), 0);
+    assert!(acc.inbox("ann", 10).unwrap().iter().all(|n| n.read));
+}
+
+#[test]
+fn helpful_marks_are_one_per_person_and_counted() {
+    let (_dir, acc) = open();
+    for name in ["ann", "bob", "cy"] {
+        acc.add_user(
+            name,
+            &format!("{name}@example.com"),
+            Role::Reader,
+            "password1",
+        )
+        .unwrap();
+    }
+    acc.set_helpful("ann", "a.md", "", true).unwrap();
+    acc.set_helpful("ann", "a.md", "", true).unwrap();
+    acc.set_helpful("bob", "a.md", "", true).unwrap();
+    acc.set_helpful("bob", "b.md", "", true).unwrap();
+    acc.set_helpful("cy", "b.md", "c9", true).unwrap();
+    let counts = acc.helpful_counts().unwrap();
+    assert_eq!(counts["a.md"][""], 2);
+    assert_eq!(counts["b.md"][""], 1);
+    assert_eq!(counts["b.md"]["c9"], 1);
+    assert_eq!(
+        acc.top_helpful_pages(10).unwrap(),
+        [("a.md".to_string(), 2), ("b.md".to_string(), 1)]
+    );
+    assert_eq!(acc.helpful_marks("cy", "b.md").unwrap(), ["c9"]);
+    acc.set_helpful("ann", "a.md", "", false).unwrap();
+    acc.set_helpful("bob", "a.md", "", false).unwrap();
+    assert_eq!(
+        acc.top_helpful_pages(10).unwrap(),
+        [("b.md".to_string(), 1)]
+    );
+    // Removing an account takes its marks.
+    acc.remove_user("cy").unwrap();
+    assert!(!acc.helpful_counts().unwrap()["b.md"].contains_key("c9"));
+}

@@ -39,6 +39,13 @@ pub struct Common {
     /// makes the session cookie Secure).
     #[arg(long, env = "CASEBOOK_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// An SMTP relay (HOST:PORT, plain SMTP, e.g. 127.0.0.1:25) for notification e-mails;
+    /// needs --smtp-from. Without it, notifications stay in the inbox.
+    #[arg(long, env = "CASEBOOK_SMTP_RELAY")]
+    pub smtp_relay: Option<String>,
+    /// The sender address of notification e-mails.
+    #[arg(long, env = "CASEBOOK_SMTP_FROM")]
+    pub smtp_from: Option<String>,
 }
 
 /// The config file. Unknown keys are an error, so a typo does not silently do nothing.
@@ -60,6 +67,8 @@ struct File {
     search_language: Option<String>,
     public_url: Option<String>,
     trusted_proxy: Option<bool>,
+    smtp_relay: Option<String>,
+    smtp_from: Option<String>,
 }
 
 /// Everything resolved and validated.
@@ -82,6 +91,8 @@ pub struct Config {
     pub search_language: SearchLanguage,
     pub public_url: Option<String>,
     pub trusted_proxy: bool,
+    pub smtp_relay: Option<String>,
+    pub smtp_from: Option<String>,
 }
 
 fn env(key: &str) -> Option<String> {
@@ -179,7 +190,34 @@ impl Config {
         if max_push_bytes < 1024 {
             bail!("max_push_bytes must be at least 1024");
         }
+        let smtp_relay = c
+            .smtp_relay
+            .clone()
+            .or(file.smtp_relay)
+            .filter(|s| !s.trim().is_empty());
+        let smtp_from = c
+            .smtp_from
+            .clone()
+            .or(file.smtp_from)
+            .filter(|s| !s.trim().is_empty());
+        if let Some(relay) = &smtp_relay {
+            let port_ok = relay
+                .rsplit_once(':')
+                .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+            if !port_ok {
+                bail!("smtp_relay '{relay}' is not HOST:PORT, for example 127.0.0.1:25");
+            }
+        }
+        if let Some(from) = &smtp_from {
+            casebook_accounts::check_email(from)
+                .map_err(|_| anyhow::anyhow!("smtp_from '{from}' is not an e-mail address"))?;
+        }
+        if smtp_relay.is_some() != smtp_from.is_some() {
+            bail!("smtp_relay and smtp_from go together: set both to send e-mail, or neither");
+        }
         Ok(Config {
+            smtp_relay,
+            smtp_from,
             search_language,
             public_url,
             trusted_proxy,
@@ -214,4 +252,64 @@ fn read_file(path: &Path) -> Result<File> {
         .with_context(|| format!("cannot read the config file {}", path.display()))?;
     toml::from_str(&text)
         .with_context(|| format!("the config file {} is not valid", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_smtp(relay: Option<&str>, from: Option<&str>) -> Result<Config> {
+        Config::resolve(&Common {
+            smtp_relay: relay.map(str::to_string),
+            smtp_from: from.map(str::to_string),
+            ..Common::default()
+        })
+    }
+
+    #[test]
+    fn smtp_keys_go_together_and_are_checked() {
+        let cfg = with_smtp(Some("127.0.0.1:2525"), Some("wiki@example.com")).unwrap();
+        assert_eq!(cfg.smtp_relay.as_deref(), Some("127.0.0.1:2525"));
+        assert_eq!(cfg.smtp_from.as_deref(), Some("wiki@example.com"));
+        let none = with_smtp(None, None).unwrap();
+        assert!(none.smtp_relay.is_none() && none.smtp_from.is_none());
+        for (relay, from, says) in [
+            (Some("127.0.0.1:2525"), None, "go together"),
+            (None, Some("wiki@example.com"), "go together"),
+            (Some("localhost"), Some("wiki@example.com"), "HOST:PORT"),
+            (
+                Some("localhost:smtp"),
+                Some("wiki@example.com"),
+                "HOST:PORT",
+            ),
+            (Some("127.0.0.1:25"), Some("wiki"), "e-mail address"),
+        ] {
+            let err = with_smtp(relay, from).unwrap_err().to_string();
+            assert!(err.contains(says), "{relay:?} {from:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn smtp_keys_come_from_the_file_and_flags_win() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("casebook.toml");
+        std::fs::write(
+            &file,
+            "smtp_relay = \"mail.internal:25\"\nsmtp_from = \"wiki@example.com\"\n",
+        )
+        .unwrap();
+        let common = Common {
+            config: Some(file.clone()),
+            ..Common::default()
+        };
+        let cfg = Config::resolve(&common).unwrap();
+        assert_eq!(cfg.smtp_relay.as_deref(), Some("mail.internal:25"));
+        let cfg = Config::resolve(&Common {
+            smtp_relay: Some("127.0.0.1:2525".into()),
+            ..common
+        })
+        .unwrap();
+        assert_eq!(cfg.smtp_relay.as_deref(), Some("127.0.0.1:2525"));
+        assert_eq!(cfg.smtp_from.as_deref(), Some("wiki@example.com"));
+    }
 }

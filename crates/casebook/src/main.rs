@@ -204,6 +204,8 @@ fn serve(cfg: Config) -> Result<()> {
         theme_dir: cfg.theme_dir.clone(),
         site_name: cfg.site_name.clone(),
         max_push_bytes: cfg.max_push_bytes,
+        smtp_relay: cfg.smtp_relay.clone(),
+        smtp_from: cfg.smtp_from.clone(),
         ..ServerOptions::default()
     };
     let state =

@@ -28,6 +28,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/suggest", get(suggest))
         .route("/changes", get(changes))
         .merge(crate::discussions::api_routes())
+        .merge(crate::notify::api_routes())
         .fallback(not_found)
 }
 
@@ -240,9 +241,10 @@ async fn put_page(
     let base = revision(body.base_revision.as_deref())?;
     let engine = st.engine.clone();
     let author = actor.author.clone();
+    let p = path.clone();
     let outcome = blocking(move || {
         engine.save(Save {
-            path: &path,
+            path: &p,
             markdown: &body.markdown,
             message: body.message.as_deref().unwrap_or(""),
             base: base.as_ref(),
@@ -250,6 +252,13 @@ async fn put_page(
         })
     })
     .await?;
+    if let SaveOutcome::Saved {
+        unchanged: false, ..
+    } = outcome
+    {
+        let page = path.as_str().to_string();
+        crate::notify::after(&st, &actor, crate::notify::Event::Edit { page }).await;
+    }
     Ok(save_response(outcome))
 }
 

@@ -95,8 +95,9 @@ pub(crate) async fn api_start(
 ) -> Result<Response, ApiError> {
     actor.require_discuss()?;
     let engine = st.engine.clone();
-    let t = blocking(move || engine.start_thread(&page, &body.title, &body.body, &actor.author))
-        .await?;
+    let author = actor.author.clone();
+    let t = blocking(move || engine.start_thread(&page, &body.title, &body.body, &author)).await?;
+    crate::notify::after(&st, &actor, crate::notify::Event::Thread(t.clone())).await;
     Ok((StatusCode::CREATED, Json(thread_json(&t))).into_response())
 }
 
@@ -173,7 +174,14 @@ async fn api_reply(
     let actor = st.actor(&headers);
     actor.require_discuss()?;
     let engine = st.engine.clone();
-    let (t, cid) = blocking(move || engine.reply(&id, &body.body, &actor.author)).await?;
+    let author = actor.author.clone();
+    let (t, cid) = blocking(move || engine.reply(&id, &body.body, &author)).await?;
+    crate::notify::after(
+        &st,
+        &actor,
+        crate::notify::Event::Reply(t.clone(), cid.clone()),
+    )
+    .await;
     let comment = thread_json(&t)["comments"]
         .as_array()
         .and_then(|cs| cs.iter().find(|c| c["id"] == cid.as_str()).cloned())
@@ -194,11 +202,34 @@ async fn api_edit(
     let actor = st.actor(&headers);
     actor.require_discuss()?;
     let engine = st.engine.clone();
-    let t = blocking(move || {
-        engine.edit_comment(&id, &comment, &body.body, &actor.author, actor.is_admin())
+    let (author, admin, cid) = (actor.author.clone(), actor.is_admin(), comment.clone());
+    let (t, before) = blocking(move || {
+        let before = mentions_of(&engine, &id, &comment);
+        let t = engine.edit_comment(&id, &comment, &body.body, &author, admin)?;
+        Ok((t, before))
     })
     .await?;
+    let event = crate::notify::Event::CommentEdit {
+        thread: t.clone(),
+        comment: cid,
+        before,
+    };
+    crate::notify::after(&st, &actor, event).await;
     Ok(Json(thread_json(&t)).into_response())
+}
+
+/// The names a comment mentions now (none if it cannot be found).
+fn mentions_of(engine: &casebook_engine::Engine, thread: &str, comment: &str) -> Vec<String> {
+    engine
+        .thread(thread)
+        .ok()
+        .and_then(|t| {
+            t.comments
+                .iter()
+                .find(|c| c.id == comment)
+                .map(|c| c.mentions.clone())
+        })
+        .unwrap_or_default()
 }
 
 // ----- pages for people -----
@@ -214,18 +245,21 @@ pub(crate) struct ThreadView {
     created_iso: String,
     page: String,
     page_url: String,
-    comments: Vec<CommentView>,
+    pub(crate) comments: Vec<CommentView>,
 }
 
 #[derive(Debug, Serialize)]
-struct CommentView {
-    id: String,
+pub(crate) struct CommentView {
+    pub(crate) id: String,
     author: String,
     date: String,
     date_iso: String,
     edited: bool,
     html: String,
     mine: bool,
+    /// How many people this comment helped, and whether the viewer is one of them.
+    pub(crate) helpful: usize,
+    pub(crate) helped_me: bool,
 }
 
 pub(crate) fn thread_views(threads: &[Arc<Thread>], actor: &Actor) -> Vec<ThreadView> {
@@ -250,6 +284,8 @@ pub(crate) fn thread_views(threads: &[Arc<Thread>], actor: &Actor) -> Vec<Thread
                     date_iso: c.date.rfc3339(),
                     edited: c.edited.is_some(),
                     html: c.html.clone(),
+                    helpful: 0,
+                    helped_me: false,
                     mine: actor.can_discuss()
                         && (actor.is_admin()
                             || c.author.email.eq_ignore_ascii_case(&actor.author.email)),
@@ -294,9 +330,11 @@ async fn start_form(
     let form = read_form(&st, form)?;
     let engine = st.engine.clone();
     let body = form.body.replace("\r\n", "\n");
-    let t = blocking(move || engine.start_thread(&page, &form.title, &body, &actor.author))
+    let author = actor.author.clone();
+    let t = blocking(move || engine.start_thread(&page, &form.title, &body, &author))
         .await
         .map_err(|e| st.fail(e))?;
+    crate::notify::after(&st, &actor, crate::notify::Event::Thread(t.clone())).await;
     Ok(Redirect::to(&thread_url(&t)).into_response())
 }
 
@@ -315,9 +353,16 @@ async fn reply_form(
     let form = read_form(&st, form)?;
     let engine = st.engine.clone();
     let body = form.body.replace("\r\n", "\n");
-    let (t, cid) = blocking(move || engine.reply(&id, &body, &actor.author))
+    let author = actor.author.clone();
+    let (t, cid) = blocking(move || engine.reply(&id, &body, &author))
         .await
         .map_err(|e| st.fail(e))?;
+    crate::notify::after(
+        &st,
+        &actor,
+        crate::notify::Event::Reply(t.clone(), cid.clone()),
+    )
+    .await;
     Ok(Redirect::to(&format!("/wiki/{}#comment-{cid}", encode(&t.page))).into_response())
 }
 
@@ -382,11 +427,20 @@ async fn edit_save(
     let engine = st.engine.clone();
     let body = form.body.replace("\r\n", "\n");
     let cid = comment.clone();
-    let t = blocking(move || {
-        engine.edit_comment(&id, &comment, &body, &actor.author, actor.is_admin())
+    let (author, admin) = (actor.author.clone(), actor.is_admin());
+    let (t, before) = blocking(move || {
+        let before = mentions_of(&engine, &id, &comment);
+        let t = engine.edit_comment(&id, &comment, &body, &author, admin)?;
+        Ok((t, before))
     })
     .await
     .map_err(|e| st.fail(e))?;
+    let event = crate::notify::Event::CommentEdit {
+        thread: t.clone(),
+        comment: cid.clone(),
+        before,
+    };
+    crate::notify::after(&st, &actor, event).await;
     Ok(Redirect::to(&format!("/wiki/{}#comment-{cid}", encode(&t.page))).into_response())
 }
 

@@ -7,6 +7,8 @@ mod discussions;
 mod error;
 mod feed;
 mod githttp;
+mod mail;
+mod notify;
 mod records;
 mod security;
 mod theme;
@@ -77,6 +79,10 @@ pub struct ServerOptions {
     pub max_push_bytes: u64,
     /// How long the git backend may go without reading or writing before it is stopped.
     pub git_timeout: Duration,
+    /// An SMTP relay (`host:port`) for notification e-mails; with `smtp_from`, e-mail is sent.
+    pub smtp_relay: Option<String>,
+    /// The sender address of notification e-mails.
+    pub smtp_from: Option<String>,
 }
 
 impl Default for ServerOptions {
@@ -93,6 +99,8 @@ impl Default for ServerOptions {
             session_ttl: Duration::from_secs(14 * 24 * 3600),
             max_push_bytes: 1 << 30,
             git_timeout: Duration::from_secs(120),
+            smtp_relay: None,
+            smtp_from: None,
         }
     }
 }
@@ -104,6 +112,7 @@ pub struct AppState {
     pub opts: Arc<ServerOptions>,
     pub theme: Arc<Theme>,
     pub(crate) auth: Arc<auth::AuthState>,
+    pub(crate) notices: Arc<notify::Notices>,
 }
 
 /// The one acting person of a request.
@@ -122,11 +131,17 @@ impl AppState {
     pub fn new(engine: Engine, opts: ServerOptions) -> Result<AppState> {
         let theme = Theme::load(opts.theme_dir.clone())?;
         let auth = auth::AuthState::new(opts.accounts.as_deref())?;
+        let notices = if opts.accounts.is_some() {
+            notify::Notices::new(opts.smtp_relay.as_deref(), opts.smtp_from.as_deref())?
+        } else {
+            notify::Notices::default()
+        };
         Ok(AppState {
             engine,
             opts: Arc::new(opts),
             theme: Arc::new(theme),
             auth: Arc::new(auth),
+            notices: Arc::new(notices),
         })
     }
 
@@ -207,6 +222,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(web::routes())
         .merge(discussions::web_routes())
+        .merge(notify::web_routes())
         .merge(records::routes())
         .merge(auth::routes())
         .nest("/api/v1", api::routes())

@@ -64,6 +64,7 @@ impl AppState {
             accounts => self.opts.accounts.is_some(),
             me => actor.account.as_ref().map(|a| context! {
                 name => a.name, admin => a.role == crate::Role::Admin, csrf => a.csrf,
+                unread => crate::notify::unread(self, actor),
             }),
             ..ctx
         };
@@ -126,6 +127,9 @@ async fn home(State(st): State<AppState>, headers: HeaderMap) -> WebResult {
             changes => views::changes(&changes),
             folders => listing.folders,
             page_count => st.engine.page_count(),
+            helpful => crate::notify::top_case_stories(&st, 5).into_iter().map(|(path, title, count)| context! {
+                url => encode(&path), title, count,
+            }).collect::<Vec<_>>(),
         },
     ))
 }
@@ -198,6 +202,12 @@ async fn view(
         None
     };
     let card = crate::records::card(&st.engine, &page.rendered.front_matter);
+    let marks = crate::notify::page_marks(&st, &actor, path.as_str());
+    let mut threads = crate::discussions::thread_views(&threads, &actor);
+    for c in threads.iter_mut().flat_map(|t| t.comments.iter_mut()) {
+        c.helpful = marks.counts.get(&c.id).copied().unwrap_or(0);
+        c.helped_me = marks.mine.contains(&c.id);
+    }
     Ok(st.page(
         StatusCode::OK,
         "page.html",
@@ -223,8 +233,11 @@ async fn view(
             backlinks => backlinks.iter().map(|b| views::link(&b.path, &b.title)).collect::<Vec<_>>(),
             related => related.iter().map(|b| views::link(&b.path, &b.title)).collect::<Vec<_>>(),
             flash => flash.map(|(kind, text)| context! { kind, text }),
-            threads => crate::discussions::thread_views(&threads, &actor),
+            threads => threads,
             can_discuss => actor.can_discuss(),
+            watching => marks.watching,
+            helpful => marks.counts.get("").copied().unwrap_or(0),
+            helped_me => marks.mine.iter().any(String::is_empty),
         },
     ))
 }
@@ -333,6 +346,7 @@ fn folder_page(st: &AppState, actor: &Actor, raw: &str) -> WebResult {
             folder_url => folder.url_encoded(),
             crumbs => crumbs,
             root => folder.is_root(),
+            watching => crate::notify::watching_folder(st, actor, folder.as_str()),
             folders => listing.folders,
             pages => listing.pages.iter().map(|p| context! {
                 title => p.title, url => encode(&p.path), updated => p.updated.map(|t| t.date()),
@@ -487,7 +501,13 @@ async fn edit_save(
     .await
     .map_err(|e| st.fail(e))?;
     match outcome {
-        SaveOutcome::Saved { merged, .. } => {
+        SaveOutcome::Saved {
+            merged, unchanged, ..
+        } => {
+            if !unchanged {
+                let page = path.as_str().to_string();
+                crate::notify::after(&st, &actor, crate::notify::Event::Edit { page }).await;
+            }
             let flag = if merged { "merged=1" } else { "saved=1" };
             Ok(Redirect::to(&format!("/wiki/{}?{flag}", path.url_encoded())).into_response())
         }
@@ -702,9 +722,17 @@ async fn revert(
     let rev = Revision::parse(&form.rev).map_err(|e| st.fail(e))?;
     let engine = st.engine.clone();
     let p = path.clone();
-    blocking(move || engine.revert(&p, &rev, &actor.author))
+    let author = actor.author.clone();
+    let outcome = blocking(move || engine.revert(&p, &rev, &author))
         .await
         .map_err(|e| st.fail(e))?;
+    if let SaveOutcome::Saved {
+        unchanged: false, ..
+    } = outcome
+    {
+        let page = path.as_str().to_string();
+        crate::notify::after(&st, &actor, crate::notify::Event::Edit { page }).await;
+    }
     Ok(Redirect::to(&format!("/wiki/{}?reverted=1", path.url_encoded())).into_response())
 }
 

@@ -989,3 +989,449 @@ async fn signed_in_readers_discuss_but_do_not_edit_and_admins_fix_any_comment() 
         "visitors who only read do not post"
     );
 }
+
+// Staying informed and "this helped me".
+
+/// The inbox as the API answers it for `token`.
+async fn inbox(app: &App, token: &str) -> Value {
+    let r = app
+        .api("GET", "/api/v1/inbox", Some(token), json!(null))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.json()
+}
+
+async fn start_thread(app: &App, token: &str, page: &str, title: &str, body: &str) -> String {
+    let r = app
+        .api(
+            "POST",
+            &format!("/api/v1/pages/{}/discussions", page.replace(' ', "%20")),
+            Some(token),
+            json!({"title": title, "body": body}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    r.json()["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn a_mention_reaches_the_inbox_and_a_reply_the_thread_starter() {
+    let app = App::new(Access::Read);
+    app.user("ann", Role::Editor);
+    app.user("Bob", Role::Reader);
+    app.user("cy", Role::Reader);
+    let (_, ann) = app.accounts.create_token("ann", "t").unwrap();
+    let (_, bob) = app.accounts.create_token("Bob", "t").unwrap();
+    let (_, cy) = app.accounts.create_token("cy", "t").unwrap();
+
+    let id = start_thread(&app, &ann, "Home", "Renewals", "What do you think, @bob?").await;
+    let b = inbox(&app, &bob).await;
+    assert_eq!(b["unread"], 1, "{b}");
+    let n = &b["notifications"][0];
+    assert_eq!(n["kind"], "mention");
+    assert_eq!(n["actor"], "ann");
+    assert_eq!(n["thread"], id.as_str());
+    assert!(
+        n["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("/wiki/Home#comment-")
+    );
+    assert!(n["summary"].as_str().unwrap().contains("Renewals"));
+    // Not the author, and nobody unmentioned.
+    assert_eq!(inbox(&app, &ann).await["unread"], 0);
+    assert_eq!(inbox(&app, &cy).await["unread"], 0);
+
+    // The header shows the unread count to the signed-in person.
+    let session = app.login("Bob").await;
+    let page = app.get("/wiki/Home", Some(&session)).await;
+    assert!(
+        page.body.contains("aria-label=\"1 unread\">1</span>"),
+        "{}",
+        page.body
+    );
+    let inbox_page = app.get("/inbox", Some(&session)).await;
+    assert_eq!(inbox_page.status, StatusCode::OK);
+    assert!(inbox_page.body.contains("mentioned you in “Renewals”"));
+
+    let r = app
+        .api("POST", "/api/v1/inbox/read", Some(&bob), json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.json()["unread"], 0);
+    assert_eq!(inbox(&app, &bob).await["unread"], 0);
+
+    // A reply tells whoever took part, never the one replying.
+    let r = app
+        .api(
+            "POST",
+            &format!("/api/v1/discussions/{id}/comments"),
+            Some(&cy),
+            json!({"body": "We lost it on price."}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let a = inbox(&app, &ann).await;
+    assert_eq!(a["unread"], 1, "{a}");
+    assert_eq!(a["notifications"][0]["kind"], "reply");
+    assert_eq!(a["notifications"][0]["actor"], "cy");
+    assert_eq!(inbox(&app, &cy).await["unread"], 0);
+    // Bob was only mentioned: he did not take part.
+    assert_eq!(inbox(&app, &bob).await["unread"], 0);
+
+    // One notification per person per action: a mention wins over a reply.
+    let r = app
+        .api(
+            "POST",
+            &format!("/api/v1/discussions/{id}/comments"),
+            Some(&cy),
+            json!({"body": "@ann does that match your notes?"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let a = inbox(&app, &ann).await;
+    assert_eq!(a["unread"], 2);
+    assert_eq!(a["notifications"][0]["kind"], "mention");
+
+    // Changing a comment tells only the names it newly mentions.
+    let cid = a["notifications"][0]["comment"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = app
+        .api(
+            "PUT",
+            &format!("/api/v1/discussions/{id}/comments/{cid}"),
+            Some(&cy),
+            json!({"body": "@ann @bob does that match your notes?"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(inbox(&app, &ann).await["unread"], 2);
+    let b = inbox(&app, &bob).await;
+    assert_eq!(b["unread"], 1);
+    assert_eq!(b["notifications"][0]["comment"], cid.as_str());
+
+    // Marking one read, by its id; another's id is not found.
+    let nid = a["notifications"][0]["id"].as_i64().unwrap();
+    let r = app
+        .api("POST", "/api/v1/inbox/read", Some(&bob), json!({"id": nid}))
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = app
+        .api("POST", "/api/v1/inbox/read", Some(&ann), json!({"id": nid}))
+        .await;
+    assert_eq!(r.json()["unread"], 1);
+    // Visitors have no inbox.
+    let r = app.api("GET", "/api/v1/inbox", None, json!(null)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn watching_a_folder_tells_of_edits_until_unwatched() {
+    let app = App::new(Access::Read);
+    app.user("ann", Role::Editor);
+    app.user("bob", Role::Reader);
+    let (_, ann) = app.accounts.create_token("ann", "t").unwrap();
+    let (_, bob) = app.accounts.create_token("bob", "t").unwrap();
+    let put = |text: &'static str| {
+        let app = &app;
+        let ann = ann.clone();
+        async move {
+            let r = app
+                .api(
+                    "PUT",
+                    "/api/v1/pages/team/deep/Plan",
+                    Some(&ann),
+                    json!({"markdown": text}),
+                )
+                .await;
+            assert!(r.status.is_success(), "{}", r.body);
+        }
+    };
+    put("# Plan\n\none\n").await;
+    let session = app.login("bob").await;
+    let csrf = app.csrf(&session).await;
+
+    // The folder page offers the button, with the token.
+    let folder = app.get("/wiki/team/", Some(&session)).await;
+    assert!(folder.body.contains("action=\"/watch\""), "{}", folder.body);
+    assert!(
+        folder
+            .body
+            .contains(&format!("name=\"csrf_token\" value=\"{csrf}\""))
+    );
+
+    let watch = [("kind", "folder"), ("path", "team"), ("on", "1")];
+    // Without the token: refused, nothing watched.
+    let r = app.post_form("/watch", Some(&session), &watch, &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(app.accounts.watches("bob").unwrap().is_empty());
+    // A visitor cannot watch.
+    let r = app.post_form("/watch", None, &watch, &[]).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    // Bad input changes nothing.
+    let mut bad = watch.to_vec();
+    bad[1] = ("path", "../etc");
+    bad.push(("csrf_token", &csrf));
+    let r = app.post_form("/watch", Some(&session), &bad, &[]).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(app.accounts.watches("bob").unwrap().is_empty());
+
+    let mut good = watch.to_vec();
+    good.push(("csrf_token", &csrf));
+    let r = app.post_form("/watch", Some(&session), &good, &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(r.location(), "/wiki/team/");
+    let folder = app.get("/wiki/team/", Some(&session)).await;
+    assert!(folder.body.contains("Unwatch folder"));
+
+    put("# Plan\n\ntwo\n").await;
+    let b = inbox(&app, &bob).await;
+    assert_eq!(b["unread"], 1, "{b}");
+    assert_eq!(b["notifications"][0]["kind"], "edit");
+    assert_eq!(b["notifications"][0]["page"], "team/deep/Plan");
+    // The editor is not told of their own edit, and an unchanged save tells nobody.
+    assert_eq!(inbox(&app, &ann).await["unread"], 0);
+    put("# Plan\n\ntwo\n").await;
+    assert_eq!(inbox(&app, &bob).await["unread"], 1);
+    // A new thread on a watched page is news too.
+    start_thread(&app, &ann, "team/deep/Plan", "Scope", "Too wide?").await;
+    let b = inbox(&app, &bob).await;
+    assert_eq!(b["unread"], 2);
+    assert_eq!(b["notifications"][0]["kind"], "thread");
+
+    let mut stop = good.clone();
+    stop[2] = ("on", "0");
+    let r = app.post_form("/watch", Some(&session), &stop, &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    put("# Plan\n\nthree\n").await;
+    assert_eq!(inbox(&app, &bob).await["unread"], 2);
+
+    // Watching one page works the same way.
+    let page = [
+        ("kind", "page"),
+        ("path", "team/deep/Plan"),
+        ("on", "1"),
+        ("csrf_token", &csrf),
+    ];
+    let r = app.post_form("/watch", Some(&session), &page, &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    put("# Plan\n\nfour\n").await;
+    assert_eq!(inbox(&app, &bob).await["unread"], 3);
+}
+
+#[tokio::test]
+async fn helpful_marks_toggle_count_and_feed_the_home_page() {
+    let app = App::new(Access::Read);
+    app.user("ann", Role::Reader);
+    app.user("bob", Role::Reader);
+    let story = app
+        .state
+        .engine
+        .records("case-story")
+        .into_iter()
+        .next()
+        .expect("the starter content has case stories");
+    let url = format!(
+        "/wiki/{}",
+        percent_encoding::utf8_percent_encode(&story.path, percent_encoding::NON_ALPHANUMERIC)
+            .to_string()
+            .replace("%2F", "/")
+    );
+    let home = app.get("/", None).await;
+    assert!(!home.body.contains("Most helpful case stories"));
+
+    let mut sessions = Vec::new();
+    for name in ["ann", "bob"] {
+        let s = app.login(name).await;
+        let csrf = app.csrf(&s).await;
+        let page = app.get(&url, Some(&s)).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("This helped me"));
+        assert!(
+            page.body
+                .contains(&format!("name=\"csrf_token\" value=\"{csrf}\""))
+        );
+        let mark = [
+            ("page", story.path.as_str()),
+            ("on", "1"),
+            ("csrf_token", &csrf),
+        ];
+        let r = app.post_form("/helpful", Some(&s), &mark, &[]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        // Twice is still one mark.
+        app.post_form("/helpful", Some(&s), &mark, &[]).await;
+        sessions.push((s, csrf));
+    }
+    let page = app.get(&url, None).await;
+    assert!(page.body.contains("Helped 2 people"), "{}", page.body);
+    // Visitors see counts but no buttons.
+    assert!(!page.body.contains("action=\"/helpful\""));
+    let home = app.get("/", None).await;
+    assert!(home.body.contains("Most helpful case stories"));
+    assert!(home.body.contains("helped 2"), "{}", home.body);
+    assert!(home.body.contains(&story.title));
+
+    let (s, csrf) = &sessions[0];
+    let unmark = [
+        ("page", story.path.as_str()),
+        ("on", "0"),
+        ("csrf_token", csrf),
+    ];
+    app.post_form("/helpful", Some(s), &unmark, &[]).await;
+    assert!(app.get(&url, None).await.body.contains("Helped 1 person"));
+
+    // A comment can help too; a comment that is not on the page cannot be marked.
+    let (_, ann) = app.accounts.create_token("ann", "t").unwrap();
+    start_thread(&app, &ann, &story.path, "Lesson", "Call early.").await;
+    let thread = app
+        .api(
+            "GET",
+            &format!(
+                "/api/v1/pages/{}/discussions",
+                story.path.replace(' ', "%20")
+            ),
+            Some(&ann),
+            json!(null),
+        )
+        .await
+        .json();
+    let cid = thread["threads"][0]["comments"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let on = [
+        ("page", story.path.as_str()),
+        ("comment", cid.as_str()),
+        ("on", "1"),
+        ("csrf_token", csrf),
+    ];
+    let r = app.post_form("/helpful", Some(s), &on, &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(r.location().ends_with(&format!("#comment-{cid}")));
+    assert_eq!(app.accounts.helpful_counts().unwrap()[&story.path][&cid], 1);
+    let wrong = [
+        ("page", "Home"),
+        ("comment", cid.as_str()),
+        ("on", "1"),
+        ("csrf_token", csrf),
+    ];
+    let r = app.post_form("/helpful", Some(s), &wrong, &[]).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    // A visitor cannot mark.
+    let r = app
+        .post_form("/helpful", None, &[("page", "Home"), ("on", "1")], &[])
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}
+
+/// An SMTP sink on 127.0.0.1:0: answers every command as a relay would and hands over each
+/// message's envelope recipient and data.
+fn smtp_sink() -> (String, std::sync::mpsc::Receiver<(String, String)>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut w) = conn else { return };
+            let mut r = BufReader::new(w.try_clone().unwrap());
+            w.write_all(b"220 sink ready\r\n").unwrap();
+            let (mut rcpt, mut data, mut in_data) = (String::new(), String::new(), false);
+            let mut line = String::new();
+            while r.read_line(&mut line).unwrap_or(0) > 0 {
+                let l = line.trim_end_matches(['\r', '\n']).to_string();
+                line.clear();
+                if in_data {
+                    if l == "." {
+                        in_data = false;
+                        tx.send((rcpt.clone(), data.clone())).unwrap();
+                        w.write_all(b"250 queued\r\n").unwrap();
+                    } else {
+                        data.push_str(&l);
+                        data.push('\n');
+                    }
+                    continue;
+                }
+                let reply: &[u8] = match l.get(..4).unwrap_or("").to_ascii_uppercase().as_str() {
+                    "EHLO" => b"250-sink\r\n250 8BITMIME\r\n",
+                    "RCPT" => {
+                        rcpt = l[8..].to_string();
+                        b"250 ok\r\n"
+                    }
+                    "DATA" => {
+                        in_data = true;
+                        b"354 go on\r\n"
+                    }
+                    "QUIT" => {
+                        let _ = w.write_all(b"221 bye\r\n");
+                        break;
+                    }
+                    _ => b"250 ok\r\n",
+                };
+                w.write_all(reply).unwrap();
+            }
+        }
+    });
+    (addr, rx)
+}
+
+#[tokio::test]
+async fn with_smtp_configured_a_mention_is_also_mailed() {
+    let (relay, mails) = smtp_sink();
+    let app = App::with(ServerOptions {
+        smtp_relay: Some(relay),
+        smtp_from: Some("wiki@example.com".into()),
+        ..ServerOptions::default()
+    });
+    app.user("ann", Role::Editor);
+    app.user("bob", Role::Reader);
+    let (_, ann) = app.accounts.create_token("ann", "t").unwrap();
+    let started = std::time::Instant::now();
+    start_thread(&app, &ann, "Home", "Pricing", "@bob see this\n.\nend").await;
+    // The request does not wait for the mail.
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    let (rcpt, data) =
+        tokio::task::spawn_blocking(move || mails.recv_timeout(std::time::Duration::from_secs(5)))
+            .await
+            .unwrap()
+            .expect("the mention arrives at the sink");
+    assert_eq!(rcpt, "<bob@example.com>");
+    assert!(data.contains("To: bob@example.com\n"), "{data}");
+    assert!(data.contains("From: wiki@example.com\n"), "{data}");
+    let subject = data
+        .lines()
+        .find_map(|l| l.strip_prefix("Subject: =?UTF-8?B?"))
+        .and_then(|s| s.strip_suffix("?="))
+        .map(base64_decode)
+        .expect("an encoded subject");
+    assert_eq!(
+        subject,
+        "[Casebook] ann mentioned you in “Pricing” on Welcome to Casebook"
+    );
+    // The body says it too, in UTF-8.
+    assert!(data.contains("ann mentioned you in “Pricing”"), "{data}");
+    assert!(data.contains("/wiki/Home#comment-"), "{data}");
+    assert_eq!(
+        inbox(&app, &app.accounts.create_token("bob", "t").unwrap().1).await["unread"],
+        1
+    );
+}
+
+fn base64_decode(s: &str) -> String {
+    const ABC: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut bits = 0u32;
+    let mut n = 0;
+    let mut out = Vec::new();
+    for c in s.chars().filter(|&c| c != '=') {
+        bits = (bits << 6) | ABC.find(c).unwrap() as u32;
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+            bits &= (1 << n) - 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
+}

@@ -1,0 +1,576 @@
+//! Staying informed and "this helped me": who is told what after a change, the inbox, watches
+//! and helpful marks. All of it lives in the accounts database, never in the repository.
+//!
+//! Who is told (one notification per person per action, never the person who acted):
+//! - a mention: the account named (case-insensitive), whether or not they watch anything; a
+//!   changed comment tells only the names it did not mention before;
+//! - a reply: everyone who took part in the thread (started it or commented), matched to
+//!   accounts by name and e-mail as in their commits;
+//! - a new thread or an edit of a page: the watchers of the page and of every folder holding it.
+//!
+//! A mention wins over a reply, a reply over a watch. Pushes have no acting account and notify
+//! nobody.
+
+use crate::api::{JsonBody, encode};
+use crate::mail::{Mail, Mailer};
+use crate::{Actor, ApiError, AppState, PageError, blocking};
+use axum::extract::{Form, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use casebook_accounts::{
+    Accounts, NewNotification, Notification, NotificationKind, User, WatchKind,
+};
+use casebook_core::{Error, FolderPath, PagePath, Result};
+use casebook_engine::Thread;
+use minijinja::context;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock};
+
+/// Helpful counts: page → comment id (`""` for the page) → people.
+pub(crate) type HelpfulCounts = HashMap<String, HashMap<String, usize>>;
+
+/// How many notifications the inbox shows.
+const INBOX_LIMIT: usize = 100;
+
+/// What the server keeps for notifications: the mailer, and helpful counts cached in memory
+/// until a mark changes.
+#[derive(Debug, Default)]
+pub(crate) struct Notices {
+    mailer: Option<Mailer>,
+    helpful: RwLock<Option<Arc<HelpfulCounts>>>,
+}
+
+impl Notices {
+    pub(crate) fn new(relay: Option<&str>, from: Option<&str>) -> Result<Notices> {
+        let mailer = match (relay, from) {
+            (Some(relay), Some(from)) => Some(
+                Mailer::start(relay.to_string(), from.to_string())
+                    .map_err(|e| Error::internal(format!("cannot start the mail thread: {e}")))?,
+            ),
+            _ => None,
+        };
+        Ok(Notices {
+            mailer,
+            helpful: RwLock::new(None),
+        })
+    }
+
+    /// Every helpful count, read from the database once and kept until a mark changes.
+    pub(crate) fn helpful_counts(&self, acc: &Accounts) -> Arc<HelpfulCounts> {
+        if let Some(c) = self
+            .helpful
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            return c.clone();
+        }
+        let counts = Arc::new(acc.helpful_counts().unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "cannot read helpful counts");
+            HashMap::new()
+        }));
+        *self.helpful.write().unwrap_or_else(|p| p.into_inner()) = Some(counts.clone());
+        counts
+    }
+
+    fn forget_helpful(&self) {
+        *self.helpful.write().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+}
+
+/// What happened, as far as notifications care.
+pub(crate) enum Event {
+    /// A thread was started (its first comment may mention people).
+    Thread(Arc<Thread>),
+    /// A comment was added to a thread.
+    Reply(Arc<Thread>, String),
+    /// A comment was changed: names it mentions now and did not before are told.
+    CommentEdit {
+        thread: Arc<Thread>,
+        comment: String,
+        before: Vec<String>,
+    },
+    /// A page was edited.
+    Edit { page: String },
+}
+
+/// Tells everyone concerned about `event`, done by `actor`. Runs after the change succeeded;
+/// a failure here is logged and never undoes or fails the change.
+pub(crate) async fn after(st: &AppState, actor: &Actor, event: Event) {
+    let (Some(acc), Some(me)) = (st.opts.accounts.clone(), actor.account.clone()) else {
+        return;
+    };
+    let engine = st.engine.clone();
+    let st2 = st.clone();
+    let done = blocking(move || {
+        let title_of = |page: &str| engine.title_of(page).unwrap_or_else(|| page.to_string());
+        let sent = deliver(&acc, &me.name, &event, &title_of)?;
+        if let Some(mailer) = &st2.notices.mailer {
+            for (user, n) in sent {
+                mailer.send(mail_of(&st2, &user, &n));
+            }
+        }
+        Ok(())
+    })
+    .await;
+    if let Err(e) = done {
+        tracing::warn!(error = %e, "cannot deliver notifications");
+    }
+}
+
+/// Works out who is told and puts it into their inboxes; returns what was delivered.
+fn deliver(
+    acc: &Accounts,
+    actor: &str,
+    event: &Event,
+    title_of: &dyn Fn(&str) -> String,
+) -> Result<Vec<(User, Notification)>> {
+    // Keyed by lowercased name; the first reason found for a person wins.
+    let mut to: BTreeMap<String, (User, NewNotification)> = BTreeMap::new();
+    let mut add = |user: User, n: NewNotification| {
+        to.entry(user.name.to_lowercase()).or_insert((user, n));
+    };
+    let note = |kind, page: &str, thread: &str, comment: &str, summary: String| NewNotification {
+        kind,
+        page: page.to_string(),
+        thread: thread.to_string(),
+        comment: comment.to_string(),
+        actor: actor.to_string(),
+        summary,
+    };
+    match event {
+        Event::Thread(t) | Event::Reply(t, _) => {
+            let (comment, reply) = match event {
+                Event::Reply(_, cid) => (t.comments.iter().find(|c| &c.id == cid), true),
+                _ => (t.comments.first(), false),
+            };
+            let cid = comment.map(|c| c.id.as_str()).unwrap_or("");
+            let page_title = title_of(&t.page);
+            for name in comment.map(|c| c.mentions.as_slice()).unwrap_or(&[]) {
+                if let Some(user) = acc.user(name)? {
+                    let s = format!("{actor} mentioned you in “{}” on {page_title}", t.title);
+                    add(
+                        user,
+                        note(NotificationKind::Mention, &t.page, &t.id, cid, s),
+                    );
+                }
+            }
+            if reply {
+                let authors =
+                    std::iter::once(&t.author).chain(t.comments.iter().map(|c| &c.author));
+                for author in authors {
+                    if let Some(user) = acc.user(&author.name)?
+                        && user.email.eq_ignore_ascii_case(&author.email)
+                    {
+                        let s = format!("{actor} replied in “{}” on {page_title}", t.title);
+                        add(user, note(NotificationKind::Reply, &t.page, &t.id, cid, s));
+                    }
+                }
+            } else {
+                for user in acc.watchers(&t.page)? {
+                    let s = format!("{actor} started “{}” on {page_title}", t.title);
+                    add(user, note(NotificationKind::Thread, &t.page, &t.id, cid, s));
+                }
+            }
+        }
+        Event::CommentEdit {
+            thread: t,
+            comment,
+            before,
+        } => {
+            let page_title = title_of(&t.page);
+            let mentions = t
+                .comments
+                .iter()
+                .find(|c| &c.id == comment)
+                .map(|c| c.mentions.as_slice())
+                .unwrap_or(&[]);
+            for name in mentions {
+                if before.iter().any(|b| b.eq_ignore_ascii_case(name)) {
+                    continue;
+                }
+                if let Some(user) = acc.user(name)? {
+                    let s = format!("{actor} mentioned you in “{}” on {page_title}", t.title);
+                    add(
+                        user,
+                        note(NotificationKind::Mention, &t.page, &t.id, comment, s),
+                    );
+                }
+            }
+        }
+        Event::Edit { page } => {
+            let s = format!("{actor} edited {}", title_of(page));
+            for user in acc.watchers(page)? {
+                add(user, note(NotificationKind::Edit, page, "", "", s.clone()));
+            }
+        }
+    }
+    to.remove(&actor.to_lowercase());
+    let mut sent = Vec::new();
+    for (_, (user, n)) in to {
+        let stored = acc.notify(&user.name, &n)?;
+        sent.push((user, stored));
+    }
+    Ok(sent)
+}
+
+/// Where a notification leads.
+fn url_of(page: &str, thread: &str, comment: &str) -> String {
+    let base = format!("/wiki/{}", encode(page));
+    if !comment.is_empty() {
+        format!("{base}#comment-{comment}")
+    } else if !thread.is_empty() {
+        format!("{base}#thread-{thread}")
+    } else {
+        base
+    }
+}
+
+fn mail_of(st: &AppState, user: &User, n: &Notification) -> Mail {
+    let url = url_of(&n.page, &n.thread, &n.comment);
+    let link = match st.opts.public_url.as_deref() {
+        Some(base) => format!("{}{url}", base.trim_end_matches('/')),
+        None => url,
+    };
+    Mail {
+        to: user.email.clone(),
+        subject: format!("[{}] {}", st.opts.site_name, n.summary),
+        body: format!(
+            "{}\n\n{link}\n\nYour inbox: /inbox. You get this because of your account on {}.\n",
+            n.summary, st.opts.site_name
+        ),
+    }
+}
+
+/// Routes for people.
+pub(crate) fn web_routes() -> Router<AppState> {
+    Router::new()
+        .route("/inbox", get(inbox_page))
+        .route("/inbox/read", post(read_form))
+        .route("/watch", post(watch_form))
+        .route("/helpful", post(helpful_form))
+}
+
+/// Routes under `/api/v1`.
+pub(crate) fn api_routes() -> Router<AppState> {
+    Router::new()
+        .route("/inbox", get(api_inbox))
+        .route("/inbox/read", post(api_read))
+}
+
+/// The signed-in account, or why not.
+fn account(st: &AppState, actor: &Actor) -> Result<(Arc<Accounts>, String)> {
+    actor.require_read()?;
+    match (st.opts.accounts.clone(), actor.account.as_ref()) {
+        (Some(acc), Some(me)) => Ok((acc, me.name.clone())),
+        _ => Err(Error::unauthorized(
+            "sign in to have an inbox, watch pages and mark what helped you",
+        )),
+    }
+}
+
+fn notification_json(n: &Notification) -> Value {
+    json!({
+        "id": n.id,
+        "kind": n.kind.as_str(),
+        "page": n.page,
+        "thread": (!n.thread.is_empty()).then_some(&n.thread),
+        "comment": (!n.comment.is_empty()).then_some(&n.comment),
+        "actor": n.actor,
+        "summary": n.summary,
+        "url": url_of(&n.page, &n.thread, &n.comment),
+        "created": casebook_core::Timestamp::new(n.created, 0).rfc3339(),
+        "read": n.read,
+    })
+}
+
+async fn api_inbox(State(st): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let (acc, name) = account(&st, &st.actor(&headers))?;
+    let (list, unread) =
+        blocking(move || Ok((acc.inbox(&name, INBOX_LIMIT)?, acc.unread_count(&name)?))).await?;
+    Ok(Json(json!({
+        "unread": unread,
+        "notifications": list.iter().map(notification_json).collect::<Vec<_>>(),
+    }))
+    .into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ReadBody {
+    /// One notification; without it, all of them.
+    id: Option<i64>,
+}
+
+async fn api_read(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<ReadBody>,
+) -> Result<Response, ApiError> {
+    let (acc, name) = account(&st, &st.actor(&headers))?;
+    let unread = blocking(move || {
+        match body.id {
+            Some(id) => acc.mark_read(&name, id)?,
+            None => {
+                acc.mark_all_read(&name)?;
+            }
+        }
+        acc.unread_count(&name)
+    })
+    .await?;
+    Ok(Json(json!({"unread": unread})).into_response())
+}
+
+async fn inbox_page(State(st): State<AppState>, headers: HeaderMap) -> Result<Response, PageError> {
+    let actor = st.actor(&headers);
+    let (acc, name) = account(&st, &actor).map_err(|e| st.fail(e))?;
+    let (list, watches) =
+        blocking(move || Ok((acc.inbox(&name, INBOX_LIMIT)?, acc.watches(&name)?)))
+            .await
+            .map_err(|e| st.fail(e))?;
+    let items: Vec<Value> = list
+        .iter()
+        .map(|n| {
+            let created = casebook_core::Timestamp::new(n.created, 0);
+            json!({
+                "id": n.id,
+                "kind": n.kind.as_str(),
+                "summary": n.summary,
+                "url": url_of(&n.page, &n.thread, &n.comment),
+                "actor": n.actor,
+                "date": created.short(),
+                "date_iso": created.rfc3339(),
+                "read": n.read,
+            })
+        })
+        .collect();
+    let watches: Vec<Value> = watches
+        .iter()
+        .map(|(kind, path)| {
+            let url = match kind {
+                WatchKind::Page => format!("/wiki/{}", encode(path)),
+                WatchKind::Folder if path.is_empty() => "/browse".to_string(),
+                WatchKind::Folder => format!("/wiki/{}/", encode(path)),
+            };
+            json!({"kind": kind.as_str(), "path": if path.is_empty() { "(all pages)" } else { path.as_str() }, "raw": path, "url": url})
+        })
+        .collect();
+    let unread = items.iter().filter(|n| n["read"] == false).count();
+    Ok(st.page(
+        StatusCode::OK,
+        "inbox.html",
+        &actor,
+        context! { title => "Inbox", notifications => items, unread, watches },
+    ))
+}
+
+fn read_form_of<T>(
+    st: &AppState,
+    form: std::result::Result<Form<T>, axum::extract::rejection::FormRejection>,
+) -> std::result::Result<T, PageError> {
+    form.map(|Form(f)| f)
+        .map_err(|e| st.fail(Error::invalid(format!("the form could not be read: {e}"))))
+}
+
+#[derive(Deserialize)]
+struct ReadForm {
+    id: Option<i64>,
+}
+
+async fn read_form(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    form: std::result::Result<Form<ReadForm>, axum::extract::rejection::FormRejection>,
+) -> Result<Response, PageError> {
+    let (acc, name) = account(&st, &st.actor(&headers)).map_err(|e| st.fail(e))?;
+    let form = read_form_of(&st, form)?;
+    blocking(move || match form.id {
+        Some(id) => acc.mark_read(&name, id),
+        None => acc.mark_all_read(&name).map(|_| ()),
+    })
+    .await
+    .map_err(|e| st.fail(e))?;
+    Ok(Redirect::to("/inbox").into_response())
+}
+
+#[derive(Deserialize)]
+struct WatchForm {
+    kind: String,
+    path: String,
+    /// "1" to watch, "0" to stop.
+    on: String,
+}
+
+async fn watch_form(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    form: std::result::Result<Form<WatchForm>, axum::extract::rejection::FormRejection>,
+) -> Result<Response, PageError> {
+    let (acc, name) = account(&st, &st.actor(&headers)).map_err(|e| st.fail(e))?;
+    let form = read_form_of(&st, form)?;
+    let kind: WatchKind = form.kind.parse().map_err(|e| st.fail(e))?;
+    let on = on_flag(&form.on).map_err(|e| st.fail(e))?;
+    let (path, back) = match kind {
+        WatchKind::Page => {
+            let p = PagePath::parse(&form.path).map_err(|e| st.fail(e))?;
+            if !st.engine.exists(&p) {
+                return Err(st.fail(Error::not_found(format!("there is no page {p}"))));
+            }
+            (p.as_str().to_string(), format!("/wiki/{}", p.url_encoded()))
+        }
+        WatchKind::Folder => {
+            let f = FolderPath::parse(form.path.trim_matches('/')).map_err(|e| st.fail(e))?;
+            let back = if f.is_root() {
+                "/browse".to_string()
+            } else {
+                format!("/wiki/{}/", f.url_encoded())
+            };
+            (f.as_str().to_string(), back)
+        }
+    };
+    blocking(move || {
+        if on {
+            acc.watch(&name, kind, &path)
+        } else {
+            acc.unwatch(&name, kind, &path)
+        }
+    })
+    .await
+    .map_err(|e| st.fail(e))?;
+    Ok(Redirect::to(&back).into_response())
+}
+
+fn on_flag(s: &str) -> Result<bool> {
+    match s {
+        "1" => Ok(true),
+        "0" => Ok(false),
+        _ => Err(Error::invalid("'on' is 1 or 0")),
+    }
+}
+
+#[derive(Deserialize)]
+struct HelpfulForm {
+    page: String,
+    #[serde(default)]
+    comment: String,
+    on: String,
+}
+
+async fn helpful_form(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    form: std::result::Result<Form<HelpfulForm>, axum::extract::rejection::FormRejection>,
+) -> Result<Response, PageError> {
+    let (acc, name) = account(&st, &st.actor(&headers)).map_err(|e| st.fail(e))?;
+    let form = read_form_of(&st, form)?;
+    let on = on_flag(&form.on).map_err(|e| st.fail(e))?;
+    let page = PagePath::parse(&form.page).map_err(|e| st.fail(e))?;
+    let engine = st.engine.clone();
+    let comment = form.comment.trim().to_string();
+    let (p, c) = (page.clone(), comment.clone());
+    blocking(move || {
+        if !engine.exists(&p) {
+            return Err(Error::not_found(format!("there is no page {p}")));
+        }
+        if !c.is_empty()
+            && !engine
+                .threads(&p)?
+                .iter()
+                .any(|t| t.comments.iter().any(|x| x.id == c))
+        {
+            return Err(Error::not_found("there is no such comment on this page"));
+        }
+        acc.set_helpful(&name, p.as_str(), &c, on)
+    })
+    .await
+    .map_err(|e| st.fail(e))?;
+    st.notices.forget_helpful();
+    let back = if comment.is_empty() {
+        format!("/wiki/{}#helpful", page.url_encoded())
+    } else {
+        format!("/wiki/{}#comment-{comment}", page.url_encoded())
+    };
+    Ok(Redirect::to(&back).into_response())
+}
+
+/// What a page view shows of watches and helpful marks.
+pub(crate) struct PageMarks {
+    pub watching: bool,
+    /// Helpful counts of the page (`""`) and its comments.
+    pub counts: HashMap<String, usize>,
+    /// What the viewer marked helpful here.
+    pub mine: Vec<String>,
+}
+
+/// Watches and helpful marks for a page view: counts from the cache, and for a signed-in
+/// viewer two indexed reads.
+pub(crate) fn page_marks(st: &AppState, actor: &Actor, page: &str) -> PageMarks {
+    let Some(acc) = st.opts.accounts.as_deref() else {
+        return PageMarks {
+            watching: false,
+            counts: HashMap::new(),
+            mine: Vec::new(),
+        };
+    };
+    let counts = st
+        .notices
+        .helpful_counts(acc)
+        .get(page)
+        .cloned()
+        .unwrap_or_default();
+    let (watching, mine) = match &actor.account {
+        Some(me) => (
+            acc.is_watching(&me.name, WatchKind::Page, page)
+                .unwrap_or(false),
+            acc.helpful_marks(&me.name, page).unwrap_or_default(),
+        ),
+        None => (false, Vec::new()),
+    };
+    PageMarks {
+        watching,
+        counts,
+        mine,
+    }
+}
+
+/// Whether the viewer watches a folder.
+pub(crate) fn watching_folder(st: &AppState, actor: &Actor, folder: &str) -> bool {
+    match (st.opts.accounts.as_deref(), &actor.account) {
+        (Some(acc), Some(me)) => acc
+            .is_watching(&me.name, WatchKind::Folder, folder)
+            .unwrap_or(false),
+        _ => false,
+    }
+}
+
+/// The unread count for the header's badge: one indexed count.
+pub(crate) fn unread(st: &AppState, actor: &Actor) -> usize {
+    match (st.opts.accounts.as_deref(), &actor.account) {
+        (Some(acc), Some(me)) => acc.unread_count(&me.name).unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// The most helpful case stories for the home page: (path, title, count), most first.
+pub(crate) fn top_case_stories(st: &AppState, limit: usize) -> Vec<(String, String, usize)> {
+    let Some(acc) = st.opts.accounts.as_deref() else {
+        return Vec::new();
+    };
+    let counts = st.notices.helpful_counts(acc);
+    let mut out: Vec<(String, String, usize)> = st
+        .engine
+        .records("case-story")
+        .into_iter()
+        .filter_map(|r| {
+            let n = counts.get(&r.path).and_then(|c| c.get("")).copied()?;
+            (n > 0).then_some((r.path, r.title, n))
+        })
+        .collect();
+    out.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+    out.truncate(limit);
+    out
+}
