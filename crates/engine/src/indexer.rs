@@ -181,10 +181,12 @@ fn apply(inner: &Inner, batches: Vec<(Revision, Vec<FileDelta>)>) {
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .take();
-    let mut add = build_docs(inner, &present_pages, hook.as_deref());
-    add.extend(thread_docs(inner, threads));
     let started = std::time::Instant::now();
-    match inner.search.apply(&remove, add, revision.as_str()) {
+    let staged = inner.search.stage(&remove, Vec::new()).and_then(|()| {
+        stage_pages(inner, &present_pages, hook.as_deref())?;
+        inner.search.stage(&[], thread_docs(inner, threads))
+    });
+    match staged.and_then(|()| inner.search.commit_at(revision.as_str())) {
         Ok(()) => {
             tracing::debug!(revision = %revision.short(), took_ms = started.elapsed().as_millis() as u64, "index updated")
         }
@@ -288,19 +290,43 @@ fn rebuild(
             .filter_map(|p| PagePath::parse(p).ok())
             .collect()
     };
-    let mut docs = build_docs(inner, &pages, progress);
+    stage_pages(inner, &pages, progress)?;
     let threads: Vec<String> = {
         let snap = inner.snap.read().unwrap_or_else(|e| e.into_inner());
         snap.threads.threads.keys().cloned().collect()
     };
-    docs.extend(thread_docs(inner, threads));
-    let n = docs.len();
-    inner.search.apply(&[], docs, revision.as_str())?;
+    let n = pages.len() + threads.len();
+    inner.search.stage(&[], thread_docs(inner, threads))?;
+    inner.search.commit_at(revision.as_str())?;
     tracing::info!(
         pages = n,
         took_ms = started.elapsed().as_millis() as u64,
         "search index built"
     );
+    Ok(())
+}
+
+/// Pages whose documents are built and staged together: enough to keep every core busy, few
+/// enough that a large import or rebuild never holds all its documents in memory at once.
+const STAGE_CHUNK: usize = 2048;
+
+/// Builds the documents of `pages` and stages them in the index, a chunk at a time.
+fn stage_pages(
+    inner: &Inner,
+    pages: &[PagePath],
+    progress: Option<&(dyn Fn(u64, u64) + Send + Sync)>,
+) -> casebook_core::Result<()> {
+    let total = pages.len() as u64;
+    for (i, chunk) in pages.chunks(STAGE_CHUNK).enumerate() {
+        let offset = (i * STAGE_CHUNK) as u64;
+        let report = |n: u64, _: u64| {
+            if let Some(f) = progress {
+                f(offset + n, total);
+            }
+        };
+        let docs = build_docs(inner, chunk, Some(&report));
+        inner.search.stage(&[], docs)?;
+    }
     Ok(())
 }
 

@@ -226,7 +226,16 @@ mod related {
 type RelatedCache = HashMap<String, (Option<Revision>, Vec<LinkingPage>)>;
 
 /// Rendered pages by (path, blob), with the snapshot generation they were rendered at.
-type RenderCache = HashMap<(String, BlobId), (u64, Arc<Rendered>)>;
+#[derive(Default)]
+struct RenderCache {
+    pages: HashMap<(String, BlobId), (u64, Arc<Rendered>)>,
+    /// Roughly the memory the cached renderings take (their HTML and text).
+    bytes: usize,
+}
+
+/// The most the render cache may hold (HTML and text), so a large wiki read page after page
+/// does not grow the server without bound; it is emptied when full.
+const RENDER_CACHE_BYTES: usize = 96 << 20;
 
 const CACHE_LIMIT: usize = 20_000;
 /// Commits walked at start-up to learn who changed each page last.
@@ -267,7 +276,7 @@ impl Engine {
             history,
             snap: RwLock::new(Snapshot::default()),
             sync: Mutex::new(()),
-            cache: Mutex::new(HashMap::new()),
+            cache: Mutex::new(RenderCache::default()),
             related: Mutex::new(HashMap::new()),
             threads: Mutex::new(HashMap::new()),
             indexer: Mutex::new(None),
@@ -625,6 +634,7 @@ impl Engine {
             .cache
             .lock()
             .unwrap_or_else(|e| e.into_inner())
+            .pages
             .get(&key)
             && *g == generation
         {
@@ -638,11 +648,18 @@ impl Engine {
         };
         let rendered = Arc::new(casebook_markdown::render(source, &cx));
         drop(snap);
+        let size = rendered.html.len() + rendered.text.len() + 256;
         let mut cache = self.inner.cache.lock().unwrap_or_else(|e| e.into_inner());
-        if cache.len() >= CACHE_LIMIT {
-            cache.clear();
+        if cache.bytes + size > RENDER_CACHE_BYTES || cache.pages.len() >= CACHE_LIMIT {
+            cache.pages.clear();
+            cache.bytes = 0;
         }
-        cache.insert(key, (generation, rendered.clone()));
+        if let Some((_, old)) = cache.pages.insert(key, (generation, rendered.clone())) {
+            cache.bytes = cache
+                .bytes
+                .saturating_sub(old.html.len() + old.text.len() + 256);
+        }
+        cache.bytes += size;
         rendered
     }
 

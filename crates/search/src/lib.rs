@@ -250,6 +250,14 @@ impl SearchIndex {
     /// Replaces the documents of `remove` and `add` (by path) and commits, recording `revision`
     /// as the commit the index now reflects. Applying the same batch twice is harmless.
     pub fn apply(&self, remove: &[String], add: Vec<IndexDoc>, revision: &str) -> Result<()> {
+        self.stage(remove, add)?;
+        self.commit_at(revision)
+    }
+
+    /// Like [`SearchIndex::apply`] without the commit: a large update is staged in parts (so its
+    /// documents need not all be in memory at once), then committed once with
+    /// [`SearchIndex::commit_at`]. Searches see none of it until then.
+    pub fn stage(&self, remove: &[String], add: Vec<IndexDoc>) -> Result<()> {
         let w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         for path in remove {
             w.delete_term(Term::from_field_text(self.f.path, path));
@@ -259,6 +267,12 @@ impl SearchIndex {
             w.add_document(self.f.to_document(&doc))
                 .map_err(ix_err("cannot add a document"))?;
         }
+        Ok(())
+    }
+
+    /// Commits what was staged, recording `revision` as the commit the index now reflects.
+    pub fn commit_at(&self, revision: &str) -> Result<()> {
+        let w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         self.commit(w, revision)
     }
 
