@@ -92,7 +92,8 @@ struct Row {
     /// The route as written in the source (API routes with their `/api/v1` prefix).
     pattern: &'static str,
     /// A concrete path; `{who}`, `{thread}`, `{comment}`, `{token}` and `{rev}` are filled in
-    /// for each person from what the setup made for them.
+    /// for each person from what the setup made for them, `{zed_token}` with the id of a token
+    /// of a bystander.
     path: &'static str,
     payload: Payload,
     via: Via,
@@ -253,6 +254,14 @@ fn table() -> Vec<Row> {
             "/account/tokens/{id}/revoke",
             "/account/tokens/{token}/revoke",
             SIGNED_IN,
+        )
+        .form(&[]),
+        // Another person's token is not found, for administrators too.
+        row(
+            "POST",
+            "/account/tokens/{id}/revoke",
+            "/account/tokens/{zed_token}/revoke",
+            [Unauth, Unauth, NotFound, NotFound, NotFound],
         )
         .form(&[]),
         row("GET", "/admin", "/admin", ADMIN),
@@ -633,7 +642,7 @@ impl App {
 
     /// People, their credentials, and for each of them pages and a thread of their own, so a
     /// request that succeeds for one leaves the others' fixtures alone.
-    async fn setup(&self) -> HashMap<&'static str, Kit> {
+    async fn setup(&self) -> (HashMap<&'static str, Kit>, String) {
         self.accounts
             .add_user("rita", "rita@example.com", Role::Reader, PW)
             .unwrap();
@@ -648,6 +657,7 @@ impl App {
             .unwrap();
         let ada = self.accounts.create_token("ada", "setup").unwrap().1;
         let ed = self.accounts.create_token("ed", "setup").unwrap().1;
+        let (zed_token, zed_secret) = self.accounts.create_token("zed", "keep").unwrap();
         let put = |path: String, md: &str| {
             let uri = format!("/api/v1/pages/{path}");
             let body = json!({ "markdown": md });
@@ -696,10 +706,11 @@ impl App {
                     thread["comments"][0]["id"].as_str().unwrap().to_string(),
                 ),
                 ("{token}", spare.id.to_string()),
+                ("{zed_token}", zed_token.id.to_string()),
             ];
             kits.insert(l, kit);
         }
-        kits
+        (kits, zed_secret)
     }
 
     fn request(&self, row: &Row, kit: &Kit) -> Request<Body> {
@@ -739,7 +750,7 @@ impl App {
 
     /// Walks the table; returns every difference from it.
     async fn walk(&self) -> Vec<String> {
-        let kits = self.setup().await;
+        let (kits, zed_secret) = self.setup().await;
         let mut wrong = Vec::new();
         for row in table() {
             for who in Who::ALL {
@@ -783,6 +794,12 @@ impl App {
             }
         }
         // Refused account changes are not commits: look at the accounts themselves.
+        if self.accounts.token_user(&zed_secret).unwrap().is_none() {
+            wrong.push(format!(
+                "anonymous={:?}: someone revoked another person's token",
+                self.anonymous
+            ));
+        }
         for who in Who::ALL {
             let name = format!("new-{}", who.label());
             let made = self.accounts.user(&name).unwrap().is_some();
