@@ -40,7 +40,7 @@ enum Class {
     Unauth,
     Forbidden,
     NotFound,
-    /// 400, 409 or 422: the request was let in and its content refused.
+    /// 400, 409, 415 or 422: the request was let in and its content refused.
     Bad,
 }
 use Class::*;
@@ -57,7 +57,7 @@ fn classify(status: StatusCode, headers: &HeaderMap) -> Option<Class> {
         401 => Some(Unauth),
         403 => Some(Forbidden),
         404 => Some(NotFound),
-        400 | 409 | 422 => Some(Bad),
+        400 | 409 | 415 | 422 => Some(Bad),
         _ => None,
     }
 }
@@ -369,6 +369,15 @@ fn table() -> Vec<Row> {
             "/wiki.git/{*rest}",
             "/wiki.git/info/refs?service=git-receive-pack",
             EDIT,
+        )
+        .token(),
+        // A push that is not one: refused before git runs unless the pusher may edit, and then
+        // by git itself (415), with nothing changed.
+        row(
+            "POST",
+            "/wiki.git/{*rest}",
+            "/wiki.git/git-receive-pack",
+            [Unauth, Unauth, Forbidden, Bad, Bad],
         )
         .token(),
         // Last: signing out ends the session the rows above used.
