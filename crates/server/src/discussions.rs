@@ -402,6 +402,12 @@ async fn edit_form(
         .iter()
         .find(|c| c.id == comment)
         .ok_or_else(|| st.fail(Error::not_found("there is no such comment")))?;
+    // The same rule as the save: the form is no use to someone whose change would be refused.
+    if !actor.is_admin() && !c.author.email.eq_ignore_ascii_case(&actor.author.email) {
+        return Err(st.fail(Error::forbidden(
+            "only the author of a comment may change it",
+        )));
+    }
     Ok(st.page(
         StatusCode::OK,
         "comment_edit.html",

@@ -1,0 +1,839 @@
+//! Every route of the router, walked by every kind of person: the anonymous visitor (once with
+//! `anonymous = read`, once with `anonymous = none`), a reader, an editor and an administrator.
+//! The table below says what each may do; a route in the source that the table does not list (or
+//! a row whose route is gone) fails the test, so a new route cannot arrive without its rules.
+//!
+//! Per-folder access rules do not exist yet, so "a person outside a restricted folder" has no
+//! column; it belongs here once such rules exist.
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use casebook_engine::{Engine, Options};
+use casebook_server::{Access, Accounts, AppState, Role, ServerOptions, router};
+use serde_json::{Value, json};
+use std::collections::{BTreeSet, HashMap};
+use std::process::Command;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+const PW: &str = "correct horse battery";
+
+/// Route sources, read at build time so the table is compared with the router as written.
+const SOURCES: &[(&str, &str)] = &[
+    ("web.rs", include_str!("../src/web.rs")),
+    ("api.rs", include_str!("../src/api.rs")),
+    ("auth.rs", include_str!("../src/auth.rs")),
+    ("discussions.rs", include_str!("../src/discussions.rs")),
+    ("records.rs", include_str!("../src/records.rs")),
+    ("notify.rs", include_str!("../src/notify.rs")),
+    ("githttp.rs", include_str!("../src/githttp.rs")),
+    ("cases.rs", include_str!("../src/cases.rs")),
+    ("feed.rs", include_str!("../src/feed.rs")),
+];
+
+/// What came back, as far as access is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Class {
+    /// 2xx, or a redirect anywhere but the sign-in page.
+    Ok,
+    /// 401, or a redirect to `/login`.
+    Unauth,
+    Forbidden,
+    NotFound,
+    /// 400, 409, 415 or 422: the request was let in and its content refused.
+    Bad,
+}
+use Class::*;
+
+fn classify(status: StatusCode, headers: &HeaderMap) -> Option<Class> {
+    let location = headers
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    match status.as_u16() {
+        200..=299 => Some(Ok),
+        300..=399 if location.starts_with("/login") => Some(Unauth),
+        300..=399 => Some(Ok),
+        401 => Some(Unauth),
+        403 => Some(Forbidden),
+        404 => Some(NotFound),
+        400 | 409 | 415 | 422 => Some(Bad),
+        _ => None,
+    }
+}
+
+/// Expected classes for: anonymous with `anonymous = read`, anonymous with `anonymous = none`,
+/// reader, editor, administrator. Signed-in people get the same in both passes.
+type Expect = [Class; 5];
+const PUBLIC: Expect = [Ok, Ok, Ok, Ok, Ok];
+const READ: Expect = [Ok, Unauth, Ok, Ok, Ok];
+const EDIT: Expect = [Unauth, Unauth, Forbidden, Ok, Ok];
+const DISCUSS: Expect = [Unauth, Unauth, Ok, Ok, Ok];
+const SIGNED_IN: Expect = [Unauth, Unauth, Ok, Ok, Ok];
+const ADMIN: Expect = [Unauth, Unauth, Forbidden, Forbidden, Ok];
+
+/// How the request carries who is asking.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Via {
+    /// A browser: the session cookie, and the CSRF token in every form post.
+    Browser,
+    /// A script: a Bearer API token.
+    Token,
+}
+
+enum Payload {
+    None,
+    Form(&'static [(&'static str, &'static str)]),
+    Json(Value),
+}
+
+struct Row {
+    method: &'static str,
+    /// The route as written in the source (API routes with their `/api/v1` prefix).
+    pattern: &'static str,
+    /// A concrete path; `{who}`, `{thread}`, `{comment}`, `{token}` and `{rev}` are filled in
+    /// for each person from what the setup made for them, `{zed_token}` with the id of a token
+    /// of a bystander.
+    path: &'static str,
+    payload: Payload,
+    via: Via,
+    expect: Expect,
+}
+
+fn row(method: &'static str, pattern: &'static str, path: &'static str, expect: Expect) -> Row {
+    Row {
+        method,
+        pattern,
+        path,
+        payload: Payload::None,
+        via: if pattern.starts_with("/api/") {
+            Via::Token
+        } else {
+            Via::Browser
+        },
+        expect,
+    }
+}
+
+impl Row {
+    fn form(mut self, pairs: &'static [(&'static str, &'static str)]) -> Row {
+        self.payload = Payload::Form(pairs);
+        self
+    }
+    fn json(mut self, v: Value) -> Row {
+        self.payload = Payload::Json(v);
+        self
+    }
+    fn token(mut self) -> Row {
+        self.via = Via::Token;
+        self
+    }
+}
+
+/// The whole table. Order matters only where a request ends something: signing out is last.
+fn table() -> Vec<Row> {
+    vec![
+        // Pages for people.
+        row("GET", "/", "/", READ),
+        row("GET", "/healthz", "/healthz", PUBLIC),
+        row("GET", "/wiki/{*path}", "/wiki/walk/Page", READ),
+        row(
+            "GET",
+            "/wiki/{*path}",
+            "/wiki/walk/Nowhere",
+            [NotFound, Unauth, NotFound, NotFound, NotFound],
+        ),
+        row("GET", "/browse", "/browse", READ),
+        row("GET", "/new", "/new", EDIT),
+        row("GET", "/edit/{*path}", "/edit/walk/Page", EDIT),
+        row("POST", "/edit/{*path}", "/edit/walk/{who}/Edited", EDIT).form(&[
+            ("markdown", "# Edited\n\nby {who}\n"),
+            ("message", "walk"),
+            ("base_revision", ""),
+        ]),
+        row("POST", "/preview/{*path}", "/preview/walk/Page", READ).form(&[("markdown", "# Hi\n")]),
+        row("GET", "/history/{*path}", "/history/walk/Page", READ),
+        row("GET", "/diff/{*path}", "/diff/walk/Page", READ),
+        row("POST", "/revert/{*path}", "/revert/walk/{who}/Rev", EDIT).form(&[("rev", "{rev}")]),
+        row("GET", "/delete/{*path}", "/delete/walk/Page", EDIT),
+        row("POST", "/delete/{*path}", "/delete/walk/{who}/Gone", EDIT)
+            .form(&[("base_revision", ""), ("message", "walk")]),
+        row("GET", "/move/{*path}", "/move/walk/Page", EDIT),
+        row("POST", "/move/{*path}", "/move/walk/{who}/Moving", EDIT)
+            .form(&[("to", "walk/{who}/Moved")]),
+        row("GET", "/changes", "/changes", READ),
+        row("GET", "/cases", "/cases", READ),
+        row("GET", "/tags", "/tags", READ),
+        row("GET", "/tags/{tag}", "/tags/walkers", READ),
+        row("GET", "/special/wanted", "/special/wanted", READ),
+        row("GET", "/special/orphans", "/special/orphans", READ),
+        row("GET", "/search", "/search?q=walk", READ),
+        row("GET", "/feed.atom", "/feed.atom", READ),
+        // The theme's files are the same for everyone, even where the wiki is closed.
+        row("GET", "/static/{*file}", "/static/casebook.css", PUBLIC),
+        // Typed pages.
+        row("GET", "/types", "/types", READ),
+        row("GET", "/new/{name}", "/new/insight", EDIT),
+        row("POST", "/new/{name}", "/new/insight", EDIT).form(&[
+            ("title", "Insight of {who}"),
+            ("folder", "insights"),
+            ("f_audience", "everyone"),
+        ]),
+        row("GET", "/records/{name}", "/records/insight", READ),
+        // Discussions for people.
+        row("GET", "/discussions", "/discussions", READ),
+        row("GET", "/discussions/{id}", "/discussions/{thread}", READ),
+        row(
+            "POST",
+            "/discussions/{id}/reply",
+            "/discussions/{thread}/reply",
+            DISCUSS,
+        )
+        .form(&[("body", "a reply by {who}")]),
+        row(
+            "POST",
+            "/discussions/{id}/status",
+            "/discussions/{thread}/status",
+            DISCUSS,
+        )
+        .form(&[("status", "resolved")]),
+        // Only the author (the editor here) and administrators may change a comment.
+        row(
+            "GET",
+            "/discussions/{id}/comments/{comment}/edit",
+            "/discussions/{thread}/comments/{comment}/edit",
+            [Unauth, Unauth, Forbidden, Ok, Ok],
+        ),
+        row(
+            "POST",
+            "/discussions/{id}/comments/{comment}/edit",
+            "/discussions/{thread}/comments/{comment}/edit",
+            [Unauth, Unauth, Forbidden, Ok, Ok],
+        )
+        .form(&[("body", "changed by {who}")]),
+        row("POST", "/discuss/{*path}", "/discuss/walk/Page", DISCUSS)
+            .form(&[("title", "Asked by {who}"), ("body", "why?")]),
+        row("GET", "/people/{name}", "/people/ed", READ),
+        // What people follow.
+        row("GET", "/inbox", "/inbox", SIGNED_IN),
+        row("POST", "/inbox/read", "/inbox/read", SIGNED_IN).form(&[]),
+        row("POST", "/watch", "/watch", SIGNED_IN).form(&[
+            ("kind", "page"),
+            ("path", "walk/Page"),
+            ("on", "1"),
+        ]),
+        row("POST", "/helpful", "/helpful", SIGNED_IN).form(&[
+            ("page", "walk/Page"),
+            ("comment", ""),
+            ("on", "1"),
+        ]),
+        // Accounts.
+        row("GET", "/login", "/login", PUBLIC),
+        row("POST", "/login", "/login", PUBLIC).form(&[
+            ("name", "zed"),
+            ("password", PW),
+            ("next", "/"),
+        ]),
+        row("GET", "/logout", "/logout", PUBLIC),
+        row("GET", "/account", "/account", SIGNED_IN),
+        // A wrong current password: let in, refused, nothing changed.
+        row(
+            "POST",
+            "/account/password",
+            "/account/password",
+            [Unauth, Unauth, Bad, Bad, Bad],
+        )
+        .form(&[
+            ("current", "not the password"),
+            ("new", "another long password"),
+            ("confirm", "another long password"),
+        ]),
+        row("POST", "/account/tokens", "/account/tokens", SIGNED_IN).form(&[("label", "walk")]),
+        row(
+            "POST",
+            "/account/tokens/{id}/revoke",
+            "/account/tokens/{token}/revoke",
+            SIGNED_IN,
+        )
+        .form(&[]),
+        // Another person's token is not found, for administrators too.
+        row(
+            "POST",
+            "/account/tokens/{id}/revoke",
+            "/account/tokens/{zed_token}/revoke",
+            [Unauth, Unauth, NotFound, NotFound, NotFound],
+        )
+        .form(&[]),
+        row("GET", "/admin", "/admin", ADMIN),
+        row("POST", "/admin/role", "/admin/role", ADMIN)
+            .form(&[("name", "zed"), ("role", "reader")]),
+        row("POST", "/admin/users", "/admin/users", ADMIN).form(&[
+            ("name", "new-{who}"),
+            ("email", "new-{who}@example.com"),
+            ("role", "reader"),
+            ("password", PW),
+        ]),
+        // An administrator exists, so the setup link is spent for everyone.
+        row("GET", "/setup", "/setup?code=whatever", [NotFound; 5]),
+        row("POST", "/setup", "/setup", [NotFound; 5]).form(&[
+            ("code", "whatever"),
+            ("name", "eve"),
+            ("email", "eve@example.com"),
+            ("password", PW),
+            ("confirm", PW),
+        ]),
+        // The JSON API.
+        row("GET", "/api/v1/pages", "/api/v1/pages", READ),
+        row(
+            "GET",
+            "/api/v1/pages/{*path}",
+            "/api/v1/pages/walk/Page",
+            READ,
+        ),
+        row(
+            "PUT",
+            "/api/v1/pages/{*path}",
+            "/api/v1/pages/walk/{who}/Put",
+            EDIT,
+        )
+        .json(json!({"markdown": "# Put\n"})),
+        row(
+            "DELETE",
+            "/api/v1/pages/{*path}",
+            "/api/v1/pages/walk/{who}/Doomed",
+            EDIT,
+        ),
+        row(
+            "POST",
+            "/api/v1/pages/{*path}",
+            "/api/v1/pages/walk/{who}/Shifting/move",
+            EDIT,
+        )
+        .json(json!({"to": "walk/{who}/Shifted"})),
+        row(
+            "POST",
+            "/api/v1/pages/{*path}",
+            "/api/v1/pages/walk/Page/discussions",
+            DISCUSS,
+        )
+        .json(json!({"title": "API question", "body": "from {who}"})),
+        row("GET", "/api/v1/search", "/api/v1/search?q=walk", READ),
+        row("GET", "/api/v1/suggest", "/api/v1/suggest?q=wal", READ),
+        row("GET", "/api/v1/changes", "/api/v1/changes", READ),
+        row("GET", "/api/v1/discussions", "/api/v1/discussions", READ),
+        row(
+            "GET",
+            "/api/v1/discussions/{id}",
+            "/api/v1/discussions/{thread}",
+            READ,
+        ),
+        row(
+            "PATCH",
+            "/api/v1/discussions/{id}",
+            "/api/v1/discussions/{thread}",
+            DISCUSS,
+        )
+        .json(json!({"status": "open"})),
+        row(
+            "POST",
+            "/api/v1/discussions/{id}/comments",
+            "/api/v1/discussions/{thread}/comments",
+            DISCUSS,
+        )
+        .json(json!({"body": "api reply by {who}"})),
+        row(
+            "PUT",
+            "/api/v1/discussions/{id}/comments/{comment}",
+            "/api/v1/discussions/{thread}/comments/{comment}",
+            [Unauth, Unauth, Forbidden, Ok, Ok],
+        )
+        .json(json!({"body": "api change by {who}"})),
+        row("GET", "/api/v1/inbox", "/api/v1/inbox", SIGNED_IN),
+        row(
+            "POST",
+            "/api/v1/inbox/read",
+            "/api/v1/inbox/read",
+            SIGNED_IN,
+        )
+        .json(json!({})),
+        // git over HTTP: fetching is reading, the push advertisement is editing.
+        row(
+            "GET",
+            "/wiki.git/{*rest}",
+            "/wiki.git/info/refs?service=git-upload-pack",
+            READ,
+        )
+        .token(),
+        row(
+            "GET",
+            "/wiki.git/{*rest}",
+            "/wiki.git/info/refs?service=git-receive-pack",
+            EDIT,
+        )
+        .token(),
+        // A push that is not one: refused before git runs unless the pusher may edit, and then
+        // by git itself (415), with nothing changed.
+        row(
+            "POST",
+            "/wiki.git/{*rest}",
+            "/wiki.git/git-receive-pack",
+            [Unauth, Unauth, Forbidden, Bad, Bad],
+        )
+        .token(),
+        // Last: signing out ends the session the rows above used.
+        row("POST", "/logout", "/logout", PUBLIC).form(&[]),
+    ]
+}
+
+/// `(METHOD, pattern)` of every route in the source: each `.route("…", …)` with the methods its
+/// handler chain names, prefixed with `/api/v1` inside `api.rs` and in any `fn api_routes`.
+fn source_routes() -> BTreeSet<(String, String)> {
+    let methods = ["get", "post", "put", "delete", "patch", "any"];
+    let mut found = BTreeSet::new();
+    for (file, text) in SOURCES {
+        let mut from = 0;
+        while let Some(at) = text[from..].find(".route(") {
+            let start = from + at + ".route(".len();
+            from = start;
+            let lit = text[start..].trim_start();
+            let lit = lit
+                .strip_prefix('"')
+                .unwrap_or_else(|| panic!("{file}: a route whose pattern is not a string literal"));
+            let pattern = &lit[..lit.find('"').unwrap()];
+            // The handler chain: up to the parenthesis that closes `.route(`.
+            let mut depth = 1;
+            let mut end = start;
+            for (i, c) in text[start..].char_indices() {
+                match c {
+                    '(' => depth += 1,
+                    ')' => depth -= 1,
+                    _ => {}
+                }
+                if depth == 0 {
+                    end = start + i;
+                    break;
+                }
+            }
+            let chain = &text[start..end];
+            let enclosing = text[..start]
+                .rfind("fn ")
+                .map(|f| &text[f + 3..])
+                .and_then(|s| s.split('(').next())
+                .unwrap_or("");
+            let prefix = if *file == "api.rs" || enclosing == "api_routes" {
+                "/api/v1"
+            } else {
+                ""
+            };
+            let mut any = false;
+            for m in methods {
+                let needle = format!("{m}(");
+                for (i, _) in chain.match_indices(&needle) {
+                    let before = chain[..i].chars().last().unwrap_or(' ');
+                    if !(before.is_alphanumeric() || before == '_') {
+                        found.insert((m.to_uppercase(), format!("{prefix}{pattern}")));
+                        any = true;
+                    }
+                }
+            }
+            assert!(any, "{file}: no method found for route {pattern}");
+        }
+    }
+    found
+}
+
+/// The table's routes, in the same form (git's one handler answers every method).
+fn table_routes(rows: &[Row]) -> BTreeSet<(String, String)> {
+    rows.iter()
+        .map(|r| {
+            let m = if r.pattern == "/wiki.git/{*rest}" {
+                "ANY"
+            } else {
+                r.method
+            };
+            (m.to_string(), r.pattern.to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn the_table_lists_every_route_and_only_routes() {
+    // Every source file that declares routes is read above.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(&path).unwrap();
+        if text.contains(".route(") {
+            assert!(
+                SOURCES.iter().any(|(f, _)| *f == name),
+                "{name} declares routes: add it to SOURCES and its routes to the table"
+            );
+        }
+    }
+    let source = source_routes();
+    let table = table_routes(&table());
+    assert!(source.len() > 50, "too few routes found: {source:?}");
+    let missing: Vec<_> = source.difference(&table).collect();
+    let stale: Vec<_> = table.difference(&source).collect();
+    assert!(
+        missing.is_empty(),
+        "routes with no row in the access table (say who may use them): {missing:?}"
+    );
+    assert!(
+        stale.is_empty(),
+        "rows for routes the router does not have: {stale:?}"
+    );
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Who {
+    Anon,
+    Reader,
+    Editor,
+    Admin,
+}
+
+impl Who {
+    const ALL: [Who; 4] = [Who::Anon, Who::Reader, Who::Editor, Who::Admin];
+    fn label(self) -> &'static str {
+        match self {
+            Who::Anon => "anon",
+            Who::Reader => "reader",
+            Who::Editor => "editor",
+            Who::Admin => "admin",
+        }
+    }
+    fn account(self) -> Option<&'static str> {
+        match self {
+            Who::Anon => None,
+            Who::Reader => Some("rita"),
+            Who::Editor => Some("ed"),
+            Who::Admin => Some("ada"),
+        }
+    }
+}
+
+/// What one person has in one app: credentials and the things made for them to act on.
+#[derive(Default)]
+struct Kit {
+    token: Option<String>,
+    session: Option<String>,
+    csrf: Option<String>,
+    fill: Vec<(&'static str, String)>,
+}
+
+impl Kit {
+    fn fill(&self, s: &str) -> String {
+        let mut s = s.to_string();
+        for (k, v) in &self.fill {
+            s = s.replace(k, v);
+        }
+        s
+    }
+}
+
+struct App {
+    _tmp: tempfile::TempDir,
+    state: AppState,
+    accounts: Arc<Accounts>,
+    repo: std::path::PathBuf,
+    anonymous: Access,
+}
+
+struct Resp {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+fn form(pairs: &[(&str, String)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{k}={}",
+                percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+impl App {
+    fn new(anonymous: Access) -> App {
+        let tmp = tempfile::tempdir().unwrap();
+        let repo = tmp.path().join("wiki.git");
+        let data = tmp.path().join("data");
+        let engine = Engine::open(Options::new(&repo, &data)).unwrap();
+        engine.wait_indexed();
+        let accounts = Arc::new(Accounts::open(&data).unwrap());
+        let state = AppState::new(
+            engine,
+            ServerOptions {
+                anonymous,
+                accounts: Some(accounts.clone()),
+                ..ServerOptions::default()
+            },
+        )
+        .unwrap();
+        App {
+            _tmp: tmp,
+            state,
+            accounts,
+            repo,
+            anonymous,
+        }
+    }
+
+    async fn send(&self, req: Request<Body>) -> Resp {
+        let resp = router(self.state.clone()).oneshot(req).await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        Resp {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        }
+    }
+
+    async fn api(&self, method: &str, uri: &str, token: &str, body: Value) -> Value {
+        let req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        let r = self.send(req).await;
+        assert!(
+            r.status.is_success(),
+            "{method} {uri}: {} {}",
+            r.status,
+            r.body
+        );
+        serde_json::from_str(&r.body).unwrap()
+    }
+
+    async fn login(&self, name: &str) -> (String, String) {
+        let req = Request::post("/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(form(&[
+                ("name", name.to_string()),
+                ("password", PW.to_string()),
+            ])))
+            .unwrap();
+        let r = self.send(req).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let cookie = r.headers[header::SET_COOKIE].to_str().unwrap();
+        let session = cookie.split(';').next().unwrap()["casebook_session=".len()..].to_string();
+        let req = Request::get("/account")
+            .header(header::COOKIE, format!("casebook_session={session}"))
+            .body(Body::empty())
+            .unwrap();
+        let page = self.send(req).await;
+        let at = page.body.find("name=\"csrf_token\" value=\"").unwrap() + 25;
+        (session, page.body[at..at + 64].to_string())
+    }
+
+    fn commits(&self) -> u32 {
+        let out = Command::new("git")
+            .arg("--git-dir")
+            .arg(&self.repo)
+            .args(["rev-list", "--count", "HEAD"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    }
+
+    /// People, their credentials, and for each of them pages and a thread of their own, so a
+    /// request that succeeds for one leaves the others' fixtures alone.
+    async fn setup(&self) -> (HashMap<&'static str, Kit>, String) {
+        self.accounts
+            .add_user("rita", "rita@example.com", Role::Reader, PW)
+            .unwrap();
+        self.accounts
+            .add_user("ed", "ed@example.com", Role::Editor, PW)
+            .unwrap();
+        self.accounts
+            .add_user("ada", "ada@example.com", Role::Admin, PW)
+            .unwrap();
+        self.accounts
+            .add_user("zed", "zed@example.com", Role::Reader, PW)
+            .unwrap();
+        let ada = self.accounts.create_token("ada", "setup").unwrap().1;
+        let ed = self.accounts.create_token("ed", "setup").unwrap().1;
+        let (zed_token, zed_secret) = self.accounts.create_token("zed", "keep").unwrap();
+        let put = |path: String, md: &str| {
+            let uri = format!("/api/v1/pages/{path}");
+            let body = json!({ "markdown": md });
+            let ada = ada.clone();
+            async move { self.api("PUT", &uri, &ada, body).await }
+        };
+        put(
+            "walk/Page".into(),
+            "---\ntags: [walkers]\n---\n# Walk page\n\nwalk text\n",
+        )
+        .await;
+        let mut kits = HashMap::new();
+        for who in Who::ALL {
+            let l = who.label();
+            for name in ["Gone", "Moving", "Doomed", "Shifting"] {
+                put(format!("walk/{l}/{name}"), &format!("# {name}\n")).await;
+            }
+            let first = put(format!("walk/{l}/Rev"), "# Rev\n\none\n").await;
+            put(format!("walk/{l}/Rev"), "# Rev\n\ntwo\n").await;
+            let thread = self
+                .api(
+                    "POST",
+                    "/api/v1/pages/walk/Page/discussions",
+                    &ed,
+                    json!({"title": format!("Thread for {l}"), "body": "first"}),
+                )
+                .await;
+            let mut kit = Kit::default();
+            if let Some(name) = who.account() {
+                kit.token = Some(self.accounts.create_token(name, "walk").unwrap().1);
+                let (session, csrf) = self.login(name).await;
+                kit.session = Some(session);
+                kit.csrf = Some(csrf);
+            }
+            let spare = self
+                .accounts
+                .create_token(who.account().unwrap_or("zed"), "spare")
+                .unwrap()
+                .0;
+            kit.fill = vec![
+                ("{who}", l.to_string()),
+                ("{rev}", first["revision"].as_str().unwrap().to_string()),
+                ("{thread}", thread["id"].as_str().unwrap().to_string()),
+                (
+                    "{comment}",
+                    thread["comments"][0]["id"].as_str().unwrap().to_string(),
+                ),
+                ("{token}", spare.id.to_string()),
+                ("{zed_token}", zed_token.id.to_string()),
+            ];
+            kits.insert(l, kit);
+        }
+        (kits, zed_secret)
+    }
+
+    fn request(&self, row: &Row, kit: &Kit) -> Request<Body> {
+        let mut b = Request::builder()
+            .method(row.method)
+            .uri(kit.fill(row.path));
+        match row.via {
+            Via::Token => {
+                if let Some(t) = &kit.token {
+                    b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
+                }
+            }
+            Via::Browser => {
+                if let Some(s) = &kit.session {
+                    b = b.header(header::COOKIE, format!("casebook_session={s}"));
+                }
+            }
+        }
+        let body = match &row.payload {
+            Payload::None => Body::empty(),
+            Payload::Json(v) => {
+                b = b.header(header::CONTENT_TYPE, "application/json");
+                Body::from(kit.fill(&v.to_string()))
+            }
+            Payload::Form(pairs) => {
+                b = b.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+                let mut pairs: Vec<(&str, String)> =
+                    pairs.iter().map(|(k, v)| (*k, kit.fill(v))).collect();
+                if let (Some(csrf), Via::Browser) = (&kit.csrf, row.via) {
+                    pairs.push(("csrf_token", csrf.clone()));
+                }
+                Body::from(form(&pairs))
+            }
+        };
+        b.body(body).unwrap()
+    }
+
+    /// Walks the table; returns every difference from it.
+    async fn walk(&self) -> Vec<String> {
+        let (kits, zed_secret) = self.setup().await;
+        let mut wrong = Vec::new();
+        for row in table() {
+            for who in Who::ALL {
+                let kit = &kits[who.label()];
+                let column = match (who, self.anonymous) {
+                    (Who::Anon, Access::None) => 1,
+                    (Who::Anon, _) => 0,
+                    (Who::Reader, _) => 2,
+                    (Who::Editor, _) => 3,
+                    (Who::Admin, _) => 4,
+                };
+                let expected = row.expect[column];
+                let changes = row.method != "GET";
+                let before = if changes { self.commits() } else { 0 };
+                let r = self.send(self.request(&row, kit)).await;
+                let got = classify(r.status, &r.headers);
+                let what = format!(
+                    "anonymous={:?} {:?}: {} {}",
+                    self.anonymous,
+                    who,
+                    row.method,
+                    kit.fill(row.path)
+                );
+                if got != Some(expected) {
+                    let body: String = r.body.chars().take(200).collect();
+                    wrong.push(format!(
+                        "{what}: expected {expected:?}, got {} ({body})",
+                        r.status
+                    ));
+                }
+                if changes && got != Some(Ok) {
+                    let after = self.commits();
+                    if after != before {
+                        wrong.push(format!(
+                            "{what}: refused with {} but made {} commit(s)",
+                            r.status,
+                            after - before
+                        ));
+                    }
+                }
+            }
+        }
+        // Refused account changes are not commits: look at the accounts themselves.
+        if self.accounts.token_user(&zed_secret).unwrap().is_none() {
+            wrong.push(format!(
+                "anonymous={:?}: someone revoked another person's token",
+                self.anonymous
+            ));
+        }
+        for who in Who::ALL {
+            let name = format!("new-{}", who.label());
+            let made = self.accounts.user(&name).unwrap().is_some();
+            if made != (who == Who::Admin) {
+                wrong.push(format!(
+                    "anonymous={:?} {who:?}: account {name} made: {made}",
+                    self.anonymous
+                ));
+            }
+        }
+        wrong
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_for_every_kind_of_person() {
+    let mut wrong = Vec::new();
+    for anonymous in [Access::Read, Access::None] {
+        let app = App::new(anonymous);
+        wrong.extend(app.walk().await);
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} differences:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}
