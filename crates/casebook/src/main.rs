@@ -10,6 +10,11 @@ use casebook_server::{AppState, ServerOptions};
 use clap::{Parser, Subcommand};
 use config::{Common, Config};
 use indicatif::{ProgressBar, ProgressStyle};
+
+/// mimalloc hands freed memory back to the system: with the C library's allocator, building the
+/// index of a 100,000-page wiki left the server holding three times the memory it used.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
