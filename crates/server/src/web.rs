@@ -580,7 +580,8 @@ async fn preview(
     Path(raw): Path<String>,
     form: Result<Form<PreviewForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    if let Err(e) = st.actor(&headers).require_read() {
+    // The editor's preview: rendering a page-sized body is work only for those who may edit.
+    if let Err(e) = st.actor(&headers).require_edit() {
         return crate::ApiError(e).into_response();
     }
     let path = match PagePath::parse(&raw) {

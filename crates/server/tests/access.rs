@@ -151,7 +151,7 @@ fn table() -> Vec<Row> {
             ("message", "walk"),
             ("base_revision", ""),
         ]),
-        row("POST", "/preview/{*path}", "/preview/walk/Page", READ).form(&[("markdown", "# Hi\n")]),
+        row("POST", "/preview/{*path}", "/preview/walk/Page", EDIT).form(&[("markdown", "# Hi\n")]),
         row("GET", "/history/{*path}", "/history/walk/Page", READ),
         row("GET", "/diff/{*path}", "/diff/walk/Page", READ),
         row("POST", "/revert/{*path}", "/revert/walk/{who}/Rev", EDIT).form(&[("rev", "{rev}")]),
