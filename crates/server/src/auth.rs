@@ -888,27 +888,13 @@ async fn admin_role(
     headers: HeaderMap,
     form: Result<Form<RoleForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, PageError> {
-    let actor = st.actor(&headers);
-    require_admin(&st, &actor)?;
-    let acc = accounts(&st)?;
-    let Ok(Form(form)) = form else {
-        return Err(st.fail(Error::invalid("the form could not be read")));
-    };
-    let result = blocking(move || {
+    admin_action(st, headers, form, "role", |acc, form| {
         let role: Role = form.role.parse()?;
-        acc.set_role(&form.name, role)
+        let u = acc.set_role(&form.name, role)?;
+        tracing::info!(user = %u.name, role = %u.role, "role changed");
+        Ok(())
     })
-    .await;
-    match result {
-        Ok(u) => {
-            tracing::info!(user = %u.name, role = %u.role, "role changed");
-            Ok(Redirect::to("/admin?done=role").into_response())
-        }
-        Err(e) if e.kind != casebook_core::ErrorKind::Internal => {
-            admin_page(&st, &actor, crate::error::status(e.kind), "", &e.message).await
-        }
-        Err(e) => Err(st.fail(e)),
-    }
+    .await
 }
 
 #[derive(Deserialize)]
@@ -924,19 +910,31 @@ async fn admin_add_user(
     headers: HeaderMap,
     form: Result<Form<AddUserForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, PageError> {
+    admin_action(st, headers, form, "added", |acc, form| {
+        let role: Role = form.role.parse()?;
+        acc.add_user(form.name.trim(), form.email.trim(), role, &form.password)?;
+        Ok(())
+    })
+    .await
+}
+
+/// Runs an administrator's form on the blocking pool: success goes back to the admin page with
+/// `done`, a refusal shows the admin page again with the reason.
+async fn admin_action<T: Send + 'static>(
+    st: AppState,
+    headers: HeaderMap,
+    form: Result<Form<T>, axum::extract::rejection::FormRejection>,
+    done: &str,
+    act: impl FnOnce(&Accounts, T) -> casebook_core::Result<()> + Send + 'static,
+) -> Result<Response, PageError> {
     let actor = st.actor(&headers);
     require_admin(&st, &actor)?;
     let acc = accounts(&st)?;
     let Ok(Form(form)) = form else {
         return Err(st.fail(Error::invalid("the form could not be read")));
     };
-    let result = blocking(move || {
-        let role: Role = form.role.parse()?;
-        acc.add_user(form.name.trim(), form.email.trim(), role, &form.password)
-    })
-    .await;
-    match result {
-        Ok(_) => Ok(Redirect::to("/admin?done=added").into_response()),
+    match blocking(move || act(&acc, form)).await {
+        Ok(()) => Ok(Redirect::to(&format!("/admin?done={done}")).into_response()),
         Err(e) if e.kind != casebook_core::ErrorKind::Internal => {
             admin_page(&st, &actor, crate::error::status(e.kind), "", &e.message).await
         }
