@@ -482,10 +482,6 @@ pub(crate) fn index_doc(t: &Thread) -> IndexDoc {
     }
 }
 
-fn stamp(t: Timestamp) -> String {
-    t.rfc3339()
-}
-
 impl Engine {
     /// The threads of a page, oldest first.
     pub fn threads(&self, page: &PagePath) -> Result<Vec<Arc<Thread>>> {
@@ -503,15 +499,6 @@ impl Engine {
             }
         }
         Ok(out)
-    }
-
-    /// How many threads a page has: (open, all).
-    pub fn thread_count(&self, page: &PagePath) -> usize {
-        self.snapshot()
-            .threads
-            .by_page
-            .get(page.as_str())
-            .map_or(0, BTreeSet::len)
     }
 
     /// One thread by id.
@@ -559,7 +546,7 @@ impl Engine {
             status: Status::Open,
             author: author.name.clone(),
             email: author.email.clone(),
-            created: stamp(now),
+            created: now.rfc3339(),
         };
         let changes = vec![
             Change::Put {
@@ -568,7 +555,7 @@ impl Engine {
             },
             Change::Put {
                 path: format!("{dir}{first}.md"),
-                content: write_file(&comment_head(author, now, None), body)?,
+                content: write_file(&comment_head(author, now), body)?,
             },
         ];
         self.with_writer(|w| {
@@ -595,7 +582,7 @@ impl Engine {
         let cid = new_id_after(now, thread.comments.last().map(|c| c.id.as_str()));
         let change = Change::Put {
             path: format!("{}{cid}.md", thread_dir(&thread.page, id)),
-            content: write_file(&comment_head(author, now, None), body)?,
+            content: write_file(&comment_head(author, now), body)?,
         };
         let message = format!("Reply on {}: {}", thread.page, thread.title);
         self.write_in_thread(&thread, &[change], author, &message)?;
@@ -632,10 +619,8 @@ impl Engine {
             path: format!("{}{comment}.md", thread_dir(&thread.page, id)),
             content: write_file(
                 &CommentHead {
-                    author: old.author.name.clone(),
-                    email: old.author.email.clone(),
-                    date: stamp(old.date),
-                    edited: Some(stamp(Timestamp::now())),
+                    edited: Some(Timestamp::now().rfc3339()),
+                    ..comment_head(&old.author, old.date)
                 },
                 body,
             )?,
@@ -661,7 +646,7 @@ impl Engine {
             status,
             author: thread.author.name.clone(),
             email: thread.author.email.clone(),
-            created: stamp(thread.created),
+            created: thread.created.rfc3339(),
         };
         let change = Change::Put {
             path: format!("{}thread.md", thread_dir(&thread.page, id)),
@@ -782,12 +767,13 @@ impl Engine {
     }
 }
 
-fn comment_head(author: &Author, now: Timestamp, edited: Option<Timestamp>) -> CommentHead {
+/// A comment's front matter, by `author` at `date`, never edited.
+fn comment_head(author: &Author, date: Timestamp) -> CommentHead {
     CommentHead {
         author: author.name.clone(),
         email: author.email.clone(),
-        date: stamp(now),
-        edited: edited.map(stamp),
+        date: date.rfc3339(),
+        edited: None,
     }
 }
 
