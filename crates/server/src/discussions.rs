@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use casebook_core::{Error, PagePath};
-use casebook_engine::{Thread, ThreadStatus};
+use casebook_engine::{Comment, Thread, ThreadStatus};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -53,14 +53,18 @@ pub(crate) fn thread_json(t: &Thread) -> Value {
         "author": t.author.name,
         "created": t.created,
         "updated": t.updated,
-        "comments": t.comments.iter().map(|c| json!({
-            "id": c.id,
-            "author": c.author.name,
-            "date": c.date,
-            "edited": c.edited,
-            "markdown": c.markdown,
-            "html": c.html,
-        })).collect::<Vec<_>>(),
+        "comments": t.comments.iter().map(comment_json).collect::<Vec<_>>(),
+    })
+}
+
+fn comment_json(c: &Comment) -> Value {
+    json!({
+        "id": c.id,
+        "author": c.author.name,
+        "date": c.date,
+        "edited": c.edited,
+        "markdown": c.markdown,
+        "html": c.html,
     })
 }
 
@@ -182,10 +186,11 @@ async fn api_reply(
         crate::notify::Event::Reply(t.clone(), cid.clone()),
     )
     .await;
-    let comment = thread_json(&t)["comments"]
-        .as_array()
-        .and_then(|cs| cs.iter().find(|c| c["id"] == cid.as_str()).cloned())
-        .unwrap_or(Value::Null);
+    let comment = t
+        .comments
+        .iter()
+        .find(|c| c.id == cid)
+        .map_or(Value::Null, comment_json);
     Ok((
         StatusCode::CREATED,
         Json(json!({"thread": t.id, "page": t.page, "comment": comment, "id": cid})),
@@ -310,7 +315,7 @@ fn read_form<T>(
     form: Result<Form<T>, axum::extract::rejection::FormRejection>,
 ) -> Result<T, PageError> {
     form.map(|Form(f)| f)
-        .map_err(|e| st.fail(Error::invalid(format!("the form could not be read: {e}"))))
+        .map_err(|e| st.fail(crate::web::form_error(e)))
 }
 
 #[derive(Deserialize)]

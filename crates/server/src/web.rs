@@ -561,9 +561,10 @@ fn optional_revision(st: &AppState, raw: &str) -> Result<Option<Revision>, PageE
     }
 }
 
-fn form_error(e: axum::extract::rejection::FormRejection) -> Error {
+/// A form that could not be read: too large (413) or malformed (400).
+pub(crate) fn form_error(e: axum::extract::rejection::FormRejection) -> Error {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        Error::too_large("the page is larger than the server accepts")
+        Error::too_large("the text is larger than the server accepts")
     } else {
         Error::invalid(format!("the form could not be read: {e}"))
     }

@@ -644,6 +644,12 @@ async fn discussions_over_the_api_and_on_the_page() {
         let (s, v) = app.json(method, &uri, Some(body)).await;
         assert!(s.is_client_error(), "{method} {uri}: {s} {v}");
     }
+    // A reply larger than any request the server reads is refused as too large, like a page.
+    let huge = format!("body={}", "x".repeat(7 * 1024 * 1024));
+    let (s, _, _) = app
+        .send(form(&format!("/discussions/{id}/reply"), &huge))
+        .await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(app.commits(), n1 + 1, "refused input made no commit");
 
     // Mentions link to the person's page; a person's page shows what they wrote.
