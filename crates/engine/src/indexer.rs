@@ -357,7 +357,12 @@ fn build_docs(
         .min(4);
     let chunk = pages.len().div_ceil(threads).max(1);
     if pages.len() < 64 {
-        return pages.iter().filter_map(|p| doc_for(inner, p)).collect();
+        let docs = pages.iter().filter_map(|p| doc_for(inner, p)).collect();
+        // The last part of a large build is often this small; its progress still counts.
+        if let Some(f) = progress {
+            f(total, total);
+        }
+        return docs;
     }
     let docs: Vec<IndexDoc> = std::thread::scope(|s| {
         let handles: Vec<_> = pages
