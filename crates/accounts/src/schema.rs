@@ -62,6 +62,35 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (user_id, page, comment)
      );
      CREATE INDEX helpful_page ON helpful (page, comment);",
+    // 3: groups, folder read rules, and sign-on identities from an OpenID Connect provider.
+    "CREATE TABLE groups (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        created INTEGER NOT NULL
+     );
+     CREATE TABLE group_members (
+        group_id INTEGER NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
+        user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        PRIMARY KEY (group_id, user_id)
+     );
+     CREATE INDEX group_members_user ON group_members (user_id);
+     CREATE TABLE folder_rules (
+        folder TEXT PRIMARY KEY COLLATE NOCASE,
+        created INTEGER NOT NULL
+     );
+     CREATE TABLE folder_readers (
+        folder TEXT NOT NULL REFERENCES folder_rules (folder) ON DELETE CASCADE,
+        group_id INTEGER NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
+        PRIMARY KEY (folder, group_id)
+     );
+     CREATE TABLE identities (
+        issuer TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        created INTEGER NOT NULL,
+        PRIMARY KEY (issuer, subject)
+     );
+     CREATE INDEX identities_user ON identities (user_id);",
 ];
 
 /// The version this build writes.
