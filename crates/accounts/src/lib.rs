@@ -1,9 +1,11 @@
 #![doc = include_str!("../README.md")]
 
+mod access;
 mod notify;
 mod schema;
 mod secret;
 
+pub use access::{FolderRule, Group};
 pub use notify::{NewNotification, Notification, NotificationKind, WatchKind};
 
 pub use secret::{csrf_token, new_secret};

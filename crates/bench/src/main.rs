@@ -1,7 +1,7 @@
 //! `casebook-bench`: page-view, save and search latency of a real Casebook server on loopback.
 
 use anyhow::{Context, Result};
-use casebook_core::{Author, FolderPath};
+use casebook_core::{Author, FolderPath, ReadScope};
 use casebook_engine::{Engine, Options};
 use casebook_server::{Access, AppState, ServerOptions};
 use clap::Parser;
@@ -246,14 +246,14 @@ fn main() -> Result<()> {
     engine.wait_indexed();
     let import_s = started.elapsed().as_secs_f64();
     let pages: Vec<String> = engine
-        .list_pages(&FolderPath::root(), None)
+        .list_pages(&FolderPath::root(), None, &ReadScope::everything())
         .into_iter()
         .map(|p| p.path)
         .filter(|p| p != "Home" && !p.starts_with("guide/"))
         .collect();
     println!(
         "Casebook benchmark: {} pages ({} imported), import commit {commit_s:.1} s, import + index {import_s:.1} s",
-        engine.page_count(),
+        engine.page_count(&ReadScope::everything()),
         report.pages
     );
     println!(
@@ -310,7 +310,7 @@ fn main() -> Result<()> {
                     .page(&path, None)
                     .map_err(|e| anyhow::anyhow!(e.message))?;
                 let t = Instant::now();
-                e.related(&page, 6)
+                e.related(&page, 6, &ReadScope::everything())
                     .map_err(|e| anyhow::anyhow!(e.message))?;
                 Ok(t.elapsed().as_secs_f64() * 1000.0)
             })
@@ -519,7 +519,7 @@ async fn links_phase(
     let target =
         casebook_core::PagePath::parse(LINK_TARGET).map_err(|e| anyhow::anyhow!(e.message))?;
     let found = engine
-        .backlinks(&target)
+        .backlinks(&target, &ReadScope::everything())
         .map_err(|e| anyhow::anyhow!(e.message))?
         .len();
     anyhow::ensure!(
@@ -531,7 +531,7 @@ async fn links_phase(
     for _ in 0..200 {
         let (e, t) = (engine.clone(), target.clone());
         let started = Instant::now();
-        tokio::task::spawn_blocking(move || e.backlinks(&t))
+        tokio::task::spawn_blocking(move || e.backlinks(&t, &ReadScope::everything()))
             .await?
             .map_err(|e| anyhow::anyhow!(e.message))?;
         lat.push(started.elapsed().as_secs_f64() * 1000.0);

@@ -58,6 +58,68 @@ enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage groups of accounts (folder rules open restricted folders to groups).
+    #[command(subcommand)]
+    Group(GroupCommand),
+    /// Restrict folders to groups: a restricted folder is read only by its groups and admins.
+    #[command(subcommand)]
+    Rule(RuleCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum GroupCommand {
+    /// Make a group.
+    Create {
+        name: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Remove a group (folders restricted to it stay restricted).
+    Delete {
+        name: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Put accounts into a group.
+    Add {
+        group: String,
+        #[arg(required = true)]
+        users: Vec<String>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Take accounts out of a group.
+    Remove {
+        group: String,
+        #[arg(required = true)]
+        users: Vec<String>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// List the groups and their members.
+    List(Common),
+}
+
+#[derive(Subcommand, Debug)]
+enum RuleCommand {
+    /// Restrict a folder (written `deals/**`) to the given groups, replacing its earlier rule.
+    /// Without --group only administrators may read it.
+    Set {
+        folder: String,
+        /// A group that may read the folder; repeatable.
+        #[arg(long = "group")]
+        groups: Vec<String>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Lift a folder's restriction.
+    Remove {
+        folder: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// List the restricted folders and who may read them.
+    List(Common),
 }
 
 #[derive(Subcommand, Debug)]
@@ -165,6 +227,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Reindex(common) => reindex(Config::resolve(&common)?),
         Command::User(cmd) => users::user(cmd),
         Command::Token(cmd) => users::token(cmd),
+        Command::Group(cmd) => users::group(cmd),
+        Command::Rule(cmd) => users::rule(cmd),
     }
 }
 
@@ -234,7 +298,7 @@ fn serve(cfg: Config) -> Result<()> {
             url = %format!("http://{addr}"),
             repo = %cfg.repo.display(),
             data = %cfg.data.display(),
-            pages = engine.page_count(),
+            pages = engine.page_count(&casebook_core::ReadScope::everything()),
             anonymous = ?cfg.anonymous,
             "Casebook is serving"
         );
@@ -358,7 +422,10 @@ fn reindex(cfg: Config) -> Result<()> {
     });
     let engine = Engine::open_without_indexing(engine_options(&cfg))
         .map_err(|e| anyhow::anyhow!("{}", e.message))?;
-    let pb = bar(engine.page_count() as u64, "indexing");
+    let pb = bar(
+        engine.page_count(&casebook_core::ReadScope::everything()) as u64,
+        "indexing",
+    );
     let p = pb.clone();
     let started = std::time::Instant::now();
     let n = engine

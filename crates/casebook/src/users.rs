@@ -1,7 +1,8 @@
-//! `casebook user …` and `casebook token …`: accounts and API tokens from the command line.
+//! `casebook user …`, `token …`, `group …` and `rule …`: accounts, API tokens, groups and
+//! folder rules from the command line.
 
 use crate::config::Config;
-use crate::{TokenCommand, UserCommand};
+use crate::{GroupCommand, RuleCommand, TokenCommand, UserCommand};
 use anyhow::{Result, anyhow, bail};
 use casebook_accounts::{Accounts, Role};
 use std::io::BufRead;
@@ -167,4 +168,90 @@ pub fn token(cmd: TokenCommand) -> Result<()> {
         }
     }
     Ok(())
+}
+
+pub fn group(cmd: GroupCommand) -> Result<()> {
+    match cmd {
+        GroupCommand::Create { name, common } => {
+            open_accounts(&Config::resolve(&common)?)?
+                .add_group(&name)
+                .map_err(core)?;
+            println!("made the group {name}");
+        }
+        GroupCommand::Delete { name, common } => {
+            open_accounts(&Config::resolve(&common)?)?
+                .remove_group(&name)
+                .map_err(core)?;
+            println!("removed the group {name}");
+        }
+        GroupCommand::Add {
+            group,
+            users,
+            common,
+        } => {
+            let acc = open_accounts(&Config::resolve(&common)?)?;
+            for u in &users {
+                acc.add_member(&group, u).map_err(core)?;
+                println!("{u} is in {group}");
+            }
+        }
+        GroupCommand::Remove {
+            group,
+            users,
+            common,
+        } => {
+            let acc = open_accounts(&Config::resolve(&common)?)?;
+            for u in &users {
+                acc.remove_member(&group, u).map_err(core)?;
+                println!("{u} is no longer in {group}");
+            }
+        }
+        GroupCommand::List(common) => {
+            let acc = open_accounts(&Config::resolve(&common)?)?;
+            for g in acc.groups().map_err(core)? {
+                println!("{}\t{}", g.name, g.members.join(" "));
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn rule(cmd: RuleCommand) -> Result<()> {
+    match cmd {
+        RuleCommand::Set {
+            folder,
+            groups,
+            common,
+        } => {
+            let acc = open_accounts(&Config::resolve(&common)?)?;
+            let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
+            let rule = acc.set_folder_rule(&folder, &groups).map_err(core)?;
+            println!("{}", rule_line(&rule));
+        }
+        RuleCommand::Remove { folder, common } => {
+            open_accounts(&Config::resolve(&common)?)?
+                .remove_folder_rule(&folder)
+                .map_err(core)?;
+            println!("{folder} is open to every reader again");
+        }
+        RuleCommand::List(common) => {
+            let acc = open_accounts(&Config::resolve(&common)?)?;
+            for r in acc.folder_rules().map_err(core)? {
+                println!("{}", rule_line(&r));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn rule_line(r: &casebook_accounts::FolderRule) -> String {
+    if r.groups.is_empty() {
+        format!("{}\tadministrators only", r.pattern())
+    } else {
+        format!(
+            "{}\t{} and administrators",
+            r.pattern(),
+            r.groups.join(", ")
+        )
+    }
 }

@@ -2,10 +2,12 @@
 
 mod error;
 mod path;
+mod scope;
 mod time;
 
 pub use error::{Error, ErrorKind, Result};
 pub use path::{FolderPath, PagePath};
+pub use scope::{ReadScope, folder_rule};
 pub use time::Timestamp;
 
 use serde::{Deserialize, Serialize};

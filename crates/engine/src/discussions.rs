@@ -14,7 +14,7 @@
 //! stays in git history.
 
 use crate::{Engine, Inner};
-use casebook_core::{Author, Error, PagePath, Result, Timestamp};
+use casebook_core::{Author, Error, PagePath, ReadScope, Result, Timestamp};
 use casebook_markdown::Context;
 use casebook_search::IndexDoc;
 use casebook_store::{BlobId, Change};
@@ -510,14 +510,20 @@ impl Engine {
             .ok_or_else(|| Error::not_found(format!("there is no discussion {id}")))
     }
 
-    /// Threads across the wiki with the given status (all when `None`), most recently active
-    /// first.
-    pub fn all_threads(&self, status: Option<Status>, limit: usize) -> Result<Vec<Arc<Thread>>> {
+    /// Threads across the wiki with the given status (all when `None`) on pages `scope` sees,
+    /// most recently active first.
+    pub fn all_threads(
+        &self,
+        status: Option<Status>,
+        limit: usize,
+        scope: &ReadScope,
+    ) -> Result<Vec<Arc<Thread>>> {
         let ids: Vec<String> = self.snapshot().threads.threads.keys().cloned().collect();
         let mut out = Vec::new();
         for id in ids {
             if let Some(t) = load(&self.inner, &id)?
                 && status.is_none_or(|s| s == t.status)
+                && scope.sees(&t.page)
             {
                 out.push(t);
             }
@@ -719,8 +725,8 @@ pub struct Activity {
 
 impl Engine {
     /// What `name` (a git author name or account name, compared without regard to case) wrote:
-    /// pages, threads and comments. At most `limit` of each.
-    pub fn activity(&self, name: &str, limit: usize) -> Result<Activity> {
+    /// pages, threads and comments, where `scope` sees them. At most `limit` of each.
+    pub fn activity(&self, name: &str, limit: usize, scope: &ReadScope) -> Result<Activity> {
         let is = |n: &str| n.eq_ignore_ascii_case(name.trim());
         let mut out = Activity::default();
         {
@@ -728,7 +734,7 @@ impl Engine {
             let mut pages: Vec<crate::PageEntry> = snap
                 .last_change
                 .iter()
-                .filter(|(_, c)| is(&c.author.name))
+                .filter(|(p, c)| is(&c.author.name) && scope.sees(p))
                 .filter_map(|(p, c)| {
                     let m = snap.pages.get(p)?;
                     Some(crate::PageEntry {
@@ -744,7 +750,7 @@ impl Engine {
             out.pages = pages;
         }
         let mut comments = Vec::new();
-        for t in self.all_threads(None, usize::MAX)? {
+        for t in self.all_threads(None, usize::MAX, scope)? {
             if is(&t.author.name) && out.threads.len() < limit {
                 out.threads.push(t.clone());
             }

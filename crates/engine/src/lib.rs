@@ -28,7 +28,7 @@ pub use types::{
     parse_money, parse_number,
 };
 
-use casebook_core::{Author, Error, FolderPath, PagePath, Result, Revision, Timestamp};
+use casebook_core::{Author, Error, FolderPath, PagePath, ReadScope, Result, Revision, Timestamp};
 use casebook_markdown::Context;
 use casebook_search::SearchIndex;
 use casebook_store::{BlobId, Change, MergeOutcome, Opened, Store};
@@ -220,6 +220,8 @@ mod related {
     /// Pages alike in words looked at.
     pub const SIMILAR_CANDIDATES: usize = 8;
     pub const THRESHOLD: f32 = 2.0;
+    /// Related pages kept per page, before the reader's folder rules leave some out.
+    pub const KEPT: usize = 30;
 }
 
 /// Related pages by path, with the head they were computed at.
@@ -756,12 +758,17 @@ impl Engine {
     }
 
     /// Pages below `folder` (all of them for the root), optionally only those with `tag`.
-    pub fn list_pages(&self, folder: &FolderPath, tag: Option<&str>) -> Vec<PageEntry> {
+    pub fn list_pages(
+        &self,
+        folder: &FolderPath,
+        tag: Option<&str>,
+        scope: &ReadScope,
+    ) -> Vec<PageEntry> {
         let snap = self.snapshot();
         let tag = tag.map(str::to_lowercase);
         snap.pages
             .iter()
-            .filter(|(p, _)| folder.contains(p))
+            .filter(|(p, _)| folder.contains(p) && scope.sees(p))
             .filter(|(_, m)| match &tag {
                 Some(t) => m.tags.iter().any(|x| x.to_lowercase() == *t),
                 None => true,
@@ -775,8 +782,9 @@ impl Engine {
             .collect()
     }
 
-    /// The pages and sub-folders directly in `folder`.
-    pub fn listing(&self, folder: &FolderPath) -> Listing {
+    /// The pages and sub-folders directly in `folder` that `scope` sees (a folder with nothing
+    /// to see is not listed).
+    pub fn listing(&self, folder: &FolderPath, scope: &ReadScope) -> Listing {
         let snap = self.snapshot();
         let mut out = Listing::default();
         let mut folders: std::collections::BTreeMap<String, usize> = Default::default();
@@ -789,6 +797,9 @@ impl Engine {
             let Some(rest) = p.strip_prefix(&prefix) else {
                 break;
             };
+            if !scope.sees(p) {
+                continue;
+            }
             match rest.split_once('/') {
                 Some((sub, _)) => *folders.entry(sub.to_string()).or_default() += 1,
                 None => out.pages.push(PageEntry {
@@ -811,9 +822,14 @@ impl Engine {
         out
     }
 
-    /// Number of pages in the wiki.
-    pub fn page_count(&self) -> usize {
-        self.snapshot().pages.len()
+    /// Number of pages in the wiki that `scope` sees.
+    pub fn page_count(&self, scope: &ReadScope) -> usize {
+        let snap = self.snapshot();
+        if scope.is_everything() {
+            snap.pages.len()
+        } else {
+            snap.pages.keys().filter(|p| scope.sees(p)).count()
+        }
     }
 
     /// Titles of pages by path, for showing links.
@@ -1016,7 +1032,7 @@ impl Engine {
             self.wait_indexed();
         }
         let linking: Vec<String> = if update_links {
-            self.backlinks(from)?
+            self.backlinks(from, &ReadScope::everything())?
                 .into_iter()
                 .map(|b| b.path)
                 .filter(|p| p != from.as_str())
@@ -1133,9 +1149,9 @@ impl Engine {
         Ok(casebook_store::unified_diff(&a, &b, &file, &file))
     }
 
-    /// The newest commits of the wiki.
-    pub fn changes(&self, limit: usize, skip: usize) -> Result<Vec<CommitInfo>> {
-        self.inner.store.log(limit.clamp(1, 500), skip)
+    /// The newest commits of the wiki, as `scope` may see them (see [`Engine::changes_in`]).
+    pub fn changes(&self, limit: usize, skip: usize, scope: &ReadScope) -> Result<Vec<CommitInfo>> {
+        self.changes_in("", None, limit, skip, scope)
     }
 
     /// Full-text search.
@@ -1181,25 +1197,47 @@ impl Engine {
         self.inner.search.search_plain_bm25(q, limit)
     }
 
-    /// Pages linking to `path`.
-    pub fn backlinks(&self, path: &PagePath) -> Result<Vec<LinkingPage>> {
-        self.inner.search.backlinks(path.as_str(), 1000)
+    /// Pages that `scope` sees linking to `path`.
+    pub fn backlinks(&self, path: &PagePath, scope: &ReadScope) -> Result<Vec<LinkingPage>> {
+        let mut found = self.inner.search.backlinks(path.as_str(), 1000)?;
+        found.retain(|l| scope.sees(&l.path));
+        Ok(found)
     }
 
-    /// Links to pages that do not exist, with how many pages link to each, most wanted first.
-    pub fn wanted_pages(&self) -> Result<Vec<(String, usize)>> {
+    /// Links to pages that do not exist, with how many pages link to each, most wanted first;
+    /// only links written in pages that `scope` sees count.
+    pub fn wanted_pages(&self, scope: &ReadScope) -> Result<Vec<(String, usize)>> {
         let targets = self.inner.search.link_targets()?;
-        let snap = self.snapshot();
-        let mut out: Vec<(String, usize)> = targets
-            .into_iter()
-            .filter(|(p, _)| !snap.pages.contains_key(p))
-            .collect();
+        let missing: Vec<(String, usize)> = {
+            let snap = self.snapshot();
+            targets
+                .into_iter()
+                .filter(|(p, _)| !snap.pages.contains_key(p))
+                .collect()
+        };
+        let mut out = Vec::with_capacity(missing.len());
+        for (target, n) in missing {
+            if scope.is_everything() {
+                out.push((target, n));
+                continue;
+            }
+            let seen = self
+                .inner
+                .search
+                .backlinks(&target, 10_000)?
+                .iter()
+                .filter(|l| scope.sees(&l.path))
+                .count();
+            if seen > 0 && scope.sees(&target) {
+                out.push((target, seen));
+            }
+        }
         out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         Ok(out)
     }
 
-    /// Pages no other page links to (the home page aside).
-    pub fn orphans(&self) -> Result<Vec<PageEntry>> {
+    /// Pages that `scope` sees and no other page links to (the home page aside).
+    pub fn orphans(&self, scope: &ReadScope) -> Result<Vec<PageEntry>> {
         let linked: std::collections::HashSet<String> = self
             .inner
             .search
@@ -1208,7 +1246,7 @@ impl Engine {
             .map(|(p, _)| p)
             .collect();
         Ok(self
-            .list_pages(&FolderPath::root(), None)
+            .list_pages(&FolderPath::root(), None, scope)
             .into_iter()
             .filter(|p| p.path != "Home" && !linked.contains(&p.path))
             .collect())
@@ -1216,10 +1254,11 @@ impl Engine {
 
     /// Pages whose front matter says `type: <page_type>` (case stories, insights), with their
     /// fields, for browsing and filtering as records.
-    pub fn records(&self, page_type: &str) -> Vec<Record> {
+    pub fn records(&self, page_type: &str, scope: &ReadScope) -> Vec<Record> {
         let snap = self.snapshot();
         snap.pages
             .iter()
+            .filter(|(p, _)| scope.sees(p))
             // The templates folder holds blanks to start from, not records.
             .filter(|(p, _)| !p.starts_with("templates/"))
             .filter(|(_, m)| {
@@ -1239,8 +1278,22 @@ impl Engine {
 
     /// Pages related to `page`, best first: sharing its tags, linking to the same pages, linked
     /// with it either way, or alike in words (more-like-this on title and text). Cached until
-    /// the wiki changes.
-    pub fn related(&self, page: &Page, limit: usize) -> Result<Vec<LinkingPage>> {
+    /// the wiki changes. Only pages `scope` sees are named.
+    pub fn related(
+        &self,
+        page: &Page,
+        limit: usize,
+        scope: &ReadScope,
+    ) -> Result<Vec<LinkingPage>> {
+        let mut found = self.related_all(page)?;
+        found.retain(|l| scope.sees(&l.path));
+        found.truncate(limit);
+        Ok(found)
+    }
+
+    /// The best related pages, whoever may see them; cached until the wiki changes.
+    fn related_all(&self, page: &Page) -> Result<Vec<LinkingPage>> {
+        let limit = related::KEPT;
         let head = self.head();
         let key = page.path.as_str().to_string();
         if let Some((h, r)) = self
@@ -1311,11 +1364,11 @@ impl Engine {
         Ok(out)
     }
 
-    /// Every tag with the number of pages carrying it, most used first.
-    pub fn tags(&self) -> Vec<(String, usize)> {
+    /// Every tag with the number of pages `scope` sees carrying it, most used first.
+    pub fn tags(&self, scope: &ReadScope) -> Vec<(String, usize)> {
         let snap = self.snapshot();
         let mut counts: HashMap<String, (String, usize)> = HashMap::new();
-        for m in snap.pages.values() {
+        for (_, m) in snap.pages.iter().filter(|(p, _)| scope.sees(p)) {
             for t in &m.tags {
                 let e = counts
                     .entry(t.to_lowercase())
@@ -1331,15 +1384,20 @@ impl Engine {
         out
     }
 
-    /// Recent commits that touched `folder` (a page path works too) and, if given, are by
-    /// `author` (a name, without regard to case); looks back at most `scan` commits.
+    /// Recent commits that touched `folder` (a page path works too; the root is `""`) and, if
+    /// given, are by `author` (a name, without regard to case); looks back at most 2,000
+    /// commits when filtering. Commits are shown as `scope` may see them: one that changed only
+    /// files it does not see is left out, and one that changed some of them lists only the
+    /// others and has its message (which may name them) replaced.
     pub fn changes_in(
         &self,
         folder: &str,
         author: Option<&str>,
         limit: usize,
         skip: usize,
+        scope: &ReadScope,
     ) -> Result<Vec<CommitInfo>> {
+        let limit = limit.clamp(1, 500);
         let folder = folder.trim_matches('/');
         let author = author.map(str::to_lowercase).filter(|a| !a.is_empty());
         let touches = |c: &CommitInfo| {
@@ -1355,9 +1413,24 @@ impl Engine {
                 .as_ref()
                 .is_none_or(|a| c.author.name.to_lowercase() == *a)
         };
-        if folder.is_empty() && author.is_none() {
-            return self.changes(limit, skip);
+        if folder.is_empty() && author.is_none() && scope.is_everything() {
+            return self.inner.store.log(limit, skip);
         }
+        let visible = |c: CommitInfo| -> Option<CommitInfo> {
+            if scope.sees_all(c.paths.iter().map(String::as_str)) {
+                return Some(c);
+            }
+            let paths: Vec<String> = c.paths.into_iter().filter(|p| scope.sees(p)).collect();
+            (!paths.is_empty()).then(|| CommitInfo {
+                summary: format!(
+                    "Changed {} {} (and files in folders you cannot read)",
+                    paths.len(),
+                    if paths.len() == 1 { "file" } else { "files" }
+                ),
+                paths,
+                ..c
+            })
+        };
         let mut out = Vec::new();
         let mut skipped = 0;
         let mut offset = 0;
@@ -1369,6 +1442,7 @@ impl Engine {
             }
             offset += batch.len();
             for c in batch {
+                let Some(c) = visible(c) else { continue };
                 if touches(&c) && by(&c) {
                     if skipped < skip {
                         skipped += 1;

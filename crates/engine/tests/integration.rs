@@ -1,6 +1,6 @@
 //! The engine on real repositories: saving, merging, conflicts, outside commits, the index.
 
-use casebook_core::{Author, FolderPath, PagePath, Revision};
+use casebook_core::{Author, FolderPath, PagePath, ReadScope, Revision};
 use casebook_engine::{Engine, Options, Save, SaveOutcome};
 use std::path::Path;
 use std::process::Command;
@@ -73,7 +73,7 @@ fn git(dir: &Path, args: &[&str]) -> String {
 #[test]
 fn starts_with_the_starter_content() {
     let w = TestWiki::new();
-    assert!(w.engine.page_count() >= 6);
+    assert!(w.engine.page_count(&ReadScope::everything()) >= 6);
     let home = w
         .engine
         .page(&PagePath::parse("Home").unwrap(), None)
@@ -84,7 +84,7 @@ fn starts_with_the_starter_content() {
         "the welcome page links to other pages"
     );
     w.engine.wait_indexed();
-    assert!(w.engine.indexed_docs() as usize >= w.engine.page_count());
+    assert!(w.engine.indexed_docs() as usize >= w.engine.page_count(&ReadScope::everything()));
 }
 
 #[test]
@@ -242,7 +242,12 @@ fn link_prefixes_pushed_later_resolve_site_absolute_links() {
     w.engine.wait_indexed();
     let target = PagePath::parse("hb/sales/index").unwrap();
     let calls = PagePath::parse("hb/sales/Calls").unwrap();
-    assert!(w.engine.backlinks(&target).unwrap().is_empty());
+    assert!(
+        w.engine
+            .backlinks(&target, &ReadScope::everything())
+            .unwrap()
+            .is_empty()
+    );
     let before = w.engine.page(&calls, None).unwrap();
     assert!(before.rendered.links.is_empty());
     assert!(
@@ -291,7 +296,7 @@ fn link_prefixes_pushed_later_resolve_site_absolute_links() {
     w.engine.wait_indexed();
     let back: Vec<String> = w
         .engine
-        .backlinks(&target)
+        .backlinks(&target, &ReadScope::everything())
         .unwrap()
         .into_iter()
         .map(|b| b.path)
@@ -320,7 +325,12 @@ fn link_prefixes_pushed_later_resolve_site_absolute_links() {
     // Taking the prefix away takes the link away again.
     push_from_outside(&w, &[(".casebook/links.toml", "[prefixes]\n")]);
     w.engine.wait_indexed();
-    assert!(w.engine.backlinks(&target).unwrap().is_empty());
+    assert!(
+        w.engine
+            .backlinks(&target, &ReadScope::everything())
+            .unwrap()
+            .is_empty()
+    );
     assert!(
         w.engine
             .page(&calls, None)
@@ -377,7 +387,7 @@ fn import_with_link_prefixes_writes_them_in_the_same_commit() {
     w.engine.wait_indexed();
     let back = |p: &str| -> Vec<String> {
         w.engine
-            .backlinks(&PagePath::parse(p).unwrap())
+            .backlinks(&PagePath::parse(p).unwrap(), &ReadScope::everything())
             .unwrap()
             .into_iter()
             .map(|b| b.path)
@@ -439,7 +449,9 @@ fn history_diff_revert_and_move() {
     assert_eq!(history.len(), 4, "create, update, revert, move");
     let old = w.engine.page(&p, Some(&r2)).unwrap();
     assert!(old.historic && old.markdown.contains("second"));
-    let listing = w.engine.listing(&FolderPath::parse("h").unwrap());
+    let listing = w
+        .engine
+        .listing(&FolderPath::parse("h").unwrap(), &ReadScope::everything());
     assert_eq!(listing.pages.len(), 1);
 }
 
@@ -538,7 +550,10 @@ fn import_is_one_commit() {
     w.engine.wait_indexed();
     let bl = w
         .engine
-        .backlinks(&PagePath::parse("imp/a/b/Two").unwrap())
+        .backlinks(
+            &PagePath::parse("imp/a/b/Two").unwrap(),
+            &ReadScope::everything(),
+        )
         .unwrap();
     assert_eq!(
         bl.iter().map(|b| b.path.as_str()).collect::<Vec<_>>(),
@@ -590,7 +605,7 @@ fn moving_a_page_rewrites_links_and_the_old_address_leads_on() {
     w.engine.wait_indexed();
     let mut bl: Vec<String> = w
         .engine
-        .backlinks(&to)
+        .backlinks(&to, &ReadScope::everything())
         .unwrap()
         .into_iter()
         .map(|b| b.path)
@@ -601,6 +616,32 @@ fn moving_a_page_rewrites_links_and_the_old_address_leads_on() {
         ["kb/Wiki Linker", "other/Md Linker"],
         "backlinks follow the move"
     );
+}
+
+#[test]
+fn changes_show_only_what_a_reader_may_see() {
+    let w = TestWiki::new();
+    w.rev("deals/Secret Plan", "# Secret Plan\n");
+    w.rev("open/Linker", "See [[deals/Secret Plan]].\n");
+    let from = PagePath::parse("deals/Secret Plan").unwrap();
+    let to = PagePath::parse("deals/Renamed Plan").unwrap();
+    w.engine
+        .move_page(&from, &to, true, &Author::new("A", "a@x"), "")
+        .unwrap();
+    let outside = ReadScope::hiding(["deals".to_string()]);
+    let all = w.engine.changes(10, 0, &ReadScope::everything()).unwrap();
+    let seen = w.engine.changes(10, 0, &outside).unwrap();
+    // The move touched both folders: it shows, naming only the open page, with its message
+    // (which names the pages moved) replaced.
+    assert!(all[0].summary.contains("Secret Plan"), "{:?}", all[0]);
+    assert_eq!(seen[0].revision, all[0].revision);
+    assert_eq!(seen[0].paths, ["open/Linker.md"]);
+    assert!(!seen[0].summary.contains("Plan"), "{:?}", seen[0]);
+    // The commit that made only the secret page is not there at all.
+    assert!(seen.iter().all(|c| c.paths.iter().all(|p| !p.starts_with("deals/"))));
+    assert_eq!(seen.len(), all.len() - 1, "{all:?}\n{seen:?}");
+    let by_folder = w.engine.changes_in("deals", None, 10, 0, &outside).unwrap();
+    assert!(by_folder.is_empty(), "{by_folder:?}");
 }
 
 /// The shared corpora live outside the repository (`../shared/corpus`, or `CASEBOOK_SHARED`);
@@ -882,7 +923,7 @@ fn corpus_sales_handbook_links_resolve_and_backlinks_match() {
     for (target, sources) in &expected {
         let got: std::collections::BTreeSet<String> = w
             .engine
-            .backlinks(&PagePath::parse(target).unwrap())
+            .backlinks(&PagePath::parse(target).unwrap(), &ReadScope::everything())
             .unwrap()
             .into_iter()
             .map(|b| b.path)
@@ -921,7 +962,7 @@ fn corpus_sales_handbook_links_resolve_and_backlinks_match() {
         );
         let got = w
             .engine
-            .backlinks(&PagePath::parse(target).unwrap())
+            .backlinks(&PagePath::parse(target).unwrap(), &ReadScope::everything())
             .unwrap();
         assert_eq!(got.iter().filter(|b| &b.path != target).count(), n);
         eprintln!("{target}: {n} backlinks");
@@ -947,7 +988,7 @@ fn related_pages_share_tags_or_links() {
         .unwrap();
     let related: Vec<String> = w
         .engine
-        .related(&a, 10)
+        .related(&a, 10, &ReadScope::everything())
         .unwrap()
         .into_iter()
         .map(|r| r.path)
@@ -987,7 +1028,7 @@ fn related_pages_include_pages_alike_in_words() {
     let related = |p: &str| -> Vec<String> {
         let page = w.engine.page(&PagePath::parse(p).unwrap(), None).unwrap();
         w.engine
-            .related(&page, 10)
+            .related(&page, 10, &ReadScope::everything())
             .unwrap()
             .into_iter()
             .map(|r| r.path)
@@ -1120,7 +1161,7 @@ fn discussions_live_in_git_beside_the_page_and_follow_it() {
     assert!(reply_file.contains("zanzibarquux"));
     assert!(
         w.engine
-            .list_pages(&FolderPath::root(), None)
+            .list_pages(&FolderPath::root(), None, &ReadScope::everything())
             .iter()
             .all(|p| !p.path.contains("discussions"))
     );
@@ -1154,7 +1195,7 @@ fn discussions_live_in_git_beside_the_page_and_follow_it() {
     assert_eq!(t4.status, ThreadStatus::Resolved);
     assert!(
         w.engine
-            .all_threads(Some(ThreadStatus::Open), 10)
+            .all_threads(Some(ThreadStatus::Open), 10, &ReadScope::everything())
             .unwrap()
             .is_empty()
     );
@@ -1565,7 +1606,10 @@ fn past_versions_are_searchable_with_the_revision_that_had_them() {
     w.engine.wait_indexed();
     let opts = casebook_engine::SearchOptions::default();
     assert_eq!(w.engine.search("quetzal", 10, 0).unwrap().total, 0);
-    let past = w.engine.search_past("quetzal", 10, 0, opts).unwrap();
+    let past = w
+        .engine
+        .search_past("quetzal", 10, 0, opts.clone())
+        .unwrap();
     assert_eq!(
         past.hits
             .iter()
@@ -1574,14 +1618,17 @@ fn past_versions_are_searchable_with_the_revision_that_had_them() {
         [("deals/Acme", Some(r1.as_str().to_string()))],
         "the old text, with the last revision that had it"
     );
-    let gone = w.engine.search_past("quokka", 10, 0, opts).unwrap();
+    let gone = w.engine.search_past("quokka", 10, 0, opts.clone()).unwrap();
     assert_eq!(
         gone.hits.first().and_then(|h| h.revision.clone()),
         Some(r3.as_str().to_string()),
         "a deleted page's last text"
     );
     assert_eq!(
-        w.engine.search_past("ocelot", 10, 0, opts).unwrap().total,
+        w.engine
+            .search_past("ocelot", 10, 0, opts.clone())
+            .unwrap()
+            .total,
         0,
         "the current text is not a past version"
     );

@@ -10,13 +10,13 @@ pub use query::{
 pub use schema::SearchLanguage;
 pub use similar::Similar;
 
-use casebook_core::{Error, Result};
+use casebook_core::{Error, ReadScope, Result};
 use schema::Fields;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use tantivy::collector::{Count, FacetCollector, FacetCounts, TopDocs};
-use tantivy::query::{Query, TermQuery};
+use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
 use tantivy::schema::IndexRecordOption;
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
@@ -100,13 +100,16 @@ pub struct FacetValue {
     pub active: bool,
 }
 
-/// What to compute besides the hits.
-#[derive(Debug, Clone, Copy)]
+/// What to compute besides the hits, and for whom.
+#[derive(Debug, Clone)]
 pub struct SearchOptions {
     /// Facet counts over the whole result set.
     pub facets: bool,
     /// A spelling correction when the query finds few pages.
     pub did_you_mean: bool,
+    /// What the reader may see: documents in hidden folders are not hits, are not counted in
+    /// the total or the facets, and lend no words to "did you mean".
+    pub scope: ReadScope,
 }
 
 impl Default for SearchOptions {
@@ -114,6 +117,7 @@ impl Default for SearchOptions {
         SearchOptions {
             facets: true,
             did_you_mean: true,
+            scope: ReadScope::everything(),
         }
     }
 }
@@ -351,26 +355,42 @@ impl SearchIndex {
                 )
                 .map_err(ix_err("search failed"))
         };
-        let strict = query::to_tantivy(&parsed, &self.f, &self.index, query::Mode::AllTerms);
+        let scoped = |q: Box<dyn Query>| self.scoped(q, &opts.scope);
+        let strict = scoped(query::to_tantivy(
+            &parsed,
+            &self.f,
+            &self.index,
+            query::Mode::AllTerms,
+        ));
         let (mut total, mut top, mut counts) = run(strict.as_ref())?;
         let strict_total = total;
         let mut used = strict;
         let mut relaxed = false;
         if total == 0 && parsed.words() > 1 {
-            let loose = query::to_tantivy(&parsed, &self.f, &self.index, query::Mode::AnyTerm);
+            let loose = scoped(query::to_tantivy(
+                &parsed,
+                &self.f,
+                &self.index,
+                query::Mode::AnyTerm,
+            ));
             (total, top, counts) = run(loose.as_ref())?;
             used = loose;
             relaxed = true;
         }
         if total == 0 && parsed.words() > 0 {
-            let fuzzy = query::to_tantivy(&parsed, &self.f, &self.index, query::Mode::Fuzzy);
+            let fuzzy = scoped(query::to_tantivy(
+                &parsed,
+                &self.f,
+                &self.index,
+                query::Mode::Fuzzy,
+            ));
             (total, top, counts) = run(fuzzy.as_ref())?;
             used = fuzzy;
             relaxed = true;
         }
         let facets = counts.map(|c| facet_groups(&c, q)).unwrap_or_default();
         let did_you_mean = if opts.did_you_mean && strict_total < FEW_HITS && parsed.words() > 0 {
-            self.did_you_mean(&searcher, q, strict_total)?
+            self.did_you_mean(&searcher, q, strict_total, &opts.scope)?
         } else {
             None
         };
@@ -381,13 +401,19 @@ impl SearchIndex {
         let mut hits = Vec::with_capacity(top.len());
         for (score, addr) in top {
             let doc: TantivyDocument = searcher.doc(addr).map_err(ix_err("cannot read a hit"))?;
+            let path = self.f.text(&doc, self.f.path);
+            if !opts.scope.sees(&path) {
+                // The query leaves hidden folders out; this only guards against a path whose
+                // folders were indexed in another spelling.
+                continue;
+            }
             let body = self.f.text(&doc, self.f.body);
             // The snippet generator tokenises and stems all the text it is given; give it the
             // neighbourhood of the first match rather than a whole (possibly long) page.
             let window = match_window(&body, &needles);
             let snippet = snippet_html(&snippets.snippet(window), window);
             hits.push(Hit {
-                path: self.f.text(&doc, self.f.path),
+                path,
                 title: self.f.text(&doc, self.f.title),
                 snippet,
                 score,
@@ -415,6 +441,7 @@ impl SearchIndex {
         searcher: &tantivy::Searcher,
         q: &str,
         found: usize,
+        scope: &ReadScope,
     ) -> Result<Option<String>> {
         let mut corrected = q.to_string();
         let mut changed = false;
@@ -435,11 +462,33 @@ impl SearchIndex {
             return Ok(None);
         }
         let parsed = parse_query(&corrected);
-        let strict = query::to_tantivy(&parsed, &self.f, &self.index, query::Mode::AllTerms);
+        let strict = self.scoped(
+            query::to_tantivy(&parsed, &self.f, &self.index, query::Mode::AllTerms),
+            scope,
+        );
         let n = searcher
             .search(strict.as_ref(), &Count)
             .map_err(ix_err("search failed"))?;
         Ok((n > 0 && n >= found).then_some(corrected))
+    }
+
+    /// `q` without the documents in folders `scope` hides (their folder terms are lowercased,
+    /// as [`ReadScope`] keeps them).
+    fn scoped(&self, q: Box<dyn Query>, scope: &ReadScope) -> Box<dyn Query> {
+        if scope.is_everything() {
+            return q;
+        }
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, q)];
+        for folder in scope.hidden() {
+            clauses.push((
+                Occur::MustNot,
+                Box::new(TermQuery::new(
+                    Term::from_field_text(self.f.folder, folder),
+                    IndexRecordOption::Basic,
+                )),
+            ));
+        }
+        Box::new(BooleanQuery::new(clauses))
     }
 
     /// The indexed word closest to `word` (at most one edit for short words, two for longer

@@ -1,6 +1,6 @@
 //! The JSON API of CONTRACT.md, under `/api/v1`.
 
-use crate::{ApiError, AppState, blocking};
+use crate::{Actor, ApiError, AppState, blocking};
 use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -104,9 +104,12 @@ async fn list_pages(
     headers: HeaderMap,
     Query(q): Query<ListQuery>,
 ) -> ApiResult {
-    st.actor(&headers).require_read()?;
+    let actor = st.actor(&headers);
+    actor.require_read()?;
     let folder = FolderPath::parse(q.prefix.as_deref().unwrap_or(""))?;
-    let all = st.engine.list_pages(&folder, q.tag.as_deref());
+    let all = st
+        .engine
+        .list_pages(&folder, q.tag.as_deref(), &actor.scope);
     let total = all.len();
     let limit = q.limit.unwrap_or(100).clamp(1, 10_000);
     let pages: Vec<Value> = all
@@ -140,22 +143,25 @@ async fn get_page(
     Path(raw): Path<String>,
     Query(q): Query<PageQuery>,
 ) -> ApiResult {
-    st.actor(&headers).require_read()?;
+    let actor = st.actor(&headers);
+    actor.require_read()?;
     let (raw, sub) = split_sub(&st, &raw, &["history", "diff", "discussions"]);
     let path = page_path(raw)?;
+    actor.require_sees(path.as_str())?;
     match sub {
         Some("history") => history(st, path, q.limit).await,
         Some("diff") => diff(st, path, q).await,
         Some("discussions") => crate::discussions::api_page_threads(st, path).await,
-        _ => read_page(st, path, revision(q.rev.as_deref())?).await,
+        _ => read_page(st, actor, path, revision(q.rev.as_deref())?).await,
     }
 }
 
-async fn read_page(st: AppState, path: PagePath, rev: Option<Revision>) -> ApiResult {
+async fn read_page(st: AppState, actor: Actor, path: PagePath, rev: Option<Revision>) -> ApiResult {
     let engine = st.engine.clone();
+    let scope = actor.scope.clone();
     let (page, backlinks) = blocking(move || {
         let page = engine.page(&path, rev.as_ref())?;
-        let backlinks = engine.backlinks(&path)?;
+        let backlinks = engine.backlinks(&path, &scope)?;
         Ok((page, backlinks))
     })
     .await?;
@@ -163,7 +169,15 @@ async fn read_page(st: AppState, path: PagePath, rev: Option<Revision>) -> ApiRe
         .rendered
         .links
         .iter()
-        .map(|l| json!({"path": l.path, "exists": l.exists, "title": st.engine.title_of(&l.path)}))
+        .map(|l| {
+            // The page's own text names the link; the title is the target's, so only for
+            // those who may read the target.
+            let title = actor
+                .sees(&l.path)
+                .then(|| st.engine.title_of(&l.path))
+                .flatten();
+            json!({"path": l.path, "exists": l.exists, "title": title})
+        })
         .collect();
     Ok(Json(json!({
         "path": page.path,
@@ -238,6 +252,7 @@ async fn put_page(
     let actor = st.actor(&headers);
     actor.require_edit()?;
     let path = page_path(&raw)?;
+    actor.require_writes(path.as_str())?;
     let base = revision(body.base_revision.as_deref())?;
     let engine = st.engine.clone();
     let author = actor.author.clone();
@@ -292,6 +307,7 @@ async fn delete_page(
     let actor = st.actor(&headers);
     actor.require_edit()?;
     let path = page_path(&raw)?;
+    actor.require_writes(path.as_str())?;
     let base = revision(q.base_revision.as_deref())?;
     let engine = st.engine.clone();
     blocking(move || engine.delete(&path, base.as_ref(), &actor.author, "")).await?;
@@ -320,7 +336,9 @@ async fn post_page(
             actor.require_edit()?;
             let body: MoveBody = parse_json(&body)?;
             let from = page_path(raw)?;
+            actor.require_writes(from.as_str())?;
             let to = page_path(body.to.trim().trim_start_matches('/'))?;
+            actor.require_writes(to.as_str())?;
             let engine = st.engine.clone();
             let message = body.message.unwrap_or_default();
             let update = body.update_links;
@@ -374,21 +392,23 @@ async fn search(
     headers: HeaderMap,
     Query(q): Query<SearchQuery>,
 ) -> ApiResult {
-    st.actor(&headers).require_read()?;
+    let actor = st.actor(&headers);
+    actor.require_read()?;
     let started = std::time::Instant::now();
     let engine = st.engine.clone();
     let limit = q.limit.unwrap_or(20).clamp(1, 200);
     let offset = q.offset.unwrap_or(0).min(10_000);
     let (past, text) = past_and_query(&q.q, q.past.as_deref());
     let res = blocking(move || {
+        let opts = casebook_engine::SearchOptions {
+            facets: true,
+            did_you_mean: !past,
+            scope: actor.scope,
+        };
         if past {
-            let opts = casebook_engine::SearchOptions {
-                facets: true,
-                did_you_mean: false,
-            };
             engine.search_past(&text, limit, offset, opts)
         } else {
-            engine.search(&text, limit, offset)
+            engine.search_with(&text, limit, offset, opts)
         }
     })
     .await?;
@@ -438,7 +458,8 @@ async fn suggest(
     headers: HeaderMap,
     Query(q): Query<SearchQuery>,
 ) -> ApiResult {
-    st.actor(&headers).require_read()?;
+    let actor = st.actor(&headers);
+    actor.require_read()?;
     let text = q.q.trim().to_string();
     if text.is_empty() {
         return Ok(Json(json!({"suggestions": []})).into_response());
@@ -457,6 +478,7 @@ async fn suggest(
             casebook_engine::SearchOptions {
                 facets: false,
                 did_you_mean: false,
+                scope: actor.scope,
             },
         )
     })
@@ -487,10 +509,11 @@ async fn changes(
     headers: HeaderMap,
     Query(q): Query<ChangesQuery>,
 ) -> ApiResult {
-    st.actor(&headers).require_read()?;
+    let actor = st.actor(&headers);
+    actor.require_read()?;
     let engine = st.engine.clone();
     let limit = q.limit.unwrap_or(50).clamp(1, 500);
-    let log = blocking(move || engine.changes(limit, q.offset.unwrap_or(0))).await?;
+    let log = blocking(move || engine.changes(limit, q.offset.unwrap_or(0), &actor.scope)).await?;
     let changes: Vec<Value> = log
         .into_iter()
         .map(|c| {

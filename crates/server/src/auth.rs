@@ -17,7 +17,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use casebook_accounts::{Accounts, Role, User, csrf_token};
-use casebook_core::{Error, Timestamp};
+use casebook_core::{Error, ReadScope, Timestamp};
 use minijinja::context;
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -128,6 +128,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/admin", get(admin))
         .route("/admin/role", post(admin_role))
         .route("/admin/users", post(admin_add_user))
+        .route("/admin/groups", post(admin_groups))
+        .route("/admin/rules", post(admin_rules))
         .route("/setup", get(setup_form).post(setup))
 }
 
@@ -267,12 +269,33 @@ fn same(a: &str, b: &str) -> bool {
 }
 
 fn anonymous(st: &AppState) -> Actor {
-    Actor {
+    let actor = Actor {
         author: st.opts.anonymous_author.clone(),
         signed_in: false,
         access: st.opts.anonymous,
         account: None,
         refused: false,
+        scope: ReadScope::everything(),
+    };
+    with_scope(st, actor, None)
+}
+
+/// The actor with what their folder rules let them read. When the rules cannot be read the
+/// actor may read nothing: a failing database never opens a restricted folder.
+fn with_scope(st: &AppState, actor: Actor, user: Option<&User>) -> Actor {
+    let Some(acc) = &st.opts.accounts else {
+        return actor;
+    };
+    match acc.read_scope(user) {
+        Ok(scope) => Actor { scope, ..actor },
+        Err(e) => {
+            tracing::error!(error = %e.message, "cannot read the folder rules");
+            Actor {
+                access: Access::None,
+                refused: true,
+                ..actor
+            }
+        }
     }
 }
 
@@ -281,18 +304,20 @@ fn signed_in(st: &AppState, user: User, csrf: Option<String>) -> Actor {
         Role::Reader => Access::Read,
         Role::Editor | Role::Admin => Access::Edit,
     };
-    Actor {
+    let actor = Actor {
         author: user.author(),
         signed_in: true,
         // Signing in never gives less than visitors have.
         access: by_role.max(st.opts.anonymous),
         account: Some(SignedIn {
-            name: user.name,
+            name: user.name.clone(),
             role: user.role,
             csrf,
         }),
         refused: false,
-    }
+        scope: ReadScope::everything(),
+    };
+    with_scope(st, actor, Some(&user))
 }
 
 /// Who is asking: the owner of a valid API token, the owner of a live session, or the
@@ -836,9 +861,18 @@ async fn admin_page(
     error: &str,
 ) -> Result<Response, PageError> {
     let acc = accounts(st)?;
-    let users = blocking(move || acc.users())
-        .await
-        .map_err(|e| st.fail(e))?;
+    let (users, groups, rules) =
+        blocking(move || Ok((acc.users()?, acc.groups()?, acc.folder_rules()?)))
+            .await
+            .map_err(|e| st.fail(e))?;
+    let groups: Vec<_> = groups
+        .into_iter()
+        .map(|g| context! { name => g.name, members => g.members })
+        .collect();
+    let rules: Vec<_> = rules
+        .into_iter()
+        .map(|r| context! { pattern => r.pattern(), folder => r.folder, groups => r.groups.join(", ") })
+        .collect();
     let users: Vec<UserView> = users
         .into_iter()
         .map(|u| UserView {
@@ -852,7 +886,7 @@ async fn admin_page(
         status,
         "admin.html",
         actor,
-        context! { title => "Accounts", users, notice, error, roles => ["reader", "editor", "admin"] },
+        context! { title => "Accounts", users, groups, rules, notice, error, roles => ["reader", "editor", "admin"] },
     ))
 }
 
@@ -872,6 +906,8 @@ async fn admin(
     let notice = match q.done.as_str() {
         "role" => "The role has been changed.",
         "added" => "The account has been added.",
+        "groups" => "The groups have been changed.",
+        "rules" => "The folder rules have been changed.",
         _ => "",
     };
     admin_page(&st, &actor, StatusCode::OK, notice, "").await
@@ -940,6 +976,72 @@ async fn admin_action<T: Send + 'static>(
         }
         Err(e) => Err(st.fail(e)),
     }
+}
+
+#[derive(Deserialize)]
+struct GroupForm {
+    /// create, delete, add (a member) or remove (a member).
+    action: String,
+    group: String,
+    #[serde(default)]
+    user: String,
+}
+
+async fn admin_groups(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<GroupForm>, axum::extract::rejection::FormRejection>,
+) -> Result<Response, PageError> {
+    admin_action(st, headers, form, "groups", |acc, f| {
+        let (group, user) = (f.group.trim(), f.user.trim());
+        match f.action.as_str() {
+            "create" => acc.add_group(group),
+            "delete" => acc.remove_group(group),
+            "add" => acc.add_member(group, user),
+            "remove" => acc.remove_member(group, user),
+            _ => Err(Error::invalid(
+                "the action is create, delete, add or remove",
+            )),
+        }?;
+        tracing::info!(group, user, action = %f.action, "group changed");
+        Ok(())
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct RuleForm {
+    /// set or remove.
+    action: String,
+    folder: String,
+    /// Group names separated by commas or spaces.
+    #[serde(default)]
+    groups: String,
+}
+
+async fn admin_rules(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<RuleForm>, axum::extract::rejection::FormRejection>,
+) -> Result<Response, PageError> {
+    admin_action(st, headers, form, "rules", |acc, f| {
+        match f.action.as_str() {
+            "set" => {
+                let groups: Vec<&str> = f
+                    .groups
+                    .split([',', ' '])
+                    .map(str::trim)
+                    .filter(|g| !g.is_empty())
+                    .collect();
+                acc.set_folder_rule(&f.folder, &groups).map(|_| ())
+            }
+            "remove" => acc.remove_folder_rule(&f.folder),
+            _ => Err(Error::invalid("the action is set or remove")),
+        }?;
+        tracing::info!(folder = %f.folder, groups = %f.groups, action = %f.action, "folder rule changed");
+        Ok(())
+    })
+    .await
 }
 
 #[derive(Deserialize, Default)]

@@ -231,7 +231,7 @@ pub(crate) async fn browse_type(
     });
     let q = Filters::new(pairs, Some(&t));
     let conds = conditions(&t, &q);
-    let all = st.engine.records(&t.name);
+    let all = st.engine.records(&t.name, &actor.scope);
     let facets: Vec<Facet> = t
         .fields
         .iter()

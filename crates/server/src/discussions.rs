@@ -98,6 +98,7 @@ pub(crate) async fn api_start(
     body: StartBody,
 ) -> Result<Response, ApiError> {
     actor.require_discuss()?;
+    actor.require_sees(page.as_str())?;
     let engine = st.engine.clone();
     let author = actor.author.clone();
     let t = blocking(move || engine.start_thread(&page, &body.title, &body.body, &author)).await?;
@@ -123,11 +124,12 @@ async fn api_list(
     headers: HeaderMap,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, ApiError> {
-    st.actor(&headers).require_read()?;
+    let actor = st.actor(&headers);
+    actor.require_read()?;
     let status = status_filter(q.status.as_deref())?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let engine = st.engine.clone();
-    let threads = blocking(move || engine.all_threads(status, limit)).await?;
+    let threads = blocking(move || engine.all_threads(status, limit, &actor.scope)).await?;
     Ok(
         Json(json!({"threads": threads.iter().map(|t| thread_json(t)).collect::<Vec<_>>()}))
             .into_response(),
@@ -139,9 +141,10 @@ async fn api_thread(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    st.actor(&headers).require_read()?;
+    let actor = st.actor(&headers);
+    actor.require_read()?;
     let engine = st.engine.clone();
-    let t = blocking(move || engine.thread(&id)).await?;
+    let t = blocking(move || visible_thread(&engine, &actor.scope, &id)).await?;
     Ok(Json(thread_json(&t)).into_response())
 }
 
@@ -160,7 +163,11 @@ async fn api_status(
     actor.require_discuss()?;
     let status: ThreadStatus = body.status.parse()?;
     let engine = st.engine.clone();
-    let t = blocking(move || engine.set_thread_status(&id, status, &actor.author)).await?;
+    let t = blocking(move || {
+        visible_thread(&engine, &actor.scope, &id)?;
+        engine.set_thread_status(&id, status, &actor.author)
+    })
+    .await?;
     Ok(Json(thread_json(&t)).into_response())
 }
 
@@ -179,7 +186,12 @@ async fn api_reply(
     actor.require_discuss()?;
     let engine = st.engine.clone();
     let author = actor.author.clone();
-    let (t, cid) = blocking(move || engine.reply(&id, &body.body, &author)).await?;
+    let scope = actor.scope.clone();
+    let (t, cid) = blocking(move || {
+        visible_thread(&engine, &scope, &id)?;
+        engine.reply(&id, &body.body, &author)
+    })
+    .await?;
     crate::notify::after(
         &st,
         &actor,
@@ -208,7 +220,9 @@ async fn api_edit(
     actor.require_discuss()?;
     let engine = st.engine.clone();
     let (author, admin, cid) = (actor.author.clone(), actor.is_admin(), comment.clone());
+    let scope = actor.scope.clone();
     let (t, before) = blocking(move || {
+        visible_thread(&engine, &scope, &id)?;
         let before = mentions_of(&engine, &id, &comment);
         let t = engine.edit_comment(&id, &comment, &body.body, &author, admin)?;
         Ok((t, before))
@@ -300,6 +314,21 @@ pub(crate) fn thread_views(threads: &[Arc<Thread>], actor: &Actor) -> Vec<Thread
         .collect()
 }
 
+/// The thread `id` if its page is one whose folder `scope` may read; otherwise the answer is the
+/// same as for a thread that does not exist.
+fn visible_thread(
+    engine: &casebook_engine::Engine,
+    scope: &casebook_core::ReadScope,
+    id: &str,
+) -> casebook_core::Result<Arc<Thread>> {
+    let t = engine.thread(id)?;
+    if scope.sees(&t.page) {
+        Ok(t)
+    } else {
+        Err(Error::not_found(format!("there is no discussion {id}")))
+    }
+}
+
 fn thread_url(t: &Thread) -> String {
     format!("/wiki/{}#thread-{}", encode(&t.page), t.id)
 }
@@ -332,6 +361,7 @@ async fn start_form(
 ) -> Result<Response, PageError> {
     let actor = discussant(&st, &headers)?;
     let page = PagePath::parse(&raw).map_err(|e| st.fail(e))?;
+    actor.require_sees(page.as_str()).map_err(|e| st.fail(e))?;
     let form = read_form(&st, form)?;
     let engine = st.engine.clone();
     let body = form.body.replace("\r\n", "\n");
@@ -359,9 +389,13 @@ async fn reply_form(
     let engine = st.engine.clone();
     let body = form.body.replace("\r\n", "\n");
     let author = actor.author.clone();
-    let (t, cid) = blocking(move || engine.reply(&id, &body, &author))
-        .await
-        .map_err(|e| st.fail(e))?;
+    let scope = actor.scope.clone();
+    let (t, cid) = blocking(move || {
+        visible_thread(&engine, &scope, &id)?;
+        engine.reply(&id, &body, &author)
+    })
+    .await
+    .map_err(|e| st.fail(e))?;
     crate::notify::after(
         &st,
         &actor,
@@ -386,9 +420,12 @@ async fn status_form(
     let form = read_form(&st, form)?;
     let status: ThreadStatus = form.status.parse().map_err(|e| st.fail(e))?;
     let engine = st.engine.clone();
-    let t = blocking(move || engine.set_thread_status(&id, status, &actor.author))
-        .await
-        .map_err(|e| st.fail(e))?;
+    let t = blocking(move || {
+        visible_thread(&engine, &actor.scope, &id)?;
+        engine.set_thread_status(&id, status, &actor.author)
+    })
+    .await
+    .map_err(|e| st.fail(e))?;
     Ok(Redirect::to(&thread_url(&t)).into_response())
 }
 
@@ -399,7 +436,8 @@ async fn edit_form(
 ) -> Result<Response, PageError> {
     let actor = discussant(&st, &headers)?;
     let engine = st.engine.clone();
-    let t = blocking(move || engine.thread(&id))
+    let scope = actor.scope.clone();
+    let t = blocking(move || visible_thread(&engine, &scope, &id))
         .await
         .map_err(|e| st.fail(e))?;
     let c = t
@@ -439,7 +477,9 @@ async fn edit_save(
     let body = form.body.replace("\r\n", "\n");
     let cid = comment.clone();
     let (author, admin) = (actor.author.clone(), actor.is_admin());
+    let scope = actor.scope.clone();
     let (t, before) = blocking(move || {
+        visible_thread(&engine, &scope, &id)?;
         let before = mentions_of(&engine, &id, &comment);
         let t = engine.edit_comment(&id, &comment, &body, &author, admin)?;
         Ok((t, before))
@@ -460,9 +500,10 @@ async fn goto_thread(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    st.actor(&headers).require_read().map_err(|e| st.fail(e))?;
+    let actor = st.actor(&headers);
+    actor.require_read().map_err(|e| st.fail(e))?;
     let engine = st.engine.clone();
-    let t = blocking(move || engine.thread(&id))
+    let t = blocking(move || visible_thread(&engine, &actor.scope, &id))
         .await
         .map_err(|e| st.fail(e))?;
     Ok(Redirect::to(&thread_url(&t)).into_response())
@@ -482,7 +523,8 @@ async fn list_page(
     actor.require_read().map_err(|e| st.fail(e))?;
     let status = status_filter(q.status.as_deref()).map_err(|e| st.fail(e))?;
     let engine = st.engine.clone();
-    let threads = blocking(move || engine.all_threads(status, 200))
+    let scope = actor.scope.clone();
+    let threads = blocking(move || engine.all_threads(status, 200, &scope))
         .await
         .map_err(|e| st.fail(e))?;
     let shown = match status {
@@ -516,9 +558,10 @@ async fn person_page(
     }
     let engine = st.engine.clone();
     let n = name.clone();
+    let scope = actor.scope.clone();
     let (activity, changes) = blocking(move || {
-        let a = engine.activity(&n, 30)?;
-        let c = engine.changes_in("", Some(&n), 20, 0)?;
+        let a = engine.activity(&n, 30, &scope)?;
+        let c = engine.changes_in("", Some(&n), 20, 0, &scope)?;
         Ok((a, c))
     })
     .await

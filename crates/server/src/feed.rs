@@ -20,7 +20,8 @@ pub(crate) async fn site(
     headers: HeaderMap,
     axum::extract::Query(q): axum::extract::Query<FeedQuery>,
 ) -> Response {
-    if let Err(e) = st.actor(&headers).require_read() {
+    let actor = st.actor(&headers);
+    if let Err(e) = actor.require_read() {
         return crate::ApiError(e).into_response();
     }
     let base = headers
@@ -30,8 +31,8 @@ pub(crate) async fn site(
         .unwrap_or_default();
     let engine = st.engine.clone();
     let folder = q.folder.trim().trim_matches('/').to_string();
-    let scope = folder.clone();
-    let log = match blocking(move || engine.changes_in(&scope, None, 50, 0)).await {
+    let f = folder.clone();
+    let log = match blocking(move || engine.changes_in(&f, None, 50, 0, &actor.scope)).await {
         Ok(l) => l,
         Err(e) => return crate::ApiError(e).into_response(),
     };

@@ -116,10 +116,23 @@ fn refuse(e: Error) -> Response {
     resp
 }
 
+/// Git copies the whole repository or nothing, so a clone (or push) needs every folder: someone
+/// whom a folder rule keeps out of one gets no git access at all.
 fn allowed(actor: &Actor, want: Want) -> casebook_core::Result<()> {
     match want {
         Want::Read => actor.require_read(),
         Want::Push => actor.require_edit(),
+    }?;
+    if actor.scope.is_everything() {
+        Ok(())
+    } else if actor.signed_in {
+        Err(Error::forbidden(
+            "some folders of this wiki are closed to you, and git copies the whole repository; ask an administrator",
+        ))
+    } else {
+        Err(Error::unauthorized(
+            "some folders of this wiki are restricted: sign in with an account that may read them all",
+        ))
     }
 }
 

@@ -22,7 +22,7 @@ pub use theme::Theme;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use casebook_core::{Author, Error, Result};
+use casebook_core::{Author, Error, ReadScope, Result};
 use casebook_engine::Engine;
 use serde::Deserialize;
 use std::future::Future;
@@ -125,6 +125,8 @@ pub struct Actor {
     pub account: Option<SignedIn>,
     /// Credentials were given but are not valid (a wrong or revoked API token).
     pub refused: bool,
+    /// What the folder rules let this person read.
+    pub scope: ReadScope,
 }
 
 impl AppState {
@@ -203,6 +205,34 @@ impl Actor {
             ))
         } else {
             Err(Error::unauthorized("sign in to take part in discussions"))
+        }
+    }
+    /// Whether the folder rules let this person see `path` (a page, a file, or a search hit).
+    pub(crate) fn sees(&self, path: &str) -> bool {
+        self.scope.sees(path)
+    }
+    /// Reading (or changing) something at `path`: a page in a folder this person may not read
+    /// is answered exactly as a page that does not exist, so no door tells it is there.
+    pub(crate) fn require_sees(&self, path: &str) -> Result<()> {
+        if self.sees(path) {
+            Ok(())
+        } else {
+            Err(Error::not_found(format!(
+                "there is no page {}",
+                path.strip_suffix(".md").unwrap_or(path)
+            )))
+        }
+    }
+    /// Writing a page at `path`: a page in a folder this person may not read cannot be written
+    /// either (nor made, nor moved there).
+    pub(crate) fn require_writes(&self, path: &str) -> Result<()> {
+        if self.sees(path) {
+            Ok(())
+        } else {
+            Err(Error::forbidden(format!(
+                "{} is in a restricted folder; ask an administrator for access",
+                path.strip_suffix(".md").unwrap_or(path)
+            )))
         }
     }
     /// Administrators may change anyone's comments.

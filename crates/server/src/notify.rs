@@ -212,6 +212,10 @@ fn deliver(
     to.remove(&actor.to_lowercase());
     let mut sent = Vec::new();
     for (_, (user, n)) in to {
+        // Nobody hears of a page in a folder they may not read, not even its title.
+        if !acc.read_scope(Some(&user))?.sees(&n.page) {
+            continue;
+        }
         let stored = acc.notify(&user.name, &n)?;
         sent.push((user, stored));
     }
@@ -289,9 +293,12 @@ fn notification_json(n: &Notification) -> Value {
 }
 
 async fn api_inbox(State(st): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let (acc, name) = account(&st, &st.actor(&headers))?;
-    let (list, unread) =
+    let actor = st.actor(&headers);
+    let (acc, name) = account(&st, &actor)?;
+    let (mut list, unread) =
         blocking(move || Ok((acc.inbox(&name, INBOX_LIMIT)?, acc.unread_count(&name)?))).await?;
+    // Told before a folder was closed to them: no longer theirs to read.
+    list.retain(|n| actor.sees(&n.page));
     Ok(Json(json!({
         "unread": unread,
         "notifications": list.iter().map(notification_json).collect::<Vec<_>>(),
@@ -328,10 +335,11 @@ async fn api_read(
 async fn inbox_page(State(st): State<AppState>, headers: HeaderMap) -> Result<Response, PageError> {
     let actor = st.actor(&headers);
     let (acc, name) = account(&st, &actor).map_err(|e| st.fail(e))?;
-    let (list, watches) =
+    let (mut list, watches) =
         blocking(move || Ok((acc.inbox(&name, INBOX_LIMIT)?, acc.watches(&name)?)))
             .await
             .map_err(|e| st.fail(e))?;
+    list.retain(|n| actor.sees(&n.page));
     let items: Vec<Value> = list
         .iter()
         .map(|n| {
@@ -410,14 +418,15 @@ async fn watch_form(
     headers: HeaderMap,
     form: std::result::Result<Form<WatchForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, PageError> {
-    let (acc, name) = account(&st, &st.actor(&headers)).map_err(|e| st.fail(e))?;
+    let actor = st.actor(&headers);
+    let (acc, name) = account(&st, &actor).map_err(|e| st.fail(e))?;
     let form = read_form_of(&st, form)?;
     let kind: WatchKind = form.kind.parse().map_err(|e| st.fail(e))?;
     let on = on_flag(&form.on).map_err(|e| st.fail(e))?;
     let (path, back) = match kind {
         WatchKind::Page => {
             let p = PagePath::parse(&form.path).map_err(|e| st.fail(e))?;
-            if !st.engine.exists(&p) {
+            if !st.engine.exists(&p) || !actor.sees(p.as_str()) {
                 return Err(st.fail(Error::not_found(format!("there is no page {p}"))));
             }
             (p.as_str().to_string(), format!("/wiki/{}", p.url_encoded()))
@@ -465,10 +474,12 @@ async fn helpful_form(
     headers: HeaderMap,
     form: std::result::Result<Form<HelpfulForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, PageError> {
-    let (acc, name) = account(&st, &st.actor(&headers)).map_err(|e| st.fail(e))?;
+    let actor = st.actor(&headers);
+    let (acc, name) = account(&st, &actor).map_err(|e| st.fail(e))?;
     let form = read_form_of(&st, form)?;
     let on = on_flag(&form.on).map_err(|e| st.fail(e))?;
     let page = PagePath::parse(&form.page).map_err(|e| st.fail(e))?;
+    actor.require_sees(page.as_str()).map_err(|e| st.fail(e))?;
     let engine = st.engine.clone();
     let comment = form.comment.trim().to_string();
     let (p, c) = (page.clone(), comment.clone());
@@ -556,14 +567,18 @@ pub(crate) fn unread(st: &AppState, actor: &Actor) -> usize {
 }
 
 /// The most helpful case stories for the home page: (path, title, count), most first.
-pub(crate) fn top_case_stories(st: &AppState, limit: usize) -> Vec<(String, String, usize)> {
+pub(crate) fn top_case_stories(
+    st: &AppState,
+    actor: &Actor,
+    limit: usize,
+) -> Vec<(String, String, usize)> {
     let Some(acc) = st.opts.accounts.as_deref() else {
         return Vec::new();
     };
     let counts = st.notices.helpful_counts(acc);
     let mut out: Vec<(String, String, usize)> = st
         .engine
-        .records("case-story")
+        .records("case-story", &actor.scope)
         .into_iter()
         .filter_map(|r| {
             let n = counts.get(&r.path).and_then(|c| c.get("")).copied()?;

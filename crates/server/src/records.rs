@@ -133,7 +133,7 @@ async fn list(State(st): State<AppState>, headers: HeaderMap) -> Result<Response
                 folder => t.folder,
                 template => t.template.as_ref().map(|p| context! { path => p, url => format!("/wiki/{}", encode(p)) }),
                 browse => if t.name == "case-story" { "/cases".to_string() } else { format!("/records/{}", encode(&t.name)) },
-                records => st.engine.records(&t.name).len(),
+                records => st.engine.records(&t.name, &actor.scope).len(),
                 fields => t.fields.iter().map(|f| context! {
                     key => f.key, label => f.label, kind => f.kind.as_str(), required => f.required,
                     options => f.options, facet => f.facet, help => f.help,
@@ -301,6 +301,11 @@ async fn create(
             ));
         }
     };
+    if let Ok(target) = casebook_engine::Engine::record_path(&folder, &title) {
+        actor
+            .require_writes(target.as_str())
+            .map_err(|e| st.fail(e))?;
+    }
     let engine = st.engine.clone();
     let (type_name, author) = (t.name.clone(), actor.author.clone());
     let (title2, folder2) = (title.clone(), folder.clone());

@@ -77,6 +77,22 @@ fn parse_page(st: &AppState, raw: &str) -> Result<PagePath, PageError> {
     PagePath::parse(raw).map_err(|e| st.fail(e))
 }
 
+/// A page the actor asks to read: one in a folder they may not read does not exist for them.
+fn page_to_read(st: &AppState, actor: &Actor, raw: &str) -> Result<PagePath, PageError> {
+    let path = parse_page(st, raw)?;
+    actor.require_sees(path.as_str()).map_err(|e| st.fail(e))?;
+    Ok(path)
+}
+
+/// A page the actor asks to change, make or move to: not in a folder they may not read.
+fn page_to_write(st: &AppState, actor: &Actor, raw: &str) -> Result<PagePath, PageError> {
+    let path = parse_page(st, raw)?;
+    actor
+        .require_writes(path.as_str())
+        .map_err(|e| st.fail(e))?;
+    Ok(path)
+}
+
 fn reader(st: &AppState, headers: &HeaderMap) -> Result<Actor, PageError> {
     let actor = st.actor(headers);
     actor.require_read().map_err(|e| st.fail(e))?;
@@ -108,15 +124,17 @@ async fn fallback(State(st): State<AppState>) -> PageError {
 async fn home(State(st): State<AppState>, headers: HeaderMap) -> WebResult {
     let actor = reader(&st, &headers)?;
     let engine = st.engine.clone();
+    let scope = actor.scope.clone();
     let (home, changes) = blocking(move || {
         let home = PagePath::parse("Home")
             .ok()
+            .filter(|p| scope.sees(p.as_str()))
             .and_then(|p| engine.page(&p, None).ok());
-        Ok((home, engine.changes(12, 0)?))
+        Ok((home, engine.changes(12, 0, &scope)?))
     })
     .await
     .map_err(|e| st.fail(e))?;
-    let listing = st.engine.listing(&FolderPath::root());
+    let listing = st.engine.listing(&FolderPath::root(), &actor.scope);
     Ok(st.page(
         StatusCode::OK,
         "home.html",
@@ -126,8 +144,8 @@ async fn home(State(st): State<AppState>, headers: HeaderMap) -> WebResult {
             html => home.as_ref().map(|p| p.rendered.html.clone()),
             changes => views::changes(&changes),
             folders => listing.folders,
-            page_count => st.engine.page_count(),
-            helpful => crate::notify::top_case_stories(&st, 5).into_iter().map(|(path, title, count)| context! {
+            page_count => st.engine.page_count(&actor.scope),
+            helpful => crate::notify::top_case_stories(&st, &actor, 5).into_iter().map(|(path, title, count)| context! {
                 url => encode(&path), title, count,
             }).collect::<Vec<_>>(),
         },
@@ -158,15 +176,16 @@ async fn view(
         Some(r) => Some(Revision::parse(r).map_err(|e| st.fail(e))?),
         None => None,
     };
-    if rev.is_none() && !st.engine.exists(&path) {
+    if !actor.sees(path.as_str()) || rev.is_none() && !st.engine.exists(&path) {
         return missing(&st, &actor, &raw, &path).await;
     }
     let engine = st.engine.clone();
     let p = path.clone();
+    let scope = actor.scope.clone();
     let (page, backlinks, related, threads) = blocking(move || {
         let page = engine.page(&p, rev.as_ref())?;
-        let backlinks = engine.backlinks(&p)?;
-        let related = engine.related(&page, 6)?;
+        let backlinks = engine.backlinks(&p, &scope)?;
+        let related = engine.related(&page, 6, &scope)?;
         let threads = if page.historic {
             Vec::new()
         } else {
@@ -242,19 +261,20 @@ async fn view(
     ))
 }
 
-/// A page that does not exist: an attachment of that name, a folder, another spelling, or an
-/// offer to create it.
+/// A page that does not exist (or that the reader may not see): an attachment of that name, a
+/// folder, another spelling, or an offer to create it.
 async fn missing(st: &AppState, actor: &Actor, raw: &str, path: &PagePath) -> WebResult {
     let engine = st.engine.clone();
     let file = raw.to_string();
-    if let Some(bytes) = blocking(move || engine.file(&file))
-        .await
-        .map_err(|e| st.fail(e))?
+    if actor.sees(raw)
+        && let Some(bytes) = blocking(move || engine.file(&file))
+            .await
+            .map_err(|e| st.fail(e))?
     {
         return Ok(attachment(raw, bytes));
     }
     let folder = FolderPath::parse(raw).map_err(|e| st.fail(e))?;
-    let listing = st.engine.listing(&folder);
+    let listing = st.engine.listing(&folder, &actor.scope);
     if !listing.pages.is_empty() || !listing.folders.is_empty() {
         return Ok(Redirect::to(&format!("/wiki/{}/", folder.url_encoded())).into_response());
     }
@@ -263,11 +283,13 @@ async fn missing(st: &AppState, actor: &Actor, raw: &str, path: &PagePath) -> We
     if let Some(moved) = blocking(move || Ok(engine.moved_to(&p)))
         .await
         .map_err(|e| st.fail(e))?
+        && actor.sees(moved.as_str())
     {
         return Ok(Redirect::permanent(&format!("/wiki/{}", moved.url_encoded())).into_response());
     }
     if let Some(other) = st.engine.find_page(raw)
         && other != raw
+        && actor.sees(&other)
     {
         return Ok(Redirect::to(&format!("/wiki/{}", encode(&other))).into_response());
     }
@@ -328,7 +350,7 @@ async fn browse_root(State(st): State<AppState>, headers: HeaderMap) -> WebResul
 
 fn folder_page(st: &AppState, actor: &Actor, raw: &str) -> WebResult {
     let folder = FolderPath::parse(raw).map_err(|e| st.fail(e))?;
-    let listing = st.engine.listing(&folder);
+    let listing = st.engine.listing(&folder, &actor.scope);
     if !folder.is_root() && listing.pages.is_empty() && listing.folders.is_empty() {
         return Err(st.fail(Error::not_found(format!("there is no folder {folder}"))));
     }
@@ -397,7 +419,7 @@ async fn edit_form(
     Path(raw): Path<String>,
 ) -> WebResult {
     let actor = editor(&st, &headers)?;
-    let path = parse_page(&st, &raw)?;
+    let path = page_to_write(&st, &actor, &raw)?;
     let engine = st.engine.clone();
     let p = path.clone();
     let page = blocking(move || match engine.page(&p, None) {
@@ -548,7 +570,7 @@ fn form_post<T>(
     form: Result<Form<T>, axum::extract::rejection::FormRejection>,
 ) -> Result<(Actor, PagePath, T), PageError> {
     let actor = editor(st, headers)?;
-    let path = parse_page(st, raw)?;
+    let path = page_to_write(st, &actor, raw)?;
     let Form(form) = form.map_err(|e| st.fail(form_error(e)))?;
     Ok((actor, path, form))
 }
@@ -582,13 +604,15 @@ async fn preview(
     form: Result<Form<PreviewForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
     // The editor's preview: rendering a page-sized body is work only for those who may edit.
-    if let Err(e) = st.actor(&headers).require_edit() {
+    let actor = st.actor(&headers);
+    if let Err(e) = actor.require_edit() {
         return crate::ApiError(e).into_response();
     }
-    let path = match PagePath::parse(&raw) {
-        Ok(p) => p,
-        Err(e) => return crate::ApiError(e).into_response(),
-    };
+    let path =
+        match PagePath::parse(&raw).and_then(|p| actor.require_writes(p.as_str()).map(|()| p)) {
+            Ok(p) => p,
+            Err(e) => return crate::ApiError(e).into_response(),
+        };
     let Ok(Form(form)) = form else {
         return crate::ApiError(Error::invalid("send the markdown as a form field"))
             .into_response();
@@ -624,7 +648,7 @@ async fn history(
     Path(raw): Path<String>,
 ) -> WebResult {
     let actor = reader(&st, &headers)?;
-    let path = parse_page(&st, &raw)?;
+    let path = page_to_read(&st, &actor, &raw)?;
     let engine = st.engine.clone();
     let p = path.clone();
     let revs = blocking(move || engine.history(&p, 500))
@@ -660,7 +684,7 @@ async fn diff(
     Query(q): Query<DiffQuery>,
 ) -> WebResult {
     let actor = reader(&st, &headers)?;
-    let path = parse_page(&st, &raw)?;
+    let path = page_to_read(&st, &actor, &raw)?;
     let parse = |r: Option<&str>| -> Result<Option<Revision>, PageError> {
         match r.map(str::trim).filter(|s| !s.is_empty()) {
             Some(r) => Revision::parse(r).map(Some).map_err(|e| st.fail(e)),
@@ -744,7 +768,7 @@ async fn delete_form(
     Path(raw): Path<String>,
 ) -> WebResult {
     let actor = editor(&st, &headers)?;
-    let path = parse_page(&st, &raw)?;
+    let path = page_to_write(&st, &actor, &raw)?;
     let Some(last) = st
         .engine
         .last_change(&path)
@@ -802,7 +826,7 @@ async fn move_form(
     Path(raw): Path<String>,
 ) -> WebResult {
     let actor = editor(&st, &headers)?;
-    let path = parse_page(&st, &raw)?;
+    let path = page_to_write(&st, &actor, &raw)?;
     if !st.engine.exists(&path) {
         return Err(st.fail(Error::not_found(format!("there is no page {path}"))));
     }
@@ -834,7 +858,7 @@ async fn move_page(
 ) -> WebResult {
     let (actor, path, form) = form_post(&st, &headers, &raw, form)?;
     let to_raw = form.to.trim().trim_matches('/');
-    let to = parse_page(&st, to_raw.strip_suffix(".md").unwrap_or(to_raw))?;
+    let to = page_to_write(&st, &actor, to_raw.strip_suffix(".md").unwrap_or(to_raw))?;
     let engine = st.engine.clone();
     let t = to.clone();
     let update = form.update_links.is_some();
@@ -871,8 +895,8 @@ async fn changes(
         q.folder.trim().trim_matches('/').to_string(),
         q.author.trim().to_string(),
     );
-    let (f, a) = (folder.clone(), author.clone());
-    let log = blocking(move || engine.changes_in(&f, Some(&a), per + 1, (page - 1) * per))
+    let (f, a, scope) = (folder.clone(), author.clone(), actor.scope.clone());
+    let log = blocking(move || engine.changes_in(&f, Some(&a), per + 1, (page - 1) * per, &scope))
         .await
         .map_err(|e| st.fail(e))?;
     let more = log.len() > per;
@@ -908,7 +932,7 @@ fn encode_query(s: &str) -> String {
 
 async fn tags(State(st): State<AppState>, headers: HeaderMap) -> WebResult {
     let actor = reader(&st, &headers)?;
-    let tags = st.engine.tags();
+    let tags = st.engine.tags(&actor.scope);
     Ok(st.page(
         StatusCode::OK,
         "tags.html",
@@ -926,7 +950,9 @@ async fn tag_page(
     Path(tag): Path<String>,
 ) -> WebResult {
     let actor = reader(&st, &headers)?;
-    let pages = st.engine.list_pages(&FolderPath::root(), Some(&tag));
+    let pages = st
+        .engine
+        .list_pages(&FolderPath::root(), Some(&tag), &actor.scope);
     if pages.is_empty() {
         return Err(st.fail(Error::not_found(format!("no page is tagged '{tag}'"))));
     }
@@ -946,7 +972,8 @@ async fn tag_page(
 async fn wanted(State(st): State<AppState>, headers: HeaderMap) -> WebResult {
     let actor = reader(&st, &headers)?;
     let engine = st.engine.clone();
-    let wanted = blocking(move || engine.wanted_pages())
+    let scope = actor.scope.clone();
+    let wanted = blocking(move || engine.wanted_pages(&scope))
         .await
         .map_err(|e| st.fail(e))?;
     Ok(st.page(
@@ -967,7 +994,8 @@ async fn wanted(State(st): State<AppState>, headers: HeaderMap) -> WebResult {
 async fn orphans(State(st): State<AppState>, headers: HeaderMap) -> WebResult {
     let actor = reader(&st, &headers)?;
     let engine = st.engine.clone();
-    let pages = blocking(move || engine.orphans())
+    let scope = actor.scope.clone();
+    let pages = blocking(move || engine.orphans(&scope))
         .await
         .map_err(|e| st.fail(e))?;
     Ok(st.page(
@@ -1005,16 +1033,17 @@ async fn search(
         None
     } else {
         let engine = st.engine.clone();
+        let opts = casebook_engine::SearchOptions {
+            facets: true,
+            did_you_mean: !past,
+            scope: actor.scope.clone(),
+        };
         Some(
             blocking(move || {
                 if past {
-                    let opts = casebook_engine::SearchOptions {
-                        facets: true,
-                        did_you_mean: false,
-                    };
                     engine.search_past(&text, per, (page - 1) * per, opts)
                 } else {
-                    engine.search(&text, per, (page - 1) * per)
+                    engine.search_with(&text, per, (page - 1) * per, opts)
                 }
             })
             .await

@@ -1,10 +1,9 @@
 //! Every route of the router, walked by every kind of person: the anonymous visitor (once with
-//! `anonymous = read`, once with `anonymous = none`), a reader, an editor and an administrator.
-//! The table below says what each may do; a route in the source that the table does not list (or
-//! a row whose route is gone) fails the test, so a new route cannot arrive without its rules.
-//!
-//! Per-folder access rules do not exist yet, so "a person outside a restricted folder" has no
-//! column; it belongs here once such rules exist.
+//! `anonymous = read`, once with `anonymous = none`), a reader, an editor and an administrator,
+//! and in a third pass, with the folder `walk/**` (where every row's fixtures live) restricted to
+//! a group, an editor outside that group. The table below says what each may do; a route in the
+//! source that the table does not list (or a row whose route is gone) fails the test, so a new
+//! route cannot arrive without its rules.
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
@@ -63,7 +62,7 @@ fn classify(status: StatusCode, headers: &HeaderMap) -> Option<Class> {
 }
 
 /// Expected classes for: anonymous with `anonymous = read`, anonymous with `anonymous = none`,
-/// reader, editor, administrator. Signed-in people get the same in both passes.
+/// reader, editor, administrator. Signed-in people get the same in every pass.
 type Expect = [Class; 5];
 const PUBLIC: Expect = [Ok, Ok, Ok, Ok, Ok];
 const READ: Expect = [Ok, Unauth, Ok, Ok, Ok];
@@ -98,6 +97,8 @@ struct Row {
     payload: Payload,
     via: Via,
     expect: Expect,
+    /// An editor outside the group that may read `walk/**`: as an editor unless said otherwise.
+    outside: Class,
 }
 
 fn row(method: &'static str, pattern: &'static str, path: &'static str, expect: Expect) -> Row {
@@ -112,6 +113,7 @@ fn row(method: &'static str, pattern: &'static str, path: &'static str, expect: 
             Via::Browser
         },
         expect,
+        outside: expect[3],
     }
 }
 
@@ -128,6 +130,12 @@ impl Row {
         self.via = Via::Token;
         self
     }
+    /// What the editor outside `walk/**` gets: reads of it are not found (as if it did not
+    /// exist), changes to it forbidden.
+    fn outside(mut self, class: Class) -> Row {
+        self.outside = class;
+        self
+    }
 }
 
 /// The whole table. Order matters only where a request ends something: signing out is last.
@@ -136,7 +144,7 @@ fn table() -> Vec<Row> {
         // Pages for people.
         row("GET", "/", "/", READ),
         row("GET", "/healthz", "/healthz", PUBLIC),
-        row("GET", "/wiki/{*path}", "/wiki/walk/Page", READ),
+        row("GET", "/wiki/{*path}", "/wiki/walk/Page", READ).outside(NotFound),
         row(
             "GET",
             "/wiki/{*path}",
@@ -145,26 +153,35 @@ fn table() -> Vec<Row> {
         ),
         row("GET", "/browse", "/browse", READ),
         row("GET", "/new", "/new", EDIT),
-        row("GET", "/edit/{*path}", "/edit/walk/Page", EDIT),
-        row("POST", "/edit/{*path}", "/edit/walk/{who}/Edited", EDIT).form(&[
-            ("markdown", "# Edited\n\nby {who}\n"),
-            ("message", "walk"),
-            ("base_revision", ""),
-        ]),
-        row("POST", "/preview/{*path}", "/preview/walk/Page", EDIT).form(&[("markdown", "# Hi\n")]),
-        row("GET", "/history/{*path}", "/history/walk/Page", READ),
-        row("GET", "/diff/{*path}", "/diff/walk/Page", READ),
-        row("POST", "/revert/{*path}", "/revert/walk/{who}/Rev", EDIT).form(&[("rev", "{rev}")]),
-        row("GET", "/delete/{*path}", "/delete/walk/Page", EDIT),
+        row("GET", "/edit/{*path}", "/edit/walk/Page", EDIT).outside(Forbidden),
+        row("POST", "/edit/{*path}", "/edit/walk/{who}/Edited", EDIT)
+            .form(&[
+                ("markdown", "# Edited\n\nby {who}\n"),
+                ("message", "walk"),
+                ("base_revision", ""),
+            ])
+            .outside(Forbidden),
+        row("POST", "/preview/{*path}", "/preview/walk/Page", EDIT)
+            .form(&[("markdown", "# Hi\n")])
+            .outside(Forbidden),
+        row("GET", "/history/{*path}", "/history/walk/Page", READ).outside(NotFound),
+        row("GET", "/diff/{*path}", "/diff/walk/Page", READ).outside(NotFound),
+        row("POST", "/revert/{*path}", "/revert/walk/{who}/Rev", EDIT)
+            .form(&[("rev", "{rev}")])
+            .outside(Forbidden),
+        row("GET", "/delete/{*path}", "/delete/walk/Page", EDIT).outside(Forbidden),
         row("POST", "/delete/{*path}", "/delete/walk/{who}/Gone", EDIT)
-            .form(&[("base_revision", ""), ("message", "walk")]),
-        row("GET", "/move/{*path}", "/move/walk/Page", EDIT),
+            .form(&[("base_revision", ""), ("message", "walk")])
+            .outside(Forbidden),
+        row("GET", "/move/{*path}", "/move/walk/Page", EDIT).outside(Forbidden),
         row("POST", "/move/{*path}", "/move/walk/{who}/Moving", EDIT)
-            .form(&[("to", "walk/{who}/Moved")]),
+            .form(&[("to", "walk/{who}/Moved")])
+            .outside(Forbidden),
         row("GET", "/changes", "/changes", READ),
         row("GET", "/cases", "/cases", READ),
         row("GET", "/tags", "/tags", READ),
-        row("GET", "/tags/{tag}", "/tags/walkers", READ),
+        // The only page tagged so is in the restricted folder.
+        row("GET", "/tags/{tag}", "/tags/walkers", READ).outside(NotFound),
         row("GET", "/special/wanted", "/special/wanted", READ),
         row("GET", "/special/orphans", "/special/orphans", READ),
         row("GET", "/search", "/search?q=walk", READ),
@@ -182,51 +199,52 @@ fn table() -> Vec<Row> {
         row("GET", "/records/{name}", "/records/insight", READ),
         // Discussions for people.
         row("GET", "/discussions", "/discussions", READ),
-        row("GET", "/discussions/{id}", "/discussions/{thread}", READ),
+        row("GET", "/discussions/{id}", "/discussions/{thread}", READ).outside(NotFound),
         row(
             "POST",
             "/discussions/{id}/reply",
             "/discussions/{thread}/reply",
             DISCUSS,
         )
-        .form(&[("body", "a reply by {who}")]),
+        .form(&[("body", "a reply by {who}")])
+        .outside(NotFound),
         row(
             "POST",
             "/discussions/{id}/status",
             "/discussions/{thread}/status",
             DISCUSS,
         )
-        .form(&[("status", "resolved")]),
+        .form(&[("status", "resolved")])
+        .outside(NotFound),
         // Only the author (the editor here) and administrators may change a comment.
         row(
             "GET",
             "/discussions/{id}/comments/{comment}/edit",
             "/discussions/{thread}/comments/{comment}/edit",
             [Unauth, Unauth, Forbidden, Ok, Ok],
-        ),
+        )
+        .outside(NotFound),
         row(
             "POST",
             "/discussions/{id}/comments/{comment}/edit",
             "/discussions/{thread}/comments/{comment}/edit",
             [Unauth, Unauth, Forbidden, Ok, Ok],
         )
-        .form(&[("body", "changed by {who}")]),
+        .form(&[("body", "changed by {who}")])
+        .outside(NotFound),
         row("POST", "/discuss/{*path}", "/discuss/walk/Page", DISCUSS)
-            .form(&[("title", "Asked by {who}"), ("body", "why?")]),
+            .form(&[("title", "Asked by {who}"), ("body", "why?")])
+            .outside(NotFound),
         row("GET", "/people/{name}", "/people/ed", READ),
         // What people follow.
         row("GET", "/inbox", "/inbox", SIGNED_IN),
         row("POST", "/inbox/read", "/inbox/read", SIGNED_IN).form(&[]),
-        row("POST", "/watch", "/watch", SIGNED_IN).form(&[
-            ("kind", "page"),
-            ("path", "walk/Page"),
-            ("on", "1"),
-        ]),
-        row("POST", "/helpful", "/helpful", SIGNED_IN).form(&[
-            ("page", "walk/Page"),
-            ("comment", ""),
-            ("on", "1"),
-        ]),
+        row("POST", "/watch", "/watch", SIGNED_IN)
+            .form(&[("kind", "page"), ("path", "walk/Page"), ("on", "1")])
+            .outside(NotFound),
+        row("POST", "/helpful", "/helpful", SIGNED_IN)
+            .form(&[("page", "walk/Page"), ("comment", ""), ("on", "1")])
+            .outside(NotFound),
         // Accounts.
         row("GET", "/login", "/login", PUBLIC),
         row("POST", "/login", "/login", PUBLIC).form(&[
@@ -273,6 +291,8 @@ fn table() -> Vec<Row> {
             ("role", "reader"),
             ("password", PW),
         ]),
+        row("POST", "/admin/groups", "/admin/groups", ADMIN)
+            .form(&[("action", "create"), ("group", "group-of-{who}")]),
         // An administrator exists, so the setup link is spent for everyone.
         row("GET", "/setup", "/setup?code=whatever", [NotFound; 5]),
         row("POST", "/setup", "/setup", [NotFound; 5]).form(&[
@@ -289,34 +309,39 @@ fn table() -> Vec<Row> {
             "/api/v1/pages/{*path}",
             "/api/v1/pages/walk/Page",
             READ,
-        ),
+        )
+        .outside(NotFound),
         row(
             "PUT",
             "/api/v1/pages/{*path}",
             "/api/v1/pages/walk/{who}/Put",
             EDIT,
         )
-        .json(json!({"markdown": "# Put\n"})),
+        .json(json!({"markdown": "# Put\n"}))
+        .outside(Forbidden),
         row(
             "DELETE",
             "/api/v1/pages/{*path}",
             "/api/v1/pages/walk/{who}/Doomed",
             EDIT,
-        ),
+        )
+        .outside(Forbidden),
         row(
             "POST",
             "/api/v1/pages/{*path}",
             "/api/v1/pages/walk/{who}/Shifting/move",
             EDIT,
         )
-        .json(json!({"to": "walk/{who}/Shifted"})),
+        .json(json!({"to": "walk/{who}/Shifted"}))
+        .outside(Forbidden),
         row(
             "POST",
             "/api/v1/pages/{*path}",
             "/api/v1/pages/walk/Page/discussions",
             DISCUSS,
         )
-        .json(json!({"title": "API question", "body": "from {who}"})),
+        .json(json!({"title": "API question", "body": "from {who}"}))
+        .outside(NotFound),
         row("GET", "/api/v1/search", "/api/v1/search?q=walk", READ),
         row("GET", "/api/v1/suggest", "/api/v1/suggest?q=wal", READ),
         row("GET", "/api/v1/changes", "/api/v1/changes", READ),
@@ -326,28 +351,32 @@ fn table() -> Vec<Row> {
             "/api/v1/discussions/{id}",
             "/api/v1/discussions/{thread}",
             READ,
-        ),
+        )
+        .outside(NotFound),
         row(
             "PATCH",
             "/api/v1/discussions/{id}",
             "/api/v1/discussions/{thread}",
             DISCUSS,
         )
-        .json(json!({"status": "open"})),
+        .json(json!({"status": "open"}))
+        .outside(NotFound),
         row(
             "POST",
             "/api/v1/discussions/{id}/comments",
             "/api/v1/discussions/{thread}/comments",
             DISCUSS,
         )
-        .json(json!({"body": "api reply by {who}"})),
+        .json(json!({"body": "api reply by {who}"}))
+        .outside(NotFound),
         row(
             "PUT",
             "/api/v1/discussions/{id}/comments/{comment}",
             "/api/v1/discussions/{thread}/comments/{comment}",
             [Unauth, Unauth, Forbidden, Ok, Ok],
         )
-        .json(json!({"body": "api change by {who}"})),
+        .json(json!({"body": "api change by {who}"}))
+        .outside(NotFound),
         row("GET", "/api/v1/inbox", "/api/v1/inbox", SIGNED_IN),
         row(
             "POST",
@@ -363,14 +392,16 @@ fn table() -> Vec<Row> {
             "/wiki.git/info/refs?service=git-upload-pack",
             READ,
         )
-        .token(),
+        .token()
+        .outside(Forbidden),
         row(
             "GET",
             "/wiki.git/{*rest}",
             "/wiki.git/info/refs?service=git-receive-pack",
             EDIT,
         )
-        .token(),
+        .token()
+        .outside(Forbidden),
         // A push that is not one: refused before git runs unless the pusher may edit, and then
         // by git itself (415), with nothing changed.
         row(
@@ -379,7 +410,14 @@ fn table() -> Vec<Row> {
             "/wiki.git/git-receive-pack",
             [Unauth, Unauth, Forbidden, Bad, Bad],
         )
-        .token(),
+        .token()
+        .outside(Forbidden),
+        // Near the end, since a new rule closes git to everyone it keeps out of a folder.
+        row("POST", "/admin/rules", "/admin/rules", ADMIN).form(&[
+            ("action", "set"),
+            ("folder", "closed-by-{who}/**"),
+            ("groups", ""),
+        ]),
         // Last: signing out ends the session the rows above used.
         row("POST", "/logout", "/logout", PUBLIC).form(&[]),
     ]
@@ -492,16 +530,25 @@ enum Who {
     Reader,
     Editor,
     Admin,
+    /// An editor who is not in the group that may read `walk/**` (when that rule is set).
+    Outsider,
 }
 
 impl Who {
-    const ALL: [Who; 4] = [Who::Anon, Who::Reader, Who::Editor, Who::Admin];
+    const ALL: [Who; 5] = [
+        Who::Anon,
+        Who::Reader,
+        Who::Editor,
+        Who::Admin,
+        Who::Outsider,
+    ];
     fn label(self) -> &'static str {
         match self {
             Who::Anon => "anon",
             Who::Reader => "reader",
             Who::Editor => "editor",
             Who::Admin => "admin",
+            Who::Outsider => "outsider",
         }
     }
     fn account(self) -> Option<&'static str> {
@@ -510,6 +557,7 @@ impl Who {
             Who::Reader => Some("rita"),
             Who::Editor => Some("ed"),
             Who::Admin => Some("ada"),
+            Who::Outsider => Some("otto"),
         }
     }
 }
@@ -539,6 +587,8 @@ struct App {
     accounts: Arc<Accounts>,
     repo: std::path::PathBuf,
     anonymous: Access,
+    /// `walk/**` is restricted to a group the outsider is not in.
+    restricted: bool,
 }
 
 struct Resp {
@@ -561,7 +611,7 @@ fn form(pairs: &[(&str, String)]) -> String {
 }
 
 impl App {
-    fn new(anonymous: Access) -> App {
+    fn new(anonymous: Access, restricted: bool) -> App {
         let tmp = tempfile::tempdir().unwrap();
         let repo = tmp.path().join("wiki.git");
         let data = tmp.path().join("data");
@@ -583,6 +633,7 @@ impl App {
             accounts,
             repo,
             anonymous,
+            restricted,
         }
     }
 
@@ -664,6 +715,18 @@ impl App {
         self.accounts
             .add_user("zed", "zed@example.com", Role::Reader, PW)
             .unwrap();
+        self.accounts
+            .add_user("otto", "otto@example.com", Role::Editor, PW)
+            .unwrap();
+        if self.restricted {
+            self.accounts.add_group("walkers").unwrap();
+            for member in ["rita", "ed", "zed"] {
+                self.accounts.add_member("walkers", member).unwrap();
+            }
+            self.accounts
+                .set_folder_rule("walk/**", &["walkers"])
+                .unwrap();
+        }
         let ada = self.accounts.create_token("ada", "setup").unwrap().1;
         let ed = self.accounts.create_token("ed", "setup").unwrap().1;
         let (zed_token, zed_secret) = self.accounts.create_token("zed", "keep").unwrap();
@@ -763,22 +826,31 @@ impl App {
         let mut wrong = Vec::new();
         for row in table() {
             for who in Who::ALL {
+                if who == Who::Outsider && !self.restricted {
+                    // Without the rule the outsider is one more editor.
+                    continue;
+                }
                 let kit = &kits[who.label()];
                 let column = match (who, self.anonymous) {
                     (Who::Anon, Access::None) => 1,
                     (Who::Anon, _) => 0,
                     (Who::Reader, _) => 2,
-                    (Who::Editor, _) => 3,
+                    (Who::Editor | Who::Outsider, _) => 3,
                     (Who::Admin, _) => 4,
                 };
-                let expected = row.expect[column];
+                let expected = if who == Who::Outsider && self.restricted {
+                    row.outside
+                } else {
+                    row.expect[column]
+                };
                 let changes = row.method != "GET";
                 let before = if changes { self.commits() } else { 0 };
                 let r = self.send(self.request(&row, kit)).await;
                 let got = classify(r.status, &r.headers);
                 let what = format!(
-                    "anonymous={:?} {:?}: {} {}",
+                    "anonymous={:?} restricted={} {:?}: {} {}",
                     self.anonymous,
+                    self.restricted,
                     who,
                     row.method,
                     kit.fill(row.path)
@@ -826,8 +898,12 @@ impl App {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_route_for_every_kind_of_person() {
     let mut wrong = Vec::new();
-    for anonymous in [Access::Read, Access::None] {
-        let app = App::new(anonymous);
+    for (anonymous, restricted) in [
+        (Access::Read, false),
+        (Access::None, false),
+        (Access::None, true),
+    ] {
+        let app = App::new(anonymous, restricted);
         wrong.extend(app.walk().await);
     }
     assert!(
@@ -836,4 +912,241 @@ async fn every_route_for_every_kind_of_person() {
         wrong.len(),
         wrong.join("\n")
     );
+}
+
+impl App {
+    /// `GET uri` as the owner of `token`: (status, body).
+    async fn get(&self, uri: &str, token: &str) -> (StatusCode, String) {
+        let req = Request::get(uri)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap();
+        let r = self.send(req).await;
+        (r.status, r.body)
+    }
+}
+
+/// A restricted folder's pages, their words, titles, tags, fields, discussions, attachments and
+/// links reach nobody outside it, through any door that lists, searches, suggests, links,
+/// notifies or feeds; its members see all of it (so every probe below can tell the difference).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restricted_folder_never_shows_to_people_outside_it() {
+    let app = App::new(Access::Read, false);
+    let acc = &app.accounts;
+    acc.add_user("ada", "ada@example.com", Role::Admin, PW)
+        .unwrap();
+    acc.add_user("lee", "lee@example.com", Role::Editor, PW)
+        .unwrap();
+    acc.add_user("otto", "otto@example.com", Role::Editor, PW)
+        .unwrap();
+    acc.add_group("deal-desk").unwrap();
+    acc.add_member("deal-desk", "lee").unwrap();
+    acc.set_folder_rule("deals/**", &["deal-desk"]).unwrap();
+    let lee = acc.create_token("lee", "t").unwrap().1;
+    let otto = acc.create_token("otto", "t").unwrap().1;
+
+    // The secret: a case story in the restricted folder (its path says nothing; its title,
+    // fields, tags and words do) that links out, is linked to, wants a page that does not exist,
+    // has an earlier version, a thread mentioning the outsider, and an attachment.
+    for version in ["first", "second"] {
+        app.api(
+            "PUT",
+            "/api/v1/pages/deals/D-17",
+            &lee,
+            json!({"markdown": format!("---\ntitle: Zanzibar Deal\ntype: case-story\ntags: [zanzitag, pricing]\ncustomer: Zanzibar Corp\nindustry: software\nregion: emea\noutcome: won\n---\n# Zanzibar Deal\n\nThe quokkaword discount ({version} telling), see [[Public Page]] and [[deals/Zanzibar Pricing Plan]].\n")}),
+        )
+        .await;
+    }
+    app.api(
+        "PUT",
+        "/api/v1/pages/Public%20Page",
+        &otto,
+        json!({"markdown": "# Public Page\n\nOpen to all; see [[deals/D-17]] (if you may).\n"}),
+    )
+    .await;
+    app.api(
+        "PUT",
+        "/api/v1/pages/Lee%20Notes",
+        &lee,
+        json!({"markdown": "# Lee Notes\n\nNothing secret.\n"}),
+    )
+    .await;
+    app.api(
+        "POST",
+        "/api/v1/pages/deals/D-17/discussions",
+        &lee,
+        json!({"title": "Zanzibar margin question", "body": "@otto and @lee: is the quokkaword discount too deep?"}),
+    )
+    .await;
+    // An attachment, pushed with plain git.
+    let work = app._tmp.path().join("work");
+    let git = |args: &[&str], dir: &std::path::Path| {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_AUTHOR_NAME", "Lee")
+            .env("GIT_AUTHOR_EMAIL", "lee@example.com")
+            .env("GIT_COMMITTER_NAME", "Lee")
+            .env("GIT_COMMITTER_EMAIL", "lee@example.com")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+    };
+    git(
+        &[
+            "clone",
+            "-q",
+            app.repo.to_str().unwrap(),
+            work.to_str().unwrap(),
+        ],
+        app._tmp.path(),
+    );
+    std::fs::write(work.join("deals/zanzibar-terms.txt"), "quokkaword terms\n").unwrap();
+    git(&["add", "."], &work);
+    git(&["commit", "-q", "-m", "Zanzibar terms"], &work);
+    git(&["push", "-q", "origin", "HEAD"], &work);
+    app.state.engine.sync().unwrap();
+    app.state.engine.wait_indexed();
+
+    let secrets = ["zanzibar", "quokkaword", "zanzitag"];
+    let leaks = |body: &str, except: &str| -> Vec<&str> {
+        let lower = body.to_lowercase();
+        secrets
+            .iter()
+            .copied()
+            .filter(|s| *s != except && lower.contains(s))
+            .collect()
+    };
+    // Doors that answer 200 to both, and must name the secret only to the member. A search
+    // page repeats its query, so the word searched for is not counted there.
+    let doors: &[(&str, &str)] = &[
+        ("/", ""),
+        ("/changes", ""),
+        ("/changes?author=Lee", ""),
+        ("/feed.atom", ""),
+        ("/tags", ""),
+        ("/cases", ""),
+        ("/records/case-story", ""),
+        ("/discussions", ""),
+        ("/people/lee", ""),
+        ("/special/wanted", ""),
+        ("/wiki/Public%20Page", ""),
+        ("/search?q=quokkaword", "quokkaword"),
+        ("/search?q=zanzibar", "zanzibar"),
+        ("/search?q=tag%3Azanzitag", "zanzitag"),
+        ("/search?q=discount", ""),
+        ("/api/v1/pages", ""),
+        ("/api/v1/pages?tag=zanzitag", "zanzitag"),
+        ("/api/v1/pages/Public%20Page", ""),
+        ("/api/v1/changes", ""),
+        ("/api/v1/discussions?status=all", ""),
+        ("/api/v1/search?q=quokkaword", "quokkaword"),
+        ("/api/v1/search?q=discount", ""),
+        ("/api/v1/search?q=discount&past=1", ""),
+        ("/api/v1/suggest?q=zanz", "zanz"),
+    ];
+    let mut wrong = Vec::new();
+    for (door, asked) in doors {
+        let (s_in, b_in) = app.get(door, &lee).await;
+        let (s_out, b_out) = app.get(door, &otto).await;
+        if s_in != StatusCode::OK || s_out != StatusCode::OK {
+            wrong.push(format!("{door}: member {s_in}, outsider {s_out}"));
+            continue;
+        }
+        if leaks(&b_in, asked).is_empty() {
+            wrong.push(format!(
+                "{door}: the member does not see the folder ({b_in:.300})"
+            ));
+        }
+        let found = leaks(&b_out, asked);
+        if !found.is_empty() {
+            wrong.push(format!("{door}: the outsider sees {found:?}"));
+        }
+    }
+    // Doors to the folder itself: the member gets in, the outsider finds nothing there.
+    let thread = app.get("/api/v1/discussions?status=all", &lee).await.1;
+    let thread: Value = serde_json::from_str(&thread).unwrap();
+    let thread_id = thread["threads"][0]["id"].as_str().unwrap().to_string();
+    let inside = [
+        "/wiki/deals/D-17".to_string(),
+        "/wiki/deals/".to_string(),
+        "/wiki/deals/zanzibar-terms.txt".to_string(),
+        "/history/deals/D-17".to_string(),
+        "/api/v1/pages/deals/D-17".to_string(),
+        "/api/v1/pages/deals/D-17/history".to_string(),
+        "/api/v1/pages/deals/D-17/discussions".to_string(),
+        format!("/api/v1/discussions/{thread_id}"),
+        format!("/discussions/{thread_id}"),
+    ];
+    for door in &inside {
+        let (s_in, _) = app.get(door, &lee).await;
+        let (s_out, b_out) = app.get(door, &otto).await;
+        let ok_in = s_in.is_success() || s_in.is_redirection();
+        if !ok_in || s_out != StatusCode::NOT_FOUND {
+            wrong.push(format!("{door}: member {s_in}, outsider {s_out}"));
+        }
+        let found = leaks(&b_out, "zanzibar");
+        if !found.is_empty() {
+            wrong.push(format!("{door}: the outsider's 404 names {found:?}"));
+        }
+    }
+    // The folder's name in listings.
+    for door in ["/browse", "/"] {
+        let (_, b_in) = app.get(door, &lee).await;
+        let (_, b_out) = app.get(door, &otto).await;
+        if !b_in.contains("/wiki/deals/") || b_out.contains("/wiki/deals/") {
+            wrong.push(format!(
+                "{door}: the folder is listed for the member: {}, for the outsider: {}",
+                b_in.contains("/wiki/deals/"),
+                b_out.contains("/wiki/deals/")
+            ));
+        }
+    }
+    // "Did you mean" draws no word from the folder.
+    let (_, dym) = app.get("/api/v1/search?q=quokkawrd", &otto).await;
+    let dym: Value = serde_json::from_str(&dym).unwrap();
+    if !dym["did_you_mean"].is_null() {
+        wrong.push(format!(
+            "did you mean, for the outsider: {}",
+            dym["did_you_mean"]
+        ));
+    }
+    let (_, dym) = app.get("/api/v1/search?q=quokkawrd", &lee).await;
+    let dym: Value = serde_json::from_str(&dym).unwrap();
+    if dym["did_you_mean"] != "quokkaword" {
+        wrong.push(format!(
+            "did you mean, for the member: {}",
+            dym["did_you_mean"]
+        ));
+    }
+    // The mention of the outsider in the folder's thread never reached their inbox.
+    let (_, inbox) = app.get("/api/v1/inbox", &otto).await;
+    if !leaks(&inbox, "").is_empty() || inbox.contains("mention") {
+        wrong.push(format!("the outsider was told: {inbox}"));
+    }
+    // A page outside links to the folder: the link keeps the words its author wrote, but the
+    // target's title and the page linking back stay hidden.
+    let (_, public) = app.get("/api/v1/pages/Public%20Page", &otto).await;
+    let public: Value = serde_json::from_str(&public).unwrap();
+    if public["backlinks"] != json!([]) || public["links"][0]["title"] != Value::Null {
+        wrong.push(format!("Public Page for the outsider: {public}"));
+    }
+    // Git copies everything, so the outsider may not clone.
+    let (status, _) = app
+        .get("/wiki.git/info/refs?service=git-upload-pack", &otto)
+        .await;
+    if status != StatusCode::FORBIDDEN {
+        wrong.push(format!("git for the outsider: {status}"));
+    }
+    // Nor write into the folder, nor move a page there.
+    let req = Request::put("/api/v1/pages/deals/Otto%20Was%20Here")
+        .header(header::AUTHORIZATION, format!("Bearer {otto}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(json!({"markdown": "# Hi\n"}).to_string()))
+        .unwrap();
+    let r = app.send(req).await;
+    if r.status != StatusCode::FORBIDDEN {
+        wrong.push(format!("the outsider wrote into the folder: {}", r.status));
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }

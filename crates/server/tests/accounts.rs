@@ -1229,7 +1229,7 @@ async fn helpful_marks_toggle_count_and_feed_the_home_page() {
     let story = app
         .state
         .engine
-        .records("case-story")
+        .records("case-story", &casebook_core::ReadScope::everything())
         .into_iter()
         .next()
         .expect("the starter content has case stories");

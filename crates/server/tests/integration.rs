@@ -423,7 +423,11 @@ async fn link_reports_tags_and_scoped_feeds() {
     )
     .await;
     app.state.engine.wait_indexed();
-    let wanted = app.state.engine.wanted_pages().unwrap();
+    let wanted = app
+        .state
+        .engine
+        .wanted_pages(&casebook_core::ReadScope::everything())
+        .unwrap();
     assert_eq!(
         wanted
             .iter()
@@ -435,7 +439,7 @@ async fn link_reports_tags_and_scoped_feeds() {
     let orphans: Vec<String> = app
         .state
         .engine
-        .orphans()
+        .orphans(&casebook_core::ReadScope::everything())
         .unwrap()
         .into_iter()
         .map(|p| p.path)

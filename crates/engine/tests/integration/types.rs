@@ -2,7 +2,7 @@
 //! broken type files, and new pages created from a type.
 
 use super::*;
-use casebook_core::ErrorKind;
+use casebook_core::{ErrorKind, ReadScope};
 use casebook_engine::NewRecord;
 
 fn clone_of(w: &TestWiki) -> (tempfile::TempDir, std::path::PathBuf) {
@@ -68,8 +68,8 @@ fn the_starter_pages_fit_the_shipped_types() {
             ".casebook/types/insight.toml"
         ]
     );
-    let cases = w.engine.records("case-story");
-    let insights = w.engine.records("insight");
+    let cases = w.engine.records("case-story", &ReadScope::everything());
+    let insights = w.engine.records("insight", &ReadScope::everything());
     assert!(cases.len() >= 7 && insights.len() >= 6);
     for r in cases
         .iter()
