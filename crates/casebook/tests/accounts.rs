@@ -166,6 +166,59 @@ fn users_and_tokens_from_the_command_line() {
 }
 
 #[test]
+fn groups_and_folder_rules_from_the_command_line() {
+    let cli = Cli {
+        tmp: tempfile::tempdir().unwrap(),
+    };
+    cli.ok(
+        &[
+            "user",
+            "add",
+            "ann",
+            "--email",
+            "ann@example.com",
+            "--password-stdin",
+        ],
+        Some("a long password\n"),
+    );
+    cli.ok(&["group", "create", "deal-desk"], None);
+    cli.fails(
+        &["group", "create", "Deal-Desk"],
+        None,
+        "there is a group named",
+    );
+    cli.ok(&["group", "add", "deal-desk", "ann"], None);
+    cli.fails(&["group", "add", "deal-desk", "ghost"], None, "ghost");
+    assert_eq!(cli.ok(&["group", "list"], None), "deal-desk\tann\n");
+    let set = cli.ok(&["rule", "set", "deals/**", "--group", "deal-desk"], None);
+    assert_eq!(set, "deals/**\tdeal-desk and administrators\n");
+    cli.fails(
+        &["rule", "set", "deals/*.md", "--group", "deal-desk"],
+        None,
+        "folder/**",
+    );
+    cli.fails(
+        &["rule", "set", "x/**", "--group", "nobody"],
+        None,
+        "nobody",
+    );
+    cli.ok(&["rule", "set", "board"], None);
+    assert_eq!(
+        cli.ok(&["rule", "list"], None),
+        "board/**\tadministrators only\ndeals/**\tdeal-desk and administrators\n",
+        "refused rules changed nothing"
+    );
+    cli.ok(&["rule", "remove", "board/**"], None);
+    cli.fails(&["rule", "remove", "board"], None, "no rule");
+    cli.ok(&["group", "delete", "deal-desk"], None);
+    assert_eq!(
+        cli.ok(&["rule", "list"], None),
+        "deals/**\tadministrators only\n",
+        "a deleted group leaves its folders to administrators"
+    );
+}
+
+#[test]
 fn a_data_dir_inside_the_content_repository_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let work = tmp.path().join("notes");

@@ -638,7 +638,10 @@ fn changes_show_only_what_a_reader_may_see() {
     assert_eq!(seen[0].paths, ["open/Linker.md"]);
     assert!(!seen[0].summary.contains("Plan"), "{:?}", seen[0]);
     // The commit that made only the secret page is not there at all.
-    assert!(seen.iter().all(|c| c.paths.iter().all(|p| !p.starts_with("deals/"))));
+    assert!(
+        seen.iter()
+            .all(|c| c.paths.iter().all(|p| !p.starts_with("deals/")))
+    );
     assert_eq!(seen.len(), all.len() - 1, "{all:?}\n{seen:?}");
     let by_folder = w.engine.changes_in("deals", None, 10, 0, &outside).unwrap();
     assert!(by_folder.is_empty(), "{by_folder:?}");
