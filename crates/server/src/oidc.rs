@@ -316,6 +316,11 @@ impl Oidc {
             .map_err(|e| down("its token endpoint", &e))?;
         let status = resp.status();
         let body = read_limited(resp, "its token endpoint").await?;
+        if status.is_server_error() {
+            return Err(Error::unavailable(format!(
+                "the sign-on provider failed at its token endpoint ({status}); try again in a moment, or sign in with a password"
+            )));
+        }
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
         if !status.is_success() {
             let text = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or_default();
