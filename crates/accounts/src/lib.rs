@@ -571,6 +571,238 @@ impl Accounts {
     }
 }
 
+/// A link from an account to an identity at an OpenID Connect provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The provider's issuer URL, exactly as its tokens carry it.
+    pub issuer: String,
+    /// The provider's stable id of the person (`sub`).
+    pub subject: String,
+    /// Seconds since the Unix epoch.
+    pub created: i64,
+}
+
+/// What a provider vouched for about a person signing on (claims of a verified ID token).
+#[derive(Debug, Clone)]
+pub struct SignOn<'a> {
+    pub issuer: &'a str,
+    pub subject: &'a str,
+    pub email: Option<&'a str>,
+    /// The provider says it checked that the person owns `email`.
+    pub email_verified: bool,
+    pub preferred_username: Option<&'a str>,
+    /// The role of an account created for a person the wiki has not seen before.
+    pub role: Role,
+}
+
+/// How a sign-on found its account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignedOn {
+    /// The identity was linked already.
+    Known,
+    /// The identity was new and linked to the one account with its verified e-mail.
+    Linked,
+    /// A new account was made for it.
+    Created,
+}
+
+/// The longest issuer or subject kept (OpenID Connect caps `sub` at 255 ASCII characters).
+const MAX_IDENTITY_BYTES: usize = 1024;
+
+/// A valid, not necessarily free, user name for a person a provider names: their preferred user
+/// name, else their e-mail's local part, with characters a name may not have replaced by `-`.
+pub fn name_for_sign_on(preferred_username: Option<&str>, email: Option<&str>) -> String {
+    let local = email.and_then(|e| e.split('@').next());
+    let raw = [preferred_username, local]
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .find(|s| s.chars().any(char::is_alphanumeric))
+        .unwrap_or("user");
+    // A preferred user name may itself be an e-mail address.
+    let raw = raw
+        .split('@')
+        .next()
+        .filter(|s| !s.is_empty())
+        .unwrap_or(raw);
+    let mut name = String::new();
+    for c in raw.chars() {
+        if c.is_alphanumeric() || matches!(c, '.' | '-' | '_') {
+            name.push(c);
+        } else if !name.ends_with('-') {
+            name.push('-');
+        }
+    }
+    let name: String = name
+        .trim_start_matches(|c: char| !c.is_alphanumeric())
+        .chars()
+        .take(56)
+        .collect();
+    let name = name.trim_end_matches(['-', '.']).to_string();
+    if check_name(&name).is_ok() {
+        name
+    } else {
+        "user".to_string()
+    }
+}
+
+impl Accounts {
+    /// The account linked to an identity at a provider.
+    pub fn identity_user(&self, issuer: &str, subject: &str) -> Result<Option<User>> {
+        identity_user(&self.conn(), issuer, subject)
+    }
+
+    /// Links an identity at a provider to an account. An identity belongs to one account.
+    pub fn link_identity(&self, name: &str, issuer: &str, subject: &str) -> Result<()> {
+        check_identity(issuer, subject)?;
+        let conn = self.conn();
+        let user = find_user(&conn, name)?.ok_or_else(|| no_user(name))?;
+        insert_identity(&conn, user.id, issuer, subject)
+    }
+
+    /// The identities linked to an account, oldest first.
+    pub fn identities(&self, name: &str) -> Result<Vec<Identity>> {
+        let conn = self.conn();
+        let user = find_user(&conn, name)?.ok_or_else(|| no_user(name))?;
+        let mut stmt = conn
+            .prepare(
+                "SELECT issuer, subject, created FROM identities WHERE user_id = ?1 \
+                 ORDER BY created, issuer, subject",
+            )
+            .map_err(db)?;
+        let rows = stmt
+            .query_map(params![user.id], |r| {
+                Ok(Identity {
+                    issuer: r.get(0)?,
+                    subject: r.get(1)?,
+                    created: r.get(2)?,
+                })
+            })
+            .map_err(db)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)
+    }
+
+    /// Whether the account can sign in with a password (accounts made by single sign-on have
+    /// none).
+    pub fn has_password(&self, name: &str) -> Result<bool> {
+        let conn = self.conn();
+        let user = find_user(&conn, name)?.ok_or_else(|| no_user(name))?;
+        conn.query_row(
+            "SELECT password_hash IS NOT NULL FROM users WHERE id = ?1",
+            params![user.id],
+            |r| r.get(0),
+        )
+        .map_err(db)
+    }
+
+    /// The account of a person a provider vouched for, in one transaction: the account linked
+    /// to the identity; else, when the provider verified the e-mail and exactly one account with
+    /// no linked identity has it, that account, linked from now on; else a new account without a
+    /// password, named after the person (made unique with a number) with role `role`, and
+    /// linked. An account made or linked by a sign-on is never linked again by e-mail, so an
+    /// unverified address claimed once cannot capture a later sign-on.
+    pub fn sign_on(&self, who: &SignOn<'_>) -> Result<(User, SignedOn)> {
+        check_identity(who.issuer, who.subject)?;
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(db)?;
+        if let Some(user) = identity_user(&tx, who.issuer, who.subject)? {
+            return Ok((user, SignedOn::Known));
+        }
+        let email = who.email.map(str::trim).filter(|e| check_email(e).is_ok());
+        if who.email_verified
+            && let Some(email) = email
+        {
+            let mut stmt = tx
+                .prepare(&format!(
+                    "SELECT {USER_COLS} FROM users WHERE email = ?1 COLLATE NOCASE \
+                     AND NOT EXISTS (SELECT 1 FROM identities i WHERE i.user_id = users.id) LIMIT 2"
+                ))
+                .map_err(db)?;
+            let same: Vec<User> = stmt
+                .query_map(params![email], user_row)
+                .map_err(db)?
+                .collect::<rusqlite::Result<_>>()
+                .map_err(db)?;
+            drop(stmt);
+            if let [user] = same.as_slice() {
+                insert_identity(&tx, user.id, who.issuer, who.subject)?;
+                tx.commit().map_err(db)?;
+                return Ok((user.clone(), SignedOn::Linked));
+            }
+        }
+        let base = name_for_sign_on(who.preferred_username, email);
+        let mut name = base.clone();
+        let mut n = 1;
+        while find_user(&tx, &name)?.is_some() {
+            n += 1;
+            if n > 1000 {
+                return Err(Error::conflict(format!(
+                    "too many accounts are named like '{base}'; ask an administrator to make yours"
+                )));
+            }
+            name = format!("{base}-{n}");
+        }
+        let email = email
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("{}@casebook.invalid", name.to_lowercase()));
+        tx.execute(
+            "INSERT INTO users (name, email, role, password_hash, created) VALUES (?1, ?2, ?3, NULL, ?4)",
+            params![name, email, who.role.as_str(), now()],
+        )
+        .map_err(db)?;
+        let user =
+            find_user(&tx, &name)?.ok_or_else(|| Error::internal("the new user vanished"))?;
+        insert_identity(&tx, user.id, who.issuer, who.subject)?;
+        tx.commit().map_err(db)?;
+        Ok((user, SignedOn::Created))
+    }
+}
+
+fn check_identity(issuer: &str, subject: &str) -> Result<()> {
+    if issuer.is_empty()
+        || subject.is_empty()
+        || issuer.len() > MAX_IDENTITY_BYTES
+        || subject.len() > MAX_IDENTITY_BYTES
+        || subject.chars().any(char::is_control)
+    {
+        return Err(Error::invalid(
+            "an identity needs an issuer and a subject of at most 1024 bytes",
+        ));
+    }
+    Ok(())
+}
+
+fn identity_user(conn: &Connection, issuer: &str, subject: &str) -> Result<Option<User>> {
+    conn.query_row(
+        "SELECT u.id, u.name, u.email, u.role, u.created FROM identities i \
+         JOIN users u ON u.id = i.user_id WHERE i.issuer = ?1 AND i.subject = ?2",
+        params![issuer, subject],
+        user_row,
+    )
+    .optional()
+    .map_err(db)
+}
+
+fn insert_identity(conn: &Connection, user_id: i64, issuer: &str, subject: &str) -> Result<()> {
+    let r = conn.execute(
+        "INSERT INTO identities (issuer, subject, user_id, created) VALUES (?1, ?2, ?3, ?4)",
+        params![issuer, subject, user_id, now()],
+    );
+    match r {
+        Ok(_) => Ok(()),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            Err(Error::conflict(
+                "that identity is linked to an account already",
+            ))
+        }
+        Err(e) => Err(db(e)),
+    }
+}
+
 fn no_user(name: &str) -> Error {
     Error::not_found(format!(
         "there is no user named '{}'",
@@ -630,6 +862,26 @@ mod tests {
         ] {
             assert!(check_email(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn sign_on_names_are_valid() {
+        for (preferred, email, want) in [
+            (Some("ann.lee"), Some("x@example.com"), "ann.lee"),
+            (None, Some("bob.smith@example.com"), "bob.smith"),
+            (Some("carl@example.com"), None, "carl"),
+            (Some("Dörte Müller"), None, "Dörte-Müller"),
+            (Some("  "), Some("eve@example.com"), "eve"),
+            (Some("__x/y"), None, "x-y"),
+            (Some("!!!"), None, "user"),
+            (None, None, "user"),
+        ] {
+            let name = name_for_sign_on(preferred, email);
+            assert_eq!(name, want, "{preferred:?} {email:?}");
+            assert!(check_name(&name).is_ok());
+        }
+        let long = "a".repeat(300);
+        assert!(check_name(&name_for_sign_on(Some(&long), None)).is_ok());
     }
 
     #[test]

@@ -342,3 +342,90 @@ fn helpful_marks_are_one_per_person_and_counted() {
     acc.remove_user("cy").unwrap();
     assert!(!acc.helpful_counts().unwrap()["b.md"].contains_key("c9"));
 }
+
+#[test]
+fn sign_on_finds_links_or_creates_accounts() {
+    use casebook_accounts::{SignOn, SignedOn};
+    let (_dir, acc) = open();
+    let ann = acc
+        .add_user("ann", "Ann@Example.com", Role::Editor, "correct horse")
+        .unwrap();
+    let idp = "https://id.example.com";
+    let who = |sub, email, verified, preferred| SignOn {
+        issuer: idp,
+        subject: sub,
+        email,
+        email_verified: verified,
+        preferred_username: preferred,
+        role: Role::Reader,
+    };
+
+    // An unverified e-mail never reaches an existing account: a new one is made.
+    let (u, how) = acc
+        .sign_on(&who("s-1", Some("ann@example.com"), false, Some("ann")))
+        .unwrap();
+    assert_eq!(how, SignedOn::Created);
+    assert_ne!(u.id, ann.id);
+    assert_eq!(u.name, "ann-2");
+    assert_eq!(u.role, Role::Reader);
+    assert!(!acc.has_password("ann-2").unwrap());
+    assert!(acc.check_password("ann-2", "").unwrap().is_none());
+
+    // A verified e-mail (any case) links the existing account, once and for all.
+    let (u, how) = acc
+        .sign_on(&who("s-2", Some("ann@EXAMPLE.com"), true, None))
+        .unwrap();
+    assert_eq!((u.id, how), (ann.id, SignedOn::Linked));
+    let (u, how) = acc.sign_on(&who("s-2", None, false, None)).unwrap();
+    assert_eq!((u.id, how), (ann.id, SignedOn::Known));
+    assert!(acc.has_password("ann").unwrap());
+    let ids = acc.identities("ann").unwrap();
+    assert_eq!(ids.len(), 1);
+    assert_eq!(
+        (ids[0].issuer.as_str(), ids[0].subject.as_str()),
+        (idp, "s-2")
+    );
+    assert_eq!(acc.identity_user(idp, "s-2").unwrap().unwrap().id, ann.id);
+    // The same subject at another provider is another person.
+    assert!(
+        acc.identity_user("https://other.example", "s-2")
+            .unwrap()
+            .is_none()
+    );
+
+    // No e-mail at all: a placeholder address keeps git authorship valid.
+    let (u, how) = acc.sign_on(&who("s-3", None, true, None)).unwrap();
+    assert_eq!(how, SignedOn::Created);
+    assert_eq!(u.name, "user");
+    assert_eq!(u.email, "user@casebook.invalid");
+
+    // Bad identities change nothing.
+    let before = acc.users().unwrap().len();
+    assert_eq!(
+        acc.sign_on(&who("", Some("x@example.com"), true, None))
+            .unwrap_err()
+            .kind,
+        ErrorKind::InvalidInput
+    );
+    assert_eq!(acc.users().unwrap().len(), before);
+
+    // An identity belongs to one account.
+    assert_eq!(
+        acc.link_identity("user", idp, "s-2").unwrap_err().kind,
+        ErrorKind::Conflict
+    );
+    acc.link_identity("user", idp, "s-4").unwrap();
+    assert_eq!(acc.identities("user").unwrap().len(), 2);
+
+    // Accounts that sign on already are never linked by e-mail: the unverified "ann-2" keeps
+    // the address but is not a candidate, and neither is ann now.
+    let (u, how) = acc
+        .sign_on(&who("s-5", Some("ann@example.com"), true, None))
+        .unwrap();
+    assert_eq!(how, SignedOn::Created);
+    assert_eq!(u.name, "ann-3");
+
+    // Removing an account removes its links.
+    acc.remove_user("ann").unwrap();
+    assert!(acc.identity_user(idp, "s-2").unwrap().is_none());
+}

@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result, bail};
 use casebook_engine::SearchLanguage;
-use casebook_server::Access;
+use casebook_server::{Access, OidcOptions, Role};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -46,6 +46,22 @@ pub struct Common {
     /// The sender address of notification e-mails.
     #[arg(long, env = "CASEBOOK_SMTP_FROM")]
     pub smtp_from: Option<String>,
+    /// Single sign-on: the OpenID Connect provider's issuer URL (https; plain http only on a
+    /// loopback address). Needs --oidc-client-id, the client secret (CASEBOOK_OIDC_CLIENT_SECRET
+    /// or `oidc_client_secret` in the config file, never a flag) and --public-url; the
+    /// provider must allow PUBLIC_URL/login/oidc/callback as a redirect URI.
+    #[arg(long, env = "CASEBOOK_OIDC_ISSUER")]
+    pub oidc_issuer: Option<String>,
+    /// Single sign-on: this wiki's client id at the provider.
+    #[arg(long, env = "CASEBOOK_OIDC_CLIENT_ID")]
+    pub oidc_client_id: Option<String>,
+    /// Single sign-on: the provider's name on the sign-in button [default: single sign-on].
+    #[arg(long, env = "CASEBOOK_OIDC_NAME")]
+    pub oidc_name: Option<String>,
+    /// Single sign-on: the role of accounts made on a first sign-on: reader, editor or admin
+    /// [default: reader].
+    #[arg(long, env = "CASEBOOK_OIDC_ROLE")]
+    pub oidc_role: Option<String>,
 }
 
 /// The config file. Unknown keys are an error, so a typo does not silently do nothing.
@@ -69,6 +85,11 @@ struct File {
     trusted_proxy: Option<bool>,
     smtp_relay: Option<String>,
     smtp_from: Option<String>,
+    oidc_issuer: Option<String>,
+    oidc_client_id: Option<String>,
+    oidc_client_secret: Option<String>,
+    oidc_name: Option<String>,
+    oidc_role: Option<String>,
 }
 
 /// Everything resolved and validated.
@@ -93,6 +114,7 @@ pub struct Config {
     pub trusted_proxy: bool,
     pub smtp_relay: Option<String>,
     pub smtp_from: Option<String>,
+    pub oidc: Option<OidcOptions>,
 }
 
 fn env(key: &str) -> Option<String> {
@@ -190,6 +212,15 @@ impl Config {
         if max_push_bytes < 1024 {
             bail!("max_push_bytes must be at least 1024");
         }
+        // The single sign-on keys on their own: other keys have been moved out of `file`.
+        let file_oidc = File {
+            oidc_issuer: file.oidc_issuer.clone(),
+            oidc_client_id: file.oidc_client_id.clone(),
+            oidc_client_secret: file.oidc_client_secret.clone(),
+            oidc_name: file.oidc_name.clone(),
+            oidc_role: file.oidc_role.clone(),
+            ..File::default()
+        };
         let smtp_relay = c
             .smtp_relay
             .clone()
@@ -215,7 +246,9 @@ impl Config {
         if smtp_relay.is_some() != smtp_from.is_some() {
             bail!("smtp_relay and smtp_from go together: set both to send e-mail, or neither");
         }
+        let oidc = oidc(c, &file_oidc, public_url.as_deref())?;
         Ok(Config {
+            oidc,
             smtp_relay,
             smtp_from,
             search_language,
@@ -245,6 +278,65 @@ impl Config {
             import_email: env("IMPORT_EMAIL").unwrap_or_else(|| "import@casebook.invalid".into()),
         })
     }
+}
+
+/// The single sign-on settings: none of the keys, or issuer, client id and secret together
+/// (name and role are optional), with `public_url` for the redirect URI.
+fn oidc(c: &Common, file: &File, public_url: Option<&str>) -> Result<Option<OidcOptions>> {
+    let pick = |flag: &Option<String>, key: &Option<String>| {
+        flag.clone()
+            .or_else(|| key.clone())
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let issuer = pick(&c.oidc_issuer, &file.oidc_issuer);
+    let client_id = pick(&c.oidc_client_id, &file.oidc_client_id);
+    let secret = pick(&env("OIDC_CLIENT_SECRET"), &file.oidc_client_secret);
+    let name = pick(&c.oidc_name, &file.oidc_name);
+    let role = pick(&c.oidc_role, &file.oidc_role);
+    let required = [
+        ("oidc_issuer", issuer.is_some()),
+        ("oidc_client_id", client_id.is_some()),
+        ("oidc_client_secret", secret.is_some()),
+    ];
+    let any = required.iter().any(|(_, set)| *set) || name.is_some() || role.is_some();
+    if !any {
+        return Ok(None);
+    }
+    let missing: Vec<&str> = required
+        .iter()
+        .filter(|(_, set)| !set)
+        .map(|(k, _)| *k)
+        .collect();
+    if !missing.is_empty() {
+        bail!(
+            "single sign-on is half configured: {} {} missing (set oidc_issuer, oidc_client_id and oidc_client_secret together, or none of the oidc keys)",
+            missing.join(", "),
+            if missing.len() == 1 { "is" } else { "are" }
+        );
+    }
+    let (Some(issuer), Some(client_id), Some(client_secret)) = (issuer, client_id, secret) else {
+        bail!("single sign-on needs oidc_issuer, oidc_client_id and oidc_client_secret");
+    };
+    casebook_server::check_provider_url("oidc_issuer", &issuer)
+        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    if public_url.is_none() {
+        bail!(
+            "single sign-on needs public_url: the provider sends people back to PUBLIC_URL/login/oidc/callback"
+        );
+    }
+    let role: Role = role
+        .as_deref()
+        .unwrap_or("reader")
+        .parse()
+        .map_err(|e: casebook_core::Error| anyhow::anyhow!("oidc_role: {}", e.message))?;
+    Ok(Some(OidcOptions {
+        issuer,
+        client_id,
+        client_secret,
+        name: name.unwrap_or_else(|| "single sign-on".into()),
+        role,
+    }))
 }
 
 fn read_file(path: &Path) -> Result<File> {
@@ -286,6 +378,63 @@ mod tests {
         ] {
             let err = with_smtp(relay, from).unwrap_err().to_string();
             assert!(err.contains(says), "{relay:?} {from:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn oidc_keys_go_together_and_need_a_public_url() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("casebook.toml");
+        std::fs::write(
+            &file,
+            "oidc_issuer = \"https://id.example.com\"\noidc_client_id = \"wiki\"\n\
+             oidc_client_secret = \"s3cret\"\npublic_url = \"https://wiki.example.com\"\n",
+        )
+        .unwrap();
+        let common = Common {
+            config: Some(file.clone()),
+            ..Common::default()
+        };
+        let o = Config::resolve(&common).unwrap().oidc.unwrap();
+        assert_eq!(o.issuer, "https://id.example.com");
+        assert_eq!(
+            (o.client_id.as_str(), o.client_secret.as_str()),
+            ("wiki", "s3cret")
+        );
+        assert_eq!((o.name.as_str(), o.role), ("single sign-on", Role::Reader));
+        let o = Config::resolve(&Common {
+            oidc_name: Some("Example ID".into()),
+            oidc_role: Some("editor".into()),
+            ..common.clone()
+        })
+        .unwrap()
+        .oidc
+        .unwrap();
+        assert_eq!((o.name.as_str(), o.role), ("Example ID", Role::Editor));
+        assert!(Config::resolve(&Common::default()).unwrap().oidc.is_none());
+
+        for (text, says) in [
+            (
+                "oidc_issuer = \"https://id.example.com\"\npublic_url = \"https://w.example\"\n",
+                "oidc_client_id, oidc_client_secret are missing",
+            ),
+            ("oidc_name = \"X\"\n", "half configured"),
+            (
+                "oidc_issuer = \"https://id.example.com\"\noidc_client_id = \"w\"\noidc_client_secret = \"s\"\n",
+                "needs public_url",
+            ),
+            (
+                "oidc_issuer = \"http://id.example.com\"\noidc_client_id = \"w\"\noidc_client_secret = \"s\"\npublic_url = \"https://w.example\"\n",
+                "must use https",
+            ),
+            (
+                "oidc_issuer = \"https://id.example.com\"\noidc_client_id = \"w\"\noidc_client_secret = \"s\"\npublic_url = \"https://w.example\"\noidc_role = \"root\"\n",
+                "oidc_role",
+            ),
+        ] {
+            std::fs::write(&file, text).unwrap();
+            let err = Config::resolve(&common).unwrap_err().to_string();
+            assert!(err.contains(says), "{text}: {err}");
         }
     }
 

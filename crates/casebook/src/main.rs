@@ -275,6 +275,7 @@ fn serve(cfg: Config) -> Result<()> {
         max_push_bytes: cfg.max_push_bytes,
         smtp_relay: cfg.smtp_relay.clone(),
         smtp_from: cfg.smtp_from.clone(),
+        oidc: cfg.oidc.clone(),
         ..ServerOptions::default()
     };
     let state =
@@ -302,6 +303,13 @@ fn serve(cfg: Config) -> Result<()> {
             anonymous = ?cfg.anonymous,
             "Casebook is serving"
         );
+        if let (Some(o), Some(url)) = (&cfg.oidc, &cfg.public_url) {
+            tracing::info!(
+                issuer = %o.issuer,
+                redirect_uri = %casebook_server::redirect_uri(url),
+                "single sign-on is on"
+            );
+        }
         if let Some(link) = state.setup_link() {
             let base = cfg
                 .public_url

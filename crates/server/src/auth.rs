@@ -248,19 +248,24 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 fn session_secret(headers: &HeaderMap) -> Option<&str> {
+    cookie_value(headers, SESSION_COOKIE)
+}
+
+/// The value of the cookie `name`, if the request carries it and it is not empty.
+pub(crate) fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == SESSION_COOKIE)
+        .find(|(k, _)| *k == name)
         .map(|(_, v)| v)
         .filter(|v| !v.is_empty())
 }
 
 /// Compares two secrets in time independent of where they differ.
-fn same(a: &str, b: &str) -> bool {
+pub(crate) fn same(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())
@@ -469,7 +474,7 @@ impl FromRequestParts<AppState> for ClientAddr {
 }
 
 /// Whether the site is served over HTTPS, so the cookie may only travel that way.
-fn https(st: &AppState, headers: &HeaderMap) -> bool {
+pub(crate) fn https(st: &AppState, headers: &HeaderMap) -> bool {
     st.opts
         .public_url
         .as_deref()
@@ -490,7 +495,12 @@ fn cookie(st: &AppState, headers: &HeaderMap, value: &str, max_age: u64) -> Head
 }
 
 /// Starts a session for `user` and answers with a redirect to `to` carrying its cookie.
-async fn start_session(st: &AppState, headers: &HeaderMap, user: &User, to: &str) -> Response {
+pub(crate) async fn start_session(
+    st: &AppState,
+    headers: &HeaderMap,
+    user: &User,
+    to: &str,
+) -> Response {
     let Some(acc) = st.opts.accounts.clone() else {
         return st.fail(no_accounts()).into_response();
     };
@@ -512,7 +522,7 @@ fn no_accounts() -> Error {
     Error::not_found("this wiki has no accounts")
 }
 
-fn accounts(st: &AppState) -> Result<Arc<Accounts>, PageError> {
+pub(crate) fn accounts(st: &AppState) -> Result<Arc<Accounts>, PageError> {
     st.opts
         .accounts
         .clone()
@@ -520,7 +530,7 @@ fn accounts(st: &AppState) -> Result<Arc<Accounts>, PageError> {
 }
 
 /// Where to go after signing in: only a path on this site.
-fn local(next: &str) -> &str {
+pub(crate) fn local(next: &str) -> &str {
     if next.starts_with('/') && !next.starts_with("//") && !next.contains(['\\', '\r', '\n']) {
         next
     } else {
@@ -563,7 +573,10 @@ fn login_page(
         status,
         "login.html",
         actor,
-        context! { title => "Sign in", name, next, error },
+        context! {
+            title => "Sign in", name, next, error,
+            sso => st.oidc.as_ref().map(|o| o.name().to_string()),
+        },
     )
 }
 
@@ -675,7 +688,7 @@ fn session_account(st: &AppState, actor: &Actor) -> Result<SignedIn, PageError> 
     match &actor.account {
         Some(a) if a.csrf.is_some() => Ok(a.clone()),
         Some(_) => Err(st.fail(Error::forbidden(
-            "the account page is for a browser session; sign in with a password",
+            "the account page is for a browser session; sign in from the sign-in page",
         ))),
         None => Err(st.fail(Error::unauthorized("sign in to see your account"))),
     }
@@ -721,9 +734,24 @@ async fn account_page(
 ) -> Result<Response, PageError> {
     let acc = accounts(st)?;
     let name = me.name.clone();
-    let (user, tokens) = blocking(move || Ok((acc.require_user(&name)?, acc.tokens(&name)?)))
-        .await
-        .map_err(|e| st.fail(e))?;
+    let (user, tokens, identities, has_password) = blocking(move || {
+        Ok((
+            acc.require_user(&name)?,
+            acc.tokens(&name)?,
+            acc.identities(&name)?,
+            acc.has_password(&name)?,
+        ))
+    })
+    .await
+    .map_err(|e| st.fail(e))?;
+    // The configured provider by its name; a link left from an earlier provider by its address.
+    let providers: Vec<String> = identities
+        .into_iter()
+        .map(|i| match &st.oidc {
+            Some(o) if o.issuer() == i.issuer => o.name().to_string(),
+            _ => i.issuer,
+        })
+        .collect();
     let tokens: Vec<TokenView> = tokens
         .into_iter()
         .map(|t| TokenView {
@@ -746,6 +774,8 @@ async fn account_page(
             email => user.email,
             role => user.role.as_str(),
             tokens,
+            providers,
+            has_password,
             new_token,
             notice,
             error,

@@ -7,8 +7,10 @@ mod discussions;
 mod error;
 mod feed;
 mod githttp;
+mod jwt;
 mod mail;
 mod notify;
+mod oidc;
 mod records;
 mod security;
 mod theme;
@@ -18,6 +20,7 @@ mod web;
 pub use auth::SignedIn;
 pub use casebook_accounts::{Accounts, Role};
 pub use error::{ApiError, PageError};
+pub use oidc::{OidcOptions, check_provider_url, redirect_uri};
 pub use theme::Theme;
 
 use axum::Router;
@@ -83,6 +86,8 @@ pub struct ServerOptions {
     pub smtp_relay: Option<String>,
     /// The sender address of notification e-mails.
     pub smtp_from: Option<String>,
+    /// Single sign-on with an OpenID Connect provider (needs `public_url`).
+    pub oidc: Option<OidcOptions>,
 }
 
 impl Default for ServerOptions {
@@ -101,6 +106,7 @@ impl Default for ServerOptions {
             git_timeout: Duration::from_secs(120),
             smtp_relay: None,
             smtp_from: None,
+            oidc: None,
         }
     }
 }
@@ -113,6 +119,7 @@ pub struct AppState {
     pub theme: Arc<Theme>,
     pub(crate) auth: Arc<auth::AuthState>,
     pub(crate) notices: Arc<notify::Notices>,
+    pub(crate) oidc: Option<Arc<oidc::Oidc>>,
 }
 
 /// The one acting person of a request.
@@ -138,7 +145,18 @@ impl AppState {
         } else {
             notify::Notices::default()
         };
+        let oidc = match &opts.oidc {
+            Some(o) if opts.accounts.is_some() => Some(Arc::new(oidc::Oidc::new(
+                o.clone(),
+                opts.public_url.as_deref(),
+            )?)),
+            Some(_) => {
+                return Err(Error::invalid("single sign-on needs the accounts database"));
+            }
+            None => None,
+        };
         Ok(AppState {
+            oidc,
             engine,
             opts: Arc::new(opts),
             theme: Arc::new(theme),
@@ -255,6 +273,7 @@ pub fn router(state: AppState) -> Router {
         .merge(notify::web_routes())
         .merge(records::routes())
         .merge(auth::routes())
+        .merge(oidc::routes())
         .nest("/api/v1", api::routes())
         .merge(githttp::routes())
         .layer(DefaultBodyLimit::max(limit))

@@ -28,6 +28,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("githttp.rs", include_str!("../src/githttp.rs")),
     ("cases.rs", include_str!("../src/cases.rs")),
     ("feed.rs", include_str!("../src/feed.rs")),
+    ("oidc.rs", include_str!("../src/oidc.rs")),
 ];
 
 /// What came back, as far as access is concerned.
@@ -253,6 +254,15 @@ fn table() -> Vec<Row> {
             ("next", "/"),
         ]),
         row("GET", "/logout", "/logout", PUBLIC),
+        // Single sign-on is not configured here: both ends say so to everyone (the flow
+        // itself is tested in tests/oidc.rs).
+        row("GET", "/login/oidc", "/login/oidc", [NotFound; 5]),
+        row(
+            "GET",
+            "/login/oidc/callback",
+            "/login/oidc/callback?state=x&code=y",
+            [NotFound; 5],
+        ),
         row("GET", "/account", "/account", SIGNED_IN),
         // A wrong current password: let in, refused, nothing changed.
         row(

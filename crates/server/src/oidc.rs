@@ -1,0 +1,613 @@
+//! Single sign-on with an OpenID Connect provider: the authorization-code flow with PKCE (S256)
+//! and a confidential client (`client_secret_basic`).
+//!
+//! `/login/oidc` keeps a pending sign-in on the server (a random state → nonce, PKCE verifier,
+//! where to go afterwards, the browser's binding cookie, when it started; ten minutes at most,
+//! a bounded number at once), sets the binding cookie and sends the browser to the provider.
+//! `/login/oidc/callback` takes the pending sign-in by its state (once: a replay finds
+//! nothing), refuses it when the binding cookie differs (a state carried to another browser),
+//! exchanges the code at the token endpoint, and accepts the ID token only once `jwt::verify`
+//! has checked its signature against the provider's keys and its claims. The person's account
+//! comes from `Accounts::sign_on`, and the session starts exactly as after a password.
+//!
+//! The provider's discovery document and keys are fetched on first use and kept for an hour;
+//! a failure is not kept, so the next sign-in tries again. Keys are fetched again (at most once
+//! a minute) when a token names a key id the set does not have.
+
+use crate::auth::{self, local, same};
+use crate::jwt::{self, Jwks};
+use crate::{AppState, PageError};
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use casebook_accounts::{Role, SignOn, new_secret};
+use casebook_core::{Error, Result};
+use reqwest::Url;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// The cookie that binds a pending sign-in to the browser that started it.
+pub const BINDING_COOKIE: &str = "casebook_oidc";
+/// How long a sign-in may take at the provider.
+pub const PENDING_TTL: Duration = Duration::from_secs(10 * 60);
+/// Most sign-ins pending at once; past it the oldest is forgotten.
+pub const MAX_PENDING: usize = 10_000;
+/// How long the discovery document and keys are kept.
+const PROVIDER_TTL: Duration = Duration::from_secs(3600);
+/// Least time between two fetches of the keys for an unknown key id.
+const JWKS_REFRESH: Duration = Duration::from_secs(60);
+/// Largest answer read from the provider.
+const MAX_ANSWER_BYTES: usize = 1 << 20;
+
+/// Single sign-on settings (validated by the binary; `AppState::new` checks them again).
+#[derive(Clone)]
+pub struct OidcOptions {
+    /// The provider's issuer URL, exactly as its tokens carry it.
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// The provider's name on the sign-in button.
+    pub name: String,
+    /// The role of accounts made on first sign-on.
+    pub role: Role,
+}
+
+impl std::fmt::Debug for OidcOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcOptions")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"…")
+            .field("name", &self.name)
+            .field("role", &self.role)
+            .finish()
+    }
+}
+
+/// An address of the provider: `https`, or plain `http` only on a loopback host (for a
+/// provider on the same machine, as in tests).
+pub fn check_provider_url(what: &str, url: &str) -> Result<Url> {
+    let parsed =
+        Url::parse(url).map_err(|e| Error::invalid(format!("{what} '{url}' is not a URL: {e}")))?;
+    let host = parsed.host_str().unwrap_or_default();
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    match parsed.scheme() {
+        "https" if !host.is_empty() => Ok(parsed),
+        "http" if loopback => Ok(parsed),
+        "http" => Err(Error::invalid(format!(
+            "{what} '{url}' must use https (plain http only on a loopback address)"
+        ))),
+        _ => Err(Error::invalid(format!(
+            "{what} '{url}' must be an https:// address"
+        ))),
+    }
+}
+
+/// The redirect URI registered at the provider.
+pub fn redirect_uri(public_url: &str) -> String {
+    format!("{}/login/oidc/callback", public_url.trim_end_matches('/'))
+}
+
+/// A sign-in sent to the provider and not back yet.
+struct Pending {
+    nonce: String,
+    verifier: String,
+    next: String,
+    /// The binding cookie of the browser that started it.
+    browser: String,
+    created: Instant,
+}
+
+/// What the provider's discovery document and key set say.
+#[derive(Clone)]
+struct Provider {
+    authorization: Url,
+    token: Url,
+    jwks_uri: Url,
+    jwks: Jwks,
+    fetched: Instant,
+    jwks_fetched: Instant,
+}
+
+#[derive(Deserialize)]
+struct Discovery {
+    issuer: String,
+    authorization_endpoint: String,
+    token_endpoint: String,
+    jwks_uri: String,
+}
+
+/// The sign-on state the server keeps.
+pub(crate) struct Oidc {
+    opts: OidcOptions,
+    redirect_uri: String,
+    http: reqwest::Client,
+    provider: tokio::sync::Mutex<Option<Provider>>,
+    pending: Mutex<HashMap<String, Pending>>,
+}
+
+impl Oidc {
+    pub(crate) fn new(opts: OidcOptions, public_url: Option<&str>) -> Result<Oidc> {
+        check_provider_url("oidc_issuer", &opts.issuer)?;
+        if opts.client_id.trim().is_empty() || opts.client_secret.is_empty() {
+            return Err(Error::invalid(
+                "single sign-on needs oidc_client_id and oidc_client_secret",
+            ));
+        }
+        let Some(public_url) = public_url.filter(|u| !u.trim().is_empty()) else {
+            return Err(Error::invalid(
+                "single sign-on needs public_url: the provider sends people back to PUBLIC_URL/login/oidc/callback",
+            ));
+        };
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(15))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("casebook/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::internal(format!("cannot make an HTTPS client: {e}")))?;
+        Ok(Oidc {
+            redirect_uri: redirect_uri(public_url),
+            opts,
+            http,
+            provider: tokio::sync::Mutex::new(None),
+            pending: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        &self.opts.name
+    }
+
+    pub(crate) fn issuer(&self) -> &str {
+        &self.opts.issuer
+    }
+
+    fn pending(&self) -> std::sync::MutexGuard<'_, HashMap<String, Pending>> {
+        self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn remember(&self, state: String, p: Pending) {
+        let mut map = self.pending();
+        map.retain(|_, p| p.created.elapsed() < PENDING_TTL);
+        if map.len() >= MAX_PENDING
+            && let Some(oldest) = map
+                .iter()
+                .min_by_key(|(_, p)| p.created)
+                .map(|(k, _)| k.clone())
+        {
+            map.remove(&oldest);
+        }
+        map.insert(state, p);
+    }
+
+    /// Takes the pending sign-in of `state` if `browser` started it. One from another browser
+    /// stays, so that it cannot be cancelled from outside.
+    fn take(&self, state: &str, browser: Option<&str>) -> Result<Pending> {
+        let mut map = self.pending();
+        let expired = || {
+            Error::invalid(
+                "this sign-in has expired or was finished already; start again from the sign-in page",
+            )
+        };
+        let Some(p) = map.get(state) else {
+            return Err(expired());
+        };
+        if p.created.elapsed() >= PENDING_TTL {
+            map.remove(state);
+            return Err(expired());
+        }
+        if !browser.is_some_and(|b| same(b, &p.browser)) {
+            return Err(Error::forbidden(
+                "this sign-in was started in another browser (or its cookie was lost); start again from the sign-in page",
+            ));
+        }
+        map.remove(state).ok_or_else(expired)
+    }
+
+    /// The provider's endpoints and keys, from the cache or fetched now.
+    async fn provider(&self) -> Result<Provider> {
+        let mut cached = self.provider.lock().await;
+        if let Some(p) = cached.as_ref()
+            && p.fetched.elapsed() < PROVIDER_TTL
+        {
+            return Ok(p.clone());
+        }
+        let base = self.opts.issuer.trim_end_matches('/');
+        let url = format!("{base}/.well-known/openid-configuration");
+        let d: Discovery = self.get_json(&url, "its discovery document").await?;
+        if d.issuer != self.opts.issuer {
+            return Err(Error::unavailable(format!(
+                "the provider calls itself '{}', not '{}' as configured (oidc_issuer must be exactly the provider's issuer)",
+                casebook_core::truncate(&d.issuer, 100),
+                self.opts.issuer
+            )));
+        }
+        let endpoint = |what: &str, u: &str| {
+            check_provider_url(what, u)
+                .map_err(|e| Error::unavailable(format!("the provider's {}", e.message)))
+        };
+        let authorization = endpoint("authorization_endpoint", &d.authorization_endpoint)?;
+        let token = endpoint("token_endpoint", &d.token_endpoint)?;
+        let jwks_uri = endpoint("jwks_uri", &d.jwks_uri)?;
+        let jwks: Jwks = self.get_json(jwks_uri.as_str(), "its keys").await?;
+        let now = Instant::now();
+        let p = Provider {
+            authorization,
+            token,
+            jwks_uri,
+            jwks,
+            fetched: now,
+            jwks_fetched: now,
+        };
+        *cached = Some(p.clone());
+        Ok(p)
+    }
+
+    /// The keys again, when a token names one the cached set lacks (the provider rotated).
+    async fn refresh_keys(&self, p: &mut Provider) -> Result<()> {
+        if p.jwks_fetched.elapsed() < JWKS_REFRESH {
+            return Ok(());
+        }
+        let jwks: Jwks = self.get_json(p.jwks_uri.as_str(), "its keys").await?;
+        p.jwks = jwks;
+        p.jwks_fetched = Instant::now();
+        if let Some(c) = self.provider.lock().await.as_mut() {
+            c.jwks = p.jwks.clone();
+            c.jwks_fetched = p.jwks_fetched;
+        }
+        Ok(())
+    }
+
+    async fn get_json<T: DeserializeOwned>(&self, url: &str, what: &str) -> Result<T> {
+        let resp = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| down(what, &e))?;
+        if !resp.status().is_success() {
+            return Err(Error::unavailable(format!(
+                "the sign-on provider answered {} for {what}",
+                resp.status()
+            )));
+        }
+        let body = read_limited(resp, what).await?;
+        serde_json::from_slice(&body).map_err(|e| {
+            Error::unavailable(format!("the sign-on provider's {what} is not valid: {e}"))
+        })
+    }
+
+    /// Exchanges the code for tokens and returns the ID token.
+    async fn exchange(&self, p: &Provider, code: &str, verifier: &str) -> Result<String> {
+        let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        let basic = STANDARD.encode(format!(
+            "{}:{}",
+            enc(&self.opts.client_id),
+            enc(&self.opts.client_secret)
+        ));
+        let form = form_urlencoded::Serializer::new(String::new())
+            .append_pair("grant_type", "authorization_code")
+            .append_pair("code", code)
+            .append_pair("redirect_uri", &self.redirect_uri)
+            .append_pair("code_verifier", verifier)
+            .finish();
+        let resp = self
+            .http
+            .post(p.token.clone())
+            .header(header::AUTHORIZATION, format!("Basic {basic}"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json")
+            .body(form)
+            .send()
+            .await
+            .map_err(|e| down("its token endpoint", &e))?;
+        let status = resp.status();
+        let body = read_limited(resp, "its token endpoint").await?;
+        if status.is_server_error() {
+            return Err(Error::unavailable(format!(
+                "the sign-on provider failed at its token endpoint ({status}); try again in a moment, or sign in with a password"
+            )));
+        }
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        if !status.is_success() {
+            let text = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or_default();
+            return Err(Error::unauthorized(format!(
+                "the sign-on provider refused to complete the sign-in ({status}{}{}); start again",
+                if text("error").is_empty() { "" } else { ": " },
+                casebook_core::truncate(
+                    &format!("{} {}", text("error"), text("error_description")),
+                    200
+                )
+                .trim()
+            )));
+        }
+        match v.get("id_token").and_then(|t| t.as_str()) {
+            Some(t) => Ok(t.to_string()),
+            None => Err(Error::unauthorized(
+                "the sign-on provider sent no ID token; is the openid scope allowed for this client?",
+            )),
+        }
+    }
+}
+
+fn down(what: &str, e: &reqwest::Error) -> Error {
+    let why = if e.is_timeout() {
+        "it did not answer in time".to_string()
+    } else if e.is_connect() {
+        "it cannot be reached".to_string()
+    } else {
+        e.to_string()
+    };
+    tracing::warn!(error = %e, "the sign-on provider failed for {what}");
+    Error::unavailable(format!(
+        "the sign-on provider failed for {what}: {why}. Try again in a moment, or sign in with a password"
+    ))
+}
+
+async fn read_limited(mut resp: reqwest::Response, what: &str) -> Result<Vec<u8>> {
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| down(what, &e))? {
+        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+            return Err(Error::unavailable(format!(
+                "the sign-on provider's answer for {what} is too large"
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/login/oidc", get(start))
+        .route("/login/oidc/callback", get(callback))
+}
+
+fn oidc(st: &AppState) -> std::result::Result<&Oidc, PageError> {
+    auth::accounts(st)?;
+    st.oidc.as_deref().ok_or_else(|| {
+        st.fail(Error::not_found(
+            "single sign-on is not set up on this wiki; sign in with a password",
+        ))
+    })
+}
+
+fn binding(headers: &HeaderMap) -> Option<&str> {
+    auth::cookie_value(headers, BINDING_COOKIE).filter(|v| v.len() == 64)
+}
+
+#[derive(Deserialize, Default)]
+struct StartQuery {
+    #[serde(default)]
+    next: String,
+}
+
+/// Sends the browser to the provider.
+async fn start(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<StartQuery>,
+) -> std::result::Result<Response, PageError> {
+    let o = oidc(&st)?;
+    let p = o.provider().await.map_err(|e| st.fail(e))?;
+    // One cookie per browser, kept while it lasts, so sign-ins in two tabs both work.
+    let browser = binding(&headers)
+        .map(str::to_string)
+        .unwrap_or_else(new_secret);
+    let (state, nonce, verifier) = (new_secret(), new_secret(), new_secret());
+    let challenge = URL_SAFE_NO_PAD.encode(ring::digest::digest(
+        &ring::digest::SHA256,
+        verifier.as_bytes(),
+    ));
+    let mut url = p.authorization.clone();
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &o.opts.client_id)
+        .append_pair("redirect_uri", &o.redirect_uri)
+        .append_pair("scope", "openid email profile")
+        .append_pair("state", &state)
+        .append_pair("nonce", &nonce)
+        .append_pair("code_challenge", &challenge)
+        .append_pair("code_challenge_method", "S256");
+    o.remember(
+        state,
+        Pending {
+            nonce,
+            verifier,
+            next: local(&q.next).to_string(),
+            browser: browser.clone(),
+            created: Instant::now(),
+        },
+    );
+    let secure = if auth::https(&st, &headers) {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!(
+        "{BINDING_COOKIE}={browser}; Path=/login/oidc; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+        PENDING_TTL.as_secs()
+    );
+    let mut resp = Redirect::to(url.as_str()).into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    Ok(resp)
+}
+
+#[derive(Deserialize, Default)]
+struct CallbackQuery {
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    error: String,
+    #[serde(default)]
+    error_description: String,
+}
+
+/// Where the provider sends the browser back.
+async fn callback(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<CallbackQuery>,
+) -> std::result::Result<Response, PageError> {
+    let o = oidc(&st)?;
+    let fail = |e: Error| {
+        tracing::info!(reason = %e.message, "single sign-on refused");
+        st.fail(e)
+    };
+    if q.state.is_empty() {
+        return Err(fail(Error::invalid(
+            "the provider sent no state back; start again from the sign-in page",
+        )));
+    }
+    let pending = o.take(&q.state, binding(&headers)).map_err(fail)?;
+    if !q.error.is_empty() {
+        return Err(fail(Error::unauthorized(format!(
+            "the sign-on provider did not sign you in: {}",
+            casebook_core::truncate(&format!("{} {}", q.error, q.error_description), 200).trim()
+        ))));
+    }
+    if q.code.is_empty() {
+        return Err(fail(Error::invalid(
+            "the provider sent no code back; start again from the sign-in page",
+        )));
+    }
+    let mut p = o.provider().await.map_err(&fail)?;
+    let id_token = o
+        .exchange(&p, &q.code, &pending.verifier)
+        .await
+        .map_err(&fail)?;
+    if let Some(kid) = jwt::kid(&id_token)
+        && !p.jwks.has_kid(&kid)
+    {
+        o.refresh_keys(&mut p).await.map_err(&fail)?;
+    }
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let expect = jwt::Expect {
+        issuer: &o.opts.issuer,
+        client_id: &o.opts.client_id,
+        nonce: &pending.nonce,
+        now,
+    };
+    let claims = jwt::verify(&id_token, &p.jwks, &expect).map_err(|r| {
+        fail(Error::unauthorized(format!(
+            "single sign-on failed: {r}. Start again, or sign in with a password"
+        )))
+    })?;
+    let acc = auth::accounts(&st)?;
+    let role = o.opts.role;
+    let (user, how) = crate::blocking(move || {
+        acc.sign_on(&SignOn {
+            issuer: &claims.issuer,
+            subject: &claims.subject,
+            email: claims.email.as_deref(),
+            email_verified: claims.email_verified,
+            preferred_username: claims.preferred_username.as_deref(),
+            role,
+        })
+    })
+    .await
+    .map_err(&fail)?;
+    tracing::info!(user = %user.name, how = ?how, "signed in through single sign-on");
+    Ok(auth::start_session(&st, &headers, &user, &pending.next).await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provider_addresses_are_https_or_loopback() {
+        for ok in [
+            "https://id.example.com",
+            "https://id.example.com/realms/x/",
+            "http://127.0.0.1:8080",
+            "http://localhost/x",
+            "http://[::1]:9000",
+        ] {
+            assert!(check_provider_url("issuer", ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://id.example.com",
+            "http://10.0.0.1",
+            "ftp://id.example.com",
+            "id.example.com",
+            "",
+        ] {
+            assert!(check_provider_url("issuer", bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            redirect_uri("https://wiki.example.com/"),
+            "https://wiki.example.com/login/oidc/callback"
+        );
+    }
+
+    fn options() -> OidcOptions {
+        OidcOptions {
+            issuer: "https://id.example.com".into(),
+            client_id: "wiki".into(),
+            client_secret: "s3cret".into(),
+            name: "Example ID".into(),
+            role: Role::Reader,
+        }
+    }
+
+    #[test]
+    fn options_need_a_public_url_and_hide_the_secret() {
+        assert!(Oidc::new(options(), None).is_err());
+        assert!(Oidc::new(options(), Some("https://wiki.example.com")).is_ok());
+        assert!(!format!("{:?}", options()).contains("s3cret"));
+    }
+
+    #[test]
+    fn pending_sign_ins_are_taken_once_by_their_browser_and_bounded() {
+        let o = Oidc::new(options(), Some("https://wiki.example.com")).unwrap();
+        let pending = |browser: &str| Pending {
+            nonce: "n".into(),
+            verifier: "v".into(),
+            next: "/".into(),
+            browser: browser.into(),
+            created: Instant::now(),
+        };
+        o.remember("s1".into(), pending("b1"));
+        assert_eq!(
+            o.take("s1", Some("b2")).err().unwrap().kind,
+            casebook_core::ErrorKind::Forbidden
+        );
+        assert!(o.take("s1", None).is_err());
+        assert!(o.take("s1", Some("b1")).is_ok());
+        assert_eq!(
+            o.take("s1", Some("b1")).err().unwrap().kind,
+            casebook_core::ErrorKind::InvalidInput
+        );
+        let old = Pending {
+            created: Instant::now() - PENDING_TTL,
+            ..pending("b1")
+        };
+        o.remember("old".into(), old);
+        assert!(o.take("old", Some("b1")).is_err());
+        for i in 0..MAX_PENDING + 5 {
+            o.remember(format!("s{i}"), pending("b"));
+        }
+        assert_eq!(o.pending().len(), MAX_PENDING);
+    }
+}
