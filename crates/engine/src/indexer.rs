@@ -182,8 +182,11 @@ fn apply(inner: &Inner, batches: Vec<(Revision, Vec<FileDelta>)>) {
         .unwrap_or_else(|e| e.into_inner())
         .take();
     let started = std::time::Instant::now();
+    // A large batch is committed in parts as the index it was before: after a crash in between,
+    // the whole batch is applied again, which is harmless.
+    let checkpoint = inner.search.indexed_revision().unwrap_or_default();
     let staged = inner.search.stage(&remove, Vec::new()).and_then(|()| {
-        stage_pages(inner, &present_pages, hook.as_deref())?;
+        stage_pages(inner, &present_pages, hook.as_deref(), &checkpoint)?;
         inner.search.stage(&[], thread_docs(inner, threads))
     });
     match staged.and_then(|()| inner.search.commit_at(revision.as_str())) {
@@ -290,7 +293,8 @@ fn rebuild(
             .filter_map(|p| PagePath::parse(p).ok())
             .collect()
     };
-    stage_pages(inner, &pages, progress)?;
+    // Committed in parts with no revision: after a crash in between, the index is rebuilt.
+    stage_pages(inner, &pages, progress, "")?;
     let threads: Vec<String> = {
         let snap = inner.snap.read().unwrap_or_else(|e| e.into_inner());
         snap.threads.threads.keys().cloned().collect()
@@ -310,14 +314,20 @@ fn rebuild(
 /// enough that a large import or rebuild never holds all its documents in memory at once.
 const STAGE_CHUNK: usize = 2048;
 
-/// Builds the documents of `pages` and stages them in the index, a chunk at a time.
+/// Builds the documents of `pages` and stages them in the index, a chunk at a time. Between
+/// chunks the index is committed with `checkpoint` as its revision, so that the documents the
+/// index writer queues never pile up beyond one chunk (memory stays flat however large the wiki).
 fn stage_pages(
     inner: &Inner,
     pages: &[PagePath],
     progress: Option<&(dyn Fn(u64, u64) + Send + Sync)>,
+    checkpoint: &str,
 ) -> casebook_core::Result<()> {
     let total = pages.len() as u64;
     for (i, chunk) in pages.chunks(STAGE_CHUNK).enumerate() {
+        if i > 0 {
+            inner.search.commit_at(checkpoint)?;
+        }
         let offset = (i * STAGE_CHUNK) as u64;
         let report = |n: u64, _: u64| {
             if let Some(f) = progress {

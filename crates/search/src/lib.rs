@@ -218,11 +218,16 @@ impl SearchIndex {
             .reload_policy(ReloadPolicy::Manual)
             .try_into()
             .map_err(ix_err("cannot read the index"))?;
-        let writer = index
-            .writer_with_num_threads(1, WRITER_HEAP)
-            .map_err(ix_err(
-                "cannot lock the index (is another casebook running on this data dir?)",
-            ))?;
+        // One thread indexes and one merges: the machine is small, and each merge holds its
+        // segments' data while it runs.
+        let options = tantivy::indexer::IndexWriterOptions::builder()
+            .memory_budget_per_thread(WRITER_HEAP)
+            .num_worker_threads(1)
+            .num_merge_threads(1)
+            .build();
+        let writer = index.writer_with_options(options).map_err(ix_err(
+            "cannot lock the index (is another casebook running on this data dir?)",
+        ))?;
         Ok(SearchIndex {
             dir: dir.to_path_buf(),
             index,
