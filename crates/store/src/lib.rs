@@ -127,6 +127,7 @@ impl Store {
         if exists {
             return Ok((Store::open(path)?, Opened::Existing));
         }
+        limit_pack_mappings();
         let mut opts = RepositoryInitOptions::new();
         opts.bare(true).initial_head("main").mkpath(true);
         let repo = Repository::init_opts(path, &opts).map_err(|e| {
@@ -156,6 +157,7 @@ impl Store {
     /// Opens an existing repository, bare or not. Fails with a message saying what to do when
     /// the path is not a usable repository.
     pub fn open(path: &Path) -> Result<Store> {
+        limit_pack_mappings();
         let repo = Repository::open(path).map_err(|e| {
             Error::unavailable(format!(
                 "{} is not a git repository ({}); point --repo at a repository or at a path that does not exist yet",
@@ -530,4 +532,31 @@ pub(crate) fn info(c: &git2::Commit<'_>) -> CommitInfo {
         summary: c.summary().ok().flatten().unwrap_or_default().to_string(),
         paths: Vec::new(),
     }
+}
+
+/// How much of the pack files libgit2 maps at a time. By default it maps them in windows of up
+/// to 1 GiB and keeps up to 8 GiB mapped, so a wiki whose pages were all read once (at start, or
+/// to build the search index) keeps its whole pack resident for good. Windows of 4 MiB, at most
+/// 32 MiB of them, bound that; reading a page now and then maps a window again, which costs a
+/// system call, not a read of the file (it stays in the page cache).
+const PACK_WINDOW_BYTES: usize = 4 << 20;
+const PACK_MAPPED_BYTES: usize = 32 << 20;
+
+/// Sets libgit2's pack-mapping limits, once per process, before the first repository is opened.
+#[allow(unsafe_code)]
+fn limit_pack_mappings() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: libgit2's global options may not change while another thread is inside
+        // libgit2. Only this crate calls libgit2 (a CI check keeps it so), and every way it
+        // opens or makes a repository calls this first; the `Once` makes any other thread wait
+        // here until the options are set. So no libgit2 call runs concurrently with these.
+        let set = unsafe {
+            git2::opts::set_mwindow_size(PACK_WINDOW_BYTES)
+                .and_then(|()| git2::opts::set_mwindow_mapped_limit(PACK_MAPPED_BYTES))
+        };
+        if let Err(e) = set {
+            tracing::warn!(error = %e, "cannot limit how much of the pack files git maps");
+        }
+    });
 }
