@@ -127,12 +127,11 @@ impl SearchIndex {
             if score / own < min_likeness {
                 break;
             }
-            let doc: TantivyDocument = searcher.doc(addr).map_err(ix_err("cannot read a hit"))?;
-            if self.f.text(&doc, self.f.kind) != "page" {
+            if self.f.fast_text(&searcher, addr, "kind")? != "page" {
                 continue;
             }
             out.push(Similar {
-                path: self.f.text(&doc, self.f.path),
+                path: self.f.fast_text(&searcher, addr, "path")?,
                 likeness: (score / own).min(1.0),
             });
         }
