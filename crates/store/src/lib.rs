@@ -537,12 +537,17 @@ pub(crate) fn info(c: &git2::Commit<'_>) -> CommitInfo {
 /// How much of the pack files libgit2 maps at a time. By default it maps them in windows of up
 /// to 1 GiB and keeps up to 8 GiB mapped, so a wiki whose pages were all read once (at start, or
 /// to build the search index) keeps its whole pack resident for good. Windows of 4 MiB, at most
-/// 32 MiB of them, bound that; reading a page now and then maps a window again, which costs a
+/// 16 MiB of them, bound that; reading a page now and then maps a window again, which costs a
 /// system call, not a read of the file (it stays in the page cache).
 const PACK_WINDOW_BYTES: usize = 4 << 20;
-const PACK_MAPPED_BYTES: usize = 32 << 20;
+const PACK_MAPPED_BYTES: usize = 16 << 20;
+/// libgit2 also caches parsed trees and commits, up to 256 MiB by default. Every commit in a
+/// large folder makes a new large tree (4 MiB for 100,000 pages in one folder); 32 MiB keeps the
+/// trees a save needs and no collection of old ones.
+const OBJECT_CACHE_BYTES: isize = 32 << 20;
 
-/// Sets libgit2's pack-mapping limits, once per process, before the first repository is opened.
+/// Sets libgit2's pack-mapping and cache limits, once per process, before the first repository
+/// is opened.
 #[allow(unsafe_code)]
 fn limit_pack_mappings() {
     static ONCE: std::sync::Once = std::sync::Once::new();
@@ -554,6 +559,7 @@ fn limit_pack_mappings() {
         let set = unsafe {
             git2::opts::set_mwindow_size(PACK_WINDOW_BYTES)
                 .and_then(|()| git2::opts::set_mwindow_mapped_limit(PACK_MAPPED_BYTES))
+                .and_then(|()| git2::opts::set_cache_max_size(OBJECT_CACHE_BYTES))
         };
         if let Err(e) = set {
             tracing::warn!(error = %e, "cannot limit how much of the pack files git maps");
