@@ -578,7 +578,11 @@ impl SearchIndex {
             .search(&query, &TopDocs::with_limit(limit.max(1)).order_by_score())
             .map_err(ix_err("search failed"))?;
         top.into_iter()
-            .map(|(_, addr)| self.f.fast_text(&searcher, addr, "path"))
+            .map(|(_, addr)| {
+                let doc: TantivyDocument =
+                    searcher.doc(addr).map_err(ix_err("cannot read a hit"))?;
+                Ok(self.f.text(&doc, self.f.path))
+            })
             .collect()
     }
 
@@ -594,9 +598,10 @@ impl SearchIndex {
             .map_err(ix_err("cannot find backlinks"))?;
         let mut out = Vec::with_capacity(top.len());
         for (_, addr) in top {
+            let doc: TantivyDocument = searcher.doc(addr).map_err(ix_err("cannot read a hit"))?;
             out.push(LinkingPage {
-                path: self.f.fast_text(&searcher, addr, "path")?,
-                title: self.f.fast_text(&searcher, addr, "label")?,
+                path: self.f.text(&doc, self.f.path),
+                title: self.f.text(&doc, self.f.title),
             });
         }
         out.sort_by_key(|a| a.title.to_lowercase());

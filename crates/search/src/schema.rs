@@ -109,9 +109,6 @@ impl std::str::FromStr for SearchLanguage {
 pub(crate) struct Fields {
     pub path: Field,
     pub title: Field,
-    /// The title as written, as a fast field: lists of pages (backlinks) read it without
-    /// decompressing stored documents.
-    pub label: Field,
     pub headings: Field,
     pub body: Field,
     pub tags: Field,
@@ -151,14 +148,13 @@ pub(crate) fn build(language: SearchLanguage) -> (Schema, Fields) {
             .set_index_option(IndexRecordOption::Basic),
     );
     let f = Fields {
-        path: b.add_text_field("path", STRING | STORED | FAST),
+        path: b.add_text_field("path", STRING | STORED),
         title: b.add_text_field("title", text(true)),
-        label: b.add_text_field("label", TextOptions::default().set_fast("raw")),
         headings: b.add_text_field("headings", text(false)),
         body: b.add_text_field("body", text(true)),
         tags: b.add_text_field("tags", keyword.clone().set_stored()),
         folder: b.add_text_field("folder", STRING),
-        kind: b.add_text_field("kind", STRING | STORED | FAST),
+        kind: b.add_text_field("kind", STRING | STORED),
         author: b.add_text_field("author", text(false)),
         author_stored: b.add_text_field("author_name", STORED),
         updated: b.add_i64_field("updated", INDEXED | STORED | FAST),
@@ -226,7 +222,6 @@ impl Fields {
         let mut doc = TantivyDocument::default();
         doc.add_text(self.path, &d.path);
         doc.add_text(self.title, &d.title);
-        doc.add_text(self.label, &d.title);
         for h in &d.headings {
             doc.add_text(self.headings, h);
         }
@@ -276,32 +271,6 @@ impl Fields {
             doc.add_facet(self.facets, Facet::from_path([family, value.as_str()]));
         }
         doc
-    }
-
-    /// A text fast field (`path`, `label`, `kind`) of one document. Reading it touches a few
-    /// pages of the column, where reading the stored document would decompress a block of the
-    /// doc store: a page view that lists fifty backlinks would otherwise fault in blocks from all
-    /// over the store, and a server that has shown a few hundred pages would hold all of it.
-    pub(crate) fn fast_text(
-        &self,
-        searcher: &tantivy::Searcher,
-        addr: tantivy::DocAddress,
-        field: &str,
-    ) -> casebook_core::Result<String> {
-        let column = searcher
-            .segment_reader(addr.segment_ord)
-            .fast_fields()
-            .str(field)
-            .map_err(|e| casebook_core::Error::internal(format!("cannot read {field}: {e}")))?;
-        let mut out = String::new();
-        if let Some(column) = column
-            && let Some(ord) = column.term_ords(addr.doc_id).next()
-        {
-            column
-                .ord_to_str(ord, &mut out)
-                .map_err(|e| casebook_core::Error::internal(format!("cannot read {field}: {e}")))?;
-        }
-        Ok(out)
     }
 
     pub(crate) fn text(&self, doc: &TantivyDocument, field: Field) -> String {

@@ -127,11 +127,12 @@ impl SearchIndex {
             if score / own < min_likeness {
                 break;
             }
-            if self.f.fast_text(&searcher, addr, "kind")? != "page" {
+            let doc: TantivyDocument = searcher.doc(addr).map_err(ix_err("cannot read a hit"))?;
+            if self.f.text(&doc, self.f.kind) != "page" {
                 continue;
             }
             out.push(Similar {
-                path: self.f.fast_text(&searcher, addr, "path")?,
+                path: self.f.text(&doc, self.f.path),
                 likeness: (score / own).min(1.0),
             });
         }
