@@ -21,12 +21,13 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 /// Freed memory goes back to the system at once rather than a second later: a thread that
-/// falls idle (the index builder after a rebuild, say) would otherwise keep what it freed.
+/// falls idle (the index builder after a rebuild, say) would otherwise keep what it freed. Set as
+/// a default, so `MIMALLOC_PURGE_DELAY` in the environment still decides.
 #[allow(unsafe_code)]
 fn return_freed_memory_at_once() {
-    // SAFETY: `mi_option_set` stores an integer option; it is called first thing in `main`,
+    // SAFETY: `mi_option_set_default` stores an integer option; it is called first thing in `main`,
     // before any thread is started, and the option is one mimalloc reads on every purge.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
+    unsafe { libmimalloc_sys::mi_option_set_default(MI_OPTION_PURGE_DELAY, 0) };
 }
 use std::path::PathBuf;
 
