@@ -37,6 +37,27 @@ fn check_group(name: &str) -> Result<()> {
     })
 }
 
+/// Rows of (key, optional value) ordered by key, as each key with its values: the shape of a
+/// LEFT JOIN that lists groups with their members, or rules with their groups.
+fn grouped(stmt: &mut rusqlite::Statement<'_>) -> Result<Vec<(String, Vec<String>)>> {
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+        })
+        .map_err(db)?;
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    for row in rows {
+        let (key, value) = row.map_err(db)?;
+        if out.last().is_none_or(|(k, _)| *k != key) {
+            out.push((key, Vec::new()));
+        }
+        if let (Some(v), Some((_, values))) = (value, out.last_mut()) {
+            values.push(v);
+        }
+    }
+    Ok(out)
+}
+
 fn group_id(conn: &Connection, name: &str) -> Result<i64> {
     conn.query_row(
         "SELECT id FROM groups WHERE name = ?1",
@@ -93,25 +114,10 @@ impl Accounts {
                  ORDER BY g.name COLLATE NOCASE, u.name COLLATE NOCASE",
             )
             .map_err(db)?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
-            })
-            .map_err(db)?;
-        let mut out: Vec<Group> = Vec::new();
-        for row in rows {
-            let (group, member) = row.map_err(db)?;
-            if out.last().is_none_or(|g| g.name != group) {
-                out.push(Group {
-                    name: group,
-                    members: Vec::new(),
-                });
-            }
-            if let (Some(m), Some(g)) = (member, out.last_mut()) {
-                g.members.push(m);
-            }
-        }
-        Ok(out)
+        Ok(grouped(&mut stmt)?
+            .into_iter()
+            .map(|(name, members)| Group { name, members })
+            .collect())
     }
 
     /// Puts an account into a group (no change if it is in already).
@@ -210,25 +216,10 @@ impl Accounts {
                  ORDER BY r.folder COLLATE NOCASE, g.name COLLATE NOCASE",
             )
             .map_err(db)?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
-            })
-            .map_err(db)?;
-        let mut out: Vec<FolderRule> = Vec::new();
-        for row in rows {
-            let (folder, group) = row.map_err(db)?;
-            if out.last().is_none_or(|r| r.folder != folder) {
-                out.push(FolderRule {
-                    folder,
-                    groups: Vec::new(),
-                });
-            }
-            if let (Some(g), Some(r)) = (group, out.last_mut()) {
-                r.groups.push(g);
-            }
-        }
-        Ok(out)
+        Ok(grouped(&mut stmt)?
+            .into_iter()
+            .map(|(folder, groups)| FolderRule { folder, groups })
+            .collect())
     }
 
     /// What `user` may read (`None`: a visitor who is not signed in). Administrators read
