@@ -295,10 +295,10 @@ fn notification_json(n: &Notification) -> Value {
 async fn api_inbox(State(st): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     let actor = st.actor(&headers);
     let (acc, name) = account(&st, &actor)?;
-    let (mut list, unread) =
-        blocking(move || Ok((acc.inbox(&name, INBOX_LIMIT)?, acc.unread_count(&name)?))).await?;
+    let mut list = blocking(move || acc.inbox(&name, INBOX_LIMIT)).await?;
     // Told before a folder was closed to them: no longer theirs to read.
     list.retain(|n| actor.sees(&n.page));
+    let unread = unread(&st, &actor);
     Ok(Json(json!({
         "unread": unread,
         "notifications": list.iter().map(notification_json).collect::<Vec<_>>(),
@@ -561,9 +561,22 @@ pub(crate) fn watching_folder(st: &AppState, actor: &Actor, folder: &str) -> boo
 /// The unread count for the header's badge: one indexed count.
 pub(crate) fn unread(st: &AppState, actor: &Actor) -> usize {
     match (st.opts.accounts.as_deref(), &actor.account) {
-        (Some(acc), Some(me)) => acc.unread_count(&me.name).unwrap_or(0),
+        (Some(acc), Some(me)) if actor.scope.is_everything() => {
+            acc.unread_count(&me.name).unwrap_or(0)
+        }
+        // Notifications filed before a folder was closed to this person are not counted.
+        (Some(acc), Some(me)) => visible_unread(acc, actor, &me.name).unwrap_or(0),
         _ => 0,
     }
+}
+
+/// Unread notifications about pages `actor` may read, among the newest in the inbox.
+fn visible_unread(acc: &Accounts, actor: &Actor, name: &str) -> Result<usize> {
+    Ok(acc
+        .inbox(name, INBOX_LIMIT)?
+        .iter()
+        .filter(|n| !n.read && actor.sees(&n.page))
+        .count())
 }
 
 /// The most helpful case stories for the home page: (path, title, count), most first.

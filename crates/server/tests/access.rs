@@ -1158,5 +1158,27 @@ async fn a_restricted_folder_never_shows_to_people_outside_it() {
     if r.status != StatusCode::FORBIDDEN {
         wrong.push(format!("the outsider wrote into the folder: {}", r.status));
     }
+    // Told about a page while it was open, then the folder closes: the inbox and its unread
+    // count forget it.
+    app.api(
+        "PUT",
+        "/api/v1/pages/later/Plan",
+        &lee,
+        json!({"markdown": "# Plan\n"}),
+    )
+    .await;
+    app.api(
+        "POST",
+        "/api/v1/pages/later/Plan/discussions",
+        &lee,
+        json!({"title": "Timing", "body": "@otto when?"}),
+    )
+    .await;
+    let before: Value = serde_json::from_str(&app.get("/api/v1/inbox", &otto).await.1).unwrap();
+    acc.set_folder_rule("later", &["deal-desk"]).unwrap();
+    let after: Value = serde_json::from_str(&app.get("/api/v1/inbox", &otto).await.1).unwrap();
+    if before["unread"] != 1 || after["unread"] != 0 || after["notifications"] != json!([]) {
+        wrong.push(format!("inbox before the rule: {before}, after: {after}"));
+    }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
