@@ -798,9 +798,7 @@ async fn change_password(
     let actor = st.actor(&headers);
     let me = session_account(&st, &actor)?;
     let acc = accounts(&st)?;
-    let Ok(Form(form)) = form else {
-        return Err(st.fail(Error::invalid("the form could not be read")));
-    };
+    let form = crate::web::read_form(&st, form)?;
     let refuse = |msg: &str| {
         let (st, actor, me, msg) = (st.clone(), actor.clone(), me.clone(), msg.to_string());
         async move { account_page(&st, &actor, &me, StatusCode::BAD_REQUEST, "", &msg, None).await }
@@ -996,9 +994,7 @@ async fn admin_action<T: Send + 'static>(
     let actor = st.actor(&headers);
     require_admin(&st, &actor)?;
     let acc = accounts(&st)?;
-    let Ok(Form(form)) = form else {
-        return Err(st.fail(Error::invalid("the form could not be read")));
-    };
+    let form = crate::web::read_form(&st, form)?;
     match blocking(move || act(&acc, form)).await {
         Ok(()) => Ok(Redirect::to(&format!("/admin?done={done}")).into_response()),
         Err(e) if e.kind != casebook_core::ErrorKind::Internal => {
@@ -1142,9 +1138,7 @@ async fn setup(
     form: Result<Form<SetupForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, PageError> {
     let acc = accounts(&st)?;
-    let Ok(Form(form)) = form else {
-        return Err(st.fail(Error::invalid("the form could not be read")));
-    };
+    let form = crate::web::read_form(&st, form)?;
     check_code(&st, &form.code)?;
     let actor = st.actor(&headers);
     let (name, email) = (form.name.trim().to_string(), form.email.trim().to_string());

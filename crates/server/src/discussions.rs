@@ -339,14 +339,6 @@ fn discussant(st: &AppState, headers: &HeaderMap) -> Result<Actor, PageError> {
     Ok(actor)
 }
 
-fn read_form<T>(
-    st: &AppState,
-    form: Result<Form<T>, axum::extract::rejection::FormRejection>,
-) -> Result<T, PageError> {
-    form.map(|Form(f)| f)
-        .map_err(|e| st.fail(crate::web::form_error(e)))
-}
-
 #[derive(Deserialize)]
 struct StartForm {
     title: String,
@@ -362,7 +354,7 @@ async fn start_form(
     let actor = discussant(&st, &headers)?;
     let page = PagePath::parse(&raw).map_err(|e| st.fail(e))?;
     actor.require_sees(page.as_str()).map_err(|e| st.fail(e))?;
-    let form = read_form(&st, form)?;
+    let form = crate::web::read_form(&st, form)?;
     let engine = st.engine.clone();
     let body = form.body.replace("\r\n", "\n");
     let author = actor.author.clone();
@@ -385,7 +377,7 @@ async fn reply_form(
     form: Result<Form<ReplyForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, PageError> {
     let actor = discussant(&st, &headers)?;
-    let form = read_form(&st, form)?;
+    let form = crate::web::read_form(&st, form)?;
     let engine = st.engine.clone();
     let body = form.body.replace("\r\n", "\n");
     let author = actor.author.clone();
@@ -417,7 +409,7 @@ async fn status_form(
     form: Result<Form<StatusForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, PageError> {
     let actor = discussant(&st, &headers)?;
-    let form = read_form(&st, form)?;
+    let form = crate::web::read_form(&st, form)?;
     let status: ThreadStatus = form.status.parse().map_err(|e| st.fail(e))?;
     let engine = st.engine.clone();
     let t = blocking(move || {
@@ -472,7 +464,7 @@ async fn edit_save(
     form: Result<Form<ReplyForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, PageError> {
     let actor = discussant(&st, &headers)?;
-    let form = read_form(&st, form)?;
+    let form = crate::web::read_form(&st, form)?;
     let engine = st.engine.clone();
     let body = form.body.replace("\r\n", "\n");
     let cid = comment.clone();

@@ -259,8 +259,7 @@ async fn create(
     let actor = st.actor(&headers);
     actor.require_edit().map_err(|e| st.fail(e))?;
     let t = find_type(&st, &name)?;
-    let Form(pairs) =
-        form.map_err(|e| st.fail(Error::invalid(format!("the form could not be read: {e}"))))?;
+    let pairs = crate::web::read_form(&st, form)?;
     let inputs: HashMap<String, String> = pairs.into_iter().collect();
     let fields: HashMap<String, String> = inputs
         .iter()

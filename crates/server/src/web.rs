@@ -571,7 +571,7 @@ fn form_post<T>(
 ) -> Result<(Actor, PagePath, T), PageError> {
     let actor = editor(st, headers)?;
     let path = page_to_write(st, &actor, raw)?;
-    let Form(form) = form.map_err(|e| st.fail(form_error(e)))?;
+    let form = read_form(st, form)?;
     Ok((actor, path, form))
 }
 
@@ -583,8 +583,17 @@ fn optional_revision(st: &AppState, raw: &str) -> Result<Option<Revision>, PageE
     }
 }
 
+/// The fields of a form post, or the themed error page: 413 when it is too large, 400 when it is
+/// malformed. Every form handler reads its form through this.
+pub(crate) fn read_form<T>(
+    st: &AppState,
+    form: Result<Form<T>, axum::extract::rejection::FormRejection>,
+) -> Result<T, PageError> {
+    form.map(|Form(f)| f).map_err(|e| st.fail(form_error(e)))
+}
+
 /// A form that could not be read: too large (413) or malformed (400).
-pub(crate) fn form_error(e: axum::extract::rejection::FormRejection) -> Error {
+fn form_error(e: axum::extract::rejection::FormRejection) -> Error {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         Error::too_large("the text is larger than the server accepts")
     } else {
