@@ -2,7 +2,7 @@
 //! They are about people, not content, so they live here and never in the repository.
 
 use crate::{Accounts, USER_COLS, User, db, find_user, no_user, now, user_row};
-use casebook_core::{Error, Result};
+use casebook_core::{Error, ReadScope, Result};
 use rusqlite::{Connection, params};
 use std::collections::HashMap;
 
@@ -274,16 +274,37 @@ impl Accounts {
     }
 
     /// How many of the account's notifications are unread (one indexed count).
-    pub fn unread_count(&self, name: &str) -> Result<usize> {
-        self.conn()
-            .query_row(
-                "SELECT count(*) FROM notifications WHERE read = 0 AND user_id = \
+    pub fn unread_count(&self, name: &str, scope: &ReadScope) -> Result<usize> {
+        let conn = self.conn();
+        if scope.is_everything() {
+            return conn
+                .query_row(
+                    "SELECT count(*) FROM notifications WHERE read = 0 AND user_id = \
+                     (SELECT id FROM users WHERE name = ?1)",
+                    params![name],
+                    |r| r.get::<_, i64>(0),
+                )
+                .map(|n| n as usize)
+                .map_err(db);
+        }
+        // Filed before a folder was closed to this person: not counted. Only the unread rows
+        // are read (the partial index holds just those).
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT page FROM notifications WHERE read = 0 AND user_id = \
                  (SELECT id FROM users WHERE name = ?1)",
-                params![name],
-                |r| r.get::<_, i64>(0),
             )
-            .map(|n| n as usize)
-            .map_err(db)
+            .map_err(db)?;
+        let pages = stmt
+            .query_map(params![name], |r| r.get::<_, String>(0))
+            .map_err(db)?;
+        let mut n = 0;
+        for page in pages {
+            if scope.sees(&page.map_err(db)?) {
+                n += 1;
+            }
+        }
+        Ok(n)
     }
 
     /// Marks one of the account's notifications read (another account's id is not found).

@@ -272,6 +272,7 @@ fn watches_cover_pages_and_the_folders_around_them() {
 #[test]
 fn the_inbox_counts_unread_and_marks_read() {
     use casebook_accounts::{NewNotification, NotificationKind};
+    let all = casebook_core::ReadScope::everything();
     let (_dir, acc) = open();
     acc.add_user("ann", "ann@example.com", Role::Editor, "password1")
         .unwrap();
@@ -290,8 +291,11 @@ fn the_inbox_counts_unread_and_marks_read() {
         .unwrap();
     acc.notify("ANN", &n(NotificationKind::Mention, "two"))
         .unwrap();
-    assert_eq!(acc.unread_count("ann").unwrap(), 2);
-    assert_eq!(acc.unread_count("bob").unwrap(), 0);
+    assert_eq!(acc.unread_count("ann", &all).unwrap(), 2);
+    assert_eq!(acc.unread_count("bob", &all).unwrap(), 0);
+    // A reader kept out of the folder since is not told of them.
+    let outside = casebook_core::ReadScope::hiding(["Cases".to_string()]);
+    assert_eq!(acc.unread_count("ann", &outside).unwrap(), 0);
     let inbox = acc.inbox("ann", 10).unwrap();
     assert_eq!(inbox.len(), 2);
     assert_eq!(inbox[0].summary, "two");
@@ -300,9 +304,9 @@ fn the_inbox_counts_unread_and_marks_read() {
     // Someone else's notification is not found.
     assert!(acc.mark_read("bob", first.id).is_err());
     acc.mark_read("ann", first.id).unwrap();
-    assert_eq!(acc.unread_count("ann").unwrap(), 1);
+    assert_eq!(acc.unread_count("ann", &all).unwrap(), 1);
     assert_eq!(acc.mark_all_read("ann").unwrap(), 1);
-    assert_eq!(acc.unread_count("ann").unwrap(), 0);
+    assert_eq!(acc.unread_count("ann", &all).unwrap(), 0);
     assert!(acc.inbox("ann", 10).unwrap().iter().all(|n| n.read));
 }
 

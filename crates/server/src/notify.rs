@@ -318,7 +318,8 @@ async fn api_read(
     headers: HeaderMap,
     JsonBody(body): JsonBody<ReadBody>,
 ) -> Result<Response, ApiError> {
-    let (acc, name) = account(&st, &st.actor(&headers))?;
+    let actor = st.actor(&headers);
+    let (acc, name) = account(&st, &actor)?;
     let unread = blocking(move || {
         match body.id {
             Some(id) => acc.mark_read(&name, id)?,
@@ -326,7 +327,7 @@ async fn api_read(
                 acc.mark_all_read(&name)?;
             }
         }
-        acc.unread_count(&name)
+        acc.unread_count(&name, &actor.scope)
     })
     .await?;
     Ok(Json(json!({"unread": unread})).into_response())
@@ -376,14 +377,6 @@ async fn inbox_page(State(st): State<AppState>, headers: HeaderMap) -> Result<Re
     ))
 }
 
-fn read_form_of<T>(
-    st: &AppState,
-    form: std::result::Result<Form<T>, axum::extract::rejection::FormRejection>,
-) -> std::result::Result<T, PageError> {
-    form.map(|Form(f)| f)
-        .map_err(|e| st.fail(Error::invalid(format!("the form could not be read: {e}"))))
-}
-
 #[derive(Deserialize)]
 struct ReadForm {
     id: Option<i64>,
@@ -395,7 +388,7 @@ async fn read_form(
     form: std::result::Result<Form<ReadForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, PageError> {
     let (acc, name) = account(&st, &st.actor(&headers)).map_err(|e| st.fail(e))?;
-    let form = read_form_of(&st, form)?;
+    let form = crate::web::read_form(&st, form)?;
     blocking(move || match form.id {
         Some(id) => acc.mark_read(&name, id),
         None => acc.mark_all_read(&name).map(|_| ()),
@@ -420,7 +413,7 @@ async fn watch_form(
 ) -> Result<Response, PageError> {
     let actor = st.actor(&headers);
     let (acc, name) = account(&st, &actor).map_err(|e| st.fail(e))?;
-    let form = read_form_of(&st, form)?;
+    let form = crate::web::read_form(&st, form)?;
     let kind: WatchKind = form.kind.parse().map_err(|e| st.fail(e))?;
     let on = on_flag(&form.on).map_err(|e| st.fail(e))?;
     let (path, back) = match kind {
@@ -476,7 +469,7 @@ async fn helpful_form(
 ) -> Result<Response, PageError> {
     let actor = st.actor(&headers);
     let (acc, name) = account(&st, &actor).map_err(|e| st.fail(e))?;
-    let form = read_form_of(&st, form)?;
+    let form = crate::web::read_form(&st, form)?;
     let on = on_flag(&form.on).map_err(|e| st.fail(e))?;
     let page = PagePath::parse(&form.page).map_err(|e| st.fail(e))?;
     actor.require_sees(page.as_str()).map_err(|e| st.fail(e))?;
@@ -561,22 +554,9 @@ pub(crate) fn watching_folder(st: &AppState, actor: &Actor, folder: &str) -> boo
 /// The unread count for the header's badge: one indexed count.
 pub(crate) fn unread(st: &AppState, actor: &Actor) -> usize {
     match (st.opts.accounts.as_deref(), &actor.account) {
-        (Some(acc), Some(me)) if actor.scope.is_everything() => {
-            acc.unread_count(&me.name).unwrap_or(0)
-        }
-        // Notifications filed before a folder was closed to this person are not counted.
-        (Some(acc), Some(me)) => visible_unread(acc, actor, &me.name).unwrap_or(0),
+        (Some(acc), Some(me)) => acc.unread_count(&me.name, &actor.scope).unwrap_or(0),
         _ => 0,
     }
-}
-
-/// Unread notifications about pages `actor` may read, among the newest in the inbox.
-fn visible_unread(acc: &Accounts, actor: &Actor, name: &str) -> Result<usize> {
-    Ok(acc
-        .inbox(name, INBOX_LIMIT)?
-        .iter()
-        .filter(|n| !n.read && actor.sees(&n.page))
-        .count())
 }
 
 /// The most helpful case stories for the home page: (path, title, count), most first.
