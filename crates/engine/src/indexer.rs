@@ -132,10 +132,8 @@ fn apply(inner: &Inner, batches: Vec<(Revision, Vec<FileDelta>)>) {
     };
     // Versions that this batch replaces or removes, each with the last commit that had it: the
     // commit the index reflected before its batch.
-    let mut before = inner
-        .search
-        .indexed_revision()
-        .and_then(|r| Revision::parse(&r).ok());
+    let indexed = inner.search.indexed_revision();
+    let mut before = indexed.as_deref().and_then(|r| Revision::parse(r).ok());
     let mut past = Vec::new();
     for (rev, deltas) in &batches {
         if let Some(prev) = &before {
@@ -184,7 +182,7 @@ fn apply(inner: &Inner, batches: Vec<(Revision, Vec<FileDelta>)>) {
     let started = std::time::Instant::now();
     // A large batch is committed in parts as the index it was before: after a crash in between,
     // the whole batch is applied again, which is harmless.
-    let checkpoint = inner.search.indexed_revision().unwrap_or_default();
+    let checkpoint = indexed.unwrap_or_default();
     let staged = inner.search.stage(&remove, Vec::new()).and_then(|()| {
         stage_pages(inner, &present_pages, hook.as_deref(), &checkpoint)?;
         inner.search.stage(&[], thread_docs(inner, threads))
