@@ -13,7 +13,7 @@ pub use discussions::{
 };
 
 pub use casebook_markdown::LinkPrefixes;
-pub use casebook_markdown::{FrontMatter, Heading, Link, Rendered};
+pub use casebook_markdown::{FrontMatter, Heading, Link, Rendered, display_value};
 pub use casebook_search::{
     ActiveFilter, FacetGroup, FacetValue, Hit, LinkingPage, Results, SearchLanguage, SearchOptions,
     active_filters, wants_history,

@@ -104,7 +104,9 @@ impl FrontMatter {
     }
 }
 
-fn display_value(v: &Value) -> String {
+/// A front matter value as a person reads it: text as is, lists joined with commas, nothing for
+/// null.
+pub fn display_value(v: &Value) -> String {
     match v {
         Value::Null => String::new(),
         Value::String(s) => s.clone(),

@@ -6,7 +6,7 @@ mod links;
 mod prefixes;
 mod sanitize;
 
-pub use front_matter::{FrontMatter, split_front_matter};
+pub use front_matter::{FrontMatter, display_value, split_front_matter};
 pub use links::{LinkTarget, resolve_target, rewrite_links};
 pub use prefixes::LinkPrefixes;
 

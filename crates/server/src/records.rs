@@ -10,10 +10,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use casebook_core::{Error, ErrorKind};
-use casebook_engine::{Engine, FieldKind, FrontMatter, NewRecord, PageType};
+use casebook_engine::{Engine, FieldKind, FrontMatter, NewRecord, PageType, display_value};
 use minijinja::context;
 use serde::Serialize;
-use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -43,15 +42,6 @@ pub(crate) fn money(n: f64, currency: Option<String>) -> String {
     }
 }
 
-fn display(v: &Value) -> String {
-    match v {
-        Value::Null => String::new(),
-        Value::String(s) => s.clone(),
-        Value::Array(items) => items.iter().map(display).collect::<Vec<_>>().join(", "),
-        other => other.to_string(),
-    }
-}
-
 /// A typed field's value as a person reads it: money grouped and with the page's currency.
 pub(crate) fn show_value(t: &PageType, key: &str, fm: &FrontMatter) -> Option<String> {
     let v = fm.get(key)?;
@@ -59,9 +49,9 @@ pub(crate) fn show_value(t: &PageType, key: &str, fm: &FrontMatter) -> Option<St
     let text = match f {
         Some(f) if f.kind == FieldKind::Money => match f.number_of(v) {
             Some(n) => money(n, fm.text("currency")),
-            None => display(v),
+            None => display_value(v),
         },
-        _ => display(v),
+        _ => display_value(v),
     };
     Some(text).filter(|s| !s.trim().is_empty())
 }
