@@ -279,21 +279,6 @@ impl ThreadIndex {
     }
 }
 
-/// Splits a file into its YAML front matter and the rest.
-pub(crate) fn split_front(text: &str) -> Option<(&str, &str)> {
-    let rest = text
-        .strip_prefix("---\n")
-        .or_else(|| text.strip_prefix("---\r\n"))?;
-    let end = rest.find("\n---")?;
-    let front = &rest[..end];
-    let after = &rest[end + 4..];
-    let body = after
-        .strip_prefix("\r\n")
-        .or_else(|| after.strip_prefix('\n'))
-        .unwrap_or(after);
-    Some((front, body.strip_prefix('\n').unwrap_or(body)))
-}
-
 pub(crate) fn write_file<T: Serialize>(head: &T, body: &str) -> Result<Vec<u8>> {
     let front = serde_norway::to_string(head)
         .map_err(|e| Error::internal(format!("cannot write a discussion file: {e}")))?;
@@ -306,9 +291,15 @@ pub(crate) fn write_file<T: Serialize>(head: &T, body: &str) -> Result<Vec<u8>> 
     Ok(out.into_bytes())
 }
 
+/// A discussion file's head (its front matter) and its markdown, as [`write_file`] writes them:
+/// the blank line between the two is not part of the markdown.
 pub(crate) fn read_head<T: for<'de> Deserialize<'de>>(text: &str) -> Option<(T, &str)> {
-    let (front, body) = split_front(text)?;
-    let head = serde_norway::from_str(front).ok()?;
+    let (front, body) = casebook_markdown::split_front_matter(text);
+    let head = serde_norway::from_str(front?).ok()?;
+    let body = body
+        .strip_prefix("\r\n")
+        .or_else(|| body.strip_prefix('\n'))
+        .unwrap_or(body);
     Some((head, body))
 }
 
