@@ -1295,6 +1295,9 @@ impl Engine {
     fn related_all(&self, page: &Page) -> Result<Vec<LinkingPage>> {
         let limit = related::KEPT;
         let head = self.head();
+        // Scores come from the search index, which catches up with the head a moment after a
+        // save: what is computed before it has caught up is shown but not cached for the head.
+        let index_current = self.inner.pending.load(std::sync::atomic::Ordering::SeqCst) == 0;
         let key = page.path.as_str().to_string();
         if let Some((h, r)) = self
             .inner
@@ -1356,11 +1359,13 @@ impl Engine {
             })
             .take(limit)
             .collect();
-        let mut cache = self.inner.related.lock().unwrap_or_else(|e| e.into_inner());
-        if cache.len() > CACHE_LIMIT {
-            cache.clear();
+        if index_current && self.inner.pending.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+            let mut cache = self.inner.related.lock().unwrap_or_else(|e| e.into_inner());
+            if cache.len() > CACHE_LIMIT {
+                cache.clear();
+            }
+            cache.insert(key, (head, out.clone()));
         }
-        cache.insert(key, (head, out.clone()));
         Ok(out)
     }
 
