@@ -1221,6 +1221,9 @@ impl Engine {
                 out.push((target, n));
                 continue;
             }
+            if !scope.sees(&target) {
+                continue;
+            }
             let seen = self
                 .inner
                 .search
@@ -1228,7 +1231,7 @@ impl Engine {
                 .iter()
                 .filter(|l| scope.sees(&l.path))
                 .count();
-            if seen > 0 && scope.sees(&target) {
+            if seen > 0 {
                 out.push((target, seen));
             }
         }
