@@ -123,8 +123,10 @@ impl SearchIndex {
             if addr == me {
                 continue;
             }
-            // Best first: the rest are weaker still (and reading them costs).
-            if score / own < min_likeness {
+            // Best first: the rest are weaker still (and reading them costs). The bar applies to
+            // the likeness as reported, which is at most 1.0.
+            let likeness = (score / own).min(1.0);
+            if likeness < min_likeness {
                 break;
             }
             let doc: TantivyDocument = searcher.doc(addr).map_err(ix_err("cannot read a hit"))?;
@@ -133,7 +135,7 @@ impl SearchIndex {
             }
             out.push(Similar {
                 path: self.f.text(&doc, self.f.path),
-                likeness: (score / own).min(1.0),
+                likeness,
             });
         }
         out.truncate(limit);

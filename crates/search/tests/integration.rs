@@ -561,4 +561,10 @@ fn similar_pages_by_their_telling_words() {
     // Weaker hits than asked for are left out.
     let strict = ix.similar("a/Kiln", 5, 0.99).unwrap();
     assert!(strict.iter().all(|s| s.likeness >= 0.99), "{strict:?}");
+    // Not passing merely by being empty: what is at least that alike stays, and a bar above any
+    // likeness (they are at most 1.0) leaves nothing.
+    let kept: Vec<_> = got.iter().filter(|s| s.likeness >= 0.99).collect();
+    assert!(!kept.is_empty(), "{got:?}");
+    assert_eq!(strict.iter().collect::<Vec<_>>(), kept);
+    assert!(ix.similar("a/Kiln", 5, 1.01).unwrap().is_empty());
 }
