@@ -185,7 +185,7 @@ fn apply(inner: &Inner, batches: Vec<(Revision, Vec<FileDelta>)>) {
     let checkpoint = indexed.unwrap_or_default();
     let staged = inner.search.stage(&remove, Vec::new()).and_then(|()| {
         stage_pages(inner, &present_pages, hook.as_deref(), &checkpoint)?;
-        inner.search.stage(&[], thread_docs(inner, threads))
+        inner.search.stage_new(thread_docs(inner, threads))
     });
     match staged.and_then(|()| inner.search.commit_at(revision.as_str())) {
         Ok(()) => {
@@ -298,7 +298,7 @@ fn rebuild(
         snap.threads.threads.keys().cloned().collect()
     };
     let n = pages.len() + threads.len();
-    inner.search.stage(&[], thread_docs(inner, threads))?;
+    inner.search.stage_new(thread_docs(inner, threads))?;
     inner.search.commit_at(revision.as_str())?;
     tracing::info!(
         pages = n,
@@ -333,7 +333,7 @@ fn stage_pages(
             }
         };
         let docs = build_docs(inner, chunk, Some(&report));
-        inner.search.stage(&[], docs)?;
+        inner.search.stage_new(docs)?;
     }
     Ok(())
 }

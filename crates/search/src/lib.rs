@@ -289,11 +289,22 @@ impl SearchIndex {
     /// [`SearchIndex::commit_at`]. Searches see none of it until then.
     pub fn stage(&self, remove: &[String], add: Vec<IndexDoc>) -> Result<()> {
         let w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        for path in remove {
+        for path in remove.iter().chain(add.iter().map(|d| &d.path)) {
             w.delete_term(Term::from_field_text(self.f.path, path));
         }
+        self.add_all(&w, add)
+    }
+
+    /// Like [`SearchIndex::stage`] for documents whose paths are known to be absent from the
+    /// index (after [`SearchIndex::clear`], or removed earlier in the same batch): no delete is
+    /// queued for each, which a rebuild of 100,000 pages would otherwise queue 100,000 times.
+    pub fn stage_new(&self, add: Vec<IndexDoc>) -> Result<()> {
+        let w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        self.add_all(&w, add)
+    }
+
+    fn add_all(&self, w: &IndexWriter, add: Vec<IndexDoc>) -> Result<()> {
         for doc in add {
-            w.delete_term(Term::from_field_text(self.f.path, &doc.path));
             w.add_document(self.f.to_document(&doc))
                 .map_err(ix_err("cannot add a document"))?;
         }
@@ -313,10 +324,7 @@ impl SearchIndex {
             return Ok(());
         }
         let w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        for doc in add {
-            w.add_document(self.f.to_document(&doc))
-                .map_err(ix_err("cannot add a document"))?;
-        }
+        self.add_all(&w, add)?;
         self.commit(w, revision)
     }
 
