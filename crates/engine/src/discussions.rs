@@ -493,12 +493,16 @@ impl Engine {
     }
 
     /// One thread by id.
-    pub fn thread(&self, id: &str) -> Result<Arc<Thread>> {
+    /// A thread on a page in a folder `scope` does not see is answered as one that does not
+    /// exist, here and in every method that changes a thread.
+    pub fn thread(&self, id: &str, scope: &ReadScope) -> Result<Arc<Thread>> {
+        let missing = || Error::not_found(format!("there is no discussion {id}"));
         if !is_id(id) {
-            return Err(Error::not_found(format!("there is no discussion {id}")));
+            return Err(missing());
         }
         load(&self.inner, id)?
-            .ok_or_else(|| Error::not_found(format!("there is no discussion {id}")))
+            .filter(|t| scope.sees(&t.page))
+            .ok_or_else(missing)
     }
 
     /// Threads across the wiki with the given status (all when `None`) on pages `scope` sees,
@@ -531,7 +535,11 @@ impl Engine {
         title: &str,
         body: &str,
         author: &Author,
+        scope: &ReadScope,
     ) -> Result<Arc<Thread>> {
+        if !scope.sees(page.as_str()) {
+            return Err(Error::not_found(format!("there is no page {page}")));
+        }
         let title = check_title(title)?;
         let body = check_body(body, self.inner.opts.max_page_bytes)?;
         let now = Timestamp::now();
@@ -568,12 +576,18 @@ impl Engine {
             }
             w.commit(&changes, author, &format!("Discuss {page}: {title}"))
         })?;
-        self.thread(&id)
+        self.thread(&id, scope)
     }
 
     /// Adds a comment to a thread; answers the thread and the new comment's id.
-    pub fn reply(&self, id: &str, body: &str, author: &Author) -> Result<(Arc<Thread>, String)> {
-        let thread = self.thread(id)?;
+    pub fn reply(
+        &self,
+        id: &str,
+        body: &str,
+        author: &Author,
+        scope: &ReadScope,
+    ) -> Result<(Arc<Thread>, String)> {
+        let thread = self.thread(id, scope)?;
         let body = check_body(body, self.inner.opts.max_page_bytes)?;
         let now = Timestamp::now();
         let cid = new_id_after(now, thread.comments.last().map(|c| c.id.as_str()));
@@ -583,7 +597,7 @@ impl Engine {
         };
         let message = format!("Reply on {}: {}", thread.page, thread.title);
         self.write_in_thread(&thread, &[change], author, &message)?;
-        Ok((self.thread(id)?, cid))
+        Ok((self.thread(id, scope)?, cid))
     }
 
     /// Changes a comment's text. Only its author may, unless `any` (an administrator).
@@ -594,8 +608,9 @@ impl Engine {
         body: &str,
         author: &Author,
         any: bool,
+        scope: &ReadScope,
     ) -> Result<Arc<Thread>> {
-        let thread = self.thread(id)?;
+        let thread = self.thread(id, scope)?;
         let old = thread
             .comments
             .iter()
@@ -624,7 +639,7 @@ impl Engine {
         };
         let message = format!("Edit a comment on {}: {}", thread.page, thread.title);
         self.write_in_thread(&thread, &[change], author, &message)?;
-        self.thread(id)
+        self.thread(id, scope)
     }
 
     /// Resolves or reopens a thread.
@@ -633,8 +648,9 @@ impl Engine {
         id: &str,
         status: Status,
         author: &Author,
+        scope: &ReadScope,
     ) -> Result<Arc<Thread>> {
-        let thread = self.thread(id)?;
+        let thread = self.thread(id, scope)?;
         if thread.status == status {
             return Ok(thread);
         }
@@ -655,7 +671,7 @@ impl Engine {
         };
         let message = format!("{verb} the discussion on {}: {}", thread.page, thread.title);
         self.write_in_thread(&thread, &[change], author, &message)?;
-        self.thread(id)
+        self.thread(id, scope)
     }
 
     /// Commits `changes` to a thread, provided it is still where it was read.

@@ -1126,10 +1126,17 @@ fn discussions_live_in_git_beside_the_page_and_follow_it() {
     let bo = Author::new("Bo", "bo@example.com");
     let commits = |w: &TestWiki| w.git(&["rev-list", "--count", "HEAD"]).trim().to_string();
     let before: u32 = commits(&w).parse().unwrap();
+    let all = ReadScope::everything();
 
     let t = w
         .engine
-        .start_thread(&page, "  Why did we\nwin? ", "Was it the **pilot**?", &ann)
+        .start_thread(
+            &page,
+            "  Why did we\nwin? ",
+            "Was it the **pilot**?",
+            &ann,
+            &all,
+        )
         .unwrap();
     assert_eq!(t.title, "Why did we win?");
     assert_eq!(t.status, ThreadStatus::Open);
@@ -1141,6 +1148,7 @@ fn discussions_live_in_git_beside_the_page_and_follow_it() {
             &t.id,
             "The pilot <script>alert(1)</script> and zanzibarquux.",
             &bo,
+            &all,
         )
         .unwrap();
     assert_eq!(t2.comments.len(), 2);
@@ -1172,7 +1180,7 @@ fn discussions_live_in_git_beside_the_page_and_follow_it() {
     // Only the author edits; the old text stays in history.
     let err = w
         .engine
-        .edit_comment(&t.id, &cid, "rewritten by Ann", &ann, false)
+        .edit_comment(&t.id, &cid, "rewritten by Ann", &ann, false, &all)
         .unwrap_err();
     assert_eq!(err.kind, casebook_core::ErrorKind::Forbidden);
     let t3 = w
@@ -1183,6 +1191,7 @@ fn discussions_live_in_git_beside_the_page_and_follow_it() {
             "The pilot and the zanzibarquux workshop.",
             &bo,
             false,
+            &all,
         )
         .unwrap();
     assert!(t3.comments[1].edited.is_some());
@@ -1193,9 +1202,30 @@ fn discussions_live_in_git_beside_the_page_and_follow_it() {
 
     let t4 = w
         .engine
-        .set_thread_status(&t.id, ThreadStatus::Resolved, &ann)
+        .set_thread_status(&t.id, ThreadStatus::Resolved, &ann, &all)
         .unwrap();
     assert_eq!(t4.status, ThreadStatus::Resolved);
+
+    // For a reader kept out of the folder the thread does not exist, and nothing is written.
+    let outside = ReadScope::hiding(["cases".to_string()]);
+    let made = commits(&w);
+    let refused = [
+        w.engine.thread(&t.id, &outside).map(|_| ()),
+        w.engine.reply(&t.id, "x", &ann, &outside).map(|_| ()),
+        w.engine
+            .edit_comment(&t.id, &cid, "x", &bo, false, &outside)
+            .map(|_| ()),
+        w.engine
+            .set_thread_status(&t.id, ThreadStatus::Open, &ann, &outside)
+            .map(|_| ()),
+        w.engine
+            .start_thread(&page, "x", "y", &ann, &outside)
+            .map(|_| ()),
+    ];
+    for r in refused {
+        assert_eq!(r.unwrap_err().kind, casebook_core::ErrorKind::NotFound);
+    }
+    assert_eq!(commits(&w), made);
     assert!(
         w.engine
             .all_threads(Some(ThreadStatus::Open), 10, &ReadScope::everything())
@@ -1223,7 +1253,7 @@ fn discussions_live_in_git_beside_the_page_and_follow_it() {
     let paths: Vec<&str> = hits.hits.iter().map(|h| h.path.as_str()).collect();
     assert_eq!(paths, [format!("cases/Deal Y#{}", t.id)]);
     w.engine.delete(&to, None, &ann, "").unwrap();
-    assert!(w.engine.thread(&t.id).is_err());
+    assert!(w.engine.thread(&t.id, &all).is_err());
     assert!(
         !w.git(&["ls-tree", "-r", "--name-only", "HEAD"])
             .contains(".casebook/discussions/cases")
@@ -1237,10 +1267,18 @@ fn discussions_live_in_git_beside_the_page_and_follow_it() {
     );
 
     // No thread on a missing page, and no empty comment.
-    assert!(w.engine.start_thread(&page, "x", "y", &ann).is_err());
+    assert!(w.engine.start_thread(&page, "x", "y", &ann, &all).is_err());
     let home = PagePath::parse("Home").unwrap();
-    assert!(w.engine.start_thread(&home, "x", "   ", &ann).is_err());
-    assert!(w.engine.start_thread(&home, "   ", "y", &ann).is_err());
+    assert!(
+        w.engine
+            .start_thread(&home, "x", "   ", &ann, &all)
+            .is_err()
+    );
+    assert!(
+        w.engine
+            .start_thread(&home, "   ", "y", &ann, &all)
+            .is_err()
+    );
 }
 
 #[test]

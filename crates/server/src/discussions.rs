@@ -98,10 +98,10 @@ pub(crate) async fn api_start(
     body: StartBody,
 ) -> Result<Response, ApiError> {
     actor.require_discuss()?;
-    actor.require_sees(page.as_str())?;
     let engine = st.engine.clone();
-    let author = actor.author.clone();
-    let t = blocking(move || engine.start_thread(&page, &body.title, &body.body, &author)).await?;
+    let (author, scope) = (actor.author.clone(), actor.scope.clone());
+    let t = blocking(move || engine.start_thread(&page, &body.title, &body.body, &author, &scope))
+        .await?;
     crate::notify::after(&st, &actor, crate::notify::Event::Thread(t.clone())).await;
     Ok((StatusCode::CREATED, Json(thread_json(&t))).into_response())
 }
@@ -144,7 +144,7 @@ async fn api_thread(
     let actor = st.actor(&headers);
     actor.require_read()?;
     let engine = st.engine.clone();
-    let t = blocking(move || visible_thread(&engine, &actor.scope, &id)).await?;
+    let t = blocking(move || engine.thread(&id, &actor.scope)).await?;
     Ok(Json(thread_json(&t)).into_response())
 }
 
@@ -163,11 +163,8 @@ async fn api_status(
     actor.require_discuss()?;
     let status: ThreadStatus = body.status.parse()?;
     let engine = st.engine.clone();
-    let t = blocking(move || {
-        visible_thread(&engine, &actor.scope, &id)?;
-        engine.set_thread_status(&id, status, &actor.author)
-    })
-    .await?;
+    let t = blocking(move || engine.set_thread_status(&id, status, &actor.author, &actor.scope))
+        .await?;
     Ok(Json(thread_json(&t)).into_response())
 }
 
@@ -187,11 +184,7 @@ async fn api_reply(
     let engine = st.engine.clone();
     let author = actor.author.clone();
     let scope = actor.scope.clone();
-    let (t, cid) = blocking(move || {
-        visible_thread(&engine, &scope, &id)?;
-        engine.reply(&id, &body.body, &author)
-    })
-    .await?;
+    let (t, cid) = blocking(move || engine.reply(&id, &body.body, &author, &scope)).await?;
     crate::notify::after(
         &st,
         &actor,
@@ -218,13 +211,31 @@ async fn api_edit(
 ) -> Result<Response, ApiError> {
     let actor = st.actor(&headers);
     actor.require_discuss()?;
+    let t = edit_comment(&st, &actor, id, comment, body.body).await?;
+    Ok(Json(thread_json(&t)).into_response())
+}
+
+/// Changes a comment (as the engine allows: its author, or an administrator) and tells the
+/// people it newly mentions. The API and the form both come here.
+async fn edit_comment(
+    st: &AppState,
+    actor: &Actor,
+    id: String,
+    comment: String,
+    body: String,
+) -> casebook_core::Result<Arc<Thread>> {
     let engine = st.engine.clone();
-    let (author, admin, cid) = (actor.author.clone(), actor.is_admin(), comment.clone());
-    let scope = actor.scope.clone();
+    let (author, admin, scope) = (actor.author.clone(), actor.is_admin(), actor.scope.clone());
+    let cid = comment.clone();
     let (t, before) = blocking(move || {
-        visible_thread(&engine, &scope, &id)?;
-        let before = mentions_of(&engine, &id, &comment);
-        let t = engine.edit_comment(&id, &comment, &body.body, &author, admin)?;
+        let before = engine
+            .thread(&id, &scope)?
+            .comments
+            .iter()
+            .find(|c| c.id == comment)
+            .map(|c| c.mentions.clone())
+            .unwrap_or_default();
+        let t = engine.edit_comment(&id, &comment, &body, &author, admin, &scope)?;
         Ok((t, before))
     })
     .await?;
@@ -233,22 +244,8 @@ async fn api_edit(
         comment: cid,
         before,
     };
-    crate::notify::after(&st, &actor, event).await;
-    Ok(Json(thread_json(&t)).into_response())
-}
-
-/// The names a comment mentions now (none if it cannot be found).
-fn mentions_of(engine: &casebook_engine::Engine, thread: &str, comment: &str) -> Vec<String> {
-    engine
-        .thread(thread)
-        .ok()
-        .and_then(|t| {
-            t.comments
-                .iter()
-                .find(|c| c.id == comment)
-                .map(|c| c.mentions.clone())
-        })
-        .unwrap_or_default()
+    crate::notify::after(st, actor, event).await;
+    Ok(t)
 }
 
 // ----- pages for people -----
@@ -314,21 +311,6 @@ pub(crate) fn thread_views(threads: &[Arc<Thread>], actor: &Actor) -> Vec<Thread
         .collect()
 }
 
-/// The thread `id` if its page is one whose folder `scope` may read; otherwise the answer is the
-/// same as for a thread that does not exist.
-fn visible_thread(
-    engine: &casebook_engine::Engine,
-    scope: &casebook_core::ReadScope,
-    id: &str,
-) -> casebook_core::Result<Arc<Thread>> {
-    let t = engine.thread(id)?;
-    if scope.sees(&t.page) {
-        Ok(t)
-    } else {
-        Err(Error::not_found(format!("there is no discussion {id}")))
-    }
-}
-
 fn thread_url(t: &Thread) -> String {
     format!("/wiki/{}#thread-{}", encode(&t.page), t.id)
 }
@@ -353,12 +335,12 @@ async fn start_form(
 ) -> Result<Response, PageError> {
     let actor = discussant(&st, &headers)?;
     let page = PagePath::parse(&raw).map_err(|e| st.fail(e))?;
-    actor.require_sees(page.as_str()).map_err(|e| st.fail(e))?;
     let form = crate::web::read_form(&st, form)?;
     let engine = st.engine.clone();
     let body = form.body.replace("\r\n", "\n");
     let author = actor.author.clone();
-    let t = blocking(move || engine.start_thread(&page, &form.title, &body, &author))
+    let scope = actor.scope.clone();
+    let t = blocking(move || engine.start_thread(&page, &form.title, &body, &author, &scope))
         .await
         .map_err(|e| st.fail(e))?;
     crate::notify::after(&st, &actor, crate::notify::Event::Thread(t.clone())).await;
@@ -382,12 +364,9 @@ async fn reply_form(
     let body = form.body.replace("\r\n", "\n");
     let author = actor.author.clone();
     let scope = actor.scope.clone();
-    let (t, cid) = blocking(move || {
-        visible_thread(&engine, &scope, &id)?;
-        engine.reply(&id, &body, &author)
-    })
-    .await
-    .map_err(|e| st.fail(e))?;
+    let (t, cid) = blocking(move || engine.reply(&id, &body, &author, &scope))
+        .await
+        .map_err(|e| st.fail(e))?;
     crate::notify::after(
         &st,
         &actor,
@@ -412,12 +391,9 @@ async fn status_form(
     let form = crate::web::read_form(&st, form)?;
     let status: ThreadStatus = form.status.parse().map_err(|e| st.fail(e))?;
     let engine = st.engine.clone();
-    let t = blocking(move || {
-        visible_thread(&engine, &actor.scope, &id)?;
-        engine.set_thread_status(&id, status, &actor.author)
-    })
-    .await
-    .map_err(|e| st.fail(e))?;
+    let t = blocking(move || engine.set_thread_status(&id, status, &actor.author, &actor.scope))
+        .await
+        .map_err(|e| st.fail(e))?;
     Ok(Redirect::to(&thread_url(&t)).into_response())
 }
 
@@ -429,7 +405,7 @@ async fn edit_form(
     let actor = discussant(&st, &headers)?;
     let engine = st.engine.clone();
     let scope = actor.scope.clone();
-    let t = blocking(move || visible_thread(&engine, &scope, &id))
+    let t = blocking(move || engine.thread(&id, &scope))
         .await
         .map_err(|e| st.fail(e))?;
     let c = t
@@ -465,25 +441,11 @@ async fn edit_save(
 ) -> Result<Response, PageError> {
     let actor = discussant(&st, &headers)?;
     let form = crate::web::read_form(&st, form)?;
-    let engine = st.engine.clone();
     let body = form.body.replace("\r\n", "\n");
     let cid = comment.clone();
-    let (author, admin) = (actor.author.clone(), actor.is_admin());
-    let scope = actor.scope.clone();
-    let (t, before) = blocking(move || {
-        visible_thread(&engine, &scope, &id)?;
-        let before = mentions_of(&engine, &id, &comment);
-        let t = engine.edit_comment(&id, &comment, &body, &author, admin)?;
-        Ok((t, before))
-    })
-    .await
-    .map_err(|e| st.fail(e))?;
-    let event = crate::notify::Event::CommentEdit {
-        thread: t.clone(),
-        comment: cid.clone(),
-        before,
-    };
-    crate::notify::after(&st, &actor, event).await;
+    let t = edit_comment(&st, &actor, id, comment, body)
+        .await
+        .map_err(|e| st.fail(e))?;
     Ok(Redirect::to(&format!("/wiki/{}#comment-{cid}", encode(&t.page))).into_response())
 }
 
@@ -495,7 +457,7 @@ async fn goto_thread(
     let actor = st.actor(&headers);
     actor.require_read().map_err(|e| st.fail(e))?;
     let engine = st.engine.clone();
-    let t = blocking(move || visible_thread(&engine, &actor.scope, &id))
+    let t = blocking(move || engine.thread(&id, &actor.scope))
         .await
         .map_err(|e| st.fail(e))?;
     Ok(Redirect::to(&thread_url(&t)).into_response())
