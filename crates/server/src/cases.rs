@@ -154,7 +154,13 @@ fn page_url(action: &str, q: &Filters, page: usize) -> String {
     pairs.sort();
     let mut parts: Vec<String> = pairs
         .into_iter()
-        .map(|(k, v)| format!("{}={}", query_encode(k), query_encode(v)))
+        .map(|(k, v)| {
+            format!(
+                "{}={}",
+                crate::web::encode_query(k),
+                crate::web::encode_query(v)
+            )
+        })
         .collect();
     if page > 1 {
         parts.push(format!("page={page}"));
@@ -164,15 +170,6 @@ fn page_url(action: &str, q: &Filters, page: usize) -> String {
     } else {
         format!("{action}?{}", parts.join("&"))
     }
-}
-
-fn query_encode(s: &str) -> String {
-    const QUERY: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'_')
-        .remove(b'.')
-        .remove(b'~');
-    percent_encoding::utf8_percent_encode(s, QUERY).to_string()
 }
 
 #[derive(Serialize)]

@@ -31,7 +31,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// The cookie that binds a pending sign-in to the browser that started it.
 pub const BINDING_COOKIE: &str = "casebook_oidc";
@@ -498,10 +498,7 @@ async fn callback(
     {
         o.refresh_keys(&mut p).await.map_err(&fail)?;
     }
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
+    let now = casebook_core::Timestamp::now().seconds;
     let expect = jwt::Expect {
         issuer: &o.opts.issuer,
         client_id: &o.opts.client_id,

@@ -935,8 +935,14 @@ async fn changes(
     ))
 }
 
-fn encode_query(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+/// A value for a URL's query string: everything but unreserved characters percent-encoded.
+pub(crate) fn encode_query(s: &str) -> String {
+    const QUERY: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(s, QUERY).to_string()
 }
 
 async fn tags(State(st): State<AppState>, headers: HeaderMap) -> WebResult {
