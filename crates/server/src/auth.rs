@@ -264,10 +264,23 @@ fn anonymous(st: &AppState) -> Actor {
         signed_in: false,
         access: st.opts.anonymous,
         account: None,
-        refused: false,
+        refused: None,
         scope: ReadScope::everything(),
     };
     with_scope(st, actor, None)
+}
+
+/// Someone whose credentials were not accepted: nothing is allowed, and every request answers
+/// `why`. Their folder rules are never read.
+fn refused(st: &AppState, why: Error) -> Actor {
+    Actor {
+        author: st.opts.anonymous_author.clone(),
+        signed_in: false,
+        access: Access::None,
+        account: None,
+        refused: Some(why),
+        scope: ReadScope::everything(),
+    }
 }
 
 /// The actor with what their folder rules let them read. When the rules cannot be read the
@@ -280,11 +293,10 @@ fn with_scope(st: &AppState, actor: Actor, user: Option<&User>) -> Actor {
         Ok(scope) => Actor { scope, ..actor },
         Err(e) => {
             tracing::error!(error = %e.message, "cannot read the folder rules");
-            Actor {
-                access: Access::None,
-                refused: true,
-                ..actor
-            }
+            refused(
+                st,
+                Error::unavailable("the accounts cannot be read just now; try again"),
+            )
         }
     }
 }
@@ -304,7 +316,7 @@ fn signed_in(st: &AppState, user: User, csrf: Option<String>) -> Actor {
             role: user.role,
             csrf,
         }),
-        refused: false,
+        refused: None,
         scope: ReadScope::everything(),
     };
     with_scope(st, actor, Some(&user))
@@ -320,29 +332,30 @@ pub(crate) fn actor(st: &AppState, headers: &HeaderMap) -> Actor {
     if let Some(token) = bearer(headers) {
         return match acc.token_user(token) {
             Ok(Some(user)) => signed_in(st, user, None),
-            Ok(None) => Actor {
-                access: Access::None,
-                refused: true,
-                ..anonymous(st)
-            },
+            Ok(None) => refused(
+                st,
+                Error::unauthorized(
+                    "the API token is not valid: it is mistyped or has been revoked",
+                ),
+            ),
             Err(e) => {
                 tracing::error!(error = %e.message, "cannot check an API token");
-                Actor {
-                    access: Access::None,
-                    refused: true,
-                    ..anonymous(st)
-                }
+                refused(
+                    st,
+                    Error::unavailable("the accounts cannot be read just now; try again"),
+                )
             }
         };
     }
     if let Some((user, secret)) = basic(headers) {
         return match basic_user(st, acc, headers, &user, &secret) {
             Some(user) => signed_in(st, user, None),
-            None => Actor {
-                access: Access::None,
-                refused: true,
-                ..anonymous(st)
-            },
+            None => refused(
+                st,
+                Error::unauthorized(
+                    "the user name and password (or API token) are not valid, or too many attempts failed",
+                ),
+            ),
         };
     }
     if let Some(secret) = session_secret(headers) {

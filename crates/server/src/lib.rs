@@ -130,8 +130,9 @@ pub struct Actor {
     pub access: Access,
     /// The signed-in account, if any.
     pub account: Option<SignedIn>,
-    /// Credentials were given but are not valid (a wrong or revoked API token).
-    pub refused: bool,
+    /// Why the credentials given were not accepted (a wrong or revoked API token, a wrong
+    /// password, or accounts that cannot be read): the request is refused with it outright.
+    pub refused: Option<Error>,
     /// What the folder rules let this person read.
     pub scope: ReadScope,
 }
@@ -179,12 +180,9 @@ impl AppState {
 
 impl Actor {
     fn refused(&self) -> Result<()> {
-        if self.refused {
-            Err(Error::unauthorized(
-                "the API token is not valid: it is mistyped or has been revoked",
-            ))
-        } else {
-            Ok(())
+        match &self.refused {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
         }
     }
     pub(crate) fn require_read(&self) -> Result<()> {
