@@ -267,13 +267,7 @@ async fn put_page(
         })
     })
     .await?;
-    if let SaveOutcome::Saved {
-        unchanged: false, ..
-    } = outcome
-    {
-        let page = path.as_str().to_string();
-        crate::notify::after(&st, &actor, crate::notify::Event::Edit { page }).await;
-    }
+    crate::notify::after_save(&st, &actor, &path, &outcome).await;
     Ok(save_response(outcome))
 }
 

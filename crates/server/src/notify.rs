@@ -100,6 +100,22 @@ pub(crate) enum Event {
 
 /// Tells everyone concerned about `event`, done by `actor`. Runs after the change succeeded;
 /// a failure here is logged and never undoes or fails the change.
+/// After a save: the page's watchers are told, unless the save changed nothing.
+pub(crate) async fn after_save(
+    st: &AppState,
+    actor: &Actor,
+    path: &PagePath,
+    outcome: &casebook_engine::SaveOutcome,
+) {
+    if let casebook_engine::SaveOutcome::Saved {
+        unchanged: false, ..
+    } = outcome
+    {
+        let page = path.as_str().to_string();
+        after(st, actor, Event::Edit { page }).await;
+    }
+}
+
 pub(crate) async fn after(st: &AppState, actor: &Actor, event: Event) {
     let (Some(acc), Some(me)) = (st.opts.accounts.clone(), actor.account.clone()) else {
         return;

@@ -522,14 +522,9 @@ async fn edit_save(
     })
     .await
     .map_err(|e| st.fail(e))?;
+    crate::notify::after_save(&st, &actor, &path, &outcome).await;
     match outcome {
-        SaveOutcome::Saved {
-            merged, unchanged, ..
-        } => {
-            if !unchanged {
-                let page = path.as_str().to_string();
-                crate::notify::after(&st, &actor, crate::notify::Event::Edit { page }).await;
-            }
+        SaveOutcome::Saved { merged, .. } => {
             let flag = if merged { "merged=1" } else { "saved=1" };
             Ok(Redirect::to(&format!("/wiki/{}?{flag}", path.url_encoded())).into_response())
         }
@@ -761,13 +756,7 @@ async fn revert(
     let outcome = blocking(move || engine.revert(&p, &rev, &author))
         .await
         .map_err(|e| st.fail(e))?;
-    if let SaveOutcome::Saved {
-        unchanged: false, ..
-    } = outcome
-    {
-        let page = path.as_str().to_string();
-        crate::notify::after(&st, &actor, crate::notify::Event::Edit { page }).await;
-    }
+    crate::notify::after_save(&st, &actor, &path, &outcome).await;
     Ok(Redirect::to(&format!("/wiki/{}?reverted=1", path.url_encoded())).into_response())
 }
 
