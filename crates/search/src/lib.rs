@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod dir;
 mod query;
 mod schema;
 mod similar;
@@ -29,20 +30,6 @@ const FEW_HITS: usize = 3;
 const FACET_VALUES: usize = 12;
 /// Heap of the one index writer; small, because the machine is small and batches are too.
 const WRITER_HEAP: usize = 32 * 1024 * 1024;
-
-/// The index folder, memory-mapped for random reads. A search reads a few blocks here and there
-/// (postings, a hit's stored text); with the kernel's default advice each read also maps the
-/// cached pages around it, so a server that had answered a few hundred searches held most of its
-/// index files in its resident memory. Random advice maps only what is read.
-fn mapped(dir: &Path) -> Result<tantivy::directory::MmapDirectory> {
-    tantivy::directory::MmapDirectory::open_with_madvice(dir, tantivy::directory::Advice::Random)
-        .map_err(|e| {
-            Error::unavailable(format!(
-                "cannot open the index folder {}: {e}",
-                dir.display()
-            ))
-        })
-}
 
 /// One page (or discussion) as the index sees it.
 #[derive(Debug, Clone, Default)]
@@ -205,7 +192,7 @@ impl SearchIndex {
             docstore_blocksize: 4096,
             ..Default::default()
         };
-        let index = Index::create(mapped(dir)?, schema, settings)
+        let index = Index::create(dir::IndexDir::open(dir)?, schema, settings)
             .map_err(ix_err("cannot create the index"))?;
         std::fs::write(dir.join("casebook-version"), &version)
             .map_err(|e| Error::unavailable(format!("cannot write to {}: {e}", dir.display())))?;
@@ -224,7 +211,8 @@ impl SearchIndex {
             }
             return Ok(None);
         }
-        let index = Index::open(mapped(dir)?).map_err(ix_err("cannot open the index"))?;
+        let index =
+            Index::open(dir::IndexDir::open(dir)?).map_err(ix_err("cannot open the index"))?;
         let (schema, f) = schema::build(language);
         if index.schema() != schema {
             return Ok(None);
