@@ -321,9 +321,12 @@ impl Engine {
         snap.types = Arc::new(self.read_types(&snap.files));
         snap.link_prefixes = self.read_link_prefixes(snap.files.get(links::LINKS_FILE).copied());
         let log = inner.store.log(START_WALK, 0)?;
-        for c in log.into_iter().rev() {
+        for mut c in log.into_iter().rev() {
+            // Kept per page: who and when. Not the commit's list of files, which for an import
+            // names every page of the wiki.
+            let paths = std::mem::take(&mut c.paths);
             let c = Arc::new(c);
-            for p in &c.paths {
+            for p in &paths {
                 if let Some(page) = PagePath::from_file(p) {
                     snap.last_change
                         .insert(page.as_str().to_string(), c.clone());
@@ -514,9 +517,10 @@ impl Engine {
         let deltas = self.inner.store.changes_between(old.as_ref(), &new)?;
         // Who changed what: the new commits (a push may bring many), newest wins.
         let mut authors: HashMap<String, Arc<CommitInfo>> = HashMap::new();
-        for c in self.inner.store.commits_between(old.as_ref(), &new, 1000)? {
+        for mut c in self.inner.store.commits_between(old.as_ref(), &new, 1000)? {
+            let paths = std::mem::take(&mut c.paths);
             let c = Arc::new(c);
-            for p in &c.paths {
+            for p in &paths {
                 if let Some(page) = PagePath::from_file(p) {
                     authors
                         .entry(page.as_str().to_string())
