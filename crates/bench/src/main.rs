@@ -307,7 +307,7 @@ fn main() -> Result<()> {
                 let path =
                     casebook_core::PagePath::parse(&p).map_err(|e| anyhow::anyhow!(e.message))?;
                 let page = e
-                    .page(&path, None)
+                    .page(&path, None, &ReadScope::everything())
                     .map_err(|e| anyhow::anyhow!(e.message))?;
                 let t = Instant::now();
                 e.related(&page, 6, &ReadScope::everything())
@@ -431,7 +431,7 @@ fn main() -> Result<()> {
             let e = engine.clone();
             let t = Instant::now();
             tokio::task::spawn_blocking(move || {
-                let current = e.page(&p, None)?.markdown;
+                let current = e.page(&p, None, &ReadScope::everything())?.markdown;
                 let md = format!("{current}\nDirect edit {i}.\n");
                 e.save(casebook_engine::Save {
                     path: &p,

@@ -91,6 +91,9 @@ pub struct Page {
     pub author: Option<Author>,
     /// True when read at an older revision than the head.
     pub historic: bool,
+    /// True when some of its links lead into folders closed to the reader, and were rendered
+    /// for the reader alone as links to missing pages.
+    pub links_hidden: bool,
 }
 
 /// A page in a list.
@@ -669,20 +672,32 @@ impl Engine {
         rendered
     }
 
-    /// Renders markdown as it would appear on the page at `path` (for the editor's preview).
-    pub fn preview(&self, path: &PagePath, markdown: &str) -> Rendered {
+    /// Renders markdown as it would appear to a reader with `scope` on the page at `path`.
+    /// Links to pages in folders closed to the reader show as links to missing pages, and a
+    /// link by title does not find such a page (so its path is not told either).
+    fn render_for(&self, path: &PagePath, markdown: &str, scope: &ReadScope) -> Rendered {
         let snap = self.snapshot();
+        let seen = state::Visible { snap: &snap, scope };
         let cx = Context {
             page: path.as_str(),
-            pages: &*snap,
+            pages: &seen,
             view_prefix: VIEW_PREFIX,
             edit_prefix: EDIT_PREFIX,
         };
         casebook_markdown::render(markdown, &cx)
     }
 
-    /// Reads a page at the head, or at `rev`.
-    pub fn page(&self, path: &PagePath, rev: Option<&Revision>) -> Result<Page> {
+    /// Renders markdown as it would appear on the page at `path` (for the editor's preview).
+    pub fn preview(&self, path: &PagePath, markdown: &str, scope: &ReadScope) -> Rendered {
+        self.render_for(path, markdown, scope)
+    }
+
+    /// Reads a page at the head, or at `rev`, as a reader with `scope` sees it: a page in a
+    /// folder closed to the reader is missing, and links into such folders lead nowhere.
+    pub fn page(&self, path: &PagePath, rev: Option<&Revision>, scope: &ReadScope) -> Result<Page> {
+        if !scope.sees(path.as_str()) {
+            return Err(Error::not_found(format!("there is no page {path}")));
+        }
         let file = path.file();
         let (blob, historic, at) = match rev {
             None => {
@@ -705,7 +720,16 @@ impl Engine {
         };
         let bytes = self.inner.store.blob(blob)?;
         let markdown = String::from_utf8_lossy(&bytes).into_owned();
-        let rendered = self.render_cached(path, blob, &markdown);
+        let mut rendered = self.render_cached(path, blob, &markdown);
+        // The shared rendering shows every link as it is; one into a folder the reader may not
+        // see is rendered again for this reader (rarely: only such pages, for such readers).
+        let links_hidden = rendered
+            .links
+            .iter()
+            .any(|l| l.exists && !scope.sees(&l.path));
+        if links_hidden {
+            rendered = Arc::new(self.render_for(path, &markdown, scope));
+        }
         let last = if historic {
             let at = at.expect("historic implies a revision");
             self.last_change_at(&file, &at)?
@@ -724,6 +748,7 @@ impl Engine {
             updated: last.as_ref().map(|c| c.date),
             author: last.as_ref().map(|c| c.author.clone()),
             historic,
+            links_hidden,
         })
     }
 
@@ -1116,7 +1141,7 @@ impl Engine {
 
     /// Restores the page's text as it was at `rev`, as a new commit.
     pub fn revert(&self, path: &PagePath, rev: &Revision, author: &Author) -> Result<SaveOutcome> {
-        let old = self.page(path, Some(rev))?;
+        let old = self.page(path, Some(rev), &ReadScope::everything())?;
         let message = format!(
             "Revert {path} to {}",
             old.revision
@@ -1298,7 +1323,9 @@ impl Engine {
         Ok(found)
     }
 
-    /// The best related pages, whoever may see them; cached until the wiki changes.
+    /// The best related pages, whoever may see them; cached until the wiki changes. A page
+    /// rendered for one reader (some links hidden) is worked out from the links that reader
+    /// sees, and not cached.
     fn related_all(&self, page: &Page) -> Result<Vec<LinkingPage>> {
         let limit = related::KEPT;
         let head = self.head();
@@ -1306,12 +1333,13 @@ impl Engine {
         // save: what is computed before it has caught up is shown but not cached for the head.
         let index_current = self.inner.pending.load(std::sync::atomic::Ordering::SeqCst) == 0;
         let key = page.path.as_str().to_string();
-        if let Some((h, r)) = self
-            .inner
-            .related
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&key)
+        if !page.links_hidden
+            && let Some((h, r)) = self
+                .inner
+                .related
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&key)
             && *h == head
         {
             return Ok(r.clone());
@@ -1366,7 +1394,10 @@ impl Engine {
             })
             .take(limit)
             .collect();
-        if index_current && self.inner.pending.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        if index_current
+            && !page.links_hidden
+            && self.inner.pending.load(std::sync::atomic::Ordering::SeqCst) == 0
+        {
             let mut cache = self.inner.related.lock().unwrap_or_else(|e| e.into_inner());
             if cache.len() > CACHE_LIMIT {
                 cache.clear();

@@ -3,7 +3,7 @@
 
 use crate::Engine;
 use crate::types::{PageType, TypeSet, new_page_text};
-use casebook_core::{Author, Error, FolderPath, PagePath, Result};
+use casebook_core::{Author, Error, FolderPath, PagePath, ReadScope, Result};
 use casebook_markdown::FrontMatter;
 use casebook_store::Change;
 use serde::Serialize;
@@ -48,7 +48,7 @@ impl Engine {
     /// else its inline body, else nothing.
     pub fn template_body(&self, t: &PageType) -> String {
         if let Some(tpl) = t.template.as_deref().and_then(|p| PagePath::parse(p).ok())
-            && let Ok(page) = self.page(&tpl, None)
+            && let Ok(page) = self.page(&tpl, None, &ReadScope::everything())
         {
             return casebook_markdown::split_front_matter(&page.markdown)
                 .1

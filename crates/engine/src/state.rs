@@ -129,3 +129,22 @@ impl Pages for Snapshot {
         Some(&self.link_prefixes)
     }
 }
+
+/// The pages of a snapshot that a reader may see, for rendering links: a page in a folder closed
+/// to the reader does not exist for them, and is not found by its title.
+pub(crate) struct Visible<'a> {
+    pub snap: &'a Snapshot,
+    pub scope: &'a casebook_core::ReadScope,
+}
+
+impl Pages for Visible<'_> {
+    fn exists(&self, path: &str) -> bool {
+        self.scope.sees(path) && self.snap.exists(path)
+    }
+    fn find(&self, name: &str) -> Option<String> {
+        self.snap.find(name).filter(|p| self.scope.sees(p))
+    }
+    fn link_prefixes(&self) -> Option<&casebook_markdown::LinkPrefixes> {
+        self.snap.link_prefixes()
+    }
+}

@@ -45,7 +45,11 @@ impl TestWiki {
 
     fn text(&self, path: &str) -> String {
         self.engine
-            .page(&PagePath::parse(path).unwrap(), None)
+            .page(
+                &PagePath::parse(path).unwrap(),
+                None,
+                &ReadScope::everything(),
+            )
             .unwrap()
             .markdown
     }
@@ -76,7 +80,11 @@ fn starts_with_the_starter_content() {
     assert!(w.engine.page_count(&ReadScope::everything()) >= 6);
     let home = w
         .engine
-        .page(&PagePath::parse("Home").unwrap(), None)
+        .page(
+            &PagePath::parse("Home").unwrap(),
+            None,
+            &ReadScope::everything(),
+        )
         .unwrap();
     assert!(!home.title.is_empty());
     assert!(
@@ -190,7 +198,7 @@ fn outside_commits_are_picked_up_and_indexed() {
     run(&["push", "-q", "origin", "HEAD:main"]);
     assert!(w.engine.sync().unwrap());
     let p = PagePath::parse("outside/Pushed").unwrap();
-    let page = w.engine.page(&p, None).unwrap();
+    let page = w.engine.page(&p, None, &ReadScope::everything()).unwrap();
     assert_eq!(page.title, "Pushed Page");
     assert_eq!(page.author.unwrap().name, "Pusher");
     w.engine.wait_indexed();
@@ -248,7 +256,10 @@ fn link_prefixes_pushed_later_resolve_site_absolute_links() {
             .unwrap()
             .is_empty()
     );
-    let before = w.engine.page(&calls, None).unwrap();
+    let before = w
+        .engine
+        .page(&calls, None, &ReadScope::everything())
+        .unwrap();
     assert!(before.rendered.links.is_empty());
     assert!(
         before
@@ -265,7 +276,7 @@ fn link_prefixes_pushed_later_resolve_site_absolute_links() {
     assert!(w.engine.link_prefixes().is_empty());
     assert!(
         w.engine
-            .page(&calls, None)
+            .page(&calls, None, &ReadScope::everything())
             .unwrap()
             .rendered
             .links
@@ -280,7 +291,10 @@ fn link_prefixes_pushed_later_resolve_site_absolute_links() {
         )],
     );
     // The page shows the link resolved at once, though its text did not change.
-    let after = w.engine.page(&calls, None).unwrap();
+    let after = w
+        .engine
+        .page(&calls, None, &ReadScope::everything())
+        .unwrap();
     assert_eq!(after.rendered.links.len(), 1, "{:?}", after.rendered.links);
     assert_eq!(after.rendered.links[0].path, "hb/sales/index");
     assert!(
@@ -312,7 +326,13 @@ fn link_prefixes_pushed_later_resolve_site_absolute_links() {
     assert_eq!(m.updated_pages, ["hb/sales/Calls"]);
     let text = w.text("hb/sales/Calls");
     assert!(text.contains("[sales](../selling/index.md#top)"), "{text}");
-    let links = w.engine.page(&calls, None).unwrap().rendered.links.clone();
+    let links = w
+        .engine
+        .page(&calls, None, &ReadScope::everything())
+        .unwrap()
+        .rendered
+        .links
+        .clone();
     assert_eq!(links[0].path, "hb/selling/index");
     w.engine
         .move_page(&moved, &target, true, &Author::new("A", "a@x"), "")
@@ -333,7 +353,7 @@ fn link_prefixes_pushed_later_resolve_site_absolute_links() {
     );
     assert!(
         w.engine
-            .page(&calls, None)
+            .page(&calls, None, &ReadScope::everything())
             .unwrap()
             .rendered
             .links
@@ -447,7 +467,10 @@ fn history_diff_revert_and_move() {
     assert!(!w.engine.exists(&p) && w.engine.exists(&to));
     let history = w.engine.history(&to, 10).unwrap();
     assert_eq!(history.len(), 4, "create, update, revert, move");
-    let old = w.engine.page(&p, Some(&r2)).unwrap();
+    let old = w
+        .engine
+        .page(&p, Some(&r2), &ReadScope::everything())
+        .unwrap();
     assert!(old.historic && old.markdown.contains("second"));
     let listing = w
         .engine
@@ -543,7 +566,11 @@ fn import_is_one_commit() {
     );
     let one = w
         .engine
-        .page(&PagePath::parse("imp/a/One").unwrap(), None)
+        .page(
+            &PagePath::parse("imp/a/One").unwrap(),
+            None,
+            &ReadScope::everything(),
+        )
         .unwrap();
     assert_eq!(one.rendered.links[0].path, "imp/a/b/Two");
     assert!(one.rendered.links[0].exists);
@@ -910,6 +937,7 @@ fn corpus_sales_handbook_links_resolve_and_backlinks_match() {
             )
             .unwrap(),
             None,
+            &ReadScope::everything(),
         )
         .unwrap();
     let resolved = page.rendered.links.iter().filter(|l| l.exists).count();
@@ -987,7 +1015,11 @@ fn related_pages_share_tags_or_links() {
     w.engine.wait_indexed();
     let a = w
         .engine
-        .page(&PagePath::parse("r/A").unwrap(), None)
+        .page(
+            &PagePath::parse("r/A").unwrap(),
+            None,
+            &ReadScope::everything(),
+        )
         .unwrap();
     let related: Vec<String> = w
         .engine
@@ -1029,7 +1061,10 @@ fn related_pages_include_pages_alike_in_words() {
     );
     w.engine.wait_indexed();
     let related = |p: &str| -> Vec<String> {
-        let page = w.engine.page(&PagePath::parse(p).unwrap(), None).unwrap();
+        let page = w
+            .engine
+            .page(&PagePath::parse(p).unwrap(), None, &ReadScope::everything())
+            .unwrap();
         w.engine
             .related(&page, 10, &ReadScope::everything())
             .unwrap()
@@ -1095,7 +1130,11 @@ fn a_save_on_top_of_an_unnoticed_push_brings_in_both() {
     assert_eq!(w.engine.head(), Some(rev.clone()));
     let pushed = w
         .engine
-        .page(&PagePath::parse("Pushed").unwrap(), None)
+        .page(
+            &PagePath::parse("Pushed").unwrap(),
+            None,
+            &ReadScope::everything(),
+        )
         .unwrap();
     assert_eq!(pushed.title, "Pushed");
     assert_ne!(
@@ -1106,7 +1145,11 @@ fn a_save_on_top_of_an_unnoticed_push_brings_in_both() {
     assert_eq!(pushed.author.unwrap().name, "Pusher");
     let saved = w
         .engine
-        .page(&PagePath::parse("Saved").unwrap(), None)
+        .page(
+            &PagePath::parse("Saved").unwrap(),
+            None,
+            &ReadScope::everything(),
+        )
         .unwrap();
     assert_eq!(saved.revision, Some(rev));
     assert_eq!(saved.author.unwrap().name, "Ann");

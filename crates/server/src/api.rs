@@ -160,7 +160,7 @@ async fn read_page(st: AppState, actor: Actor, path: PagePath, rev: Option<Revis
     let engine = st.engine.clone();
     let scope = actor.scope.clone();
     let (page, backlinks) = blocking(move || {
-        let page = engine.page(&path, rev.as_ref())?;
+        let page = engine.page(&path, rev.as_ref(), &scope)?;
         let backlinks = engine.backlinks(&path, &scope)?;
         Ok((page, backlinks))
     })

@@ -129,7 +129,7 @@ async fn home(State(st): State<AppState>, headers: HeaderMap) -> WebResult {
         let home = PagePath::parse("Home")
             .ok()
             .filter(|p| scope.sees(p.as_str()))
-            .and_then(|p| engine.page(&p, None).ok());
+            .and_then(|p| engine.page(&p, None, &scope).ok());
         Ok((home, engine.changes(12, 0, &scope)?))
     })
     .await
@@ -183,7 +183,7 @@ async fn view(
     let p = path.clone();
     let scope = actor.scope.clone();
     let (page, backlinks, related, threads) = blocking(move || {
-        let page = engine.page(&p, rev.as_ref())?;
+        let page = engine.page(&p, rev.as_ref(), &scope)?;
         let backlinks = engine.backlinks(&p, &scope)?;
         let related = engine.related(&page, 6, &scope)?;
         let threads = if page.historic {
@@ -422,7 +422,8 @@ async fn edit_form(
     let path = page_to_write(&st, &actor, &raw)?;
     let engine = st.engine.clone();
     let p = path.clone();
-    let page = blocking(move || match engine.page(&p, None) {
+    let scope = actor.scope.clone();
+    let page = blocking(move || match engine.page(&p, None, &scope) {
         Ok(page) => Ok(Some(page)),
         Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
@@ -622,7 +623,8 @@ async fn preview(
             .into_response();
     };
     let engine = st.engine.clone();
-    match blocking(move || Ok(engine.preview(&path, &form.markdown))).await {
+    let scope = actor.scope.clone();
+    match blocking(move || Ok(engine.preview(&path, &form.markdown, &scope))).await {
         Ok(r) => {
             let mut html = String::new();
             if let Some(e) = &r.front_matter_error {

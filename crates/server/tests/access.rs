@@ -969,9 +969,16 @@ async fn a_restricted_folder_never_shows_to_people_outside_it() {
     }
     app.api(
         "PUT",
+        "/api/v1/pages/deals/Floor",
+        &lee,
+        json!({"markdown": "# Floor Memo\n\nHow low we go.\n"}),
+    )
+    .await;
+    app.api(
+        "PUT",
         "/api/v1/pages/Public%20Page",
         &otto,
-        json!({"markdown": "# Public Page\n\nOpen to all; see [[deals/D-17]] (if you may).\n"}),
+        json!({"markdown": "# Public Page\n\nOpen to all; see [[deals/D-17]] (if you may) and [[Floor Memo]].\n"}),
     )
     .await;
     app.api(
@@ -1140,6 +1147,34 @@ async fn a_restricted_folder_never_shows_to_people_outside_it() {
     let public: Value = serde_json::from_str(&public).unwrap();
     if public["backlinks"] != json!([]) || public["links"][0]["title"] != Value::Null {
         wrong.push(format!("Public Page for the outsider: {public}"));
+    }
+    // Its links into the folder lead nowhere for the outsider (as links to missing pages), and
+    // the link by title does not find the page, so its path is not told either.
+    let (_, html_out) = app.get("/wiki/Public%20Page", &otto).await;
+    let (_, html_in) = app.get("/wiki/Public%20Page", &lee).await;
+    if html_out.contains("href=\"/wiki/deals/") || html_out.contains("deals/Floor") {
+        wrong.push(format!(
+            "Public Page links into the folder for the outsider: {html_out}"
+        ));
+    }
+    if !html_in.contains("href=\"/wiki/deals/D-17\"")
+        || !html_in.contains("href=\"/wiki/deals/Floor\"")
+    {
+        wrong.push(format!(
+            "Public Page links into the folder for the member: {html_in}"
+        ));
+    }
+    let hidden_links: Vec<&Value> = public["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["exists"] == true || l["path"] == "deals/Floor")
+        .collect();
+    if public["links"].as_array().unwrap().len() != 2 || !hidden_links.is_empty() {
+        wrong.push(format!(
+            "Public Page's links for the outsider: {}",
+            public["links"]
+        ));
     }
     // Git copies everything, so the outsider may not clone.
     let (status, _) = app

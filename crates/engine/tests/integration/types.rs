@@ -42,7 +42,11 @@ fn push(clone: &Path, message: &str) {
 fn warnings(w: &TestWiki, path: &str) -> Vec<String> {
     let page = w
         .engine
-        .page(&PagePath::parse(path).unwrap(), None)
+        .page(
+            &PagePath::parse(path).unwrap(),
+            None,
+            &ReadScope::everything(),
+        )
         .unwrap();
     w.engine.check_type(&page.rendered.front_matter).warnings
 }
@@ -137,6 +141,7 @@ fn outside_changes_to_type_files_are_picked_up() {
         .page(
             &PagePath::parse("insights/Mobilizers Not Talkers").unwrap(),
             None,
+            &ReadScope::everything(),
         )
         .unwrap();
     assert!(page.rendered.html.contains("mobilizer"));
@@ -191,7 +196,11 @@ fn an_existing_repository_without_types_gets_the_built_in_ones() {
     assert!(types.builtin);
     assert!(types.get("case-story").is_some() && types.get("insight").is_some());
     let page = engine
-        .page(&PagePath::parse("Deal").unwrap(), None)
+        .page(
+            &PagePath::parse("Deal").unwrap(),
+            None,
+            &ReadScope::everything(),
+        )
         .unwrap();
     let check = engine.check_type(&page.rendered.front_matter);
     assert!(
@@ -256,7 +265,10 @@ fn a_new_page_of_a_type_is_one_commit_and_searchable_by_its_fields() {
         "starts from the template: {text}"
     );
     assert_eq!(warnings(&w, "cases/Zephyr Pilot"), Vec::<String>::new());
-    let page = w.engine.page(&path, None).unwrap();
+    let page = w
+        .engine
+        .page(&path, None, &ReadScope::everything())
+        .unwrap();
     assert_eq!(
         page.rendered.front_matter.get("competitors"),
         Some(&serde_json::json!(["Acme", "Globex"]))
