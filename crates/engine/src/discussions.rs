@@ -65,6 +65,9 @@ pub struct Comment {
     pub text: String,
     /// People mentioned as `@name`.
     pub mentions: Vec<String>,
+    /// The pages its links lead to (those that exist).
+    #[serde(skip)]
+    pub links: Vec<String>,
 }
 
 /// A thread with its comments, oldest first.
@@ -337,6 +340,41 @@ pub(crate) fn check_title(title: &str) -> Result<String> {
 pub(crate) type CachedThread = (u64, Vec<BlobId>, Arc<Thread>);
 
 /// Reads a thread at the head, rendering its comments; cached until one of its files changes.
+/// The pages a rendering's links lead to, those that exist.
+fn existing_links(r: &casebook_markdown::Rendered) -> Vec<String> {
+    r.links
+        .iter()
+        .filter(|l| l.exists)
+        .map(|l| l.path.clone())
+        .collect()
+}
+
+/// The thread as a reader with `scope` sees it: a comment whose links lead into folders closed
+/// to the reader is rendered again for them, those links shown as missing (the cached thread
+/// keeps the rendering everyone else sees).
+fn as_seen(inner: &Inner, t: Arc<Thread>, scope: &ReadScope) -> Arc<Thread> {
+    let hides = |c: &Comment| c.links.iter().any(|l| !scope.sees(l));
+    if !t.comments.iter().any(hides) {
+        return t;
+    }
+    let mut t = (*t).clone();
+    let page = t.page.clone();
+    let snap = inner.snap.read().unwrap_or_else(|e| e.into_inner());
+    let seen = crate::state::Visible { snap: &snap, scope };
+    let cx = Context {
+        page: &page,
+        pages: &seen,
+        view_prefix: crate::VIEW_PREFIX,
+        edit_prefix: crate::EDIT_PREFIX,
+    };
+    for c in t.comments.iter_mut().filter(|c| hides(c)) {
+        let r = casebook_markdown::render_fragment(&c.markdown, &cx);
+        c.links = existing_links(&r);
+        c.html = r.html;
+    }
+    Arc::new(t)
+}
+
 pub(crate) fn load(inner: &Inner, id: &str) -> Result<Option<Arc<Thread>>> {
     let (page, files, generation) = {
         let snap = inner.snap.read().unwrap_or_else(|e| e.into_inner());
@@ -415,6 +453,7 @@ pub(crate) fn load(inner: &Inner, id: &str) -> Result<Option<Arc<Thread>>> {
             id: name.clone(),
             author,
             edited,
+            links: existing_links(&rendered),
             html: rendered.html,
             text: rendered.text,
             mentions: rendered.mentions,
@@ -474,8 +513,8 @@ pub(crate) fn index_doc(t: &Thread) -> IndexDoc {
 }
 
 impl Engine {
-    /// The threads of a page, oldest first.
-    pub fn threads(&self, page: &PagePath) -> Result<Vec<Arc<Thread>>> {
+    /// The threads of a page, oldest first, as a reader with `scope` sees them.
+    pub fn threads(&self, page: &PagePath, scope: &ReadScope) -> Result<Vec<Arc<Thread>>> {
         let ids: Vec<String> = self
             .snapshot()
             .threads
@@ -485,8 +524,10 @@ impl Engine {
             .unwrap_or_default();
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
-            if let Some(t) = load(&self.inner, &id)? {
-                out.push(t);
+            if let Some(t) = load(&self.inner, &id)?
+                && scope.sees(&t.page)
+            {
+                out.push(as_seen(&self.inner, t, scope));
             }
         }
         Ok(out)
@@ -502,6 +543,7 @@ impl Engine {
         }
         load(&self.inner, id)?
             .filter(|t| scope.sees(&t.page))
+            .map(|t| as_seen(&self.inner, t, scope))
             .ok_or_else(missing)
     }
 
@@ -520,7 +562,7 @@ impl Engine {
                 && status.is_none_or(|s| s == t.status)
                 && scope.sees(&t.page)
             {
-                out.push(t);
+                out.push(as_seen(&self.inner, t, scope));
             }
         }
         out.sort_by(|a, b| b.updated.cmp(&a.updated).then_with(|| b.id.cmp(&a.id)));

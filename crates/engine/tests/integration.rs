@@ -1288,8 +1288,13 @@ fn discussions_live_in_git_beside_the_page_and_follow_it() {
     // The thread moves with the page and goes when it is deleted.
     let to = PagePath::parse("cases/Deal Y").unwrap();
     w.engine.move_page(&page, &to, false, &ann, "").unwrap();
-    assert!(w.engine.threads(&page).unwrap().is_empty());
-    let moved = w.engine.threads(&to).unwrap();
+    assert!(
+        w.engine
+            .threads(&page, &ReadScope::everything())
+            .unwrap()
+            .is_empty()
+    );
+    let moved = w.engine.threads(&to, &ReadScope::everything()).unwrap();
     assert_eq!(moved.len(), 1);
     assert_eq!(moved[0].comments.len(), 2);
     let hits = w.engine.search("zanzibarquux", 10, 0).unwrap();
@@ -1359,7 +1364,10 @@ fn a_thread_pushed_from_a_clone_is_picked_up() {
     run(&["-C", "c", "commit", "-q", "-m", "thread from a clone"]);
     run(&["-C", "c", "push", "-q", "origin", "HEAD:main"]);
     assert!(w.engine.sync().unwrap());
-    let threads = w.engine.threads(&PagePath::parse("Home").unwrap()).unwrap();
+    let threads = w
+        .engine
+        .threads(&PagePath::parse("Home").unwrap(), &ReadScope::everything())
+        .unwrap();
     assert_eq!(threads.len(), 1);
     assert_eq!(threads[0].title, "Offline thought");
     assert_eq!(threads[0].comments[0].author.name, "Cleo");

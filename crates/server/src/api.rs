@@ -151,7 +151,9 @@ async fn get_page(
     match sub {
         Some("history") => history(st, path, q.limit).await,
         Some("diff") => diff(st, path, q).await,
-        Some("discussions") => crate::discussions::api_page_threads(st, path).await,
+        Some("discussions") => {
+            crate::discussions::api_page_threads(st, path, actor.scope.clone()).await
+        }
         _ => read_page(st, actor, path, revision(q.rev.as_deref())?).await,
     }
 }

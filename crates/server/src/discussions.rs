@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
-use casebook_core::{Error, PagePath};
+use casebook_core::{Error, PagePath, ReadScope};
 use casebook_engine::{Comment, Thread, ThreadStatus};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
@@ -69,13 +69,17 @@ fn comment_json(c: &Comment) -> Value {
 }
 
 /// `GET /api/v1/pages/{path}/discussions`.
-pub(crate) async fn api_page_threads(st: AppState, page: PagePath) -> Result<Response, ApiError> {
+pub(crate) async fn api_page_threads(
+    st: AppState,
+    page: PagePath,
+    scope: ReadScope,
+) -> Result<Response, ApiError> {
     let engine = st.engine.clone();
     let threads = blocking(move || {
         if !engine.exists(&page) {
             return Err(Error::not_found(format!("there is no page {page}")));
         }
-        engine.threads(&page)
+        engine.threads(&page, &scope)
     })
     .await?;
     Ok(

@@ -492,13 +492,14 @@ async fn helpful_form(
     let engine = st.engine.clone();
     let comment = form.comment.trim().to_string();
     let (p, c) = (page.clone(), comment.clone());
+    let scope = actor.scope.clone();
     blocking(move || {
         if !engine.exists(&p) {
             return Err(Error::not_found(format!("there is no page {p}")));
         }
         if !c.is_empty()
             && !engine
-                .threads(&p)?
+                .threads(&p, &scope)?
                 .iter()
                 .any(|t| t.comments.iter().any(|x| x.id == c))
         {

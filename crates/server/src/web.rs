@@ -189,7 +189,7 @@ async fn view(
         let threads = if page.historic {
             Vec::new()
         } else {
-            engine.threads(&p)?
+            engine.threads(&p, &scope)?
         };
         Ok((page, backlinks, related, threads))
     })

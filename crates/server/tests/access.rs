@@ -1176,6 +1176,35 @@ async fn a_restricted_folder_never_shows_to_people_outside_it() {
             public["links"]
         ));
     }
+    // The same in a discussion of the open page, wherever its comments are shown.
+    app.api(
+        "POST",
+        "/api/v1/pages/Public%20Page/discussions",
+        &lee,
+        json!({"title": "Where to look", "body": "Compare [[Floor Memo]] with [[deals/D-17]]."}),
+    )
+    .await;
+    let (_, threads_in) = app
+        .get("/api/v1/pages/Public%20Page/discussions", &lee)
+        .await;
+    let threads_in: Value = serde_json::from_str(&threads_in).unwrap();
+    let public_thread = threads_in["threads"][0]["id"].as_str().unwrap().to_string();
+    for door in [
+        "/wiki/Public%20Page".to_string(),
+        "/api/v1/pages/Public%20Page/discussions".to_string(),
+        format!("/api/v1/discussions/{public_thread}"),
+    ] {
+        let (_, b_in) = app.get(&door, &lee).await;
+        let (_, b_out) = app.get(&door, &otto).await;
+        let into = |b: &str| b.contains("/wiki/deals/Floor") && b.contains("/wiki/deals/D-17");
+        if !into(&b_in) || b_out.contains("/wiki/deals/") || b_out.contains("deals/Floor") {
+            wrong.push(format!(
+                "{door}: the comment's links lead in for the member: {}, for the outsider: {}",
+                into(&b_in),
+                b_out.contains("/wiki/deals/")
+            ));
+        }
+    }
     // Git copies everything, so the outsider may not clone.
     let (status, _) = app
         .get("/wiki.git/info/refs?service=git-upload-pack", &otto)
