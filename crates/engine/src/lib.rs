@@ -492,6 +492,11 @@ impl Engine {
         self.inner.store.path()
     }
 
+    /// The branch the wiki shows and commits to, e.g. `refs/heads/main`.
+    pub fn branch(&self) -> &str {
+        self.inner.store.branch()
+    }
+
     /// Whether the repository has no working tree. Git clients may push only to a bare one.
     pub fn is_bare(&self) -> bool {
         self.inner.store.workdir().is_none()

@@ -165,7 +165,77 @@ async fn serve(State(st): State<AppState>, Path(rest): Path<String>, req: Reques
         return too_large(limit);
     }
     let cmd = command(&st, &actor, want, &rest, &query, &req);
-    run(cmd, req.into_body(), &st, want).await
+    // A push names its refs before its pack: one to a branch the wiki does not show is refused
+    // here (git would take it, and the wiki never show it). A compressed body goes to git as it is.
+    let plain = !req.headers().contains_key(header::CONTENT_ENCODING);
+    let body = if rest == "git-receive-pack" && plain {
+        match only_the_branch(req.into_body(), st.engine.branch(), limit).await {
+            Ok(body) => body,
+            Err(refused) => return refused,
+        }
+    } else {
+        req.into_body()
+    };
+    run(cmd, body, &st, want).await
+}
+
+/// The command list of a push is at most this long before it is left to git.
+const COMMANDS_MAX: usize = 1 << 20;
+
+/// Reads the start of a push's body up to the end of its command list: the body, whole again,
+/// when every ref named is the wiki's branch (or the list cannot be read); else the refusal,
+/// once the rest of the body (the pack) has been read and dropped, so the client hears it.
+async fn only_the_branch(body: Body, branch: &str, limit: u64) -> Result<Body, Response> {
+    use crate::pushrefs::{Scan, commands, refusal, wants_report};
+    let mut stream = body.into_data_stream();
+    let mut head: Vec<u8> = Vec::new();
+    let found = loop {
+        match commands(&head) {
+            Scan::Done(c) => break Some(c),
+            Scan::Unreadable => break None,
+            Scan::More if head.len() > COMMANDS_MAX => break None,
+            Scan::More => {}
+        }
+        match stream.next().await {
+            Some(Ok(chunk)) => head.extend_from_slice(&chunk),
+            Some(Err(_)) => {
+                return Err(text(
+                    StatusCode::BAD_REQUEST,
+                    "the request body was cut off",
+                ));
+            }
+            None => break None,
+        }
+    };
+    let Some(c) = found.filter(|c| c.refs.iter().any(|r| r != branch)) else {
+        let first = futures_util::stream::iter([Ok::<_, axum::Error>(Bytes::from(head))]);
+        return Ok(Body::from_stream(first.chain(stream)));
+    };
+    let short = branch.strip_prefix("refs/heads/").unwrap_or(branch);
+    if !wants_report(&c) {
+        return Err(text(
+            StatusCode::FORBIDDEN,
+            &format!("this wiki shows the branch {short} only; push your commits to it"),
+        ));
+    }
+    let mut total = head.len() as u64;
+    while let Some(chunk) = stream.next().await {
+        let chunk =
+            chunk.map_err(|_| text(StatusCode::BAD_REQUEST, "the request body was cut off"))?;
+        total += chunk.len() as u64;
+        if total > limit {
+            return Err(too_large(limit));
+        }
+    }
+    tracing::info!(refs = ?c.refs, "refused a push to refs the wiki does not show");
+    let mut resp = (StatusCode::OK, refusal(&c, branch)).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-git-receive-pack-result"),
+    );
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    Err(resp)
 }
 
 fn too_large(limit: u64) -> Response {

@@ -11,6 +11,7 @@ mod jwt;
 mod mail;
 mod notify;
 mod oidc;
+mod pushrefs;
 mod records;
 mod security;
 mod theme;

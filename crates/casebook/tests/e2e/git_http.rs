@@ -126,17 +126,22 @@ impl Wiki {
         ok(Ok(self.git(dir, &["commit", "-q", "-m", message]).await));
     }
 
-    /// The commit the server's branch points at, read by git.
-    async fn server_head(&self) -> String {
+    /// What git says of the server's repository.
+    async fn server_git(&self, args: &[&str]) -> String {
         let out = Command::new("git")
             .arg("-C")
             .arg(&self.repo)
-            .args(["rev-parse", "HEAD"])
+            .args(args)
             .output()
             .await
             .unwrap();
         assert!(out.status.success());
         String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    /// The commit the server's branch points at, read by git.
+    async fn server_head(&self) -> String {
+        self.server_git(&["rev-parse", "HEAD"]).await
     }
 
     async fn head_of(&self, dir: &str) -> String {
@@ -249,6 +254,47 @@ async fn clone_commit_push_then_read_and_search_at_once() {
     ok(Ok(w.git("a", &["pull", "-q"]).await));
     let text = std::fs::read_to_string(w.tmp.path().join("a/notes/Other.md")).unwrap();
     assert_eq!(text, "# Other\n\nEdited in the browser.\n");
+    w.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_to_another_branch_is_refused_and_says_which_one_to_use() {
+    let w = Wiki::start(Access::Edit).await;
+    ok(Ok(w.clone("a").await));
+    let head = w.server_head().await;
+    let refs = w.server_git(&["for-each-ref", "--format=%(refname)"]).await;
+    w.write("a/notes/Idea.md", "# Idea\n\nOn a branch of its own.\n");
+    w.commit("a", "An idea").await;
+
+    // Another branch (the wiki would never show it), a tag, and the branch together with
+    // another: each refused whole, nothing moved.
+    for args in [
+        &["push", "origin", "HEAD:refs/heads/idea"][..],
+        &["push", "origin", "HEAD:refs/tags/v1"][..],
+        &["push", "origin", "main", "HEAD:refs/heads/idea"][..],
+    ] {
+        let out = w.git("a", args).await;
+        assert!(!out.status.success(), "{args:?} went through");
+        let said = stderr(&out);
+        assert!(
+            said.contains("Casebook shows only the branch main")
+                && said.contains("git push origin HEAD:main"),
+            "{args:?}: {said}"
+        );
+        assert_eq!(w.server_head().await, head);
+        assert_eq!(
+            w.server_git(&["for-each-ref", "--format=%(refname)"]).await,
+            refs
+        );
+    }
+    let (st, _) = get_json(&format!("{}/api/v1/pages/notes/Idea", w.base)).await;
+    assert_eq!(st, 404);
+
+    // The branch itself still takes it.
+    ok(Ok(w.git("a", &["push", "-q", "origin", "HEAD:main"]).await));
+    assert_eq!(w.server_head().await, w.head_of("a").await);
+    let (st, _) = get_json(&format!("{}/api/v1/pages/notes/Idea", w.base)).await;
+    assert_eq!(st, 200);
     w.stop().await;
 }
 
