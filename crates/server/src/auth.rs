@@ -368,28 +368,52 @@ pub(crate) fn actor(st: &AppState, headers: &HeaderMap) -> Actor {
     anonymous(st)
 }
 
-/// The CSRF check, in one place for every route: a state-changing request carried by a live
-/// session cookie must also carry the session's CSRF token.
+tokio::task_local! {
+    /// The acting person of the request being served, worked out once by [`with_actor`].
+    static ACTOR: Actor;
+}
+
+/// The actor [`with_actor`] worked out for the request being served, if called while serving
+/// one.
+pub(crate) fn current_actor() -> Option<Actor> {
+    ACTOR.try_with(Actor::clone).ok()
+}
+
+/// Works out who is asking once per request, before any handler, on the blocking pool: it reads
+/// the accounts database and, for a password sent with Basic authentication, verifies its hash
+/// (tens of milliseconds, which would otherwise hold up one of the few threads every request is
+/// served on).
+pub(crate) async fn with_actor(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    let headers = req.headers().clone();
+    let state = st.clone();
+    let actor = match tokio::task::spawn_blocking(move || actor(&state, &headers)).await {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::error!(error = %e, "working out who is asking failed");
+            refused(
+                &st,
+                Error::unavailable("the accounts cannot be read just now; try again"),
+            )
+        }
+    };
+    ACTOR.scope(actor, next.run(req)).await
+}
+
+/// The CSRF check, in one place for every route: a state-changing request of someone signed in
+/// by their session cookie must also carry the session's CSRF token. (Tokens and Basic
+/// credentials are not sent by a browser on its own; cross-site requests are refused earlier.)
 pub(crate) async fn csrf(State(st): State<AppState>, req: Request, next: Next) -> Response {
-    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
-        || bearer(req.headers()).is_some()
-    {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(req).await;
     }
-    let Some(acc) = st.opts.accounts.clone() else {
+    let Some(expected) = st
+        .actor(req.headers())
+        .account
+        .and_then(|a| a.csrf)
+    else {
+        // Not signed in by a session: anonymous, or a script with a token.
         return next.run(req).await;
     };
-    let Some(secret) = session_secret(req.headers()).map(str::to_string) else {
-        return next.run(req).await;
-    };
-    let s = secret.clone();
-    match blocking(move || acc.session_user(&s)).await {
-        Ok(Some(_)) => {}
-        // Not signed in after all: the request is anonymous and needs no token.
-        Ok(None) => return next.run(req).await,
-        Err(e) => return st.fail(e).into_response(),
-    }
-    let expected = csrf_token(&secret);
     if let Some(given) = req
         .headers()
         .get("x-csrf-token")

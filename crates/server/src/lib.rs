@@ -168,8 +168,10 @@ impl AppState {
     }
 
     /// Who is asking: an API token's or a session's account, else the anonymous visitor.
+    /// Who is asking: as worked out for the request being served (see `auth::with_actor`), or
+    /// from `headers` when called outside one.
     pub(crate) fn actor(&self, headers: &axum::http::HeaderMap) -> Actor {
-        auth::actor(self, headers)
+        auth::current_actor().unwrap_or_else(|| auth::actor(self, headers))
     }
 
     /// While no administrator exists: the one-time link (path and query) that lets the first
@@ -279,6 +281,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::csrf,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::with_actor,
         ))
         .layer(axum::middleware::from_fn(security::guard))
         .with_state(state)
