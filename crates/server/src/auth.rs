@@ -406,11 +406,7 @@ pub(crate) async fn csrf(State(st): State<AppState>, req: Request, next: Next) -
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(req).await;
     }
-    let Some(expected) = st
-        .actor(req.headers())
-        .account
-        .and_then(|a| a.csrf)
-    else {
+    let Some(expected) = st.actor(req.headers()).account.and_then(|a| a.csrf) else {
         // Not signed in by a session: anonymous, or a script with a token.
         return next.run(req).await;
     };
