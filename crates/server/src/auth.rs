@@ -379,22 +379,26 @@ pub(crate) fn current_actor() -> Option<Actor> {
     ACTOR.try_with(Actor::clone).ok()
 }
 
-/// Works out who is asking once per request, before any handler, on the blocking pool: it reads
-/// the accounts database and, for a password sent with Basic authentication, verifies its hash
-/// (tens of milliseconds, which would otherwise hold up one of the few threads every request is
-/// served on).
+/// Works out who is asking once per request, before any handler. A token or a session is one
+/// indexed read of the accounts database, done in place; Basic credentials may carry a password
+/// to verify (argon2, tens of milliseconds), which goes to the blocking pool rather than hold up
+/// one of the few threads every request is served on.
 pub(crate) async fn with_actor(State(st): State<AppState>, req: Request, next: Next) -> Response {
-    let headers = req.headers().clone();
-    let state = st.clone();
-    let actor = match tokio::task::spawn_blocking(move || actor(&state, &headers)).await {
-        Ok(a) => a,
-        Err(e) => {
-            tracing::error!(error = %e, "working out who is asking failed");
-            refused(
-                &st,
-                Error::unavailable("the accounts cannot be read just now; try again"),
-            )
+    let actor = if basic(req.headers()).is_some() {
+        let headers = req.headers().clone();
+        let state = st.clone();
+        match tokio::task::spawn_blocking(move || actor(&state, &headers)).await {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::error!(error = %e, "working out who is asking failed");
+                refused(
+                    &st,
+                    Error::unavailable("the accounts cannot be read just now; try again"),
+                )
+            }
         }
+    } else {
+        actor(&st, req.headers())
     };
     ACTOR.scope(actor, next.run(req)).await
 }
