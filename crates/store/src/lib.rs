@@ -180,13 +180,6 @@ impl Store {
             }
         };
         let workdir = repo.workdir().map(Path::to_path_buf);
-        // Nothing acknowledged may be lost on a crash: libgit2 fsyncs objects and refs when the
-        // repository asks for it.
-        if let Ok(mut cfg) = repo.config()
-            && cfg.get_bool("core.fsyncObjectFiles").is_err()
-        {
-            let _ = cfg.set_bool("core.fsyncObjectFiles", true);
-        }
         let writer = Repository::open(path).map_err(git_err("cannot open the repository"))?;
         Ok(Store {
             path: path.to_path_buf(),
@@ -546,8 +539,11 @@ const PACK_MAPPED_BYTES: usize = 16 << 20;
 /// trees a save needs and no collection of old ones.
 const OBJECT_CACHE_BYTES: isize = 32 << 20;
 
-/// Sets libgit2's pack-mapping and cache limits, once per process, before the first repository
-/// is opened.
+/// Sets libgit2's process-wide options, once per process, before the first repository is
+/// opened: the pack-mapping and cache limits above, and syncing to disk. Nothing acknowledged may
+/// be lost on a crash, so libgit2 fsyncs every object, pack and ref it writes (its
+/// `GIT_OPT_ENABLE_FSYNC_GITDIR`). This used to be asked of each repository in its configuration,
+/// as `core.fsyncObjectFiles`, which today's git reports as deprecated on every command run there.
 #[allow(unsafe_code)]
 fn limit_pack_mappings() {
     static ONCE: std::sync::Once = std::sync::Once::new();
@@ -563,6 +559,17 @@ fn limit_pack_mappings() {
         };
         if let Err(e) = set {
             tracing::warn!(error = %e, "cannot limit how much of the pack files git maps");
+        }
+        // SAFETY: as above; the option takes one `int` argument, as libgit2's `settings.c`
+        // reads it.
+        let synced = unsafe {
+            libgit2_sys::git_libgit2_opts(
+                libgit2_sys::GIT_OPT_ENABLE_FSYNC_GITDIR as std::ffi::c_int,
+                1 as std::ffi::c_int,
+            )
+        };
+        if synced < 0 {
+            tracing::error!("cannot make git sync what it writes to disk: a crash may lose saves");
         }
     });
 }

@@ -78,6 +78,21 @@ fn creates_a_bare_repository_seeded_in_one_commit() {
         git(&repo, &["log", "-1", "--format=%an <%ae>"]).trim(),
         "Ann Example <ann@example.com>"
     );
+    // Its configuration is git's own: nothing git warns about when used there (syncing to disk
+    // is asked of libgit2 for the whole process, not written into the repository).
+    let config = git(&repo, &["config", "--local", "--list"]);
+    assert!(!config.contains("fsync"), "{config}");
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(&repo)
+        .args(["log", "-1"])
+        .output()
+        .unwrap();
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
