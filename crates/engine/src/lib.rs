@@ -1293,11 +1293,19 @@ impl Engine {
     /// fields, for browsing and filtering as records.
     pub fn records(&self, page_type: &str, scope: &ReadScope) -> Vec<Record> {
         let snap = self.snapshot();
+        // Blanks to start from are not records: the types' templates, wherever they are, and
+        // whatever is kept in the templates folder.
+        let templates: std::collections::HashSet<&str> = snap
+            .types
+            .types
+            .values()
+            .filter_map(|t| t.template.as_deref())
+            .map(|t| t.strip_suffix(".md").unwrap_or(t))
+            .collect();
         snap.pages
             .iter()
             .filter(|(p, _)| scope.sees(p))
-            // The templates folder holds blanks to start from, not records.
-            .filter(|(p, _)| !p.starts_with("templates/"))
+            .filter(|(p, _)| !p.starts_with("templates/") && !templates.contains(p.as_str()))
             .filter(|(_, m)| {
                 m.page_type
                     .as_deref()

@@ -86,6 +86,47 @@ fn the_starter_pages_fit_the_shipped_types() {
 }
 
 #[test]
+fn a_types_template_is_not_a_record_wherever_it_is_kept() {
+    let w = TestWiki::new();
+    let listed = |w: &TestWiki| -> Vec<String> {
+        w.engine
+            .records("case-story", &ReadScope::everything())
+            .into_iter()
+            .map(|r| r.path)
+            .collect()
+    };
+    w.rev(
+        "cases/Blank Story",
+        "---\ntype: case-story\ncustomer: \n---\n# Customer: headline\n",
+    );
+    let before = listed(&w);
+    assert!(before.contains(&"cases/Blank Story".to_string()));
+    assert!(!before.iter().any(|p| p.starts_with("templates/")));
+
+    // The type now starts new stories from that page: it is a blank, not a story.
+    let (_tmp, clone) = clone_of(&w);
+    let file = clone.join(".casebook/types/case-story.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("template = \"templates/Case Story\""));
+    std::fs::write(
+        &file,
+        text.replace(
+            "template = \"templates/Case Story\"",
+            "template = \"cases/Blank Story\"",
+        ),
+    )
+    .unwrap();
+    push(&clone, "Keep the blank story beside the stories");
+    assert!(w.engine.sync().unwrap());
+    let after = listed(&w);
+    assert!(
+        !after.contains(&"cases/Blank Story".to_string()),
+        "{after:?}"
+    );
+    assert_eq!(after.len(), before.len() - 1);
+}
+
+#[test]
 fn outside_changes_to_type_files_are_picked_up() {
     let w = TestWiki::new();
     w.rev(
