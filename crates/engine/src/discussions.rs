@@ -15,7 +15,6 @@
 
 use crate::{Engine, Inner};
 use casebook_core::{Author, Error, PagePath, ReadScope, Result, Timestamp};
-use casebook_markdown::Context;
 use casebook_search::IndexDoc;
 use casebook_store::{BlobId, Change};
 use serde::{Deserialize, Serialize};
@@ -339,7 +338,6 @@ pub(crate) fn check_title(title: &str) -> Result<String> {
 /// A thread read from the head, with the blobs it was read from (to know when it is stale).
 pub(crate) type CachedThread = (u64, Vec<BlobId>, Arc<Thread>);
 
-/// Reads a thread at the head, rendering its comments; cached until one of its files changes.
 /// The pages a rendering's links lead to, those that exist.
 fn existing_links(r: &casebook_markdown::Rendered) -> Vec<String> {
     r.links
@@ -361,12 +359,7 @@ fn as_seen(inner: &Inner, t: Arc<Thread>, scope: &ReadScope) -> Arc<Thread> {
     let page = t.page.clone();
     let snap = inner.snap.read().unwrap_or_else(|e| e.into_inner());
     let seen = crate::state::Visible { snap: &snap, scope };
-    let cx = Context {
-        page: &page,
-        pages: &seen,
-        view_prefix: crate::VIEW_PREFIX,
-        edit_prefix: crate::EDIT_PREFIX,
-    };
+    let cx = crate::link_context(&page, &seen);
     for c in t.comments.iter_mut().filter(|c| hides(c)) {
         let r = casebook_markdown::render_fragment(&c.markdown, &cx);
         c.links = existing_links(&r);
@@ -375,6 +368,7 @@ fn as_seen(inner: &Inner, t: Arc<Thread>, scope: &ReadScope) -> Arc<Thread> {
     Arc::new(t)
 }
 
+/// Reads a thread at the head, rendering its comments; cached until one of its files changes.
 pub(crate) fn load(inner: &Inner, id: &str) -> Result<Option<Arc<Thread>>> {
     let (page, files, generation) = {
         let snap = inner.snap.read().unwrap_or_else(|e| e.into_inner());
@@ -440,12 +434,7 @@ pub(crate) fn load(inner: &Inner, id: &str) -> Result<Option<Arc<Thread>>> {
         };
         let rendered = {
             let snap = inner.snap.read().unwrap_or_else(|e| e.into_inner());
-            let cx = Context {
-                page: &page,
-                pages: &*snap,
-                view_prefix: crate::VIEW_PREFIX,
-                edit_prefix: crate::EDIT_PREFIX,
-            };
+            let cx = crate::link_context(&page, &*snap);
             casebook_markdown::render_fragment(&markdown, &cx)
         };
         comments.push(Comment {

@@ -3,7 +3,6 @@
 
 use crate::{Inner, discussions};
 use casebook_core::{PagePath, Revision};
-use casebook_markdown::Context;
 use casebook_search::IndexDoc;
 use casebook_store::FileDelta;
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -209,12 +208,7 @@ fn doc_for(inner: &Inner, page: &PagePath) -> Option<IndexDoc> {
     let text = String::from_utf8_lossy(&bytes);
     let rendered = {
         let snap = inner.snap.read().unwrap_or_else(|e| e.into_inner());
-        let cx = Context {
-            page: page.as_str(),
-            pages: &*snap,
-            view_prefix: crate::VIEW_PREFIX,
-            edit_prefix: crate::EDIT_PREFIX,
-        };
+        let cx = crate::link_context(page.as_str(), &*snap);
         casebook_markdown::analyze(&text, &cx)
     };
     Some(IndexDoc {
@@ -250,12 +244,7 @@ fn past_doc_for(
     let text = String::from_utf8_lossy(&bytes);
     let rendered = {
         let snap = inner.snap.read().unwrap_or_else(|e| e.into_inner());
-        let cx = Context {
-            page: page.as_str(),
-            pages: &*snap,
-            view_prefix: crate::VIEW_PREFIX,
-            edit_prefix: crate::EDIT_PREFIX,
-        };
+        let cx = crate::link_context(page.as_str(), &*snap);
         casebook_markdown::analyze(&text, &cx)
     };
     let commit = inner.store.commit_info(at).ok();

@@ -43,6 +43,20 @@ pub const VIEW_PREFIX: &str = "/wiki/";
 /// URL prefix of the editor; links to missing pages point here.
 pub const EDIT_PREFIX: &str = "/edit/";
 
+/// How links render on the page at `page` of this wiki: targets looked up in `pages`, with the
+/// site's view and editor prefixes.
+pub(crate) fn link_context<'a>(
+    page: &'a str,
+    pages: &'a dyn casebook_markdown::Pages,
+) -> Context<'a> {
+    Context {
+        page,
+        pages,
+        view_prefix: VIEW_PREFIX,
+        edit_prefix: EDIT_PREFIX,
+    }
+}
+
 /// The starter content, compiled in from the project's `content/` folder.
 #[derive(rust_embed::RustEmbed)]
 #[folder = "../../content/"]
@@ -654,12 +668,7 @@ impl Engine {
         {
             return r.clone();
         }
-        let cx = Context {
-            page: path.as_str(),
-            pages: &*snap,
-            view_prefix: VIEW_PREFIX,
-            edit_prefix: EDIT_PREFIX,
-        };
+        let cx = link_context(path.as_str(), &*snap);
         let rendered = Arc::new(casebook_markdown::render(source, &cx));
         drop(snap);
         let size = rendered.html.len() + rendered.text.len() + 256;
@@ -683,12 +692,7 @@ impl Engine {
     fn render_for(&self, path: &PagePath, markdown: &str, scope: &ReadScope) -> Rendered {
         let snap = self.snapshot();
         let seen = state::Visible { snap: &snap, scope };
-        let cx = Context {
-            page: path.as_str(),
-            pages: &seen,
-            view_prefix: VIEW_PREFIX,
-            edit_prefix: EDIT_PREFIX,
-        };
+        let cx = link_context(path.as_str(), &seen);
         casebook_markdown::render(markdown, &cx)
     }
 
