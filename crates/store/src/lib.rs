@@ -127,7 +127,7 @@ impl Store {
         if exists {
             return Ok((Store::open(path)?, Opened::Existing));
         }
-        limit_pack_mappings();
+        set_libgit2_options();
         let mut opts = RepositoryInitOptions::new();
         opts.bare(true).initial_head("main").mkpath(true);
         let repo = Repository::init_opts(path, &opts).map_err(|e| {
@@ -157,7 +157,7 @@ impl Store {
     /// Opens an existing repository, bare or not. Fails with a message saying what to do when
     /// the path is not a usable repository.
     pub fn open(path: &Path) -> Result<Store> {
-        limit_pack_mappings();
+        set_libgit2_options();
         let repo = Repository::open(path).map_err(|e| {
             Error::unavailable(format!(
                 "{} is not a git repository ({}); point --repo at a repository or at a path that does not exist yet",
@@ -545,7 +545,7 @@ const OBJECT_CACHE_BYTES: isize = 32 << 20;
 /// `GIT_OPT_ENABLE_FSYNC_GITDIR`). This used to be asked of each repository in its configuration,
 /// as `core.fsyncObjectFiles`, which today's git reports as deprecated on every command run there.
 #[allow(unsafe_code)]
-fn limit_pack_mappings() {
+fn set_libgit2_options() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         // SAFETY: libgit2's global options may not change while another thread is inside

@@ -9,8 +9,9 @@ fn ann() -> Author {
     Author::new("Ann Example", "ann@example.com")
 }
 
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
+/// Runs git in `dir` as a person would, whatever it answers.
+fn git_output(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new("git")
         .arg("-C")
         .arg(dir)
         .args(args)
@@ -19,7 +20,12 @@ fn git(dir: &Path, args: &[&str]) -> String {
         .env("GIT_COMMITTER_NAME", "Git User")
         .env("GIT_COMMITTER_EMAIL", "git@example.com")
         .output()
-        .expect("git runs");
+        .expect("git runs")
+}
+
+/// Runs git in `dir`, which must succeed; its standard output.
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = git_output(dir, args);
     assert!(
         out.status.success(),
         "git {args:?}: {}",
@@ -82,14 +88,9 @@ fn creates_a_bare_repository_seeded_in_one_commit() {
     // is asked of libgit2 for the whole process, not written into the repository).
     let config = git(&repo, &["config", "--local", "--list"]);
     assert!(!config.contains("fsync"), "{config}");
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(&repo)
-        .args(["log", "-1"])
-        .output()
-        .unwrap();
+    let out = git_output(&repo, &["log", "-1"]);
     assert!(
-        out.stderr.is_empty(),
+        out.status.success() && out.stderr.is_empty(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
