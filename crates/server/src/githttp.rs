@@ -92,14 +92,24 @@ fn is_object_file(rest: &str) -> bool {
 
 /// A short answer for the git client, which shows a `text/plain` body to its user.
 fn text(status: StatusCode, message: &str) -> Response {
-    let mut resp = (status, format!("{message}\n")).into_response();
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    resp
+    answer(
+        status,
+        "text/plain; charset=utf-8",
+        format!("{message}\n").into_bytes(),
+    )
+}
+
+/// An answer of the server's own to the git client, never cached.
+fn answer(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Response {
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 /// A refusal by the access rules: 401 with a Basic challenge, so that git asks for a user
@@ -169,7 +179,14 @@ async fn serve(State(st): State<AppState>, Path(rest): Path<String>, req: Reques
     // here (git would take it, and the wiki never show it). A compressed body goes to git as it is.
     let plain = !req.headers().contains_key(header::CONTENT_ENCODING);
     let body = if rest == "git-receive-pack" && plain {
-        match only_the_branch(req.into_body(), st.engine.branch(), limit).await {
+        match only_the_branch(
+            req.into_body(),
+            st.engine.branch(),
+            limit,
+            st.opts.git_timeout,
+        )
+        .await
+        {
             Ok(body) => body,
             Err(refused) => return refused,
         }
@@ -185,9 +202,27 @@ const COMMANDS_MAX: usize = 1 << 20;
 /// Reads the start of a push's body up to the end of its command list: the body, whole again,
 /// when every ref named is the wiki's branch (or the list cannot be read); else the refusal,
 /// once the rest of the body (the pack) has been read and dropped, so the client hears it.
-async fn only_the_branch(body: Body, branch: &str, limit: u64) -> Result<Body, Response> {
-    use crate::pushrefs::{Scan, commands, refusal, wants_report};
+/// (Git itself also refuses any other ref, by `receive.hideRefs` in [`command`]: this is for the
+/// message, and so that a push lands whole or not at all.)
+async fn only_the_branch(
+    body: Body,
+    branch: &str,
+    limit: u64,
+    idle: Duration,
+) -> Result<Body, Response> {
+    use crate::pushrefs::{Scan, advice, commands, refusal, wants_report};
     let mut stream = body.into_data_stream();
+    // The next piece of the body; the client stalling or going away ends the request, as it
+    // does while the body streams into git.
+    let mut next = async || match tokio::time::timeout(idle, stream.next()).await {
+        Ok(Some(Ok(chunk))) => Ok(Some(chunk)),
+        Ok(None) => Ok(None),
+        Ok(Some(Err(_))) => Err(text(
+            StatusCode::BAD_REQUEST,
+            "the request body was cut off",
+        )),
+        Err(_) => Err(text(StatusCode::REQUEST_TIMEOUT, "the push stalled")),
+    };
     let mut head: Vec<u8> = Vec::new();
     let found = loop {
         match commands(&head) {
@@ -196,14 +231,8 @@ async fn only_the_branch(body: Body, branch: &str, limit: u64) -> Result<Body, R
             Scan::More if head.len() > COMMANDS_MAX => break None,
             Scan::More => {}
         }
-        match stream.next().await {
-            Some(Ok(chunk)) => head.extend_from_slice(&chunk),
-            Some(Err(_)) => {
-                return Err(text(
-                    StatusCode::BAD_REQUEST,
-                    "the request body was cut off",
-                ));
-            }
+        match next().await? {
+            Some(chunk) => head.extend_from_slice(&chunk),
             None => break None,
         }
     };
@@ -211,31 +240,22 @@ async fn only_the_branch(body: Body, branch: &str, limit: u64) -> Result<Body, R
         let first = futures_util::stream::iter([Ok::<_, axum::Error>(Bytes::from(head))]);
         return Ok(Body::from_stream(first.chain(stream)));
     };
-    let short = branch.strip_prefix("refs/heads/").unwrap_or(branch);
     if !wants_report(&c) {
-        return Err(text(
-            StatusCode::FORBIDDEN,
-            &format!("this wiki shows the branch {short} only; push your commits to it"),
-        ));
+        return Err(text(StatusCode::FORBIDDEN, &advice(branch)));
     }
     let mut total = head.len() as u64;
-    while let Some(chunk) = stream.next().await {
-        let chunk =
-            chunk.map_err(|_| text(StatusCode::BAD_REQUEST, "the request body was cut off"))?;
+    while let Some(chunk) = next().await? {
         total += chunk.len() as u64;
         if total > limit {
             return Err(too_large(limit));
         }
     }
     tracing::info!(refs = ?c.refs, "refused a push to refs the wiki does not show");
-    let mut resp = (StatusCode::OK, refusal(&c, branch)).into_response();
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/x-git-receive-pack-result"),
-    );
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    Err(resp)
+    Err(answer(
+        StatusCode::OK,
+        "application/x-git-receive-pack-result",
+        refusal(&c, branch),
+    ))
 }
 
 fn too_large(limit: u64) -> Response {
@@ -308,12 +328,16 @@ fn command(
     cmd.env("GIT_COMMITTER_NAME", &actor.author.name)
         .env("GIT_COMMITTER_EMAIL", &actor.author.email);
     // The wiki's rules for pushes, whatever the repository's own configuration says: pushing
-    // is on only for a request already allowed to push; history is never rewritten or
-    // deleted; objects are checked as they arrive.
+    // is on only for a request already allowed to push; only the wiki's branch may move (every
+    // other ref is hidden, and git refuses to update a hidden one); history is never rewritten
+    // or deleted; objects are checked as they arrive.
     let push = if want == Want::Push { "true" } else { "false" };
+    let shown = format!("!{}", st.engine.branch());
     let config = [
         ("http.uploadpack", "true"),
         ("http.receivepack", push),
+        ("receive.hideRefs", "refs/"),
+        ("receive.hideRefs", shown.as_str()),
         ("receive.denyNonFastForwards", "true"),
         ("receive.denyDeletes", "true"),
         ("receive.fsckObjects", "true"),

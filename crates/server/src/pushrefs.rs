@@ -93,6 +93,14 @@ fn banded(band: u8, data: &[u8], max_packet: usize) -> Vec<u8> {
     out
 }
 
+/// What to do instead, for the person pushing.
+pub(crate) fn advice(branch: &str) -> String {
+    let short = branch.strip_prefix("refs/heads/").unwrap_or(branch);
+    format!(
+        "This wiki shows the branch {short} only; push your commits to it: git push origin HEAD:{short}"
+    )
+}
+
 /// Whether the client reads a report of each ref (every git client since 2005 does).
 pub(crate) fn wants_report(c: &Commands) -> bool {
     c.caps
@@ -121,9 +129,7 @@ pub(crate) fn refusal(c: &Commands, branch: &str) -> Vec<u8> {
     } else {
         return report;
     };
-    let says = format!(
-        "This wiki shows the branch {short} only; push your commits to it: git push origin HEAD:{short}\n"
-    );
+    let says = format!("{}\n", advice(branch));
     let mut out = banded(2, says.as_bytes(), max_packet);
     out.extend(banded(1, &report, max_packet));
     out.extend_from_slice(b"0000");

@@ -287,6 +287,27 @@ async fn a_push_to_another_branch_is_refused_and_says_which_one_to_use() {
             refs
         );
     }
+    // A push the server cannot read ahead (here its body is declared encoded) goes to git as
+    // it is, and git refuses the other branch itself.
+    let out = w
+        .git(
+            "a",
+            &[
+                "-c",
+                "http.extraHeader=Content-Encoding: identity",
+                "push",
+                "origin",
+                "HEAD:refs/heads/idea",
+            ],
+        )
+        .await;
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("hidden ref"), "{}", stderr(&out));
+    assert_eq!(w.server_head().await, head);
+    assert_eq!(
+        w.server_git(&["for-each-ref", "--format=%(refname)"]).await,
+        refs
+    );
     let (st, _) = get_json(&format!("{}/api/v1/pages/notes/Idea", w.base)).await;
     assert_eq!(st, 404);
 
