@@ -296,6 +296,19 @@ fn the_inbox_counts_unread_and_marks_read() {
     // A reader kept out of the folder since is not told of them.
     let outside = casebook_core::ReadScope::hiding(["Cases".to_string()]);
     assert_eq!(acc.unread_count("ann", &outside).unwrap(), 0);
+    // ...and still of what is elsewhere (bob is told of one page in the folder, one outside).
+    acc.notify("bob", &n(NotificationKind::Reply, "in the folder"))
+        .unwrap();
+    acc.notify(
+        "bob",
+        &NewNotification {
+            page: "notes/open.md".into(),
+            ..n(NotificationKind::Reply, "outside it")
+        },
+    )
+    .unwrap();
+    assert_eq!(acc.unread_count("bob", &all).unwrap(), 2);
+    assert_eq!(acc.unread_count("bob", &outside).unwrap(), 1);
     let inbox = acc.inbox("ann", 10).unwrap();
     assert_eq!(inbox.len(), 2);
     assert_eq!(inbox[0].summary, "two");

@@ -283,6 +283,14 @@ fn refused(st: &AppState, why: Error) -> Actor {
     }
 }
 
+/// Refused because the accounts (or the folder rules) cannot be read.
+fn unavailable(st: &AppState) -> Actor {
+    refused(
+        st,
+        Error::unavailable("the accounts cannot be read just now; try again"),
+    )
+}
+
 /// The actor with what their folder rules let them read. When the rules cannot be read the
 /// actor may read nothing: a failing database never opens a restricted folder.
 fn with_scope(st: &AppState, actor: Actor, user: Option<&User>) -> Actor {
@@ -293,10 +301,7 @@ fn with_scope(st: &AppState, actor: Actor, user: Option<&User>) -> Actor {
         Ok(scope) => Actor { scope, ..actor },
         Err(e) => {
             tracing::error!(error = %e.message, "cannot read the folder rules");
-            refused(
-                st,
-                Error::unavailable("the accounts cannot be read just now; try again"),
-            )
+            unavailable(st)
         }
     }
 }
@@ -340,10 +345,7 @@ pub(crate) fn actor(st: &AppState, headers: &HeaderMap) -> Actor {
             ),
             Err(e) => {
                 tracing::error!(error = %e.message, "cannot check an API token");
-                refused(
-                    st,
-                    Error::unavailable("the accounts cannot be read just now; try again"),
-                )
+                unavailable(st)
             }
         };
     }
@@ -379,8 +381,8 @@ pub(crate) fn current_actor() -> Option<Actor> {
     ACTOR.try_with(Actor::clone).ok()
 }
 
-/// Works out who is asking once per request, before any handler. A token or a session is one
-/// indexed read of the accounts database, done in place; Basic credentials may carry a password
+/// Works out who is asking once per request, before any handler. A token or a session and the
+/// folder rules are two indexed reads of the accounts database, done in place; Basic credentials may carry a password
 /// to verify (argon2, tens of milliseconds), which goes to the blocking pool rather than hold up
 /// one of the few threads every request is served on.
 pub(crate) async fn with_actor(State(st): State<AppState>, req: Request, next: Next) -> Response {
@@ -391,10 +393,7 @@ pub(crate) async fn with_actor(State(st): State<AppState>, req: Request, next: N
             Ok(a) => a,
             Err(e) => {
                 tracing::error!(error = %e, "working out who is asking failed");
-                refused(
-                    &st,
-                    Error::unavailable("the accounts cannot be read just now; try again"),
-                )
+                unavailable(&st)
             }
         }
     } else {
@@ -404,8 +403,10 @@ pub(crate) async fn with_actor(State(st): State<AppState>, req: Request, next: N
 }
 
 /// The CSRF check, in one place for every route: a state-changing request of someone signed in
-/// by their session cookie must also carry the session's CSRF token. (Tokens and Basic
-/// credentials are not sent by a browser on its own; cross-site requests are refused earlier.)
+/// by their session cookie must also carry the session's CSRF token. A request signed in by a
+/// token or Basic credentials (which take precedence over a cookie) needs none: a browser may
+/// resend cached Basic credentials on its own, but `security::guard` refuses every state-changing
+/// request from another site before it gets here.
 pub(crate) async fn csrf(State(st): State<AppState>, req: Request, next: Next) -> Response {
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(req).await;

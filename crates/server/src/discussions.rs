@@ -565,7 +565,7 @@ async fn person_page(
             mentioned_in => thread_views(&activity.mentioned_in, &actor),
             comments => comments,
             changes => crate::views::changes(&changes),
-            changes_url => format!("/changes?author={}", percent_encoding::utf8_percent_encode(&name, percent_encoding::NON_ALPHANUMERIC)),
+            changes_url => format!("/changes?author={}", crate::web::encode_query(&name)),
         },
     ))
 }

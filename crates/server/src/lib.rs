@@ -167,7 +167,6 @@ impl AppState {
         })
     }
 
-    /// Who is asking: an API token's or a session's account, else the anonymous visitor.
     /// Who is asking: as worked out for the request being served (see `auth::with_actor`), or
     /// from `headers` when called outside one.
     pub(crate) fn actor(&self, headers: &axum::http::HeaderMap) -> Actor {
@@ -286,6 +285,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             auth::with_actor,
         ))
+        .merge(web::public_routes())
         .layer(axum::middleware::from_fn(security::guard))
         .with_state(state)
 }

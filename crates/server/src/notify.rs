@@ -98,8 +98,6 @@ pub(crate) enum Event {
     Edit { page: String },
 }
 
-/// Tells everyone concerned about `event`, done by `actor`. Runs after the change succeeded;
-/// a failure here is logged and never undoes or fails the change.
 /// After a save: the page's watchers are told, unless the save changed nothing.
 pub(crate) async fn after_save(
     st: &AppState,
@@ -116,6 +114,8 @@ pub(crate) async fn after_save(
     }
 }
 
+/// Tells everyone concerned about `event`, done by `actor`. Runs after the change succeeded;
+/// a failure here is logged and never undoes or fails the change.
 pub(crate) async fn after(st: &AppState, actor: &Actor, event: Event) {
     let (Some(acc), Some(me)) = (st.opts.accounts.clone(), actor.account.clone()) else {
         return;
@@ -311,10 +311,16 @@ fn notification_json(n: &Notification) -> Value {
 async fn api_inbox(State(st): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     let actor = st.actor(&headers);
     let (acc, name) = account(&st, &actor)?;
-    let mut list = blocking(move || acc.inbox(&name, INBOX_LIMIT)).await?;
+    let scope = actor.scope.clone();
+    let (mut list, unread) = blocking(move || {
+        Ok((
+            acc.inbox(&name, INBOX_LIMIT)?,
+            acc.unread_count(&name, &scope)?,
+        ))
+    })
+    .await?;
     // Told before a folder was closed to them: no longer theirs to read.
     list.retain(|n| actor.sees(&n.page));
-    let unread = unread(&st, &actor);
     Ok(Json(json!({
         "unread": unread,
         "notifications": list.iter().map(notification_json).collect::<Vec<_>>(),

@@ -18,7 +18,6 @@ type WebResult = Result<Response, PageError>;
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
-        .route("/healthz", get(healthz))
         .route("/wiki/{*path}", get(view))
         .route("/browse", get(browse_root))
         .route("/new", get(new_page))
@@ -37,8 +36,15 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/special/orphans", get(orphans))
         .route("/search", get(search))
         .route("/feed.atom", get(feed::site))
-        .route("/static/{*file}", get(static_file))
         .fallback(fallback)
+}
+
+/// Routes that answer the same to everyone, and so need no actor (nor its reads of the
+/// accounts database): the health check and the theme's static files.
+pub(crate) fn public_routes() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/static/{*file}", get(static_file))
 }
 
 impl AppState {
