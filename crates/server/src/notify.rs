@@ -574,7 +574,8 @@ pub(crate) fn watching_folder(st: &AppState, actor: &Actor, folder: &str) -> boo
     }
 }
 
-/// The unread count for the header's badge: one indexed count.
+/// The unread count for the header's badge (0 when it cannot be read: the badge is not worth
+/// failing a page for).
 pub(crate) fn unread(st: &AppState, actor: &Actor) -> usize {
     match (st.opts.accounts.as_deref(), &actor.account) {
         (Some(acc), Some(me)) => acc.unread_count(&me.name, &actor.scope).unwrap_or(0),
