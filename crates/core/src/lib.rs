@@ -7,7 +7,9 @@ mod time;
 
 pub use error::{Error, ErrorKind, Result};
 pub use path::{FolderPath, PagePath};
-pub use scope::{ReadScope, folder_rule};
+pub use scope::{
+    ReadScope, fold_case, folder_of, folder_rule, is_discussion_id, split_doc_id, thread_doc_id,
+};
 pub use time::Timestamp;
 
 use serde::{Deserialize, Serialize};

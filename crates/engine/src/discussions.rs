@@ -153,17 +153,8 @@ pub(crate) fn thread_dir(page: &str, thread: &str) -> String {
     format!("{ROOT}{page}/{thread}/")
 }
 
-/// True for ids as [`new_id`] makes them: `YYYYMMDD-HHMMSS-xxxx`.
-pub fn is_id(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 20
-        && b[8] == b'-'
-        && b[15] == b'-'
-        && b[..8].iter().chain(&b[9..15]).all(u8::is_ascii_digit)
-        && b[16..]
-            .iter()
-            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c))
-}
+/// Whether `s` is a thread or comment id (the rule lives with the folder mapping in core).
+pub use casebook_core::is_discussion_id as is_id;
 
 /// A new id for a thread or comment made at `now`. The four hex digits are the millisecond
 /// (times 64) plus six random bits, so ids sort in order of time even within one second.
@@ -482,7 +473,7 @@ fn id_time(id: &str) -> Timestamp {
 /// The search document of a thread: its title and every comment's text.
 pub(crate) fn index_doc(t: &Thread) -> IndexDoc {
     IndexDoc {
-        path: format!("{}#{}", t.page, t.id),
+        path: casebook_core::thread_doc_id(&t.page, &t.id),
         title: t.title.clone(),
         headings: Vec::new(),
         body: t

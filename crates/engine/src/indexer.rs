@@ -160,7 +160,7 @@ fn apply(inner: &Inner, batches: Vec<(Revision, Vec<FileDelta>)>) {
     for (file, present) in latest {
         if let Some(key) = discussions::parse_file(&file) {
             // A thread's document is rebuilt from what is at the head now.
-            remove.push(format!("{}#{}", key.page, key.thread));
+            remove.push(casebook_core::thread_doc_id(&key.page, &key.thread));
             threads.insert(key.thread);
             continue;
         }

@@ -234,21 +234,22 @@ impl Fields {
         for t in &d.tags {
             doc.add_text(self.tags, t);
         }
-        let mut acc = String::new();
-        for seg in d
-            .path
-            .split('/')
-            .collect::<Vec<_>>()
-            .iter()
-            .rev()
-            .skip(1)
-            .rev()
+        // The folder and each folder above it, as the folder rules see them (`ReadScope`), so
+        // a must-not clause on one hides everything below it: lowercased (as indexes before
+        // case folding have them) and, where that differs, case folded.
+        let folder = casebook_core::folder_of(&d.path);
+        let lower = folder.to_lowercase();
+        let folded = casebook_core::fold_case(folder);
+        for f in [Some(&lower), (folded != lower).then_some(&folded)]
+            .into_iter()
+            .flatten()
         {
-            if !acc.is_empty() {
-                acc.push('/');
+            if !f.is_empty() {
+                for (i, _) in f.match_indices('/') {
+                    doc.add_text(self.folder, &f[..i]);
+                }
+                doc.add_text(self.folder, f);
             }
-            acc.push_str(seg);
-            doc.add_text(self.folder, acc.to_lowercase());
         }
         doc.add_text(self.kind, &d.kind);
         doc.add_text(self.author, &d.author);
@@ -311,7 +312,9 @@ fn facet_values(d: &IndexDoc) -> Vec<(&'static str, String)> {
     tags.sort();
     tags.dedup();
     out.extend(tags.into_iter().map(|t| ("tag", t)));
-    if let Some((top, _)) = d.path.split_once('/') {
+    let folder = casebook_core::folder_of(&d.path);
+    if !folder.is_empty() {
+        let top = folder.split_once('/').map_or(folder, |(top, _)| top);
         out.push(("in", clean(top)));
     }
     out.retain(|(_, v)| !v.is_empty());
