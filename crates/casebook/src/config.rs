@@ -83,6 +83,7 @@ struct File {
     search_language: Option<String>,
     public_url: Option<String>,
     trusted_proxy: Option<bool>,
+    remote_images: Option<bool>,
     smtp_relay: Option<String>,
     smtp_from: Option<String>,
     oidc_issuer: Option<String>,
@@ -112,9 +113,23 @@ pub struct Config {
     pub search_language: SearchLanguage,
     pub public_url: Option<String>,
     pub trusted_proxy: bool,
+    /// Pages may show images from other sites.
+    pub remote_images: bool,
     pub smtp_relay: Option<String>,
     pub smtp_from: Option<String>,
     pub oidc: Option<OidcOptions>,
+}
+
+/// A yes/no setting from the environment (`CASEBOOK_<key>`), if given.
+fn env_flag(key: &str) -> Result<Option<bool>> {
+    match env(key) {
+        Some(v) => match v.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" => Ok(Some(true)),
+            "false" | "0" | "no" => Ok(Some(false)),
+            _ => bail!("CASEBOOK_{key} must be true or false, not '{v}'"),
+        },
+        None => Ok(None),
+    }
 }
 
 fn env(key: &str) -> Option<String> {
@@ -193,14 +208,12 @@ impl Config {
         {
             bail!("public_url '{u}' must start with http:// or https://");
         }
-        let trusted_proxy = match env("TRUSTED_PROXY") {
-            Some(v) => match v.to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" => true,
-                "false" | "0" | "no" => false,
-                _ => bail!("CASEBOOK_TRUSTED_PROXY must be true or false, not '{v}'"),
-            },
-            None => file.trusted_proxy.unwrap_or(false),
-        };
+        let trusted_proxy = env_flag("TRUSTED_PROXY")?
+            .or(file.trusted_proxy)
+            .unwrap_or(false);
+        let remote_images = env_flag("REMOTE_IMAGES")?
+            .or(file.remote_images)
+            .unwrap_or(false);
         let max_push_bytes = env("MAX_PUSH_BYTES")
             .map(|v| {
                 v.parse::<u64>()
@@ -254,6 +267,7 @@ impl Config {
             search_language,
             public_url,
             trusted_proxy,
+            remote_images,
             repo,
             data,
             bind,

@@ -283,6 +283,7 @@ fn serve(cfg: Config) -> Result<()> {
         accounts: Some(accounts),
         public_url: cfg.public_url.clone(),
         trusted_proxy: cfg.trusted_proxy,
+        remote_images: cfg.remote_images,
         anonymous: cfg.anonymous,
         anonymous_author: Author::new(&cfg.anonymous_name, &cfg.anonymous_email),
         theme_dir: cfg.theme_dir.clone(),

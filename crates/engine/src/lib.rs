@@ -165,6 +165,16 @@ pub enum SaveOutcome {
     },
 }
 
+/// A page's history as one reader may see it.
+#[derive(Debug, Clone)]
+pub struct History {
+    /// Newest first.
+    pub entries: Vec<CommitInfo>,
+    /// How many older commits (within the limit asked for) are from before the page came into
+    /// a folder the reader sees: shown as one neutral line, never listed.
+    pub hidden_earlier: usize,
+}
+
 /// What a move did.
 #[derive(Debug, Clone, Serialize)]
 pub struct Moved {
@@ -642,9 +652,10 @@ impl Engine {
         self.inner.snap.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Whether the page exists at the head.
-    pub fn exists(&self, path: &PagePath) -> bool {
-        self.snapshot().pages.contains_key(path.as_str())
+    /// Whether the page exists at the head for a reader who sees `scope`: a page in a folder
+    /// hidden from them does not.
+    pub fn exists(&self, path: &PagePath, scope: &ReadScope) -> bool {
+        scope.sees(path.as_str()) && self.snapshot().pages.contains_key(path.as_str())
     }
 
     /// The page's path if a page of that name exists in another spelling of case.
@@ -776,13 +787,14 @@ impl Engine {
         Some(found)
     }
 
+    /// The newest commit at or before `at` that changed the file (a walk back from `at`, not
+    /// from the head, bounded like every history walk).
     fn last_change_at(&self, file: &str, at: &Revision) -> Result<Option<Arc<CommitInfo>>> {
-        let history = self.inner.store.file_history(file, usize::MAX)?;
-        let at_info = self.inner.store.commit_info(at)?;
-        // The newest commit of the page's history that is not newer than `at`.
-        Ok(history
-            .into_iter()
-            .find(|c| c.revision == at_info.revision || c.date <= at_info.date)
+        Ok(self
+            .inner
+            .store
+            .file_history_at(at, file, 1)?
+            .pop()
             .map(Arc::new))
     }
 
@@ -1053,12 +1065,15 @@ impl Engine {
     }
 
     /// Moves (renames) a page; its history follows. With `update_links`, every link to it in
-    /// other pages is rewritten in the same commit (links inside code are left alone).
+    /// the other pages `scope` sees is rewritten in the same commit (links inside code are left
+    /// alone); a page the mover may not read is never written nor named, and its links keep
+    /// leading to the page through [`Engine::moved_to`].
     pub fn move_page(
         &self,
         from: &PagePath,
         to: &PagePath,
         update_links: bool,
+        scope: &ReadScope,
         author: &Author,
         message: &str,
     ) -> Result<Moved> {
@@ -1070,7 +1085,10 @@ impl Engine {
             self.wait_indexed();
         }
         let linking: Vec<String> = if update_links {
-            self.backlinks(from, &ReadScope::everything())?
+            // Only pages the mover may read are rewritten (and named in the answer); links
+            // from the others keep the old path, which leads to the page's new place
+            // (`moved_to`).
+            self.backlinks(from, scope)?
                 .into_iter()
                 .map(|b| b.path)
                 .filter(|p| p != from.as_str())
@@ -1140,7 +1158,7 @@ impl Engine {
         for _ in 0..5 {
             let next = self.inner.store.renamed_to(&current).ok()??;
             let page = PagePath::from_file(&next)?;
-            if self.exists(&page) {
+            if self.exists(&page, &ReadScope::everything()) {
                 return Some(page);
             }
             current = next;
@@ -1167,9 +1185,35 @@ impl Engine {
         })
     }
 
-    /// Commits that changed the page, newest first (following renames).
-    pub fn history(&self, path: &PagePath, limit: usize) -> Result<Vec<CommitInfo>> {
-        self.inner.store.file_history(&path.file(), limit)
+    /// Commits that changed the page, newest first (following renames), as `scope` may see
+    /// them: the commits from before the page came into a folder the reader sees are left out
+    /// and counted in `hidden_earlier`, and the move that brought it into view does not name
+    /// where it came from.
+    pub fn history(&self, path: &PagePath, limit: usize, scope: &ReadScope) -> Result<History> {
+        if !scope.sees(path.as_str()) {
+            return Err(Error::not_found(format!("there is no page {path}")));
+        }
+        let mut entries = self.inner.store.file_history(&path.file(), limit)?;
+        if scope.is_everything() {
+            return Ok(History {
+                entries,
+                hidden_earlier: 0,
+            });
+        }
+        let hidden = |c: &CommitInfo| c.paths.first().is_some_and(|p| !scope.sees(p));
+        let kept = entries.iter().position(hidden).unwrap_or(entries.len());
+        let hidden_earlier = entries.len() - kept;
+        entries.truncate(kept);
+        for c in &mut entries {
+            if c.paths.get(1).is_some_and(|old| !scope.sees(old)) {
+                c.paths.truncate(1);
+                c.summary = "Moved here from a folder you cannot read".to_string();
+            }
+        }
+        Ok(History {
+            entries,
+            hidden_earlier,
+        })
     }
 
     /// Unified diff of the page between two revisions (the page absent at one is an empty text).
@@ -1245,44 +1289,26 @@ impl Engine {
     /// Links to pages that do not exist, with how many pages link to each, most wanted first;
     /// only links written in pages that `scope` sees count.
     pub fn wanted_pages(&self, scope: &ReadScope) -> Result<Vec<(String, usize)>> {
-        let targets = self.inner.search.link_targets()?;
-        let missing: Vec<(String, usize)> = {
+        let targets = self.inner.search.link_targets(scope)?;
+        let mut out: Vec<(String, usize)> = {
             let snap = self.snapshot();
             targets
                 .into_iter()
-                .filter(|(p, _)| !snap.pages.contains_key(p))
+                .filter(|(p, _)| !snap.pages.contains_key(p) && scope.sees(p))
                 .collect()
         };
-        let mut out = Vec::with_capacity(missing.len());
-        for (target, n) in missing {
-            if scope.is_everything() {
-                out.push((target, n));
-                continue;
-            }
-            if !scope.sees(&target) {
-                continue;
-            }
-            let seen = self
-                .inner
-                .search
-                .backlinks(&target, 10_000)?
-                .iter()
-                .filter(|l| scope.sees(&l.path))
-                .count();
-            if seen > 0 {
-                out.push((target, seen));
-            }
-        }
         out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         Ok(out)
     }
 
     /// Pages that `scope` sees and no other page links to (the home page aside).
+    /// A link from a page the reader may not see does not count: to them, the page is as
+    /// orphaned as it looks.
     pub fn orphans(&self, scope: &ReadScope) -> Result<Vec<PageEntry>> {
         let linked: std::collections::HashSet<String> = self
             .inner
             .search
-            .link_targets()?
+            .link_targets(scope)?
             .into_iter()
             .map(|(p, _)| p)
             .collect();

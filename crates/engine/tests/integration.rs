@@ -159,7 +159,7 @@ fn unchanged_save_makes_no_commit_and_delete_respects_base() {
     w.engine
         .delete(&p, None, &Author::new("A", "a@x"), "")
         .unwrap();
-    assert!(!w.engine.exists(&p));
+    assert!(!w.engine.exists(&p, &ReadScope::everything()));
 }
 
 #[test]
@@ -321,7 +321,14 @@ fn link_prefixes_pushed_later_resolve_site_absolute_links() {
     let moved = PagePath::parse("hb/selling/index").unwrap();
     let m = w
         .engine
-        .move_page(&target, &moved, true, &Author::new("A", "a@x"), "")
+        .move_page(
+            &target,
+            &moved,
+            true,
+            &ReadScope::everything(),
+            &Author::new("A", "a@x"),
+            "",
+        )
         .unwrap();
     assert_eq!(m.updated_pages, ["hb/sales/Calls"]);
     let text = w.text("hb/sales/Calls");
@@ -335,7 +342,14 @@ fn link_prefixes_pushed_later_resolve_site_absolute_links() {
         .clone();
     assert_eq!(links[0].path, "hb/selling/index");
     w.engine
-        .move_page(&moved, &target, true, &Author::new("A", "a@x"), "")
+        .move_page(
+            &moved,
+            &target,
+            true,
+            &ReadScope::everything(),
+            &Author::new("A", "a@x"),
+            "",
+        )
         .unwrap();
     w.rev(
         "hb/sales/Calls",
@@ -462,10 +476,24 @@ fn history_diff_revert_and_move() {
     assert_eq!(w.text("h/Page"), "# Page\n\nfirst\n");
     let to = PagePath::parse("h/Moved").unwrap();
     w.engine
-        .move_page(&p, &to, false, &Author::new("A", "a@x"), "")
+        .move_page(
+            &p,
+            &to,
+            false,
+            &ReadScope::everything(),
+            &Author::new("A", "a@x"),
+            "",
+        )
         .unwrap();
-    assert!(!w.engine.exists(&p) && w.engine.exists(&to));
-    let history = w.engine.history(&to, 10).unwrap();
+    assert!(
+        !w.engine.exists(&p, &ReadScope::everything())
+            && w.engine.exists(&to, &ReadScope::everything())
+    );
+    let history = w
+        .engine
+        .history(&to, 10, &ReadScope::everything())
+        .unwrap()
+        .entries;
     assert_eq!(history.len(), 4, "create, update, revert, move");
     let old = w
         .engine
@@ -607,7 +635,14 @@ fn moving_a_page_rewrites_links_and_the_old_address_leads_on() {
     let to = PagePath::parse("archive/Moved Target").unwrap();
     let moved = w
         .engine
-        .move_page(&from, &to, true, &Author::new("A", "a@x"), "")
+        .move_page(
+            &from,
+            &to,
+            true,
+            &ReadScope::everything(),
+            &Author::new("A", "a@x"),
+            "",
+        )
         .unwrap();
     let mut updated = moved.updated_pages.clone();
     updated.sort();
@@ -653,7 +688,14 @@ fn changes_show_only_what_a_reader_may_see() {
     let from = PagePath::parse("deals/Secret Plan").unwrap();
     let to = PagePath::parse("deals/Renamed Plan").unwrap();
     w.engine
-        .move_page(&from, &to, true, &Author::new("A", "a@x"), "")
+        .move_page(
+            &from,
+            &to,
+            true,
+            &ReadScope::everything(),
+            &Author::new("A", "a@x"),
+            "",
+        )
         .unwrap();
     let outside = ReadScope::hiding(["deals".to_string()]);
     let all = w.engine.changes(10, 0, &ReadScope::everything()).unwrap();
@@ -1287,7 +1329,9 @@ fn discussions_live_in_git_beside_the_page_and_follow_it() {
 
     // The thread moves with the page and goes when it is deleted.
     let to = PagePath::parse("cases/Deal Y").unwrap();
-    w.engine.move_page(&page, &to, false, &ann, "").unwrap();
+    w.engine
+        .move_page(&page, &to, false, &ReadScope::everything(), &ann, "")
+        .unwrap();
     assert!(
         w.engine
             .threads(&page, &ReadScope::everything())

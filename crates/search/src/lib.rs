@@ -469,13 +469,10 @@ impl SearchIndex {
         let mut changed = false;
         // Right to left, so the earlier byte ranges stay valid.
         for (span, word) in query::correctable_words(q).into_iter().rev() {
-            let known = searcher
-                .doc_freq(&Term::from_field_text(self.f.spell, &word))
-                .map_err(ix_err("cannot read the dictionary"))?;
-            if known > 0 {
+            if self.pages_with_word(searcher, &word, scope)? > 0 {
                 continue;
             }
-            if let Some(better) = self.closest_word(searcher, &word)? {
+            if let Some(better) = self.closest_word(searcher, &word, scope)? {
                 corrected.replace_range(span, &better);
                 changed = true;
             }
@@ -494,14 +491,14 @@ impl SearchIndex {
         Ok((n > 0 && n >= found).then_some(corrected))
     }
 
-    /// `q` without the documents in folders `scope` hides (their folder terms are lowercased,
-    /// as [`ReadScope`] keeps them).
+    /// `q` without the documents in folders `scope` hides (by their folder terms, lowercased
+    /// and case folded: see `schema::Fields::to_document`).
     fn scoped(&self, q: Box<dyn Query>, scope: &ReadScope) -> Box<dyn Query> {
         if scope.is_everything() {
             return q;
         }
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, q)];
-        for folder in scope.hidden() {
+        for folder in scope.hidden_spellings() {
             clauses.push((
                 Occur::MustNot,
                 Box::new(TermQuery::new(
@@ -513,10 +510,41 @@ impl SearchIndex {
         Box::new(BooleanQuery::new(clauses))
     }
 
+    /// How many pages `scope` sees hold `word` in the unstemmed dictionary field. With nothing
+    /// hidden, the dictionary's own count (deleted documents included, as before merging).
+    fn pages_with_word(
+        &self,
+        searcher: &tantivy::Searcher,
+        word: &str,
+        scope: &ReadScope,
+    ) -> Result<u64> {
+        let term = Term::from_field_text(self.f.spell, word);
+        if scope.is_everything() {
+            return searcher
+                .doc_freq(&term)
+                .map_err(ix_err("cannot read the dictionary"));
+        }
+        let q = self.scoped(
+            Box::new(TermQuery::new(term, IndexRecordOption::Basic)),
+            scope,
+        );
+        let n = searcher
+            .search(q.as_ref(), &Count)
+            .map_err(ix_err("cannot read the dictionary"))?;
+        Ok(n as u64)
+    }
+
     /// The indexed word closest to `word` (at most one edit for short words, two for longer
     /// ones; a swap of two letters is one edit), preferring fewer edits, then more pages. Words
     /// starting with the same letter, or with its second (for a swapped first pair), are read.
-    fn closest_word(&self, searcher: &tantivy::Searcher, word: &str) -> Result<Option<String>> {
+    /// Only words of pages `scope` sees are offered, and only those pages are counted: a word
+    /// that only hidden pages hold is never suggested.
+    fn closest_word(
+        &self,
+        searcher: &tantivy::Searcher,
+        word: &str,
+        scope: &ReadScope,
+    ) -> Result<Option<String>> {
         let chars: Vec<char> = word.chars().collect();
         let max = if chars.len() <= 4 { 1 } else { 2 };
         let mut starts = vec![chars[0]];
@@ -551,6 +579,18 @@ impl SearchIndex {
                     entry.1 += u64::from(stream.value().doc_freq);
                 }
             }
+        }
+        if !scope.is_everything() {
+            // Counted again over the pages this reader sees (a few dozen words at most: those
+            // within two edits of one word), and dropped when none of them holds the word.
+            let mut seen = std::collections::HashMap::with_capacity(found.len());
+            for (w, (d, _)) in found {
+                let n = self.pages_with_word(searcher, &w, scope)?;
+                if n > 0 {
+                    seen.insert(w, (d, n));
+                }
+            }
+            found = seen;
         }
         Ok(found
             .into_iter()
@@ -604,8 +644,9 @@ impl SearchIndex {
         Ok(out)
     }
 
-    /// Every link target of the index with the number of documents linking to it.
-    pub fn link_targets(&self) -> Result<Vec<(String, usize)>> {
+    /// Every link target of the index with the number of documents `scope` sees linking to it
+    /// (targets only hidden documents link to are left out).
+    pub fn link_targets(&self, scope: &ReadScope) -> Result<Vec<(String, usize)>> {
         let searcher = self.reader.searcher();
         let mut seen: std::collections::BTreeSet<String> = Default::default();
         for segment in searcher.segment_readers() {
@@ -625,12 +666,15 @@ impl SearchIndex {
         let mut out = Vec::with_capacity(seen.len());
         for target in seen {
             // Count live documents only: the dictionary may still hold deleted ones.
-            let q = TermQuery::new(
-                Term::from_field_text(self.f.links, &target),
-                IndexRecordOption::Basic,
+            let q = self.scoped(
+                Box::new(TermQuery::new(
+                    Term::from_field_text(self.f.links, &target),
+                    IndexRecordOption::Basic,
+                )),
+                scope,
             );
             let n = searcher
-                .search(&q, &Count)
+                .search(q.as_ref(), &Count)
                 .map_err(ix_err("cannot count links"))?;
             if n > 0 {
                 out.push((target, n));

@@ -74,16 +74,18 @@ fn revision(raw: Option<&str>) -> Result<Option<Revision>, ApiError> {
     }
 }
 
-/// Splits `a/b/history` into the page `a/b` and the sub-resource, when `a/b` is a page.
+/// Splits `a/b/history` into the page `a/b` and the sub-resource, when `a/b` is a page the
+/// actor may see (a hidden page is read as the page `a/b/history`, missing as any other).
 fn split_sub<'a>(
     state: &AppState,
+    actor: &Actor,
     raw: &'a str,
     subs: &[&'static str],
 ) -> (&'a str, Option<&'static str>) {
     for sub in subs {
         if let Some(prefix) = raw.strip_suffix(sub).and_then(|p| p.strip_suffix('/'))
             && let Ok(p) = PagePath::parse(prefix)
-            && state.engine.exists(&p)
+            && state.engine.exists(&p, &actor.scope)
         {
             return (prefix, Some(sub));
         }
@@ -145,11 +147,11 @@ async fn get_page(
 ) -> ApiResult {
     let actor = st.actor(&headers);
     actor.require_read()?;
-    let (raw, sub) = split_sub(&st, &raw, &["history", "diff", "discussions"]);
+    let (raw, sub) = split_sub(&st, &actor, &raw, &["history", "diff", "discussions"]);
     let path = page_path(raw)?;
     actor.require_sees(path.as_str())?;
     match sub {
-        Some("history") => history(st, path, q.limit).await,
+        Some("history") => history(st, actor, path, q.limit).await,
         Some("diff") => diff(st, path, q).await,
         Some("discussions") => {
             crate::discussions::api_page_threads(st, path, actor.scope.clone()).await
@@ -200,11 +202,12 @@ async fn read_page(st: AppState, actor: Actor, path: PagePath, rev: Option<Revis
     .into_response())
 }
 
-async fn history(st: AppState, path: PagePath, limit: Option<usize>) -> ApiResult {
+async fn history(st: AppState, actor: Actor, path: PagePath, limit: Option<usize>) -> ApiResult {
     let limit = limit.unwrap_or(100).clamp(1, 1000);
     let engine = st.engine.clone();
-    let revs = blocking(move || engine.history(&path, limit)).await?;
-    let revisions: Vec<Value> = revs
+    let history = blocking(move || engine.history(&path, limit, &actor.scope)).await?;
+    let revisions: Vec<Value> = history
+        .entries
         .into_iter()
         .map(|c| {
             json!({
@@ -217,7 +220,13 @@ async fn history(st: AppState, path: PagePath, limit: Option<usize>) -> ApiResul
             })
         })
         .collect();
-    Ok(Json(json!({"revisions": revisions})).into_response())
+    let mut body = json!({"revisions": revisions});
+    if history.hidden_earlier > 0 {
+        body["earlier"] = json!({
+            "message": "Earlier changes, from when the page was in a folder you cannot read",
+        });
+    }
+    Ok(Json(body).into_response())
 }
 
 async fn diff(st: AppState, path: PagePath, q: PageQuery) -> ApiResult {
@@ -326,7 +335,9 @@ async fn post_page(
     body: axum::body::Bytes,
 ) -> ApiResult {
     let actor = st.actor(&headers);
-    let (raw, sub) = split_sub(&st, &raw, &["move", "discussions"]);
+    // Who may not read at all hears so before anything about the page.
+    actor.require_read()?;
+    let (raw, sub) = split_sub(&st, &actor, &raw, &["move", "discussions"]);
     match sub {
         Some("move") => {
             actor.require_edit()?;
@@ -339,7 +350,8 @@ async fn post_page(
             let message = body.message.unwrap_or_default();
             let update = body.update_links;
             let (to2, moved) = blocking(move || {
-                let moved = engine.move_page(&from, &to, update, &actor.author, &message)?;
+                let moved =
+                    engine.move_page(&from, &to, update, &actor.scope, &actor.author, &message)?;
                 Ok((to, moved))
             })
             .await?;
@@ -350,9 +362,15 @@ async fn post_page(
             let page = page_path(raw)?;
             crate::discussions::api_start(st, actor, page, body).await
         }
-        None => Err(Error::not_found(format!(
-            "POST goes to /pages/{raw}/move of an existing page"
-        ))
+        // A page the actor may not see is as missing as one that is not there.
+        None => Err(match raw.rsplit_once('/') {
+            Some((page, "move" | "discussions")) => {
+                Error::not_found(format!("there is no page {page}"))
+            }
+            _ => Error::not_found(format!(
+                "POST goes to /pages/{raw}/move or /pages/{raw}/discussions of an existing page"
+            )),
+        }
         .into()),
     }
 }
@@ -415,8 +433,8 @@ async fn search(
         "took_ms": (took * 100.0).round() / 100.0,
         "relaxed": res.relaxed,
         "hits": res.hits.iter().map(|h| json!({
-            "path": h.path.split_once('#').map_or(h.path.as_str(), |(p, _)| p),
-            "thread": h.path.split_once('#').map(|(_, t)| t),
+            "path": casebook_core::split_doc_id(&h.path).0,
+            "thread": casebook_core::split_doc_id(&h.path).1,
             "url": crate::discussions::hit_url(&h.path),
             "title": h.title,
             "snippet": h.snippet,

@@ -76,7 +76,7 @@ pub(crate) async fn api_page_threads(
 ) -> Result<Response, ApiError> {
     let engine = st.engine.clone();
     let threads = blocking(move || {
-        if !engine.exists(&page) {
+        if !engine.exists(&page, &scope) {
             return Err(Error::not_found(format!("there is no page {page}")));
         }
         engine.threads(&page, &scope)
@@ -572,8 +572,8 @@ async fn person_page(
 
 /// Where a search hit leads: a page, or a thread on a page (`page#thread`).
 pub(crate) fn hit_url(path: &str) -> String {
-    match path.split_once('#') {
-        Some((page, thread)) => format!("/wiki/{}#thread-{thread}", encode(page)),
-        None => format!("/wiki/{}", encode(path)),
+    match casebook_core::split_doc_id(path) {
+        (page, Some(thread)) => format!("/wiki/{}#thread-{thread}", encode(page)),
+        (page, None) => format!("/wiki/{}", encode(page)),
     }
 }

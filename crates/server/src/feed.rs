@@ -24,11 +24,15 @@ pub(crate) async fn site(
     if let Err(e) = actor.require_read() {
         return crate::ApiError(e).into_response();
     }
-    let base = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(|h| format!("http://{h}"))
-        .unwrap_or_default();
+    // Links are absolute only at the configured address: a request's `Host` header is the
+    // client's word, and a feed is read far from the request that fetched it.
+    let base = st
+        .opts
+        .public_url
+        .as_deref()
+        .unwrap_or("")
+        .trim_end_matches('/')
+        .to_string();
     let engine = st.engine.clone();
     let folder = q.folder.trim().trim_matches('/').to_string();
     let f = folder.clone();
@@ -53,8 +57,12 @@ pub(crate) async fn site(
         escape(&what)
     ));
     xml.push_str(&format!(
-        "  <id>{}/feed.atom</id>\n  <updated>{updated}</updated>\n",
-        escape(&base)
+        "  <id>{}</id>\n  <updated>{updated}</updated>\n",
+        escape(&if base.is_empty() {
+            format!("urn:casebook:feed:{}", encode(&folder))
+        } else {
+            format!("{base}/feed.atom")
+        })
     ));
     xml.push_str(&format!(
         "  <link rel=\"self\" href=\"{0}/feed.atom\"/>\n  <link href=\"{0}/changes\"/>\n",

@@ -89,6 +89,8 @@ pub struct ServerOptions {
     pub smtp_from: Option<String>,
     /// Single sign-on with an OpenID Connect provider (needs `public_url`).
     pub oidc: Option<OidcOptions>,
+    /// Let pages show images from other sites (`https:`); off, only the wiki's own.
+    pub remote_images: bool,
 }
 
 impl Default for ServerOptions {
@@ -108,6 +110,7 @@ impl Default for ServerOptions {
             smtp_relay: None,
             smtp_from: None,
             oidc: None,
+            remote_images: false,
         }
     }
 }
@@ -286,7 +289,10 @@ pub fn router(state: AppState) -> Router {
             auth::with_actor,
         ))
         .merge(web::public_routes())
-        .layer(axum::middleware::from_fn(security::guard))
+        .layer(axum::middleware::from_fn_with_state(
+            security::csp(state.opts.remote_images),
+            security::guard,
+        ))
         .with_state(state)
 }
 

@@ -441,7 +441,7 @@ async fn watch_form(
     let (path, back) = match kind {
         WatchKind::Page => {
             let p = PagePath::parse(&form.path).map_err(|e| st.fail(e))?;
-            if !st.engine.exists(&p) || !actor.sees(p.as_str()) {
+            if !st.engine.exists(&p, &actor.scope) {
                 return Err(st.fail(Error::not_found(format!("there is no page {p}"))));
             }
             (p.as_str().to_string(), format!("/wiki/{}", p.url_encoded()))
@@ -500,7 +500,7 @@ async fn helpful_form(
     let (p, c) = (page.clone(), comment.clone());
     let scope = actor.scope.clone();
     blocking(move || {
-        if !engine.exists(&p) {
+        if !engine.exists(&p, &scope) {
             return Err(Error::not_found(format!("there is no page {p}")));
         }
         if !c.is_empty()

@@ -1,13 +1,26 @@
 //! Headers every response carries, and the cross-site request guard on every state-changing
 //! request.
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; \
-                   object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/// The Content-Security-Policy of every page. Images come from the wiki itself (attachments)
+/// and `data:` URLs; with `remote_images`, also from any `https:` address (a page's author could
+/// then make every reader's browser fetch a tracking image).
+pub(crate) fn csp(remote_images: bool) -> HeaderValue {
+    let img = if remote_images {
+        "'self' data: https:"
+    } else {
+        "'self' data:"
+    };
+    HeaderValue::from_str(&format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src {img}; \
+         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ))
+    .expect("an ASCII header value")
+}
 
 /// A state-changing request from another site (a forged form post, a cross-site fetch) is
 /// refused: browsers say where a request comes from in `Sec-Fetch-Site` and `Origin`.
@@ -33,24 +46,24 @@ fn cross_site(method: &Method, headers: &HeaderMap) -> bool {
     }
 }
 
-pub(crate) async fn guard(req: Request, next: Next) -> Response {
+pub(crate) async fn guard(State(csp): State<HeaderValue>, req: Request, next: Next) -> Response {
     if cross_site(req.method(), req.headers()) {
         let mut resp = (
             StatusCode::FORBIDDEN,
             axum::Json(serde_json::json!({"error": {"code": "forbidden", "message": "cross-site requests may not change this wiki"}})),
         )
             .into_response();
-        add_headers(resp.headers_mut());
+        add_headers(resp.headers_mut(), &csp);
         return resp;
     }
     let mut resp = next.run(req).await;
-    add_headers(resp.headers_mut());
+    add_headers(resp.headers_mut(), &csp);
     resp
 }
 
-fn add_headers(h: &mut HeaderMap) {
+fn add_headers(h: &mut HeaderMap, csp: &HeaderValue) {
     h.entry(header::CONTENT_SECURITY_POLICY)
-        .or_insert(HeaderValue::from_static(CSP));
+        .or_insert_with(|| csp.clone());
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

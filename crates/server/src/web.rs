@@ -182,7 +182,7 @@ async fn view(
         Some(r) => Some(Revision::parse(r).map_err(|e| st.fail(e))?),
         None => None,
     };
-    if !actor.sees(path.as_str()) || rev.is_none() && !st.engine.exists(&path) {
+    if !actor.sees(path.as_str()) || rev.is_none() && !st.engine.exists(&path, &actor.scope) {
         return missing(&st, &actor, &raw, &path).await;
     }
     let engine = st.engine.clone();
@@ -663,9 +663,11 @@ async fn history(
     let path = page_to_read(&st, &actor, &raw)?;
     let engine = st.engine.clone();
     let p = path.clone();
-    let revs = blocking(move || engine.history(&p, 500))
+    let scope = actor.scope.clone();
+    let history = blocking(move || engine.history(&p, 500, &scope))
         .await
         .map_err(|e| st.fail(e))?;
+    let revs = history.entries;
     if revs.is_empty() {
         return Err(st.fail(Error::not_found(format!("{path} has no history"))));
     }
@@ -679,6 +681,7 @@ async fn history(
             title => st.engine.title_of(path.as_str()).unwrap_or_else(|| path.name().to_string()),
             crumbs => views::crumbs(&path.folder()),
             revisions => views::changes(&revs),
+            hidden_earlier => history.hidden_earlier > 0,
         },
     ))
 }
@@ -707,8 +710,9 @@ async fn diff(
     let to = parse(q.to.as_deref())?;
     let engine = st.engine.clone();
     let p = path.clone();
+    let scope = actor.scope.clone();
     let (from, to, text) = blocking(move || {
-        let history = engine.history(&p, 2)?;
+        let history = engine.history(&p, 2, &scope)?.entries;
         let to = match to {
             Some(t) => t,
             None => history
@@ -778,7 +782,7 @@ async fn delete_form(
     let Some(last) = st
         .engine
         .last_change(&path)
-        .filter(|_| st.engine.exists(&path))
+        .filter(|_| st.engine.exists(&path, &actor.scope))
     else {
         return Err(st.fail(Error::not_found(format!("there is no page {path}"))));
     };
@@ -833,7 +837,7 @@ async fn move_form(
 ) -> WebResult {
     let actor = editor(&st, &headers)?;
     let path = page_to_write(&st, &actor, &raw)?;
-    if !st.engine.exists(&path) {
+    if !st.engine.exists(&path, &actor.scope) {
         return Err(st.fail(Error::not_found(format!("there is no page {path}"))));
     }
     Ok(st.page(
@@ -868,9 +872,10 @@ async fn move_page(
     let engine = st.engine.clone();
     let t = to.clone();
     let update = form.update_links.is_some();
-    let moved = blocking(move || engine.move_page(&path, &t, update, &actor.author, ""))
-        .await
-        .map_err(|e| st.fail(e))?;
+    let moved =
+        blocking(move || engine.move_page(&path, &t, update, &actor.scope, &actor.author, ""))
+            .await
+            .map_err(|e| st.fail(e))?;
     Ok(Redirect::to(&format!(
         "/wiki/{}?moved={}",
         to.url_encoded(),

@@ -17,18 +17,18 @@ struct App {
 
 impl App {
     fn new(access: Access) -> App {
+        App::with(ServerOptions {
+            anonymous: access,
+            ..ServerOptions::default()
+        })
+    }
+
+    fn with(opts: ServerOptions) -> App {
         let tmp = tempfile::tempdir().unwrap();
         let repo = tmp.path().join("wiki.git");
         let engine = Engine::open(Options::new(&repo, tmp.path().join("data"))).unwrap();
         engine.wait_indexed();
-        let state = AppState::new(
-            engine,
-            ServerOptions {
-                anonymous: access,
-                ..ServerOptions::default()
-            },
-        )
-        .unwrap();
+        let state = AppState::new(engine, opts).unwrap();
         App {
             _tmp: tmp,
             state,
@@ -392,6 +392,70 @@ async fn security_headers_and_cross_site_posts() {
         .unwrap();
     assert_eq!(app.send(req).await.0, StatusCode::FORBIDDEN);
     assert_eq!(app.commits(), n);
+}
+
+/// Images from other sites (tracking pixels in a page) load only when the wiki allows them.
+#[tokio::test]
+async fn remote_images_are_an_option_off_by_default() {
+    let csp = |app: App| async move {
+        let (_, h, _) = app
+            .send(Request::get("/").body(Body::empty()).unwrap())
+            .await;
+        let csp = h["content-security-policy"].to_str().unwrap().to_string();
+        let img = csp
+            .split(';')
+            .map(str::trim)
+            .find(|d| d.starts_with("img-src"))
+            .unwrap()
+            .to_string();
+        img
+    };
+    assert_eq!(csp(App::new(Access::Read)).await, "img-src 'self' data:");
+    let allowing = App::with(ServerOptions {
+        remote_images: true,
+        ..ServerOptions::default()
+    });
+    assert_eq!(csp(allowing).await, "img-src 'self' data: https:");
+}
+
+/// The feed's links never come from the request's `Host` header: with `public_url` they are
+/// absolute at that address, without it they stay on the site that served the feed.
+#[tokio::test]
+async fn the_feed_links_to_the_public_address_not_the_host_header() {
+    let app = App::new(Access::Edit);
+    app.json(
+        "PUT",
+        "/api/v1/pages/Fed",
+        Some(json!({"markdown": "# Fed\n"})),
+    )
+    .await;
+    let feed = || {
+        Request::get("/feed.atom")
+            .header("host", "evil.example")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let body = String::from_utf8(app.send(feed()).await.2).unwrap();
+    assert!(!body.contains("evil.example"), "{body}");
+    assert!(body.contains("<link href=\"/wiki/Fed\"/>"), "{body}");
+    let public = App::with(ServerOptions {
+        anonymous: Access::Edit,
+        public_url: Some("https://wiki.example.org/".into()),
+        ..ServerOptions::default()
+    });
+    public
+        .json(
+            "PUT",
+            "/api/v1/pages/Fed",
+            Some(json!({"markdown": "# Fed\n"})),
+        )
+        .await;
+    let body = String::from_utf8(public.send(feed()).await.2).unwrap();
+    assert!(!body.contains("evil.example"), "{body}");
+    assert!(
+        body.contains("<link href=\"https://wiki.example.org/wiki/Fed\"/>"),
+        "{body}"
+    );
 }
 
 fn urlencode(s: &str) -> String {

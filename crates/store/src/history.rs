@@ -93,18 +93,32 @@ fn with_paths(
     Ok(out)
 }
 
+/// The commits that changed `file`, newest first, from `from` (or the head) back, following
+/// renames; at most `limit`, reading at most `scan` commits. Each entry's `paths` holds the
+/// file's name after that commit and, for the commit that renamed it to that name, the name it
+/// had before.
 pub(crate) fn file_history(
     repo: &Repository,
     branch: &str,
+    from: Option<Oid>,
     file: &str,
     limit: usize,
+    scan: usize,
 ) -> Result<Vec<CommitInfo>> {
-    let Some(walk) = walk(repo, branch)? else {
-        return Ok(Vec::new());
+    let walk = match from {
+        Some(oid) => FirstParents {
+            repo,
+            next: Some(oid),
+            stop: None,
+        },
+        None => match walk(repo, branch)? {
+            Some(w) => w,
+            None => return Ok(Vec::new()),
+        },
     };
     let mut current = file.to_string();
     let mut out = Vec::new();
-    for oid in walk {
+    for oid in walk.take(scan) {
         if out.len() >= limit {
             break;
         }
@@ -128,7 +142,12 @@ pub(crate) fn file_history(
                 .as_ref()
                 .and_then(|pt| renamed_from(repo, pt, &tree, &current))
             {
-                Some(old) => current = old,
+                Some(old) => {
+                    if let Some(last) = out.last_mut() {
+                        last.paths.push(old.clone());
+                    }
+                    current = old;
+                }
                 None => break,
             }
         }

@@ -44,6 +44,10 @@ pub struct FileDelta {
     pub new: Option<BlobId>,
 }
 
+/// How many commits a page's history reads back at most: what one request (a history page, an
+/// old revision) may cost, whoever asks. Changes older than that are not listed.
+pub const HISTORY_SCAN: usize = 20_000;
+
 /// A commit as people see it in history and recent changes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommitInfo {
@@ -52,7 +56,8 @@ pub struct CommitInfo {
     pub date: Timestamp,
     /// The first line of the message.
     pub summary: String,
-    /// Files changed against the first parent (filled by `log`, empty elsewhere).
+    /// Files changed against the first parent (filled by `log`); in a file's history, the
+    /// file's name after the commit and, for a rename, the name before.
     pub paths: Vec<String>,
 }
 
@@ -299,9 +304,24 @@ impl Store {
         self.read(|repo| Ok(info(&commit_of(repo, at)?)))
     }
 
-    /// Commits that changed `file`, newest first, following renames; at most `limit`.
+    /// Commits that changed `file`, newest first, following renames; at most `limit`, found
+    /// among the newest [`HISTORY_SCAN`] commits. The commit that renamed the file to its name
+    /// lists the old name second in its `paths`.
     pub fn file_history(&self, file: &str, limit: usize) -> Result<Vec<CommitInfo>> {
-        self.read(|repo| history::file_history(repo, &self.branch, file, limit))
+        self.read(|repo| history::file_history(repo, &self.branch, None, file, limit, HISTORY_SCAN))
+    }
+
+    /// As [`Store::file_history`], from the commit `at` back.
+    pub fn file_history_at(
+        &self,
+        at: &Revision,
+        file: &str,
+        limit: usize,
+    ) -> Result<Vec<CommitInfo>> {
+        self.read(|repo| {
+            let from = commit_of(repo, at)?.id();
+            history::file_history(repo, &self.branch, Some(from), file, limit, HISTORY_SCAN)
+        })
     }
 
     /// The new name of a file that a recent commit renamed (a moved page's old address).

@@ -533,9 +533,9 @@ async fn accounts_clone_and_push_with_a_password_or_a_token() {
     w.commit("e", "Ed writes offline").await;
     ok(Ok(w.git("e", &["push", "-q", "origin", "main"]).await));
     assert_eq!(w.server_head().await, w.head_of("e").await);
-    assert!(
-        w.engine
-            .exists(&casebook_core::PagePath::parse("Pushed by Ed").unwrap())
-    );
+    assert!(w.engine.exists(
+        &casebook_core::PagePath::parse("Pushed by Ed").unwrap(),
+        &casebook_core::ReadScope::everything()
+    ));
     w.stop().await;
 }
