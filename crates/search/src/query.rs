@@ -686,6 +686,9 @@ pub(crate) fn to_tantivy(
 }
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
