@@ -67,7 +67,12 @@ fn source() -> impl Strategy<Value = String> {
 }
 
 fn any_source() -> impl Strategy<Value = String> {
-    prop_oneof![4 => source(), 1 => any::<String>()]
+    prop_oneof![
+        4 => source(),
+        1 => any::<String>(),
+        1 => prop::collection::vec(any::<u8>(), 0..64)
+            .prop_map(|b| String::from_utf8_lossy(&b).into_owned()),
+    ]
 }
 
 proptest! {

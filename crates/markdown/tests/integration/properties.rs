@@ -4,8 +4,35 @@
 //! `PROPTEST_CASES=20000` for a longer run (see ARCHITECTURE.md, Testing).
 
 use super::{Wiki, html_at};
-use casebook_markdown::{Context, render, render_fragment, rewrite_links};
+use casebook_core::PagePath;
+use casebook_markdown::{Context, LinkPrefixes, Pages, render, render_fragment, rewrite_links};
 use proptest::prelude::*;
+use std::sync::OnceLock;
+
+/// A wiki holding a handbook imported from a static site, whose links go through prefixes.
+struct Handbook;
+impl Pages for Handbook {
+    fn exists(&self, p: &str) -> bool {
+        matches!(
+            p,
+            "hb/index" | "hb/sales/index" | "hb/sales/Pricing" | "site/x.html" | "Home"
+        )
+    }
+    fn find(&self, name: &str) -> Option<String> {
+        (name.eq_ignore_ascii_case("pricing")).then(|| "hb/sales/Pricing".into())
+    }
+    fn link_prefixes(&self) -> Option<&LinkPrefixes> {
+        static P: OnceLock<LinkPrefixes> = OnceLock::new();
+        Some(P.get_or_init(|| {
+            LinkPrefixes::new([
+                ("/handbook/", "hb"),
+                ("https://site.example/handbook/", "hb"),
+                ("/", "site"),
+            ])
+            .unwrap()
+        }))
+    }
+}
 
 const TAGS: &[&str] = &[
     "script",
@@ -139,6 +166,22 @@ const MARKDOWN: &[&str] = &[
     "[md](Acme%20Renewal.md#x)",
     "[up](../Home.md)",
     "[md](%2e%2e/%2e%2e/etc/passwd.md)",
+    "[hb](/handbook/sales/)",
+    "[hb](/handbook/sales/#Pricing)",
+    "[hb](/handbook/sales/Pricing.md?x=1#a)",
+    "[hb](https://site.example/handbook/)",
+    "[hb](https://site.example/handbook/new.md)",
+    "[hb](https://site.example/handbook/../../x.md)",
+    "[hb](/handbook/%2e%2e/%2e%2e/x.md)",
+    "[hb](/handbook/.git/config.md)",
+    "[hb](/handbook)",
+    "[hb](/x)",
+    "[hb](/x.html)",
+    "[hb](/)",
+    "[hb](//site.example/handbook/)",
+    "[hb](/handbook/a%00b.md)",
+    "[hb](/handbook/a%5Cb.md)",
+    "[hb](/handbook/%ff.md)",
     "# Title",
     "# x {#cb-search}",
     "## y {#cb-x .cb-theme .hl-x style=color:red onclick=alert(1)}",
@@ -498,13 +541,21 @@ proptest! {
     /// as a page again, comes out inert too.
     #[test]
     fn hostile_mixes_come_out_inert_and_stable(src in page()) {
-        for at in ["cases/Current", "Top"] {
-            let cx = Context { page: at, pages: &Wiki, view_prefix: "/wiki/", edit_prefix: "/edit/" };
+        let wikis: [(&str, &dyn Pages); 3] =
+            [("cases/Current", &Wiki), ("Top", &Wiki), ("hb/sales/Discovery", &Handbook)];
+        for (at, pages) in wikis {
+            let cx = Context { page: at, pages, view_prefix: "/wiki/", edit_prefix: "/edit/" };
             let once = render(&src, &cx);
             check_inert(&src, &once.html)?;
+            for link in &once.links {
+                prop_assert!(
+                    PagePath::parse(&link.path).is_ok(),
+                    "link to {:?} from {:?}", link.path, src
+                );
+            }
             let twice = render(&src, &cx);
             prop_assert_eq!(json(&once), json(&twice));
-            let again = html_at(at, &once.html);
+            let again = render(&once.html, &cx).html;
             check_inert(&once.html, &again)?;
             let comment = render_fragment(&src, &cx);
             check_inert(&src, &comment.html)?;
