@@ -258,6 +258,9 @@ impl Serialize for FolderPath {
 }
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

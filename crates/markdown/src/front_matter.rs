@@ -121,6 +121,9 @@ pub fn display_value(v: &Value) -> String {
 }
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

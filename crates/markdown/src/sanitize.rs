@@ -68,3 +68,6 @@ pub(crate) fn clean(html: &str) -> String {
         "class=\"missing\" title=\"This page does not exist yet: create it\"",
     )
 }
+
+#[cfg(test)]
+mod proptests;

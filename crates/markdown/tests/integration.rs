@@ -301,3 +301,6 @@ fn rewriting_links_for_a_move() {
         None
     );
 }
+
+#[path = "integration/properties.rs"]
+mod properties;

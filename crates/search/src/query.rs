@@ -14,6 +14,7 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Index, Term};
 
 const MAX_QUERY: usize = 1000;
+/// The most terms a query is read as, the alternatives of an `OR` included: the rest is dropped.
 const MAX_CLAUSES: usize = 32;
 
 /// What a field filter or a free-standing term matches.
@@ -176,10 +177,7 @@ fn tokenize(q: &str) -> Vec<(Tok, std::ops::Range<usize>)> {
 }
 
 fn atom(text: &str, quoted: bool) -> Option<Atom> {
-    if quoted {
-        return (!text.trim().is_empty()).then(|| Atom::Phrase(text.to_string()));
-    }
-    if let Some((name, value)) = text.split_once(':') {
+    if !quoted && let Some((name, value)) = text.split_once(':') {
         let name_ok = !name.is_empty()
             && name.len() <= 64
             && name.chars().next().is_some_and(|c| c.is_alphabetic())
@@ -191,12 +189,21 @@ fn atom(text: &str, quoted: bool) -> Option<Atom> {
                 Some(v) => (v.trim_end_matches('"'), true),
                 None => (value, false),
             };
-            let inner = atom(value, quoted)?;
+            // A field's value is never another field: `tag:a:b` is the tag `a:b`.
+            let inner = value_atom(value, quoted)?;
             return Some(Atom::Field {
                 name: name.to_lowercase(),
                 value: Box::new(inner),
             });
         }
+    }
+    value_atom(text, quoted)
+}
+
+/// A word, prefix, phrase or `*`, whatever colons the text holds.
+fn value_atom(text: &str, quoted: bool) -> Option<Atom> {
+    if quoted {
+        return (!text.trim().is_empty()).then(|| Atom::Phrase(text.to_string()));
     }
     let trimmed = text.trim_matches(|c: char| c == ':' || c == '"');
     if trimmed.chars().all(|c| c == '*') {
@@ -218,6 +225,7 @@ pub fn parse_query(q: &str) -> ParsedQuery {
     let mut clauses: Vec<Clause> = Vec::new();
     let mut join_next = false;
     let mut negate_next = false;
+    let mut terms = 0;
     for (tok, _) in tokenize(&q[..end]) {
         match tok {
             Tok::Or => join_next = !clauses.is_empty(),
@@ -231,16 +239,16 @@ pub fn parse_query(q: &str) -> ParsedQuery {
                     continue;
                 };
                 let negated = negated || std::mem::take(&mut negate_next);
+                if terms == MAX_CLAUSES {
+                    break;
+                }
+                terms += 1;
                 match clauses.last_mut() {
                     Some(last) if join_next && !negated && !last.negated => last.any_of.push(a),
-                    _ => {
-                        if clauses.len() < MAX_CLAUSES {
-                            clauses.push(Clause {
-                                negated,
-                                any_of: vec![a],
-                            });
-                        }
-                    }
+                    _ => clauses.push(Clause {
+                        negated,
+                        any_of: vec![a],
+                    }),
                 }
                 join_next = false;
             }
@@ -381,7 +389,7 @@ pub fn filter_text(name: &str, value: &str) -> String {
     let plain = !value.is_empty()
         && value
             .chars()
-            .all(|c| !c.is_whitespace() && !matches!(c, '(' | ')' | ':'))
+            .all(|c| !c.is_whitespace() && !matches!(c, '(' | ')' | ':' | '*'))
         && !value.starts_with(['-', '!', '+']);
     if plain {
         format!("{name}:{value}{slash}")
@@ -678,6 +686,9 @@ pub(crate) fn to_tantivy(
 }
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -737,6 +748,38 @@ mod tests {
             ]
         );
         assert!(parse_query(&"a ".repeat(5000)).clauses.len() <= MAX_CLAUSES);
+        // Alternatives count against the limit too, and a word past it joins nothing.
+        let many_ors = parse_query(&format!("x{}", " OR x".repeat(100)));
+        assert_eq!(many_ors.clauses.len(), 1);
+        assert_eq!(many_ors.clauses[0].any_of.len(), MAX_CLAUSES);
+        let past_the_limit = parse_query(&format!("{}late OR later", "w ".repeat(MAX_CLAUSES)));
+        assert_eq!(past_the_limit.clauses.len(), MAX_CLAUSES);
+        assert!(
+            past_the_limit
+                .clauses
+                .iter()
+                .all(|c| c.any_of == [Word("w".into())])
+        );
+        // A field's value is never another field.
+        assert_eq!(
+            words("a:a:x tag:in:sales"),
+            vec![
+                (
+                    false,
+                    vec![Field {
+                        name: "a".into(),
+                        value: Box::new(Word("a:x".into()))
+                    }]
+                ),
+                (
+                    false,
+                    vec![Field {
+                        name: "tag".into(),
+                        value: Box::new(Word("in:sales".into()))
+                    }]
+                ),
+            ]
+        );
         assert_eq!(
             words("in:sales/ title:\"big deal\""),
             vec![
@@ -756,5 +799,18 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn filters_read_back_as_written() {
+        for (name, value) in [("type", "*"), ("tag", "x*"), ("in", "a b"), ("tag", "a:b")] {
+            let text = filter_text(name, value);
+            let found = active_filters(&text);
+            assert_eq!(found.len(), 1, "{text:?}");
+            assert_eq!(
+                (found[0].name.as_str(), found[0].value.as_str()),
+                (name, value)
+            );
+        }
     }
 }
