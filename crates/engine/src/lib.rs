@@ -265,6 +265,10 @@ pub(crate) struct Inner {
     pub(crate) pending: std::sync::atomic::AtomicUsize,
     /// True while the index is built from scratch; the wiki reports itself not ready meanwhile.
     pub(crate) rebuilding: std::sync::atomic::AtomicBool,
+    /// What saves about to commit know of their pages, worked out before they take the writer;
+    /// `meta_for` finds them there, so catching up with a save (with the sync lock held) does
+    /// not read and summarise a large page again. Each save removes its own when done.
+    prepared: Mutex<Vec<(String, PageMeta)>>,
     /// Told how the next large index update goes (for the command line's progress bars).
     pub(crate) progress: Mutex<Option<Progress>>,
     opts: Options,
@@ -349,6 +353,7 @@ impl Engine {
             threads: Mutex::new(HashMap::new()),
             indexer: Mutex::new(None),
             progress: Mutex::new(None),
+            prepared: Mutex::new(Vec::new()),
             pending: std::sync::atomic::AtomicUsize::new(0),
             rebuilding: std::sync::atomic::AtomicBool::new(false),
             opts,
@@ -430,16 +435,19 @@ impl Engine {
     }
 
     fn meta_for(&self, blob: BlobId, path: &PagePath) -> Result<PageMeta> {
+        let prepared = self
+            .inner
+            .prepared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|(p, m)| m.blob == blob && p == path.as_str())
+            .map(|(_, m)| m.clone());
+        if let Some(meta) = prepared {
+            return Ok(meta);
+        }
         let bytes = self.inner.store.blob(blob)?;
-        let text = String::from_utf8_lossy(&bytes);
-        let s = casebook_markdown::summary(&text);
-        Ok(PageMeta {
-            blob,
-            title: s.title.unwrap_or_else(|| path.name().to_string()),
-            tags: s.tags,
-            page_type: s.page_type,
-            fields: Arc::new(s.fields),
-        })
+        Ok(meta_of(blob, path, &String::from_utf8_lossy(&bytes)))
     }
 
     /// Brings the index up to the head: from the revision it records, or from scratch.
@@ -606,8 +614,8 @@ impl Engine {
     /// Moves the engine forward by the commits its own writer just made. When they sit right on
     /// the head the engine knows, their recorded changes are applied as they are (no tree diff,
     /// no history walk); otherwise (someone else committed in between) it falls back to `sync`.
+    /// Called with the sync lock held.
     fn advance_by(&self, commits: Vec<casebook_store::Committed>) -> Result<()> {
-        let _guard = self.inner.sync.lock().unwrap_or_else(|e| e.into_inner());
         for c in commits {
             if self.head() != c.parent {
                 self.sync_locked()?;
@@ -957,6 +965,10 @@ impl Engine {
                 planned = Some((head, plan));
                 break;
             };
+            // The blob is written ahead, so the commit only finds it there, and the page's
+            // title and type are worked out ahead for the engine to catch up with.
+            let blob = store.write_blob(text.as_bytes())?;
+            let prepared = Prepared::new(self, req.path, meta_of(blob, req.path, &text));
             let committed = self.with_writer(|w| {
                 let now = match w.head()? {
                     Some(h) => w.blob_at(&h, &file)?,
@@ -968,6 +980,7 @@ impl Engine {
                 let rev = self.commit_page(w, &req, &file, &text, against.is_none())?;
                 Ok(Some(rev))
             })?;
+            drop(prepared);
             if let Some(rev) = committed {
                 return Ok(SaveOutcome::Saved {
                     path: req.path.clone(),
@@ -1092,14 +1105,29 @@ impl Engine {
                     continue;
                 }
                 other => {
-                    // Still holding the writer: no save of ours can land in between, so our
-                    // commits apply on the head the engine knows.
+                    // The engine catches up with our commits once the writer is free: reading
+                    // a changed page for its title takes a while for a large page, and the next
+                    // write need not wait for it. The sync lock is taken before the writer
+                    // goes, so our commits are applied in order, and a write that plans from
+                    // the snapshot waits for them (`caught_up`). A commit landing meanwhile
+                    // is caught up with by a tree diff.
                     let committed = w.take_committed();
-                    self.advance_by(committed)?;
+                    let guard = self.inner.sync.lock().unwrap_or_else(|e| e.into_inner());
+                    drop(w);
+                    let caught_up = self.advance_by(committed);
+                    drop(guard);
+                    caught_up?;
                     return other;
                 }
             }
         }
+    }
+
+    /// Waits until the engine has applied the commits its writer made so far. Called with the
+    /// writer held by a write planned from the snapshot (the discussions of a page, the titles
+    /// links resolve to).
+    fn caught_up(&self) {
+        drop(self.inner.sync.lock().unwrap_or_else(|e| e.into_inner()));
     }
 
     /// Deletes a page. With `base`, refuses (conflict) when the page changed since.
@@ -1112,6 +1140,7 @@ impl Engine {
     ) -> Result<Revision> {
         let file = path.file();
         self.with_writer(|w| {
+            self.caught_up();
             let head = w.head()?.ok_or_else(|| Error::not_found(format!("there is no page {path}")))?;
             let current = w.read(&head, &file)?.ok_or_else(|| Error::not_found(format!("there is no page {path}")))?;
             if let Some(base) = base {
@@ -1159,6 +1188,7 @@ impl Engine {
         };
         let mut updated = Vec::new();
         let revision = self.with_writer(|w| {
+            self.caught_up();
             updated.clear();
             let head = w
                 .head()?
@@ -1616,6 +1646,47 @@ impl Engine {
     }
 }
 
+/// A page summary in `Inner::prepared`, there for as long as this lives.
+struct Prepared<'a> {
+    engine: &'a Engine,
+    path: String,
+    blob: BlobId,
+}
+
+impl<'a> Prepared<'a> {
+    fn new(engine: &'a Engine, path: &PagePath, meta: PageMeta) -> Prepared<'a> {
+        let mut prepared = engine
+            .inner
+            .prepared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let blob = meta.blob;
+        prepared.push((path.as_str().to_string(), meta));
+        Prepared {
+            engine,
+            path: path.as_str().to_string(),
+            blob,
+        }
+    }
+}
+
+impl Drop for Prepared<'_> {
+    fn drop(&mut self) {
+        let mut prepared = self
+            .engine
+            .inner
+            .prepared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(i) = prepared
+            .iter()
+            .position(|(p, m)| m.blob == self.blob && *p == self.path)
+        {
+            prepared.swap_remove(i);
+        }
+    }
+}
+
 /// Times a save is read and merged without the writer before it is planned with the writer
 /// held (when the page keeps changing in between).
 const SAVE_PLANS: usize = 3;
@@ -1744,6 +1815,18 @@ fn plan_save(
         text,
         merged,
     })
+}
+
+/// What the engine knows of the page at `path` whose text, blob `blob`, is `text`.
+fn meta_of(blob: BlobId, path: &PagePath, text: &str) -> PageMeta {
+    let s = casebook_markdown::summary(text);
+    PageMeta {
+        blob,
+        title: s.title.unwrap_or_else(|| path.name().to_string()),
+        tags: s.tags,
+        page_type: s.page_type,
+        fields: Arc::new(s.fields),
+    }
 }
 
 fn default_message(given: &str, verb: &str, path: &PagePath) -> String {

@@ -298,6 +298,18 @@ impl Store {
         })
     }
 
+    /// Writes `content` as a blob, without the writer, ahead of the commit that puts it: the
+    /// commit, with the writer held, then finds the blob there and only hashes the content
+    /// instead of compressing and syncing it. A blob no commit ends up using is left to git's
+    /// garbage collection, as git itself leaves the objects of an abandoned commit.
+    pub fn write_blob(&self, content: &[u8]) -> Result<BlobId> {
+        self.read(|repo| {
+            repo.blob(content)
+                .map(BlobId::from_oid)
+                .map_err(git_err("cannot write a blob"))
+        })
+    }
+
     /// Resolves a revision a person typed (possibly abbreviated) to a full commit id.
     pub fn resolve(&self, rev: &Revision) -> Result<Revision> {
         self.read(|repo| commit_of(repo, rev).map(|c| self::rev(c.id())))
