@@ -1142,10 +1142,10 @@ impl Engine {
         self.with_writer(|w| {
             self.caught_up();
             let head = w.head()?.ok_or_else(|| Error::not_found(format!("there is no page {path}")))?;
-            let current = w.read(&head, &file)?.ok_or_else(|| Error::not_found(format!("there is no page {path}")))?;
+            let current = w.blob_at(&head, &file)?.ok_or_else(|| Error::not_found(format!("there is no page {path}")))?;
             if let Some(base) = base {
-                let base_text = w.read(base, &file).map_err(|e| Error::invalid(format!("the base revision is not in this wiki ({})", e.message)))?;
-                if base_text.as_deref() != Some(current.as_slice()) {
+                let base_blob = w.blob_at(base, &file).map_err(|e| Error::invalid(format!("the base revision is not in this wiki ({})", e.message)))?;
+                if base_blob != Some(current) {
                     return Err(Error::conflict(format!(
                         "{path} changed since revision {}; look at the new version before deleting it",
                         base.short()
@@ -1193,10 +1193,10 @@ impl Engine {
             let head = w
                 .head()?
                 .ok_or_else(|| Error::not_found(format!("there is no page {from}")))?;
-            if w.read(&head, &from.file())?.is_none() {
+            if w.blob_at(&head, &from.file())?.is_none() {
                 return Err(Error::not_found(format!("there is no page {from}")));
             }
-            if w.read(&head, &to.file())?.is_some() {
+            if w.blob_at(&head, &to.file())?.is_some() {
                 return Err(Error::conflict(format!("a page {to} exists already")));
             }
             let mut changes = vec![Change::Move {
