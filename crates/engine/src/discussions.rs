@@ -588,7 +588,7 @@ impl Engine {
         self.with_writer(|w| {
             let at = w.head()?;
             let exists = match &at {
-                Some(h) => w.read(h, &page.file())?.is_some(),
+                Some(h) => w.blob_at(h, &page.file())?.is_some(),
                 None => false,
             };
             if !exists {
@@ -707,7 +707,7 @@ impl Engine {
         let head_file = format!("{}thread.md", thread_dir(&thread.page, &thread.id));
         self.with_writer(|w| {
             let still = match w.head()? {
-                Some(h) => w.read(&h, &head_file)?.is_some(),
+                Some(h) => w.blob_at(&h, &head_file)?.is_some(),
                 None => false,
             };
             if !still {

@@ -31,7 +31,7 @@ pub use types::{
 use casebook_core::{Author, Error, FolderPath, PagePath, ReadScope, Result, Revision, Timestamp};
 use casebook_markdown::Context;
 use casebook_search::SearchIndex;
-use casebook_store::{BlobId, Change, MergeOutcome, Opened, Store};
+use casebook_store::{BlobId, Change, MERGE_LINES, MergeOutcome, Opened, Store};
 use serde::Serialize;
 use state::Snapshot;
 use std::collections::HashMap;
@@ -155,13 +155,16 @@ pub enum SaveOutcome {
         /// True when the text was the same as the page's, so nothing was committed.
         unchanged: bool,
     },
-    /// The edits overlap with edits made since the base revision; nothing was committed.
+    /// The edits could not be merged with edits made since the base revision; nothing was
+    /// committed.
     Conflict {
         base: String,
         theirs: String,
         yours: String,
         /// The revision the page is at now, to base a new attempt on.
         current: Option<Revision>,
+        /// Why the edits were not merged.
+        reason: ConflictReason,
     },
 }
 
@@ -173,6 +176,52 @@ pub struct History {
     /// How many older commits (within the limit asked for) are from before the page came into
     /// a folder the reader sees: shown as one neutral line, never listed.
     pub hidden_earlier: usize,
+}
+
+/// Why a save's edits were not merged with the page as it is now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ConflictReason {
+    /// Both changed the same lines, or lines next to each other.
+    Overlap,
+    /// The page was deleted since the base revision.
+    Deleted,
+    /// The edits overlap and span `lines` lines, more than a save merges (`limit`): the merge
+    /// was not tried.
+    TooLarge { lines: usize, limit: usize },
+    /// The page changed again each time the save was merged with it.
+    Busy,
+}
+
+impl ConflictReason {
+    /// A short code for the reason, as the API reports it.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ConflictReason::Overlap => "overlap",
+            ConflictReason::Deleted => "deleted",
+            ConflictReason::TooLarge { .. } => "too_large",
+            ConflictReason::Busy => "busy",
+        }
+    }
+}
+
+impl std::fmt::Display for ConflictReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConflictReason::Overlap => {
+                f.write_str("the page changed since your base revision and the edits overlap")
+            }
+            ConflictReason::Deleted => f.write_str("the page was deleted since your base revision"),
+            ConflictReason::TooLarge { lines, limit } => write!(
+                f,
+                "the page changed since your base revision and the edits span {lines} lines, \
+                 more than the {limit} a save merges automatically"
+            ),
+            ConflictReason::Busy => {
+                f.write_str("the page kept changing while your edits were being merged with it")
+            }
+        }
+    }
 }
 
 /// What a move did.
@@ -226,6 +275,10 @@ pub(crate) struct Inner {
     pub(crate) pending: std::sync::atomic::AtomicUsize,
     /// True while the index is built from scratch; the wiki reports itself not ready meanwhile.
     pub(crate) rebuilding: std::sync::atomic::AtomicBool,
+    /// What saves about to commit know of their pages, worked out before they take the writer;
+    /// `meta_for` finds them there, so catching up with a save (with the sync lock held) does
+    /// not read and summarise a large page again. Each save removes its own when done.
+    prepared: Mutex<Vec<(String, PageMeta)>>,
     /// Told how the next large index update goes (for the command line's progress bars).
     pub(crate) progress: Mutex<Option<Progress>>,
     opts: Options,
@@ -310,6 +363,7 @@ impl Engine {
             threads: Mutex::new(HashMap::new()),
             indexer: Mutex::new(None),
             progress: Mutex::new(None),
+            prepared: Mutex::new(Vec::new()),
             pending: std::sync::atomic::AtomicUsize::new(0),
             rebuilding: std::sync::atomic::AtomicBool::new(false),
             opts,
@@ -391,16 +445,19 @@ impl Engine {
     }
 
     fn meta_for(&self, blob: BlobId, path: &PagePath) -> Result<PageMeta> {
+        let prepared = self
+            .inner
+            .prepared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|(p, m)| m.blob == blob && p == path.as_str())
+            .map(|(_, m)| m.clone());
+        if let Some(meta) = prepared {
+            return Ok(meta);
+        }
         let bytes = self.inner.store.blob(blob)?;
-        let text = String::from_utf8_lossy(&bytes);
-        let s = casebook_markdown::summary(&text);
-        Ok(PageMeta {
-            blob,
-            title: s.title.unwrap_or_else(|| path.name().to_string()),
-            tags: s.tags,
-            page_type: s.page_type,
-            fields: Arc::new(s.fields),
-        })
+        Ok(meta_of(blob, path, &String::from_utf8_lossy(&bytes)))
     }
 
     /// Brings the index up to the head: from the revision it records, or from scratch.
@@ -567,8 +624,8 @@ impl Engine {
     /// Moves the engine forward by the commits its own writer just made. When they sit right on
     /// the head the engine knows, their recorded changes are applied as they are (no tree diff,
     /// no history walk); otherwise (someone else committed in between) it falls back to `sync`.
+    /// Called with the sync lock held.
     fn advance_by(&self, commits: Vec<casebook_store::Committed>) -> Result<()> {
-        let _guard = self.inner.sync.lock().unwrap_or_else(|e| e.into_inner());
         for c in commits {
             if self.head() != c.parent {
                 self.sync_locked()?;
@@ -888,6 +945,12 @@ impl Engine {
     }
 
     /// Saves a page: one commit, merged three ways if the page moved on since `base`.
+    ///
+    /// The page is read and merged without the writer, so a long merge holds up no other
+    /// write; with the writer held, the save commits only if the page's blob at the head is
+    /// still the one merged with (a commit meanwhile to another file does not matter: the
+    /// commit is built on the head). If the page changed, the save is planned again, a few
+    /// times; then once more with the writer held, merging only what costs a millisecond or two.
     pub fn save(&self, req: Save<'_>) -> Result<SaveOutcome> {
         if req.markdown.len() > self.inner.opts.max_page_bytes {
             return Err(Error::too_large(format!(
@@ -897,101 +960,80 @@ impl Engine {
             )));
         }
         let file = req.path.file();
-        let result = self.with_writer(|w| {
-            let head = w.head()?;
-            let current = match &head {
-                Some(h) => w
-                    .read(h, &file)?
-                    .map(|b| String::from_utf8_lossy(&b).into_owned()),
-                None => None,
+        let store = &self.inner.store;
+        let mut planned = None;
+        for _ in 0..SAVE_PLANS {
+            let head = store.head()?;
+            let plan = plan_save(&req, &file, head.as_ref(), store, MERGE_LINES)?;
+            let SavePlan::Write {
+                against,
+                text,
+                merged,
+            } = plan
+            else {
+                // Nothing to write: the answer holds for this head, which the engine catches
+                // up with, as it would have after taking the writer.
+                self.sync()?;
+                planned = Some((head, plan));
+                break;
             };
-            let mut merged = false;
-            let text = match req.base {
-                None => req.markdown.to_string(),
-                Some(base) => {
-                    let base_text = w
-                        .read(base, &file)
-                        .map_err(|e| {
-                            Error::invalid(format!(
-                                "the base revision is not in this wiki ({})",
-                                e.message
-                            ))
-                        })?
-                        .map(|b| String::from_utf8_lossy(&b).into_owned());
-                    if base_text == current {
-                        req.markdown.to_string()
-                    } else {
-                        let conflict = |theirs: Option<String>| SaveOutcome::Conflict {
-                            base: base_text.clone().unwrap_or_default(),
-                            theirs: theirs.unwrap_or_default(),
-                            yours: req.markdown.to_string(),
-                            current: None,
-                        };
-                        let Some(theirs) = current.clone() else {
-                            // Deleted since the editor opened: a person must decide.
-                            return Ok(Plan::Done(conflict(None)));
-                        };
-                        match casebook_store::merge3(
-                            base_text.as_deref().unwrap_or(""),
-                            &theirs,
-                            req.markdown,
-                        ) {
-                            MergeOutcome::Clean(m) => {
-                                merged = true;
-                                m
-                            }
-                            MergeOutcome::Conflict => {
-                                return Ok(Plan::Done(conflict(Some(theirs))));
-                            }
-                        }
-                    }
+            // The blob is written ahead, so the commit only finds it there, and the page's
+            // title and type are worked out ahead for the engine to catch up with.
+            let blob = store.write_blob(text.as_bytes())?;
+            let prepared = Prepared::new(self, req.path, meta_of(blob, req.path, &text));
+            let committed = self.with_writer(|w| {
+                let now = match w.head()? {
+                    Some(h) => w.blob_at(&h, &file)?,
+                    None => None,
+                };
+                if now != against {
+                    return Ok(None);
                 }
-            };
-            if current.as_deref() == Some(text.as_str()) {
-                return Ok(Plan::Unchanged { merged });
+                let rev = self.commit_page(w, &req, &file, &text, against.is_none())?;
+                Ok(Some(rev))
+            })?;
+            drop(prepared);
+            if let Some(rev) = committed {
+                return Ok(SaveOutcome::Saved {
+                    path: req.path.clone(),
+                    revision: rev,
+                    merged,
+                    created: against.is_none(),
+                    unchanged: false,
+                });
             }
-            let created = current.is_none();
-            let message = default_message(
-                req.message,
-                if created { "Create" } else { "Update" },
-                req.path,
-            );
-            let change = Change::Put {
-                path: file.clone(),
-                content: text.into_bytes(),
-            };
-            let rev = w.commit(&[change], req.author, &message)?;
-            Ok(Plan::Committed {
-                rev,
-                merged,
-                created,
-            })
-        })?;
-        match result {
-            Plan::Done(SaveOutcome::Conflict {
-                base,
-                theirs,
-                yours,
-                ..
-            }) => Ok(SaveOutcome::Conflict {
-                base,
-                theirs,
-                yours,
-                current: self.last_change(req.path).map(|c| c.revision.clone()),
-            }),
-            Plan::Done(other) => Ok(other),
-            Plan::Unchanged { merged } => Ok(SaveOutcome::Saved {
-                path: req.path.clone(),
-                revision: self
-                    .last_change(req.path)
-                    .map(|c| c.revision.clone())
-                    .or_else(|| self.head())
-                    .ok_or_else(|| Error::internal("no revision after save"))?,
-                merged,
-                created: false,
-                unchanged: true,
-            }),
-            Plan::Committed {
+        }
+        let (head, plan) = match planned {
+            Some(done) => done,
+            // The page kept changing: plan under the writer, so nothing can change it again.
+            None => self.with_writer(|w| {
+                let head = w.head()?;
+                let plan = match plan_save(&req, &file, head.as_ref(), &*w, LOCKED_MERGE_LINES)? {
+                    SavePlan::Conflict {
+                        base,
+                        theirs,
+                        reason: ConflictReason::TooLarge { lines, .. },
+                    } if lines <= MERGE_LINES => SavePlan::Conflict {
+                        base,
+                        theirs,
+                        reason: ConflictReason::Busy,
+                    },
+                    SavePlan::Write {
+                        against,
+                        text,
+                        merged,
+                    } => SavePlan::Committed {
+                        rev: self.commit_page(w, &req, &file, &text, against.is_none())?,
+                        merged,
+                        created: against.is_none(),
+                    },
+                    other => other,
+                };
+                Ok((head, plan))
+            })?,
+        };
+        match plan {
+            SavePlan::Committed {
                 rev,
                 merged,
                 created,
@@ -1002,7 +1044,57 @@ impl Engine {
                 created,
                 unchanged: false,
             }),
+            SavePlan::Unchanged { merged } => Ok(SaveOutcome::Saved {
+                path: req.path.clone(),
+                revision: self
+                    .last_change(req.path)
+                    .map(|c| c.revision.clone())
+                    .or_else(|| self.head())
+                    .ok_or_else(|| Error::internal("no revision after save"))?,
+                merged,
+                created: false,
+                unchanged: true,
+            }),
+            SavePlan::Conflict {
+                base,
+                theirs,
+                reason,
+            } => Ok(SaveOutcome::Conflict {
+                base,
+                theirs,
+                yours: req.markdown.to_string(),
+                // A revision whose page is `theirs`: the commit that last changed it, or if
+                // the head moved on since, the head it was read at.
+                current: if self.head() == head {
+                    self.last_change(req.path).map(|c| c.revision.clone())
+                } else {
+                    head
+                },
+                reason,
+            }),
+            SavePlan::Write { .. } => Err(Error::internal("a save planned and not written")),
         }
+    }
+
+    /// Commits `text` as the page of `req`, with the writer held.
+    fn commit_page(
+        &self,
+        w: &mut casebook_store::Writer<'_>,
+        req: &Save<'_>,
+        file: &str,
+        text: &str,
+        created: bool,
+    ) -> Result<Revision> {
+        let message = default_message(
+            req.message,
+            if created { "Create" } else { "Update" },
+            req.path,
+        );
+        let change = Change::Put {
+            path: file.to_string(),
+            content: text.as_bytes().to_vec(),
+        };
+        w.commit(&[change], req.author, &message)
     }
 
     /// Runs a planned write with the writer held, retrying when another process moved the
@@ -1025,14 +1117,29 @@ impl Engine {
                     continue;
                 }
                 other => {
-                    // Still holding the writer: no save of ours can land in between, so our
-                    // commits apply on the head the engine knows.
+                    // The engine catches up with our commits once the writer is free: reading
+                    // a changed page for its title takes a while for a large page, and the next
+                    // write need not wait for it. The sync lock is taken before the writer
+                    // goes, so our commits are applied in order, and a write that plans from
+                    // the snapshot waits for them (`caught_up`). A commit landing meanwhile
+                    // is caught up with by a tree diff.
                     let committed = w.take_committed();
-                    self.advance_by(committed)?;
+                    let guard = self.inner.sync.lock().unwrap_or_else(|e| e.into_inner());
+                    drop(w);
+                    let caught_up = self.advance_by(committed);
+                    drop(guard);
+                    caught_up?;
                     return other;
                 }
             }
         }
+    }
+
+    /// Waits until the engine has applied the commits its writer made so far. Called with the
+    /// writer held by a write planned from the snapshot (the discussions of a page, the titles
+    /// links resolve to).
+    fn caught_up(&self) {
+        drop(self.inner.sync.lock().unwrap_or_else(|e| e.into_inner()));
     }
 
     /// Deletes a page. With `base`, refuses (conflict) when the page changed since.
@@ -1045,11 +1152,12 @@ impl Engine {
     ) -> Result<Revision> {
         let file = path.file();
         self.with_writer(|w| {
+            self.caught_up();
             let head = w.head()?.ok_or_else(|| Error::not_found(format!("there is no page {path}")))?;
-            let current = w.read(&head, &file)?.ok_or_else(|| Error::not_found(format!("there is no page {path}")))?;
+            let current = w.blob_at(&head, &file)?.ok_or_else(|| Error::not_found(format!("there is no page {path}")))?;
             if let Some(base) = base {
-                let base_text = w.read(base, &file).map_err(|e| Error::invalid(format!("the base revision is not in this wiki ({})", e.message)))?;
-                if base_text.as_deref() != Some(current.as_slice()) {
+                let base_blob = w.blob_at(base, &file).map_err(|e| Error::invalid(format!("the base revision is not in this wiki ({})", e.message)))?;
+                if base_blob != Some(current) {
                     return Err(Error::conflict(format!(
                         "{path} changed since revision {}; look at the new version before deleting it",
                         base.short()
@@ -1098,14 +1206,15 @@ impl Engine {
         };
         let mut updated = Vec::new();
         let revision = self.with_writer(|w| {
+            self.caught_up();
             updated.clear();
             let head = w
                 .head()?
                 .ok_or_else(|| Error::not_found(format!("there is no page {from}")))?;
-            if w.read(&head, &from.file())?.is_none() {
+            if w.blob_at(&head, &from.file())?.is_none() {
                 return Err(Error::not_found(format!("there is no page {from}")));
             }
-            if w.read(&head, &to.file())?.is_some() {
+            if w.blob_at(&head, &to.file())?.is_some() {
                 return Err(Error::conflict(format!("a page {to} exists already")));
             }
             let mut changes = vec![Change::Move {
@@ -1563,16 +1672,187 @@ impl Engine {
     }
 }
 
-enum Plan {
-    Done(SaveOutcome),
-    Unchanged {
+/// A page summary in `Inner::prepared`, there for as long as this lives.
+struct Prepared<'a> {
+    engine: &'a Engine,
+    path: String,
+    blob: BlobId,
+}
+
+impl<'a> Prepared<'a> {
+    fn new(engine: &'a Engine, path: &PagePath, meta: PageMeta) -> Prepared<'a> {
+        let mut prepared = engine
+            .inner
+            .prepared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let blob = meta.blob;
+        prepared.push((path.as_str().to_string(), meta));
+        Prepared {
+            engine,
+            path: path.as_str().to_string(),
+            blob,
+        }
+    }
+}
+
+impl Drop for Prepared<'_> {
+    fn drop(&mut self) {
+        let mut prepared = self
+            .engine
+            .inner
+            .prepared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(i) = prepared
+            .iter()
+            .position(|(p, m)| m.blob == self.blob && *p == self.path)
+        {
+            prepared.swap_remove(i);
+        }
+    }
+}
+
+/// Times a save is read and merged without the writer before it is planned with the writer
+/// held (when the page keeps changing in between).
+const SAVE_PLANS: usize = 3;
+
+/// The most lines a save's merge may compare with the writer held (see [`MERGE_LINES`]): a
+/// millisecond or two of work.
+const LOCKED_MERGE_LINES: usize = 1_000;
+
+/// What a save does, worked out from the page at one head.
+enum SavePlan {
+    /// Write `text` over the page whose blob at the head is `against` (`None`: no page).
+    Write {
+        against: Option<BlobId>,
+        text: String,
         merged: bool,
     },
+    /// Written, with the writer held.
     Committed {
         rev: Revision,
         merged: bool,
         created: bool,
     },
+    /// The page has the text already.
+    Unchanged { merged: bool },
+    /// A person must decide.
+    Conflict {
+        base: String,
+        theirs: String,
+        reason: ConflictReason,
+    },
+}
+
+/// Reads of the repository a save is planned with: the store's own (no writer held) or the
+/// writer's.
+trait Reads {
+    fn blob_at(&self, at: &Revision, file: &str) -> Result<Option<BlobId>>;
+    fn blob(&self, id: BlobId) -> Result<Vec<u8>>;
+}
+
+impl Reads for Store {
+    fn blob_at(&self, at: &Revision, file: &str) -> Result<Option<BlobId>> {
+        Store::blob_at(self, at, file)
+    }
+    fn blob(&self, id: BlobId) -> Result<Vec<u8>> {
+        Store::blob(self, id)
+    }
+}
+
+impl Reads for casebook_store::Writer<'_> {
+    fn blob_at(&self, at: &Revision, file: &str) -> Result<Option<BlobId>> {
+        casebook_store::Writer::blob_at(self, at, file)
+    }
+    fn blob(&self, id: BlobId) -> Result<Vec<u8>> {
+        casebook_store::Writer::blob(self, id)
+    }
+}
+
+/// Plans the save `req` of `file` on `head`: the text to write (yours, or yours merged with
+/// the page as it is when it changed since the base), or why not. Merges compare at most
+/// `merge_lines` lines.
+fn plan_save(
+    req: &Save<'_>,
+    file: &str,
+    head: Option<&Revision>,
+    read: &dyn Reads,
+    merge_lines: usize,
+) -> Result<SavePlan> {
+    let against = match head {
+        Some(h) => read.blob_at(h, file)?,
+        None => None,
+    };
+    let text_of = |id: BlobId| -> Result<String> {
+        Ok(String::from_utf8_lossy(&read.blob(id)?).into_owned())
+    };
+    let mut merged = false;
+    let text = match req.base {
+        None => req.markdown.to_string(),
+        Some(base) => {
+            let base_blob = read.blob_at(base, file).map_err(|e| {
+                Error::invalid(format!(
+                    "the base revision is not in this wiki ({})",
+                    e.message
+                ))
+            })?;
+            if base_blob == against {
+                req.markdown.to_string()
+            } else {
+                let base = base_blob.map(text_of).transpose()?.unwrap_or_default();
+                let Some(current) = against else {
+                    // Deleted since the editor opened: a person must decide.
+                    return Ok(SavePlan::Conflict {
+                        base,
+                        theirs: String::new(),
+                        reason: ConflictReason::Deleted,
+                    });
+                };
+                let theirs = text_of(current)?;
+                match casebook_store::merge3_within(&base, &theirs, req.markdown, merge_lines) {
+                    MergeOutcome::Clean(m) => {
+                        merged = true;
+                        m
+                    }
+                    MergeOutcome::Conflict => {
+                        return Ok(SavePlan::Conflict {
+                            base,
+                            theirs,
+                            reason: ConflictReason::Overlap,
+                        });
+                    }
+                    MergeOutcome::TooLarge { lines, limit } => {
+                        return Ok(SavePlan::Conflict {
+                            base,
+                            theirs,
+                            reason: ConflictReason::TooLarge { lines, limit },
+                        });
+                    }
+                }
+            }
+        }
+    };
+    if against == Some(BlobId::of(text.as_bytes())) {
+        return Ok(SavePlan::Unchanged { merged });
+    }
+    Ok(SavePlan::Write {
+        against,
+        text,
+        merged,
+    })
+}
+
+/// What the engine knows of the page at `path` whose text, blob `blob`, is `text`.
+fn meta_of(blob: BlobId, path: &PagePath, text: &str) -> PageMeta {
+    let s = casebook_markdown::summary(text);
+    PageMeta {
+        blob,
+        title: s.title.unwrap_or_else(|| path.name().to_string()),
+        tags: s.tags,
+        page_type: s.page_type,
+        fields: Arc::new(s.fields),
+    }
 }
 
 fn default_message(given: &str, verb: &str, path: &PagePath) -> String {

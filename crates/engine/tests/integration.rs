@@ -1425,6 +1425,9 @@ fn a_thread_pushed_from_a_clone_is_picked_up() {
 #[path = "integration/types.rs"]
 mod types;
 
+#[path = "integration/merge.rs"]
+mod merge;
+
 /// Questions a salesperson types, each with the pages of the sales handbooks they would want to
 /// open (any one of them in the top three counts).
 const SALES_QUESTIONS: &[(&str, &[&str])] = &[

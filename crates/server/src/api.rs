@@ -292,11 +292,11 @@ pub(crate) fn save_response(outcome: SaveOutcome) -> Response {
             )
                 .into_response()
         }
-        SaveOutcome::Conflict { base, theirs, yours, current } => (
+        SaveOutcome::Conflict { base, theirs, yours, current, reason } => (
             StatusCode::CONFLICT,
             Json(json!({
-                "error": {"code": "conflict", "message": "the page changed since your base revision and the edits overlap; nothing was saved"},
-                "conflict": {"base": base, "theirs": theirs, "yours": yours, "current_revision": current},
+                "error": {"code": "conflict", "message": format!("{reason}; nothing was saved")},
+                "conflict": {"base": base, "theirs": theirs, "yours": yours, "current_revision": current, "reason": reason.code()},
             })),
         )
             .into_response(),

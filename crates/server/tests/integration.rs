@@ -191,6 +191,11 @@ async fn conflicting_stale_save_answers_409_with_both_sides() {
     assert_eq!(v["conflict"]["theirs"], "theirs\n");
     assert_eq!(v["conflict"]["yours"], "yours\n");
     assert_eq!(v["conflict"]["base"], "line\n");
+    assert_eq!(v["conflict"]["reason"], "overlap");
+    assert_eq!(
+        v["error"]["message"],
+        "the page changed since your base revision and the edits overlap; nothing was saved"
+    );
     assert_eq!(app.commits(), n);
 }
 

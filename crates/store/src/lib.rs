@@ -4,7 +4,7 @@ mod history;
 mod merge;
 mod tree;
 
-pub use merge::{MergeOutcome, merge3};
+pub use merge::{MERGE_LINES, MergeOutcome, merge3, merge3_within};
 
 use casebook_core::{Author, Error, Result, Revision, Timestamp};
 use git2::{ObjectType, Oid, Repository, RepositoryInitOptions, Signature};
@@ -26,6 +26,15 @@ impl BlobId {
     }
     pub fn hex(&self) -> String {
         self.oid().to_string()
+    }
+
+    /// The id `content` has, or would have, as a blob (git's hash of it; nothing is written).
+    pub fn of(content: &[u8]) -> BlobId {
+        set_libgit2_options();
+        // Hashing a buffer in memory fails only on a libgit2 that cannot allocate.
+        BlobId::from_oid(
+            Oid::hash_object(ObjectType::Blob, content).expect("git hashes a buffer in memory"),
+        )
     }
 }
 
@@ -294,6 +303,18 @@ impl Store {
         })
     }
 
+    /// Writes `content` as a blob, without the writer, ahead of the commit that puts it: the
+    /// commit, with the writer held, then finds the blob there and only hashes the content
+    /// instead of compressing and syncing it. A blob no commit ends up using is left to git's
+    /// garbage collection, as git itself leaves the objects of an abandoned commit.
+    pub fn write_blob(&self, content: &[u8]) -> Result<BlobId> {
+        self.read(|repo| {
+            repo.blob(content)
+                .map(BlobId::from_oid)
+                .map_err(git_err("cannot write a blob"))
+        })
+    }
+
     /// Resolves a revision a person typed (possibly abbreviated) to a full commit id.
     pub fn resolve(&self, rev: &Revision) -> Result<Revision> {
         self.read(|repo| commit_of(repo, rev).map(|c| self::rev(c.id())))
@@ -415,6 +436,23 @@ impl Writer<'_> {
             }
             None => Ok(None),
         }
+    }
+
+    /// The blob of `file` at `at`, if the file exists there (no content is read).
+    pub fn blob_at(&self, at: &Revision, file: &str) -> Result<Option<BlobId>> {
+        let tree = commit_of(&self.repo, at)?
+            .tree()
+            .map_err(git_err("cannot read a tree"))?;
+        Ok(tree::blob_in(&tree, file))
+    }
+
+    /// The content of a blob.
+    pub fn blob(&self, id: BlobId) -> Result<Vec<u8>> {
+        let blob = self
+            .repo
+            .find_blob(id.oid())
+            .map_err(|_| Error::not_found(format!("no blob {}", id.hex())))?;
+        Ok(blob.content().to_vec())
     }
 
     /// True when `ancestor` is `descendant` or one of its ancestors.

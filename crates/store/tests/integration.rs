@@ -358,3 +358,25 @@ fn a_commit_reports_exactly_what_a_tree_diff_would() {
         ]
     );
 }
+
+#[test]
+fn a_blob_written_ahead_is_the_one_the_commit_puts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = seeded(tmp.path());
+    let repo = tmp.path().join("wiki.git");
+    let text = "written ahead\n";
+    let id = store.write_blob(text.as_bytes()).unwrap();
+    assert_eq!(id, casebook_store::BlobId::of(text.as_bytes()));
+    // git has the object before any commit refers to it, under the id git gives it.
+    assert_eq!(
+        git(&repo, &["cat-file", "blob", &id.hex()]),
+        text,
+        "the blob is in the repository"
+    );
+    let mut w = store.writer();
+    let rev = w.commit(&[put("Ahead.md", text)], &ann(), "Ahead").unwrap();
+    assert_eq!(w.blob_at(&rev, "Ahead.md").unwrap(), Some(id));
+    assert_eq!(w.blob(id).unwrap(), text.as_bytes());
+    drop(w);
+    assert_eq!(git(&repo, &["rev-parse", "HEAD:Ahead.md"]).trim(), id.hex());
+}
