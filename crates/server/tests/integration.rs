@@ -407,13 +407,11 @@ async fn remote_images_are_an_option_off_by_default() {
             .send(Request::get("/").body(Body::empty()).unwrap())
             .await;
         let csp = h["content-security-policy"].to_str().unwrap().to_string();
-        let img = csp
-            .split(';')
+        csp.split(';')
             .map(str::trim)
             .find(|d| d.starts_with("img-src"))
             .unwrap()
-            .to_string();
-        img
+            .to_string()
     };
     assert_eq!(csp(App::new(Access::Read)).await, "img-src 'self' data:");
     let allowing = App::with(ServerOptions {
