@@ -552,13 +552,23 @@ pub(crate) fn accounts(st: &AppState) -> Result<Arc<Accounts>, PageError> {
         .ok_or_else(|| st.fail(no_accounts()))
 }
 
-/// Where to go after signing in: only a path on this site.
+/// Where to go after signing in (by the form or by single sign-on): `next` when it is a path on
+/// this site, else `/`.
+///
+/// The value goes into `Location` as it is, and a browser parses it as a URL relative to this
+/// site (WHATWG URL). It stays on this site only when it starts with exactly one `/` and a
+/// browser cannot turn that into two: browsers drop ASCII tab, CR and LF anywhere (`/\t/evil`
+/// becomes `//evil`), read `\` as `/` (`/\evil`), and trim leading spaces and controls. So a
+/// path is accepted only without any whitespace, control character or backslash, and not
+/// starting with `//`. Percent-escapes are left alone: a browser does not decode `%09` or `%2F`
+/// before deciding the host, so `/%09/evil` is a path on this site.
 pub(crate) fn local(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains(['\\', '\r', '\n']) {
-        next
-    } else {
-        "/"
-    }
+    let stays_here = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next
+            .chars()
+            .any(|c| c == '\\' || c.is_whitespace() || c.is_control());
+    if stays_here { next } else { "/" }
 }
 
 #[derive(Deserialize, Default)]
@@ -1222,11 +1232,56 @@ mod tests {
 
     #[test]
     fn only_local_redirects() {
-        assert_eq!(local("/wiki/Home"), "/wiki/Home");
-        assert_eq!(local("//evil.example/"), "/");
-        assert_eq!(local("https://evil.example/"), "/");
-        assert_eq!(local("/\\evil"), "/");
-        assert_eq!(local(""), "/");
+        for ok in [
+            "/",
+            "/wiki/Home",
+            "/wiki/Case%20Stories/Deal?x=1#top",
+            "/search?q=a%2Fb",
+            // Escapes stay escapes: a browser does not decode them before finding the host.
+            "/%09/evil.example",
+            "/%2F/evil.example",
+            "/%5Cevil.example",
+            "/wiki/Caf\u{e9}",
+        ] {
+            assert_eq!(local(ok), ok, "{ok:?}");
+        }
+        for hostile in [
+            "",
+            "//evil.example/",
+            "///evil.example",
+            "/\\evil.example",
+            "\\/evil.example",
+            "\\\\evil.example",
+            "/\t/evil.example",
+            "/\t\t/evil.example",
+            "/\n/evil.example",
+            "/\r/evil.example",
+            "\t//evil.example",
+            "/x\r\nSet-Cookie: a=b",
+            "/x\nLocation: https://evil.example",
+            " /x",
+            "\u{0}/x",
+            "/\u{0}/evil.example",
+            "/\u{b}/evil.example",
+            "/\u{c}/evil.example",
+            "/\u{7f}x",
+            "/\u{85}/evil.example",
+            "/\u{a0}/evil.example",
+            "/\u{2028}/evil.example",
+            "/x y",
+            "https://evil.example/",
+            "http:evil.example",
+            "//",
+            "javascript:alert(1)",
+            "JavaScript:alert(1)//",
+            "data:text/html,<script>alert(1)</script>",
+            "evil.example",
+            "wiki/Home",
+            "?next=/",
+            "#top",
+        ] {
+            assert_eq!(local(hostile), "/", "{hostile:?}");
+        }
     }
 
     #[test]

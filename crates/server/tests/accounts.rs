@@ -251,17 +251,45 @@ async fn sign_in_with_the_right_password_only() {
 async fn an_open_redirect_after_sign_in_is_refused() {
     let app = App::new(Access::Read);
     app.user("ann", Role::Editor);
-    let req = Request::post("/login")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(form(&[
-            ("name", "ann"),
-            ("password", PW),
-            ("next", "//evil.example/"),
-        ])))
-        .unwrap();
-    let r = app.send(req, None).await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER);
-    assert_eq!(r.location(), "/");
+    let sign_in = |next: &str| {
+        Request::post("/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(form(&[
+                ("name", "ann"),
+                ("password", PW),
+                ("next", next),
+            ])))
+            .unwrap()
+    };
+    // Each of these is a place on another site once a browser has parsed the Location header
+    // (tab, CR and LF dropped, a backslash read as a slash), or not a path at all.
+    for next in [
+        "//evil.example/",
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "/\r\n/evil.example",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "https://evil.example/",
+        "javascript:alert(document.cookie)",
+        " /wiki/Home",
+        "/wiki/Home\r\nSet-Cookie: casebook_session=x",
+    ] {
+        let r = app.send(sign_in(next), Some(addr(1))).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{next:?}: {}", r.body);
+        assert_eq!(r.location(), "/", "{next:?}");
+        assert!(r.cookie().is_some(), "{next:?}: the sign-in itself works");
+    }
+    // A path on this site, escapes and all, is where the browser goes.
+    let r = app
+        .send(sign_in("/wiki/Case%20Stories?q=a%2Fb#top"), Some(addr(1)))
+        .await;
+    assert_eq!(r.location(), "/wiki/Case%20Stories?q=a%2Fb#top");
+    // The sign-in form carries only a local path forward: `next=/%09/evil.example` arrives as
+    // a tab and is dropped.
+    let page = app.get("/login?next=/%09/evil.example", None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.body.contains("evil.example"), "{}", page.body);
 }
 
 #[tokio::test]

@@ -759,15 +759,24 @@ async fn forged_replayed_and_bad_sign_ons_are_refused() {
     );
     assert!(!p.sets_session());
 
-    // Only a path on this wiki is a place to return to.
-    let back = wiki
-        .to_provider_and_back(&mut b, "https%3A%2F%2Fevil.example%2F")
-        .await;
-    let p = b.get(&back).await;
-    assert_eq!(
-        (p.status, p.location.as_str()),
-        (StatusCode::SEE_OTHER, "/")
-    );
+    // Only a path on this wiki is a place to return to: not another site, nor anything a
+    // browser would turn into one (a tab or newline dropped, a backslash read as a slash).
+    for next in [
+        "https%3A%2F%2Fevil.example%2F",
+        "/%09/evil.example",
+        "/%0A/evil.example",
+        "/%5Cevil.example",
+        "%2F%2Fevil.example",
+        "%20/wiki/Home",
+    ] {
+        let back = wiki.to_provider_and_back(&mut b, next).await;
+        let p = b.get(&back).await;
+        assert_eq!(
+            (p.status, p.location.as_str()),
+            (StatusCode::SEE_OTHER, "/"),
+            "{next}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
