@@ -15,6 +15,7 @@ mod pushrefs;
 mod records;
 mod security;
 mod theme;
+mod throttle;
 mod views;
 mod web;
 

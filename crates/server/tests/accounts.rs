@@ -471,44 +471,154 @@ async fn cross_site_posts_are_refused_even_with_the_token() {
     assert_eq!(app.commits(), before);
 }
 
-#[tokio::test]
-async fn failed_sign_ins_are_throttled_per_account_and_per_address() {
-    let app = App::new(Access::Read);
-    app.user("ann", Role::Editor);
-    app.user("bob", Role::Editor);
-    for _ in 0..5 {
-        let r = app.login_from("ann", "wrong password", addr(1)).await;
-        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+/// `Authorization: Basic` for `user:password`, as git sends it.
+fn basic_auth(user: &str, password: &str) -> String {
+    use base64::Engine as _;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
+}
+
+impl App {
+    /// A JSON API read with Basic credentials from `from`.
+    async fn api_basic(&self, user: &str, password: &str, from: SocketAddr) -> Resp {
+        let req = Request::get("/api/v1/pages")
+            .header(header::AUTHORIZATION, basic_auth(user, password))
+            .body(Body::empty())
+            .unwrap();
+        self.send(req, Some(from)).await
     }
-    // Now even the right password waits, from any address.
-    let r = app.login_from("ann", PW, addr(2)).await;
-    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+fn retry_after(r: &Resp) -> u64 {
+    r.headers
+        .get(header::RETRY_AFTER)
+        .expect("Retry-After")
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_guesser_at_one_address_cannot_lock_the_owner_out() {
+    let app = App::new(Access::None);
+    app.user("root", Role::Admin);
+    app.user("bob", Role::Editor);
+    let (guesser, owner) = (addr(1), addr(2));
+    for i in 0..5 {
+        let r = app.login_from("root", "wrong password", guesser).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "failure {i}");
+    }
+    // The guesser waits, even with the right password.
+    let r = app.login_from("root", PW, guesser).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    assert_eq!(retry_after(&r), 1);
     assert!(
-        r.body.contains("Too many failed sign-ins for this account"),
+        r.body
+            .contains("Too many failed sign-ins for this account from your address"),
         "{}",
         r.body
     );
-    assert!(r.headers.get(header::RETRY_AFTER).is_some());
     assert!(r.cookie().is_none());
-    // Other accounts are not affected.
+    // So do its Basic credentials, for git and the API.
+    let r = app.api_basic("root", PW, guesser).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    assert_eq!(r.json()["error"]["code"], "too_many_requests");
+    assert_eq!(retry_after(&r), 1);
+    // The owner, elsewhere, signs in at once, by the form and by Basic credentials.
+    let r = app.login_from("root", PW, owner).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(r.cookie().is_some());
     assert_eq!(
-        app.login_from("bob", PW, addr(1)).await.status,
+        app.api_basic("root", PW, owner).await.status,
+        StatusCode::OK
+    );
+    // Other accounts from the guesser's address are not slowed.
+    assert_eq!(
+        app.login_from("bob", PW, guesser).await.status,
         StatusCode::SEE_OTHER
     );
 
-    // Twenty failures from one address, spread over many names, stop that address.
-    for i in 0..15 {
+    // The wait over, the next failure makes it longer.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let r = app.login_from("root", "wrong again", guesser).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+    let r = app.login_from("root", PW, guesser).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(retry_after(&r), 2);
+    let r = app.api_basic("root", "wrong", guesser).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(retry_after(&r), 2);
+}
+
+#[tokio::test]
+async fn failed_basic_credentials_count_like_failed_sign_ins() {
+    let app = App::new(Access::None);
+    app.user("ann", Role::Editor);
+    for i in 0..5 {
+        let r = app.api_basic("ann", "wrong password", addr(1)).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNAUTHORIZED,
+            "failure {i}: {}",
+            r.body
+        );
+    }
+    let r = app.api_basic("ann", PW, addr(1)).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    assert!(
+        r.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Try again in 1 second")
+    );
+    // Git's paths get the wait as text.
+    let req = Request::get("/wiki.git/info/refs?service=git-upload-pack")
+        .header(header::AUTHORIZATION, basic_auth("ann", PW))
+        .body(Body::empty())
+        .unwrap();
+    let r = app.send(req, Some(addr(1))).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.body.contains("Too many failed sign-ins"), "{}", r.body);
+    assert_eq!(retry_after(&r), 1);
+    // The same count as the form.
+    assert_eq!(
+        app.login_from("ann", PW, addr(1)).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        app.api_basic("ann", PW, addr(2)).await.status,
+        StatusCode::OK
+    );
+    // A right password clears the count of its own address: a slip right after is not slowed.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(
+        app.login_from("ann", PW, addr(1)).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let r = app.api_basic("ann", "wrong password", addr(1)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+    let r = app.login_from("ann", "wrong password", addr(1)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+}
+
+#[tokio::test]
+async fn one_address_trying_many_accounts_is_slowed() {
+    let app = App::new(Access::Read);
+    app.user("bob", Role::Editor);
+    // Twenty-one failures from one address, spread over many names, slow that address.
+    for i in 0..21 {
         let r = app
             .login_from(&format!("guess{i}"), "wrong password", addr(3))
             .await;
-        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
-    }
-    for _ in 0..5 {
-        app.login_from("carol", "wrong password", addr(3)).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "failure {i}");
     }
     let r = app.login_from("bob", PW, addr(3)).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(r.body.contains("from your address"), "{}", r.body);
+    assert_eq!(retry_after(&r), 1);
     assert_eq!(
         app.login_from("bob", PW, addr(4)).await.status,
         StatusCode::SEE_OTHER,
@@ -880,7 +990,7 @@ async fn behind_a_trusted_proxy_the_throttle_counts_the_forwarded_address() {
             .unwrap()
     };
     // Every request comes from the proxy's own address; the client is the last hop it added.
-    for i in 0..20 {
+    for i in 0..21 {
         let r = app
             .send(
                 login(
