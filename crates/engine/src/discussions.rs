@@ -153,6 +153,13 @@ pub(crate) fn thread_dir(page: &str, thread: &str) -> String {
     format!("{ROOT}{page}/{thread}/")
 }
 
+/// Whether `a` and `b` are the same author of a thread or comment: the same account name, case
+/// aside (account names are unique regardless of case). E-mail addresses are never compared:
+/// they are not unique, and one may come unverified from a sign-on provider.
+pub fn same_author(a: &Author, b: &Author) -> bool {
+    !a.name.is_empty() && a.name.eq_ignore_ascii_case(&b.name)
+}
+
 /// True for ids as [`new_id`] makes them: `YYYYMMDD-HHMMSS-xxxx`.
 pub fn is_id(s: &str) -> bool {
     let b = s.as_bytes();
@@ -631,7 +638,10 @@ impl Engine {
         Ok((self.thread(id, scope)?, cid))
     }
 
-    /// Changes a comment's text. Only its author may, unless `any` (an administrator).
+    /// Changes a comment's text. Only its author may, unless `any` (an administrator). The
+    /// author is the account, known by its name (unique, case aside); the e-mail address is not
+    /// compared, since two accounts may carry the same one (and an address a sign-on provider did
+    /// not verify may be anyone's).
     pub fn edit_comment(
         &self,
         id: &str,
@@ -649,7 +659,7 @@ impl Engine {
             .ok_or_else(|| {
                 Error::not_found(format!("there is no comment {comment} in this discussion"))
             })?;
-        if !any && !old.author.email.eq_ignore_ascii_case(&author.email) {
+        if !any && !same_author(&old.author, author) {
             return Err(Error::forbidden(
                 "only the author of a comment may change it",
             ));

@@ -258,6 +258,11 @@ impl Actor {
     pub(crate) fn is_admin(&self) -> bool {
         self.account.as_ref().is_some_and(|a| a.role == Role::Admin)
     }
+    /// Whether this actor may change what `author` wrote (a comment): an administrator, or the
+    /// author, by account name and never by e-mail (see `casebook_engine::same_author`).
+    pub(crate) fn may_change(&self, author: &Author) -> bool {
+        self.is_admin() || casebook_engine::same_author(author, &self.author)
+    }
 }
 
 /// Largest request body: a page at the limit plus room for JSON escaping and the other fields.

@@ -1128,6 +1128,80 @@ async fn signed_in_readers_discuss_but_do_not_edit_and_admins_fix_any_comment() 
     );
 }
 
+#[tokio::test]
+async fn a_comment_belongs_to_its_account_not_to_its_email_address() {
+    let app = App::new(Access::Read);
+    // E-mail addresses are not unique: an administrator may give two accounts the same one, and
+    // single sign-on may make an account with an address its provider did not verify.
+    for name in ["ann", "mallory"] {
+        app.accounts
+            .add_user(name, "team@example.com", Role::Editor, PW)
+            .unwrap();
+    }
+    let token = |n: &str| app.accounts.create_token(n, "t").unwrap().1;
+    let (ann, mallory) = (token("ann"), token("mallory"));
+    let r = app
+        .api(
+            "POST",
+            "/api/v1/pages/Home/discussions",
+            Some(&ann),
+            json!({"title": "Pricing", "body": "Ann's words"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let id = r.json()["id"].as_str().unwrap().to_string();
+    let cid = r.json()["comments"][0]["id"].as_str().unwrap().to_string();
+    let before = app.commits();
+
+    // Mallory, with the same address, may not change Ann's comment, nor see the way to.
+    let uri = format!("/api/v1/discussions/{id}/comments/{cid}");
+    let r = app
+        .api(
+            "PUT",
+            &uri,
+            Some(&mallory),
+            json!({"body": "Mallory's words"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert_eq!(app.commits(), before);
+    let session = app.login("mallory").await;
+    let edit = format!("/discussions/{id}/comments/{cid}/edit");
+    assert_eq!(
+        app.get(&edit, Some(&session)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let csrf = app.csrf(&session).await;
+    let r = app
+        .post_form(
+            &edit,
+            Some(&session),
+            &[("body", "Mallory's words"), ("csrf_token", &csrf)],
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert_eq!(app.commits(), before);
+    let page = app.get("/wiki/Home", Some(&session)).await;
+    assert!(page.body.contains("<p>Ann's words</p>"), "{}", page.body);
+    assert!(!page.body.contains(&edit), "{}", page.body);
+
+    // Ann may, and sees the way to.
+    let session = app.login("ann").await;
+    let page = app.get("/wiki/Home", Some(&session)).await;
+    assert!(page.body.contains(&edit), "{}", page.body);
+    let r = app
+        .api(
+            "PUT",
+            &uri,
+            Some(&ann),
+            json!({"body": "Ann's better words"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(app.commits(), before + 1);
+}
+
 // Staying informed and "this helped me".
 
 /// The inbox as the API answers it for `token`.
