@@ -22,7 +22,7 @@ mod web;
 pub use auth::SignedIn;
 pub use casebook_accounts::{Accounts, Role};
 pub use error::{ApiError, PageError};
-pub use oidc::{OidcOptions, check_provider_url, redirect_uri};
+pub use oidc::{OidcOptions, check_allowed_domain, check_provider_url, redirect_uri};
 pub use theme::Theme;
 
 use axum::Router;
