@@ -1,6 +1,7 @@
 //! Who is asking, and the pages that change it: sign-in and sign-out, the account page
 //! (password, API tokens), the administrators' page, and first-run setup. Also the CSRF check
-//! on every form post of a signed-in browser, and the sign-in throttle.
+//! on every form post of a signed-in browser, and the places where the sign-in throttle
+//! (`throttle.rs`) is applied.
 //!
 //! A request is signed in by an `Authorization: Bearer` API token or by the session cookie.
 //! A session's CSRF token is derived from its secret; a state-changing request that rides on
@@ -165,6 +166,7 @@ fn basic_user(
             Ok(Some(u))
         }
         _ => {
+            throttle.failed(user, addr);
             tracing::info!(user, address = ?addr, "failed sign-in over HTTP basic auth");
             Ok(None)
         }
@@ -646,6 +648,7 @@ async fn login(
             Ok(start_session(&st, &headers, &user, &next).await)
         }
         None => {
+            throttle.failed(&form.name, addr);
             tracing::info!(user = %form.name, address = ?addr, "failed sign-in");
             Ok(login_page(
                 &st,

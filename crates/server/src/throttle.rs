@@ -17,7 +17,7 @@
 //!
 //! An attempt is counted as a failure when it starts and taken back when the password proves
 //! right, so that many attempts sent at once cannot all slip through before the first has been
-//! checked. IPv6 addresses are counted by their /64 network, which one subscriber usually has
+//! checked; a wait runs from when the last failure was answered. IPv6 addresses are counted by their /64 network, which one subscriber usually has
 //! whole.
 
 use std::collections::HashMap;
@@ -186,6 +186,25 @@ impl Throttle {
         self.attempt_at(account, addr, Instant::now())
     }
 
+    /// The password was wrong: the wait starts now, when the client hears it (checking the
+    /// password took a while since [`Throttle::attempt`] counted it).
+    pub(crate) fn failed(&self, account: &str, addr: Option<IpAddr>) {
+        self.failed_at(account, addr, Instant::now());
+    }
+
+    fn failed_at(&self, account: &str, addr: Option<IpAddr>, now: Instant) {
+        let (account, address) = (account_key(account), address_key(addr));
+        if let Some(r) = lock(&self.pairs).get_mut(&format!("{account}\n{address}")) {
+            r.last = r.last.max(now);
+        }
+        if let Some(r) = lock(&self.addresses).get_mut(&address) {
+            r.last = r.last.max(now);
+        }
+        if let Some(w) = lock(&self.accounts).get_mut(&account) {
+            w.last = w.last.max(now);
+        }
+    }
+
     /// The password was right: the attempt is not a failure, and this address starts afresh
     /// for this account.
     pub(crate) fn succeeded(&self, account: &str, addr: Option<IpAddr>) {
@@ -305,9 +324,18 @@ mod tests {
             .unwrap_err();
         assert_eq!(w.time, Duration::from_millis(500));
         assert_eq!(w.seconds(), 1);
+        // The wait runs from when the failure was answered.
+        t.failed_at("ann", a, later + Duration::from_millis(1800));
+        let w = t
+            .attempt_at("ann", a, later + Duration::from_millis(1900))
+            .unwrap_err();
+        assert_eq!(w.time, Duration::from_millis(1900));
         // Other accounts from that address are not slowed, and quiet makes it forget.
         assert!(t.attempt_at("bob", a, later).is_ok());
-        assert!(t.attempt_at("ann", a, later + FORGET).is_ok());
+        assert!(
+            t.attempt_at("ann", a, later + Duration::from_millis(1800) + FORGET)
+                .is_ok()
+        );
     }
 
     #[test]
