@@ -153,13 +153,6 @@ pub(crate) fn thread_dir(page: &str, thread: &str) -> String {
     format!("{ROOT}{page}/{thread}/")
 }
 
-/// Whether `a` and `b` are the same author of a thread or comment: the same account name, case
-/// aside (account names are unique regardless of case). E-mail addresses are never compared:
-/// they are not unique, and one may come unverified from a sign-on provider.
-pub fn same_author(a: &Author, b: &Author) -> bool {
-    !a.name.is_empty() && a.name.eq_ignore_ascii_case(&b.name)
-}
-
 /// True for ids as [`new_id`] makes them: `YYYYMMDD-HHMMSS-xxxx`.
 pub fn is_id(s: &str) -> bool {
     let b = s.as_bytes();
@@ -344,6 +337,13 @@ pub(crate) fn check_title(title: &str) -> Result<String> {
 
 /// A thread read from the head, with the blobs it was read from (to know when it is stale).
 pub(crate) type CachedThread = (u64, Vec<BlobId>, Arc<Thread>);
+
+/// Whether `a` and `b` are the same author of a thread or comment: the same account name, case
+/// aside (account names are unique regardless of case). E-mail addresses are never compared:
+/// they are not unique, and one may come unverified from a sign-on provider.
+pub fn same_author(a: &Author, b: &Author) -> bool {
+    !a.name.is_empty() && a.name.eq_ignore_ascii_case(&b.name)
+}
 
 /// The pages a rendering's links lead to, those that exist.
 fn existing_links(r: &casebook_markdown::Rendered) -> Vec<String> {
