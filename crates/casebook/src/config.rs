@@ -62,6 +62,14 @@ pub struct Common {
     /// [default: reader].
     #[arg(long, env = "CASEBOOK_OIDC_ROLE")]
     pub oidc_role: Option<String>,
+    /// Single sign-on: admit only people whose e-mail address the provider verified and whose
+    /// domain is one of these, separated by commas (e.g. example.com,example.org) [default: any].
+    #[arg(long, env = "CASEBOOK_OIDC_ALLOWED_DOMAINS")]
+    pub oidc_allowed_domains: Option<String>,
+    /// Single sign-on: admit only people whose ID token lists this group in its `groups` claim
+    /// [default: none needed].
+    #[arg(long, env = "CASEBOOK_OIDC_REQUIRED_GROUP")]
+    pub oidc_required_group: Option<String>,
 }
 
 /// The config file. Unknown keys are an error, so a typo does not silently do nothing.
@@ -91,6 +99,8 @@ struct File {
     oidc_client_secret: Option<String>,
     oidc_name: Option<String>,
     oidc_role: Option<String>,
+    oidc_allowed_domains: Option<Vec<String>>,
+    oidc_required_group: Option<String>,
 }
 
 /// Everything resolved and validated.
@@ -232,6 +242,8 @@ impl Config {
             oidc_client_secret: file.oidc_client_secret.clone(),
             oidc_name: file.oidc_name.clone(),
             oidc_role: file.oidc_role.clone(),
+            oidc_allowed_domains: file.oidc_allowed_domains.clone(),
+            oidc_required_group: file.oidc_required_group.clone(),
             ..File::default()
         };
         let smtp_relay = c
@@ -295,7 +307,8 @@ impl Config {
 }
 
 /// The single sign-on settings: none of the keys, or issuer, client id and secret together
-/// (name and role are optional), with `public_url` for the redirect URI.
+/// (name, role, allowed domains and required group are optional), with `public_url` for the
+/// redirect URI.
 fn oidc(c: &Common, file: &File, public_url: Option<&str>) -> Result<Option<OidcOptions>> {
     let pick = |flag: &Option<String>, key: &Option<String>| {
         flag.clone()
@@ -308,12 +321,35 @@ fn oidc(c: &Common, file: &File, public_url: Option<&str>) -> Result<Option<Oidc
     let secret = pick(&env("OIDC_CLIENT_SECRET"), &file.oidc_client_secret);
     let name = pick(&c.oidc_name, &file.oidc_name);
     let role = pick(&c.oidc_role, &file.oidc_role);
+    // A flag or the environment lists domains separated by commas; the file as an array.
+    let domains: Option<Vec<String>> = match &c.oidc_allowed_domains {
+        Some(list) => Some(
+            list.split(',')
+                .map(str::trim)
+                .filter(|d| !d.is_empty())
+                .map(str::to_string)
+                .collect(),
+        ),
+        None => file.oidc_allowed_domains.clone(),
+    };
+    let allowed_domains = domains
+        .unwrap_or_default()
+        .iter()
+        .map(|d| {
+            casebook_server::check_allowed_domain(d).map_err(|e| anyhow::anyhow!("{}", e.message))
+        })
+        .collect::<Result<Vec<String>>>()?;
+    let required_group = pick(&c.oidc_required_group, &file.oidc_required_group);
     let required = [
         ("oidc_issuer", issuer.is_some()),
         ("oidc_client_id", client_id.is_some()),
         ("oidc_client_secret", secret.is_some()),
     ];
-    let any = required.iter().any(|(_, set)| *set) || name.is_some() || role.is_some();
+    let any = required.iter().any(|(_, set)| *set)
+        || name.is_some()
+        || role.is_some()
+        || !allowed_domains.is_empty()
+        || required_group.is_some();
     if !any {
         return Ok(None);
     }
@@ -345,11 +381,15 @@ fn oidc(c: &Common, file: &File, public_url: Option<&str>) -> Result<Option<Oidc
         .parse()
         .map_err(|e: casebook_core::Error| anyhow::anyhow!("oidc_role: {}", e.message))?;
     Ok(Some(OidcOptions {
-        issuer,
-        client_id,
-        client_secret,
-        name: name.unwrap_or_else(|| "single sign-on".into()),
-        role,
+        allowed_domains,
+        required_group,
+        ..OidcOptions::new(
+            issuer,
+            client_id,
+            client_secret,
+            name.unwrap_or_else(|| "single sign-on".into()),
+            role,
+        )
     }))
 }
 
@@ -425,6 +465,7 @@ mod tests {
         .oidc
         .unwrap();
         assert_eq!((o.name.as_str(), o.role), ("Example ID", Role::Editor));
+        assert!(o.allowed_domains.is_empty() && o.required_group.is_none());
         assert!(Config::resolve(&Common::default()).unwrap().oidc.is_none());
 
         for (text, says) in [
@@ -445,11 +486,60 @@ mod tests {
                 "oidc_issuer = \"https://id.example.com\"\noidc_client_id = \"w\"\noidc_client_secret = \"s\"\npublic_url = \"https://w.example\"\noidc_role = \"root\"\n",
                 "oidc_role",
             ),
+            (
+                "oidc_allowed_domains = [\"example.com\"]\n",
+                "half configured",
+            ),
+            ("oidc_required_group = \"sales\"\n", "half configured"),
+            (
+                "oidc_issuer = \"https://id.example.com\"\noidc_client_id = \"w\"\noidc_client_secret = \"s\"\npublic_url = \"https://w.example\"\noidc_allowed_domains = [\"*.example.com\"]\n",
+                "not an e-mail domain",
+            ),
+            ("oidc_allowed_domains = \"example.com\"\n", "not valid"),
+            ("oidc_allowed_domain = [\"example.com\"]\n", "not valid"),
         ] {
             std::fs::write(&file, text).unwrap();
             let err = Config::resolve(&common).unwrap_err().to_string();
             assert!(err.contains(says), "{text}: {err}");
         }
+    }
+
+    #[test]
+    fn who_may_sign_on_comes_from_the_file_and_flags_win() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("casebook.toml");
+        std::fs::write(
+            &file,
+            "oidc_issuer = \"https://id.example.com\"\noidc_client_id = \"wiki\"\n\
+             oidc_client_secret = \"s3cret\"\npublic_url = \"https://wiki.example.com\"\n\
+             oidc_allowed_domains = [\"Example.com\", \"@example.org\"]\n\
+             oidc_required_group = \"sales\"\n",
+        )
+        .unwrap();
+        let common = Common {
+            config: Some(file.clone()),
+            ..Common::default()
+        };
+        let o = Config::resolve(&common).unwrap().oidc.unwrap();
+        assert_eq!(o.allowed_domains, ["example.com", "example.org"]);
+        assert_eq!(o.required_group.as_deref(), Some("sales"));
+        let o = Config::resolve(&Common {
+            oidc_allowed_domains: Some("corp.example, , team.example".into()),
+            oidc_required_group: Some("wiki-users".into()),
+            ..common.clone()
+        })
+        .unwrap()
+        .oidc
+        .unwrap();
+        assert_eq!(o.allowed_domains, ["corp.example", "team.example"]);
+        assert_eq!(o.required_group.as_deref(), Some("wiki-users"));
+        let err = Config::resolve(&Common {
+            oidc_allowed_domains: Some("corp.example,ann@corp.example".into()),
+            ..common
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("not an e-mail domain"), "{err}");
     }
 
     #[test]

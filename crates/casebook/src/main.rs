@@ -323,6 +323,8 @@ fn serve(cfg: Config) -> Result<()> {
             tracing::info!(
                 issuer = %o.issuer,
                 redirect_uri = %casebook_server::redirect_uri(url),
+                allowed_domains = ?o.allowed_domains,
+                required_group = ?o.required_group,
                 "single sign-on is on"
             );
         }

@@ -329,6 +329,13 @@ pub(crate) fn check_title(title: &str) -> Result<String> {
 /// A thread read from the head, with the blobs it was read from (to know when it is stale).
 pub(crate) type CachedThread = (u64, Vec<BlobId>, Arc<Thread>);
 
+/// Whether `a` and `b` are the same author of a thread or comment: the same account name, case
+/// aside (account names are unique regardless of case). E-mail addresses are never compared:
+/// they are not unique, and one may come unverified from a sign-on provider.
+pub fn same_author(a: &Author, b: &Author) -> bool {
+    !a.name.is_empty() && a.name.eq_ignore_ascii_case(&b.name)
+}
+
 /// The pages a rendering's links lead to, those that exist.
 fn existing_links(r: &casebook_markdown::Rendered) -> Vec<String> {
     r.links
@@ -622,7 +629,10 @@ impl Engine {
         Ok((self.thread(id, scope)?, cid))
     }
 
-    /// Changes a comment's text. Only its author may, unless `any` (an administrator).
+    /// Changes a comment's text. Only its author may, unless `any` (an administrator). The
+    /// author is the account, known by its name (unique, case aside); the e-mail address is not
+    /// compared, since two accounts may carry the same one (and an address a sign-on provider did
+    /// not verify may be anyone's).
     pub fn edit_comment(
         &self,
         id: &str,
@@ -640,7 +650,7 @@ impl Engine {
             .ok_or_else(|| {
                 Error::not_found(format!("there is no comment {comment} in this discussion"))
             })?;
-        if !any && !old.author.email.eq_ignore_ascii_case(&author.email) {
+        if !any && !same_author(&old.author, author) {
             return Err(Error::forbidden(
                 "only the author of a comment may change it",
             ));

@@ -9,7 +9,7 @@ mod state;
 mod types;
 
 pub use discussions::{
-    Activity, Comment, Status as ThreadStatus, Thread, discussed_page, page_of_file,
+    Activity, Comment, Status as ThreadStatus, Thread, discussed_page, page_of_file, same_author,
 };
 
 pub use casebook_markdown::LinkPrefixes;

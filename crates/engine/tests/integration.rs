@@ -1268,6 +1268,25 @@ fn discussions_live_in_git_beside_the_page_and_follow_it() {
         .edit_comment(&t.id, &cid, "rewritten by Ann", &ann, false, &all)
         .unwrap_err();
     assert_eq!(err.kind, casebook_core::ErrorKind::Forbidden);
+    // The author is the account by its name: another account with the same e-mail address is
+    // not the author, the same account with a new address still is.
+    let same_address = Author::new("Eve", "bo@example.com");
+    let err = w
+        .engine
+        .edit_comment(&t.id, &cid, "rewritten by Eve", &same_address, false, &all)
+        .unwrap_err();
+    assert_eq!(err.kind, casebook_core::ErrorKind::Forbidden);
+    let moved = Author::new("bo", "bo@new.example");
+    w.engine
+        .edit_comment(
+            &t.id,
+            &cid,
+            "The pilot and zanzibarquux.",
+            &moved,
+            false,
+            &all,
+        )
+        .unwrap();
     let t3 = w
         .engine
         .edit_comment(

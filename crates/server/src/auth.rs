@@ -1,12 +1,14 @@
 //! Who is asking, and the pages that change it: sign-in and sign-out, the account page
 //! (password, API tokens), the administrators' page, and first-run setup. Also the CSRF check
-//! on every form post of a signed-in browser, and the sign-in throttle.
+//! on every form post of a signed-in browser, and the places where the sign-in throttle
+//! (`throttle.rs`) is applied.
 //!
 //! A request is signed in by an `Authorization: Bearer` API token or by the session cookie.
 //! A session's CSRF token is derived from its secret; a state-changing request that rides on
 //! the cookie must carry it (form field `csrf_token` or header `X-CSRF-Token`). Requests with a
 //! Bearer token need none: browsers never add that header by themselves.
 
+use crate::throttle::{Throttle, Wait};
 use crate::{Access, Actor, AppState, PageError, blocking};
 use axum::Router;
 use axum::body::Body;
@@ -27,11 +29,6 @@ use std::time::{Duration, Instant};
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "casebook_session";
-
-/// Failed sign-ins allowed per account, and per client address, within [`THROTTLE_WINDOW`].
-pub const FAILURES_PER_ACCOUNT: usize = 5;
-pub const FAILURES_PER_ADDRESS: usize = 20;
-pub const THROTTLE_WINDOW: Duration = Duration::from_secs(15 * 60);
 
 /// A signed-in account as the templates and handlers see it.
 #[derive(Debug, Clone)]
@@ -73,47 +70,6 @@ impl AuthState {
         self.lock_code()
             .as_ref()
             .map(|c| format!("/setup?code={c}"))
-    }
-}
-
-/// Failures per key within a sliding window.
-#[derive(Debug, Default)]
-struct Throttle {
-    failures: Mutex<HashMap<String, Vec<Instant>>>,
-}
-
-impl Throttle {
-    /// How long until `key` may try again, if it has used up `limit`.
-    fn wait(&self, key: &str, limit: usize) -> Option<Duration> {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        let list = map.get_mut(key)?;
-        list.retain(|t| now.duration_since(*t) < THROTTLE_WINDOW);
-        if list.len() >= limit {
-            let oldest = list[list.len() - limit];
-            Some(THROTTLE_WINDOW.saturating_sub(now.duration_since(oldest)))
-        } else {
-            None
-        }
-    }
-
-    fn fail(&self, key: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        // Keep the map small: forget keys whose failures are all old.
-        if map.len() > 10_000 {
-            map.retain(|_, l| l.iter().any(|t| now.duration_since(*t) < THROTTLE_WINDOW));
-        }
-        let list = map.entry(key.to_string()).or_default();
-        list.push(now);
-        if list.len() > 100 {
-            list.drain(..list.len() - 100);
-        }
-    }
-
-    fn clear(&self, key: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        map.remove(key);
     }
 }
 
@@ -163,16 +119,18 @@ fn decode_base64(s: &str) -> Option<Vec<u8>> {
 }
 
 /// The account behind HTTP basic credentials (what git sends): an API token as the password
-/// (any user name), or the account's own password, under the same throttle as the sign-in form.
+/// (any user name), or the account's own password, under the same throttle as the sign-in form
+/// (`addr` is the client's address). `Err` says how long this client must wait before its next
+/// password attempt.
 fn basic_user(
     st: &AppState,
     acc: &Accounts,
-    headers: &HeaderMap,
+    addr: Option<IpAddr>,
     user: &str,
     secret: &str,
-) -> Option<User> {
+) -> Result<Option<User>, Wait> {
     if secret.starts_with("cbt_") {
-        return acc.token_user(secret).ok().flatten();
+        return Ok(acc.token_user(secret).ok().flatten());
     }
     let key = {
         use std::hash::{BuildHasher, Hasher};
@@ -190,36 +148,27 @@ fn basic_user(
         map.get(&key).map(|(name, _)| name.clone())
     };
     if let Some(name) = cached {
-        return acc.user(&name).ok().flatten();
+        return Ok(acc.user(&name).ok().flatten());
     }
-    // The address is known here only behind a trusted proxy; the account's count always is.
-    let account_key = format!("account:{}", user.to_lowercase());
-    let addr_key = forwarded_ip(st, headers).map(|a| format!("address:{a}"));
     let throttle = &st.auth.throttle;
-    if throttle.wait(&account_key, FAILURES_PER_ACCOUNT).is_some()
-        || addr_key
-            .as_deref()
-            .is_some_and(|k| throttle.wait(k, FAILURES_PER_ADDRESS).is_some())
-    {
-        return None;
+    if let Err(wait) = throttle.attempt(user, addr) {
+        tracing::info!(user, address = ?addr, "sign-in over HTTP basic auth throttled");
+        return Err(wait);
     }
     match acc.check_password(user, secret) {
         Ok(Some(u)) => {
-            throttle.clear(&account_key);
+            throttle.succeeded(user, addr);
             let mut map = st.auth.basic.lock().unwrap_or_else(|p| p.into_inner());
             if map.len() > 1000 {
                 map.clear();
             }
             map.insert(key, (u.name.clone(), Instant::now()));
-            Some(u)
+            Ok(Some(u))
         }
         _ => {
-            throttle.fail(&account_key);
-            if let Some(k) = &addr_key {
-                throttle.fail(k);
-            }
-            tracing::info!(user, "failed sign-in over HTTP basic auth");
-            None
+            throttle.failed(user, addr);
+            tracing::info!(user, address = ?addr, "failed sign-in over HTTP basic auth");
+            Ok(None)
         }
     }
 }
@@ -327,15 +276,26 @@ fn signed_in(st: &AppState, user: User, csrf: Option<String>) -> Actor {
     with_scope(st, actor, Some(&user))
 }
 
+/// Who is asking, outside [`with_actor`] (which knows the client's address as well).
+pub(crate) fn actor(st: &AppState, headers: &HeaderMap) -> Actor {
+    resolve(st, headers, forwarded_ip(st, headers)).unwrap_or_else(|wait| {
+        refused(
+            st,
+            Error::unauthorized(format!("{} (HTTP basic auth)", wait.message())),
+        )
+    })
+}
+
 /// Who is asking: the owner of a valid API token, the owner of a live session, or the
 /// anonymous visitor. A token that is not valid is refused outright rather than ignored, so a
-/// script with a revoked token learns it; a stale session cookie just means anonymous.
-pub(crate) fn actor(st: &AppState, headers: &HeaderMap) -> Actor {
+/// script with a revoked token learns it; a stale session cookie just means anonymous. `Err`:
+/// Basic credentials with a password from a client (`addr`) that must wait first.
+fn resolve(st: &AppState, headers: &HeaderMap, addr: Option<IpAddr>) -> Result<Actor, Wait> {
     let Some(acc) = &st.opts.accounts else {
-        return anonymous(st);
+        return Ok(anonymous(st));
     };
     if let Some(token) = bearer(headers) {
-        return match acc.token_user(token) {
+        return Ok(match acc.token_user(token) {
             Ok(Some(user)) => signed_in(st, user, None),
             Ok(None) => refused(
                 st,
@@ -347,27 +307,25 @@ pub(crate) fn actor(st: &AppState, headers: &HeaderMap) -> Actor {
                 tracing::error!(error = %e.message, "cannot check an API token");
                 unavailable(st)
             }
-        };
+        });
     }
     if let Some((user, secret)) = basic(headers) {
-        return match basic_user(st, acc, headers, &user, &secret) {
+        return Ok(match basic_user(st, acc, addr, &user, &secret)? {
             Some(user) => signed_in(st, user, None),
             None => refused(
                 st,
-                Error::unauthorized(
-                    "the user name and password (or API token) are not valid, or too many attempts failed",
-                ),
+                Error::unauthorized("the user name and password (or API token) are not valid"),
             ),
-        };
+        });
     }
     if let Some(secret) = session_secret(headers) {
         match acc.session_user(secret) {
-            Ok(Some(user)) => return signed_in(st, user, Some(csrf_token(secret))),
+            Ok(Some(user)) => return Ok(signed_in(st, user, Some(csrf_token(secret)))),
             Ok(None) => {}
             Err(e) => tracing::error!(error = %e.message, "cannot check a session"),
         }
     }
-    anonymous(st)
+    Ok(anonymous(st))
 }
 
 tokio::task_local! {
@@ -385,21 +343,47 @@ pub(crate) fn current_actor() -> Option<Actor> {
 /// folder rules are two indexed reads of the accounts database, done in place; Basic credentials may carry a password
 /// to verify (argon2, tens of milliseconds), which goes to the blocking pool rather than hold up
 /// one of the few threads every request is served on.
+///
+/// A client that must wait before its next password attempt (see [`crate::throttle`]) is
+/// answered `429 Too Many Requests` with `Retry-After` here, whatever it asked for.
 pub(crate) async fn with_actor(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    let addr = client_ip(&st, req.headers(), req.extensions());
     let actor = if basic(req.headers()).is_some() {
         let headers = req.headers().clone();
         let state = st.clone();
-        match tokio::task::spawn_blocking(move || actor(&state, &headers)).await {
+        match tokio::task::spawn_blocking(move || resolve(&state, &headers, addr)).await {
             Ok(a) => a,
             Err(e) => {
                 tracing::error!(error = %e, "working out who is asking failed");
-                unavailable(&st)
+                Ok(unavailable(&st))
             }
         }
     } else {
-        actor(&st, req.headers())
+        resolve(&st, req.headers(), addr)
     };
-    ACTOR.scope(actor, next.run(req)).await
+    match actor {
+        Ok(actor) => ACTOR.scope(actor, next.run(req)).await,
+        Err(wait) => too_many(&req, &wait),
+    }
+}
+
+/// `429` with `Retry-After`: JSON under `/api/`, plain text elsewhere (git shows it).
+fn too_many(req: &Request, wait: &Wait) -> Response {
+    let message = wait.message();
+    let mut resp = if req.uri().path().starts_with("/api/") {
+        (
+            StatusCode::TOO_MANY_REQUESTS,
+            axum::Json(serde_json::json!({
+                "error": {"code": "too_many_requests", "message": message}
+            })),
+        )
+            .into_response()
+    } else {
+        (StatusCode::TOO_MANY_REQUESTS, format!("{message}\n")).into_response()
+    };
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(wait.seconds()));
+    resp
 }
 
 /// The CSRF check, in one place for every route: a state-changing request of someone signed in
@@ -481,18 +465,23 @@ fn forwarded_ip(st: &AppState, headers: &HeaderMap) -> Option<IpAddr> {
         .and_then(|v| v.trim().parse().ok())
 }
 
+/// The client's address from a request's headers and extensions (see [`ClientAddr`]).
+fn client_ip(
+    st: &AppState,
+    headers: &HeaderMap,
+    extensions: &axum::http::Extensions,
+) -> Option<IpAddr> {
+    forwarded_ip(st, headers).or_else(|| {
+        extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+    })
+}
+
 impl FromRequestParts<AppState> for ClientAddr {
     type Rejection = std::convert::Infallible;
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
-        if let Some(ip) = forwarded_ip(st, &parts.headers) {
-            return Ok(ClientAddr(Some(ip)));
-        }
-        Ok(ClientAddr(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip()),
-        ))
+        Ok(ClientAddr(client_ip(st, &parts.headers, &parts.extensions)))
     }
 }
 
@@ -552,13 +541,23 @@ pub(crate) fn accounts(st: &AppState) -> Result<Arc<Accounts>, PageError> {
         .ok_or_else(|| st.fail(no_accounts()))
 }
 
-/// Where to go after signing in: only a path on this site.
+/// Where to go after signing in (by the form or by single sign-on): `next` when it is a path on
+/// this site, else `/`.
+///
+/// The value goes into `Location` as it is, and a browser parses it as a URL relative to this
+/// site (WHATWG URL). It stays on this site only when it starts with exactly one `/` and a
+/// browser cannot turn that into two: browsers drop ASCII tab, CR and LF anywhere (`/\t/evil`
+/// becomes `//evil`), read `\` as `/` (`/\evil`), and trim leading spaces and controls. So a
+/// path is accepted only without any whitespace, control character or backslash, and not
+/// starting with `//`. Percent-escapes are left alone: a browser does not decode `%09` or `%2F`
+/// before deciding the host, so `/%09/evil` is a path on this site.
 pub(crate) fn local(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains(['\\', '\r', '\n']) {
-        next
-    } else {
-        "/"
-    }
+    let stays_here = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next
+            .chars()
+            .any(|c| c == '\\' || c.is_whitespace() || c.is_control());
+    if stays_here { next } else { "/" }
 }
 
 #[derive(Deserialize, Default)]
@@ -623,38 +622,19 @@ async fn login(
     };
     let actor = st.actor(&headers);
     let next = local(&form.next).to_string();
-    let account_key = format!("account:{}", form.name.trim().to_lowercase());
-    let addr_key = format!(
-        "address:{}",
-        addr.map(|a| a.to_string()).unwrap_or_default()
-    );
     let throttle = &st.auth.throttle;
-    let wait = throttle
-        .wait(&account_key, FAILURES_PER_ACCOUNT)
-        .map(|w| (w, "for this account"))
-        .or_else(|| {
-            throttle
-                .wait(&addr_key, FAILURES_PER_ADDRESS)
-                .map(|w| (w, "from your address"))
-        });
-    if let Some((wait, whom)) = wait {
-        let minutes = wait.as_secs().div_ceil(60).max(1);
-        let message = format!(
-            "Too many failed sign-ins {whom}. Try again in {minutes} minute{}.",
-            if minutes == 1 { "" } else { "s" }
-        );
+    if let Err(wait) = throttle.attempt(&form.name, addr) {
+        tracing::info!(user = %form.name, address = ?addr, "sign-in throttled");
         let mut resp = login_page(
             &st,
             &actor,
             StatusCode::TOO_MANY_REQUESTS,
             &form.name,
             &next,
-            &message,
+            &wait.message(),
         );
-        resp.headers_mut().insert(
-            header::RETRY_AFTER,
-            HeaderValue::from(wait.as_secs().max(1)),
-        );
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(wait.seconds()));
         return Ok(resp);
     }
     let (name, password) = (form.name.trim().to_string(), form.password);
@@ -663,13 +643,12 @@ async fn login(
         .map_err(|e| st.fail(e))?;
     match user {
         Some(user) => {
-            throttle.clear(&account_key);
+            throttle.succeeded(&form.name, addr);
             tracing::info!(user = %user.name, "signed in");
             Ok(start_session(&st, &headers, &user, &next).await)
         }
         None => {
-            throttle.fail(&account_key);
-            throttle.fail(&addr_key);
+            throttle.failed(&form.name, addr);
             tracing::info!(user = %form.name, address = ?addr, "failed sign-in");
             Ok(login_page(
                 &st,
@@ -1222,25 +1201,56 @@ mod tests {
 
     #[test]
     fn only_local_redirects() {
-        assert_eq!(local("/wiki/Home"), "/wiki/Home");
-        assert_eq!(local("//evil.example/"), "/");
-        assert_eq!(local("https://evil.example/"), "/");
-        assert_eq!(local("/\\evil"), "/");
-        assert_eq!(local(""), "/");
-    }
-
-    #[test]
-    fn the_throttle_counts_within_its_window() {
-        let t = Throttle::default();
-        for _ in 0..3 {
-            assert!(t.wait("k", 3).is_none());
-            t.fail("k");
+        for ok in [
+            "/",
+            "/wiki/Home",
+            "/wiki/Case%20Stories/Deal?x=1#top",
+            "/search?q=a%2Fb",
+            // Escapes stay escapes: a browser does not decode them before finding the host.
+            "/%09/evil.example",
+            "/%2F/evil.example",
+            "/%5Cevil.example",
+            "/wiki/Caf\u{e9}",
+        ] {
+            assert_eq!(local(ok), ok, "{ok:?}");
         }
-        let wait = t.wait("k", 3).unwrap();
-        assert!(wait <= THROTTLE_WINDOW && wait > THROTTLE_WINDOW - Duration::from_secs(60));
-        assert!(t.wait("other", 3).is_none());
-        t.clear("k");
-        assert!(t.wait("k", 3).is_none());
+        for hostile in [
+            "",
+            "//evil.example/",
+            "///evil.example",
+            "/\\evil.example",
+            "\\/evil.example",
+            "\\\\evil.example",
+            "/\t/evil.example",
+            "/\t\t/evil.example",
+            "/\n/evil.example",
+            "/\r/evil.example",
+            "\t//evil.example",
+            "/x\r\nSet-Cookie: a=b",
+            "/x\nLocation: https://evil.example",
+            " /x",
+            "\u{0}/x",
+            "/\u{0}/evil.example",
+            "/\u{b}/evil.example",
+            "/\u{c}/evil.example",
+            "/\u{7f}x",
+            "/\u{85}/evil.example",
+            "/\u{a0}/evil.example",
+            "/\u{2028}/evil.example",
+            "/x y",
+            "https://evil.example/",
+            "http:evil.example",
+            "//",
+            "javascript:alert(1)",
+            "JavaScript:alert(1)//",
+            "data:text/html,<script>alert(1)</script>",
+            "evil.example",
+            "wiki/Home",
+            "?next=/",
+            "#top",
+        ] {
+            assert_eq!(local(hostile), "/", "{hostile:?}");
+        }
     }
 
     #[test]

@@ -306,9 +306,7 @@ pub(crate) fn thread_views(threads: &[Arc<Thread>], actor: &Actor) -> Vec<Thread
                     html: c.html.clone(),
                     helpful: 0,
                     helped_me: false,
-                    mine: actor.can_discuss()
-                        && (actor.is_admin()
-                            || c.author.email.eq_ignore_ascii_case(&actor.author.email)),
+                    mine: actor.can_discuss() && actor.may_change(&c.author),
                 })
                 .collect(),
         })
@@ -418,7 +416,7 @@ async fn edit_form(
         .find(|c| c.id == comment)
         .ok_or_else(|| st.fail(Error::not_found("there is no such comment")))?;
     // The same rule as the save: the form is no use to someone whose change would be refused.
-    if !actor.is_admin() && !c.author.email.eq_ignore_ascii_case(&actor.author.email) {
+    if !actor.may_change(&c.author) {
         return Err(st.fail(Error::forbidden(
             "only the author of a comment may change it",
         )));

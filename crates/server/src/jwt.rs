@@ -92,6 +92,9 @@ pub(crate) struct Claims {
     pub email: Option<String>,
     pub email_verified: bool,
     pub preferred_username: Option<String>,
+    /// The `groups` claim: the names of the groups the provider puts the person in (an array
+    /// of strings; a single string is taken as one group; anything else as none).
+    pub groups: Vec<String>,
 }
 
 fn b64(part: &str, what: &str) -> Result<Vec<u8>, Refused> {
@@ -226,6 +229,15 @@ fn check_claims(c: &Value, expect: &Expect<'_>) -> Result<Claims, Refused> {
         email: text("email").map(str::to_string),
         email_verified,
         preferred_username: text("preferred_username").map(str::to_string),
+        groups: match c.get("groups") {
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
+            Some(Value::String(g)) => vec![g.clone()],
+            _ => Vec::new(),
+        },
     })
 }
 
@@ -359,7 +371,15 @@ mod tests {
         assert_eq!(c.subject, "u1");
         assert_eq!(c.email.as_deref(), Some("ann@example.com"));
         assert!(c.email_verified);
+        assert!(c.groups.is_empty());
         assert_eq!(kid(&token).as_deref(), Some("k1"));
+        // Groups come as an array of names; other values in it are skipped.
+        let grouped = with(claims(), "groups", json!(["sales", 7, "support"]));
+        let t = sign(&key, json!({"alg": "ES256"}), grouped);
+        assert_eq!(
+            verify(&t, &key.jwks, &expect()).unwrap().groups,
+            ["sales", "support"]
+        );
         // Several audiences need azp naming this client.
         let many = with(claims(), "aud", json!(["wiki", "other"]));
         let t = sign(

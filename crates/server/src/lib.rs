@@ -15,13 +15,14 @@ mod pushrefs;
 mod records;
 mod security;
 mod theme;
+mod throttle;
 mod views;
 mod web;
 
 pub use auth::SignedIn;
 pub use casebook_accounts::{Accounts, Role};
 pub use error::{ApiError, PageError};
-pub use oidc::{OidcOptions, check_provider_url, redirect_uri};
+pub use oidc::{OidcOptions, check_allowed_domain, check_provider_url, redirect_uri};
 pub use theme::Theme;
 
 use axum::Router;
@@ -259,6 +260,11 @@ impl Actor {
     /// Administrators may change anyone's comments.
     pub(crate) fn is_admin(&self) -> bool {
         self.account.as_ref().is_some_and(|a| a.role == Role::Admin)
+    }
+    /// Whether this actor may change what `author` wrote (a comment): an administrator, or the
+    /// author, by account name and never by e-mail (see `casebook_engine::same_author`).
+    pub(crate) fn may_change(&self, author: &Author) -> bool {
+        self.is_admin() || casebook_engine::same_author(author, &self.author)
     }
 }
 

@@ -57,6 +57,95 @@ pub struct OidcOptions {
     pub name: String,
     /// The role of accounts made on first sign-on.
     pub role: Role,
+    /// When not empty, only people whose e-mail address the provider verified and whose domain
+    /// is one of these (lowercase, compared whole: `example.com` does not admit
+    /// `sales.example.com`) may sign on.
+    pub allowed_domains: Vec<String>,
+    /// When set, only people whose ID token lists this group in its `groups` claim may sign on.
+    pub required_group: Option<String>,
+}
+
+impl OidcOptions {
+    /// Options with no restriction on who may sign on.
+    pub fn new(
+        issuer: impl Into<String>,
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+        name: impl Into<String>,
+        role: Role,
+    ) -> OidcOptions {
+        OidcOptions {
+            issuer: issuer.into(),
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+            name: name.into(),
+            role,
+            allowed_domains: Vec::new(),
+            required_group: None,
+        }
+    }
+}
+
+/// An e-mail domain as `oidc_allowed_domains` lists it: lowercased, a leading `@` dropped; an
+/// error for anything that is not a plain domain name.
+pub fn check_allowed_domain(domain: &str) -> Result<String> {
+    let d = domain.trim().trim_start_matches('@').to_ascii_lowercase();
+    let ok = !d.is_empty()
+        && d.len() <= 253
+        && !d.starts_with(['.', '-'])
+        && !d.ends_with(['.', '-'])
+        && !d.contains("..")
+        && d.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+    if ok {
+        Ok(d)
+    } else {
+        Err(Error::invalid(format!(
+            "oidc_allowed_domains: '{}' is not an e-mail domain such as example.com",
+            casebook_core::truncate(domain, 80)
+        )))
+    }
+}
+
+/// Whether the person an ID token names may sign on under `opts`: a refusal (403) says why.
+fn admit(opts: &OidcOptions, claims: &jwt::Claims) -> Result<()> {
+    if !opts.allowed_domains.is_empty() {
+        let listed = opts.allowed_domains.join(", ");
+        let email = claims
+            .email
+            .as_deref()
+            .map(str::trim)
+            .filter(|e| casebook_accounts::check_email(e).is_ok());
+        let Some(email) = email else {
+            return Err(Error::forbidden(format!(
+                "this wiki admits people with an e-mail address at {listed}, and the sign-on provider sent no valid e-mail address for you"
+            )));
+        };
+        if !claims.email_verified {
+            return Err(Error::forbidden(format!(
+                "this wiki admits people with an e-mail address at {listed}, and the sign-on provider has not verified that {} is yours",
+                casebook_core::truncate(email, 100)
+            )));
+        }
+        let domain = email
+            .rsplit_once('@')
+            .map(|(_, d)| d.to_ascii_lowercase())
+            .unwrap_or_default();
+        if !opts.allowed_domains.contains(&domain) {
+            return Err(Error::forbidden(format!(
+                "this wiki admits people with an e-mail address at {listed}, not {}",
+                casebook_core::truncate(email, 100)
+            )));
+        }
+    }
+    if let Some(group) = &opts.required_group
+        && !claims.groups.iter().any(|g| g == group)
+    {
+        return Err(Error::forbidden(format!(
+            "this wiki admits members of the group '{group}', and the sign-on provider does not list you in it"
+        )));
+    }
+    Ok(())
 }
 
 impl std::fmt::Debug for OidcOptions {
@@ -67,6 +156,8 @@ impl std::fmt::Debug for OidcOptions {
             .field("client_secret", &"…")
             .field("name", &self.name)
             .field("role", &self.role)
+            .field("allowed_domains", &self.allowed_domains)
+            .field("required_group", &self.required_group)
             .finish()
     }
 }
@@ -139,8 +230,20 @@ pub(crate) struct Oidc {
 }
 
 impl Oidc {
-    pub(crate) fn new(opts: OidcOptions, public_url: Option<&str>) -> Result<Oidc> {
+    pub(crate) fn new(mut opts: OidcOptions, public_url: Option<&str>) -> Result<Oidc> {
         check_provider_url("oidc_issuer", &opts.issuer)?;
+        opts.allowed_domains = opts
+            .allowed_domains
+            .iter()
+            .map(|d| check_allowed_domain(d))
+            .collect::<Result<_>>()?;
+        if opts
+            .required_group
+            .as_deref()
+            .is_some_and(|g| g.trim().is_empty())
+        {
+            return Err(Error::invalid("oidc_required_group is empty"));
+        }
         if opts.client_id.trim().is_empty() || opts.client_secret.is_empty() {
             return Err(Error::invalid(
                 "single sign-on needs oidc_client_id and oidc_client_secret",
@@ -510,6 +613,9 @@ async fn callback(
             "single sign-on failed: {r}. Start again, or sign in with a password"
         )))
     })?;
+    // Who may come in is decided before any account is found, linked or made, and on every
+    // sign-on: someone who left the domain or the group is refused with their old identity too.
+    admit(&o.opts, &claims).map_err(&fail)?;
     let acc = auth::accounts(&st)?;
     let role = o.opts.role;
     let (user, how) = crate::blocking(move || {
@@ -559,13 +665,112 @@ mod tests {
     }
 
     fn options() -> OidcOptions {
-        OidcOptions {
-            issuer: "https://id.example.com".into(),
-            client_id: "wiki".into(),
-            client_secret: "s3cret".into(),
-            name: "Example ID".into(),
-            role: Role::Reader,
+        OidcOptions::new(
+            "https://id.example.com",
+            "wiki",
+            "s3cret",
+            "Example ID",
+            Role::Reader,
+        )
+    }
+
+    #[test]
+    fn allowed_domains_are_plain_domain_names() {
+        assert_eq!(
+            check_allowed_domain(" @Example.COM ").unwrap(),
+            "example.com"
+        );
+        assert_eq!(
+            check_allowed_domain("sales.example.co.uk").unwrap(),
+            "sales.example.co.uk"
+        );
+        for bad in [
+            "",
+            "@",
+            "ann@example.com",
+            "*.example.com",
+            "example..com",
+            ".example.com",
+            "exa mple.com",
+            "example.com/",
+        ] {
+            assert!(check_allowed_domain(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn only_verified_addresses_at_listed_domains_and_group_members_are_admitted() {
+        let claims = |email: Option<&str>, verified: bool, groups: &[&str]| jwt::Claims {
+            issuer: "https://id.example.com".into(),
+            subject: "s".into(),
+            email: email.map(str::to_string),
+            email_verified: verified,
+            preferred_username: None,
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+        };
+        let open = options();
+        assert!(admit(&open, &claims(None, false, &[])).is_ok());
+        let strict = OidcOptions {
+            allowed_domains: vec!["example.com".into(), "example.org".into()],
+            required_group: Some("sales".into()),
+            ..options()
+        };
+        assert!(admit(&strict, &claims(Some("ann@example.com"), true, &["sales"])).is_ok());
+        assert!(
+            admit(
+                &strict,
+                &claims(Some("Ann@EXAMPLE.org"), true, &["x", "sales"])
+            )
+            .is_ok()
+        );
+        for (email, verified, groups, says) in [
+            (None, true, &["sales"][..], "sent no valid e-mail address"),
+            (
+                Some("not-an-address"),
+                true,
+                &["sales"],
+                "sent no valid e-mail address",
+            ),
+            (Some("ann@example.com"), false, &["sales"], "not verified"),
+            (
+                Some("eve@evil.example"),
+                true,
+                &["sales"],
+                "not eve@evil.example",
+            ),
+            (
+                Some("eve@example.com.evil.example"),
+                true,
+                &["sales"],
+                "not eve@",
+            ),
+            (Some("eve@evilexample.com"), true, &["sales"], "not eve@"),
+            (Some("eve@sub.example.com"), true, &["sales"], "not eve@"),
+            (
+                Some("eve@evil.example@example.com"),
+                true,
+                &["sales"],
+                "sent no valid e-mail address",
+            ),
+            (Some("ann@example.com"), true, &[], "group 'sales'"),
+            (
+                Some("ann@example.com"),
+                true,
+                &["Sales", "sales-team"],
+                "group 'sales'",
+            ),
+        ] {
+            let e = admit(&strict, &claims(email, verified, groups)).unwrap_err();
+            assert_eq!(e.kind, casebook_core::ErrorKind::Forbidden, "{email:?}");
+            assert!(e.message.contains(says), "{email:?}: {}", e.message);
+        }
+        // A group alone needs no e-mail address.
+        let group_only = OidcOptions {
+            required_group: Some("sales".into()),
+            ..options()
+        };
+        assert!(admit(&group_only, &claims(None, false, &["sales"])).is_ok());
+        assert!(admit(&group_only, &claims(Some("a@b.example"), true, &[])).is_err());
     }
 
     #[test]

@@ -251,17 +251,45 @@ async fn sign_in_with_the_right_password_only() {
 async fn an_open_redirect_after_sign_in_is_refused() {
     let app = App::new(Access::Read);
     app.user("ann", Role::Editor);
-    let req = Request::post("/login")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(form(&[
-            ("name", "ann"),
-            ("password", PW),
-            ("next", "//evil.example/"),
-        ])))
-        .unwrap();
-    let r = app.send(req, None).await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER);
-    assert_eq!(r.location(), "/");
+    let sign_in = |next: &str| {
+        Request::post("/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(form(&[
+                ("name", "ann"),
+                ("password", PW),
+                ("next", next),
+            ])))
+            .unwrap()
+    };
+    // Each of these is a place on another site once a browser has parsed the Location header
+    // (tab, CR and LF dropped, a backslash read as a slash), or not a path at all.
+    for next in [
+        "//evil.example/",
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "/\r\n/evil.example",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "https://evil.example/",
+        "javascript:alert(document.cookie)",
+        " /wiki/Home",
+        "/wiki/Home\r\nSet-Cookie: casebook_session=x",
+    ] {
+        let r = app.send(sign_in(next), Some(addr(1))).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{next:?}: {}", r.body);
+        assert_eq!(r.location(), "/", "{next:?}");
+        assert!(r.cookie().is_some(), "{next:?}: the sign-in itself works");
+    }
+    // A path on this site, escapes and all, is where the browser goes.
+    let r = app
+        .send(sign_in("/wiki/Case%20Stories?q=a%2Fb#top"), Some(addr(1)))
+        .await;
+    assert_eq!(r.location(), "/wiki/Case%20Stories?q=a%2Fb#top");
+    // The sign-in form carries only a local path forward: `next=/%09/evil.example` arrives as
+    // a tab and is dropped.
+    let page = app.get("/login?next=/%09/evil.example", None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.body.contains("evil.example"), "{}", page.body);
 }
 
 #[tokio::test]
@@ -443,44 +471,154 @@ async fn cross_site_posts_are_refused_even_with_the_token() {
     assert_eq!(app.commits(), before);
 }
 
-#[tokio::test]
-async fn failed_sign_ins_are_throttled_per_account_and_per_address() {
-    let app = App::new(Access::Read);
-    app.user("ann", Role::Editor);
-    app.user("bob", Role::Editor);
-    for _ in 0..5 {
-        let r = app.login_from("ann", "wrong password", addr(1)).await;
-        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+/// `Authorization: Basic` for `user:password`, as git sends it.
+fn basic_auth(user: &str, password: &str) -> String {
+    use base64::Engine as _;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
+}
+
+impl App {
+    /// A JSON API read with Basic credentials from `from`.
+    async fn api_basic(&self, user: &str, password: &str, from: SocketAddr) -> Resp {
+        let req = Request::get("/api/v1/pages")
+            .header(header::AUTHORIZATION, basic_auth(user, password))
+            .body(Body::empty())
+            .unwrap();
+        self.send(req, Some(from)).await
     }
-    // Now even the right password waits, from any address.
-    let r = app.login_from("ann", PW, addr(2)).await;
-    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+fn retry_after(r: &Resp) -> u64 {
+    r.headers
+        .get(header::RETRY_AFTER)
+        .expect("Retry-After")
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_guesser_at_one_address_cannot_lock_the_owner_out() {
+    let app = App::new(Access::None);
+    app.user("root", Role::Admin);
+    app.user("bob", Role::Editor);
+    let (guesser, owner) = (addr(1), addr(2));
+    for i in 0..5 {
+        let r = app.login_from("root", "wrong password", guesser).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "failure {i}");
+    }
+    // The guesser waits, even with the right password.
+    let r = app.login_from("root", PW, guesser).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    assert_eq!(retry_after(&r), 1);
     assert!(
-        r.body.contains("Too many failed sign-ins for this account"),
+        r.body
+            .contains("Too many failed sign-ins for this account from your address"),
         "{}",
         r.body
     );
-    assert!(r.headers.get(header::RETRY_AFTER).is_some());
     assert!(r.cookie().is_none());
-    // Other accounts are not affected.
+    // So do its Basic credentials, for git and the API.
+    let r = app.api_basic("root", PW, guesser).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    assert_eq!(r.json()["error"]["code"], "too_many_requests");
+    assert_eq!(retry_after(&r), 1);
+    // The owner, elsewhere, signs in at once, by the form and by Basic credentials.
+    let r = app.login_from("root", PW, owner).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(r.cookie().is_some());
     assert_eq!(
-        app.login_from("bob", PW, addr(1)).await.status,
+        app.api_basic("root", PW, owner).await.status,
+        StatusCode::OK
+    );
+    // Other accounts from the guesser's address are not slowed.
+    assert_eq!(
+        app.login_from("bob", PW, guesser).await.status,
         StatusCode::SEE_OTHER
     );
 
-    // Twenty failures from one address, spread over many names, stop that address.
-    for i in 0..15 {
+    // The wait over, the next failure makes it longer.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let r = app.login_from("root", "wrong again", guesser).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+    let r = app.login_from("root", PW, guesser).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(retry_after(&r), 2);
+    let r = app.api_basic("root", "wrong", guesser).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(retry_after(&r), 2);
+}
+
+#[tokio::test]
+async fn failed_basic_credentials_count_like_failed_sign_ins() {
+    let app = App::new(Access::None);
+    app.user("ann", Role::Editor);
+    for i in 0..5 {
+        let r = app.api_basic("ann", "wrong password", addr(1)).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNAUTHORIZED,
+            "failure {i}: {}",
+            r.body
+        );
+    }
+    let r = app.api_basic("ann", PW, addr(1)).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    assert!(
+        r.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Try again in 1 second")
+    );
+    // Git's paths get the wait as text.
+    let req = Request::get("/wiki.git/info/refs?service=git-upload-pack")
+        .header(header::AUTHORIZATION, basic_auth("ann", PW))
+        .body(Body::empty())
+        .unwrap();
+    let r = app.send(req, Some(addr(1))).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.body.contains("Too many failed sign-ins"), "{}", r.body);
+    assert_eq!(retry_after(&r), 1);
+    // The same count as the form.
+    assert_eq!(
+        app.login_from("ann", PW, addr(1)).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        app.api_basic("ann", PW, addr(2)).await.status,
+        StatusCode::OK
+    );
+    // A right password clears the count of its own address: a slip right after is not slowed.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(
+        app.login_from("ann", PW, addr(1)).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let r = app.api_basic("ann", "wrong password", addr(1)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+    let r = app.login_from("ann", "wrong password", addr(1)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+}
+
+#[tokio::test]
+async fn one_address_trying_many_accounts_is_slowed() {
+    let app = App::new(Access::Read);
+    app.user("bob", Role::Editor);
+    // Twenty-one failures from one address, spread over many names, slow that address.
+    for i in 0..21 {
         let r = app
             .login_from(&format!("guess{i}"), "wrong password", addr(3))
             .await;
-        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
-    }
-    for _ in 0..5 {
-        app.login_from("carol", "wrong password", addr(3)).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "failure {i}");
     }
     let r = app.login_from("bob", PW, addr(3)).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(r.body.contains("from your address"), "{}", r.body);
+    assert_eq!(retry_after(&r), 1);
     assert_eq!(
         app.login_from("bob", PW, addr(4)).await.status,
         StatusCode::SEE_OTHER,
@@ -852,7 +990,7 @@ async fn behind_a_trusted_proxy_the_throttle_counts_the_forwarded_address() {
             .unwrap()
     };
     // Every request comes from the proxy's own address; the client is the last hop it added.
-    for i in 0..20 {
+    for i in 0..21 {
         let r = app
             .send(
                 login(
@@ -988,6 +1126,80 @@ async fn signed_in_readers_discuss_but_do_not_edit_and_admins_fix_any_comment() 
         StatusCode::UNAUTHORIZED,
         "visitors who only read do not post"
     );
+}
+
+#[tokio::test]
+async fn a_comment_belongs_to_its_account_not_to_its_email_address() {
+    let app = App::new(Access::Read);
+    // E-mail addresses are not unique: an administrator may give two accounts the same one, and
+    // single sign-on may make an account with an address its provider did not verify.
+    for name in ["ann", "mallory"] {
+        app.accounts
+            .add_user(name, "team@example.com", Role::Editor, PW)
+            .unwrap();
+    }
+    let token = |n: &str| app.accounts.create_token(n, "t").unwrap().1;
+    let (ann, mallory) = (token("ann"), token("mallory"));
+    let r = app
+        .api(
+            "POST",
+            "/api/v1/pages/Home/discussions",
+            Some(&ann),
+            json!({"title": "Pricing", "body": "Ann's words"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let id = r.json()["id"].as_str().unwrap().to_string();
+    let cid = r.json()["comments"][0]["id"].as_str().unwrap().to_string();
+    let before = app.commits();
+
+    // Mallory, with the same address, may not change Ann's comment, nor see the way to.
+    let uri = format!("/api/v1/discussions/{id}/comments/{cid}");
+    let r = app
+        .api(
+            "PUT",
+            &uri,
+            Some(&mallory),
+            json!({"body": "Mallory's words"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert_eq!(app.commits(), before);
+    let session = app.login("mallory").await;
+    let edit = format!("/discussions/{id}/comments/{cid}/edit");
+    assert_eq!(
+        app.get(&edit, Some(&session)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let csrf = app.csrf(&session).await;
+    let r = app
+        .post_form(
+            &edit,
+            Some(&session),
+            &[("body", "Mallory's words"), ("csrf_token", &csrf)],
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert_eq!(app.commits(), before);
+    let page = app.get("/wiki/Home", Some(&session)).await;
+    assert!(page.body.contains("<p>Ann's words</p>"), "{}", page.body);
+    assert!(!page.body.contains(&edit), "{}", page.body);
+
+    // Ann may, and sees the way to.
+    let session = app.login("ann").await;
+    let page = app.get("/wiki/Home", Some(&session)).await;
+    assert!(page.body.contains(&edit), "{}", page.body);
+    let r = app
+        .api(
+            "PUT",
+            &uri,
+            Some(&ann),
+            json!({"body": "Ann's better words"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(app.commits(), before + 1);
 }
 
 // Staying informed and "this helped me".

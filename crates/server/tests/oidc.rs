@@ -56,6 +56,8 @@ struct Behaviour {
     email: Option<String>,
     email_verified: bool,
     preferred_username: Option<String>,
+    /// The `groups` claim, when sent.
+    groups: Option<Value>,
     alg: &'static str,
     aud: Value,
     iss: Option<String>,
@@ -73,6 +75,7 @@ impl Default for Behaviour {
             email: Some("ann@corp.example".into()),
             email_verified: false,
             preferred_username: Some("ann".into()),
+            groups: None,
             alg: "RS256",
             aud: json!(CLIENT_ID),
             iss: None,
@@ -135,6 +138,9 @@ impl Idp {
         }
         if let Some(p) = &b.preferred_username {
             claims["preferred_username"] = json!(p);
+        }
+        if let Some(g) = &b.groups {
+            claims["groups"] = g.clone();
         }
         let kid = if b.alg == "ES256" { "ec-1" } else { "rsa-1" };
         let header = json!({"alg": b.alg, "kid": kid, "typ": "JWT"});
@@ -319,6 +325,12 @@ struct Wiki {
 }
 
 async fn start_wiki(issuer: &str) -> Wiki {
+    start_wiki_admitting(issuer, &[], None).await
+}
+
+/// A wiki whose single sign-on admits only verified addresses at `domains` (when any) and
+/// members of `group` (when set).
+async fn start_wiki_admitting(issuer: &str, domains: &[&str], group: Option<&str>) -> Wiki {
     let tmp = tempfile::tempdir().unwrap();
     let repo = tmp.path().join("wiki.git");
     let data = tmp.path().join("data");
@@ -338,11 +350,9 @@ async fn start_wiki(issuer: &str) -> Wiki {
             accounts: Some(accounts.clone()),
             public_url: Some(base.clone()),
             oidc: Some(OidcOptions {
-                issuer: issuer.to_string(),
-                client_id: CLIENT_ID.into(),
-                client_secret: CLIENT_SECRET.into(),
-                name: "Corp ID".into(),
-                role: Role::Editor,
+                allowed_domains: domains.iter().map(|d| d.to_string()).collect(),
+                required_group: group.map(str::to_string),
+                ..OidcOptions::new(issuer, CLIENT_ID, CLIENT_SECRET, "Corp ID", Role::Editor)
             }),
             ..ServerOptions::default()
         },
@@ -759,15 +769,145 @@ async fn forged_replayed_and_bad_sign_ons_are_refused() {
     );
     assert!(!p.sets_session());
 
-    // Only a path on this wiki is a place to return to.
-    let back = wiki
-        .to_provider_and_back(&mut b, "https%3A%2F%2Fevil.example%2F")
-        .await;
-    let p = b.get(&back).await;
-    assert_eq!(
-        (p.status, p.location.as_str()),
-        (StatusCode::SEE_OTHER, "/")
-    );
+    // Only a path on this wiki is a place to return to: not another site, nor anything a
+    // browser would turn into one (a tab or newline dropped, a backslash read as a slash).
+    for next in [
+        "https%3A%2F%2Fevil.example%2F",
+        "/%09/evil.example",
+        "/%0A/evil.example",
+        "/%5Cevil.example",
+        "%2F%2Fevil.example",
+        "%20/wiki/Home",
+    ] {
+        let back = wiki.to_provider_and_back(&mut b, next).await;
+        let p = b.get(&back).await;
+        assert_eq!(
+            (p.status, p.location.as_str()),
+            (StatusCode::SEE_OTHER, "/"),
+            "{next}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_verified_addresses_at_the_listed_domains_in_the_group_are_admitted() {
+    let idp = start_idp().await;
+    let wiki = start_wiki_admitting(&idp.issuer, &["corp.example"], Some("sales")).await;
+    let sessions = || {
+        wiki.accounts
+            .users()
+            .unwrap()
+            .iter()
+            .map(|u| wiki.accounts.session_count(&u.name).unwrap())
+            .sum::<usize>()
+    };
+    // An account of the listed domain made before, which an unverified claim must not reach.
+    wiki.accounts
+        .add_user(
+            "carol",
+            "carol@corp.example",
+            Role::Admin,
+            "correct horse battery",
+        )
+        .unwrap();
+
+    type Spoil = fn(&mut Behaviour);
+    let refused: [(&str, Spoil, &str); 8] = [
+        (
+            "outside the listed domains",
+            |b| b.email = Some("eve@evil.example".into()),
+            "not eve@evil.example",
+        ),
+        (
+            "a domain that only ends like a listed one",
+            |b| b.email = Some("eve@evilcorp.example".into()),
+            "not eve@evilcorp.example",
+        ),
+        (
+            "a listed domain inside another",
+            |b| b.email = Some("eve@corp.example.evil.example".into()),
+            "not eve@corp.example.evil.example",
+        ),
+        (
+            "unverified",
+            |b| b.email_verified = false,
+            "has not verified that ann@corp.example is yours",
+        ),
+        (
+            "unverified, claiming an existing account's address",
+            |b| {
+                b.email = Some("carol@corp.example".into());
+                b.email_verified = false;
+            },
+            "has not verified",
+        ),
+        ("no e-mail", |b| b.email = None, "no valid e-mail address"),
+        (
+            "not in the group",
+            |b| b.groups = Some(json!(["support", "Sales"])),
+            "members of the group &#x27;sales&#x27;",
+        ),
+        (
+            "no groups claim",
+            |b| b.groups = None,
+            "members of the group &#x27;sales&#x27;",
+        ),
+    ];
+    for (what, spoil, says) in refused {
+        idp.behave(|b| {
+            *b = Behaviour {
+                sub: format!("sub-{what}"),
+                email_verified: true,
+                groups: Some(json!(["sales"])),
+                ..Behaviour::default()
+            };
+            spoil(b);
+        });
+        let users = wiki.accounts.users().unwrap().len();
+        let mut b = Browser::new();
+        let p = wiki.sign_on(&mut b).await;
+        assert_eq!(p.status, StatusCode::FORBIDDEN, "{what}: {}", p.body);
+        assert!(p.body.contains("this wiki admits"), "{what}: {}", p.body);
+        assert!(p.body.contains(says), "{what}: {}", p.body);
+        assert!(!p.sets_session(), "{what}");
+        assert_eq!(wiki.accounts.users().unwrap().len(), users, "{what}");
+        assert!(
+            wiki.accounts
+                .identity_user(&idp.issuer, &format!("sub-{what}"))
+                .unwrap()
+                .is_none(),
+            "{what}"
+        );
+        assert_eq!(sessions(), 0, "{what}");
+    }
+    assert!(wiki.accounts.identities("carol").unwrap().is_empty());
+
+    // The right person: a verified address at the domain (case aside), in the group.
+    idp.behave(|b| {
+        *b = Behaviour {
+            sub: "sub-ann".into(),
+            email: Some("Ann@Corp.Example".into()),
+            email_verified: true,
+            groups: Some(json!(["support", "sales"])),
+            ..Behaviour::default()
+        };
+    });
+    let mut ann = Browser::new();
+    expect_signed_in(&wiki.sign_on(&mut ann).await);
+    let user = wiki
+        .accounts
+        .identity_user(&idp.issuer, "sub-ann")
+        .unwrap()
+        .unwrap();
+    assert_eq!((user.name.as_str(), user.role), ("ann", Role::Editor));
+
+    // Leaving the group shuts the door on the existing account too.
+    idp.behave(|b| b.groups = Some(json!(["support"])));
+    let mut again = Browser::new();
+    let p = wiki.sign_on(&mut again).await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN, "{}", p.body);
+    assert!(!p.sets_session());
+    assert_eq!(wiki.accounts.session_count("ann").unwrap(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
