@@ -506,6 +506,11 @@ impl Engine {
         self.inner.store.path()
     }
 
+    /// The data dir: the search indexes and other state derived or kept beside the repository.
+    pub fn data_path(&self) -> &Path {
+        &self.inner.opts.data
+    }
+
     /// The branch the wiki shows and commits to, e.g. `refs/heads/main`.
     pub fn branch(&self) -> &str {
         self.inner.store.branch()

@@ -331,9 +331,13 @@ fn command(
     // is on only for a request already allowed to push; only the wiki's branch may move (every
     // other ref is hidden, and git refuses to update a hidden one); history is never rewritten
     // or deleted; objects are checked as they arrive.
+    // A pushed page obeys the limit of a page saved on the web: the pre-receive hook of
+    // `pushhook` refuses the push otherwise. Blobs over a megabyte are streamed to disk as they
+    // arrive, not inflated in git's memory (git's own threshold is 512 MiB).
     let push = if want == Want::Push { "true" } else { "false" };
     let shown = format!("!{}", st.engine.branch());
-    let config = [
+    let hooks = st.git_hooks.to_string_lossy();
+    let mut config = vec![
         ("http.uploadpack", "true"),
         ("http.receivepack", push),
         ("receive.hideRefs", "refs/"),
@@ -342,6 +346,14 @@ fn command(
         ("receive.denyDeletes", "true"),
         ("receive.fsckObjects", "true"),
     ];
+    if want == Want::Push {
+        config.push(("core.hooksPath", hooks.as_ref()));
+        config.push(("core.bigFileThreshold", "1m"));
+        cmd.env(
+            crate::pushhook::LIMIT_VAR,
+            st.engine.max_page_bytes().to_string(),
+        );
+    }
     cmd.env("GIT_CONFIG_COUNT", config.len().to_string());
     for (i, (key, value)) in config.iter().enumerate() {
         cmd.env(format!("GIT_CONFIG_KEY_{i}"), key)
