@@ -110,6 +110,18 @@ pub struct Page {
     pub links_hidden: bool,
 }
 
+/// A file to serve as it is (see [`Engine::attachment`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attachment {
+    /// Its content, read.
+    Read(Vec<u8>),
+    /// Too large to read at once: its blob id (hex) and size, to stream from git.
+    Large { blob: String, size: u64 },
+}
+
+/// The largest attachment read into memory to be served; larger ones are streamed.
+pub const ATTACHMENT_READ_MAX: usize = 1 << 20;
+
 /// A page in a list.
 #[derive(Debug, Clone, Serialize)]
 pub struct PageEntry {
@@ -360,7 +372,7 @@ impl Engine {
         let mut found = Vec::new();
         let mut unreadable = Vec::new();
         for (path, blob) in files.iter().filter(|(p, _)| p.starts_with(TYPES_DIR)) {
-            match self.inner.store.blob(*blob) {
+            match self.inner.store.blob(*blob, self.inner.opts.max_page_bytes) {
                 Ok(bytes) => found.push((path.clone(), bytes)),
                 Err(e) => unreadable.push((path.clone(), e.message)),
             }
@@ -381,7 +393,22 @@ impl Engine {
     }
 
     fn meta_for(&self, blob: BlobId, path: &PagePath) -> Result<PageMeta> {
-        let bytes = self.inner.store.blob(blob)?;
+        // Content from outside (a push, a commit by hand) may be of any size: a page over the
+        // limit is known by its size alone, never read.
+        let size = self.inner.store.blob_size(blob)?;
+        let max = self.inner.opts.max_page_bytes;
+        if size > max as u64 {
+            tracing::warn!(page = %path, bytes = size, limit = max, "a page is over the page limit; it is not read, indexed or shown");
+            return Ok(PageMeta {
+                blob,
+                title: path.name().to_string(),
+                tags: Vec::new(),
+                page_type: None,
+                fields: Arc::default(),
+                too_large: Some(size),
+            });
+        }
+        let bytes = self.inner.store.blob(blob, max)?;
         let text = String::from_utf8_lossy(&bytes);
         let s = casebook_markdown::summary(&text);
         Ok(PageMeta {
@@ -390,7 +417,18 @@ impl Engine {
             tags: s.tags,
             page_type: s.page_type,
             fields: Arc::new(s.fields),
+            too_large: None,
         })
+    }
+
+    /// The text of a page's blob, if it is within the page limit; otherwise an error saying so.
+    fn page_text(&self, path: &PagePath, blob: BlobId) -> Result<String> {
+        let max = self.inner.opts.max_page_bytes;
+        match self.inner.store.blob(blob, max) {
+            Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+            Err(e) if e.kind == casebook_core::ErrorKind::TooLarge => Err(too_large_page(path, e)),
+            Err(e) => Err(e),
+        }
     }
 
     /// Brings the index up to the head: from the revision it records, or from scratch.
@@ -732,8 +770,7 @@ impl Engine {
                 (blob, historic, Some(rev))
             }
         };
-        let bytes = self.inner.store.blob(blob)?;
-        let markdown = String::from_utf8_lossy(&bytes).into_owned();
+        let markdown = self.page_text(path, blob)?;
         let mut rendered = self.render_cached(path, blob, &markdown);
         // The shared rendering shows every link as it is; one into a folder the reader may not
         // see is rendered again for this reader (rarely: only such pages, for such readers).
@@ -791,13 +828,24 @@ impl Engine {
             .map(Arc::new))
     }
 
-    /// Raw bytes of a non-page file (an attachment) at the head.
-    pub fn file(&self, path: &str) -> Result<Option<Vec<u8>>> {
-        let blob = self.snapshot().files.get(path).copied();
-        match blob {
-            Some(b) => self.inner.store.blob(b).map(Some),
-            None => Ok(None),
+    /// A file at the head (an attachment), for serving as it is: read when it is small,
+    /// otherwise named for the caller to stream from git (`git cat-file blob`), so that its size
+    /// never has to fit in memory.
+    pub fn attachment(&self, path: &str) -> Result<Option<Attachment>> {
+        let Some(blob) = self.snapshot().files.get(path).copied() else {
+            return Ok(None);
+        };
+        let size = self.inner.store.blob_size(blob)?;
+        if size > ATTACHMENT_READ_MAX as u64 {
+            return Ok(Some(Attachment::Large {
+                blob: blob.hex(),
+                size,
+            }));
         }
+        self.inner
+            .store
+            .blob(blob, ATTACHMENT_READ_MAX)
+            .map(|b| Some(Attachment::Read(b)))
     }
 
     /// Pages below `folder` (all of them for the root), optionally only those with `tag`.
@@ -890,30 +938,42 @@ impl Engine {
             )));
         }
         let file = req.path.file();
+        let max = self.inner.opts.max_page_bytes;
+        // Texts are compared by their blobs, and read only to be merged: the page at the head
+        // may have come from outside, over the limit, and is then replaced without being read.
+        let read = |w: &casebook_store::Writer<'_>, at: &Revision| -> Result<Option<String>> {
+            match w.read(at, &file, max) {
+                Ok(b) => Ok(b.map(|b| String::from_utf8_lossy(&b).into_owned())),
+                Err(e) if e.kind == casebook_core::ErrorKind::TooLarge => {
+                    Err(too_large_page(req.path, e))
+                }
+                Err(e) => Err(e),
+            }
+        };
         let result = self.with_writer(|w| {
             let head = w.head()?;
-            let current = match &head {
-                Some(h) => w
-                    .read(h, &file)?
-                    .map(|b| String::from_utf8_lossy(&b).into_owned()),
+            let current_blob = match &head {
+                Some(h) => w.blob_at(h, &file)?,
                 None => None,
             };
             let mut merged = false;
             let text = match req.base {
                 None => req.markdown.to_string(),
                 Some(base) => {
-                    let base_text = w
-                        .read(base, &file)
-                        .map_err(|e| {
-                            Error::invalid(format!(
-                                "the base revision is not in this wiki ({})",
-                                e.message
-                            ))
-                        })?
-                        .map(|b| String::from_utf8_lossy(&b).into_owned());
-                    if base_text == current {
+                    let base_blob = w.blob_at(base, &file).map_err(|e| {
+                        Error::invalid(format!(
+                            "the base revision is not in this wiki ({})",
+                            e.message
+                        ))
+                    })?;
+                    if base_blob == current_blob {
                         req.markdown.to_string()
                     } else {
+                        let base_text = read(w, base)?;
+                        let current = match &head {
+                            Some(h) if current_blob.is_some() => read(w, h)?,
+                            _ => None,
+                        };
                         let conflict = |theirs: Option<String>| SaveOutcome::Conflict {
                             base: base_text.clone().unwrap_or_default(),
                             theirs: theirs.unwrap_or_default(),
@@ -940,10 +1000,12 @@ impl Engine {
                     }
                 }
             };
-            if current.as_deref() == Some(text.as_str()) {
+            if current_blob.is_some()
+                && current_blob == Some(casebook_store::blob_id_of(text.as_bytes())?)
+            {
                 return Ok(Plan::Unchanged { merged });
             }
-            let created = current.is_none();
+            let created = current_blob.is_none();
             let message = default_message(
                 req.message,
                 if created { "Create" } else { "Update" },
@@ -1039,10 +1101,10 @@ impl Engine {
         let file = path.file();
         self.with_writer(|w| {
             let head = w.head()?.ok_or_else(|| Error::not_found(format!("there is no page {path}")))?;
-            let current = w.read(&head, &file)?.ok_or_else(|| Error::not_found(format!("there is no page {path}")))?;
+            let current = w.blob_at(&head, &file)?.ok_or_else(|| Error::not_found(format!("there is no page {path}")))?;
             if let Some(base) = base {
-                let base_text = w.read(base, &file).map_err(|e| Error::invalid(format!("the base revision is not in this wiki ({})", e.message)))?;
-                if base_text.as_deref() != Some(current.as_slice()) {
+                let base_blob = w.blob_at(base, &file).map_err(|e| Error::invalid(format!("the base revision is not in this wiki ({})", e.message)))?;
+                if base_blob != Some(current) {
                     return Err(Error::conflict(format!(
                         "{path} changed since revision {}; look at the new version before deleting it",
                         base.short()
@@ -1084,15 +1146,16 @@ impl Engine {
             Vec::new()
         };
         let mut updated = Vec::new();
+        let max = self.inner.opts.max_page_bytes;
         let revision = self.with_writer(|w| {
             updated.clear();
             let head = w
                 .head()?
                 .ok_or_else(|| Error::not_found(format!("there is no page {from}")))?;
-            if w.read(&head, &from.file())?.is_none() {
+            if w.blob_at(&head, &from.file())?.is_none() {
                 return Err(Error::not_found(format!("there is no page {from}")));
             }
-            if w.read(&head, &to.file())?.is_some() {
+            if w.blob_at(&head, &to.file())?.is_some() {
                 return Err(Error::conflict(format!("a page {to} exists already")));
             }
             let mut changes = vec![Change::Move {
@@ -1101,8 +1164,12 @@ impl Engine {
             }];
             changes.extend(self.discussion_changes(from, Some(to)));
             for path in &linking {
-                let Some(bytes) = w.read(&head, &format!("{path}.md"))? else {
-                    continue;
+                // A page over the limit is left as it is: it is never read.
+                let bytes = match w.read(&head, &format!("{path}.md"), max) {
+                    Ok(Some(bytes)) => bytes,
+                    Ok(None) => continue,
+                    Err(e) if e.kind == casebook_core::ErrorKind::TooLarge => continue,
+                    Err(e) => return Err(e),
                 };
                 let source = String::from_utf8_lossy(&bytes);
                 let snap = self.snapshot();
@@ -1183,7 +1250,7 @@ impl Engine {
         let to = self.inner.store.resolve(to)?;
         let text = |rev: &Revision| -> Result<String> {
             Ok(match self.inner.store.blob_at(rev, &path.file())? {
-                Some(b) => String::from_utf8_lossy(&self.inner.store.blob(b)?).into_owned(),
+                Some(b) => self.page_text(path, b)?,
                 None => String::new(),
             })
         };
@@ -1552,6 +1619,15 @@ enum Plan {
         merged: bool,
         created: bool,
     },
+}
+
+/// The error for a page over the limit, which is never read.
+fn too_large_page(path: &PagePath, e: Error) -> Error {
+    Error::too_large(format!(
+        "the page {path} is {}, so it is not shown; it came from outside Casebook (a push or a \
+         commit by hand) and can be read, split or removed with git",
+        e.message
+    ))
 }
 
 fn default_message(given: &str, verb: &str, path: &PagePath) -> String {

@@ -95,7 +95,7 @@ impl Engine {
         let message = format!("Create {} {path}", t.label.to_lowercase());
         self.with_writer(|w| {
             if let Some(head) = w.head()?
-                && w.read(&head, &file)?.is_some()
+                && w.blob_at(&head, &file)?.is_some()
             {
                 return Err(Error::conflict(format!("a page {path} exists already")));
             }

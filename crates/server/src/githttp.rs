@@ -278,6 +278,75 @@ const KEPT_ENV: &[&str] = &[
     "GIT_CONFIG_SYSTEM",
 ];
 
+/// The content of the blob `blob` (hex id) of the repository at `repo`, streamed from
+/// `git cat-file blob`, which reads it in pieces whether it is loose or packed: memory does not
+/// grow with its size (libgit2 would inflate a packed object whole). The process is stopped if
+/// the response is dropped, as when the client goes away.
+pub(crate) fn blob_body(repo: &std::path::Path, blob: &str) -> casebook_core::Result<Body> {
+    let mut cmd = Command::new("git");
+    cmd.env_clear();
+    for key in KEPT_ENV {
+        if let Some(v) = std::env::var_os(key) {
+            cmd.env(key, v);
+        }
+    }
+    cmd.arg("--no-replace-objects")
+        .arg("-C")
+        .arg(repo)
+        .args(["cat-file", "blob", blob])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| Error::unavailable(format!("cannot run git to read a file: {e}")))?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| Error::internal("cannot read from git cat-file"))?;
+    struct Cat {
+        child: Child,
+        stdout: ChildStdout,
+        blob: String,
+        done: bool,
+    }
+    let cat = Cat {
+        child,
+        stdout,
+        blob: blob.to_string(),
+        done: false,
+    };
+    let chunks = futures_util::stream::unfold(cat, |mut cat| async move {
+        if cat.done {
+            return None;
+        }
+        let mut buf = vec![0u8; 64 * 1024];
+        match cat.stdout.read(&mut buf).await {
+            Ok(0) => match cat.child.wait().await {
+                Ok(status) if status.success() => None,
+                _ => {
+                    cat.done = true;
+                    tracing::warn!(blob = %cat.blob, "git cat-file could not read a file");
+                    Some((
+                        Err(std::io::Error::other("git could not read the file")),
+                        cat,
+                    ))
+                }
+            },
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok(Bytes::from(buf)), cat))
+            }
+            Err(e) => {
+                cat.done = true;
+                Some((Err(e), cat))
+            }
+        }
+    });
+    Ok(Body::from_stream(chunks))
+}
+
 /// `git http-backend` with the CGI variables of this request.
 fn command(
     st: &AppState,
