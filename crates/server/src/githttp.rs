@@ -210,7 +210,7 @@ async fn only_the_branch(
     limit: u64,
     idle: Duration,
 ) -> Result<Body, Response> {
-    use crate::pushrefs::{Scan, advice, commands, refusal, wants_report};
+    use crate::pushrefs::{Reader, Scan, advice, refusal, wants_report};
     let mut stream = body.into_data_stream();
     // The next piece of the body; the client stalling or going away ends the request, as it
     // does while the body streams into git.
@@ -224,8 +224,9 @@ async fn only_the_branch(
         Err(_) => Err(text(StatusCode::REQUEST_TIMEOUT, "the push stalled")),
     };
     let mut head: Vec<u8> = Vec::new();
+    let mut reader = Reader::default();
     let found = loop {
-        match commands(&head) {
+        match reader.scan(&head) {
             Scan::Done(c) => break Some(c),
             Scan::Unreadable => break None,
             Scan::More if head.len() > COMMANDS_MAX => break None,
