@@ -412,7 +412,7 @@ pub(crate) fn load(inner: &Inner, id: &str) -> Result<Option<Arc<Thread>>> {
                     return Ok(None);
                 }
                 format!(
-                    "---\nauthor: unknown\n---\n*This comment is {}, so it is not shown.*\n",
+                    "---\nauthor: unknown\ndate: ''\n---\n*This comment is {}, so it is not shown.*\n",
                     e.message
                 )
                 .into_bytes()

@@ -1811,6 +1811,20 @@ fn a_page_over_the_limit_committed_by_hand_is_never_read() {
     e.wait_indexed();
     // A gigabyte by its header, which the engine must never try to inflate (reading it fails),
     // and a real page over the limit, committed with git while the wiki runs.
+    let home = PagePath::parse("Home").unwrap();
+    let thread = e
+        .start_thread(
+            &home,
+            "A question",
+            "first",
+            &Author::new("A", "a@x"),
+            &ReadScope::everything(),
+        )
+        .unwrap();
+    let comment = format!(
+        ".casebook/discussions/Home/{}/20991231-235959-ffff.md",
+        thread.id
+    );
     let huge = blob_that_cannot_be_read(&repo, 1 << 30);
     commit_blob_by_hand(&repo, "Huge.md", &huge);
     let clone = tmp.path().join("c");
@@ -1838,7 +1852,16 @@ fn a_page_over_the_limit_committed_by_hand_is_never_read() {
     )
     .unwrap();
     std::fs::write(clone.join("Short.md"), "# Short\n\nplatypusjade\n").unwrap();
-    run(&clone, &["add", "Long.md", "Short.md"]);
+    std::fs::create_dir_all(clone.join(&comment).parent().unwrap()).unwrap();
+    std::fs::write(
+        clone.join(&comment),
+        format!(
+            "---\nauthor: B\ndate: 2099-12-31T23:59:59Z\n---\n{}",
+            "long ".repeat(1000)
+        ),
+    )
+    .unwrap();
+    run(&clone, &["add", "Long.md", "Short.md", &comment]);
     run(&clone, &["commit", "-q", "-m", "Two pages"]);
     run(&clone, &["push", "-q", "origin", "HEAD:main"]);
     let check = |e: &Engine| {
@@ -1866,6 +1889,15 @@ fn a_page_over_the_limit_committed_by_hand_is_never_read() {
             .unwrap();
         assert_eq!(short.title, "Short");
         assert_eq!(e.search("platypusjade", 5, 0).unwrap().total, 1);
+        // A comment over the limit says so; the thread is shown.
+        let threads = e.threads(&home, &all).unwrap();
+        let last = threads[0].comments.last().unwrap();
+        assert!(
+            last.markdown
+                .contains("This comment is 5045 bytes, over the limit of 4096 bytes"),
+            "{}",
+            last.markdown
+        );
     };
     // Picked up from outside, and again from scratch at start with a new index.
     assert!(e.sync().unwrap());
