@@ -400,7 +400,23 @@ pub(crate) fn load(inner: &Inner, id: &str) -> Result<Option<Arc<Thread>>> {
     let mut thread: Option<Thread> = None;
     let mut comments = Vec::new();
     for (name, blob) in &files {
-        let bytes = inner.store.blob(*blob)?;
+        // A file pushed over the page limit is never read: a thread without its head is not
+        // shown, a comment shows that it is too large.
+        let bytes = match inner.store.blob(*blob, inner.opts.max_page_bytes) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind == casebook_core::ErrorKind::TooLarge => {
+                tracing::warn!(thread = id, file = %name, error = %e, "a discussion's file is over the page limit; it is not read");
+                if name == "thread" {
+                    return Ok(None);
+                }
+                format!(
+                    "---\nauthor: unknown\ndate: ''\n---\n*This comment is {}, so it is not shown.*\n",
+                    e.message
+                )
+                .into_bytes()
+            }
+            Err(e) => return Err(e),
+        };
         let text = String::from_utf8_lossy(&bytes);
         if name == "thread" {
             let Some((head, _)) = read_head::<ThreadHead>(&text) else {

@@ -197,6 +197,22 @@ fn apply(inner: &Inner, batches: Vec<(Revision, Vec<FileDelta>)>) {
     }
 }
 
+/// The text of a page's version, or `None` (with a warning) when it cannot be read, as a page
+/// over the page limit is not: it came from outside and is left out of the index.
+fn page_bytes(inner: &Inner, page: &PagePath, blob: casebook_store::BlobId) -> Option<Vec<u8>> {
+    match inner.store.blob(blob, inner.opts.max_page_bytes) {
+        Ok(bytes) => Some(bytes),
+        Err(e) if e.kind == casebook_core::ErrorKind::TooLarge => {
+            tracing::warn!(page = %page, error = %e, "a page over the page limit is not indexed");
+            None
+        }
+        Err(e) => {
+            tracing::warn!(page = %page, error = %e, "cannot read a page to index it");
+            None
+        }
+    }
+}
+
 /// The index document of a page as it is at the head now (`None` when it is gone).
 fn doc_for(inner: &Inner, page: &PagePath) -> Option<IndexDoc> {
     let (blob, last) = {
@@ -204,7 +220,7 @@ fn doc_for(inner: &Inner, page: &PagePath) -> Option<IndexDoc> {
         let meta = snap.pages.get(page.as_str())?;
         (meta.blob, snap.last_change.get(page.as_str()).cloned())
     };
-    let bytes = inner.store.blob(blob).ok()?;
+    let bytes = page_bytes(inner, page, blob)?;
     let text = String::from_utf8_lossy(&bytes);
     let rendered = {
         let snap = inner.snap.read().unwrap_or_else(|e| e.into_inner());
@@ -240,7 +256,7 @@ fn past_doc_for(
     blob: casebook_store::BlobId,
     at: &Revision,
 ) -> Option<IndexDoc> {
-    let bytes = inner.store.blob(blob).ok()?;
+    let bytes = page_bytes(inner, page, blob)?;
     let text = String::from_utf8_lossy(&bytes);
     let rendered = {
         let snap = inner.snap.read().unwrap_or_else(|e| e.into_inner());

@@ -110,6 +110,18 @@ pub struct Page {
     pub links_hidden: bool,
 }
 
+/// A file to serve as it is (see [`Engine::attachment`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attachment {
+    /// Its content, read.
+    Read(Vec<u8>),
+    /// Too large to read at once: its blob id (hex) and size, to stream from git.
+    Large { blob: String, size: u64 },
+}
+
+/// The largest attachment read into memory to be served; larger ones are streamed.
+pub const ATTACHMENT_READ_MAX: usize = 1 << 20;
+
 /// A page in a list.
 #[derive(Debug, Clone, Serialize)]
 pub struct PageEntry {
@@ -424,7 +436,7 @@ impl Engine {
         let mut found = Vec::new();
         let mut unreadable = Vec::new();
         for (path, blob) in files.iter().filter(|(p, _)| p.starts_with(TYPES_DIR)) {
-            match self.inner.store.blob(*blob) {
+            match self.inner.store.blob(*blob, self.inner.opts.max_page_bytes) {
                 Ok(bytes) => found.push((path.clone(), bytes)),
                 Err(e) => unreadable.push((path.clone(), e.message)),
             }
@@ -456,8 +468,33 @@ impl Engine {
         if let Some(meta) = prepared {
             return Ok(meta);
         }
-        let bytes = self.inner.store.blob(blob)?;
+        // Content from outside (a push, a commit by hand) may be of any size: a page over the
+        // limit is known by its size alone, never read.
+        let size = self.inner.store.blob_size(blob)?;
+        let max = self.inner.opts.max_page_bytes;
+        if size > max as u64 {
+            tracing::warn!(page = %path, bytes = size, limit = max, "a page is over the page limit; it is not read, indexed or shown");
+            return Ok(PageMeta {
+                blob,
+                title: path.name().to_string(),
+                tags: Vec::new(),
+                page_type: None,
+                fields: Arc::default(),
+                too_large: Some(size),
+            });
+        }
+        let bytes = self.inner.store.blob(blob, max)?;
         Ok(meta_of(blob, path, &String::from_utf8_lossy(&bytes)))
+    }
+
+    /// The text of a page's blob, if it is within the page limit; otherwise an error saying so.
+    fn page_text(&self, path: &PagePath, blob: BlobId) -> Result<String> {
+        let max = self.inner.opts.max_page_bytes;
+        match self.inner.store.blob(blob, max) {
+            Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+            Err(e) if e.kind == casebook_core::ErrorKind::TooLarge => Err(too_large_page(path, e)),
+            Err(e) => Err(e),
+        }
     }
 
     /// Brings the index up to the head: from the revision it records, or from scratch.
@@ -571,6 +608,11 @@ impl Engine {
 
     pub fn repo_path(&self) -> &Path {
         self.inner.store.path()
+    }
+
+    /// The data dir: the search indexes and other state derived or kept beside the repository.
+    pub fn data_path(&self) -> &Path {
+        &self.inner.opts.data
     }
 
     /// The branch the wiki shows and commits to, e.g. `refs/heads/main`.
@@ -795,8 +837,7 @@ impl Engine {
                 (blob, historic, Some(rev))
             }
         };
-        let bytes = self.inner.store.blob(blob)?;
-        let markdown = String::from_utf8_lossy(&bytes).into_owned();
+        let markdown = self.page_text(path, blob)?;
         let mut rendered = self.render_cached(path, blob, &markdown);
         // The shared rendering shows every link as it is; one into a folder the reader may not
         // see is rendered again for this reader (rarely: only such pages, for such readers).
@@ -855,13 +896,24 @@ impl Engine {
             .map(Arc::new))
     }
 
-    /// Raw bytes of a non-page file (an attachment) at the head.
-    pub fn file(&self, path: &str) -> Result<Option<Vec<u8>>> {
-        let blob = self.snapshot().files.get(path).copied();
-        match blob {
-            Some(b) => self.inner.store.blob(b).map(Some),
-            None => Ok(None),
+    /// A file at the head (an attachment), for serving as it is: read when it is small,
+    /// otherwise named for the caller to stream from git (`git cat-file blob`), so that its size
+    /// never has to fit in memory.
+    pub fn attachment(&self, path: &str) -> Result<Option<Attachment>> {
+        let Some(blob) = self.snapshot().files.get(path).copied() else {
+            return Ok(None);
+        };
+        let size = self.inner.store.blob_size(blob)?;
+        if size > ATTACHMENT_READ_MAX as u64 {
+            return Ok(Some(Attachment::Large {
+                blob: blob.hex(),
+                size,
+            }));
         }
+        self.inner
+            .store
+            .blob(blob, ATTACHMENT_READ_MAX)
+            .map(|b| Some(Attachment::Read(b)))
     }
 
     /// Pages below `folder` (all of them for the root), optionally only those with `tag`.
@@ -961,10 +1013,11 @@ impl Engine {
         }
         let file = req.path.file();
         let store = &self.inner.store;
+        let max = self.inner.opts.max_page_bytes;
         let mut planned = None;
         for _ in 0..SAVE_PLANS {
             let head = store.head()?;
-            let plan = plan_save(&req, &file, head.as_ref(), store, MERGE_LINES)?;
+            let plan = plan_save(&req, &file, head.as_ref(), store, MERGE_LINES, max)?;
             let SavePlan::Write {
                 against,
                 text,
@@ -1008,27 +1061,28 @@ impl Engine {
             // The page kept changing: plan under the writer, so nothing can change it again.
             None => self.with_writer(|w| {
                 let head = w.head()?;
-                let plan = match plan_save(&req, &file, head.as_ref(), &*w, LOCKED_MERGE_LINES)? {
-                    SavePlan::Conflict {
-                        base,
-                        theirs,
-                        reason: ConflictReason::TooLarge { lines, .. },
-                    } if lines <= MERGE_LINES => SavePlan::Conflict {
-                        base,
-                        theirs,
-                        reason: ConflictReason::Busy,
-                    },
-                    SavePlan::Write {
-                        against,
-                        text,
-                        merged,
-                    } => SavePlan::Committed {
-                        rev: self.commit_page(w, &req, &file, &text, against.is_none())?,
-                        merged,
-                        created: against.is_none(),
-                    },
-                    other => other,
-                };
+                let plan =
+                    match plan_save(&req, &file, head.as_ref(), &*w, LOCKED_MERGE_LINES, max)? {
+                        SavePlan::Conflict {
+                            base,
+                            theirs,
+                            reason: ConflictReason::TooLarge { lines, .. },
+                        } if lines <= MERGE_LINES => SavePlan::Conflict {
+                            base,
+                            theirs,
+                            reason: ConflictReason::Busy,
+                        },
+                        SavePlan::Write {
+                            against,
+                            text,
+                            merged,
+                        } => SavePlan::Committed {
+                            rev: self.commit_page(w, &req, &file, &text, against.is_none())?,
+                            merged,
+                            created: against.is_none(),
+                        },
+                        other => other,
+                    };
                 Ok((head, plan))
             })?,
         };
@@ -1205,6 +1259,7 @@ impl Engine {
             Vec::new()
         };
         let mut updated = Vec::new();
+        let max = self.inner.opts.max_page_bytes;
         let revision = self.with_writer(|w| {
             self.caught_up();
             updated.clear();
@@ -1223,8 +1278,12 @@ impl Engine {
             }];
             changes.extend(self.discussion_changes(from, Some(to)));
             for path in &linking {
-                let Some(bytes) = w.read(&head, &format!("{path}.md"))? else {
-                    continue;
+                // A page over the limit is left as it is: it is never read.
+                let bytes = match w.read(&head, &format!("{path}.md"), max) {
+                    Ok(Some(bytes)) => bytes,
+                    Ok(None) => continue,
+                    Err(e) if e.kind == casebook_core::ErrorKind::TooLarge => continue,
+                    Err(e) => return Err(e),
                 };
                 let source = String::from_utf8_lossy(&bytes);
                 let snap = self.snapshot();
@@ -1331,7 +1390,7 @@ impl Engine {
         let to = self.inner.store.resolve(to)?;
         let text = |rev: &Revision| -> Result<String> {
             Ok(match self.inner.store.blob_at(rev, &path.file())? {
-                Some(b) => String::from_utf8_lossy(&self.inner.store.blob(b)?).into_owned(),
+                Some(b) => self.page_text(path, b)?,
                 None => String::new(),
             })
         };
@@ -1749,15 +1808,16 @@ enum SavePlan {
 /// writer's.
 trait Reads {
     fn blob_at(&self, at: &Revision, file: &str) -> Result<Option<BlobId>>;
-    fn blob(&self, id: BlobId) -> Result<Vec<u8>>;
+    /// A blob's content, refused (`TooLarge`) from its header when over `max` bytes.
+    fn blob(&self, id: BlobId, max: usize) -> Result<Vec<u8>>;
 }
 
 impl Reads for Store {
     fn blob_at(&self, at: &Revision, file: &str) -> Result<Option<BlobId>> {
         Store::blob_at(self, at, file)
     }
-    fn blob(&self, id: BlobId) -> Result<Vec<u8>> {
-        Store::blob(self, id)
+    fn blob(&self, id: BlobId, max: usize) -> Result<Vec<u8>> {
+        Store::blob(self, id, max)
     }
 }
 
@@ -1765,27 +1825,36 @@ impl Reads for casebook_store::Writer<'_> {
     fn blob_at(&self, at: &Revision, file: &str) -> Result<Option<BlobId>> {
         casebook_store::Writer::blob_at(self, at, file)
     }
-    fn blob(&self, id: BlobId) -> Result<Vec<u8>> {
-        casebook_store::Writer::blob(self, id)
+    fn blob(&self, id: BlobId, max: usize) -> Result<Vec<u8>> {
+        casebook_store::Writer::blob(self, id, max)
     }
 }
 
 /// Plans the save `req` of `file` on `head`: the text to write (yours, or yours merged with
 /// the page as it is when it changed since the base), or why not. Merges compare at most
-/// `merge_lines` lines.
+/// `merge_lines` lines. Texts are compared by their blobs and read only to be merged, under the
+/// page limit `max`: a page at the head that came from outside over the limit is replaced
+/// without being read.
 fn plan_save(
     req: &Save<'_>,
     file: &str,
     head: Option<&Revision>,
     read: &dyn Reads,
     merge_lines: usize,
+    max: usize,
 ) -> Result<SavePlan> {
     let against = match head {
         Some(h) => read.blob_at(h, file)?,
         None => None,
     };
     let text_of = |id: BlobId| -> Result<String> {
-        Ok(String::from_utf8_lossy(&read.blob(id)?).into_owned())
+        match read.blob(id, max) {
+            Ok(b) => Ok(String::from_utf8_lossy(&b).into_owned()),
+            Err(e) if e.kind == casebook_core::ErrorKind::TooLarge => {
+                Err(too_large_page(req.path, e))
+            }
+            Err(e) => Err(e),
+        }
     };
     let mut merged = false;
     let text = match req.base {
@@ -1852,7 +1921,17 @@ fn meta_of(blob: BlobId, path: &PagePath, text: &str) -> PageMeta {
         tags: s.tags,
         page_type: s.page_type,
         fields: Arc::new(s.fields),
+        too_large: None,
     }
+}
+
+/// The error for a page over the limit, which is never read.
+fn too_large_page(path: &PagePath, e: Error) -> Error {
+    Error::too_large(format!(
+        "the page {path} is {}, so it is not shown; it came from outside Casebook (a push or a \
+         commit by hand) and can be read, split or removed with git",
+        e.message
+    ))
 }
 
 fn default_message(given: &str, verb: &str, path: &PagePath) -> String {

@@ -50,7 +50,7 @@ impl Engine {
         let Some(blob) = blob else {
             return LinkPrefixes::default();
         };
-        let text = match self.inner.store.blob(blob) {
+        let text = match self.inner.store.blob(blob, self.inner.opts.max_page_bytes) {
             Ok(b) => String::from_utf8_lossy(&b).into_owned(),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read {LINKS_FILE}");
@@ -94,7 +94,7 @@ impl Engine {
             .collect();
         let mut extra = Vec::new();
         for (file, blob) in pages {
-            let Ok(bytes) = self.inner.store.blob(blob) else {
+            let Ok(bytes) = self.inner.store.blob(blob, self.inner.opts.max_page_bytes) else {
                 continue;
             };
             let text = String::from_utf8_lossy(&bytes);

@@ -16,6 +16,9 @@ pub struct PageMeta {
     pub page_type: Option<String>,
     /// The front matter, for typed records (case stories) and their filters.
     pub fields: Arc<casebook_markdown::FrontMatter>,
+    /// The page's size when it is over the page limit (committed outside Casebook): it is
+    /// then never read, so it has no title but its name, is not indexed, and is not shown.
+    pub too_large: Option<u64>,
 }
 
 #[derive(Debug, Default)]

@@ -1793,3 +1793,197 @@ fn past_versions_are_searchable_with_the_revision_that_had_them() {
     assert_eq!(w.engine.search("ocelot", 10, 0).unwrap().total, 1);
     let _ = r2;
 }
+
+/// Writes a loose object into the repository at `git_dir` whose header says it is a blob of
+/// `claimed` bytes, holding only a hundred: git tells its size from the header, and reading it
+/// whole fails. Returns its id.
+fn blob_that_cannot_be_read(git_dir: &Path, claimed: u64) -> String {
+    let mut raw = format!("blob {claimed}\0").into_bytes();
+    raw.extend_from_slice(&[b'x'; 100]);
+    // zlib: its header, one stored (uncompressed) block, the checksum.
+    let mut z = vec![0x78, 0x01, 0x01];
+    let len = raw.len() as u16;
+    z.extend_from_slice(&len.to_le_bytes());
+    z.extend_from_slice(&(!len).to_le_bytes());
+    z.extend_from_slice(&raw);
+    let (a, b) = raw.iter().fold((1u32, 0u32), |(a, b), &x| {
+        let a = (a + x as u32) % 65521;
+        (a, (b + a) % 65521)
+    });
+    z.extend_from_slice(&((b << 16) | a).to_be_bytes());
+    let id = "b1gb1gb1gb1gb1gb1gb1gb1gb1gb1gb1gb1gb1gb".replace('g', "0");
+    let dir = git_dir.join("objects").join(&id[..2]);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(&id[2..]), z).unwrap();
+    id
+}
+
+/// Commits `blob` as `file` on the branch of the bare repository at `git_dir`, by hand
+/// (git's plumbing, no checkout, so the blob is never read).
+fn commit_blob_by_hand(git_dir: &Path, file: &str, blob: &str) {
+    let mut entries = git(git_dir, &["ls-tree", "HEAD"]);
+    entries.push_str(&format!("100644 blob {blob}\t{file}\n"));
+    let mut mktree = Command::new("git")
+        .arg("--git-dir")
+        .arg(git_dir)
+        .arg("mktree")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    mktree
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(entries.as_bytes())
+        .unwrap();
+    let out = mktree.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let tree = String::from_utf8(out.stdout).unwrap();
+    let commit = Command::new("git")
+        .arg("--git-dir")
+        .arg(git_dir)
+        .args([
+            "commit-tree",
+            tree.trim(),
+            "-p",
+            "HEAD",
+            "-m",
+            "A huge page",
+        ])
+        .env("GIT_AUTHOR_NAME", "Hand")
+        .env("GIT_AUTHOR_EMAIL", "hand@x")
+        .env("GIT_COMMITTER_NAME", "Hand")
+        .env("GIT_COMMITTER_EMAIL", "hand@x")
+        .output()
+        .unwrap();
+    assert!(commit.status.success());
+    let commit = String::from_utf8(commit.stdout).unwrap();
+    git(git_dir, &["update-ref", "refs/heads/main", commit.trim()]);
+}
+
+#[test]
+fn a_page_over_the_limit_committed_by_hand_is_never_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("wiki.git");
+    let data = tmp.path().join("data");
+    let opts = || {
+        let mut o = Options::new(&repo, &data);
+        o.max_page_bytes = 4096;
+        o
+    };
+    let e = Engine::open(opts()).unwrap();
+    e.wait_indexed();
+    // A gigabyte by its header, which the engine must never try to inflate (reading it fails),
+    // and a real page over the limit, committed with git while the wiki runs.
+    let home = PagePath::parse("Home").unwrap();
+    let thread = e
+        .start_thread(
+            &home,
+            "A question",
+            "first",
+            &Author::new("A", "a@x"),
+            &ReadScope::everything(),
+        )
+        .unwrap();
+    let comment = format!(
+        ".casebook/discussions/Home/{}/20991231-235959-ffff.md",
+        thread.id
+    );
+    let huge = blob_that_cannot_be_read(&repo, 1 << 30);
+    commit_blob_by_hand(&repo, "Huge.md", &huge);
+    let clone = tmp.path().join("c");
+    let run = |dir: &Path, args: &[&str]| {
+        let o = Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .env("GIT_AUTHOR_NAME", "Pusher")
+            .env("GIT_AUTHOR_EMAIL", "p@x")
+            .env("GIT_COMMITTER_NAME", "Pusher")
+            .env("GIT_COMMITTER_EMAIL", "p@x")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    run(
+        tmp.path(),
+        &["clone", "-q", "--no-checkout", repo.to_str().unwrap(), "c"],
+    );
+    run(&clone, &["reset", "-q", "--", "."]);
+    std::fs::write(
+        clone.join("Long.md"),
+        format!("# Long\n\n{}", "narwhalquartz ".repeat(600)),
+    )
+    .unwrap();
+    std::fs::write(clone.join("Short.md"), "# Short\n\nplatypusjade\n").unwrap();
+    std::fs::create_dir_all(clone.join(&comment).parent().unwrap()).unwrap();
+    std::fs::write(
+        clone.join(&comment),
+        format!(
+            "---\nauthor: B\ndate: 2099-12-31T23:59:59Z\n---\n{}",
+            "long ".repeat(1000)
+        ),
+    )
+    .unwrap();
+    run(&clone, &["add", "Long.md", "Short.md", &comment]);
+    run(&clone, &["commit", "-q", "-m", "Two pages"]);
+    run(&clone, &["push", "-q", "origin", "HEAD:main"]);
+    let check = |e: &Engine| {
+        e.wait_indexed();
+        let all = ReadScope::everything();
+        for (name, bytes) in [("Huge", 1u64 << 30), ("Long", 8 + 600 * 14)] {
+            let p = PagePath::parse(name).unwrap();
+            assert!(e.exists(&p, &ReadScope::everything()), "{name} is listed");
+            let err = e.page(&p, None, &all).unwrap_err();
+            assert_eq!(
+                err.kind,
+                casebook_core::ErrorKind::TooLarge,
+                "{name}: {err}"
+            );
+            assert!(
+                err.message.contains(&format!(
+                    "{name} is {bytes} bytes, over the limit of 4096 bytes"
+                )),
+                "{err}"
+            );
+        }
+        assert_eq!(e.search("narwhalquartz", 5, 0).unwrap().total, 0);
+        let short = e
+            .page(&PagePath::parse("Short").unwrap(), None, &all)
+            .unwrap();
+        assert_eq!(short.title, "Short");
+        assert_eq!(e.search("platypusjade", 5, 0).unwrap().total, 1);
+        // A comment over the limit says so; the thread is shown.
+        let threads = e.threads(&home, &all).unwrap();
+        let last = threads[0].comments.last().unwrap();
+        assert!(
+            last.markdown
+                .contains("This comment is 5045 bytes, over the limit of 4096 bytes"),
+            "{}",
+            last.markdown
+        );
+    };
+    // Picked up from outside, and again from scratch at start with a new index.
+    assert!(e.sync().unwrap());
+    check(&e);
+    e.shutdown();
+    drop(e);
+    std::fs::remove_dir_all(&data).unwrap();
+    let e = Engine::open(opts()).unwrap();
+    check(&e);
+    // A save replaces such a page without reading it.
+    let p = PagePath::parse("Huge").unwrap();
+    e.save(Save {
+        path: &p,
+        markdown: "# Huge no more\n",
+        message: "",
+        base: None,
+        author: &Author::new("A", "a@x"),
+    })
+    .unwrap();
+    let page = e.page(&p, None, &ReadScope::everything()).unwrap();
+    assert_eq!(page.title, "Huge no more");
+    e.shutdown();
+}

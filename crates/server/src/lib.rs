@@ -11,6 +11,7 @@ mod jwt;
 mod mail;
 mod notify;
 mod oidc;
+mod pushhook;
 mod pushrefs;
 mod records;
 mod security;
@@ -125,6 +126,8 @@ pub struct AppState {
     pub(crate) auth: Arc<auth::AuthState>,
     pub(crate) notices: Arc<notify::Notices>,
     pub(crate) oidc: Option<Arc<oidc::Oidc>>,
+    /// The hooks git runs for a push (see `pushhook`), written at start.
+    pub(crate) git_hooks: Arc<PathBuf>,
 }
 
 /// The one acting person of a request.
@@ -161,7 +164,9 @@ impl AppState {
             }
             None => None,
         };
+        let git_hooks = Arc::new(pushhook::write(engine.data_path())?);
         Ok(AppState {
+            git_hooks,
             oidc,
             engine,
             opts: Arc::new(opts),

@@ -22,58 +22,80 @@ pub(crate) enum Scan {
     Unreadable,
 }
 
-/// Reads the command list (pkt-lines up to the first flush) from the start of `buf`.
-pub(crate) fn commands(buf: &[u8]) -> Scan {
-    let mut at = 0;
-    let mut refs = Vec::new();
-    let mut caps = Vec::new();
-    loop {
-        let Some(head) = buf.get(at..at + 4) else {
-            return Scan::More;
-        };
-        let Some(len) = std::str::from_utf8(head)
-            .ok()
-            .and_then(|h| usize::from_str_radix(h, 16).ok())
-        else {
-            return Scan::Unreadable;
-        };
-        if len == 0 {
-            return if refs.is_empty() {
-                Scan::Unreadable
-            } else {
-                Scan::Done(Commands { refs, caps })
+/// Reads a command list (pkt-lines up to the first flush) as it arrives, remembering where it
+/// stopped: each piece of the body is looked at once, however many pieces the list comes in.
+#[derive(Debug, Default)]
+pub(crate) struct Reader {
+    /// Where the next pkt-line starts.
+    at: usize,
+    refs: Vec<String>,
+    caps: Vec<String>,
+}
+
+impl Reader {
+    /// Reads on from where the last call stopped; `buf` is the body so far (the same bytes as
+    /// before, and maybe more).
+    pub(crate) fn scan(&mut self, buf: &[u8]) -> Scan {
+        loop {
+            let at = self.at;
+            let Some(head) = buf.get(at..at + 4) else {
+                return Scan::More;
             };
-        }
-        if len <= 4 {
-            return Scan::Unreadable;
-        }
-        let Some(line) = buf.get(at + 4..at + len) else {
-            return Scan::More;
-        };
-        at += len;
-        let (line, offered) = match line.iter().position(|&b| b == 0) {
-            Some(nul) => (&line[..nul], Some(&line[nul + 1..])),
-            None => (line, None),
-        };
-        if let Some(offered) = offered {
-            caps = String::from_utf8_lossy(offered)
-                .split_whitespace()
-                .map(str::to_string)
-                .collect();
-        }
-        let Ok(text) = std::str::from_utf8(line) else {
-            return Scan::Unreadable;
-        };
-        let text = text.trim_end_matches('\n');
-        if text.starts_with("shallow ") {
-            continue;
-        }
-        let mut parts = text.splitn(3, ' ');
-        match (parts.next(), parts.next(), parts.next()) {
-            (Some(_old), Some(_new), Some(name)) if !name.is_empty() => refs.push(name.to_string()),
-            _ => return Scan::Unreadable,
+            let Some(len) = std::str::from_utf8(head)
+                .ok()
+                .and_then(|h| usize::from_str_radix(h, 16).ok())
+            else {
+                return Scan::Unreadable;
+            };
+            if len == 0 {
+                return if self.refs.is_empty() {
+                    Scan::Unreadable
+                } else {
+                    Scan::Done(Commands {
+                        refs: std::mem::take(&mut self.refs),
+                        caps: std::mem::take(&mut self.caps),
+                    })
+                };
+            }
+            if len <= 4 {
+                return Scan::Unreadable;
+            }
+            let Some(line) = buf.get(at + 4..at + len) else {
+                return Scan::More;
+            };
+            self.at += len;
+            let (line, offered) = match line.iter().position(|&b| b == 0) {
+                Some(nul) => (&line[..nul], Some(&line[nul + 1..])),
+                None => (line, None),
+            };
+            if let Some(offered) = offered {
+                self.caps = String::from_utf8_lossy(offered)
+                    .split_whitespace()
+                    .map(str::to_string)
+                    .collect();
+            }
+            let Ok(text) = std::str::from_utf8(line) else {
+                return Scan::Unreadable;
+            };
+            let text = text.trim_end_matches('\n');
+            if text.starts_with("shallow ") {
+                continue;
+            }
+            let mut parts = text.splitn(3, ' ');
+            match (parts.next(), parts.next(), parts.next()) {
+                (Some(_old), Some(_new), Some(name)) if !name.is_empty() => {
+                    self.refs.push(name.to_string())
+                }
+                _ => return Scan::Unreadable,
+            }
         }
     }
+}
+
+/// Reads the command list from the start of `buf`, all of it there is.
+#[cfg(test)]
+pub(crate) fn commands(buf: &[u8]) -> Scan {
+    Reader::default().scan(buf)
 }
 
 fn pkt(data: &[u8]) -> Vec<u8> {
@@ -154,6 +176,31 @@ mod tests {
         for cut in [0, 3, 10, body.len() - 12] {
             assert_eq!(commands(&body[..cut]), Scan::More, "cut at {cut}");
         }
+        // Read as it arrives, a byte at a time: each line is read once, when it is whole.
+        let mut reader = Reader::default();
+        let mut done = None;
+        for end in 0..=body.len() {
+            match reader.scan(&body[..end]) {
+                Scan::More => {}
+                Scan::Done(c) => {
+                    done = Some((end, c));
+                    break;
+                }
+                Scan::Unreadable => panic!("unreadable at {end}"),
+            }
+            assert!(reader.at <= end, "read past what arrived");
+        }
+        let (end, c) = done.expect("the list is read");
+        assert_eq!(end, body.len() - "PACK...".len());
+        assert_eq!(c.refs, ["refs/heads/main", "refs/heads/idea"]);
+        // What was read is not read again: spoiling a line already read changes nothing.
+        let first =
+            4 + usize::from_str_radix(std::str::from_utf8(&body[..4]).unwrap(), 16).unwrap();
+        let mut reader = Reader::default();
+        assert_eq!(reader.scan(&body[..first + 2]), Scan::More);
+        let mut spoiled = body.clone();
+        spoiled[..4].copy_from_slice(b"zzzz");
+        assert!(matches!(reader.scan(&spoiled), Scan::Done(_)));
         let Scan::Done(c) = commands(&body) else {
             panic!("not read: {body:?}");
         };

@@ -4,12 +4,13 @@ use crate::api::encode;
 use crate::views::{self, Crumb};
 use crate::{Actor, AppState, PageError, blocking, feed};
 use axum::Router;
+use axum::body::Body;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use casebook_core::{Error, ErrorKind, FolderPath, PagePath, Revision};
-use casebook_engine::{Save, SaveOutcome};
+use casebook_engine::{Attachment, Save, SaveOutcome};
 use minijinja::context;
 use serde::Deserialize;
 
@@ -273,11 +274,21 @@ async fn missing(st: &AppState, actor: &Actor, raw: &str, path: &PagePath) -> We
     let engine = st.engine.clone();
     let file = raw.to_string();
     if actor.sees(raw)
-        && let Some(bytes) = blocking(move || engine.file(&file))
+        && let Some(found) = blocking(move || engine.attachment(&file))
             .await
             .map_err(|e| st.fail(e))?
     {
-        return Ok(attachment(raw, bytes));
+        let (body, len) = match found {
+            Attachment::Read(bytes) => {
+                let len = bytes.len() as u64;
+                (Body::from(bytes), len)
+            }
+            Attachment::Large { blob, size } => (
+                crate::githttp::blob_body(st.engine.repo_path(), &blob).map_err(|e| st.fail(e))?,
+                size,
+            ),
+        };
+        return Ok(attachment(raw, body, len));
     }
     let folder = FolderPath::parse(raw).map_err(|e| st.fail(e))?;
     let listing = st.engine.listing(&folder, &actor.scope);
@@ -312,15 +323,16 @@ async fn missing(st: &AppState, actor: &Actor, raw: &str, path: &PagePath) -> We
     ))
 }
 
-/// Serves a file of the repository. Types a browser would run (HTML, SVG, anything unknown) are
-/// sent as downloads so they cannot act on the wiki's origin.
-fn attachment(name: &str, bytes: Vec<u8>) -> Response {
+/// Serves a file of the repository, `len` bytes. Types a browser would run (HTML, SVG, anything
+/// unknown) are sent as downloads so they cannot act on the wiki's origin.
+fn attachment(name: &str, body: Body, len: u64) -> Response {
     let ct = crate::theme::content_type(name);
     let inline = ct.starts_with("image/") && ct != "image/svg+xml"
         || ct.starts_with("text/plain")
         || ct == "application/pdf";
-    let mut resp = (StatusCode::OK, bytes).into_response();
+    let mut resp = (StatusCode::OK, body).into_response();
     let h = resp.headers_mut();
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     h.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(if inline {

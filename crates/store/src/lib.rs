@@ -293,14 +293,16 @@ impl Store {
         })
     }
 
-    /// The content of a blob.
-    pub fn blob(&self, id: BlobId) -> Result<Vec<u8>> {
-        self.read(|repo| {
-            let blob = repo
-                .find_blob(id.oid())
-                .map_err(|_| Error::not_found(format!("no blob {}", id.hex())))?;
-            Ok(blob.content().to_vec())
-        })
+    /// The size of a blob in bytes, read from the object's header: its content is not inflated.
+    pub fn blob_size(&self, id: BlobId) -> Result<u64> {
+        self.read(|repo| blob_size(repo, id.oid()))
+    }
+
+    /// The content of a blob of at most `max` bytes. A larger one is refused (`TooLarge`)
+    /// from its header, without being read: content pushed or committed by hand may be of any
+    /// size, and a blob is inflated whole in memory.
+    pub fn blob(&self, id: BlobId, max: usize) -> Result<Vec<u8>> {
+        self.read(|repo| read_blob(repo, id.oid(), max))
     }
 
     /// Writes `content` as a blob, without the writer, ahead of the commit that puts it: the
@@ -421,24 +423,8 @@ impl Writer<'_> {
         head_oid(&self.repo, &self.store.branch).map(|o| o.map(rev))
     }
 
-    /// The content of `file` at `at`.
-    pub fn read(&self, at: &Revision, file: &str) -> Result<Option<Vec<u8>>> {
-        let tree = commit_of(&self.repo, at)?
-            .tree()
-            .map_err(git_err("cannot read a tree"))?;
-        match tree::blob_in(&tree, file) {
-            Some(id) => {
-                let blob = self
-                    .repo
-                    .find_blob(id.oid())
-                    .map_err(git_err("cannot read a blob"))?;
-                Ok(Some(blob.content().to_vec()))
-            }
-            None => Ok(None),
-        }
-    }
-
-    /// The blob of `file` at `at`, if the file exists there (no content is read).
+    /// The blob of `file` at `at`, if the file exists there. Two revisions of a file are the
+    /// same text exactly when their blobs are the same.
     pub fn blob_at(&self, at: &Revision, file: &str) -> Result<Option<BlobId>> {
         let tree = commit_of(&self.repo, at)?
             .tree()
@@ -446,13 +432,19 @@ impl Writer<'_> {
         Ok(tree::blob_in(&tree, file))
     }
 
-    /// The content of a blob.
-    pub fn blob(&self, id: BlobId) -> Result<Vec<u8>> {
-        let blob = self
-            .repo
-            .find_blob(id.oid())
-            .map_err(|_| Error::not_found(format!("no blob {}", id.hex())))?;
-        Ok(blob.content().to_vec())
+    /// The content of `file` at `at`, if it is at most `max` bytes (`TooLarge` otherwise,
+    /// found from the object's header without reading it).
+    pub fn read(&self, at: &Revision, file: &str, max: usize) -> Result<Option<Vec<u8>>> {
+        match self.blob_at(at, file)? {
+            Some(id) => read_blob(&self.repo, id.oid(), max).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The content of a blob of at most `max` bytes (`TooLarge` otherwise, found from the
+    /// object's header without reading it).
+    pub fn blob(&self, id: BlobId, max: usize) -> Result<Vec<u8>> {
+        read_blob(&self.repo, id.oid(), max)
     }
 
     /// True when `ancestor` is `descendant` or one of its ancestors.
@@ -535,6 +527,59 @@ impl Writer<'_> {
         });
         Ok(rev(oid))
     }
+}
+
+/// The git blob id of `content`, as it would be stored (nothing is written).
+pub fn blob_id_of(content: &[u8]) -> Result<BlobId> {
+    Oid::hash_object(ObjectType::Blob, content)
+        .map(BlobId::from_oid)
+        .map_err(git_err("cannot hash a text"))
+}
+
+pub(crate) fn blob_size(repo: &Repository, oid: Oid) -> Result<u64> {
+    let odb = repo
+        .odb()
+        .map_err(git_err("cannot open the object database"))?;
+    match odb.read_header(oid) {
+        Ok((size, ObjectType::Blob)) => Ok(size as u64),
+        Ok(_) => Err(Error::not_found(format!("{oid} is not a blob"))),
+        Err(e) if e.code() == git2::ErrorCode::NotFound => {
+            Err(Error::not_found(format!("no blob {oid}")))
+        }
+        Err(e) => Err(Error::internal(format!(
+            "cannot read the blob {oid}: {}",
+            e.message()
+        ))),
+    }
+}
+
+pub(crate) fn read_blob(repo: &Repository, oid: Oid, max: usize) -> Result<Vec<u8>> {
+    let size = blob_size(repo, oid)?;
+    if size > max as u64 {
+        return Err(Error::too_large(format!(
+            "{size} bytes, over the limit of {max} bytes"
+        )));
+    }
+    let blob = repo
+        .find_blob(oid)
+        .map_err(|_| Error::not_found(format!("no blob {oid}")))?;
+    Ok(blob.content().to_vec())
+}
+
+/// Copies a blob into `out`: in pieces when git can read it so (a loose object, as every
+/// object Casebook writes is), else whole.
+pub(crate) fn copy_blob(repo: &Repository, oid: Oid, out: &mut dyn std::io::Write) -> Result<u64> {
+    let io = |e: std::io::Error| Error::internal(format!("cannot copy the blob {oid}: {e}"));
+    let odb = repo
+        .odb()
+        .map_err(git_err("cannot open the object database"))?;
+    // libgit2 streams loose objects only; a packed one is inflated whole either way.
+    if let Ok((mut reader, _, _)) = odb.reader(oid) {
+        return std::io::copy(&mut reader, out).map_err(io);
+    }
+    let blob = repo.find_blob(oid).map_err(git_err("cannot read a blob"))?;
+    out.write_all(blob.content()).map_err(io)?;
+    Ok(blob.content().len() as u64)
 }
 
 fn rev(oid: Oid) -> Revision {

@@ -238,13 +238,13 @@ pub(crate) fn update_workdir(
         let full = workdir.join(path);
         match blob_in(tree, path) {
             Some(id) => {
-                let blob = repo
-                    .find_blob(id.oid())
-                    .map_err(git_err("cannot read a blob"))?;
                 if let Some(dir) = full.parent() {
                     std::fs::create_dir_all(dir).map_err(|e| io("cannot create a folder", e))?;
                 }
-                std::fs::write(&full, blob.content()).map_err(|e| io("cannot write a file", e))?;
+                // A moved file may be of any size: copied in pieces where git can.
+                let mut file =
+                    std::fs::File::create(&full).map_err(|e| io("cannot write a file", e))?;
+                crate::copy_blob(repo, id.oid(), &mut file)?;
                 index
                     .add_path(Path::new(path))
                     .map_err(git_err("cannot update the index"))?;

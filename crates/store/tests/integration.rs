@@ -60,7 +60,7 @@ fn read(store: &Store, at: &Revision, file: &str) -> Option<String> {
     store
         .blob_at(at, file)
         .unwrap()
-        .map(|b| String::from_utf8(store.blob(b).unwrap()).unwrap())
+        .map(|b| String::from_utf8(store.blob(b, usize::MAX).unwrap()).unwrap())
 }
 
 #[test]
@@ -376,7 +376,72 @@ fn a_blob_written_ahead_is_the_one_the_commit_puts() {
     let mut w = store.writer();
     let rev = w.commit(&[put("Ahead.md", text)], &ann(), "Ahead").unwrap();
     assert_eq!(w.blob_at(&rev, "Ahead.md").unwrap(), Some(id));
-    assert_eq!(w.blob(id).unwrap(), text.as_bytes());
+    assert_eq!(w.blob(id, 1 << 20).unwrap(), text.as_bytes());
     drop(w);
     assert_eq!(git(&repo, &["rev-parse", "HEAD:Ahead.md"]).trim(), id.hex());
+}
+
+#[test]
+fn a_blob_over_the_limit_is_refused_from_its_header() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = seeded(tmp.path());
+    let repo = tmp.path().join("wiki.git");
+    // A loose object whose header says it is a mebibyte, holding only a hundred bytes: reading
+    // it whole fails, so a refusal that names its size cannot have read it.
+    let mut raw = b"blob 1048576\0".to_vec();
+    raw.extend_from_slice(&[b'x'; 100]);
+    // zlib: its header, one stored (uncompressed) block, the checksum.
+    let mut z = vec![0x78, 0x01, 0x01];
+    let len = raw.len() as u16;
+    z.extend_from_slice(&len.to_le_bytes());
+    z.extend_from_slice(&(!len).to_le_bytes());
+    z.extend_from_slice(&raw);
+    let (a, b) = raw.iter().fold((1u32, 0u32), |(a, b), &x| {
+        let a = (a + x as u32) % 65521;
+        (a, (b + a) % 65521)
+    });
+    z.extend_from_slice(&((b << 16) | a).to_be_bytes());
+    let id = "b100b100b100b100b100b100b100b100b100b100";
+    let dir = repo.join("objects").join(&id[..2]);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(&id[2..]), z).unwrap();
+    let mut mktree = Command::new("git")
+        .arg("-C")
+        .arg(&repo)
+        .arg("mktree")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    mktree
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("100644 blob {id}\tHuge.md\n").as_bytes())
+        .unwrap();
+    let out = mktree.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let tree = String::from_utf8(out.stdout).unwrap();
+    let commit = git(&repo, &["commit-tree", tree.trim(), "-m", "by hand"]);
+    let at = Revision::from_git(commit.trim().to_string());
+    let blob = store.blob_at(&at, "Huge.md").unwrap().unwrap();
+
+    assert_eq!(store.blob_size(blob).unwrap(), 1 << 20);
+    let e = store.blob(blob, 64 << 10).unwrap_err();
+    assert_eq!(e.kind, casebook_core::ErrorKind::TooLarge);
+    assert_eq!(e.message, "1048576 bytes, over the limit of 65536 bytes");
+    let e = store.writer().read(&at, "Huge.md", 64 << 10).unwrap_err();
+    assert_eq!(e.kind, casebook_core::ErrorKind::TooLarge);
+    // Read whole, it is found broken.
+    let e = store.blob(blob, usize::MAX).unwrap_err();
+    assert_ne!(e.kind, casebook_core::ErrorKind::TooLarge, "{e}");
+    // A page within the limit reads as before.
+    let head = store.head().unwrap().unwrap();
+    let home = store.blob_at(&head, "Home.md").unwrap().unwrap();
+    assert_eq!(store.blob(home, 7).unwrap(), b"# Home\n");
+    assert_eq!(
+        store.blob(home, 6).unwrap_err().kind,
+        casebook_core::ErrorKind::TooLarge
+    );
 }

@@ -51,6 +51,15 @@ impl Wiki {
         non_bare: bool,
         tweak: impl FnOnce(&mut ServerOptions),
     ) -> Wiki {
+        Wiki::start_full(access, non_bare, |_| {}, tweak).await
+    }
+
+    async fn start_full(
+        access: Access,
+        non_bare: bool,
+        engine_tweak: impl FnOnce(&mut Options),
+        tweak: impl FnOnce(&mut ServerOptions),
+    ) -> Wiki {
         let tmp = tempfile::tempdir().unwrap();
         std::fs::create_dir(tmp.path().join("home")).unwrap();
         let repo = if non_bare {
@@ -68,7 +77,9 @@ impl Wiki {
         } else {
             tmp.path().join("wiki.git")
         };
-        let engine = Engine::open(Options::new(&repo, tmp.path().join("data"))).unwrap();
+        let mut engine_opts = Options::new(&repo, tmp.path().join("data"));
+        engine_tweak(&mut engine_opts);
+        let engine = Engine::open(engine_opts).unwrap();
         engine.wait_indexed();
         let mut opts = ServerOptions {
             anonymous: access,
@@ -442,6 +453,77 @@ async fn a_push_over_the_size_limit_is_refused() {
         .await));
     w.write("a/Small.md", "# Small\n");
     w.commit("a", "A small page").await;
+    ok(Ok(w.git("a", &["push", "-q", "origin", "main"]).await));
+    assert_eq!(w.server_head().await, w.head_of("a").await);
+    w.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_with_a_page_over_the_page_limit_is_refused_by_git() {
+    let w = Wiki::start_full(Access::Edit, false, |o| o.max_page_bytes = 4096, |_| {}).await;
+    ok(Ok(w.clone("a").await));
+    let before = w.server_head().await;
+    // Small on the wire (it compresses well), over the limit once inflated. The same content
+    // also as an attachment, which comes first in the tree: the page must be found all the same.
+    let big = "All work and no play. ".repeat(1000);
+    w.write("a/notes/Big Page.md", &big);
+    w.write("a/notes/Big Copy.bin", &big);
+    w.write("a/notes/Fine.md", "# Fine\n");
+    w.commit("a", "A page over the limit").await;
+    let out = w.git("a", &["push", "origin", "main"]).await;
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "remote: Casebook: notes/Big Page.md is 22000 bytes; a page may be at most 4096 bytes"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("! [remote rejected]"), "{err}");
+    assert_eq!(w.server_head().await, before);
+    assert_eq!(w.engine.head().unwrap().as_str(), before);
+    // Nothing of the refused push was stored.
+    let blob = String::from_utf8(
+        w.git("a", &["rev-parse", "HEAD:notes/Big Page.md"])
+            .await
+            .stdout,
+    )
+    .unwrap();
+    let kept = Command::new("git")
+        .arg("-C")
+        .arg(&w.repo)
+        .args(["cat-file", "-e", blob.trim()])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        !kept.status.success(),
+        "the refused page's blob is in the repository"
+    );
+    // A discussion's file is held to the same limit.
+    ok(Ok(w
+        .git("a", &["reset", "-q", "--hard", "origin/main"])
+        .await));
+    w.write(
+        "a/.casebook/discussions/Welcome/20261201-093000-3fa2/20261201-093100-0001.md",
+        &big,
+    );
+    w.commit("a", "A long comment").await;
+    let out = w.git("a", &["push", "origin", "main"]).await;
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("20261201-093100-0001.md is 22000 bytes"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(w.server_head().await, before);
+    // Pages under the limit, and attachments of any size, still go through.
+    ok(Ok(w
+        .git("a", &["reset", "-q", "--hard", "origin/main"])
+        .await));
+    w.write("a/notes/Big Copy.bin", &big);
+    w.write("a/notes/Fine.md", "Fine. ".repeat(600));
+    w.commit("a", "A page under the limit").await;
     ok(Ok(w.git("a", &["push", "-q", "origin", "main"]).await));
     assert_eq!(w.server_head().await, w.head_of("a").await);
     w.stop().await;
