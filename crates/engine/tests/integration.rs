@@ -180,19 +180,7 @@ fn outside_commits_are_picked_up_and_indexed() {
         "# Pushed Page\n\nThe word zyxwvut lives here.\n",
     )
     .unwrap();
-    let run = |args: &[&str]| {
-        let o = Command::new("git")
-            .arg("-C")
-            .arg(&clone)
-            .args(args)
-            .env("GIT_AUTHOR_NAME", "Pusher")
-            .env("GIT_AUTHOR_EMAIL", "p@x")
-            .env("GIT_COMMITTER_NAME", "Pusher")
-            .env("GIT_COMMITTER_EMAIL", "p@x")
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    };
+    let run = |args: &[&str]| git_as(&clone, "Pusher", "p@x", args);
     run(&["add", "."]);
     run(&["commit", "-q", "-m", "from outside"]);
     run(&["push", "-q", "origin", "HEAD:main"]);
@@ -213,19 +201,7 @@ fn outside_commits_are_picked_up_and_indexed() {
 fn push_from_outside(w: &TestWiki, files: &[(&str, &str)]) {
     let tmp = tempfile::tempdir().unwrap();
     let clone = tmp.path().join("c");
-    let run = |args: &[&str]| {
-        let o = Command::new("git")
-            .arg("-C")
-            .arg(tmp.path())
-            .args(args)
-            .env("GIT_AUTHOR_NAME", "Pusher")
-            .env("GIT_AUTHOR_EMAIL", "p@x")
-            .env("GIT_COMMITTER_NAME", "Pusher")
-            .env("GIT_COMMITTER_EMAIL", "p@x")
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    };
+    let run = |args: &[&str]| git_as(tmp.path(), "Pusher", "p@x", args);
     run(&["clone", "-q", w.repo.to_str().unwrap(), "c"]);
     for (path, text) in files {
         let f = clone.join(path);
@@ -1150,18 +1126,7 @@ fn a_save_on_top_of_an_unnoticed_push_brings_in_both() {
     let w = TestWiki::new();
     let tmp = tempfile::tempdir().unwrap();
     let clone = tmp.path().join("c");
-    let run = |args: &[&str]| {
-        let o = Command::new("git")
-            .current_dir(tmp.path())
-            .args(args)
-            .env("GIT_AUTHOR_NAME", "Pusher")
-            .env("GIT_AUTHOR_EMAIL", "p@x")
-            .env("GIT_COMMITTER_NAME", "Pusher")
-            .env("GIT_COMMITTER_EMAIL", "p@x")
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    };
+    let run = |args: &[&str]| git_as(tmp.path(), "Pusher", "p@x", args);
     run(&["clone", "-q", w.repo.to_str().unwrap(), "c"]);
     std::fs::write(clone.join("Pushed.md"), "# Pushed\n\nqwertzuiop\n").unwrap();
     run(&["-C", "c", "add", "."]);
@@ -1396,18 +1361,7 @@ fn discussions_live_in_git_beside_the_page_and_follow_it() {
 fn a_thread_pushed_from_a_clone_is_picked_up() {
     let w = TestWiki::new();
     let tmp = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        let o = Command::new("git")
-            .current_dir(tmp.path())
-            .args(args)
-            .env("GIT_AUTHOR_NAME", "Cleo")
-            .env("GIT_AUTHOR_EMAIL", "c@x")
-            .env("GIT_COMMITTER_NAME", "Cleo")
-            .env("GIT_COMMITTER_EMAIL", "c@x")
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    };
+    let run = |args: &[&str]| git_as(tmp.path(), "Cleo", "c@x", args);
     run(&["clone", "-q", w.repo.to_str().unwrap(), "c"]);
     let dir = tmp
         .path()
@@ -1894,19 +1848,7 @@ fn a_page_over_the_limit_committed_by_hand_is_never_read() {
     let huge = blob_that_cannot_be_read(&repo, 1 << 30);
     commit_blob_by_hand(&repo, "Huge.md", &huge);
     let clone = tmp.path().join("c");
-    let run = |dir: &Path, args: &[&str]| {
-        let o = Command::new("git")
-            .arg("-C")
-            .arg(dir)
-            .args(args)
-            .env("GIT_AUTHOR_NAME", "Pusher")
-            .env("GIT_AUTHOR_EMAIL", "p@x")
-            .env("GIT_COMMITTER_NAME", "Pusher")
-            .env("GIT_COMMITTER_EMAIL", "p@x")
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    };
+    let run = |dir: &Path, args: &[&str]| git_as(dir, "Pusher", "p@x", args);
     run(
         tmp.path(),
         &["clone", "-q", "--no-checkout", repo.to_str().unwrap(), "c"],
@@ -1986,4 +1928,19 @@ fn a_page_over_the_limit_committed_by_hand_is_never_read() {
     let page = e.page(&p, None, &ReadScope::everything()).unwrap();
     assert_eq!(page.title, "Huge no more");
     e.shutdown();
+}
+
+/// Runs git in `dir` as the author `name <email>`, which must succeed.
+fn git_as(dir: &Path, name: &str, email: &str, args: &[&str]) {
+    let o = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", name)
+        .env("GIT_AUTHOR_EMAIL", email)
+        .env("GIT_COMMITTER_NAME", name)
+        .env("GIT_COMMITTER_EMAIL", email)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
