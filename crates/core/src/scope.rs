@@ -81,8 +81,6 @@ pub fn split_doc_id(id: &str) -> (&str, Option<&str>) {
 pub struct ReadScope {
     /// Folder paths as [`fold_case`] writes them, without a trailing `/`.
     hidden: Arc<[String]>,
-    /// The rules merely lowercased, where that differs from `hidden`.
-    lowered: Arc<[String]>,
 }
 
 impl ReadScope {
@@ -93,20 +91,11 @@ impl ReadScope {
 
     /// Sees everything but `folders` (paths as [`folder_rule`] returns them).
     pub fn hiding<I: IntoIterator<Item = String>>(folders: I) -> ReadScope {
-        let folders: Vec<String> = folders.into_iter().collect();
-        let mut hidden: Vec<String> = folders.iter().map(|f| fold_case(f)).collect();
+        let mut hidden: Vec<String> = folders.into_iter().map(|f| fold_case(&f)).collect();
         hidden.sort();
         hidden.dedup();
-        let mut lowered: Vec<String> = folders
-            .iter()
-            .map(|f| f.to_lowercase())
-            .filter(|f| hidden.binary_search(f).is_err())
-            .collect();
-        lowered.sort();
-        lowered.dedup();
         ReadScope {
             hidden: hidden.into(),
-            lowered: lowered.into(),
         }
     }
 
@@ -118,15 +107,6 @@ impl ReadScope {
     /// The hidden folders, as [`fold_case`] writes them.
     pub fn hidden(&self) -> &[String] {
         &self.hidden
-    }
-
-    /// The hidden folders as [`fold_case`] writes them and as the rules were lowercased, where
-    /// that differs (what a search index written before case folding holds).
-    pub fn hidden_spellings(&self) -> impl Iterator<Item = &str> {
-        self.hidden
-            .iter()
-            .chain(self.lowered.iter())
-            .map(String::as_str)
     }
 
     /// Whether a page path, a file path in the repository (an attachment, a page's `.md` file, a

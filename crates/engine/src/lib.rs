@@ -1293,7 +1293,10 @@ impl Engine {
                     &*snap,
                     from.as_str(),
                     to.as_str(),
-                ) {
+                ) && new.len() <= max
+                {
+                    // (A page the longer link would take over the limit keeps the old link,
+                    // which still leads here through the move.)
                     changes.push(Change::Put {
                         path: format!("{path}.md"),
                         content: new.into_bytes(),
@@ -1355,8 +1358,9 @@ impl Engine {
 
     /// Commits that changed the page, newest first (following renames), as `scope` may see
     /// them: the commits from before the page came into a folder the reader sees are left out
-    /// and counted in `hidden_earlier`, and the move that brought it into view does not name
-    /// where it came from.
+    /// and counted in `hidden_earlier`, the move that brought it into view does not name where
+    /// it came from, and a commit that also changed files the reader may not see is shown with
+    /// a neutral message (one tree diff per commit listed, for such readers only).
     pub fn history(&self, path: &PagePath, limit: usize, scope: &ReadScope) -> Result<History> {
         if !scope.sees(path.as_str()) {
             return Err(Error::not_found(format!("there is no page {path}")));
@@ -1376,6 +1380,16 @@ impl Engine {
             if c.paths.get(1).is_some_and(|old| !scope.sees(old)) {
                 c.paths.truncate(1);
                 c.summary = "Moved here from a folder you cannot read".to_string();
+            } else if !scope.sees_all(
+                self.inner
+                    .store
+                    .changed_files(&c.revision)?
+                    .iter()
+                    .map(String::as_str),
+            ) {
+                // The commit also changed files the reader may not see, which its message
+                // may name (a move into a hidden folder, say): as recent changes show it.
+                c.summary = "Changed this page (and files in folders you cannot read)".to_string();
             }
         }
         Ok(History {
@@ -1902,6 +1916,14 @@ fn plan_save(
             }
         }
     };
+    if text.len() > max {
+        // Two edits, each within the limit, can merge into a page over it.
+        return Err(Error::too_large(format!(
+            "merged with the changes saved since your base revision, the page would be {} bytes; \
+             the limit is {max} bytes",
+            text.len()
+        )));
+    }
     if against == Some(BlobId::of(text.as_bytes())) {
         return Ok(SavePlan::Unchanged { merged });
     }

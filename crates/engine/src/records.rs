@@ -27,6 +27,8 @@ pub struct NewRecord<'a> {
     pub tags: &'a [String],
     pub values: &'a [(String, Value)],
     pub author: &'a Author,
+    /// What the person creating it may read: a template page they may not see is not used.
+    pub scope: &'a ReadScope,
 }
 
 impl Engine {
@@ -44,11 +46,11 @@ impl Engine {
         }
     }
 
-    /// The text a new page of `t` starts from: its template page without the front matter,
-    /// else its inline body, else nothing.
-    pub fn template_body(&self, t: &PageType) -> String {
+    /// The text a new page of `t` starts from: its template page (if `scope` sees it) without
+    /// the front matter, else its inline body, else nothing.
+    pub fn template_body(&self, t: &PageType, scope: &ReadScope) -> String {
         if let Some(tpl) = t.template.as_deref().and_then(|p| PagePath::parse(p).ok())
-            && let Ok(page) = self.page(&tpl, None, &ReadScope::everything())
+            && let Ok(page) = self.page(&tpl, None, scope)
         {
             return casebook_markdown::split_front_matter(&page.markdown)
                 .1
@@ -86,7 +88,7 @@ impl Engine {
             &t.name,
             r.tags,
             r.values,
-            &self.template_body(&t),
+            &self.template_body(&t, r.scope),
         );
         if text.len() > self.max_page_bytes() {
             return Err(Error::too_large("the new page is larger than the limit"));

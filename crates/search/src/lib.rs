@@ -377,7 +377,8 @@ impl SearchIndex {
                 )
                 .map_err(ix_err("search failed"))
         };
-        let scoped = |q: Box<dyn Query>| self.scoped(q, &opts.scope);
+        let hidden = self.hidden_terms(&searcher, &opts.scope)?;
+        let scoped = |q: Box<dyn Query>| self.scoped(q, &hidden);
         let strict = scoped(query::to_tantivy(
             &parsed,
             &self.f,
@@ -412,7 +413,7 @@ impl SearchIndex {
         }
         let facets = counts.map(|c| facet_groups(&c, q)).unwrap_or_default();
         let did_you_mean = if opts.did_you_mean && strict_total < FEW_HITS && parsed.words() > 0 {
-            self.did_you_mean(&searcher, q, strict_total, &opts.scope)?
+            self.did_you_mean(&searcher, q, strict_total, &hidden)?
         } else {
             None
         };
@@ -463,16 +464,16 @@ impl SearchIndex {
         searcher: &tantivy::Searcher,
         q: &str,
         found: usize,
-        scope: &ReadScope,
+        hidden: &[String],
     ) -> Result<Option<String>> {
         let mut corrected = q.to_string();
         let mut changed = false;
         // Right to left, so the earlier byte ranges stay valid.
         for (span, word) in query::correctable_words(q).into_iter().rev() {
-            if self.pages_with_word(searcher, &word, scope)? > 0 {
+            if self.pages_with_word(searcher, &word, hidden)? > 0 {
                 continue;
             }
-            if let Some(better) = self.closest_word(searcher, &word, scope)? {
+            if let Some(better) = self.closest_word(searcher, &word, hidden)? {
                 corrected.replace_range(span, &better);
                 changed = true;
             }
@@ -483,7 +484,7 @@ impl SearchIndex {
         let parsed = parse_query(&corrected);
         let strict = self.scoped(
             query::to_tantivy(&parsed, &self.f, &self.index, query::Mode::AllTerms),
-            scope,
+            hidden,
         );
         let n = searcher
             .search(strict.as_ref(), &Count)
@@ -491,14 +492,46 @@ impl SearchIndex {
         Ok((n > 0 && n >= found).then_some(corrected))
     }
 
-    /// `q` without the documents in folders `scope` hides (by their folder terms, lowercased
-    /// and case folded: see `schema::Fields::to_document`).
-    fn scoped(&self, q: Box<dyn Query>, scope: &ReadScope) -> Box<dyn Query> {
+    /// The folder terms of the index that `scope` hides: every spelling the index holds of a
+    /// hidden folder (the dictionary of folders is read and each term case folded, so an index
+    /// written before case folding, or a folder written in another case, is covered), and the
+    /// hidden folders as the scope writes them. A document carries the term of each folder above
+    /// it, so excluding a folder's terms excludes everything below it.
+    fn hidden_terms(&self, searcher: &tantivy::Searcher, scope: &ReadScope) -> Result<Vec<String>> {
         if scope.is_everything() {
+            return Ok(Vec::new());
+        }
+        let mut terms: std::collections::BTreeSet<String> =
+            scope.hidden().iter().cloned().collect();
+        for segment in searcher.segment_readers() {
+            let inverted = segment
+                .inverted_index(self.f.folder)
+                .map_err(ix_err("cannot read the folders"))?;
+            let mut stream = inverted
+                .terms()
+                .stream()
+                .map_err(|e| Error::internal(format!("cannot read the folders: {e}")))?;
+            while stream.advance() {
+                if let Ok(t) = std::str::from_utf8(stream.key())
+                    && scope
+                        .hidden()
+                        .binary_search(&casebook_core::fold_case(t))
+                        .is_ok()
+                {
+                    terms.insert(t.to_string());
+                }
+            }
+        }
+        Ok(terms.into_iter().collect())
+    }
+
+    /// `q` without the documents in the folders `hidden` names (see [`Self::hidden_terms`]).
+    fn scoped(&self, q: Box<dyn Query>, hidden: &[String]) -> Box<dyn Query> {
+        if hidden.is_empty() {
             return q;
         }
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, q)];
-        for folder in scope.hidden_spellings() {
+        for folder in hidden {
             clauses.push((
                 Occur::MustNot,
                 Box::new(TermQuery::new(
@@ -516,17 +549,17 @@ impl SearchIndex {
         &self,
         searcher: &tantivy::Searcher,
         word: &str,
-        scope: &ReadScope,
+        hidden: &[String],
     ) -> Result<u64> {
         let term = Term::from_field_text(self.f.spell, word);
-        if scope.is_everything() {
+        if hidden.is_empty() {
             return searcher
                 .doc_freq(&term)
                 .map_err(ix_err("cannot read the dictionary"));
         }
         let q = self.scoped(
             Box::new(TermQuery::new(term, IndexRecordOption::Basic)),
-            scope,
+            hidden,
         );
         let n = searcher
             .search(q.as_ref(), &Count)
@@ -543,7 +576,7 @@ impl SearchIndex {
         &self,
         searcher: &tantivy::Searcher,
         word: &str,
-        scope: &ReadScope,
+        hidden: &[String],
     ) -> Result<Option<String>> {
         let chars: Vec<char> = word.chars().collect();
         let max = if chars.len() <= 4 { 1 } else { 2 };
@@ -580,12 +613,12 @@ impl SearchIndex {
                 }
             }
         }
-        if !scope.is_everything() {
+        if !hidden.is_empty() {
             // Counted again over the pages this reader sees (a few dozen words at most: those
             // within two edits of one word), and dropped when none of them holds the word.
             let mut seen = std::collections::HashMap::with_capacity(found.len());
             for (w, (d, _)) in found {
-                let n = self.pages_with_word(searcher, &w, scope)?;
+                let n = self.pages_with_word(searcher, &w, hidden)?;
                 if n > 0 {
                     seen.insert(w, (d, n));
                 }
@@ -663,6 +696,7 @@ impl SearchIndex {
                 }
             }
         }
+        let hidden = self.hidden_terms(&searcher, scope)?;
         let mut out = Vec::with_capacity(seen.len());
         for target in seen {
             // Count live documents only: the dictionary may still hold deleted ones.
@@ -671,7 +705,7 @@ impl SearchIndex {
                     Term::from_field_text(self.f.links, &target),
                     IndexRecordOption::Basic,
                 )),
-                scope,
+                &hidden,
             );
             let n = searcher
                 .search(q.as_ref(), &Count)

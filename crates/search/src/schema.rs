@@ -234,22 +234,15 @@ impl Fields {
         for t in &d.tags {
             doc.add_text(self.tags, t);
         }
-        // The folder and each folder above it, as the folder rules see them (`ReadScope`), so
-        // a must-not clause on one hides everything below it: lowercased (as indexes before
-        // case folding have them) and, where that differs, case folded.
-        let folder = casebook_core::folder_of(&d.path);
-        let lower = folder.to_lowercase();
-        let folded = casebook_core::fold_case(folder);
-        for f in [Some(&lower), (folded != lower).then_some(&folded)]
-            .into_iter()
-            .flatten()
-        {
-            if !f.is_empty() {
-                for (i, _) in f.match_indices('/') {
-                    doc.add_text(self.folder, &f[..i]);
-                }
-                doc.add_text(self.folder, f);
+        // The folder and each folder above it, as the folder rules see them (`folder_of`), so
+        // a must-not clause on one hides everything below it. Lowercased, as always; a search
+        // for a reader with hidden folders case folds the dictionary's terms to compare them.
+        let folder = casebook_core::folder_of(&d.path).to_lowercase();
+        if !folder.is_empty() {
+            for (i, _) in folder.match_indices('/') {
+                doc.add_text(self.folder, &folder[..i]);
             }
+            doc.add_text(self.folder, &folder);
         }
         doc.add_text(self.kind, &d.kind);
         doc.add_text(self.author, &d.author);

@@ -39,7 +39,7 @@ nl='
 while read -r old new ref; do
 	case $new in *[!0]*) ;; *) continue ;; esac
 	case $old in *[!0]*) range="$old..$new" ;; *) range="$new" ;; esac
-	out=$(git -c core.quotePath=false log --format= --raw --no-abbrev --no-renames -m -r "$range") || {
+	out=$(git -c core.quotePath=false log --format= --raw --no-abbrev --no-renames --diff-merges=separate --root -r "$range") || {
 		echo "Casebook: cannot read the commits pushed to $ref" >&2
 		exit 1
 	}

@@ -121,7 +121,7 @@ async fn list(State(st): State<AppState>, headers: HeaderMap) -> Result<Response
                 label => t.label,
                 description => t.description,
                 folder => t.folder,
-                template => t.template.as_ref().map(|p| context! { path => p, url => format!("/wiki/{}", encode(p)) }),
+                template => t.template.as_ref().filter(|p| actor.sees(p)).map(|p| context! { path => p, url => format!("/wiki/{}", encode(p)) }),
                 browse => if t.name == "case-story" { "/cases".to_string() } else { format!("/records/{}", encode(&t.name)) },
                 records => st.engine.records(&t.name, &actor.scope).len(),
                 fields => t.fields.iter().map(|f| context! {
@@ -298,6 +298,7 @@ async fn create(
     let engine = st.engine.clone();
     let (type_name, author) = (t.name.clone(), actor.author.clone());
     let (title2, folder2) = (title.clone(), folder.clone());
+    let scope = actor.scope.clone();
     let created = blocking(move || {
         engine.create_record(NewRecord {
             type_name: &type_name,
@@ -306,6 +307,7 @@ async fn create(
             tags: &tags,
             values: &values,
             author: &author,
+            scope: &scope,
         })
     })
     .await;

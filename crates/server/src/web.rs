@@ -297,9 +297,12 @@ async fn missing(st: &AppState, actor: &Actor, raw: &str, path: &PagePath) -> We
     }
     let engine = st.engine.clone();
     let p = path.clone();
-    if let Some(moved) = blocking(move || Ok(engine.moved_to(&p)))
-        .await
-        .map_err(|e| st.fail(e))?
+    // Only a page the reader may see at its old address leads on: following a move out of a
+    // hidden folder would tell the hidden name.
+    if actor.sees(path.as_str())
+        && let Some(moved) = blocking(move || Ok(engine.moved_to(&p)))
+            .await
+            .map_err(|e| st.fail(e))?
         && actor.sees(moved.as_str())
     {
         return Ok(Redirect::permanent(&format!("/wiki/{}", moved.url_encoded())).into_response());

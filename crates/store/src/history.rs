@@ -71,6 +71,14 @@ pub(crate) fn between(
     )
 }
 
+/// The files the commit `oid` changed against its first parent.
+pub(crate) fn changed_files(repo: &Repository, oid: Oid) -> Result<Vec<String>> {
+    Ok(with_paths(repo, std::iter::once(Ok(oid)))?
+        .pop()
+        .map(|c| c.paths)
+        .unwrap_or_default())
+}
+
 fn with_paths(
     repo: &Repository,
     oids: impl Iterator<Item = Result<Oid, git2::Error>>,

@@ -352,6 +352,11 @@ impl Store {
         self.read(|repo| history::renamed_to(repo, &self.branch, file, 5000))
     }
 
+    /// The files the commit `at` changed against its first parent.
+    pub fn changed_files(&self, at: &Revision) -> Result<Vec<String>> {
+        self.read(|repo| history::changed_files(repo, commit_of(repo, at)?.id()))
+    }
+
     /// The newest commits of the branch, with the files each changed.
     pub fn log(&self, limit: usize, skip: usize) -> Result<Vec<CommitInfo>> {
         self.read(|repo| history::log(repo, &self.branch, limit, skip))

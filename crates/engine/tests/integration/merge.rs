@@ -198,3 +198,38 @@ fn overlapping_large_edits_are_a_conflict_saying_why() {
     }
     assert_eq!(engine.head(), Some(r1), "nothing was committed");
 }
+
+/// Two edits, each within the page limit, whose merge would be over it: the second save is
+/// refused as too large and commits nothing (the page stays one the wiki can show).
+#[test]
+fn a_merge_over_the_page_limit_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut opts = Options::new(tmp.path().join("wiki.git"), tmp.path().join("data"));
+    opts.max_page_bytes = 200;
+    let engine = Engine::open(opts).unwrap();
+    let ann = Author::new("Ann", "ann@example.com");
+    let page = PagePath::parse("Limit").unwrap();
+    let save = |text: &str, base: Option<&Revision>| {
+        engine.save(Save {
+            path: &page,
+            markdown: text,
+            message: "",
+            base,
+            author: &ann,
+        })
+    };
+    let base = "top\n\nmiddle\n\nbottom\n";
+    let Ok(SaveOutcome::Saved { revision: r0, .. }) = save(base, None) else {
+        panic!("saved");
+    };
+    let long = "x".repeat(100);
+    let theirs = format!("top {long}\n\nmiddle\n\nbottom\n");
+    let Ok(SaveOutcome::Saved { revision: r1, .. }) = save(&theirs, Some(&r0)) else {
+        panic!("saved");
+    };
+    let yours = format!("top\n\nmiddle\n\nbottom {long}\n");
+    let e = save(&yours, Some(&r0)).unwrap_err();
+    assert_eq!(e.kind, casebook_core::ErrorKind::TooLarge, "{e}");
+    assert!(e.message.contains("the limit is 200 bytes"), "{e}");
+    assert_eq!(engine.head(), Some(r1), "nothing was committed");
+}

@@ -5,6 +5,8 @@ use super::*;
 use casebook_core::{ErrorKind, ReadScope};
 use casebook_engine::NewRecord;
 
+static EVERYTHING: std::sync::LazyLock<ReadScope> = std::sync::LazyLock::new(ReadScope::everything);
+
 fn clone_of(w: &TestWiki) -> (tempfile::TempDir, std::path::PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let clone = tmp.path().join("c");
@@ -289,6 +291,7 @@ fn a_new_page_of_a_type_is_one_commit_and_searchable_by_its_fields() {
             tags: &[],
             values,
             author,
+            scope: &EVERYTHING,
         }
     }
     let path = w
