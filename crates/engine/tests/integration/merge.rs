@@ -4,6 +4,13 @@ use super::*;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
+/// A new wiki in `dir` whose pages may be `max_page_bytes` long.
+fn engine_with_limit(dir: &std::path::Path, max_page_bytes: usize) -> Engine {
+    let mut opts = Options::new(dir.join("wiki.git"), dir.join("data"));
+    opts.max_page_bytes = max_page_bytes;
+    Engine::open(opts).unwrap()
+}
+
 /// A page of `lines` numbered lines.
 fn numbered(lines: usize) -> String {
     (0..lines).map(|i| format!("line {i}\n")).collect()
@@ -29,9 +36,7 @@ fn rewritten(text: &str, from: usize, count: usize, tag: &str) -> String {
 #[test]
 fn a_large_merge_does_not_hold_up_other_saves() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut opts = Options::new(tmp.path().join("wiki.git"), tmp.path().join("data"));
-    opts.max_page_bytes = 16 << 20;
-    let engine = Engine::open(opts).unwrap();
+    let engine = engine_with_limit(tmp.path(), 16 << 20);
     let ann = Author::new("Ann", "ann@example.com");
     let big = PagePath::parse("Big").unwrap();
     let base = numbered(400_000);
@@ -150,9 +155,7 @@ fn a_large_merge_does_not_hold_up_other_saves() {
 #[test]
 fn overlapping_large_edits_are_a_conflict_saying_why() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut opts = Options::new(tmp.path().join("wiki.git"), tmp.path().join("data"));
-    opts.max_page_bytes = 16 << 20;
-    let engine = Engine::open(opts).unwrap();
+    let engine = engine_with_limit(tmp.path(), 16 << 20);
     let ann = Author::new("Ann", "ann@example.com");
     let big = PagePath::parse("Big").unwrap();
     let save = |text: &str, base: Option<&Revision>| {
@@ -204,9 +207,7 @@ fn overlapping_large_edits_are_a_conflict_saying_why() {
 #[test]
 fn a_merge_over_the_page_limit_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut opts = Options::new(tmp.path().join("wiki.git"), tmp.path().join("data"));
-    opts.max_page_bytes = 200;
-    let engine = Engine::open(opts).unwrap();
+    let engine = engine_with_limit(tmp.path(), 200);
     let ann = Author::new("Ann", "ann@example.com");
     let page = PagePath::parse("Limit").unwrap();
     let save = |text: &str, base: Option<&Revision>| {
