@@ -1178,6 +1178,24 @@ async fn setup(
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn a_route_outside_with_actor_gets_a_server_error_not_an_anonymous_actor() {
+        let (mut parts, ()) = Request::builder()
+            .uri("/somewhere")
+            .body(())
+            .unwrap()
+            .into_parts();
+        let refused = Actor::from_request_parts(&mut parts, &())
+            .await
+            .unwrap_err();
+        assert_eq!(refused.0.kind, casebook_core::ErrorKind::Internal);
+        assert!(refused.0.message.contains("with_actor"));
+        assert_eq!(
+            refused.into_response().status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
+
     #[test]
     fn cookies_and_bearer_tokens_are_found() {
         let mut h = HeaderMap::new();
