@@ -2,7 +2,7 @@
 
 use crate::{Actor, ApiError, AppState, blocking};
 use axum::extract::{FromRequest, Path, Query, Request, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -103,10 +103,9 @@ struct ListQuery {
 
 async fn list_pages(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     Query(q): Query<ListQuery>,
 ) -> ApiResult {
-    let actor = st.actor(&headers);
     actor.require_read()?;
     let folder = FolderPath::parse(q.prefix.as_deref().unwrap_or(""))?;
     let all = st
@@ -141,11 +140,10 @@ struct PageQuery {
 
 async fn get_page(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     Path(raw): Path<String>,
     Query(q): Query<PageQuery>,
 ) -> ApiResult {
-    let actor = st.actor(&headers);
     actor.require_read()?;
     let (raw, sub) = split_sub(&st, &actor, &raw, &["history", "diff", "discussions"]);
     let path = page_path(raw)?;
@@ -256,11 +254,10 @@ struct PutBody {
 
 async fn put_page(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     Path(raw): Path<String>,
     JsonBody(body): JsonBody<PutBody>,
 ) -> ApiResult {
-    let actor = st.actor(&headers);
     actor.require_edit()?;
     let path = page_path(&raw)?;
     actor.require_writes(path.as_str())?;
@@ -305,11 +302,10 @@ pub(crate) fn save_response(outcome: SaveOutcome) -> Response {
 
 async fn delete_page(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     Path(raw): Path<String>,
     Query(q): Query<PageQuery>,
 ) -> ApiResult {
-    let actor = st.actor(&headers);
     actor.require_edit()?;
     let path = page_path(&raw)?;
     actor.require_writes(path.as_str())?;
@@ -330,11 +326,10 @@ struct MoveBody {
 
 async fn post_page(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     Path(raw): Path<String>,
     body: axum::body::Bytes,
 ) -> ApiResult {
-    let actor = st.actor(&headers);
     // Who may not read at all hears so before anything about the page.
     actor.require_read()?;
     let (raw, sub) = split_sub(&st, &actor, &raw, &["move", "discussions"]);
@@ -403,10 +398,9 @@ pub(crate) fn past_and_query(q: &str, past: Option<&str>) -> (bool, String) {
 
 async fn search(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     Query(q): Query<SearchQuery>,
 ) -> ApiResult {
-    let actor = st.actor(&headers);
     actor.require_read()?;
     let started = std::time::Instant::now();
     let engine = st.engine.clone();
@@ -469,10 +463,9 @@ fn facets_json(groups: &[casebook_engine::FacetGroup]) -> Value {
 
 async fn suggest(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     Query(q): Query<SearchQuery>,
 ) -> ApiResult {
-    let actor = st.actor(&headers);
     actor.require_read()?;
     let text = q.q.trim().to_string();
     if text.is_empty() {
@@ -520,10 +513,9 @@ struct ChangesQuery {
 
 async fn changes(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     Query(q): Query<ChangesQuery>,
 ) -> ApiResult {
-    let actor = st.actor(&headers);
     actor.require_read()?;
     let engine = st.engine.clone();
     let limit = q.limit.unwrap_or(50).clamp(1, 500);

@@ -276,16 +276,6 @@ fn signed_in(st: &AppState, user: User, csrf: Option<String>) -> Actor {
     with_scope(st, actor, Some(&user))
 }
 
-/// Who is asking, outside [`with_actor`] (which knows the client's address as well).
-pub(crate) fn actor(st: &AppState, headers: &HeaderMap) -> Actor {
-    resolve(st, headers, forwarded_ip(st, headers)).unwrap_or_else(|wait| {
-        refused(
-            st,
-            Error::unauthorized(format!("{} (HTTP basic auth)", wait.message())),
-        )
-    })
-}
-
 /// Who is asking: the owner of a valid API token, the owner of a live session, or the
 /// anonymous visitor. A token that is not valid is refused outright rather than ignored, so a
 /// script with a revoked token learns it; a stale session cookie just means anonymous. `Err`:
@@ -328,15 +318,19 @@ fn resolve(st: &AppState, headers: &HeaderMap, addr: Option<IpAddr>) -> Result<A
     Ok(anonymous(st))
 }
 
-tokio::task_local! {
-    /// The acting person of the request being served, worked out once by [`with_actor`].
-    static ACTOR: Actor;
-}
-
-/// The actor [`with_actor`] worked out for the request being served, if called while serving
-/// one.
-pub(crate) fn current_actor() -> Option<Actor> {
-    ACTOR.try_with(Actor::clone).ok()
+/// The acting person of the request, as [`with_actor`] put it in the request's extensions.
+/// Missing only for a route mounted outside that middleware, which is a programming error:
+/// answered 500.
+impl<S: Send + Sync> FromRequestParts<S> for Actor {
+    type Rejection = crate::ApiError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<Actor>().cloned().ok_or_else(|| {
+            crate::ApiError(Error::internal(format!(
+                "no acting person for {}: the route is mounted outside the auth::with_actor middleware",
+                parts.uri.path()
+            )))
+        })
+    }
 }
 
 /// Works out who is asking once per request, before any handler. A token or a session and the
@@ -346,7 +340,11 @@ pub(crate) fn current_actor() -> Option<Actor> {
 ///
 /// A client that must wait before its next password attempt (see [`crate::throttle`]) is
 /// answered `429 Too Many Requests` with `Retry-After` here, whatever it asked for.
-pub(crate) async fn with_actor(State(st): State<AppState>, req: Request, next: Next) -> Response {
+pub(crate) async fn with_actor(
+    State(st): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let addr = client_ip(&st, req.headers(), req.extensions());
     let actor = if basic(req.headers()).is_some() {
         let headers = req.headers().clone();
@@ -362,7 +360,10 @@ pub(crate) async fn with_actor(State(st): State<AppState>, req: Request, next: N
         resolve(&st, req.headers(), addr)
     };
     match actor {
-        Ok(actor) => ACTOR.scope(actor, next.run(req)).await,
+        Ok(actor) => {
+            req.extensions_mut().insert(actor);
+            next.run(req).await
+        }
         Err(wait) => too_many(&req, &wait),
     }
 }
@@ -395,7 +396,13 @@ pub(crate) async fn csrf(State(st): State<AppState>, req: Request, next: Next) -
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(req).await;
     }
-    let Some(expected) = st.actor(req.headers()).account.and_then(|a| a.csrf) else {
+    let Some(actor) = req.extensions().get::<Actor>() else {
+        return crate::ApiError(Error::internal(
+            "the CSRF check runs outside the auth::with_actor middleware",
+        ))
+        .into_response();
+    };
+    let Some(expected) = actor.account.as_ref().and_then(|a| a.csrf.clone()) else {
         // Not signed in by a session: anonymous, or a script with a token.
         return next.run(req).await;
     };
@@ -568,11 +575,10 @@ struct NextQuery {
 
 async fn login_form(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     Query(q): Query<NextQuery>,
 ) -> Result<Response, PageError> {
     accounts(&st)?;
-    let actor = st.actor(&headers);
     Ok(login_page(
         &st,
         &actor,
@@ -613,6 +619,7 @@ struct LoginForm {
 async fn login(
     State(st): State<AppState>,
     headers: HeaderMap,
+    actor: Actor,
     ClientAddr(addr): ClientAddr,
     form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, PageError> {
@@ -620,7 +627,6 @@ async fn login(
     let Ok(Form(form)) = form else {
         return Err(st.fail(Error::invalid("send the user name and password as a form")));
     };
-    let actor = st.actor(&headers);
     let next = local(&form.next).to_string();
     let throttle = &st.auth.throttle;
     if let Err(wait) = throttle.attempt(&form.name, addr) {
@@ -662,8 +668,7 @@ async fn login(
     }
 }
 
-async fn logout_form(State(st): State<AppState>, headers: HeaderMap) -> Response {
-    let actor = st.actor(&headers);
+async fn logout_form(State(st): State<AppState>, actor: Actor) -> Response {
     st.page(
         StatusCode::OK,
         "logout.html",
@@ -704,10 +709,9 @@ struct AccountQuery {
 
 async fn account(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     Query(q): Query<AccountQuery>,
 ) -> Result<Response, PageError> {
-    let actor = st.actor(&headers);
     let me = session_account(&st, &actor)?;
     let notice = match q.done.as_str() {
         "password" => "Your password has been changed; your other sessions have ended.",
@@ -795,9 +799,9 @@ struct PasswordForm {
 async fn change_password(
     State(st): State<AppState>,
     headers: HeaderMap,
+    actor: Actor,
     form: Result<Form<PasswordForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, PageError> {
-    let actor = st.actor(&headers);
     let me = session_account(&st, &actor)?;
     let acc = accounts(&st)?;
     let form = crate::web::read_form(&st, form)?;
@@ -837,10 +841,9 @@ struct TokenForm {
 
 async fn create_token(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     form: Result<Form<TokenForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, PageError> {
-    let actor = st.actor(&headers);
     let me = session_account(&st, &actor)?;
     let acc = accounts(&st)?;
     let label = form.map(|Form(f)| f.label).unwrap_or_default();
@@ -853,10 +856,9 @@ async fn create_token(
 
 async fn revoke_token(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
-    let actor = st.actor(&headers);
     let me = session_account(&st, &actor)?;
     let acc = accounts(&st)?;
     blocking(move || acc.revoke_token(&me.name, id))
@@ -928,10 +930,9 @@ struct AdminQuery {
 
 async fn admin(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     Query(q): Query<AdminQuery>,
 ) -> Result<Response, PageError> {
-    let actor = st.actor(&headers);
     require_admin(&st, &actor)?;
     let notice = match q.done.as_str() {
         "role" => "The role has been changed.",
@@ -951,10 +952,10 @@ struct RoleForm {
 
 async fn admin_role(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     form: Result<Form<RoleForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, PageError> {
-    admin_action(st, headers, form, "role", |acc, form| {
+    admin_action(st, actor, form, "role", |acc, form| {
         let role: Role = form.role.parse()?;
         let u = acc.set_role(&form.name, role)?;
         tracing::info!(user = %u.name, role = %u.role, "role changed");
@@ -973,10 +974,10 @@ struct AddUserForm {
 
 async fn admin_add_user(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     form: Result<Form<AddUserForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, PageError> {
-    admin_action(st, headers, form, "added", |acc, form| {
+    admin_action(st, actor, form, "added", |acc, form| {
         let role: Role = form.role.parse()?;
         acc.add_user(form.name.trim(), form.email.trim(), role, &form.password)?;
         Ok(())
@@ -988,12 +989,11 @@ async fn admin_add_user(
 /// `done`, a refusal shows the admin page again with the reason.
 async fn admin_action<T: Send + 'static>(
     st: AppState,
-    headers: HeaderMap,
+    actor: Actor,
     form: Result<Form<T>, axum::extract::rejection::FormRejection>,
     done: &str,
     act: impl FnOnce(&Accounts, T) -> casebook_core::Result<()> + Send + 'static,
 ) -> Result<Response, PageError> {
-    let actor = st.actor(&headers);
     require_admin(&st, &actor)?;
     let acc = accounts(&st)?;
     let form = crate::web::read_form(&st, form)?;
@@ -1017,10 +1017,10 @@ struct GroupForm {
 
 async fn admin_groups(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     form: Result<Form<GroupForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, PageError> {
-    admin_action(st, headers, form, "groups", |acc, f| {
+    admin_action(st, actor, form, "groups", |acc, f| {
         let (group, user) = (f.group.trim(), f.user.trim());
         match f.action.as_str() {
             "create" => acc.add_group(group),
@@ -1049,10 +1049,10 @@ struct RuleForm {
 
 async fn admin_rules(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     form: Result<Form<RuleForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, PageError> {
-    admin_action(st, headers, form, "rules", |acc, f| {
+    admin_action(st, actor, form, "rules", |acc, f| {
         match f.action.as_str() {
             "set" => {
                 let groups: Vec<&str> = f
@@ -1099,12 +1099,11 @@ fn check_code(st: &AppState, code: &str) -> Result<(), PageError> {
 
 async fn setup_form(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     Query(q): Query<SetupQuery>,
 ) -> Result<Response, PageError> {
     accounts(&st)?;
     check_code(&st, &q.code)?;
-    let actor = st.actor(&headers);
     Ok(setup_page(&st, &actor, StatusCode::OK, &q.code, "", "", ""))
 }
 
@@ -1137,12 +1136,12 @@ struct SetupForm {
 async fn setup(
     State(st): State<AppState>,
     headers: HeaderMap,
+    actor: Actor,
     form: Result<Form<SetupForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, PageError> {
     let acc = accounts(&st)?;
     let form = crate::web::read_form(&st, form)?;
     check_code(&st, &form.code)?;
-    let actor = st.actor(&headers);
     let (name, email) = (form.name.trim().to_string(), form.email.trim().to_string());
     if form.password != form.confirm {
         return Ok(setup_page(
@@ -1178,6 +1177,24 @@ async fn setup(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_route_outside_with_actor_gets_a_server_error_not_an_anonymous_actor() {
+        let (mut parts, ()) = Request::builder()
+            .uri("/somewhere")
+            .body(())
+            .unwrap()
+            .into_parts();
+        let refused = Actor::from_request_parts(&mut parts, &())
+            .await
+            .unwrap_err();
+        assert_eq!(refused.0.kind, casebook_core::ErrorKind::Internal);
+        assert!(refused.0.message.contains("with_actor"));
+        assert_eq!(
+            refused.into_response().status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
 
     #[test]
     fn cookies_and_bearer_tokens_are_found() {

@@ -4,9 +4,9 @@
 
 use crate::api::encode;
 use crate::records::{money, show_value};
-use crate::{AppState, PageError};
+use crate::{Actor, AppState, PageError};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use casebook_engine::{Field, FieldKind, PageType, Record, parse_date, parse_money, parse_number};
 use minijinja::context;
@@ -192,19 +192,18 @@ struct Facet {
 
 pub(crate) async fn browse(
     st: State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     q: Query<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    browse_type(st, headers, Path("case-story".to_string()), q).await
+    browse_type(st, actor, Path("case-story".to_string()), q).await
 }
 
 pub(crate) async fn browse_type(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     Path(name): Path<String>,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let actor = st.actor(&headers);
     actor.require_read().map_err(|e| st.fail(e))?;
     let set = st.engine.types();
     let t = set.get(&name).cloned();

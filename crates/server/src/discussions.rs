@@ -4,7 +4,7 @@
 use crate::api::{JsonBody, encode};
 use crate::{Actor, ApiError, AppState, PageError, blocking};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
@@ -125,10 +125,9 @@ fn status_filter(raw: Option<&str>) -> casebook_core::Result<Option<ThreadStatus
 
 async fn api_list(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, ApiError> {
-    let actor = st.actor(&headers);
     actor.require_read()?;
     let status = status_filter(q.status.as_deref())?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
@@ -142,10 +141,9 @@ async fn api_list(
 
 async fn api_thread(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let actor = st.actor(&headers);
     actor.require_read()?;
     let engine = st.engine.clone();
     let t = blocking(move || engine.thread(&id, &actor.scope)).await?;
@@ -159,11 +157,10 @@ struct StatusBody {
 
 async fn api_status(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<StatusBody>,
 ) -> Result<Response, ApiError> {
-    let actor = st.actor(&headers);
     actor.require_discuss()?;
     let status: ThreadStatus = body.status.parse()?;
     let engine = st.engine.clone();
@@ -179,11 +176,10 @@ struct CommentBody {
 
 async fn api_reply(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<CommentBody>,
 ) -> Result<Response, ApiError> {
-    let actor = st.actor(&headers);
     actor.require_discuss()?;
     let engine = st.engine.clone();
     let author = actor.author.clone();
@@ -209,11 +205,10 @@ async fn api_reply(
 
 async fn api_edit(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     Path((id, comment)): Path<(String, String)>,
     JsonBody(body): JsonBody<CommentBody>,
 ) -> Result<Response, ApiError> {
-    let actor = st.actor(&headers);
     actor.require_discuss()?;
     let t = edit_comment(&st, &actor, id, comment, body.body).await?;
     Ok(Json(thread_json(&t)).into_response())
@@ -317,8 +312,7 @@ fn thread_url(t: &Thread) -> String {
     format!("/wiki/{}#thread-{}", encode(&t.page), t.id)
 }
 
-fn discussant(st: &AppState, headers: &HeaderMap) -> Result<Actor, PageError> {
-    let actor = st.actor(headers);
+fn discussant(st: &AppState, actor: Actor) -> Result<Actor, PageError> {
     actor.require_discuss().map_err(|e| st.fail(e))?;
     Ok(actor)
 }
@@ -331,11 +325,11 @@ struct StartForm {
 
 async fn start_form(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     Path(raw): Path<String>,
     form: Result<Form<StartForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, PageError> {
-    let actor = discussant(&st, &headers)?;
+    let actor = discussant(&st, actor)?;
     let page = PagePath::parse(&raw).map_err(|e| st.fail(e))?;
     let form = crate::web::read_form(&st, form)?;
     let engine = st.engine.clone();
@@ -356,11 +350,11 @@ struct ReplyForm {
 
 async fn reply_form(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     Path(id): Path<String>,
     form: Result<Form<ReplyForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, PageError> {
-    let actor = discussant(&st, &headers)?;
+    let actor = discussant(&st, actor)?;
     let form = crate::web::read_form(&st, form)?;
     let engine = st.engine.clone();
     let body = form.body.replace("\r\n", "\n");
@@ -385,11 +379,11 @@ struct StatusForm {
 
 async fn status_form(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     Path(id): Path<String>,
     form: Result<Form<StatusForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, PageError> {
-    let actor = discussant(&st, &headers)?;
+    let actor = discussant(&st, actor)?;
     let form = crate::web::read_form(&st, form)?;
     let status: ThreadStatus = form.status.parse().map_err(|e| st.fail(e))?;
     let engine = st.engine.clone();
@@ -401,10 +395,10 @@ async fn status_form(
 
 async fn edit_form(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     Path((id, comment)): Path<(String, String)>,
 ) -> Result<Response, PageError> {
-    let actor = discussant(&st, &headers)?;
+    let actor = discussant(&st, actor)?;
     let engine = st.engine.clone();
     let scope = actor.scope.clone();
     let t = blocking(move || engine.thread(&id, &scope))
@@ -437,11 +431,11 @@ async fn edit_form(
 
 async fn edit_save(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     Path((id, comment)): Path<(String, String)>,
     form: Result<Form<ReplyForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, PageError> {
-    let actor = discussant(&st, &headers)?;
+    let actor = discussant(&st, actor)?;
     let form = crate::web::read_form(&st, form)?;
     let body = form.body.replace("\r\n", "\n");
     let cid = comment.clone();
@@ -453,10 +447,9 @@ async fn edit_save(
 
 async fn goto_thread(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let actor = st.actor(&headers);
     actor.require_read().map_err(|e| st.fail(e))?;
     let engine = st.engine.clone();
     let t = blocking(move || engine.thread(&id, &actor.scope))
@@ -472,10 +465,9 @@ struct ListPageQuery {
 
 async fn list_page(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     Query(q): Query<ListPageQuery>,
 ) -> Result<Response, PageError> {
-    let actor = st.actor(&headers);
     actor.require_read().map_err(|e| st.fail(e))?;
     let status = status_filter(q.status.as_deref()).map_err(|e| st.fail(e))?;
     let engine = st.engine.clone();
@@ -503,10 +495,9 @@ async fn list_page(
 /// A person's page: what they wrote and said, and where they were mentioned.
 async fn person_page(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     Path(name): Path<String>,
 ) -> Result<Response, PageError> {
-    let actor = st.actor(&headers);
     actor.require_read().map_err(|e| st.fail(e))?;
     let name = name.trim().to_string();
     if name.is_empty() || name.len() > 200 || name.chars().any(char::is_control) {

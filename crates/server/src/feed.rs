@@ -2,9 +2,9 @@
 
 use crate::api::encode;
 use crate::views::escape;
-use crate::{AppState, blocking};
+use crate::{Actor, AppState, blocking};
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 /// The site's feed: the 50 newest commits.
@@ -17,10 +17,9 @@ pub(crate) struct FeedQuery {
 
 pub(crate) async fn site(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     axum::extract::Query(q): axum::extract::Query<FeedQuery>,
 ) -> Response {
-    let actor = st.actor(&headers);
     if let Err(e) = actor.require_read() {
         return crate::ApiError(e).into_response();
     }

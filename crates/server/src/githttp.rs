@@ -146,7 +146,12 @@ fn allowed(actor: &Actor, want: Want) -> casebook_core::Result<()> {
     }
 }
 
-async fn serve(State(st): State<AppState>, Path(rest): Path<String>, req: Request) -> Response {
+async fn serve(
+    State(st): State<AppState>,
+    Path(rest): Path<String>,
+    actor: Actor,
+    req: Request,
+) -> Response {
     let query = req.uri().query().unwrap_or("").to_string();
     let Some(want) = classify(&rest, &query) else {
         return text(
@@ -154,7 +159,6 @@ async fn serve(State(st): State<AppState>, Path(rest): Path<String>, req: Reques
             "not a path of the wiki's git repository",
         );
     };
-    let actor = st.actor(req.headers());
     if let Err(e) = allowed(&actor, want) {
         return refuse(e);
     }

@@ -176,12 +176,6 @@ impl AppState {
         })
     }
 
-    /// Who is asking: as worked out for the request being served (see `auth::with_actor`), or
-    /// from `headers` when called outside one.
-    pub(crate) fn actor(&self, headers: &axum::http::HeaderMap) -> Actor {
-        auth::current_actor().unwrap_or_else(|| auth::actor(self, headers))
-    }
-
     /// While no administrator exists: the one-time link (path and query) that lets the first
     /// person create the administrator account.
     pub fn setup_link(&self) -> Option<String> {

@@ -15,7 +15,7 @@ use crate::api::{JsonBody, encode};
 use crate::mail::{Mail, Mailer};
 use crate::{Actor, ApiError, AppState, PageError, blocking};
 use axum::extract::{Form, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -308,8 +308,7 @@ fn notification_json(n: &Notification) -> Value {
     })
 }
 
-async fn api_inbox(State(st): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let actor = st.actor(&headers);
+async fn api_inbox(State(st): State<AppState>, actor: Actor) -> Result<Response, ApiError> {
     let (acc, name) = account(&st, &actor)?;
     let scope = actor.scope.clone();
     let (mut list, unread) = blocking(move || {
@@ -337,10 +336,9 @@ struct ReadBody {
 
 async fn api_read(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     JsonBody(body): JsonBody<ReadBody>,
 ) -> Result<Response, ApiError> {
-    let actor = st.actor(&headers);
     let (acc, name) = account(&st, &actor)?;
     let unread = blocking(move || {
         match body.id {
@@ -355,8 +353,7 @@ async fn api_read(
     Ok(Json(json!({"unread": unread})).into_response())
 }
 
-async fn inbox_page(State(st): State<AppState>, headers: HeaderMap) -> Result<Response, PageError> {
-    let actor = st.actor(&headers);
+async fn inbox_page(State(st): State<AppState>, actor: Actor) -> Result<Response, PageError> {
     let (acc, name) = account(&st, &actor).map_err(|e| st.fail(e))?;
     let (mut list, watches) =
         blocking(move || Ok((acc.inbox(&name, INBOX_LIMIT)?, acc.watches(&name)?)))
@@ -406,10 +403,10 @@ struct ReadForm {
 
 async fn read_form(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     form: std::result::Result<Form<ReadForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, PageError> {
-    let (acc, name) = account(&st, &st.actor(&headers)).map_err(|e| st.fail(e))?;
+    let (acc, name) = account(&st, &actor).map_err(|e| st.fail(e))?;
     let form = crate::web::read_form(&st, form)?;
     blocking(move || match form.id {
         Some(id) => acc.mark_read(&name, id),
@@ -430,10 +427,9 @@ struct WatchForm {
 
 async fn watch_form(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     form: std::result::Result<Form<WatchForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, PageError> {
-    let actor = st.actor(&headers);
     let (acc, name) = account(&st, &actor).map_err(|e| st.fail(e))?;
     let form = crate::web::read_form(&st, form)?;
     let kind: WatchKind = form.kind.parse().map_err(|e| st.fail(e))?;
@@ -486,10 +482,9 @@ struct HelpfulForm {
 
 async fn helpful_form(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     form: std::result::Result<Form<HelpfulForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, PageError> {
-    let actor = st.actor(&headers);
     let (acc, name) = account(&st, &actor).map_err(|e| st.fail(e))?;
     let form = crate::web::read_form(&st, form)?;
     let on = on_flag(&form.on).map_err(|e| st.fail(e))?;

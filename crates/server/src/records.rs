@@ -6,7 +6,7 @@ use crate::api::encode;
 use crate::{Actor, AppState, PageError, blocking};
 use axum::Router;
 use axum::extract::{Form, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use casebook_core::{Error, ErrorKind};
@@ -108,8 +108,7 @@ pub(crate) fn new_links(engine: &Engine) -> Vec<minijinja::Value> {
         .collect()
 }
 
-async fn list(State(st): State<AppState>, headers: HeaderMap) -> Result<Response, PageError> {
-    let actor = st.actor(&headers);
+async fn list(State(st): State<AppState>, actor: Actor) -> Result<Response, PageError> {
     actor.require_read().map_err(|e| st.fail(e))?;
     let set = st.engine.types();
     let types: Vec<minijinja::Value> = set
@@ -223,10 +222,9 @@ fn form_page(
 
 async fn form(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     Path(name): Path<String>,
 ) -> Result<Response, PageError> {
-    let actor = st.actor(&headers);
     actor.require_edit().map_err(|e| st.fail(e))?;
     let t = find_type(&st, &name)?;
     Ok(form_page(
@@ -242,11 +240,10 @@ async fn form(
 
 async fn create(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     Path(name): Path<String>,
     form: Result<Form<Vec<(String, String)>>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, PageError> {
-    let actor = st.actor(&headers);
     actor.require_edit().map_err(|e| st.fail(e))?;
     let t = find_type(&st, &name)?;
     let pairs = crate::web::read_form(&st, form)?;

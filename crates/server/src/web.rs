@@ -6,7 +6,7 @@ use crate::{Actor, AppState, PageError, blocking, feed};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Form, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use casebook_core::{Error, ErrorKind, FolderPath, PagePath, Revision};
@@ -100,14 +100,12 @@ fn page_to_write(st: &AppState, actor: &Actor, raw: &str) -> Result<PagePath, Pa
     Ok(path)
 }
 
-fn reader(st: &AppState, headers: &HeaderMap) -> Result<Actor, PageError> {
-    let actor = st.actor(headers);
+fn reader(st: &AppState, actor: Actor) -> Result<Actor, PageError> {
     actor.require_read().map_err(|e| st.fail(e))?;
     Ok(actor)
 }
 
-fn editor(st: &AppState, headers: &HeaderMap) -> Result<Actor, PageError> {
-    let actor = st.actor(headers);
+fn editor(st: &AppState, actor: Actor) -> Result<Actor, PageError> {
     actor.require_edit().map_err(|e| st.fail(e))?;
     Ok(actor)
 }
@@ -128,8 +126,8 @@ async fn fallback(State(st): State<AppState>) -> PageError {
     st.fail(Error::not_found("there is nothing at this address"))
 }
 
-async fn home(State(st): State<AppState>, headers: HeaderMap) -> WebResult {
-    let actor = reader(&st, &headers)?;
+async fn home(State(st): State<AppState>, actor: Actor) -> WebResult {
+    let actor = reader(&st, actor)?;
     let engine = st.engine.clone();
     let scope = actor.scope.clone();
     let (home, changes) = blocking(move || {
@@ -170,11 +168,11 @@ struct ViewQuery {
 
 async fn view(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     Path(raw): Path<String>,
     Query(q): Query<ViewQuery>,
 ) -> WebResult {
-    let actor = reader(&st, &headers)?;
+    let actor = reader(&st, actor)?;
     if let Some(folder) = raw.strip_suffix('/') {
         return folder_page(&st, &actor, folder);
     }
@@ -364,8 +362,8 @@ fn attachment(name: &str, body: Body, len: u64) -> Response {
     resp
 }
 
-async fn browse_root(State(st): State<AppState>, headers: HeaderMap) -> WebResult {
-    let actor = reader(&st, &headers)?;
+async fn browse_root(State(st): State<AppState>, actor: Actor) -> WebResult {
+    let actor = reader(&st, actor)?;
     folder_page(&st, &actor, "")
 }
 
@@ -405,10 +403,10 @@ struct NewQuery {
 
 async fn new_page(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     Query(q): Query<NewQuery>,
 ) -> WebResult {
-    let actor = editor(&st, &headers)?;
+    let actor = editor(&st, actor)?;
     let mut error = None;
     if let Some(raw) = q
         .path
@@ -434,12 +432,8 @@ async fn new_page(
     ))
 }
 
-async fn edit_form(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    Path(raw): Path<String>,
-) -> WebResult {
-    let actor = editor(&st, &headers)?;
+async fn edit_form(State(st): State<AppState>, actor: Actor, Path(raw): Path<String>) -> WebResult {
+    let actor = editor(&st, actor)?;
     let path = page_to_write(&st, &actor, &raw)?;
     let engine = st.engine.clone();
     let p = path.clone();
@@ -522,11 +516,11 @@ struct EditForm {
 
 async fn edit_save(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     Path(raw): Path<String>,
     form: Result<Form<EditForm>, axum::extract::rejection::FormRejection>,
 ) -> WebResult {
-    let (actor, path, form) = form_post(&st, &headers, &raw, form)?;
+    let (actor, path, form) = form_post(&st, actor, &raw, form)?;
     let base = optional_revision(&st, &form.base_revision)?;
     // Browsers send CRLF line ends from a textarea; pages keep the plain newline.
     let markdown = form.markdown.replace("\r\n", "\n");
@@ -582,11 +576,11 @@ async fn edit_save(
 /// the form could be read.
 fn form_post<T>(
     st: &AppState,
-    headers: &HeaderMap,
+    actor: Actor,
     raw: &str,
     form: Result<Form<T>, axum::extract::rejection::FormRejection>,
 ) -> Result<(Actor, PagePath, T), PageError> {
-    let actor = editor(st, headers)?;
+    let actor = editor(st, actor)?;
     let path = page_to_write(st, &actor, raw)?;
     let form = read_form(st, form)?;
     Ok((actor, path, form))
@@ -625,12 +619,11 @@ struct PreviewForm {
 
 async fn preview(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     Path(raw): Path<String>,
     form: Result<Form<PreviewForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
     // The editor's preview: rendering a page-sized body is work only for those who may edit.
-    let actor = st.actor(&headers);
     if let Err(e) = actor.require_edit() {
         return crate::ApiError(e).into_response();
     }
@@ -669,12 +662,8 @@ async fn preview(
     }
 }
 
-async fn history(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    Path(raw): Path<String>,
-) -> WebResult {
-    let actor = reader(&st, &headers)?;
+async fn history(State(st): State<AppState>, actor: Actor, Path(raw): Path<String>) -> WebResult {
+    let actor = reader(&st, actor)?;
     let path = page_to_read(&st, &actor, &raw)?;
     let engine = st.engine.clone();
     let p = path.clone();
@@ -709,11 +698,11 @@ struct DiffQuery {
 
 async fn diff(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     Path(raw): Path<String>,
     Query(q): Query<DiffQuery>,
 ) -> WebResult {
-    let actor = reader(&st, &headers)?;
+    let actor = reader(&st, actor)?;
     let path = page_to_read(&st, &actor, &raw)?;
     let parse = |r: Option<&str>| -> Result<Option<Revision>, PageError> {
         match r.map(str::trim).filter(|s| !s.is_empty()) {
@@ -771,11 +760,11 @@ struct RevForm {
 
 async fn revert(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     Path(raw): Path<String>,
     form: Result<Form<RevForm>, axum::extract::rejection::FormRejection>,
 ) -> WebResult {
-    let (actor, path, form) = form_post(&st, &headers, &raw, form)?;
+    let (actor, path, form) = form_post(&st, actor, &raw, form)?;
     let rev = Revision::parse(&form.rev).map_err(|e| st.fail(e))?;
     let engine = st.engine.clone();
     let p = path.clone();
@@ -789,10 +778,10 @@ async fn revert(
 
 async fn delete_form(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     Path(raw): Path<String>,
 ) -> WebResult {
-    let actor = editor(&st, &headers)?;
+    let actor = editor(&st, actor)?;
     let path = page_to_write(&st, &actor, &raw)?;
     let Some(last) = st
         .engine
@@ -825,11 +814,11 @@ struct DeleteForm {
 
 async fn delete(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     Path(raw): Path<String>,
     form: Result<Form<DeleteForm>, axum::extract::rejection::FormRejection>,
 ) -> WebResult {
-    let (actor, path, form) = form_post(&st, &headers, &raw, form)?;
+    let (actor, path, form) = form_post(&st, actor, &raw, form)?;
     let base = optional_revision(&st, &form.base_revision)?;
     let engine = st.engine.clone();
     let p = path.clone();
@@ -845,12 +834,8 @@ async fn delete(
     Ok(Redirect::to(&to).into_response())
 }
 
-async fn move_form(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    Path(raw): Path<String>,
-) -> WebResult {
-    let actor = editor(&st, &headers)?;
+async fn move_form(State(st): State<AppState>, actor: Actor, Path(raw): Path<String>) -> WebResult {
+    let actor = editor(&st, actor)?;
     let path = page_to_write(&st, &actor, &raw)?;
     if !st.engine.exists(&path, &actor.scope) {
         return Err(st.fail(Error::not_found(format!("there is no page {path}"))));
@@ -877,11 +862,11 @@ struct MoveForm {
 
 async fn move_page(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     Path(raw): Path<String>,
     form: Result<Form<MoveForm>, axum::extract::rejection::FormRejection>,
 ) -> WebResult {
-    let (actor, path, form) = form_post(&st, &headers, &raw, form)?;
+    let (actor, path, form) = form_post(&st, actor, &raw, form)?;
     let to_raw = form.to.trim().trim_matches('/');
     let to = page_to_write(&st, &actor, to_raw.strip_suffix(".md").unwrap_or(to_raw))?;
     let engine = st.engine.clone();
@@ -910,10 +895,10 @@ struct ChangesQuery {
 
 async fn changes(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     Query(q): Query<ChangesQuery>,
 ) -> WebResult {
-    let actor = reader(&st, &headers)?;
+    let actor = reader(&st, actor)?;
     let page = q.page.unwrap_or(1).clamp(1, 1000);
     let per = 50;
     let engine = st.engine.clone();
@@ -962,8 +947,8 @@ pub(crate) fn encode_query(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, QUERY).to_string()
 }
 
-async fn tags(State(st): State<AppState>, headers: HeaderMap) -> WebResult {
-    let actor = reader(&st, &headers)?;
+async fn tags(State(st): State<AppState>, actor: Actor) -> WebResult {
+    let actor = reader(&st, actor)?;
     let tags = st.engine.tags(&actor.scope);
     Ok(st.page(
         StatusCode::OK,
@@ -976,12 +961,8 @@ async fn tags(State(st): State<AppState>, headers: HeaderMap) -> WebResult {
     ))
 }
 
-async fn tag_page(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    Path(tag): Path<String>,
-) -> WebResult {
-    let actor = reader(&st, &headers)?;
+async fn tag_page(State(st): State<AppState>, actor: Actor, Path(tag): Path<String>) -> WebResult {
+    let actor = reader(&st, actor)?;
     let pages = st
         .engine
         .list_pages(&FolderPath::root(), Some(&tag), &actor.scope);
@@ -1001,8 +982,8 @@ async fn tag_page(
     ))
 }
 
-async fn wanted(State(st): State<AppState>, headers: HeaderMap) -> WebResult {
-    let actor = reader(&st, &headers)?;
+async fn wanted(State(st): State<AppState>, actor: Actor) -> WebResult {
+    let actor = reader(&st, actor)?;
     let engine = st.engine.clone();
     let scope = actor.scope.clone();
     let wanted = blocking(move || engine.wanted_pages(&scope))
@@ -1023,8 +1004,8 @@ async fn wanted(State(st): State<AppState>, headers: HeaderMap) -> WebResult {
     ))
 }
 
-async fn orphans(State(st): State<AppState>, headers: HeaderMap) -> WebResult {
-    let actor = reader(&st, &headers)?;
+async fn orphans(State(st): State<AppState>, actor: Actor) -> WebResult {
+    let actor = reader(&st, actor)?;
     let engine = st.engine.clone();
     let scope = actor.scope.clone();
     let pages = blocking(move || engine.orphans(&scope))
@@ -1052,10 +1033,10 @@ struct SearchPageQuery {
 
 async fn search(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    actor: Actor,
     Query(q): Query<SearchPageQuery>,
 ) -> WebResult {
-    let actor = reader(&st, &headers)?;
+    let actor = reader(&st, actor)?;
     let per = 20;
     let page = q.page.unwrap_or(1).clamp(1, 500);
     let query = q.q.trim().to_string();
