@@ -1,6 +1,6 @@
 //! The JSON API of CONTRACT.md, under `/api/v1`.
 
-use crate::{Actor, ApiError, AppState, blocking};
+use crate::{Actor, ApiError, AppState};
 use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -159,14 +159,14 @@ async fn get_page(
 }
 
 async fn read_page(st: AppState, actor: Actor, path: PagePath, rev: Option<Revision>) -> ApiResult {
-    let engine = st.engine.clone();
     let scope = actor.scope.clone();
-    let (page, backlinks) = blocking(move || {
-        let page = engine.page(&path, rev.as_ref(), &scope)?;
-        let backlinks = engine.backlinks(&path, &scope)?;
-        Ok((page, backlinks))
-    })
-    .await?;
+    let (page, backlinks) = st
+        .run(move |engine| {
+            let page = engine.page(&path, rev.as_ref(), &scope)?;
+            let backlinks = engine.backlinks(&path, &scope)?;
+            Ok((page, backlinks))
+        })
+        .await?;
     let links: Vec<Value> = page
         .rendered
         .links
@@ -202,8 +202,9 @@ async fn read_page(st: AppState, actor: Actor, path: PagePath, rev: Option<Revis
 
 async fn history(st: AppState, actor: Actor, path: PagePath, limit: Option<usize>) -> ApiResult {
     let limit = limit.unwrap_or(100).clamp(1, 1000);
-    let engine = st.engine.clone();
-    let history = blocking(move || engine.history(&path, limit, &actor.scope)).await?;
+    let history = st
+        .run(move |engine| engine.history(&path, limit, &actor.scope))
+        .await?;
     let revisions: Vec<Value> = history
         .entries
         .into_iter()
@@ -237,9 +238,8 @@ async fn diff(st: AppState, path: PagePath, q: PageQuery) -> ApiResult {
             .head()
             .ok_or_else(|| Error::not_found("the wiki has no revisions"))?,
     };
-    let engine = st.engine.clone();
     let (f, t) = (from.clone(), to.clone());
-    let text = blocking(move || engine.diff(&path, &f, &t)).await?;
+    let text = st.run(move |engine| engine.diff(&path, &f, &t)).await?;
     Ok(Json(json!({"from": from, "to": to, "diff": text})).into_response())
 }
 
@@ -262,19 +262,19 @@ async fn put_page(
     let path = page_path(&raw)?;
     actor.require_writes(path.as_str())?;
     let base = revision(body.base_revision.as_deref())?;
-    let engine = st.engine.clone();
     let author = actor.author.clone();
     let p = path.clone();
-    let outcome = blocking(move || {
-        engine.save(Save {
-            path: &p,
-            markdown: &body.markdown,
-            message: body.message.as_deref().unwrap_or(""),
-            base: base.as_ref(),
-            author: &author,
+    let outcome = st
+        .run(move |engine| {
+            engine.save(Save {
+                path: &p,
+                markdown: &body.markdown,
+                message: body.message.as_deref().unwrap_or(""),
+                base: base.as_ref(),
+                author: &author,
+            })
         })
-    })
-    .await?;
+        .await?;
     crate::notify::after_save(&st, &actor, &path, &outcome).await;
     Ok(save_response(outcome))
 }
@@ -310,8 +310,8 @@ async fn delete_page(
     let path = page_path(&raw)?;
     actor.require_writes(path.as_str())?;
     let base = revision(q.base_revision.as_deref())?;
-    let engine = st.engine.clone();
-    blocking(move || engine.delete(&path, base.as_ref(), &actor.author, "")).await?;
+    st.run(move |engine| engine.delete(&path, base.as_ref(), &actor.author, ""))
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -341,15 +341,21 @@ async fn post_page(
             actor.require_writes(from.as_str())?;
             let to = page_path(body.to.trim().trim_start_matches('/'))?;
             actor.require_writes(to.as_str())?;
-            let engine = st.engine.clone();
             let message = body.message.unwrap_or_default();
             let update = body.update_links;
-            let (to2, moved) = blocking(move || {
-                let moved =
-                    engine.move_page(&from, &to, update, &actor.scope, &actor.author, &message)?;
-                Ok((to, moved))
-            })
-            .await?;
+            let (to2, moved) = st
+                .run(move |engine| {
+                    let moved = engine.move_page(
+                        &from,
+                        &to,
+                        update,
+                        &actor.scope,
+                        &actor.author,
+                        &message,
+                    )?;
+                    Ok((to, moved))
+                })
+                .await?;
             Ok(Json(json!({"path": to2, "revision": moved.revision, "updated_pages": moved.updated_pages})).into_response())
         }
         Some(_) => {
@@ -403,23 +409,23 @@ async fn search(
 ) -> ApiResult {
     actor.require_read()?;
     let started = std::time::Instant::now();
-    let engine = st.engine.clone();
     let limit = q.limit.unwrap_or(20).clamp(1, 200);
     let offset = q.offset.unwrap_or(0).min(10_000);
     let (past, text) = past_and_query(&q.q, q.past.as_deref());
-    let res = blocking(move || {
-        let opts = casebook_engine::SearchOptions {
-            facets: true,
-            did_you_mean: !past,
-            scope: actor.scope,
-        };
-        if past {
-            engine.search_past(&text, limit, offset, opts)
-        } else {
-            engine.search_with(&text, limit, offset, opts)
-        }
-    })
-    .await?;
+    let res = st
+        .run(move |engine| {
+            let opts = casebook_engine::SearchOptions {
+                facets: true,
+                did_you_mean: !past,
+                scope: actor.scope,
+            };
+            if past {
+                engine.search_past(&text, limit, offset, opts)
+            } else {
+                engine.search_with(&text, limit, offset, opts)
+            }
+        })
+        .await?;
     let took = started.elapsed().as_secs_f64() * 1000.0;
     Ok(Json(json!({
         "total": res.total,
@@ -476,20 +482,20 @@ async fn suggest(
     } else {
         format!("{text}*")
     };
-    let engine = st.engine.clone();
-    let res = blocking(move || {
-        engine.search_with(
-            &query,
-            8,
-            0,
-            casebook_engine::SearchOptions {
-                facets: false,
-                did_you_mean: false,
-                scope: actor.scope,
-            },
-        )
-    })
-    .await?;
+    let res = st
+        .run(move |engine| {
+            engine.search_with(
+                &query,
+                8,
+                0,
+                casebook_engine::SearchOptions {
+                    facets: false,
+                    did_you_mean: false,
+                    scope: actor.scope,
+                },
+            )
+        })
+        .await?;
     let suggestions: Vec<Value> = res
         .hits
         .into_iter()
@@ -517,9 +523,10 @@ async fn changes(
     Query(q): Query<ChangesQuery>,
 ) -> ApiResult {
     actor.require_read()?;
-    let engine = st.engine.clone();
     let limit = q.limit.unwrap_or(50).clamp(1, 500);
-    let log = blocking(move || engine.changes(limit, q.offset.unwrap_or(0), &actor.scope)).await?;
+    let log = st
+        .run(move |engine| engine.changes(limit, q.offset.unwrap_or(0), &actor.scope))
+        .await?;
     let changes: Vec<Value> = log
         .into_iter()
         .map(|c| {

@@ -2,7 +2,7 @@
 //! the "Discussions" page of open threads.
 
 use crate::api::{JsonBody, encode};
-use crate::{Actor, ApiError, AppState, PageError, blocking};
+use crate::{Actor, ApiError, AppState, PageError};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -74,14 +74,14 @@ pub(crate) async fn api_page_threads(
     page: PagePath,
     scope: ReadScope,
 ) -> Result<Response, ApiError> {
-    let engine = st.engine.clone();
-    let threads = blocking(move || {
-        if !engine.exists(&page, &scope) {
-            return Err(Error::not_found(format!("there is no page {page}")));
-        }
-        engine.threads(&page, &scope)
-    })
-    .await?;
+    let threads = st
+        .run(move |engine| {
+            if !engine.exists(&page, &scope) {
+                return Err(Error::not_found(format!("there is no page {page}")));
+            }
+            engine.threads(&page, &scope)
+        })
+        .await?;
     Ok(
         Json(json!({"threads": threads.iter().map(|t| thread_json(t)).collect::<Vec<_>>()}))
             .into_response(),
@@ -102,9 +102,9 @@ pub(crate) async fn api_start(
     body: StartBody,
 ) -> Result<Response, ApiError> {
     actor.require_discuss()?;
-    let engine = st.engine.clone();
     let (author, scope) = (actor.author.clone(), actor.scope.clone());
-    let t = blocking(move || engine.start_thread(&page, &body.title, &body.body, &author, &scope))
+    let t = st
+        .run(move |engine| engine.start_thread(&page, &body.title, &body.body, &author, &scope))
         .await?;
     crate::notify::after(&st, &actor, crate::notify::Event::Thread(t.clone())).await;
     Ok((StatusCode::CREATED, Json(thread_json(&t))).into_response())
@@ -131,8 +131,9 @@ async fn api_list(
     actor.require_read()?;
     let status = status_filter(q.status.as_deref())?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    let engine = st.engine.clone();
-    let threads = blocking(move || engine.all_threads(status, limit, &actor.scope)).await?;
+    let threads = st
+        .run(move |engine| engine.all_threads(status, limit, &actor.scope))
+        .await?;
     Ok(
         Json(json!({"threads": threads.iter().map(|t| thread_json(t)).collect::<Vec<_>>()}))
             .into_response(),
@@ -145,8 +146,9 @@ async fn api_thread(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     actor.require_read()?;
-    let engine = st.engine.clone();
-    let t = blocking(move || engine.thread(&id, &actor.scope)).await?;
+    let t = st
+        .run(move |engine| engine.thread(&id, &actor.scope))
+        .await?;
     Ok(Json(thread_json(&t)).into_response())
 }
 
@@ -163,8 +165,8 @@ async fn api_status(
 ) -> Result<Response, ApiError> {
     actor.require_discuss()?;
     let status: ThreadStatus = body.status.parse()?;
-    let engine = st.engine.clone();
-    let t = blocking(move || engine.set_thread_status(&id, status, &actor.author, &actor.scope))
+    let t = st
+        .run(move |engine| engine.set_thread_status(&id, status, &actor.author, &actor.scope))
         .await?;
     Ok(Json(thread_json(&t)).into_response())
 }
@@ -181,10 +183,11 @@ async fn api_reply(
     JsonBody(body): JsonBody<CommentBody>,
 ) -> Result<Response, ApiError> {
     actor.require_discuss()?;
-    let engine = st.engine.clone();
     let author = actor.author.clone();
     let scope = actor.scope.clone();
-    let (t, cid) = blocking(move || engine.reply(&id, &body.body, &author, &scope)).await?;
+    let (t, cid) = st
+        .run(move |engine| engine.reply(&id, &body.body, &author, &scope))
+        .await?;
     crate::notify::after(
         &st,
         &actor,
@@ -223,21 +226,21 @@ async fn edit_comment(
     comment: String,
     body: String,
 ) -> casebook_core::Result<Arc<Thread>> {
-    let engine = st.engine.clone();
     let (author, admin, scope) = (actor.author.clone(), actor.is_admin(), actor.scope.clone());
     let cid = comment.clone();
-    let (t, before) = blocking(move || {
-        let before = engine
-            .thread(&id, &scope)?
-            .comments
-            .iter()
-            .find(|c| c.id == comment)
-            .map(|c| c.mentions.clone())
-            .unwrap_or_default();
-        let t = engine.edit_comment(&id, &comment, &body, &author, admin, &scope)?;
-        Ok((t, before))
-    })
-    .await?;
+    let (t, before) = st
+        .run(move |engine| {
+            let before = engine
+                .thread(&id, &scope)?
+                .comments
+                .iter()
+                .find(|c| c.id == comment)
+                .map(|c| c.mentions.clone())
+                .unwrap_or_default();
+            let t = engine.edit_comment(&id, &comment, &body, &author, admin, &scope)?;
+            Ok((t, before))
+        })
+        .await?;
     let event = crate::notify::Event::CommentEdit {
         thread: t.clone(),
         comment: cid,
@@ -332,11 +335,11 @@ async fn start_form(
     let actor = discussant(&st, actor)?;
     let page = PagePath::parse(&raw).map_err(|e| st.fail(e))?;
     let form = crate::web::read_form(&st, form)?;
-    let engine = st.engine.clone();
     let body = form.body.replace("\r\n", "\n");
     let author = actor.author.clone();
     let scope = actor.scope.clone();
-    let t = blocking(move || engine.start_thread(&page, &form.title, &body, &author, &scope))
+    let t = st
+        .run(move |engine| engine.start_thread(&page, &form.title, &body, &author, &scope))
         .await
         .map_err(|e| st.fail(e))?;
     crate::notify::after(&st, &actor, crate::notify::Event::Thread(t.clone())).await;
@@ -356,11 +359,11 @@ async fn reply_form(
 ) -> Result<Response, PageError> {
     let actor = discussant(&st, actor)?;
     let form = crate::web::read_form(&st, form)?;
-    let engine = st.engine.clone();
     let body = form.body.replace("\r\n", "\n");
     let author = actor.author.clone();
     let scope = actor.scope.clone();
-    let (t, cid) = blocking(move || engine.reply(&id, &body, &author, &scope))
+    let (t, cid) = st
+        .run(move |engine| engine.reply(&id, &body, &author, &scope))
         .await
         .map_err(|e| st.fail(e))?;
     crate::notify::after(
@@ -386,8 +389,8 @@ async fn status_form(
     let actor = discussant(&st, actor)?;
     let form = crate::web::read_form(&st, form)?;
     let status: ThreadStatus = form.status.parse().map_err(|e| st.fail(e))?;
-    let engine = st.engine.clone();
-    let t = blocking(move || engine.set_thread_status(&id, status, &actor.author, &actor.scope))
+    let t = st
+        .run(move |engine| engine.set_thread_status(&id, status, &actor.author, &actor.scope))
         .await
         .map_err(|e| st.fail(e))?;
     Ok(Redirect::to(&thread_url(&t)).into_response())
@@ -399,9 +402,9 @@ async fn edit_form(
     Path((id, comment)): Path<(String, String)>,
 ) -> Result<Response, PageError> {
     let actor = discussant(&st, actor)?;
-    let engine = st.engine.clone();
     let scope = actor.scope.clone();
-    let t = blocking(move || engine.thread(&id, &scope))
+    let t = st
+        .run(move |engine| engine.thread(&id, &scope))
         .await
         .map_err(|e| st.fail(e))?;
     let c = t
@@ -451,8 +454,8 @@ async fn goto_thread(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     actor.require_read().map_err(|e| st.fail(e))?;
-    let engine = st.engine.clone();
-    let t = blocking(move || engine.thread(&id, &actor.scope))
+    let t = st
+        .run(move |engine| engine.thread(&id, &actor.scope))
         .await
         .map_err(|e| st.fail(e))?;
     Ok(Redirect::to(&thread_url(&t)).into_response())
@@ -470,9 +473,9 @@ async fn list_page(
 ) -> Result<Response, PageError> {
     actor.require_read().map_err(|e| st.fail(e))?;
     let status = status_filter(q.status.as_deref()).map_err(|e| st.fail(e))?;
-    let engine = st.engine.clone();
     let scope = actor.scope.clone();
-    let threads = blocking(move || engine.all_threads(status, 200, &scope))
+    let threads = st
+        .run(move |engine| engine.all_threads(status, 200, &scope))
         .await
         .map_err(|e| st.fail(e))?;
     let shown = match status {
@@ -503,16 +506,16 @@ async fn person_page(
     if name.is_empty() || name.len() > 200 || name.chars().any(char::is_control) {
         return Err(st.fail(Error::invalid("that is not a name")));
     }
-    let engine = st.engine.clone();
     let n = name.clone();
     let scope = actor.scope.clone();
-    let (activity, changes) = blocking(move || {
-        let a = engine.activity(&n, 30, &scope)?;
-        let c = engine.changes_in("", Some(&n), 20, 0, &scope)?;
-        Ok((a, c))
-    })
-    .await
-    .map_err(|e| st.fail(e))?;
+    let (activity, changes) = st
+        .run(move |engine| {
+            let a = engine.activity(&n, 30, &scope)?;
+            let c = engine.changes_in("", Some(&n), 20, 0, &scope)?;
+            Ok((a, c))
+        })
+        .await
+        .map_err(|e| st.fail(e))?;
     let comments: Vec<Value> = activity
         .comments
         .iter()

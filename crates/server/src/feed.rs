@@ -2,7 +2,7 @@
 
 use crate::api::encode;
 use crate::views::escape;
-use crate::{Actor, AppState, blocking};
+use crate::{Actor, AppState};
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -32,10 +32,12 @@ pub(crate) async fn site(
         .unwrap_or("")
         .trim_end_matches('/')
         .to_string();
-    let engine = st.engine.clone();
     let folder = q.folder.trim().trim_matches('/').to_string();
     let f = folder.clone();
-    let log = match blocking(move || engine.changes_in(&f, None, 50, 0, &actor.scope)).await {
+    let log = match st
+        .run(move |engine| engine.changes_in(&f, None, 50, 0, &actor.scope))
+        .await
+    {
         Ok(l) => l,
         Err(e) => return crate::ApiError(e).into_response(),
     };

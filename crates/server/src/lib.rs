@@ -146,6 +146,15 @@ pub struct Actor {
 }
 
 impl AppState {
+    /// Runs `f` with the engine on the blocking pool, off the async runtime.
+    pub(crate) async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Engine) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let engine = self.engine.clone();
+        blocking(move || f(&engine)).await
+    }
+
     pub fn new(engine: Engine, opts: ServerOptions) -> Result<AppState> {
         let theme = Theme::load(opts.theme_dir.clone())?;
         let auth = auth::AuthState::new(opts.accounts.as_deref())?;

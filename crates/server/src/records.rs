@@ -3,7 +3,7 @@
 //! fields on a page.
 
 use crate::api::encode;
-use crate::{Actor, AppState, PageError, blocking};
+use crate::{Actor, AppState, PageError};
 use axum::Router;
 use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
@@ -292,22 +292,22 @@ async fn create(
             .require_writes(target.as_str())
             .map_err(|e| st.fail(e))?;
     }
-    let engine = st.engine.clone();
     let (type_name, author) = (t.name.clone(), actor.author.clone());
     let (title2, folder2) = (title.clone(), folder.clone());
     let scope = actor.scope.clone();
-    let created = blocking(move || {
-        engine.create_record(NewRecord {
-            type_name: &type_name,
-            title: &title2,
-            folder: &folder2,
-            tags: &tags,
-            values: &values,
-            author: &author,
-            scope: &scope,
+    let created = st
+        .run(move |engine| {
+            engine.create_record(NewRecord {
+                type_name: &type_name,
+                title: &title2,
+                folder: &folder2,
+                tags: &tags,
+                values: &values,
+                author: &author,
+                scope: &scope,
+            })
         })
-    })
-    .await;
+        .await;
     match created {
         Ok(path) => Ok(Redirect::to(&format!("/edit/{}", path.url_encoded())).into_response()),
         Err(e) if matches!(e.kind, ErrorKind::Conflict | ErrorKind::InvalidInput) => {

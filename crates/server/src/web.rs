@@ -2,7 +2,7 @@
 
 use crate::api::encode;
 use crate::views::{self, Crumb};
-use crate::{Actor, AppState, PageError, blocking, feed};
+use crate::{Actor, AppState, PageError, feed};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Form, Path, Query, State};
@@ -111,8 +111,7 @@ fn editor(st: &AppState, actor: Actor) -> Result<Actor, PageError> {
 }
 
 async fn healthz(State(st): State<AppState>) -> Response {
-    let engine = st.engine.clone();
-    match blocking(move || engine.health()).await {
+    match st.run(move |engine| engine.health()).await {
         Ok(()) => (StatusCode::OK, "ok\n").into_response(),
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -128,17 +127,17 @@ async fn fallback(State(st): State<AppState>) -> PageError {
 
 async fn home(State(st): State<AppState>, actor: Actor) -> WebResult {
     let actor = reader(&st, actor)?;
-    let engine = st.engine.clone();
     let scope = actor.scope.clone();
-    let (home, changes) = blocking(move || {
-        let home = PagePath::parse("Home")
-            .ok()
-            .filter(|p| scope.sees(p.as_str()))
-            .and_then(|p| engine.page(&p, None, &scope).ok());
-        Ok((home, engine.changes(12, 0, &scope)?))
-    })
-    .await
-    .map_err(|e| st.fail(e))?;
+    let (home, changes) = st
+        .run(move |engine| {
+            let home = PagePath::parse("Home")
+                .ok()
+                .filter(|p| scope.sees(p.as_str()))
+                .and_then(|p| engine.page(&p, None, &scope).ok());
+            Ok((home, engine.changes(12, 0, &scope)?))
+        })
+        .await
+        .map_err(|e| st.fail(e))?;
     let listing = st.engine.listing(&FolderPath::root(), &actor.scope);
     Ok(st.page(
         StatusCode::OK,
@@ -184,22 +183,22 @@ async fn view(
     if !actor.sees(path.as_str()) || rev.is_none() && !st.engine.exists(&path, &actor.scope) {
         return missing(&st, &actor, &raw, &path).await;
     }
-    let engine = st.engine.clone();
     let p = path.clone();
     let scope = actor.scope.clone();
-    let (page, backlinks, related, threads) = blocking(move || {
-        let page = engine.page(&p, rev.as_ref(), &scope)?;
-        let backlinks = engine.backlinks(&p, &scope)?;
-        let related = engine.related(&page, 6, &scope)?;
-        let threads = if page.historic {
-            Vec::new()
-        } else {
-            engine.threads(&p, &scope)?
-        };
-        Ok((page, backlinks, related, threads))
-    })
-    .await
-    .map_err(|e| st.fail(e))?;
+    let (page, backlinks, related, threads) = st
+        .run(move |engine| {
+            let page = engine.page(&p, rev.as_ref(), &scope)?;
+            let backlinks = engine.backlinks(&p, &scope)?;
+            let related = engine.related(&page, 6, &scope)?;
+            let threads = if page.historic {
+                Vec::new()
+            } else {
+                engine.threads(&p, &scope)?
+            };
+            Ok((page, backlinks, related, threads))
+        })
+        .await
+        .map_err(|e| st.fail(e))?;
     let flash = if q.merged.is_some() {
         Some((
             "ok",
@@ -269,10 +268,10 @@ async fn view(
 /// A page that does not exist (or that the reader may not see): an attachment of that name, a
 /// folder, another spelling, or an offer to create it.
 async fn missing(st: &AppState, actor: &Actor, raw: &str, path: &PagePath) -> WebResult {
-    let engine = st.engine.clone();
     let file = raw.to_string();
     if actor.sees(raw)
-        && let Some(found) = blocking(move || engine.attachment(&file))
+        && let Some(found) = st
+            .run(move |engine| engine.attachment(&file))
             .await
             .map_err(|e| st.fail(e))?
     {
@@ -293,12 +292,12 @@ async fn missing(st: &AppState, actor: &Actor, raw: &str, path: &PagePath) -> We
     if !listing.pages.is_empty() || !listing.folders.is_empty() {
         return Ok(Redirect::to(&format!("/wiki/{}/", folder.url_encoded())).into_response());
     }
-    let engine = st.engine.clone();
     let p = path.clone();
     // Only a page the reader may see at its old address leads on: following a move out of a
     // hidden folder would tell the hidden name.
     if actor.sees(path.as_str())
-        && let Some(moved) = blocking(move || Ok(engine.moved_to(&p)))
+        && let Some(moved) = st
+            .run(move |engine| Ok(engine.moved_to(&p)))
             .await
             .map_err(|e| st.fail(e))?
         && actor.sees(moved.as_str())
@@ -435,16 +434,16 @@ async fn new_page(
 async fn edit_form(State(st): State<AppState>, actor: Actor, Path(raw): Path<String>) -> WebResult {
     let actor = editor(&st, actor)?;
     let path = page_to_write(&st, &actor, &raw)?;
-    let engine = st.engine.clone();
     let p = path.clone();
     let scope = actor.scope.clone();
-    let page = blocking(move || match engine.page(&p, None, &scope) {
-        Ok(page) => Ok(Some(page)),
-        Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e),
-    })
-    .await
-    .map_err(|e| st.fail(e))?;
+    let page = st
+        .run(move |engine| match engine.page(&p, None, &scope) {
+            Ok(page) => Ok(Some(page)),
+            Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        })
+        .await
+        .map_err(|e| st.fail(e))?;
     let (markdown, base, title, new) = match page {
         Some(p) => (
             p.markdown,
@@ -524,20 +523,20 @@ async fn edit_save(
     let base = optional_revision(&st, &form.base_revision)?;
     // Browsers send CRLF line ends from a textarea; pages keep the plain newline.
     let markdown = form.markdown.replace("\r\n", "\n");
-    let engine = st.engine.clone();
     let (p, author, message) = (path.clone(), actor.author.clone(), form.message.clone());
     let md = markdown.clone();
-    let outcome = blocking(move || {
-        engine.save(Save {
-            path: &p,
-            markdown: &md,
-            message: &message,
-            base: base.as_ref(),
-            author: &author,
+    let outcome = st
+        .run(move |engine| {
+            engine.save(Save {
+                path: &p,
+                markdown: &md,
+                message: &message,
+                base: base.as_ref(),
+                author: &author,
+            })
         })
-    })
-    .await
-    .map_err(|e| st.fail(e))?;
+        .await
+        .map_err(|e| st.fail(e))?;
     crate::notify::after_save(&st, &actor, &path, &outcome).await;
     match outcome {
         SaveOutcome::Saved { merged, .. } => {
@@ -636,9 +635,11 @@ async fn preview(
         return crate::ApiError(Error::invalid("send the markdown as a form field"))
             .into_response();
     };
-    let engine = st.engine.clone();
     let scope = actor.scope.clone();
-    match blocking(move || Ok(engine.preview(&path, &form.markdown, &scope))).await {
+    match st
+        .run(move |engine| Ok(engine.preview(&path, &form.markdown, &scope)))
+        .await
+    {
         Ok(r) => {
             let mut html = String::new();
             if let Some(e) = &r.front_matter_error {
@@ -665,10 +666,10 @@ async fn preview(
 async fn history(State(st): State<AppState>, actor: Actor, Path(raw): Path<String>) -> WebResult {
     let actor = reader(&st, actor)?;
     let path = page_to_read(&st, &actor, &raw)?;
-    let engine = st.engine.clone();
     let p = path.clone();
     let scope = actor.scope.clone();
-    let history = blocking(move || engine.history(&p, 500, &scope))
+    let history = st
+        .run(move |engine| engine.history(&p, 500, &scope))
         .await
         .map_err(|e| st.fail(e))?;
     let revs = history.entries;
@@ -712,30 +713,30 @@ async fn diff(
     };
     let from = parse(q.from.as_deref())?;
     let to = parse(q.to.as_deref())?;
-    let engine = st.engine.clone();
     let p = path.clone();
     let scope = actor.scope.clone();
-    let (from, to, text) = blocking(move || {
-        let history = engine.history(&p, 2, &scope)?.entries;
-        let to = match to {
-            Some(t) => t,
-            None => history
-                .first()
-                .map(|c| c.revision.clone())
-                .ok_or_else(|| Error::not_found("the page has no history"))?,
-        };
-        let from = match from {
-            Some(f) => f,
-            None => history
-                .get(1)
-                .map(|c| c.revision.clone())
-                .unwrap_or_else(|| to.clone()),
-        };
-        let text = engine.diff(&p, &from, &to)?;
-        Ok((from, to, text))
-    })
-    .await
-    .map_err(|e| st.fail(e))?;
+    let (from, to, text) = st
+        .run(move |engine| {
+            let history = engine.history(&p, 2, &scope)?.entries;
+            let to = match to {
+                Some(t) => t,
+                None => history
+                    .first()
+                    .map(|c| c.revision.clone())
+                    .ok_or_else(|| Error::not_found("the page has no history"))?,
+            };
+            let from = match from {
+                Some(f) => f,
+                None => history
+                    .get(1)
+                    .map(|c| c.revision.clone())
+                    .unwrap_or_else(|| to.clone()),
+            };
+            let text = engine.diff(&p, &from, &to)?;
+            Ok((from, to, text))
+        })
+        .await
+        .map_err(|e| st.fail(e))?;
     Ok(st.page(
         StatusCode::OK,
         "diff.html",
@@ -766,10 +767,10 @@ async fn revert(
 ) -> WebResult {
     let (actor, path, form) = form_post(&st, actor, &raw, form)?;
     let rev = Revision::parse(&form.rev).map_err(|e| st.fail(e))?;
-    let engine = st.engine.clone();
     let p = path.clone();
     let author = actor.author.clone();
-    let outcome = blocking(move || engine.revert(&p, &rev, &author))
+    let outcome = st
+        .run(move |engine| engine.revert(&p, &rev, &author))
         .await
         .map_err(|e| st.fail(e))?;
     crate::notify::after_save(&st, &actor, &path, &outcome).await;
@@ -820,9 +821,8 @@ async fn delete(
 ) -> WebResult {
     let (actor, path, form) = form_post(&st, actor, &raw, form)?;
     let base = optional_revision(&st, &form.base_revision)?;
-    let engine = st.engine.clone();
     let p = path.clone();
-    blocking(move || engine.delete(&p, base.as_ref(), &actor.author, &form.message))
+    st.run(move |engine| engine.delete(&p, base.as_ref(), &actor.author, &form.message))
         .await
         .map_err(|e| st.fail(e))?;
     let folder = path.folder();
@@ -869,13 +869,12 @@ async fn move_page(
     let (actor, path, form) = form_post(&st, actor, &raw, form)?;
     let to_raw = form.to.trim().trim_matches('/');
     let to = page_to_write(&st, &actor, to_raw.strip_suffix(".md").unwrap_or(to_raw))?;
-    let engine = st.engine.clone();
     let t = to.clone();
     let update = form.update_links.is_some();
-    let moved =
-        blocking(move || engine.move_page(&path, &t, update, &actor.scope, &actor.author, ""))
-            .await
-            .map_err(|e| st.fail(e))?;
+    let moved = st
+        .run(move |engine| engine.move_page(&path, &t, update, &actor.scope, &actor.author, ""))
+        .await
+        .map_err(|e| st.fail(e))?;
     Ok(Redirect::to(&format!(
         "/wiki/{}?moved={}",
         to.url_encoded(),
@@ -901,13 +900,13 @@ async fn changes(
     let actor = reader(&st, actor)?;
     let page = q.page.unwrap_or(1).clamp(1, 1000);
     let per = 50;
-    let engine = st.engine.clone();
     let (folder, author) = (
         q.folder.trim().trim_matches('/').to_string(),
         q.author.trim().to_string(),
     );
     let (f, a, scope) = (folder.clone(), author.clone(), actor.scope.clone());
-    let log = blocking(move || engine.changes_in(&f, Some(&a), per + 1, (page - 1) * per, &scope))
+    let log = st
+        .run(move |engine| engine.changes_in(&f, Some(&a), per + 1, (page - 1) * per, &scope))
         .await
         .map_err(|e| st.fail(e))?;
     let more = log.len() > per;
@@ -984,9 +983,9 @@ async fn tag_page(State(st): State<AppState>, actor: Actor, Path(tag): Path<Stri
 
 async fn wanted(State(st): State<AppState>, actor: Actor) -> WebResult {
     let actor = reader(&st, actor)?;
-    let engine = st.engine.clone();
     let scope = actor.scope.clone();
-    let wanted = blocking(move || engine.wanted_pages(&scope))
+    let wanted = st
+        .run(move |engine| engine.wanted_pages(&scope))
         .await
         .map_err(|e| st.fail(e))?;
     Ok(st.page(
@@ -1006,9 +1005,9 @@ async fn wanted(State(st): State<AppState>, actor: Actor) -> WebResult {
 
 async fn orphans(State(st): State<AppState>, actor: Actor) -> WebResult {
     let actor = reader(&st, actor)?;
-    let engine = st.engine.clone();
     let scope = actor.scope.clone();
-    let pages = blocking(move || engine.orphans(&scope))
+    let pages = st
+        .run(move |engine| engine.orphans(&scope))
         .await
         .map_err(|e| st.fail(e))?;
     Ok(st.page(
@@ -1045,14 +1044,13 @@ async fn search(
     let results = if text.is_empty() {
         None
     } else {
-        let engine = st.engine.clone();
         let opts = casebook_engine::SearchOptions {
             facets: true,
             did_you_mean: !past,
             scope: actor.scope.clone(),
         };
         Some(
-            blocking(move || {
+            st.run(move |engine| {
                 if past {
                     engine.search_past(&text, per, (page - 1) * per, opts)
                 } else {
