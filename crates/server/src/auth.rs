@@ -8,11 +8,12 @@
 //! the cookie must carry it (form field `csrf_token` or header `X-CSRF-Token`). Requests with a
 //! Bearer token need none: browsers never add that header by themselves.
 
+use crate::http::FormBody;
 use crate::throttle::{Throttle, Wait};
 use crate::{Access, Actor, AppState, PageError, blocking};
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Form, FromRequestParts, Path, Query, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
@@ -621,10 +622,10 @@ async fn login(
     headers: HeaderMap,
     actor: Actor,
     ClientAddr(addr): ClientAddr,
-    form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
+    form: Result<FormBody<LoginForm>, PageError>,
 ) -> Result<Response, PageError> {
     let acc = accounts(&st)?;
-    let Ok(Form(form)) = form else {
+    let Ok(FormBody(form)) = form else {
         return Err(st.fail(Error::invalid("send the user name and password as a form")));
     };
     let next = local(&form.next).to_string();
@@ -800,11 +801,11 @@ async fn change_password(
     State(st): State<AppState>,
     headers: HeaderMap,
     actor: Actor,
-    form: Result<Form<PasswordForm>, axum::extract::rejection::FormRejection>,
+    form: Result<FormBody<PasswordForm>, PageError>,
 ) -> Result<Response, PageError> {
     let me = session_account(&st, &actor)?;
     let acc = accounts(&st)?;
-    let form = crate::web::read_form(&st, form)?;
+    let FormBody(form) = form?;
     let refuse = |msg: &str| {
         let (st, actor, me, msg) = (st.clone(), actor.clone(), me.clone(), msg.to_string());
         async move { account_page(&st, &actor, &me, StatusCode::BAD_REQUEST, "", &msg, None).await }
@@ -842,11 +843,11 @@ struct TokenForm {
 async fn create_token(
     State(st): State<AppState>,
     actor: Actor,
-    form: Result<Form<TokenForm>, axum::extract::rejection::FormRejection>,
+    form: Result<FormBody<TokenForm>, PageError>,
 ) -> Result<Response, PageError> {
     let me = session_account(&st, &actor)?;
     let acc = accounts(&st)?;
-    let label = form.map(|Form(f)| f.label).unwrap_or_default();
+    let label = form.map(|FormBody(f)| f.label).unwrap_or_default();
     let name = me.name.clone();
     let (_, secret) = blocking(move || acc.create_token(&name, &label))
         .await
@@ -953,7 +954,7 @@ struct RoleForm {
 async fn admin_role(
     State(st): State<AppState>,
     actor: Actor,
-    form: Result<Form<RoleForm>, axum::extract::rejection::FormRejection>,
+    form: Result<FormBody<RoleForm>, PageError>,
 ) -> Result<Response, PageError> {
     admin_action(st, actor, form, "role", |acc, form| {
         let role: Role = form.role.parse()?;
@@ -975,7 +976,7 @@ struct AddUserForm {
 async fn admin_add_user(
     State(st): State<AppState>,
     actor: Actor,
-    form: Result<Form<AddUserForm>, axum::extract::rejection::FormRejection>,
+    form: Result<FormBody<AddUserForm>, PageError>,
 ) -> Result<Response, PageError> {
     admin_action(st, actor, form, "added", |acc, form| {
         let role: Role = form.role.parse()?;
@@ -990,13 +991,13 @@ async fn admin_add_user(
 async fn admin_action<T: Send + 'static>(
     st: AppState,
     actor: Actor,
-    form: Result<Form<T>, axum::extract::rejection::FormRejection>,
+    form: Result<FormBody<T>, PageError>,
     done: &str,
     act: impl FnOnce(&Accounts, T) -> casebook_core::Result<()> + Send + 'static,
 ) -> Result<Response, PageError> {
     require_admin(&st, &actor)?;
     let acc = accounts(&st)?;
-    let form = crate::web::read_form(&st, form)?;
+    let FormBody(form) = form?;
     match blocking(move || act(&acc, form)).await {
         Ok(()) => Ok(Redirect::to(&format!("/admin?done={done}")).into_response()),
         Err(e) if e.kind != casebook_core::ErrorKind::Internal => {
@@ -1018,7 +1019,7 @@ struct GroupForm {
 async fn admin_groups(
     State(st): State<AppState>,
     actor: Actor,
-    form: Result<Form<GroupForm>, axum::extract::rejection::FormRejection>,
+    form: Result<FormBody<GroupForm>, PageError>,
 ) -> Result<Response, PageError> {
     admin_action(st, actor, form, "groups", |acc, f| {
         let (group, user) = (f.group.trim(), f.user.trim());
@@ -1050,7 +1051,7 @@ struct RuleForm {
 async fn admin_rules(
     State(st): State<AppState>,
     actor: Actor,
-    form: Result<Form<RuleForm>, axum::extract::rejection::FormRejection>,
+    form: Result<FormBody<RuleForm>, PageError>,
 ) -> Result<Response, PageError> {
     admin_action(st, actor, form, "rules", |acc, f| {
         match f.action.as_str() {
@@ -1137,10 +1138,10 @@ async fn setup(
     State(st): State<AppState>,
     headers: HeaderMap,
     actor: Actor,
-    form: Result<Form<SetupForm>, axum::extract::rejection::FormRejection>,
+    form: Result<FormBody<SetupForm>, PageError>,
 ) -> Result<Response, PageError> {
     let acc = accounts(&st)?;
-    let form = crate::web::read_form(&st, form)?;
+    let FormBody(form) = form?;
     check_code(&st, &form.code)?;
     let (name, email) = (form.name.trim().to_string(), form.email.trim().to_string());
     if form.password != form.confirm {

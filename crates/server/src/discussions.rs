@@ -2,12 +2,13 @@
 //! the "Discussions" page of open threads.
 
 use crate::api::{JsonBody, encode};
+use crate::http::FormBody;
 use crate::{Actor, ApiError, AppState, PageError};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Json, Router};
+use axum::{Json, Router};
 use casebook_core::{Error, PagePath, ReadScope};
 use casebook_engine::{Comment, Thread, ThreadStatus};
 use minijinja::context;
@@ -330,11 +331,11 @@ async fn start_form(
     State(st): State<AppState>,
     actor: Actor,
     Path(raw): Path<String>,
-    form: Result<Form<StartForm>, axum::extract::rejection::FormRejection>,
+    form: Result<FormBody<StartForm>, PageError>,
 ) -> Result<Response, PageError> {
     let actor = discussant(&st, actor)?;
     let page = PagePath::parse(&raw).map_err(|e| st.fail(e))?;
-    let form = crate::web::read_form(&st, form)?;
+    let FormBody(form) = form?;
     let body = form.body.replace("\r\n", "\n");
     let author = actor.author.clone();
     let scope = actor.scope.clone();
@@ -355,10 +356,10 @@ async fn reply_form(
     State(st): State<AppState>,
     actor: Actor,
     Path(id): Path<String>,
-    form: Result<Form<ReplyForm>, axum::extract::rejection::FormRejection>,
+    form: Result<FormBody<ReplyForm>, PageError>,
 ) -> Result<Response, PageError> {
     let actor = discussant(&st, actor)?;
-    let form = crate::web::read_form(&st, form)?;
+    let FormBody(form) = form?;
     let body = form.body.replace("\r\n", "\n");
     let author = actor.author.clone();
     let scope = actor.scope.clone();
@@ -384,10 +385,10 @@ async fn status_form(
     State(st): State<AppState>,
     actor: Actor,
     Path(id): Path<String>,
-    form: Result<Form<StatusForm>, axum::extract::rejection::FormRejection>,
+    form: Result<FormBody<StatusForm>, PageError>,
 ) -> Result<Response, PageError> {
     let actor = discussant(&st, actor)?;
-    let form = crate::web::read_form(&st, form)?;
+    let FormBody(form) = form?;
     let status: ThreadStatus = form.status.parse().map_err(|e| st.fail(e))?;
     let t = st
         .run(move |engine| engine.set_thread_status(&id, status, &actor.author, &actor.scope))
@@ -436,10 +437,10 @@ async fn edit_save(
     State(st): State<AppState>,
     actor: Actor,
     Path((id, comment)): Path<(String, String)>,
-    form: Result<Form<ReplyForm>, axum::extract::rejection::FormRejection>,
+    form: Result<FormBody<ReplyForm>, PageError>,
 ) -> Result<Response, PageError> {
     let actor = discussant(&st, actor)?;
-    let form = crate::web::read_form(&st, form)?;
+    let FormBody(form) = form?;
     let body = form.body.replace("\r\n", "\n");
     let cid = comment.clone();
     let t = edit_comment(&st, &actor, id, comment, body)

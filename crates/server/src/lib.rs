@@ -7,6 +7,7 @@ mod discussions;
 mod error;
 mod feed;
 mod githttp;
+mod http;
 mod jwt;
 mod mail;
 mod notify;

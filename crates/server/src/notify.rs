@@ -12,9 +12,10 @@
 //! nobody.
 
 use crate::api::{JsonBody, encode};
+use crate::http::FormBody;
 use crate::mail::{Mail, Mailer};
 use crate::{Actor, ApiError, AppState, PageError, blocking};
-use axum::extract::{Form, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -404,10 +405,10 @@ struct ReadForm {
 async fn read_form(
     State(st): State<AppState>,
     actor: Actor,
-    form: std::result::Result<Form<ReadForm>, axum::extract::rejection::FormRejection>,
+    form: std::result::Result<FormBody<ReadForm>, PageError>,
 ) -> Result<Response, PageError> {
     let (acc, name) = account(&st, &actor).map_err(|e| st.fail(e))?;
-    let form = crate::web::read_form(&st, form)?;
+    let FormBody(form) = form?;
     blocking(move || match form.id {
         Some(id) => acc.mark_read(&name, id),
         None => acc.mark_all_read(&name).map(|_| ()),
@@ -428,10 +429,10 @@ struct WatchForm {
 async fn watch_form(
     State(st): State<AppState>,
     actor: Actor,
-    form: std::result::Result<Form<WatchForm>, axum::extract::rejection::FormRejection>,
+    form: std::result::Result<FormBody<WatchForm>, PageError>,
 ) -> Result<Response, PageError> {
     let (acc, name) = account(&st, &actor).map_err(|e| st.fail(e))?;
-    let form = crate::web::read_form(&st, form)?;
+    let FormBody(form) = form?;
     let kind: WatchKind = form.kind.parse().map_err(|e| st.fail(e))?;
     let on = on_flag(&form.on).map_err(|e| st.fail(e))?;
     let (path, back) = match kind {
@@ -483,10 +484,10 @@ struct HelpfulForm {
 async fn helpful_form(
     State(st): State<AppState>,
     actor: Actor,
-    form: std::result::Result<Form<HelpfulForm>, axum::extract::rejection::FormRejection>,
+    form: std::result::Result<FormBody<HelpfulForm>, PageError>,
 ) -> Result<Response, PageError> {
     let (acc, name) = account(&st, &actor).map_err(|e| st.fail(e))?;
-    let form = crate::web::read_form(&st, form)?;
+    let FormBody(form) = form?;
     let on = on_flag(&form.on).map_err(|e| st.fail(e))?;
     let page = PagePath::parse(&form.page).map_err(|e| st.fail(e))?;
     actor.require_sees(page.as_str()).map_err(|e| st.fail(e))?;

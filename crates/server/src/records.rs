@@ -3,9 +3,10 @@
 //! fields on a page.
 
 use crate::api::encode;
+use crate::http::FormBody;
 use crate::{Actor, AppState, PageError};
 use axum::Router;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -242,11 +243,11 @@ async fn create(
     State(st): State<AppState>,
     actor: Actor,
     Path(name): Path<String>,
-    form: Result<Form<Vec<(String, String)>>, axum::extract::rejection::FormRejection>,
+    form: Result<FormBody<Vec<(String, String)>>, PageError>,
 ) -> Result<Response, PageError> {
     actor.require_edit().map_err(|e| st.fail(e))?;
     let t = find_type(&st, &name)?;
-    let pairs = crate::web::read_form(&st, form)?;
+    let FormBody(pairs) = form?;
     let inputs: HashMap<String, String> = pairs.into_iter().collect();
     let fields: HashMap<String, String> = inputs
         .iter()

@@ -1,11 +1,12 @@
 //! Pages for people: reading, browsing, editing, history, search, and the theme's static files.
 
 use crate::api::encode;
+use crate::http::FormBody;
 use crate::views::{self, Crumb};
 use crate::{Actor, AppState, PageError, feed};
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -517,7 +518,7 @@ async fn edit_save(
     State(st): State<AppState>,
     actor: Actor,
     Path(raw): Path<String>,
-    form: Result<Form<EditForm>, axum::extract::rejection::FormRejection>,
+    form: Result<FormBody<EditForm>, PageError>,
 ) -> WebResult {
     let (actor, path, form) = form_post(&st, actor, &raw, form)?;
     let base = optional_revision(&st, &form.base_revision)?;
@@ -577,11 +578,11 @@ fn form_post<T>(
     st: &AppState,
     actor: Actor,
     raw: &str,
-    form: Result<Form<T>, axum::extract::rejection::FormRejection>,
+    form: Result<FormBody<T>, PageError>,
 ) -> Result<(Actor, PagePath, T), PageError> {
     let actor = editor(st, actor)?;
     let path = page_to_write(st, &actor, raw)?;
-    let form = read_form(st, form)?;
+    let FormBody(form) = form?;
     Ok((actor, path, form))
 }
 
@@ -590,24 +591,6 @@ fn optional_revision(st: &AppState, raw: &str) -> Result<Option<Revision>, PageE
     match raw.trim() {
         "" => Ok(None),
         r => Revision::parse(r).map(Some).map_err(|e| st.fail(e)),
-    }
-}
-
-/// The fields of a form post, or the themed error page: 413 when it is too large, 400 when it is
-/// malformed. Every form handler reads its form through this.
-pub(crate) fn read_form<T>(
-    st: &AppState,
-    form: Result<Form<T>, axum::extract::rejection::FormRejection>,
-) -> Result<T, PageError> {
-    form.map(|Form(f)| f).map_err(|e| st.fail(form_error(e)))
-}
-
-/// A form that could not be read: too large (413) or malformed (400).
-fn form_error(e: axum::extract::rejection::FormRejection) -> Error {
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        Error::too_large("the text is larger than the server accepts")
-    } else {
-        Error::invalid(format!("the form could not be read: {e}"))
     }
 }
 
@@ -620,7 +603,7 @@ async fn preview(
     State(st): State<AppState>,
     actor: Actor,
     Path(raw): Path<String>,
-    form: Result<Form<PreviewForm>, axum::extract::rejection::FormRejection>,
+    form: Result<FormBody<PreviewForm>, PageError>,
 ) -> Response {
     // The editor's preview: rendering a page-sized body is work only for those who may edit.
     if let Err(e) = actor.require_edit() {
@@ -631,7 +614,7 @@ async fn preview(
             Ok(p) => p,
             Err(e) => return crate::ApiError(e).into_response(),
         };
-    let Ok(Form(form)) = form else {
+    let Ok(FormBody(form)) = form else {
         return crate::ApiError(Error::invalid("send the markdown as a form field"))
             .into_response();
     };
@@ -763,7 +746,7 @@ async fn revert(
     State(st): State<AppState>,
     actor: Actor,
     Path(raw): Path<String>,
-    form: Result<Form<RevForm>, axum::extract::rejection::FormRejection>,
+    form: Result<FormBody<RevForm>, PageError>,
 ) -> WebResult {
     let (actor, path, form) = form_post(&st, actor, &raw, form)?;
     let rev = Revision::parse(&form.rev).map_err(|e| st.fail(e))?;
@@ -817,7 +800,7 @@ async fn delete(
     State(st): State<AppState>,
     actor: Actor,
     Path(raw): Path<String>,
-    form: Result<Form<DeleteForm>, axum::extract::rejection::FormRejection>,
+    form: Result<FormBody<DeleteForm>, PageError>,
 ) -> WebResult {
     let (actor, path, form) = form_post(&st, actor, &raw, form)?;
     let base = optional_revision(&st, &form.base_revision)?;
@@ -864,7 +847,7 @@ async fn move_page(
     State(st): State<AppState>,
     actor: Actor,
     Path(raw): Path<String>,
-    form: Result<Form<MoveForm>, axum::extract::rejection::FormRejection>,
+    form: Result<FormBody<MoveForm>, PageError>,
 ) -> WebResult {
     let (actor, path, form) = form_post(&st, actor, &raw, form)?;
     let to_raw = form.to.trim().trim_matches('/');
