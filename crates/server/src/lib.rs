@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod accounts_pages;
 mod api;
 mod auth;
 mod cases;
@@ -290,7 +291,7 @@ pub fn router(state: AppState) -> Router {
         .merge(discussions::web_routes())
         .merge(notify::web_routes())
         .merge(records::routes())
-        .merge(auth::routes())
+        .merge(accounts_pages::routes())
         .merge(oidc::routes())
         .nest("/api/v1", api::routes())
         .merge(githttp::routes())

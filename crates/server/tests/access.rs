@@ -22,6 +22,10 @@ const SOURCES: &[(&str, &str)] = &[
     ("web.rs", include_str!("../src/web.rs")),
     ("api.rs", include_str!("../src/api.rs")),
     ("auth.rs", include_str!("../src/auth.rs")),
+    (
+        "accounts_pages.rs",
+        include_str!("../src/accounts_pages.rs"),
+    ),
     ("discussions.rs", include_str!("../src/discussions.rs")),
     ("records.rs", include_str!("../src/records.rs")),
     ("notify.rs", include_str!("../src/notify.rs")),
