@@ -157,8 +157,8 @@ fn page_url(action: &str, q: &Filters, page: usize) -> String {
         .map(|(k, v)| {
             format!(
                 "{}={}",
-                crate::web::encode_query(k),
-                crate::web::encode_query(v)
+                crate::http::encode_query(k),
+                crate::http::encode_query(v)
             )
         })
         .collect();

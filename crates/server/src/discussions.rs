@@ -558,7 +558,7 @@ async fn person_page(
             mentioned_in => thread_views(&activity.mentioned_in, &actor),
             comments => comments,
             changes => crate::views::changes(&changes),
-            changes_url => format!("/changes?author={}", crate::web::encode_query(&name)),
+            changes_url => format!("/changes?author={}", crate::http::encode_query(&name)),
         },
     ))
 }

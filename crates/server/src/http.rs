@@ -1,11 +1,15 @@
 //! Request pieces shared by the handler modules; this module imports none of them.
 
-use crate::{AppState, PageError};
+use crate::{Actor, AppState, PageError};
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, FromRequest, Request};
 use axum::http::StatusCode;
-use casebook_core::Error;
+use axum::response::Response;
+use casebook_core::{Error, PagePath};
 use serde::de::DeserializeOwned;
+
+/// What a page handler answers: the page, or the themed error page.
+pub(crate) type WebResult = Result<Response, PageError>;
 
 /// The fields of a form post, or the themed error page: 413 when it is too large, 400 when it is
 /// malformed. Every form handler reads its form through this; a handler that must check who is
@@ -30,4 +34,48 @@ fn form_error(e: FormRejection) -> Error {
     } else {
         Error::invalid(format!("the form could not be read: {e}"))
     }
+}
+
+pub(crate) fn reader(st: &AppState, actor: Actor) -> Result<Actor, PageError> {
+    actor.require_read().map_err(|e| st.fail(e))?;
+    Ok(actor)
+}
+
+pub(crate) fn editor(st: &AppState, actor: Actor) -> Result<Actor, PageError> {
+    actor.require_edit().map_err(|e| st.fail(e))?;
+    Ok(actor)
+}
+
+pub(crate) fn parse_page(st: &AppState, raw: &str) -> Result<PagePath, PageError> {
+    PagePath::parse(raw).map_err(|e| st.fail(e))
+}
+
+/// A page the actor asks to read: one in a folder they may not read does not exist for them.
+pub(crate) fn page_to_read(st: &AppState, actor: &Actor, raw: &str) -> Result<PagePath, PageError> {
+    let path = parse_page(st, raw)?;
+    actor.require_sees(path.as_str()).map_err(|e| st.fail(e))?;
+    Ok(path)
+}
+
+/// A page the actor asks to change, make or move to: not in a folder they may not read.
+pub(crate) fn page_to_write(
+    st: &AppState,
+    actor: &Actor,
+    raw: &str,
+) -> Result<PagePath, PageError> {
+    let path = parse_page(st, raw)?;
+    actor
+        .require_writes(path.as_str())
+        .map_err(|e| st.fail(e))?;
+    Ok(path)
+}
+
+/// A value for a URL's query string: everything but unreserved characters percent-encoded.
+pub(crate) fn encode_query(s: &str) -> String {
+    const QUERY: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(s, QUERY).to_string()
 }

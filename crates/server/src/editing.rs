@@ -1,0 +1,400 @@
+//! The page as a resource to change: a new page, the editor and its preview, saving, reverting,
+//! deleting and moving.
+
+use crate::http::{FormBody, WebResult, editor, page_to_write};
+use crate::views;
+use crate::{Actor, AppState, PageError};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use casebook_core::{Error, ErrorKind, PagePath, Revision};
+use casebook_engine::{Save, SaveOutcome};
+use minijinja::context;
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+pub(crate) struct NewQuery {
+    path: Option<String>,
+}
+
+pub(crate) async fn new_page(
+    State(st): State<AppState>,
+    actor: Actor,
+    Query(q): Query<NewQuery>,
+) -> WebResult {
+    let actor = editor(&st, actor)?;
+    let mut error = None;
+    if let Some(raw) = q
+        .path
+        .as_deref()
+        .map(|p| p.trim().trim_matches('/'))
+        .filter(|p| !p.is_empty())
+    {
+        let raw = raw.strip_suffix(".md").unwrap_or(raw);
+        match PagePath::parse(raw) {
+            Ok(p) => return Ok(Redirect::to(&format!("/edit/{}", p.url_encoded())).into_response()),
+            Err(e) => error = Some(e.message),
+        }
+    }
+    Ok(st.page(
+        if error.is_some() {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::OK
+        },
+        "new.html",
+        &actor,
+        context! { title => "New page", error, value => q.path, types => crate::records::new_links(&st.engine) },
+    ))
+}
+
+pub(crate) async fn edit_form(
+    State(st): State<AppState>,
+    actor: Actor,
+    Path(raw): Path<String>,
+) -> WebResult {
+    let actor = editor(&st, actor)?;
+    let path = page_to_write(&st, &actor, &raw)?;
+    let p = path.clone();
+    let scope = actor.scope.clone();
+    let page = st
+        .run(move |engine| match engine.page(&p, None, &scope) {
+            Ok(page) => Ok(Some(page)),
+            Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        })
+        .await
+        .map_err(|e| st.fail(e))?;
+    let (markdown, base, title, new) = match page {
+        Some(p) => (
+            p.markdown,
+            p.revision.map(|r| r.to_string()),
+            p.title,
+            false,
+        ),
+        None => (
+            format!("# {}\n\n", path.name()),
+            None,
+            path.name().to_string(),
+            true,
+        ),
+    };
+    Ok(editor_page(
+        &st,
+        &actor,
+        StatusCode::OK,
+        &path,
+        &title,
+        &markdown,
+        base.as_deref(),
+        "",
+        new,
+        None,
+    ))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn editor_page(
+    st: &AppState,
+    actor: &Actor,
+    status: StatusCode,
+    path: &PagePath,
+    title: &str,
+    markdown: &str,
+    base: Option<&str>,
+    message: &str,
+    new: bool,
+    conflict: Option<minijinja::Value>,
+) -> Response {
+    st.page(
+        status,
+        "edit.html",
+        actor,
+        context! {
+            path => path.as_str(),
+            url => path.url_encoded(),
+            title => title,
+            crumbs => views::crumbs(&path.folder()),
+            markdown => markdown,
+            base_revision => base,
+            message => message,
+            new => new,
+            conflict => conflict,
+            max_bytes => st.engine.max_page_bytes(),
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub(crate) struct EditForm {
+    markdown: String,
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    base_revision: String,
+}
+
+pub(crate) async fn edit_save(
+    State(st): State<AppState>,
+    actor: Actor,
+    Path(raw): Path<String>,
+    form: Result<FormBody<EditForm>, PageError>,
+) -> WebResult {
+    let (actor, path, form) = form_post(&st, actor, &raw, form)?;
+    let base = optional_revision(&st, &form.base_revision)?;
+    // Browsers send CRLF line ends from a textarea; pages keep the plain newline.
+    let markdown = form.markdown.replace("\r\n", "\n");
+    let (p, author, message) = (path.clone(), actor.author.clone(), form.message.clone());
+    let md = markdown.clone();
+    let outcome = st
+        .run(move |engine| {
+            engine.save(Save {
+                path: &p,
+                markdown: &md,
+                message: &message,
+                base: base.as_ref(),
+                author: &author,
+            })
+        })
+        .await
+        .map_err(|e| st.fail(e))?;
+    crate::notify::after_save(&st, &actor, &path, &outcome).await;
+    match outcome {
+        SaveOutcome::Saved { merged, .. } => {
+            let flag = if merged { "merged=1" } else { "saved=1" };
+            Ok(Redirect::to(&format!("/wiki/{}?{flag}", path.url_encoded())).into_response())
+        }
+        SaveOutcome::Conflict {
+            theirs,
+            yours,
+            current,
+            ..
+        } => {
+            let diff = views::text_diff(&theirs, &yours);
+            let conflict = context! {
+                theirs => theirs,
+                diff => views::diff_lines(&diff),
+            };
+            let current = current.map(|r| r.to_string());
+            Ok(editor_page(
+                &st,
+                &actor,
+                StatusCode::CONFLICT,
+                &path,
+                path.name(),
+                &yours,
+                current.as_deref(),
+                &form.message,
+                false,
+                Some(conflict),
+            ))
+        }
+    }
+}
+
+/// The start of every form post that changes a page: the visitor may edit, the path is valid,
+/// the form could be read.
+fn form_post<T>(
+    st: &AppState,
+    actor: Actor,
+    raw: &str,
+    form: Result<FormBody<T>, PageError>,
+) -> Result<(Actor, PagePath, T), PageError> {
+    let actor = editor(st, actor)?;
+    let path = page_to_write(st, &actor, raw)?;
+    let FormBody(form) = form?;
+    Ok((actor, path, form))
+}
+
+/// A revision from a form field; empty means none.
+fn optional_revision(st: &AppState, raw: &str) -> Result<Option<Revision>, PageError> {
+    match raw.trim() {
+        "" => Ok(None),
+        r => Revision::parse(r).map(Some).map_err(|e| st.fail(e)),
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct PreviewForm {
+    markdown: String,
+}
+
+pub(crate) async fn preview(
+    State(st): State<AppState>,
+    actor: Actor,
+    Path(raw): Path<String>,
+    form: Result<FormBody<PreviewForm>, PageError>,
+) -> Response {
+    // The editor's preview: rendering a page-sized body is work only for those who may edit.
+    if let Err(e) = actor.require_edit() {
+        return crate::ApiError(e).into_response();
+    }
+    let path =
+        match PagePath::parse(&raw).and_then(|p| actor.require_writes(p.as_str()).map(|()| p)) {
+            Ok(p) => p,
+            Err(e) => return crate::ApiError(e).into_response(),
+        };
+    let Ok(FormBody(form)) = form else {
+        return crate::ApiError(Error::invalid("send the markdown as a form field"))
+            .into_response();
+    };
+    let scope = actor.scope.clone();
+    match st
+        .run(move |engine| Ok(engine.preview(&path, &form.markdown, &scope)))
+        .await
+    {
+        Ok(r) => {
+            let mut html = String::new();
+            if let Some(e) = &r.front_matter_error {
+                html.push_str(&format!(
+                    "<div class=\"flash warn\">{}</div>",
+                    views::escape(e)
+                ));
+            }
+            let warnings = st.engine.check_type(&r.front_matter).warnings;
+            if !warnings.is_empty() {
+                html.push_str("<div class=\"type-warnings flash warn\">The fields do not fit the page's type:<ul>");
+                for w in &warnings {
+                    html.push_str(&format!("<li>{}</li>", views::escape(w)));
+                }
+                html.push_str("</ul></div>");
+            }
+            html.push_str(&r.html);
+            Html(html).into_response()
+        }
+        Err(e) => crate::ApiError(e).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct RevForm {
+    rev: String,
+}
+
+pub(crate) async fn revert(
+    State(st): State<AppState>,
+    actor: Actor,
+    Path(raw): Path<String>,
+    form: Result<FormBody<RevForm>, PageError>,
+) -> WebResult {
+    let (actor, path, form) = form_post(&st, actor, &raw, form)?;
+    let rev = Revision::parse(&form.rev).map_err(|e| st.fail(e))?;
+    let p = path.clone();
+    let author = actor.author.clone();
+    let outcome = st
+        .run(move |engine| engine.revert(&p, &rev, &author))
+        .await
+        .map_err(|e| st.fail(e))?;
+    crate::notify::after_save(&st, &actor, &path, &outcome).await;
+    Ok(Redirect::to(&format!("/wiki/{}?reverted=1", path.url_encoded())).into_response())
+}
+
+pub(crate) async fn delete_form(
+    State(st): State<AppState>,
+    actor: Actor,
+    Path(raw): Path<String>,
+) -> WebResult {
+    let actor = editor(&st, actor)?;
+    let path = page_to_write(&st, &actor, &raw)?;
+    let Some(last) = st
+        .engine
+        .last_change(&path)
+        .filter(|_| st.engine.exists(&path, &actor.scope))
+    else {
+        return Err(st.fail(Error::not_found(format!("there is no page {path}"))));
+    };
+    Ok(st.page(
+        StatusCode::OK,
+        "delete.html",
+        &actor,
+        context! {
+            path => path.as_str(),
+            url => path.url_encoded(),
+            title => st.engine.title_of(path.as_str()),
+            crumbs => views::crumbs(&path.folder()),
+            base_revision => last.revision.to_string(),
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct DeleteForm {
+    #[serde(default)]
+    base_revision: String,
+    #[serde(default)]
+    message: String,
+}
+
+pub(crate) async fn delete(
+    State(st): State<AppState>,
+    actor: Actor,
+    Path(raw): Path<String>,
+    form: Result<FormBody<DeleteForm>, PageError>,
+) -> WebResult {
+    let (actor, path, form) = form_post(&st, actor, &raw, form)?;
+    let base = optional_revision(&st, &form.base_revision)?;
+    let p = path.clone();
+    st.run(move |engine| engine.delete(&p, base.as_ref(), &actor.author, &form.message))
+        .await
+        .map_err(|e| st.fail(e))?;
+    let folder = path.folder();
+    let to = if folder.is_root() {
+        "/browse".to_string()
+    } else {
+        format!("/wiki/{}/", folder.url_encoded())
+    };
+    Ok(Redirect::to(&to).into_response())
+}
+
+pub(crate) async fn move_form(
+    State(st): State<AppState>,
+    actor: Actor,
+    Path(raw): Path<String>,
+) -> WebResult {
+    let actor = editor(&st, actor)?;
+    let path = page_to_write(&st, &actor, &raw)?;
+    if !st.engine.exists(&path, &actor.scope) {
+        return Err(st.fail(Error::not_found(format!("there is no page {path}"))));
+    }
+    Ok(st.page(
+        StatusCode::OK,
+        "move.html",
+        &actor,
+        context! {
+            path => path.as_str(),
+            url => path.url_encoded(),
+            title => st.engine.title_of(path.as_str()),
+            crumbs => views::crumbs(&path.folder()),
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct MoveForm {
+    to: String,
+    #[serde(default)]
+    update_links: Option<String>,
+}
+
+pub(crate) async fn move_page(
+    State(st): State<AppState>,
+    actor: Actor,
+    Path(raw): Path<String>,
+    form: Result<FormBody<MoveForm>, PageError>,
+) -> WebResult {
+    let (actor, path, form) = form_post(&st, actor, &raw, form)?;
+    let to_raw = form.to.trim().trim_matches('/');
+    let to = page_to_write(&st, &actor, to_raw.strip_suffix(".md").unwrap_or(to_raw))?;
+    let t = to.clone();
+    let update = form.update_links.is_some();
+    let moved = st
+        .run(move |engine| engine.move_page(&path, &t, update, &actor.scope, &actor.author, ""))
+        .await
+        .map_err(|e| st.fail(e))?;
+    Ok(Redirect::to(&format!(
+        "/wiki/{}?moved={}",
+        to.url_encoded(),
+        moved.updated_pages.len()
+    ))
+    .into_response())
+}
