@@ -1,7 +1,8 @@
 //! The JSON API of CONTRACT.md, under `/api/v1`.
 
+use crate::http::{JsonBody, encode};
 use crate::{Actor, ApiError, AppState};
-use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -36,31 +37,6 @@ async fn not_found() -> ApiError {
     ApiError(Error::not_found(
         "there is no such API route; see /api/v1 in the README",
     ))
-}
-
-/// A JSON request body: valid UTF-8, valid JSON, within the size limit, or a clear 4xx.
-pub(crate) struct JsonBody<T>(pub T);
-
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(|rej| {
-                if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    Error::too_large("the request body is larger than the server accepts")
-                } else {
-                    Error::invalid(format!("cannot read the request body: {rej}"))
-                }
-            })?;
-        if std::str::from_utf8(&bytes).is_err() {
-            return Err(Error::invalid("the request body is not valid UTF-8").into());
-        }
-        serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
-            Error::invalid(format!("the request body is not the JSON expected: {e}")).into()
-        })
-    }
 }
 
 fn page_path(raw: &str) -> Result<PagePath, ApiError> {
@@ -503,12 +479,6 @@ async fn suggest(
         .map(|h| json!({"path": h.path, "title": h.title, "url": format!("/wiki/{}", encode(&h.path))}))
         .collect();
     Ok(Json(json!({"suggestions": suggestions})).into_response())
-}
-
-pub(crate) fn encode(path: &str) -> String {
-    PagePath::parse(path)
-        .map(|p| p.url_encoded())
-        .unwrap_or_default()
 }
 
 #[derive(Deserialize)]

@@ -2,8 +2,8 @@
 //! filters and sort orders come from the type's fields marked `facet`. Enum, text and list
 //! fields filter by value, with counts; money and number fields by a range; dates by a span.
 
-use crate::api::encode;
-use crate::records::{money, show_value};
+use crate::http::encode;
+use crate::views::{money, show_value};
 use crate::{Actor, AppState, PageError};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;

@@ -1,8 +1,8 @@
 //! Discussions: the JSON API of CONTRACT.md for threads and comments, the forms on a page, and
 //! the "Discussions" page of open threads.
 
-use crate::api::{JsonBody, encode};
 use crate::http::FormBody;
+use crate::http::{JsonBody, encode};
 use crate::{Actor, ApiError, AppState, PageError};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;

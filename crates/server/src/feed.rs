@@ -1,6 +1,6 @@
 //! Atom feeds of recent changes.
 
-use crate::api::encode;
+use crate::http::encode;
 use crate::views::escape;
 use crate::{Actor, AppState};
 use axum::extract::State;

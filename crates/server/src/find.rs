@@ -1,7 +1,7 @@
 //! Pages for finding pages: recent changes, search, tags, and the reports of wanted and
 //! orphaned pages.
 
-use crate::api::encode;
+use crate::http::encode;
 use crate::http::{WebResult, encode_query, reader};
 use crate::views;
 use crate::{Actor, AppState};

@@ -1,6 +1,6 @@
 //! Request pieces shared by the handler modules; this module imports none of them.
 
-use crate::{Actor, AppState, PageError};
+use crate::{Actor, ApiError, AppState, PageError};
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, FromRequest, Request};
 use axum::http::StatusCode;
@@ -78,4 +78,37 @@ pub(crate) fn encode_query(s: &str) -> String {
         .remove(b'.')
         .remove(b'~');
     percent_encoding::utf8_percent_encode(s, QUERY).to_string()
+}
+
+/// A JSON request body: valid UTF-8, valid JSON, within the size limit, or a clear 4xx.
+pub(crate) struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|rej| {
+                if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    Error::too_large("the request body is larger than the server accepts")
+                } else {
+                    Error::invalid(format!("cannot read the request body: {rej}"))
+                }
+            })?;
+        if std::str::from_utf8(&bytes).is_err() {
+            return Err(Error::invalid("the request body is not valid UTF-8").into());
+        }
+        serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
+            Error::invalid(format!("the request body is not the JSON expected: {e}")).into()
+        })
+    }
+}
+
+/// A page path as it goes in a URL (each segment percent-encoded); empty for a string that is
+/// not a page path.
+pub(crate) fn encode(path: &str) -> String {
+    PagePath::parse(path)
+        .map(|p| p.url_encoded())
+        .unwrap_or_default()
 }

@@ -11,8 +11,8 @@
 //! A mention wins over a reply, a reply over a watch. Pushes have no acting account and notify
 //! nobody.
 
-use crate::api::{JsonBody, encode};
 use crate::http::FormBody;
+use crate::http::{JsonBody, encode};
 use crate::mail::{Mail, Mailer};
 use crate::{Actor, ApiError, AppState, PageError, blocking};
 use axum::extract::State;

@@ -1,7 +1,7 @@
 //! The page as a resource to read: a page (or the attachment, folder or other spelling at its
 //! address), a folder's listing, a page's history and the difference between two revisions.
 
-use crate::api::encode;
+use crate::http::encode;
 use crate::http::{WebResult, page_to_read, parse_page, reader};
 use crate::views::{self, Crumb};
 use crate::{Actor, AppState, PageError};

@@ -2,8 +2,9 @@
 //! type (`/new/{type}`), the routes of the record browser (`cases.rs`), and the card of typed
 //! fields on a page.
 
-use crate::api::encode;
 use crate::http::FormBody;
+use crate::http::encode;
+use crate::views::show_value;
 use crate::{Actor, AppState, PageError};
 use axum::Router;
 use axum::extract::{Path, State};
@@ -11,7 +12,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use casebook_core::{Error, ErrorKind};
-use casebook_engine::{Engine, FieldKind, FrontMatter, NewRecord, PageType, display_value};
+use casebook_engine::{Engine, FieldKind, FrontMatter, NewRecord, PageType};
 use minijinja::context;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -21,40 +22,6 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/types", get(list))
         .route("/new/{name}", get(form).post(create))
         .route("/records/{name}", get(crate::cases::browse_type))
-}
-
-/// `1234567` with the currency: `EUR 1,234,567`.
-pub(crate) fn money(n: f64, currency: Option<String>) -> String {
-    let whole = n.round() as i64;
-    let digits = whole.abs().to_string();
-    let mut grouped = String::new();
-    if whole < 0 {
-        grouped.push('-');
-    }
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    match currency {
-        Some(c) => format!("{c} {grouped}"),
-        None => grouped,
-    }
-}
-
-/// A typed field's value as a person reads it: money grouped and with the page's currency.
-pub(crate) fn show_value(t: &PageType, key: &str, fm: &FrontMatter) -> Option<String> {
-    let v = fm.get(key)?;
-    let f = t.field(key);
-    let text = match f {
-        Some(f) if f.kind == FieldKind::Money => match f.number_of(v) {
-            Some(n) => money(n, fm.text("currency")),
-            None => display_value(v),
-        },
-        _ => display_value(v),
-    };
-    Some(text).filter(|s| !s.trim().is_empty())
 }
 
 /// What the page shows of its front matter: the type, the fields as a card (the type's fields
@@ -328,15 +295,5 @@ async fn create(
             ))
         }
         Err(e) => Err(st.fail(e)),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn money_groups_thousands() {
-        assert_eq!(super::money(1234567.0, Some("EUR".into())), "EUR 1,234,567");
-        assert_eq!(super::money(950.0, None), "950");
-        assert_eq!(super::money(-1500.0, None), "-1,500");
     }
 }

@@ -1,8 +1,8 @@
 //! Small view models the templates see: plain data, already formatted.
 
-use crate::api::encode;
+use crate::http::encode;
 use casebook_core::FolderPath;
-use casebook_engine::CommitInfo;
+use casebook_engine::{CommitInfo, FieldKind, FrontMatter, PageType, display_value};
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]
@@ -115,3 +115,47 @@ pub(crate) fn text_diff(theirs: &str, yours: &str) -> String {
 }
 
 pub(crate) use casebook_core::escape_html as escape;
+
+/// `1234567` with the currency: `EUR 1,234,567`.
+pub(crate) fn money(n: f64, currency: Option<String>) -> String {
+    let whole = n.round() as i64;
+    let digits = whole.abs().to_string();
+    let mut grouped = String::new();
+    if whole < 0 {
+        grouped.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    match currency {
+        Some(c) => format!("{c} {grouped}"),
+        None => grouped,
+    }
+}
+
+/// A typed field's value as a person reads it: money grouped and with the page's currency.
+pub(crate) fn show_value(t: &PageType, key: &str, fm: &FrontMatter) -> Option<String> {
+    let v = fm.get(key)?;
+    let f = t.field(key);
+    let text = match f {
+        Some(f) if f.kind == FieldKind::Money => match f.number_of(v) {
+            Some(n) => money(n, fm.text("currency")),
+            None => display_value(v),
+        },
+        _ => display_value(v),
+    };
+    Some(text).filter(|s| !s.trim().is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn money_groups_thousands() {
+        assert_eq!(super::money(1234567.0, Some("EUR".into())), "EUR 1,234,567");
+        assert_eq!(super::money(950.0, None), "950");
+        assert_eq!(super::money(-1500.0, None), "-1,500");
+    }
+}

@@ -2,7 +2,7 @@
 //! health check and the theme's static files. The pages themselves live by resource in
 //! `pages.rs` (reading), `editing.rs` (changing) and `find.rs` (finding).
 
-use crate::api::encode;
+use crate::http::encode;
 use crate::http::{WebResult, reader};
 use crate::views;
 use crate::{Actor, AppState, PageError, editing, feed, find, pages};
