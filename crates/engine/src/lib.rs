@@ -6,6 +6,7 @@ mod indexer;
 mod links;
 mod records;
 mod state;
+mod threads;
 mod types;
 
 pub use discussions::{

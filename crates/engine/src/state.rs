@@ -36,7 +36,7 @@ pub struct Snapshot {
     /// present or missing are stale then.
     pub generation: u64,
     /// The discussions' files, by thread and by page.
-    pub threads: crate::discussions::ThreadIndex,
+    pub threads: crate::threads::ThreadIndex,
     /// The page types defined at the head (reread only when a type file changes).
     pub types: Arc<crate::types::TypeSet>,
     /// Lowercased tag → the pages carrying it, for related pages and tag pages.
@@ -49,7 +49,7 @@ impl Snapshot {
     /// Notes a file of the head tree (added or changed).
     pub fn put_file(&mut self, path: &str, blob: BlobId) {
         if self.files.insert(path.to_string(), blob).is_none()
-            && let Some(key) = crate::discussions::parse_file(path)
+            && let Some(key) = crate::threads::parse_file(path)
         {
             self.threads.add(key);
         }
@@ -58,7 +58,7 @@ impl Snapshot {
     /// Forgets a file that left the head tree.
     pub fn remove_file(&mut self, path: &str) {
         if self.files.remove(path).is_some()
-            && let Some(key) = crate::discussions::parse_file(path)
+            && let Some(key) = crate::threads::parse_file(path)
         {
             self.threads.remove(&key);
         }
