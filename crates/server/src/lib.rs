@@ -15,6 +15,7 @@ mod jwt;
 mod mail;
 mod notify;
 mod oidc;
+mod oidc_provider;
 mod pages;
 mod pushhook;
 mod pushrefs;
@@ -28,7 +29,7 @@ mod web;
 pub use auth::SignedIn;
 pub use casebook_accounts::{Accounts, Role};
 pub use error::{ApiError, PageError};
-pub use oidc::{OidcOptions, check_allowed_domain, check_provider_url, redirect_uri};
+pub use oidc_provider::{OidcOptions, check_allowed_domain, check_provider_url, redirect_uri};
 pub use theme::Theme;
 
 use axum::Router;
