@@ -9,6 +9,7 @@ mod editing;
 mod error;
 mod feed;
 mod find;
+mod gitcgi;
 mod githttp;
 mod http;
 mod jwt;

@@ -139,7 +139,7 @@ async fn missing(st: &AppState, actor: &Actor, raw: &str, path: &PagePath) -> We
                 (Body::from(bytes), len)
             }
             Attachment::Large { blob, size } => (
-                crate::githttp::blob_body(st.engine.repo_path(), &blob).map_err(|e| st.fail(e))?,
+                crate::gitcgi::blob_body(st.engine.repo_path(), &blob).map_err(|e| st.fail(e))?,
                 size,
             ),
         };
