@@ -279,17 +279,7 @@ async fn callback(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use casebook_accounts::Role;
-
-    fn options() -> OidcOptions {
-        OidcOptions::new(
-            "https://id.example.com",
-            "wiki",
-            "s3cret",
-            "Example ID",
-            Role::Reader,
-        )
-    }
+    use crate::oidc_provider::tests::options;
 
     #[test]
     fn options_need_a_public_url_and_hide_the_secret() {

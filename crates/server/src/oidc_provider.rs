@@ -396,7 +396,7 @@ async fn read_limited(mut resp: reqwest::Response, what: &str) -> Result<Vec<u8>
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -425,7 +425,8 @@ mod tests {
         );
     }
 
-    fn options() -> OidcOptions {
+    /// Settings for a provider at `https://id.example.com`, for the tests of both sign-on files.
+    pub(crate) fn options() -> OidcOptions {
         OidcOptions::new(
             "https://id.example.com",
             "wiki",
