@@ -92,7 +92,9 @@ async fn login(
 ) -> Result<Response, PageError> {
     let acc = accounts(&st)?;
     let Ok(FormBody(form)) = form else {
-        return Err(st.fail(Error::invalid("send the user name and password as a form")));
+        return Err(PageError(Error::invalid(
+            "send the user name and password as a form",
+        )));
     };
     let next = local(&form.next).to_string();
     let throttle = &st.auth.throttle;
@@ -111,9 +113,7 @@ async fn login(
         return Ok(resp);
     }
     let (name, password) = (form.name.trim().to_string(), form.password);
-    let user = blocking(move || acc.check_password(&name, &password))
-        .await
-        .map_err(|e| st.fail(e))?;
+    let user = blocking(move || acc.check_password(&name, &password)).await?;
     match user {
         Some(user) => {
             throttle.succeeded(&form.name, addr);
@@ -147,9 +147,7 @@ async fn logout_form(State(st): State<AppState>, actor: Actor) -> Response {
 async fn logout(State(st): State<AppState>, headers: HeaderMap) -> Result<Response, PageError> {
     let acc = accounts(&st)?;
     if let Some(secret) = session_secret(&headers).map(str::to_string) {
-        blocking(move || acc.end_session(&secret))
-            .await
-            .map_err(|e| st.fail(e))?;
+        blocking(move || acc.end_session(&secret)).await?;
     }
     let mut resp = Redirect::to("/").into_response();
     resp.headers_mut()
@@ -158,13 +156,15 @@ async fn logout(State(st): State<AppState>, headers: HeaderMap) -> Result<Respon
 }
 
 /// The signed-in account of a browser session, or the reason there is none.
-fn session_account(st: &AppState, actor: &Actor) -> Result<SignedIn, PageError> {
+fn session_account(actor: &Actor) -> Result<SignedIn, PageError> {
     match &actor.account {
         Some(a) if a.csrf.is_some() => Ok(a.clone()),
-        Some(_) => Err(st.fail(Error::forbidden(
+        Some(_) => Err(PageError(Error::forbidden(
             "the account page is for a browser session; sign in from the sign-in page",
         ))),
-        None => Err(st.fail(Error::unauthorized("sign in to see your account"))),
+        None => Err(PageError(Error::unauthorized(
+            "sign in to see your account",
+        ))),
     }
 }
 
@@ -179,7 +179,7 @@ async fn account(
     actor: Actor,
     Query(q): Query<AccountQuery>,
 ) -> Result<Response, PageError> {
-    let me = session_account(&st, &actor)?;
+    let me = session_account(&actor)?;
     let notice = match q.done.as_str() {
         "password" => "Your password has been changed; your other sessions have ended.",
         "revoked" => "The token has been revoked.",
@@ -215,8 +215,7 @@ async fn account_page(
             acc.has_password(&name)?,
         ))
     })
-    .await
-    .map_err(|e| st.fail(e))?;
+    .await?;
     // The configured provider by its name; a link left from an earlier provider by its address.
     let providers: Vec<String> = identities
         .into_iter()
@@ -269,7 +268,7 @@ async fn change_password(
     actor: Actor,
     form: Result<FormBody<PasswordForm>, PageError>,
 ) -> Result<Response, PageError> {
-    let me = session_account(&st, &actor)?;
+    let me = session_account(&actor)?;
     let acc = accounts(&st)?;
     let FormBody(form) = form?;
     let refuse = |msg: &str| {
@@ -291,8 +290,7 @@ async fn change_password(
         a.set_password(&name, &form.new)?;
         Ok(Some(user))
     })
-    .await
-    .map_err(|e| st.fail(e))?;
+    .await?;
     match user {
         // Every session ended with the change; this browser gets a new one.
         Some(user) => Ok(start_session(&st, &headers, &user, "/account?done=password").await),
@@ -311,13 +309,11 @@ async fn create_token(
     actor: Actor,
     form: Result<FormBody<TokenForm>, PageError>,
 ) -> Result<Response, PageError> {
-    let me = session_account(&st, &actor)?;
+    let me = session_account(&actor)?;
     let acc = accounts(&st)?;
     let label = form.map(|FormBody(f)| f.label).unwrap_or_default();
     let name = me.name.clone();
-    let (_, secret) = blocking(move || acc.create_token(&name, &label))
-        .await
-        .map_err(|e| st.fail(e))?;
+    let (_, secret) = blocking(move || acc.create_token(&name, &label)).await?;
     account_page(&st, &actor, &me, StatusCode::OK, "", "", Some(secret)).await
 }
 
@@ -326,19 +322,19 @@ async fn revoke_token(
     actor: Actor,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
-    let me = session_account(&st, &actor)?;
+    let me = session_account(&actor)?;
     let acc = accounts(&st)?;
-    blocking(move || acc.revoke_token(&me.name, id))
-        .await
-        .map_err(|e| st.fail(e))?;
+    blocking(move || acc.revoke_token(&me.name, id)).await?;
     Ok(Redirect::to("/account?done=revoked").into_response())
 }
 
-fn require_admin(st: &AppState, actor: &Actor) -> Result<(), PageError> {
+fn require_admin(actor: &Actor) -> Result<(), PageError> {
     match &actor.account {
         Some(a) if a.role == Role::Admin => Ok(()),
-        Some(_) => Err(st.fail(Error::forbidden("only administrators may manage accounts"))),
-        None => Err(st.fail(Error::unauthorized(
+        Some(_) => Err(PageError(Error::forbidden(
+            "only administrators may manage accounts",
+        ))),
+        None => Err(PageError(Error::unauthorized(
             "sign in as an administrator to manage accounts",
         ))),
     }
@@ -361,9 +357,7 @@ async fn admin_page(
 ) -> Result<Response, PageError> {
     let acc = accounts(st)?;
     let (users, groups, rules) =
-        blocking(move || Ok((acc.users()?, acc.groups()?, acc.folder_rules()?)))
-            .await
-            .map_err(|e| st.fail(e))?;
+        blocking(move || Ok((acc.users()?, acc.groups()?, acc.folder_rules()?))).await?;
     let groups: Vec<_> = groups
         .into_iter()
         .map(|g| context! { name => g.name, members => g.members })
@@ -400,7 +394,7 @@ async fn admin(
     actor: Actor,
     Query(q): Query<AdminQuery>,
 ) -> Result<Response, PageError> {
-    require_admin(&st, &actor)?;
+    require_admin(&actor)?;
     let notice = match q.done.as_str() {
         "role" => "The role has been changed.",
         "added" => "The account has been added.",
@@ -461,7 +455,7 @@ async fn admin_action<T: Send + 'static>(
     done: &str,
     act: impl FnOnce(&Accounts, T) -> casebook_core::Result<()> + Send + 'static,
 ) -> Result<Response, PageError> {
-    require_admin(&st, &actor)?;
+    require_admin(&actor)?;
     let acc = accounts(&st)?;
     let FormBody(form) = form?;
     match blocking(move || act(&acc, form)).await {
@@ -469,7 +463,7 @@ async fn admin_action<T: Send + 'static>(
         Err(e) if e.kind != casebook_core::ErrorKind::Internal => {
             admin_page(&st, &actor, crate::error::status(e.kind), "", &e.message).await
         }
-        Err(e) => Err(st.fail(e)),
+        Err(e) => Err(PageError(e)),
     }
 }
 
@@ -549,16 +543,16 @@ fn check_code(st: &AppState, code: &str) -> Result<(), PageError> {
     // An administrator made meanwhile (with the CLI) spends the link too.
     if st.auth.lock_code().is_some()
         && let Some(acc) = &st.opts.accounts
-        && acc.has_admin().map_err(|e| st.fail(e))?
+        && acc.has_admin()?
     {
         *st.auth.lock_code() = None;
     }
     match st.auth.lock_code().as_deref() {
         Some(c) if same(c, code) => Ok(()),
-        Some(_) => Err(st.fail(Error::forbidden(
+        Some(_) => Err(PageError(Error::forbidden(
             "this setup link is not valid; use the link printed in the server's log",
         ))),
-        None => Err(st.fail(Error::not_found(
+        None => Err(PageError(Error::not_found(
             "this wiki is set up already; sign in instead",
         ))),
     }
@@ -637,6 +631,6 @@ async fn setup(
             &email,
             &err.message,
         )),
-        Err(err) => Err(st.fail(err)),
+        Err(err) => Err(PageError(err)),
     }
 }

@@ -395,7 +395,7 @@ pub(crate) async fn csrf(State(st): State<AppState>, req: Request, next: Next) -
         return if same(given, &expected) {
             next.run(req).await
         } else {
-            csrf_refused(&st, &req)
+            csrf_refused(&req)
         };
     }
     let is_form = req
@@ -404,17 +404,16 @@ pub(crate) async fn csrf(State(st): State<AppState>, req: Request, next: Next) -
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     if !is_form {
-        return csrf_refused(&st, &req);
+        return csrf_refused(&req);
     }
     let (parts, body) = req.into_parts();
     let bytes = match axum::body::to_bytes(body, crate::body_limit(&st.engine)).await {
         Ok(b) => b,
         Err(_) => {
-            return st
-                .fail(Error::too_large(
-                    "the form is larger than the server accepts",
-                ))
-                .into_response();
+            return PageError(Error::too_large(
+                "the form is larger than the server accepts",
+            ))
+            .into_response();
         }
     };
     let ok = form_urlencoded::parse(&bytes).any(|(k, v)| k == "csrf_token" && same(&v, &expected));
@@ -422,18 +421,18 @@ pub(crate) async fn csrf(State(st): State<AppState>, req: Request, next: Next) -
     if ok {
         next.run(req).await
     } else {
-        csrf_refused(&st, &req)
+        csrf_refused(&req)
     }
 }
 
-fn csrf_refused(st: &AppState, req: &Request) -> Response {
+fn csrf_refused(req: &Request) -> Response {
     let e = Error::forbidden(
         "this form has expired or did not come from this wiki; reload the page and try again",
     );
     if req.uri().path().starts_with("/api/") {
         crate::ApiError(e).into_response()
     } else {
-        st.fail(e).into_response()
+        PageError(e).into_response()
     }
 }
 
@@ -502,7 +501,7 @@ pub(crate) async fn start_session(
     to: &str,
 ) -> Response {
     let Some(acc) = st.opts.accounts.clone() else {
-        return st.fail(no_accounts()).into_response();
+        return PageError(no_accounts()).into_response();
     };
     let (id, ttl) = (user.id, st.opts.session_ttl);
     match blocking(move || acc.create_session(id, ttl)).await {
@@ -514,7 +513,7 @@ pub(crate) async fn start_session(
             );
             resp
         }
-        Err(e) => st.fail(e).into_response(),
+        Err(e) => PageError(e).into_response(),
     }
 }
 
@@ -526,7 +525,7 @@ pub(crate) fn accounts(st: &AppState) -> Result<Arc<Accounts>, PageError> {
     st.opts
         .accounts
         .clone()
-        .ok_or_else(|| st.fail(no_accounts()))
+        .ok_or_else(|| PageError(no_accounts()))
 }
 
 /// Where to go after signing in (by the form or by single sign-on): `next` when it is a path on

@@ -316,8 +316,8 @@ fn thread_url(t: &Thread) -> String {
     format!("/wiki/{}#thread-{}", encode(&t.page), t.id)
 }
 
-fn discussant(st: &AppState, actor: Actor) -> Result<Actor, PageError> {
-    actor.require_discuss().map_err(|e| st.fail(e))?;
+fn discussant(actor: Actor) -> Result<Actor, PageError> {
+    actor.require_discuss()?;
     Ok(actor)
 }
 
@@ -333,16 +333,15 @@ async fn start_form(
     Path(raw): Path<String>,
     form: Result<FormBody<StartForm>, PageError>,
 ) -> Result<Response, PageError> {
-    let actor = discussant(&st, actor)?;
-    let page = PagePath::parse(&raw).map_err(|e| st.fail(e))?;
+    let actor = discussant(actor)?;
+    let page = PagePath::parse(&raw)?;
     let FormBody(form) = form?;
     let body = form.body.replace("\r\n", "\n");
     let author = actor.author.clone();
     let scope = actor.scope.clone();
     let t = st
         .run(move |engine| engine.start_thread(&page, &form.title, &body, &author, &scope))
-        .await
-        .map_err(|e| st.fail(e))?;
+        .await?;
     crate::notify::after(&st, &actor, crate::notify::Event::Thread(t.clone())).await;
     Ok(Redirect::to(&thread_url(&t)).into_response())
 }
@@ -358,15 +357,14 @@ async fn reply_form(
     Path(id): Path<String>,
     form: Result<FormBody<ReplyForm>, PageError>,
 ) -> Result<Response, PageError> {
-    let actor = discussant(&st, actor)?;
+    let actor = discussant(actor)?;
     let FormBody(form) = form?;
     let body = form.body.replace("\r\n", "\n");
     let author = actor.author.clone();
     let scope = actor.scope.clone();
     let (t, cid) = st
         .run(move |engine| engine.reply(&id, &body, &author, &scope))
-        .await
-        .map_err(|e| st.fail(e))?;
+        .await?;
     crate::notify::after(
         &st,
         &actor,
@@ -387,13 +385,12 @@ async fn status_form(
     Path(id): Path<String>,
     form: Result<FormBody<StatusForm>, PageError>,
 ) -> Result<Response, PageError> {
-    let actor = discussant(&st, actor)?;
+    let actor = discussant(actor)?;
     let FormBody(form) = form?;
-    let status: ThreadStatus = form.status.parse().map_err(|e| st.fail(e))?;
+    let status: ThreadStatus = form.status.parse()?;
     let t = st
         .run(move |engine| engine.set_thread_status(&id, status, &actor.author, &actor.scope))
-        .await
-        .map_err(|e| st.fail(e))?;
+        .await?;
     Ok(Redirect::to(&thread_url(&t)).into_response())
 }
 
@@ -402,20 +399,17 @@ async fn edit_form(
     actor: Actor,
     Path((id, comment)): Path<(String, String)>,
 ) -> Result<Response, PageError> {
-    let actor = discussant(&st, actor)?;
+    let actor = discussant(actor)?;
     let scope = actor.scope.clone();
-    let t = st
-        .run(move |engine| engine.thread(&id, &scope))
-        .await
-        .map_err(|e| st.fail(e))?;
+    let t = st.run(move |engine| engine.thread(&id, &scope)).await?;
     let c = t
         .comments
         .iter()
         .find(|c| c.id == comment)
-        .ok_or_else(|| st.fail(Error::not_found("there is no such comment")))?;
+        .ok_or_else(|| PageError(Error::not_found("there is no such comment")))?;
     // The same rule as the save: the form is no use to someone whose change would be refused.
     if !actor.may_change(&c.author) {
-        return Err(st.fail(Error::forbidden(
+        return Err(PageError(Error::forbidden(
             "only the author of a comment may change it",
         )));
     }
@@ -439,13 +433,11 @@ async fn edit_save(
     Path((id, comment)): Path<(String, String)>,
     form: Result<FormBody<ReplyForm>, PageError>,
 ) -> Result<Response, PageError> {
-    let actor = discussant(&st, actor)?;
+    let actor = discussant(actor)?;
     let FormBody(form) = form?;
     let body = form.body.replace("\r\n", "\n");
     let cid = comment.clone();
-    let t = edit_comment(&st, &actor, id, comment, body)
-        .await
-        .map_err(|e| st.fail(e))?;
+    let t = edit_comment(&st, &actor, id, comment, body).await?;
     Ok(Redirect::to(&format!("/wiki/{}#comment-{cid}", encode(&t.page))).into_response())
 }
 
@@ -454,11 +446,10 @@ async fn goto_thread(
     actor: Actor,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    actor.require_read().map_err(|e| st.fail(e))?;
+    actor.require_read()?;
     let t = st
         .run(move |engine| engine.thread(&id, &actor.scope))
-        .await
-        .map_err(|e| st.fail(e))?;
+        .await?;
     Ok(Redirect::to(&thread_url(&t)).into_response())
 }
 
@@ -472,13 +463,12 @@ async fn list_page(
     actor: Actor,
     Query(q): Query<ListPageQuery>,
 ) -> Result<Response, PageError> {
-    actor.require_read().map_err(|e| st.fail(e))?;
-    let status = status_filter(q.status.as_deref()).map_err(|e| st.fail(e))?;
+    actor.require_read()?;
+    let status = status_filter(q.status.as_deref())?;
     let scope = actor.scope.clone();
     let threads = st
         .run(move |engine| engine.all_threads(status, 200, &scope))
-        .await
-        .map_err(|e| st.fail(e))?;
+        .await?;
     let shown = match status {
         Some(ThreadStatus::Open) => "open",
         Some(ThreadStatus::Resolved) => "resolved",
@@ -502,10 +492,10 @@ async fn person_page(
     actor: Actor,
     Path(name): Path<String>,
 ) -> Result<Response, PageError> {
-    actor.require_read().map_err(|e| st.fail(e))?;
+    actor.require_read()?;
     let name = name.trim().to_string();
     if name.is_empty() || name.len() > 200 || name.chars().any(char::is_control) {
-        return Err(st.fail(Error::invalid("that is not a name")));
+        return Err(PageError(Error::invalid("that is not a name")));
     }
     let n = name.clone();
     let scope = actor.scope.clone();
@@ -515,8 +505,7 @@ async fn person_page(
             let c = engine.changes_in("", Some(&n), 20, 0, &scope)?;
             Ok((a, c))
         })
-        .await
-        .map_err(|e| st.fail(e))?;
+        .await?;
     let comments: Vec<Value> = activity
         .comments
         .iter()

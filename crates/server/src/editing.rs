@@ -22,7 +22,7 @@ pub(crate) async fn new_page(
     actor: Actor,
     Query(q): Query<NewQuery>,
 ) -> WebResult {
-    let actor = editor(&st, actor)?;
+    let actor = editor(actor)?;
     let mut error = None;
     if let Some(raw) = q
         .path
@@ -53,8 +53,8 @@ pub(crate) async fn edit_form(
     actor: Actor,
     Path(raw): Path<String>,
 ) -> WebResult {
-    let actor = editor(&st, actor)?;
-    let path = page_to_write(&st, &actor, &raw)?;
+    let actor = editor(actor)?;
+    let path = page_to_write(&actor, &raw)?;
     let p = path.clone();
     let scope = actor.scope.clone();
     let page = st
@@ -63,8 +63,7 @@ pub(crate) async fn edit_form(
             Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         })
-        .await
-        .map_err(|e| st.fail(e))?;
+        .await?;
     let (markdown, base, title, new) = match page {
         Some(p) => (
             p.markdown,
@@ -140,8 +139,8 @@ pub(crate) async fn edit_save(
     Path(raw): Path<String>,
     form: Result<FormBody<EditForm>, PageError>,
 ) -> WebResult {
-    let (actor, path, form) = form_post(&st, actor, &raw, form)?;
-    let base = optional_revision(&st, &form.base_revision)?;
+    let (actor, path, form) = form_post(actor, &raw, form)?;
+    let base = optional_revision(&form.base_revision)?;
     // Browsers send CRLF line ends from a textarea; pages keep the plain newline.
     let markdown = form.markdown.replace("\r\n", "\n");
     let (p, author, message) = (path.clone(), actor.author.clone(), form.message.clone());
@@ -156,8 +155,7 @@ pub(crate) async fn edit_save(
                 author: &author,
             })
         })
-        .await
-        .map_err(|e| st.fail(e))?;
+        .await?;
     crate::notify::after_save(&st, &actor, &path, &outcome).await;
     match outcome {
         SaveOutcome::Saved { merged, .. } => {
@@ -195,22 +193,21 @@ pub(crate) async fn edit_save(
 /// The start of every form post that changes a page: the visitor may edit, the path is valid,
 /// the form could be read.
 fn form_post<T>(
-    st: &AppState,
     actor: Actor,
     raw: &str,
     form: Result<FormBody<T>, PageError>,
 ) -> Result<(Actor, PagePath, T), PageError> {
-    let actor = editor(st, actor)?;
-    let path = page_to_write(st, &actor, raw)?;
+    let actor = editor(actor)?;
+    let path = page_to_write(&actor, raw)?;
     let FormBody(form) = form?;
     Ok((actor, path, form))
 }
 
 /// A revision from a form field; empty means none.
-fn optional_revision(st: &AppState, raw: &str) -> Result<Option<Revision>, PageError> {
+fn optional_revision(raw: &str) -> Result<Option<Revision>, PageError> {
     match raw.trim() {
         "" => Ok(None),
-        r => Revision::parse(r).map(Some).map_err(|e| st.fail(e)),
+        r => Revision::parse(r).map(Some).map_err(PageError),
     }
 }
 
@@ -277,14 +274,13 @@ pub(crate) async fn revert(
     Path(raw): Path<String>,
     form: Result<FormBody<RevForm>, PageError>,
 ) -> WebResult {
-    let (actor, path, form) = form_post(&st, actor, &raw, form)?;
-    let rev = Revision::parse(&form.rev).map_err(|e| st.fail(e))?;
+    let (actor, path, form) = form_post(actor, &raw, form)?;
+    let rev = Revision::parse(&form.rev)?;
     let p = path.clone();
     let author = actor.author.clone();
     let outcome = st
         .run(move |engine| engine.revert(&p, &rev, &author))
-        .await
-        .map_err(|e| st.fail(e))?;
+        .await?;
     crate::notify::after_save(&st, &actor, &path, &outcome).await;
     Ok(Redirect::to(&format!("/wiki/{}?reverted=1", path.url_encoded())).into_response())
 }
@@ -294,14 +290,16 @@ pub(crate) async fn delete_form(
     actor: Actor,
     Path(raw): Path<String>,
 ) -> WebResult {
-    let actor = editor(&st, actor)?;
-    let path = page_to_write(&st, &actor, &raw)?;
+    let actor = editor(actor)?;
+    let path = page_to_write(&actor, &raw)?;
     let Some(last) = st
         .engine
         .last_change(&path)
         .filter(|_| st.engine.exists(&path, &actor.scope))
     else {
-        return Err(st.fail(Error::not_found(format!("there is no page {path}"))));
+        return Err(PageError(Error::not_found(format!(
+            "there is no page {path}"
+        ))));
     };
     Ok(st.page(
         StatusCode::OK,
@@ -331,12 +329,11 @@ pub(crate) async fn delete(
     Path(raw): Path<String>,
     form: Result<FormBody<DeleteForm>, PageError>,
 ) -> WebResult {
-    let (actor, path, form) = form_post(&st, actor, &raw, form)?;
-    let base = optional_revision(&st, &form.base_revision)?;
+    let (actor, path, form) = form_post(actor, &raw, form)?;
+    let base = optional_revision(&form.base_revision)?;
     let p = path.clone();
     st.run(move |engine| engine.delete(&p, base.as_ref(), &actor.author, &form.message))
-        .await
-        .map_err(|e| st.fail(e))?;
+        .await?;
     let folder = path.folder();
     let to = if folder.is_root() {
         "/browse".to_string()
@@ -351,10 +348,12 @@ pub(crate) async fn move_form(
     actor: Actor,
     Path(raw): Path<String>,
 ) -> WebResult {
-    let actor = editor(&st, actor)?;
-    let path = page_to_write(&st, &actor, &raw)?;
+    let actor = editor(actor)?;
+    let path = page_to_write(&actor, &raw)?;
     if !st.engine.exists(&path, &actor.scope) {
-        return Err(st.fail(Error::not_found(format!("there is no page {path}"))));
+        return Err(PageError(Error::not_found(format!(
+            "there is no page {path}"
+        ))));
     }
     Ok(st.page(
         StatusCode::OK,
@@ -382,15 +381,14 @@ pub(crate) async fn move_page(
     Path(raw): Path<String>,
     form: Result<FormBody<MoveForm>, PageError>,
 ) -> WebResult {
-    let (actor, path, form) = form_post(&st, actor, &raw, form)?;
+    let (actor, path, form) = form_post(actor, &raw, form)?;
     let to_raw = form.to.trim().trim_matches('/');
-    let to = page_to_write(&st, &actor, to_raw.strip_suffix(".md").unwrap_or(to_raw))?;
+    let to = page_to_write(&actor, to_raw.strip_suffix(".md").unwrap_or(to_raw))?;
     let t = to.clone();
     let update = form.update_links.is_some();
     let moved = st
         .run(move |engine| engine.move_page(&path, &t, update, &actor.scope, &actor.author, ""))
-        .await
-        .map_err(|e| st.fail(e))?;
+        .await?;
     Ok(Redirect::to(&format!(
         "/wiki/{}?moved={}",
         to.url_encoded(),

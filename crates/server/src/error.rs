@@ -2,7 +2,9 @@
 
 use crate::AppState;
 use axum::Json;
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use casebook_core::{Error, ErrorKind};
 use serde_json::json;
@@ -69,47 +71,65 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// An error answered with the theme's error page.
-pub struct PageError {
-    pub error: Error,
-    pub state: AppState,
-}
+/// An error answered with the theme's error page. It carries only the error: the page is
+/// drawn by [`themed`], the one layer that knows the theme, so a handler answers any
+/// `casebook_core::Error` with `?`.
+#[derive(Debug)]
+pub struct PageError(pub Error);
 
-impl std::fmt::Debug for PageError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.error.fmt(f)
+impl From<Error> for PageError {
+    fn from(e: Error) -> Self {
+        PageError(e)
     }
 }
+
+/// The error a response stands for, left in its extensions for [`themed`] to draw.
+#[derive(Clone)]
+struct Failure(Error);
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        let e = self.error;
-        if e.kind == ErrorKind::Internal {
-            tracing::error!(error = %e.message, "request failed");
-        }
-        let status = status(e.kind);
-        let (title, message) = match e.kind {
-            ErrorKind::NotFound => ("Not found", e.message),
-            ErrorKind::InvalidInput => ("That request cannot be answered", e.message),
-            ErrorKind::Conflict => ("Somebody got there first", e.message),
-            ErrorKind::TooLarge => ("That is too large", e.message),
-            ErrorKind::Unauthorized => ("Please sign in", e.message),
-            ErrorKind::Forbidden => ("Not allowed", e.message),
-            ErrorKind::Unavailable => ("Casebook cannot serve this right now", e.message),
-            ErrorKind::Internal => (
-                "Something went wrong",
-                "Casebook ran into a problem it did not expect. The details are in the server's log; please try again.".to_string(),
-            ),
-        };
-        let html = self.state.theme.render(
-            "error.html",
-            minijinja::context! {
-                site => self.state.opts.site_name,
-                status => status.as_u16(),
-                title => title,
-                message => message,
-            },
-        );
-        (status, Html(html)).into_response()
+        let mut resp = status(self.0.kind).into_response();
+        resp.extensions_mut().insert(Failure(self.0));
+        resp
     }
+}
+
+/// The layer that draws every [`PageError`] as the theme's error page, keeping its status.
+pub(crate) async fn themed(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    match resp.extensions_mut().remove::<Failure>() {
+        Some(Failure(e)) => error_page(&st, e),
+        None => resp,
+    }
+}
+
+fn error_page(st: &AppState, e: Error) -> Response {
+    if e.kind == ErrorKind::Internal {
+        tracing::error!(error = %e.message, "request failed");
+    }
+    let status = status(e.kind);
+    let (title, message) = match e.kind {
+        ErrorKind::NotFound => ("Not found", e.message),
+        ErrorKind::InvalidInput => ("That request cannot be answered", e.message),
+        ErrorKind::Conflict => ("Somebody got there first", e.message),
+        ErrorKind::TooLarge => ("That is too large", e.message),
+        ErrorKind::Unauthorized => ("Please sign in", e.message),
+        ErrorKind::Forbidden => ("Not allowed", e.message),
+        ErrorKind::Unavailable => ("Casebook cannot serve this right now", e.message),
+        ErrorKind::Internal => (
+            "Something went wrong",
+            "Casebook ran into a problem it did not expect. The details are in the server's log; please try again.".to_string(),
+        ),
+    };
+    let html = st.theme.render(
+        "error.html",
+        minijinja::context! {
+            site => st.opts.site_name,
+            status => status.as_u16(),
+            title => title,
+            message => message,
+        },
+    );
+    (status, Html(html)).into_response()
 }

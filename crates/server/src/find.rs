@@ -4,7 +4,7 @@
 use crate::http::encode;
 use crate::http::{WebResult, encode_query, reader};
 use crate::views;
-use crate::{Actor, AppState};
+use crate::{Actor, AppState, PageError};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use casebook_core::{Error, FolderPath};
@@ -25,7 +25,7 @@ pub(crate) async fn changes(
     actor: Actor,
     Query(q): Query<ChangesQuery>,
 ) -> WebResult {
-    let actor = reader(&st, actor)?;
+    let actor = reader(actor)?;
     let page = q.page.unwrap_or(1).clamp(1, 1000);
     let per = 50;
     let (folder, author) = (
@@ -35,8 +35,7 @@ pub(crate) async fn changes(
     let (f, a, scope) = (folder.clone(), author.clone(), actor.scope.clone());
     let log = st
         .run(move |engine| engine.changes_in(&f, Some(&a), per + 1, (page - 1) * per, &scope))
-        .await
-        .map_err(|e| st.fail(e))?;
+        .await?;
     let more = log.len() > per;
     let filter = |p: usize| {
         let mut qs = format!("?page={p}");
@@ -65,7 +64,7 @@ pub(crate) async fn changes(
 }
 
 pub(crate) async fn tags(State(st): State<AppState>, actor: Actor) -> WebResult {
-    let actor = reader(&st, actor)?;
+    let actor = reader(actor)?;
     let tags = st.engine.tags(&actor.scope);
     Ok(st.page(
         StatusCode::OK,
@@ -83,12 +82,14 @@ pub(crate) async fn tag_page(
     actor: Actor,
     Path(tag): Path<String>,
 ) -> WebResult {
-    let actor = reader(&st, actor)?;
+    let actor = reader(actor)?;
     let pages = st
         .engine
         .list_pages(&FolderPath::root(), Some(&tag), &actor.scope);
     if pages.is_empty() {
-        return Err(st.fail(Error::not_found(format!("no page is tagged '{tag}'"))));
+        return Err(PageError(Error::not_found(format!(
+            "no page is tagged '{tag}'"
+        ))));
     }
     Ok(st.page(
         StatusCode::OK,
@@ -104,12 +105,9 @@ pub(crate) async fn tag_page(
 }
 
 pub(crate) async fn wanted(State(st): State<AppState>, actor: Actor) -> WebResult {
-    let actor = reader(&st, actor)?;
+    let actor = reader(actor)?;
     let scope = actor.scope.clone();
-    let wanted = st
-        .run(move |engine| engine.wanted_pages(&scope))
-        .await
-        .map_err(|e| st.fail(e))?;
+    let wanted = st.run(move |engine| engine.wanted_pages(&scope)).await?;
     Ok(st.page(
         StatusCode::OK,
         "report.html",
@@ -126,12 +124,9 @@ pub(crate) async fn wanted(State(st): State<AppState>, actor: Actor) -> WebResul
 }
 
 pub(crate) async fn orphans(State(st): State<AppState>, actor: Actor) -> WebResult {
-    let actor = reader(&st, actor)?;
+    let actor = reader(actor)?;
     let scope = actor.scope.clone();
-    let pages = st
-        .run(move |engine| engine.orphans(&scope))
-        .await
-        .map_err(|e| st.fail(e))?;
+    let pages = st.run(move |engine| engine.orphans(&scope)).await?;
     Ok(st.page(
         StatusCode::OK,
         "report.html",
@@ -157,7 +152,7 @@ pub(crate) async fn search(
     actor: Actor,
     Query(q): Query<SearchPageQuery>,
 ) -> WebResult {
-    let actor = reader(&st, actor)?;
+    let actor = reader(actor)?;
     let per = 20;
     let page = q.page.unwrap_or(1).clamp(1, 500);
     let query = q.q.trim().to_string();
@@ -179,8 +174,7 @@ pub(crate) async fn search(
                     engine.search_with(&text, per, (page - 1) * per, opts)
                 }
             })
-            .await
-            .map_err(|e| st.fail(e))?,
+            .await?,
         )
     };
     let took = format!("{:.1}", started.elapsed().as_secs_f64() * 1000.0);

@@ -23,7 +23,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for FormBody<T> {
         Form::<T>::from_request(req, state)
             .await
             .map(|Form(f)| FormBody(f))
-            .map_err(|e| state.fail(form_error(e)))
+            .map_err(|e| PageError(form_error(e)))
     }
 }
 
@@ -36,37 +36,27 @@ fn form_error(e: FormRejection) -> Error {
     }
 }
 
-pub(crate) fn reader(st: &AppState, actor: Actor) -> Result<Actor, PageError> {
-    actor.require_read().map_err(|e| st.fail(e))?;
+pub(crate) fn reader(actor: Actor) -> Result<Actor, Error> {
+    actor.require_read()?;
     Ok(actor)
 }
 
-pub(crate) fn editor(st: &AppState, actor: Actor) -> Result<Actor, PageError> {
-    actor.require_edit().map_err(|e| st.fail(e))?;
+pub(crate) fn editor(actor: Actor) -> Result<Actor, Error> {
+    actor.require_edit()?;
     Ok(actor)
-}
-
-pub(crate) fn parse_page(st: &AppState, raw: &str) -> Result<PagePath, PageError> {
-    PagePath::parse(raw).map_err(|e| st.fail(e))
 }
 
 /// A page the actor asks to read: one in a folder they may not read does not exist for them.
-pub(crate) fn page_to_read(st: &AppState, actor: &Actor, raw: &str) -> Result<PagePath, PageError> {
-    let path = parse_page(st, raw)?;
-    actor.require_sees(path.as_str()).map_err(|e| st.fail(e))?;
+pub(crate) fn page_to_read(actor: &Actor, raw: &str) -> Result<PagePath, Error> {
+    let path = PagePath::parse(raw)?;
+    actor.require_sees(path.as_str())?;
     Ok(path)
 }
 
 /// A page the actor asks to change, make or move to: not in a folder they may not read.
-pub(crate) fn page_to_write(
-    st: &AppState,
-    actor: &Actor,
-    raw: &str,
-) -> Result<PagePath, PageError> {
-    let path = parse_page(st, raw)?;
-    actor
-        .require_writes(path.as_str())
-        .map_err(|e| st.fail(e))?;
+pub(crate) fn page_to_write(actor: &Actor, raw: &str) -> Result<PagePath, Error> {
+    let path = PagePath::parse(raw)?;
+    actor.require_writes(path.as_str())?;
     Ok(path)
 }
 

@@ -311,6 +311,10 @@ pub fn router(state: AppState) -> Router {
         ))
         .merge(web::public_routes())
         .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            error::themed,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
             security::csp(state.opts.remote_images),
             security::guard,
         ))

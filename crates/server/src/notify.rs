@@ -355,11 +355,9 @@ async fn api_read(
 }
 
 async fn inbox_page(State(st): State<AppState>, actor: Actor) -> Result<Response, PageError> {
-    let (acc, name) = account(&st, &actor).map_err(|e| st.fail(e))?;
+    let (acc, name) = account(&st, &actor)?;
     let (mut list, watches) =
-        blocking(move || Ok((acc.inbox(&name, INBOX_LIMIT)?, acc.watches(&name)?)))
-            .await
-            .map_err(|e| st.fail(e))?;
+        blocking(move || Ok((acc.inbox(&name, INBOX_LIMIT)?, acc.watches(&name)?))).await?;
     list.retain(|n| actor.sees(&n.page));
     let items: Vec<Value> = list
         .iter()
@@ -407,14 +405,13 @@ async fn read_form(
     actor: Actor,
     form: std::result::Result<FormBody<ReadForm>, PageError>,
 ) -> Result<Response, PageError> {
-    let (acc, name) = account(&st, &actor).map_err(|e| st.fail(e))?;
+    let (acc, name) = account(&st, &actor)?;
     let FormBody(form) = form?;
     blocking(move || match form.id {
         Some(id) => acc.mark_read(&name, id),
         None => acc.mark_all_read(&name).map(|_| ()),
     })
-    .await
-    .map_err(|e| st.fail(e))?;
+    .await?;
     Ok(Redirect::to("/inbox").into_response())
 }
 
@@ -431,20 +428,20 @@ async fn watch_form(
     actor: Actor,
     form: std::result::Result<FormBody<WatchForm>, PageError>,
 ) -> Result<Response, PageError> {
-    let (acc, name) = account(&st, &actor).map_err(|e| st.fail(e))?;
+    let (acc, name) = account(&st, &actor)?;
     let FormBody(form) = form?;
-    let kind: WatchKind = form.kind.parse().map_err(|e| st.fail(e))?;
-    let on = on_flag(&form.on).map_err(|e| st.fail(e))?;
+    let kind: WatchKind = form.kind.parse()?;
+    let on = on_flag(&form.on)?;
     let (path, back) = match kind {
         WatchKind::Page => {
-            let p = PagePath::parse(&form.path).map_err(|e| st.fail(e))?;
+            let p = PagePath::parse(&form.path)?;
             if !st.engine.exists(&p, &actor.scope) {
-                return Err(st.fail(Error::not_found(format!("there is no page {p}"))));
+                return Err(PageError(Error::not_found(format!("there is no page {p}"))));
             }
             (p.as_str().to_string(), format!("/wiki/{}", p.url_encoded()))
         }
         WatchKind::Folder => {
-            let f = FolderPath::parse(form.path.trim_matches('/')).map_err(|e| st.fail(e))?;
+            let f = FolderPath::parse(form.path.trim_matches('/'))?;
             let back = if f.is_root() {
                 "/browse".to_string()
             } else {
@@ -460,8 +457,7 @@ async fn watch_form(
             acc.unwatch(&name, kind, &path)
         }
     })
-    .await
-    .map_err(|e| st.fail(e))?;
+    .await?;
     Ok(Redirect::to(&back).into_response())
 }
 
@@ -486,11 +482,11 @@ async fn helpful_form(
     actor: Actor,
     form: std::result::Result<FormBody<HelpfulForm>, PageError>,
 ) -> Result<Response, PageError> {
-    let (acc, name) = account(&st, &actor).map_err(|e| st.fail(e))?;
+    let (acc, name) = account(&st, &actor)?;
     let FormBody(form) = form?;
-    let on = on_flag(&form.on).map_err(|e| st.fail(e))?;
-    let page = PagePath::parse(&form.page).map_err(|e| st.fail(e))?;
-    actor.require_sees(page.as_str()).map_err(|e| st.fail(e))?;
+    let on = on_flag(&form.on)?;
+    let page = PagePath::parse(&form.page)?;
+    actor.require_sees(page.as_str())?;
     let engine = st.engine.clone();
     let comment = form.comment.trim().to_string();
     let (p, c) = (page.clone(), comment.clone());
@@ -509,8 +505,7 @@ async fn helpful_form(
         }
         acc.set_helpful(&name, p.as_str(), &c, on)
     })
-    .await
-    .map_err(|e| st.fail(e))?;
+    .await?;
     st.notices.forget_helpful();
     let back = if comment.is_empty() {
         format!("/wiki/{}#helpful", page.url_encoded())

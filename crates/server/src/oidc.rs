@@ -123,7 +123,7 @@ pub(crate) fn routes() -> Router<AppState> {
 fn oidc(st: &AppState) -> std::result::Result<&Oidc, PageError> {
     auth::accounts(st)?;
     st.oidc.as_deref().ok_or_else(|| {
-        st.fail(Error::not_found(
+        PageError(Error::not_found(
             "single sign-on is not set up on this wiki; sign in with a password",
         ))
     })
@@ -146,7 +146,7 @@ async fn start(
     Query(q): Query<StartQuery>,
 ) -> std::result::Result<Response, PageError> {
     let o = oidc(&st)?;
-    let p = o.client.provider().await.map_err(|e| st.fail(e))?;
+    let p = o.client.provider().await?;
     // One cookie per browser, kept while it lasts, so sign-ins in two tabs both work.
     let browser = binding(&headers)
         .map(str::to_string)
@@ -213,7 +213,7 @@ async fn callback(
     let o = oidc(&st)?;
     let fail = |e: Error| {
         tracing::info!(reason = %e.message, "single sign-on refused");
-        st.fail(e)
+        PageError(e)
     };
     if q.state.is_empty() {
         return Err(fail(Error::invalid(

@@ -2,7 +2,7 @@
 //! address), a folder's listing, a page's history and the difference between two revisions.
 
 use crate::http::encode;
-use crate::http::{WebResult, page_to_read, parse_page, reader};
+use crate::http::{WebResult, page_to_read, reader};
 use crate::views::{self, Crumb};
 use crate::{Actor, AppState, PageError};
 use axum::body::Body;
@@ -29,13 +29,13 @@ pub(crate) async fn view(
     Path(raw): Path<String>,
     Query(q): Query<ViewQuery>,
 ) -> WebResult {
-    let actor = reader(&st, actor)?;
+    let actor = reader(actor)?;
     if let Some(folder) = raw.strip_suffix('/') {
         return folder_page(&st, &actor, folder);
     }
-    let path = parse_page(&st, &raw)?;
+    let path = PagePath::parse(&raw)?;
     let rev = match q.rev.as_deref().filter(|r| !r.is_empty()) {
-        Some(r) => Some(Revision::parse(r).map_err(|e| st.fail(e))?),
+        Some(r) => Some(Revision::parse(r)?),
         None => None,
     };
     if !actor.sees(path.as_str()) || rev.is_none() && !st.engine.exists(&path, &actor.scope) {
@@ -55,8 +55,7 @@ pub(crate) async fn view(
             };
             Ok((page, backlinks, related, threads))
         })
-        .await
-        .map_err(|e| st.fail(e))?;
+        .await?;
     let flash = if q.merged.is_some() {
         Some((
             "ok",
@@ -128,10 +127,7 @@ pub(crate) async fn view(
 async fn missing(st: &AppState, actor: &Actor, raw: &str, path: &PagePath) -> WebResult {
     let file = raw.to_string();
     if actor.sees(raw)
-        && let Some(found) = st
-            .run(move |engine| engine.attachment(&file))
-            .await
-            .map_err(|e| st.fail(e))?
+        && let Some(found) = st.run(move |engine| engine.attachment(&file)).await?
     {
         let (body, len) = match found {
             Attachment::Read(bytes) => {
@@ -139,13 +135,13 @@ async fn missing(st: &AppState, actor: &Actor, raw: &str, path: &PagePath) -> We
                 (Body::from(bytes), len)
             }
             Attachment::Large { blob, size } => (
-                crate::gitcgi::blob_body(st.engine.repo_path(), &blob).map_err(|e| st.fail(e))?,
+                crate::gitcgi::blob_body(st.engine.repo_path(), &blob)?,
                 size,
             ),
         };
         return Ok(attachment(raw, body, len));
     }
-    let folder = FolderPath::parse(raw).map_err(|e| st.fail(e))?;
+    let folder = FolderPath::parse(raw)?;
     let listing = st.engine.listing(&folder, &actor.scope);
     if !listing.pages.is_empty() || !listing.folders.is_empty() {
         return Ok(Redirect::to(&format!("/wiki/{}/", folder.url_encoded())).into_response());
@@ -154,10 +150,7 @@ async fn missing(st: &AppState, actor: &Actor, raw: &str, path: &PagePath) -> We
     // Only a page the reader may see at its old address leads on: following a move out of a
     // hidden folder would tell the hidden name.
     if actor.sees(path.as_str())
-        && let Some(moved) = st
-            .run(move |engine| Ok(engine.moved_to(&p)))
-            .await
-            .map_err(|e| st.fail(e))?
+        && let Some(moved) = st.run(move |engine| Ok(engine.moved_to(&p))).await?
         && actor.sees(moved.as_str())
     {
         return Ok(Redirect::permanent(&format!("/wiki/{}", moved.url_encoded())).into_response());
@@ -220,15 +213,17 @@ fn attachment(name: &str, body: Body, len: u64) -> Response {
 }
 
 pub(crate) async fn browse_root(State(st): State<AppState>, actor: Actor) -> WebResult {
-    let actor = reader(&st, actor)?;
+    let actor = reader(actor)?;
     folder_page(&st, &actor, "")
 }
 
 fn folder_page(st: &AppState, actor: &Actor, raw: &str) -> WebResult {
-    let folder = FolderPath::parse(raw).map_err(|e| st.fail(e))?;
+    let folder = FolderPath::parse(raw)?;
     let listing = st.engine.listing(&folder, &actor.scope);
     if !folder.is_root() && listing.pages.is_empty() && listing.folders.is_empty() {
-        return Err(st.fail(Error::not_found(format!("there is no folder {folder}"))));
+        return Err(PageError(Error::not_found(format!(
+            "there is no folder {folder}"
+        ))));
     }
     let crumbs: Vec<Crumb> = match folder.parent() {
         Some(parent) => views::crumbs(&parent),
@@ -258,17 +253,18 @@ pub(crate) async fn history(
     actor: Actor,
     Path(raw): Path<String>,
 ) -> WebResult {
-    let actor = reader(&st, actor)?;
-    let path = page_to_read(&st, &actor, &raw)?;
+    let actor = reader(actor)?;
+    let path = page_to_read(&actor, &raw)?;
     let p = path.clone();
     let scope = actor.scope.clone();
     let history = st
         .run(move |engine| engine.history(&p, 500, &scope))
-        .await
-        .map_err(|e| st.fail(e))?;
+        .await?;
     let revs = history.entries;
     if revs.is_empty() {
-        return Err(st.fail(Error::not_found(format!("{path} has no history"))));
+        return Err(PageError(Error::not_found(format!(
+            "{path} has no history"
+        ))));
     }
     Ok(st.page(
         StatusCode::OK,
@@ -297,11 +293,11 @@ pub(crate) async fn diff(
     Path(raw): Path<String>,
     Query(q): Query<DiffQuery>,
 ) -> WebResult {
-    let actor = reader(&st, actor)?;
-    let path = page_to_read(&st, &actor, &raw)?;
+    let actor = reader(actor)?;
+    let path = page_to_read(&actor, &raw)?;
     let parse = |r: Option<&str>| -> Result<Option<Revision>, PageError> {
         match r.map(str::trim).filter(|s| !s.is_empty()) {
-            Some(r) => Revision::parse(r).map(Some).map_err(|e| st.fail(e)),
+            Some(r) => Revision::parse(r).map(Some).map_err(PageError),
             None => Ok(None),
         }
     };
@@ -329,8 +325,7 @@ pub(crate) async fn diff(
             let text = engine.diff(&p, &from, &to)?;
             Ok((from, to, text))
         })
-        .await
-        .map_err(|e| st.fail(e))?;
+        .await?;
     Ok(st.page(
         StatusCode::OK,
         "diff.html",

@@ -77,7 +77,7 @@ pub(crate) fn new_links(engine: &Engine) -> Vec<minijinja::Value> {
 }
 
 async fn list(State(st): State<AppState>, actor: Actor) -> Result<Response, PageError> {
-    actor.require_read().map_err(|e| st.fail(e))?;
+    actor.require_read()?;
     let set = st.engine.types();
     let types: Vec<minijinja::Value> = set
         .types
@@ -116,7 +116,7 @@ fn find_type(st: &AppState, name: &str) -> Result<std::sync::Arc<PageType>, Page
     if let Some(t) = set.get(name) {
         return Ok(t.clone());
     }
-    Err(st.fail(match set.problem_for(name) {
+    Err(PageError(match set.problem_for(name) {
         Some(p) => Error::invalid(format!(
             "the definition of the page type {} ({}) cannot be read: {}",
             p.name, p.file, p.message
@@ -193,7 +193,7 @@ async fn form(
     actor: Actor,
     Path(name): Path<String>,
 ) -> Result<Response, PageError> {
-    actor.require_edit().map_err(|e| st.fail(e))?;
+    actor.require_edit()?;
     let t = find_type(&st, &name)?;
     Ok(form_page(
         &st,
@@ -212,7 +212,7 @@ async fn create(
     Path(name): Path<String>,
     form: Result<FormBody<Vec<(String, String)>>, PageError>,
 ) -> Result<Response, PageError> {
-    actor.require_edit().map_err(|e| st.fail(e))?;
+    actor.require_edit()?;
     let t = find_type(&st, &name)?;
     let FormBody(pairs) = form?;
     let inputs: HashMap<String, String> = pairs.into_iter().collect();
@@ -256,9 +256,7 @@ async fn create(
         }
     };
     if let Ok(target) = casebook_engine::Engine::record_path(&folder, &title) {
-        actor
-            .require_writes(target.as_str())
-            .map_err(|e| st.fail(e))?;
+        actor.require_writes(target.as_str())?;
     }
     let (type_name, author) = (t.name.clone(), actor.author.clone());
     let (title2, folder2) = (title.clone(), folder.clone());
@@ -294,6 +292,6 @@ async fn create(
                 Some(e.message),
             ))
         }
-        Err(e) => Err(st.fail(e)),
+        Err(e) => Err(PageError(e)),
     }
 }
