@@ -7,6 +7,11 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+/// The feeds.
+pub(crate) fn routes() -> axum::Router<AppState> {
+    axum::Router::new().route("/feed.atom", axum::routing::get(site))
+}
+
 /// The site's feed: the 50 newest commits.
 #[derive(serde::Deserialize)]
 pub(crate) struct FeedQuery {
@@ -15,7 +20,7 @@ pub(crate) struct FeedQuery {
     folder: String,
 }
 
-pub(crate) async fn site(
+async fn site(
     State(st): State<AppState>,
     actor: Actor,
     axum::extract::Query(q): axum::extract::Query<FeedQuery>,

@@ -1,27 +1,20 @@
 #![doc = include_str!("../README.md")]
 
-mod accounts_pages;
-mod api;
+mod accounts;
 mod auth;
 mod cases;
 mod discussions;
-mod editing;
 mod error;
 mod feed;
-mod find;
-mod gitcgi;
-mod githttp;
+mod git;
 mod http;
-mod jwt;
 mod mail;
 mod notify;
-mod oidc;
-mod oidc_provider;
 mod pages;
-mod pushhook;
-mod pushrefs;
 mod records;
+mod search;
 mod security;
+mod signon;
 mod theme;
 mod throttle;
 mod views;
@@ -30,7 +23,7 @@ mod web;
 pub use auth::SignedIn;
 pub use casebook_accounts::{Accounts, Role};
 pub use error::{ApiError, PageError};
-pub use oidc_provider::{OidcOptions, check_allowed_domain, check_provider_url, redirect_uri};
+pub use signon::{OidcOptions, check_allowed_domain, check_provider_url, redirect_uri};
 pub use theme::Theme;
 
 use axum::Router;
@@ -132,7 +125,7 @@ pub struct AppState {
     pub theme: Arc<Theme>,
     pub(crate) auth: Arc<auth::AuthState>,
     pub(crate) notices: Arc<notify::Notices>,
-    pub(crate) oidc: Option<Arc<oidc::Oidc>>,
+    pub(crate) oidc: Option<Arc<signon::Oidc>>,
     /// The hooks git runs for a push (see `pushhook`), written at start.
     pub(crate) git_hooks: Arc<PathBuf>,
 }
@@ -171,7 +164,7 @@ impl AppState {
             notify::Notices::default()
         };
         let oidc = match &opts.oidc {
-            Some(o) if opts.accounts.is_some() => Some(Arc::new(oidc::Oidc::new(
+            Some(o) if opts.accounts.is_some() => Some(Arc::new(signon::Oidc::new(
                 o.clone(),
                 opts.public_url.as_deref(),
             )?)),
@@ -180,7 +173,7 @@ impl AppState {
             }
             None => None,
         };
-        let git_hooks = Arc::new(pushhook::write(engine.data_path())?);
+        let git_hooks = Arc::new(git::hook::write(engine.data_path())?);
         Ok(AppState {
             git_hooks,
             oidc,
@@ -293,13 +286,16 @@ pub fn router(state: AppState) -> Router {
     let limit = body_limit(&state.engine);
     Router::new()
         .merge(web::routes())
+        .merge(pages::web_routes())
+        .merge(search::web_routes())
         .merge(discussions::web_routes())
         .merge(notify::web_routes())
         .merge(records::routes())
-        .merge(accounts_pages::routes())
-        .merge(oidc::routes())
-        .nest("/api/v1", api::routes())
-        .merge(githttp::routes())
+        .merge(accounts::routes())
+        .merge(signon::routes())
+        .merge(feed::routes())
+        .nest("/api/v1", api_routes())
+        .merge(git::routes())
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -319,6 +315,20 @@ pub fn router(state: AppState) -> Router {
             security::guard,
         ))
         .with_state(state)
+}
+
+/// The JSON API of CONTRACT.md: each room's routes under `/api/v1`.
+fn api_routes() -> Router<AppState> {
+    Router::new()
+        .merge(pages::api_routes())
+        .merge(search::api_routes())
+        .merge(discussions::api_routes())
+        .merge(notify::api_routes())
+        .fallback(|| async {
+            ApiError(Error::not_found(
+                "there is no such API route; see /api/v1 in the README",
+            ))
+        })
 }
 
 /// Serves on `listener` until `shutdown` resolves; requests in flight (and their writes) are

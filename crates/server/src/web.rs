@@ -1,11 +1,10 @@
-//! Pages for people: the router of the pages, the helpers that render them, the home page, the
-//! health check and the theme's static files. The pages themselves live by resource in
-//! `pages.rs` (reading), `editing.rs` (changing) and `find.rs` (finding).
+//! The site itself: the home page, the page for an address that has none, the health check and
+//! the theme's static files, and the helper every room renders its pages with.
 
 use crate::http::encode;
 use crate::http::{WebResult, reader};
 use crate::views;
-use crate::{Actor, AppState, PageError, editing, feed, find, pages};
+use crate::{Actor, AppState, PageError};
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -17,33 +16,7 @@ use minijinja::context;
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
-        .route("/wiki/{*path}", get(pages::view))
-        .route("/browse", get(pages::browse_root))
-        .route("/new", get(editing::new_page))
-        .route(
-            "/edit/{*path}",
-            get(editing::edit_form).post(editing::edit_save),
-        )
-        .route("/preview/{*path}", axum::routing::post(editing::preview))
-        .route("/history/{*path}", get(pages::history))
-        .route("/diff/{*path}", get(pages::diff))
-        .route("/revert/{*path}", axum::routing::post(editing::revert))
-        .route(
-            "/delete/{*path}",
-            get(editing::delete_form).post(editing::delete),
-        )
-        .route(
-            "/move/{*path}",
-            get(editing::move_form).post(editing::move_page),
-        )
-        .route("/changes", get(find::changes))
         .route("/cases", get(crate::cases::browse))
-        .route("/tags", get(find::tags))
-        .route("/tags/{tag}", get(find::tag_page))
-        .route("/special/wanted", get(find::wanted))
-        .route("/special/orphans", get(find::orphans))
-        .route("/search", get(find::search))
-        .route("/feed.atom", get(feed::site))
         .fallback(fallback)
 }
 

@@ -20,19 +20,19 @@ const PW: &str = "correct horse battery";
 /// Route sources, read at build time so the table is compared with the router as written.
 const SOURCES: &[(&str, &str)] = &[
     ("web.rs", include_str!("../src/web.rs")),
-    ("api.rs", include_str!("../src/api.rs")),
+    ("pages/mod.rs", include_str!("../src/pages/mod.rs")),
+    ("pages/api.rs", include_str!("../src/pages/api.rs")),
+    ("search/mod.rs", include_str!("../src/search/mod.rs")),
+    ("search/api.rs", include_str!("../src/search/api.rs")),
     ("auth.rs", include_str!("../src/auth.rs")),
-    (
-        "accounts_pages.rs",
-        include_str!("../src/accounts_pages.rs"),
-    ),
+    ("accounts.rs", include_str!("../src/accounts.rs")),
     ("discussions.rs", include_str!("../src/discussions.rs")),
     ("records.rs", include_str!("../src/records.rs")),
     ("notify.rs", include_str!("../src/notify.rs")),
-    ("githttp.rs", include_str!("../src/githttp.rs")),
+    ("git/mod.rs", include_str!("../src/git/mod.rs")),
     ("cases.rs", include_str!("../src/cases.rs")),
     ("feed.rs", include_str!("../src/feed.rs")),
-    ("oidc.rs", include_str!("../src/oidc.rs")),
+    ("signon/mod.rs", include_str!("../src/signon/mod.rs")),
 ];
 
 /// What came back, as far as access is concerned.
@@ -439,7 +439,7 @@ fn table() -> Vec<Row> {
 }
 
 /// `(METHOD, pattern)` of every route in the source: each `.route("…", …)` with the methods its
-/// handler chain names, prefixed with `/api/v1` inside `api.rs` and in any `fn api_routes`.
+/// handler chain names, prefixed with `/api/v1` inside a room's `api.rs` and in any `fn api_routes`.
 fn source_routes() -> BTreeSet<(String, String)> {
     let methods = ["get", "post", "put", "delete", "patch", "any"];
     let mut found = BTreeSet::new();
@@ -473,7 +473,7 @@ fn source_routes() -> BTreeSet<(String, String)> {
                 .map(|f| &text[f + 3..])
                 .and_then(|s| s.split('(').next())
                 .unwrap_or("");
-            let prefix = if *file == "api.rs" || enclosing == "api_routes" {
+            let prefix = if file.ends_with("api.rs") || enclosing == "api_routes" {
                 "/api/v1"
             } else {
                 ""
@@ -512,10 +512,26 @@ fn table_routes(rows: &[Row]) -> BTreeSet<(String, String)> {
 #[test]
 fn the_table_lists_every_route_and_only_routes() {
     // Every source file that declares routes is read above.
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut dirs = vec![src.clone()];
+    let mut files = Vec::new();
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    assert!(files.len() > 20, "too few source files found: {files:?}");
+    for path in files {
+        let name = path
+            .strip_prefix(&src)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
         let text = std::fs::read_to_string(&path).unwrap();
         if text.contains(".route(") {
             assert!(

@@ -156,7 +156,7 @@ pub(crate) async fn search(
     let per = 20;
     let page = q.page.unwrap_or(1).clamp(1, 500);
     let query = q.q.trim().to_string();
-    let (past, text) = crate::api::past_and_query(&query, q.past.as_deref());
+    let (past, text) = super::api::past_and_query(&query, q.past.as_deref());
     let started = std::time::Instant::now();
     let results = if text.is_empty() {
         None

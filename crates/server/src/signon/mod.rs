@@ -13,9 +13,12 @@
 //! The provider client (discovery, keys, the code exchange, who may come in) is in
 //! `oidc_provider.rs`.
 
+mod jwt;
+mod provider;
+
+pub use provider::{OidcOptions, check_allowed_domain, check_provider_url, redirect_uri};
+
 use crate::auth::{self, local, same};
-use crate::jwt;
-use crate::oidc_provider::{Client, OidcOptions, admit};
 use crate::{AppState, PageError};
 use axum::Router;
 use axum::extract::{Query, State};
@@ -26,6 +29,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use casebook_accounts::{SignOn, new_secret};
 use casebook_core::{Error, Result};
+use provider::{Client, admit};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -278,8 +282,8 @@ async fn callback(
 
 #[cfg(test)]
 mod tests {
+    use super::provider::tests::options;
     use super::*;
-    use crate::oidc_provider::tests::options;
 
     #[test]
     fn options_need_a_public_url_and_hide_the_secret() {

@@ -1,6 +1,6 @@
-//! The JSON API of CONTRACT.md, under `/api/v1`.
+//! The JSON API for pages (CONTRACT.md): list, read, history, diff, save, delete, move.
 
-use crate::http::{JsonBody, encode};
+use crate::http::JsonBody;
 use crate::{Actor, ApiError, AppState};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -15,28 +15,15 @@ use serde_json::{Value, json};
 
 type ApiResult = Result<Response, ApiError>;
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/pages", get(list_pages))
-        .route(
-            "/pages/{*path}",
-            get(get_page)
-                .put(put_page)
-                .delete(delete_page)
-                .post(post_page),
-        )
-        .route("/search", get(search))
-        .route("/suggest", get(suggest))
-        .route("/changes", get(changes))
-        .merge(crate::discussions::api_routes())
-        .merge(crate::notify::api_routes())
-        .fallback(not_found)
-}
-
-async fn not_found() -> ApiError {
-    ApiError(Error::not_found(
-        "there is no such API route; see /api/v1 in the README",
-    ))
+/// The JSON API for pages, under `/api/v1`.
+pub(super) fn routes() -> Router<AppState> {
+    Router::new().route("/pages", get(list_pages)).route(
+        "/pages/{*path}",
+        get(get_page)
+            .put(put_page)
+            .delete(delete_page)
+            .post(post_page),
+    )
 }
 
 fn page_path(raw: &str) -> Result<PagePath, ApiError> {
@@ -359,155 +346,4 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(|e| {
         Error::invalid(format!("the request body is not the JSON expected: {e}")).into()
     })
-}
-
-#[derive(Deserialize)]
-pub(crate) struct SearchQuery {
-    #[serde(default)]
-    pub q: String,
-    pub limit: Option<usize>,
-    pub offset: Option<usize>,
-    /// `1` (or `history:yes` in the query): search past versions of pages instead.
-    pub past: Option<String>,
-}
-
-/// Whether a search is of past versions (`past=1` or `history:yes`), and the query to run.
-pub(crate) fn past_and_query(q: &str, past: Option<&str>) -> (bool, String) {
-    let (asked, rest) = casebook_engine::wants_history(q);
-    let flag = matches!(past, Some("1" | "true" | "yes" | "on"));
-    (asked || flag, rest)
-}
-
-async fn search(
-    State(st): State<AppState>,
-    actor: Actor,
-    Query(q): Query<SearchQuery>,
-) -> ApiResult {
-    actor.require_read()?;
-    let started = std::time::Instant::now();
-    let limit = q.limit.unwrap_or(20).clamp(1, 200);
-    let offset = q.offset.unwrap_or(0).min(10_000);
-    let (past, text) = past_and_query(&q.q, q.past.as_deref());
-    let res = st
-        .run(move |engine| {
-            let opts = casebook_engine::SearchOptions {
-                facets: true,
-                did_you_mean: !past,
-                scope: actor.scope,
-            };
-            if past {
-                engine.search_past(&text, limit, offset, opts)
-            } else {
-                engine.search_with(&text, limit, offset, opts)
-            }
-        })
-        .await?;
-    let took = started.elapsed().as_secs_f64() * 1000.0;
-    Ok(Json(json!({
-        "total": res.total,
-        "past": past,
-        "took_ms": (took * 100.0).round() / 100.0,
-        "relaxed": res.relaxed,
-        "hits": res.hits.iter().map(|h| json!({
-            "path": casebook_core::split_doc_id(&h.path).0,
-            "thread": casebook_core::split_doc_id(&h.path).1,
-            "url": crate::discussions::hit_url(&h.path),
-            "title": h.title,
-            "snippet": h.snippet,
-            "score": h.score,
-            "kind": h.kind,
-            "author": h.author,
-            "updated": (h.updated > 0).then(|| casebook_core::Timestamp::new(h.updated, 0)),
-            "tags": h.tags,
-            "revision": h.revision,
-        })).collect::<Vec<_>>(),
-        "facets": facets_json(&res.facets),
-        "did_you_mean": res.did_you_mean,
-    }))
-    .into_response())
-}
-
-/// Facet counts keyed by family (`type`, `tag`, `folder`), each value with the filter to add.
-fn facets_json(groups: &[casebook_engine::FacetGroup]) -> Value {
-    let mut out = serde_json::Map::new();
-    for key in ["type", "tag", "folder"] {
-        let name = if key == "folder" { "in" } else { key };
-        let values: Vec<Value> = groups
-            .iter()
-            .filter(|g| g.name == name)
-            .flat_map(|g| g.values.iter())
-            .map(|v| json!({"value": v.value, "count": v.count, "filter": v.filter, "active": v.active}))
-            .collect();
-        out.insert(key.to_string(), Value::Array(values));
-    }
-    Value::Object(out)
-}
-
-async fn suggest(
-    State(st): State<AppState>,
-    actor: Actor,
-    Query(q): Query<SearchQuery>,
-) -> ApiResult {
-    actor.require_read()?;
-    let text = q.q.trim().to_string();
-    if text.is_empty() {
-        return Ok(Json(json!({"suggestions": []})).into_response());
-    }
-    let query = if text.ends_with(['*', '"', ' ']) {
-        text
-    } else {
-        format!("{text}*")
-    };
-    let res = st
-        .run(move |engine| {
-            engine.search_with(
-                &query,
-                8,
-                0,
-                casebook_engine::SearchOptions {
-                    facets: false,
-                    did_you_mean: false,
-                    scope: actor.scope,
-                },
-            )
-        })
-        .await?;
-    let suggestions: Vec<Value> = res
-        .hits
-        .into_iter()
-        .filter(|h| h.kind != "discussion")
-        .map(|h| json!({"path": h.path, "title": h.title, "url": format!("/wiki/{}", encode(&h.path))}))
-        .collect();
-    Ok(Json(json!({"suggestions": suggestions})).into_response())
-}
-
-#[derive(Deserialize)]
-struct ChangesQuery {
-    limit: Option<usize>,
-    offset: Option<usize>,
-}
-
-async fn changes(
-    State(st): State<AppState>,
-    actor: Actor,
-    Query(q): Query<ChangesQuery>,
-) -> ApiResult {
-    actor.require_read()?;
-    let limit = q.limit.unwrap_or(50).clamp(1, 500);
-    let log = st
-        .run(move |engine| engine.changes(limit, q.offset.unwrap_or(0), &actor.scope))
-        .await?;
-    let changes: Vec<Value> = log
-        .into_iter()
-        .map(|c| {
-            json!({
-                "revision": c.revision,
-                "author": c.author.name,
-                "date": c.date,
-                "message": c.summary,
-                "paths": c.paths.iter().map(|p| p.strip_suffix(".md").unwrap_or(p)).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    Ok(Json(json!({"changes": changes})).into_response())
 }

@@ -6,7 +6,7 @@
 //! a failure is not kept, so the next sign-in tries again. Keys are fetched again (at most once
 //! a minute) when a token names a key id the set does not have.
 
-use crate::jwt::{self, Jwks};
+use super::jwt::{self, Jwks};
 use axum::http::header;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;

@@ -2,7 +2,7 @@
 //! pushed pages to the limit a page saved on the web obeys.
 //!
 //! The server writes them at start into `DATA/git-hooks/` and points git at that folder with
-//! `core.hooksPath` (see `githttp::command`), whatever the repository's own configuration says;
+//! `core.hooksPath` (see `super::command`), whatever the repository's own configuration says;
 //! the limit comes in the backend's environment as `CASEBOOK_MAX_PAGE_BYTES`. A refused push's
 //! objects stay in git's quarantine and are dropped with it, so nothing of it enters the
 //! repository. Each other hook git may run for a push is passed on to the repository's own

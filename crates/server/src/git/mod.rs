@@ -7,7 +7,12 @@
 //! and the rest of its output streams back as the body. After a push the engine catches up with
 //! the branch at once, so the pushed pages are readable and searchable when `git push` returns.
 
-use crate::gitcgi::{KEPT_ENV, answer, run, text, too_large};
+mod cgi;
+pub(crate) mod hook;
+mod refs;
+
+pub(crate) use cgi::blob_body;
+
 use crate::{Actor, AppState};
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -16,6 +21,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::any;
 use casebook_core::{Error, ErrorKind};
+use cgi::{KEPT_ENV, answer, run, text, too_large};
 use futures_util::StreamExt;
 use std::net::SocketAddr;
 use std::process::Stdio;
@@ -189,7 +195,7 @@ async fn only_the_branch(
     limit: u64,
     idle: Duration,
 ) -> Result<Body, Response> {
-    use crate::pushrefs::{Reader, Scan, advice, refusal, wants_report};
+    use refs::{Reader, Scan, advice, refusal, wants_report};
     let mut stream = body.into_data_stream();
     // The next piece of the body; the client stalling or going away ends the request, as it
     // does while the body streams into git.
@@ -309,10 +315,7 @@ fn command(
     if want == Want::Push {
         config.push(("core.hooksPath", hooks.as_ref()));
         config.push(("core.bigFileThreshold", "1m"));
-        cmd.env(
-            crate::pushhook::LIMIT_VAR,
-            st.engine.max_page_bytes().to_string(),
-        );
+        cmd.env(hook::LIMIT_VAR, st.engine.max_page_bytes().to_string());
     }
     cmd.env("GIT_CONFIG_COUNT", config.len().to_string());
     for (i, (key, value)) in config.iter().enumerate() {

@@ -134,10 +134,9 @@ async fn missing(st: &AppState, actor: &Actor, raw: &str, path: &PagePath) -> We
                 let len = bytes.len() as u64;
                 (Body::from(bytes), len)
             }
-            Attachment::Large { blob, size } => (
-                crate::gitcgi::blob_body(st.engine.repo_path(), &blob)?,
-                size,
-            ),
+            Attachment::Large { blob, size } => {
+                (crate::git::blob_body(st.engine.repo_path(), &blob)?, size)
+            }
         };
         return Ok(attachment(raw, body, len));
     }

@@ -152,7 +152,7 @@ const EARLY_OUTPUT: usize = 1 << 20;
 /// The CGI header block, at most.
 const MAX_HEAD: usize = 64 * 1024;
 
-/// Runs `cmd` (`git http-backend`, see `githttp::command`) with `body` as its input and answers
+/// Runs `cmd` (`git http-backend`, see `super::command`) with `body` as its input and answers
 /// with its output; `push` says whether the engine catches up with the branch at the end.
 pub(crate) async fn run(mut cmd: Command, body: Body, st: &AppState, push: bool) -> Response {
     let mut child = match cmd.spawn() {
