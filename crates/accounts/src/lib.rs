@@ -1,11 +1,13 @@
 #![doc = include_str!("../README.md")]
 
 mod access;
+mod audience;
 mod notify;
 mod schema;
 mod secret;
 
 pub use access::{FolderRule, Group};
+pub use audience::{CommentEvent, Event, What};
 pub use notify::{NewNotification, Notification, NotificationKind, WatchKind};
 
 pub use secret::{csrf_token, new_secret};

@@ -1,15 +1,8 @@
-//! Staying informed and "this helped me": who is told what after a change, the inbox, watches
-//! and helpful marks. All of it lives in the accounts database, never in the repository.
-//!
-//! Who is told (one notification per person per action, never the person who acted):
-//! - a mention: the account named (case-insensitive), whether or not they watch anything; a
-//!   changed comment tells only the names it did not mention before;
-//! - a reply: everyone who took part in the thread (started it or commented), matched to
-//!   accounts by name and e-mail as in their commits;
-//! - a new thread or an edit of a page: the watchers of the page and of every folder holding it.
-//!
-//! A mention wins over a reply, a reply over a watch. Pushes have no acting account and notify
-//! nobody.
+//! Staying informed and "this helped me": the inbox, watches and helpful marks, and telling
+//! people after a change. Who is told is decided by the accounts crate (`Accounts::deliver`)
+//! from a plain event; this module turns a thread or a save into that event and mails what was
+//! delivered. All of it lives in the accounts database, never in the repository. Pushes have
+//! no acting account and notify nobody.
 
 use crate::http::FormBody;
 use crate::http::{JsonBody, encode};
@@ -20,15 +13,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use casebook_accounts::{
-    Accounts, NewNotification, Notification, NotificationKind, User, WatchKind,
-};
+use casebook_accounts::{Accounts, CommentEvent, Notification, User, WatchKind, What};
 use casebook_core::{Error, FolderPath, PagePath, Result};
 use casebook_engine::Thread;
 use minijinja::context;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 /// Helpful counts: page → comment id (`""` for the page) → people.
@@ -124,8 +115,8 @@ pub(crate) async fn after(st: &AppState, actor: &Actor, event: Event) {
     let engine = st.engine.clone();
     let st2 = st.clone();
     let done = blocking(move || {
-        let title_of = |page: &str| engine.title_of(page).unwrap_or_else(|| page.to_string());
-        let sent = deliver(&acc, &me.name, &event, &title_of)?;
+        let event = plain(event, me.name, &engine);
+        let sent = acc.deliver(&event)?;
         if let Some(mailer) = &st2.notices.mailer {
             for (user, n) in sent {
                 mailer.send(mail_of(&st2, &user, &n));
@@ -139,104 +130,57 @@ pub(crate) async fn after(st: &AppState, actor: &Actor, event: Event) {
     }
 }
 
-/// Works out who is told and puts it into their inboxes; returns what was delivered.
-fn deliver(
-    acc: &Accounts,
-    actor: &str,
-    event: &Event,
-    title_of: &dyn Fn(&str) -> String,
-) -> Result<Vec<(User, Notification)>> {
-    // Keyed by lowercased name; the first reason found for a person wins.
-    let mut to: BTreeMap<String, (User, NewNotification)> = BTreeMap::new();
-    let mut add = |user: User, n: NewNotification| {
-        to.entry(user.name.to_lowercase()).or_insert((user, n));
-    };
-    let note = |kind, page: &str, thread: &str, comment: &str, summary: String| NewNotification {
-        kind,
-        page: page.to_string(),
-        thread: thread.to_string(),
-        comment: comment.to_string(),
-        actor: actor.to_string(),
-        summary,
-    };
-    match event {
-        Event::Thread(t) | Event::Reply(t, _) => {
-            let (comment, reply) = match event {
-                Event::Reply(_, cid) => (t.comments.iter().find(|c| &c.id == cid), true),
-                _ => (t.comments.first(), false),
-            };
-            let cid = comment.map(|c| c.id.as_str()).unwrap_or("");
-            let page_title = title_of(&t.page);
-            for name in comment.map(|c| c.mentions.as_slice()).unwrap_or(&[]) {
-                if let Some(user) = acc.user(name)? {
-                    let s = format!("{actor} mentioned you in “{}” on {page_title}", t.title);
-                    add(
-                        user,
-                        note(NotificationKind::Mention, &t.page, &t.id, cid, s),
-                    );
-                }
-            }
-            if reply {
-                let authors =
-                    std::iter::once(&t.author).chain(t.comments.iter().map(|c| &c.author));
-                for author in authors {
-                    if let Some(user) = acc.user(&author.name)?
-                        && user.email.eq_ignore_ascii_case(&author.email)
-                    {
-                        let s = format!("{actor} replied in “{}” on {page_title}", t.title);
-                        add(user, note(NotificationKind::Reply, &t.page, &t.id, cid, s));
-                    }
-                }
-            } else {
-                for user in acc.watchers(&t.page)? {
-                    let s = format!("{actor} started “{}” on {page_title}", t.title);
-                    add(user, note(NotificationKind::Thread, &t.page, &t.id, cid, s));
-                }
-            }
+/// The event as the accounts crate takes it: names, titles and ids, no engine values.
+fn plain(
+    event: Event,
+    actor: String,
+    engine: &casebook_engine::Engine,
+) -> casebook_accounts::Event {
+    let comment = |t: &Thread, id: Option<&str>| {
+        let c = match id {
+            Some(id) => t.comments.iter().find(|c| c.id == id),
+            None => t.comments.first(),
+        };
+        CommentEvent {
+            thread: t.id.clone(),
+            thread_title: t.title.clone(),
+            comment: c.map(|c| c.id.clone()).unwrap_or_default(),
+            mentions: c.map(|c| c.mentions.clone()).unwrap_or_default(),
         }
+    };
+    let (page, what) = match event {
+        Event::Thread(t) => (t.page.clone(), What::Thread(comment(&t, None))),
+        Event::Reply(t, cid) => (
+            t.page.clone(),
+            What::Reply {
+                comment: comment(&t, Some(&cid)),
+                participants: std::iter::once(&t.author)
+                    .chain(t.comments.iter().map(|c| &c.author))
+                    .cloned()
+                    .collect(),
+            },
+        ),
         Event::CommentEdit {
-            thread: t,
-            comment,
+            thread,
+            comment: cid,
             before,
         } => {
-            let page_title = title_of(&t.page);
-            let mentions = t
-                .comments
-                .iter()
-                .find(|c| &c.id == comment)
-                .map(|c| c.mentions.as_slice())
-                .unwrap_or(&[]);
-            for name in mentions {
-                if before.iter().any(|b| b.eq_ignore_ascii_case(name)) {
-                    continue;
-                }
-                if let Some(user) = acc.user(name)? {
-                    let s = format!("{actor} mentioned you in “{}” on {page_title}", t.title);
-                    add(
-                        user,
-                        note(NotificationKind::Mention, &t.page, &t.id, comment, s),
-                    );
-                }
-            }
+            let mut c = comment(&thread, Some(&cid));
+            c.comment = cid;
+            (
+                thread.page.clone(),
+                What::CommentEdit { comment: c, before },
+            )
         }
-        Event::Edit { page } => {
-            let s = format!("{actor} edited {}", title_of(page));
-            for user in acc.watchers(page)? {
-                add(user, note(NotificationKind::Edit, page, "", "", s.clone()));
-            }
-        }
+        Event::Edit { page } => (page, What::Edit),
+    };
+    let page_title = engine.title_of(&page).unwrap_or_else(|| page.clone());
+    casebook_accounts::Event {
+        actor,
+        page,
+        page_title,
+        what,
     }
-    to.remove(&actor.to_lowercase());
-    let mut sent = Vec::new();
-    for (_, (user, n)) in to {
-        // Nobody hears of a page in a folder they may not read, not even its title.
-        if !acc.read_scope(Some(&user))?.sees(&n.page) {
-            continue;
-        }
-        let stored = acc.notify(&user.name, &n)?;
-        sent.push((user, stored));
-    }
-    Ok(sent)
 }
 
 /// Where a notification leads.
