@@ -156,17 +156,6 @@ async fn logout(State(st): State<AppState>, headers: HeaderMap) -> Result<Respon
 }
 
 /// The signed-in account of a browser session, or the reason there is none.
-fn session_account(actor: &Actor) -> Result<SignedIn, PageError> {
-    match &actor.account {
-        Some(a) if a.csrf.is_some() => Ok(a.clone()),
-        Some(_) => Err(PageError(Error::forbidden(
-            "the account page is for a browser session; sign in from the sign-in page",
-        ))),
-        None => Err(PageError(Error::unauthorized(
-            "sign in to see your account",
-        ))),
-    }
-}
 
 #[derive(Deserialize, Default)]
 struct AccountQuery {
@@ -179,7 +168,7 @@ async fn account(
     actor: Actor,
     Query(q): Query<AccountQuery>,
 ) -> Result<Response, PageError> {
-    let me = session_account(&actor)?;
+    let me = actor.require_session()?;
     let notice = match q.done.as_str() {
         "password" => "Your password has been changed; your other sessions have ended.",
         "revoked" => "The token has been revoked.",
@@ -268,7 +257,7 @@ async fn change_password(
     actor: Actor,
     form: Result<FormBody<PasswordForm>, PageError>,
 ) -> Result<Response, PageError> {
-    let me = session_account(&actor)?;
+    let me = actor.require_session()?;
     let acc = accounts(&st)?;
     let FormBody(form) = form?;
     let refuse = |msg: &str| {
@@ -309,7 +298,7 @@ async fn create_token(
     actor: Actor,
     form: Result<FormBody<TokenForm>, PageError>,
 ) -> Result<Response, PageError> {
-    let me = session_account(&actor)?;
+    let me = actor.require_session()?;
     let acc = accounts(&st)?;
     let label = form.map(|FormBody(f)| f.label).unwrap_or_default();
     let name = me.name.clone();
@@ -322,22 +311,10 @@ async fn revoke_token(
     actor: Actor,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
-    let me = session_account(&actor)?;
+    let me = actor.require_session()?;
     let acc = accounts(&st)?;
     blocking(move || acc.revoke_token(&me.name, id)).await?;
     Ok(Redirect::to("/account?done=revoked").into_response())
-}
-
-fn require_admin(actor: &Actor) -> Result<(), PageError> {
-    match &actor.account {
-        Some(a) if a.role == Role::Admin => Ok(()),
-        Some(_) => Err(PageError(Error::forbidden(
-            "only administrators may manage accounts",
-        ))),
-        None => Err(PageError(Error::unauthorized(
-            "sign in as an administrator to manage accounts",
-        ))),
-    }
 }
 
 #[derive(serde::Serialize)]
@@ -394,7 +371,7 @@ async fn admin(
     actor: Actor,
     Query(q): Query<AdminQuery>,
 ) -> Result<Response, PageError> {
-    require_admin(&actor)?;
+    actor.require_admin()?;
     let notice = match q.done.as_str() {
         "role" => "The role has been changed.",
         "added" => "The account has been added.",
@@ -455,7 +432,7 @@ async fn admin_action<T: Send + 'static>(
     done: &str,
     act: impl FnOnce(&Accounts, T) -> casebook_core::Result<()> + Send + 'static,
 ) -> Result<Response, PageError> {
-    require_admin(&actor)?;
+    actor.require_admin()?;
     let acc = accounts(&st)?;
     let FormBody(form) = form?;
     match blocking(move || act(&acc, form)).await {

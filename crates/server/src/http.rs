@@ -1,6 +1,6 @@
 //! Request pieces shared by the handler modules; this module imports none of them.
 
-use crate::{Actor, ApiError, AppState, PageError};
+use crate::{ApiError, AppState, PageError};
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, FromRequest, Request};
 use axum::http::StatusCode;
@@ -34,30 +34,6 @@ fn form_error(e: FormRejection) -> Error {
     } else {
         Error::invalid(format!("the form could not be read: {e}"))
     }
-}
-
-pub(crate) fn reader(actor: Actor) -> Result<Actor, Error> {
-    actor.require_read()?;
-    Ok(actor)
-}
-
-pub(crate) fn editor(actor: Actor) -> Result<Actor, Error> {
-    actor.require_edit()?;
-    Ok(actor)
-}
-
-/// A page the actor asks to read: one in a folder they may not read does not exist for them.
-pub(crate) fn page_to_read(actor: &Actor, raw: &str) -> Result<PagePath, Error> {
-    let path = PagePath::parse(raw)?;
-    actor.require_sees(path.as_str())?;
-    Ok(path)
-}
-
-/// A page the actor asks to change, make or move to: not in a folder they may not read.
-pub(crate) fn page_to_write(actor: &Actor, raw: &str) -> Result<PagePath, Error> {
-    let path = PagePath::parse(raw)?;
-    actor.require_writes(path.as_str())?;
-    Ok(path)
 }
 
 /// A value for a URL's query string: everything but unreserved characters percent-encoded.

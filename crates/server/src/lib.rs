@@ -11,6 +11,7 @@ mod http;
 mod mail;
 mod notify;
 mod pages;
+mod permission;
 mod records;
 mod search;
 mod security;
@@ -23,43 +24,19 @@ mod web;
 pub use auth::SignedIn;
 pub use casebook_accounts::{Accounts, Role};
 pub use error::{ApiError, PageError};
+pub use permission::{Access, Actor};
 pub use signon::{OidcOptions, check_allowed_domain, check_provider_url, redirect_uri};
 pub use theme::Theme;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use casebook_core::{Author, Error, ReadScope, Result};
+use casebook_core::{Author, Error, Result};
 use casebook_engine::Engine;
-use serde::Deserialize;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-
-/// What a visitor who is not signed in may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Access {
-    None,
-    #[default]
-    Read,
-    Edit,
-}
-
-impl std::str::FromStr for Access {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Access> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "none" => Ok(Access::None),
-            "read" => Ok(Access::Read),
-            "edit" => Ok(Access::Edit),
-            other => Err(Error::invalid(format!(
-                "anonymous access must be none, read or edit, not '{other}'"
-            ))),
-        }
-    }
-}
 
 /// The server's settings (parsed and validated by the binary).
 #[derive(Debug, Clone)]
@@ -130,21 +107,6 @@ pub struct AppState {
     pub(crate) git_hooks: Arc<PathBuf>,
 }
 
-/// The one acting person of a request.
-#[derive(Debug, Clone)]
-pub struct Actor {
-    pub author: Author,
-    pub signed_in: bool,
-    pub access: Access,
-    /// The signed-in account, if any.
-    pub account: Option<SignedIn>,
-    /// Why the credentials given were not accepted (a wrong or revoked API token, a wrong
-    /// password, or accounts that cannot be read): the request is refused with it outright.
-    pub refused: Option<Error>,
-    /// What the folder rules let this person read.
-    pub scope: ReadScope,
-}
-
 impl AppState {
     /// Runs `f` with the engine on the blocking pool, off the async runtime.
     pub(crate) async fn run<T: Send + 'static>(
@@ -189,90 +151,6 @@ impl AppState {
     /// person create the administrator account.
     pub fn setup_link(&self) -> Option<String> {
         self.auth.setup_link()
-    }
-}
-
-impl Actor {
-    fn refused(&self) -> Result<()> {
-        match &self.refused {
-            Some(e) => Err(e.clone()),
-            None => Ok(()),
-        }
-    }
-    pub(crate) fn require_read(&self) -> Result<()> {
-        self.refused()?;
-        if self.access >= Access::Read {
-            Ok(())
-        } else {
-            Err(Error::unauthorized("sign in to read this wiki"))
-        }
-    }
-    pub(crate) fn require_edit(&self) -> Result<()> {
-        self.refused()?;
-        if self.access >= Access::Edit {
-            Ok(())
-        } else if self.signed_in {
-            Err(Error::forbidden("you may read this wiki but not change it"))
-        } else {
-            Err(Error::unauthorized("sign in to change this wiki"))
-        }
-    }
-    pub(crate) fn can_edit(&self) -> bool {
-        self.access >= Access::Edit
-    }
-    /// Whoever may edit, and every signed-in reader too: asking and answering questions about
-    /// a story is how readers learn, even where they may not change the story itself.
-    pub(crate) fn can_discuss(&self) -> bool {
-        self.can_edit() || (self.signed_in && self.access >= Access::Read)
-    }
-    pub(crate) fn require_discuss(&self) -> Result<()> {
-        self.refused()?;
-        if self.can_discuss() {
-            Ok(())
-        } else if self.signed_in {
-            Err(Error::forbidden(
-                "you may read this wiki but not take part in discussions",
-            ))
-        } else {
-            Err(Error::unauthorized("sign in to take part in discussions"))
-        }
-    }
-    /// Whether the folder rules let this person see `path` (a page, a file, or a search hit).
-    pub(crate) fn sees(&self, path: &str) -> bool {
-        self.scope.sees(path)
-    }
-    /// Reading (or changing) something at `path`: a page in a folder this person may not read
-    /// is answered exactly as a page that does not exist, so no door tells it is there.
-    pub(crate) fn require_sees(&self, path: &str) -> Result<()> {
-        if self.sees(path) {
-            Ok(())
-        } else {
-            Err(Error::not_found(format!(
-                "there is no page {}",
-                path.strip_suffix(".md").unwrap_or(path)
-            )))
-        }
-    }
-    /// Writing a page at `path`: a page in a folder this person may not read cannot be written
-    /// either (nor made, nor moved there).
-    pub(crate) fn require_writes(&self, path: &str) -> Result<()> {
-        if self.sees(path) {
-            Ok(())
-        } else {
-            Err(Error::forbidden(format!(
-                "{} is in a restricted folder; ask an administrator for access",
-                path.strip_suffix(".md").unwrap_or(path)
-            )))
-        }
-    }
-    /// Administrators may change anyone's comments.
-    pub(crate) fn is_admin(&self) -> bool {
-        self.account.as_ref().is_some_and(|a| a.role == Role::Admin)
-    }
-    /// Whether this actor may change what `author` wrote (a comment): an administrator, or the
-    /// author, by account name and never by e-mail (see `casebook_engine::same_author`).
-    pub(crate) fn may_change(&self, author: &Author) -> bool {
-        self.is_admin() || casebook_engine::same_author(author, &self.author)
     }
 }
 

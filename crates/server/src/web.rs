@@ -1,8 +1,9 @@
 //! The site itself: the home page, the page for an address that has none, the health check and
 //! the theme's static files, and the helper every room renders its pages with.
 
+use crate::http::WebResult;
 use crate::http::encode;
-use crate::http::{WebResult, reader};
+use crate::permission::reader;
 use crate::views;
 use crate::{Actor, AppState, PageError};
 use axum::Router;

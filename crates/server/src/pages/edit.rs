@@ -1,7 +1,8 @@
 //! The page as a resource to change: a new page, the editor and its preview, saving, reverting,
 //! deleting and moving.
 
-use crate::http::{FormBody, WebResult, editor, page_to_write};
+use crate::http::{FormBody, WebResult};
+use crate::permission::{editor, page_to_write};
 use crate::views;
 use crate::{Actor, AppState, PageError};
 use axum::extract::{Path, Query, State};

@@ -1,8 +1,9 @@
 //! The page as a resource to read: a page (or the attachment, folder or other spelling at its
 //! address), a folder's listing, a page's history and the difference between two revisions.
 
+use crate::http::WebResult;
 use crate::http::encode;
-use crate::http::{WebResult, page_to_read, reader};
+use crate::permission::{page_to_read, reader};
 use crate::views::{self, Crumb};
 use crate::{Actor, AppState, PageError};
 use axum::body::Body;

@@ -2,7 +2,8 @@
 //! orphaned pages.
 
 use crate::http::encode;
-use crate::http::{WebResult, encode_query, reader};
+use crate::http::{WebResult, encode_query};
+use crate::permission::reader;
 use crate::views;
 use crate::{Actor, AppState, PageError};
 use axum::extract::{Path, Query, State};
