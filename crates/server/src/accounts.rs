@@ -7,6 +7,7 @@ use crate::auth::{
     ClientAddr, SignedIn, accounts, cookie, local, same, session_secret, start_session,
 };
 use crate::http::FormBody;
+use crate::permission::Admin;
 use crate::{Actor, AppState, PageError, blocking};
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -368,10 +369,9 @@ struct AdminQuery {
 
 async fn admin(
     State(st): State<AppState>,
-    actor: Actor,
+    Admin(actor): Admin,
     Query(q): Query<AdminQuery>,
 ) -> Result<Response, PageError> {
-    actor.require_admin()?;
     let notice = match q.done.as_str() {
         "role" => "The role has been changed.",
         "added" => "The account has been added.",
@@ -390,8 +390,8 @@ struct RoleForm {
 
 async fn admin_role(
     State(st): State<AppState>,
-    actor: Actor,
-    form: Result<FormBody<RoleForm>, PageError>,
+    Admin(actor): Admin,
+    FormBody(form): FormBody<RoleForm>,
 ) -> Result<Response, PageError> {
     admin_action(st, actor, form, "role", |acc, form| {
         let role: Role = form.role.parse()?;
@@ -412,8 +412,8 @@ struct AddUserForm {
 
 async fn admin_add_user(
     State(st): State<AppState>,
-    actor: Actor,
-    form: Result<FormBody<AddUserForm>, PageError>,
+    Admin(actor): Admin,
+    FormBody(form): FormBody<AddUserForm>,
 ) -> Result<Response, PageError> {
     admin_action(st, actor, form, "added", |acc, form| {
         let role: Role = form.role.parse()?;
@@ -428,13 +428,11 @@ async fn admin_add_user(
 async fn admin_action<T: Send + 'static>(
     st: AppState,
     actor: Actor,
-    form: Result<FormBody<T>, PageError>,
+    form: T,
     done: &str,
     act: impl FnOnce(&Accounts, T) -> casebook_core::Result<()> + Send + 'static,
 ) -> Result<Response, PageError> {
-    actor.require_admin()?;
     let acc = accounts(&st)?;
-    let FormBody(form) = form?;
     match blocking(move || act(&acc, form)).await {
         Ok(()) => Ok(Redirect::to(&format!("/admin?done={done}")).into_response()),
         Err(e) if e.kind != casebook_core::ErrorKind::Internal => {
@@ -455,8 +453,8 @@ struct GroupForm {
 
 async fn admin_groups(
     State(st): State<AppState>,
-    actor: Actor,
-    form: Result<FormBody<GroupForm>, PageError>,
+    Admin(actor): Admin,
+    FormBody(form): FormBody<GroupForm>,
 ) -> Result<Response, PageError> {
     admin_action(st, actor, form, "groups", |acc, f| {
         let (group, user) = (f.group.trim(), f.user.trim());
@@ -487,8 +485,8 @@ struct RuleForm {
 
 async fn admin_rules(
     State(st): State<AppState>,
-    actor: Actor,
-    form: Result<FormBody<RuleForm>, PageError>,
+    Admin(actor): Admin,
+    FormBody(form): FormBody<RuleForm>,
 ) -> Result<Response, PageError> {
     admin_action(st, actor, form, "rules", |acc, f| {
         match f.action.as_str() {

@@ -3,6 +3,7 @@
 
 use crate::http::FormBody;
 use crate::http::{JsonBody, encode};
+use crate::permission::{Discussant, Reader};
 use crate::{Actor, ApiError, AppState, PageError};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -126,10 +127,9 @@ fn status_filter(raw: Option<&str>) -> casebook_core::Result<Option<ThreadStatus
 
 async fn api_list(
     State(st): State<AppState>,
-    actor: Actor,
+    Reader(actor): Reader,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, ApiError> {
-    actor.require_read()?;
     let status = status_filter(q.status.as_deref())?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let threads = st
@@ -143,10 +143,9 @@ async fn api_list(
 
 async fn api_thread(
     State(st): State<AppState>,
-    actor: Actor,
+    Reader(actor): Reader,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    actor.require_read()?;
     let t = st
         .run(move |engine| engine.thread(&id, &actor.scope))
         .await?;
@@ -160,11 +159,10 @@ struct StatusBody {
 
 async fn api_status(
     State(st): State<AppState>,
-    actor: Actor,
+    Discussant(actor): Discussant,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<StatusBody>,
 ) -> Result<Response, ApiError> {
-    actor.require_discuss()?;
     let status: ThreadStatus = body.status.parse()?;
     let t = st
         .run(move |engine| engine.set_thread_status(&id, status, &actor.author, &actor.scope))
@@ -179,11 +177,10 @@ struct CommentBody {
 
 async fn api_reply(
     State(st): State<AppState>,
-    actor: Actor,
+    Discussant(actor): Discussant,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<CommentBody>,
 ) -> Result<Response, ApiError> {
-    actor.require_discuss()?;
     let author = actor.author.clone();
     let scope = actor.scope.clone();
     let (t, cid) = st
@@ -209,11 +206,10 @@ async fn api_reply(
 
 async fn api_edit(
     State(st): State<AppState>,
-    actor: Actor,
+    Discussant(actor): Discussant,
     Path((id, comment)): Path<(String, String)>,
     JsonBody(body): JsonBody<CommentBody>,
 ) -> Result<Response, ApiError> {
-    actor.require_discuss()?;
     let t = edit_comment(&st, &actor, id, comment, body.body).await?;
     Ok(Json(thread_json(&t)).into_response())
 }
@@ -316,11 +312,6 @@ fn thread_url(t: &Thread) -> String {
     format!("/wiki/{}#thread-{}", encode(&t.page), t.id)
 }
 
-fn discussant(actor: Actor) -> Result<Actor, PageError> {
-    actor.require_discuss()?;
-    Ok(actor)
-}
-
 #[derive(Deserialize)]
 struct StartForm {
     title: String,
@@ -329,13 +320,11 @@ struct StartForm {
 
 async fn start_form(
     State(st): State<AppState>,
-    actor: Actor,
+    Discussant(actor): Discussant,
     Path(raw): Path<String>,
-    form: Result<FormBody<StartForm>, PageError>,
+    FormBody(form): FormBody<StartForm>,
 ) -> Result<Response, PageError> {
-    let actor = discussant(actor)?;
     let page = PagePath::parse(&raw)?;
-    let FormBody(form) = form?;
     let body = form.body.replace("\r\n", "\n");
     let author = actor.author.clone();
     let scope = actor.scope.clone();
@@ -353,12 +342,10 @@ struct ReplyForm {
 
 async fn reply_form(
     State(st): State<AppState>,
-    actor: Actor,
+    Discussant(actor): Discussant,
     Path(id): Path<String>,
-    form: Result<FormBody<ReplyForm>, PageError>,
+    FormBody(form): FormBody<ReplyForm>,
 ) -> Result<Response, PageError> {
-    let actor = discussant(actor)?;
-    let FormBody(form) = form?;
     let body = form.body.replace("\r\n", "\n");
     let author = actor.author.clone();
     let scope = actor.scope.clone();
@@ -381,12 +368,10 @@ struct StatusForm {
 
 async fn status_form(
     State(st): State<AppState>,
-    actor: Actor,
+    Discussant(actor): Discussant,
     Path(id): Path<String>,
-    form: Result<FormBody<StatusForm>, PageError>,
+    FormBody(form): FormBody<StatusForm>,
 ) -> Result<Response, PageError> {
-    let actor = discussant(actor)?;
-    let FormBody(form) = form?;
     let status: ThreadStatus = form.status.parse()?;
     let t = st
         .run(move |engine| engine.set_thread_status(&id, status, &actor.author, &actor.scope))
@@ -396,10 +381,9 @@ async fn status_form(
 
 async fn edit_form(
     State(st): State<AppState>,
-    actor: Actor,
+    Discussant(actor): Discussant,
     Path((id, comment)): Path<(String, String)>,
 ) -> Result<Response, PageError> {
-    let actor = discussant(actor)?;
     let scope = actor.scope.clone();
     let t = st.run(move |engine| engine.thread(&id, &scope)).await?;
     let c = t
@@ -429,12 +413,10 @@ async fn edit_form(
 
 async fn edit_save(
     State(st): State<AppState>,
-    actor: Actor,
+    Discussant(actor): Discussant,
     Path((id, comment)): Path<(String, String)>,
-    form: Result<FormBody<ReplyForm>, PageError>,
+    FormBody(form): FormBody<ReplyForm>,
 ) -> Result<Response, PageError> {
-    let actor = discussant(actor)?;
-    let FormBody(form) = form?;
     let body = form.body.replace("\r\n", "\n");
     let cid = comment.clone();
     let t = edit_comment(&st, &actor, id, comment, body).await?;
@@ -443,10 +425,9 @@ async fn edit_save(
 
 async fn goto_thread(
     State(st): State<AppState>,
-    actor: Actor,
+    Reader(actor): Reader,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    actor.require_read()?;
     let t = st
         .run(move |engine| engine.thread(&id, &actor.scope))
         .await?;
@@ -460,10 +441,9 @@ struct ListPageQuery {
 
 async fn list_page(
     State(st): State<AppState>,
-    actor: Actor,
+    Reader(actor): Reader,
     Query(q): Query<ListPageQuery>,
 ) -> Result<Response, PageError> {
-    actor.require_read()?;
     let status = status_filter(q.status.as_deref())?;
     let scope = actor.scope.clone();
     let threads = st
@@ -489,10 +469,9 @@ async fn list_page(
 /// A person's page: what they wrote and said, and where they were mentioned.
 async fn person_page(
     State(st): State<AppState>,
-    actor: Actor,
+    Reader(actor): Reader,
     Path(name): Path<String>,
 ) -> Result<Response, PageError> {
-    actor.require_read()?;
     let name = name.trim().to_string();
     if name.is_empty() || name.len() > 200 || name.chars().any(char::is_control) {
         return Err(PageError(Error::invalid("that is not a name")));

@@ -71,9 +71,9 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// An error answered with the theme's error page. It carries only the error: the page is
-/// drawn by [`themed`], the one layer that knows the theme, so a handler answers any
-/// `casebook_core::Error` with `?`.
+/// An error answered with the theme's error page (or, under `/api/`, as [`ApiError`] does). It
+/// carries only the error: the answer is drawn by [`themed`], the one layer that knows the
+/// theme and the request's address, so a handler answers any `casebook_core::Error` with `?`.
 #[derive(Debug)]
 pub struct PageError(pub Error);
 
@@ -95,10 +95,13 @@ impl IntoResponse for PageError {
     }
 }
 
-/// The layer that draws every [`PageError`] as the theme's error page, keeping its status.
+/// The layer that draws every [`PageError`]: as JSON under `/api/`, else as the theme's error
+/// page, keeping its status.
 pub(crate) async fn themed(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    let api = req.uri().path().starts_with("/api/");
     let mut resp = next.run(req).await;
     match resp.extensions_mut().remove::<Failure>() {
+        Some(Failure(e)) if api => ApiError(e).into_response(),
         Some(Failure(e)) => error_page(&st, e),
         None => resp,
     }

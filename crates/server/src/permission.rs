@@ -3,7 +3,9 @@
 //! `tests/access.rs` checks every route against these rules, and the tests below check the
 //! rules themselves for every kind of person.
 
-use crate::SignedIn;
+use crate::{PageError, SignedIn};
+use axum::extract::{FromRequestParts, Path};
+use axum::http::request::Parts;
 use casebook_accounts::Role;
 use casebook_core::{Author, Error, PagePath, ReadScope, Result};
 use serde::Deserialize;
@@ -153,16 +155,6 @@ impl Actor {
     }
 }
 
-pub(crate) fn reader(actor: Actor) -> Result<Actor> {
-    actor.require_read()?;
-    Ok(actor)
-}
-
-pub(crate) fn editor(actor: Actor) -> Result<Actor> {
-    actor.require_edit()?;
-    Ok(actor)
-}
-
 /// A page the actor asks to read: one in a folder they may not read does not exist for them.
 pub(crate) fn page_to_read(actor: &Actor, raw: &str) -> Result<PagePath> {
     let path = PagePath::parse(raw)?;
@@ -175,6 +167,51 @@ pub(crate) fn page_to_write(actor: &Actor, raw: &str) -> Result<PagePath> {
     let path = PagePath::parse(raw)?;
     actor.require_writes(path.as_str())?;
     Ok(path)
+}
+
+/// Extractors that let a request through only when its actor passes a rule; otherwise it is
+/// answered with the refusal before its body is read. Each holds the actor that passed.
+macro_rules! rule_extractor {
+    ($(#[$doc:meta] $name:ident => $rule:ident;)*) => {$(
+        #[$doc]
+        pub(crate) struct $name(pub Actor);
+
+        impl<S: Send + Sync> FromRequestParts<S> for $name {
+            type Rejection = PageError;
+            async fn from_request_parts(parts: &mut Parts, s: &S) -> Result<Self, PageError> {
+                let actor = Actor::from_request_parts(parts, s).await.map_err(|e| PageError(e.0))?;
+                actor.$rule()?;
+                Ok($name(actor))
+            }
+        }
+    )*};
+}
+
+rule_extractor! {
+    /// Someone who may read the wiki.
+    Reader => require_read;
+    /// Someone who may change pages.
+    Editor => require_edit;
+    /// Someone who may take part in discussions.
+    Discussant => require_discuss;
+    /// An administrator.
+    Admin => require_admin;
+}
+
+/// An editor and the page (the route's `{*path}`) they may write: valid, and not in a folder
+/// they may not read.
+pub(crate) struct PageToWrite(pub Actor, pub PagePath);
+
+impl<S: Send + Sync> FromRequestParts<S> for PageToWrite {
+    type Rejection = PageError;
+    async fn from_request_parts(parts: &mut Parts, s: &S) -> Result<Self, PageError> {
+        let Editor(actor) = Editor::from_request_parts(parts, s).await?;
+        let Path(raw) = Path::<String>::from_request_parts(parts, s)
+            .await
+            .map_err(|e| PageError(Error::invalid(format!("that is not a page address: {e}"))))?;
+        let path = page_to_write(&actor, &raw)?;
+        Ok(PageToWrite(actor, path))
+    }
 }
 
 #[cfg(test)]

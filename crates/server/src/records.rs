@@ -4,6 +4,7 @@
 
 use crate::http::FormBody;
 use crate::http::encode;
+use crate::permission::Editor;
 use crate::views::show_value;
 use crate::{Actor, AppState, PageError};
 use axum::Router;
@@ -190,10 +191,9 @@ fn form_page(
 
 async fn form(
     State(st): State<AppState>,
-    actor: Actor,
+    Editor(actor): Editor,
     Path(name): Path<String>,
 ) -> Result<Response, PageError> {
-    actor.require_edit()?;
     let t = find_type(&st, &name)?;
     Ok(form_page(
         &st,
@@ -208,11 +208,10 @@ async fn form(
 
 async fn create(
     State(st): State<AppState>,
-    actor: Actor,
+    Editor(actor): Editor,
     Path(name): Path<String>,
     form: Result<FormBody<Vec<(String, String)>>, PageError>,
 ) -> Result<Response, PageError> {
-    actor.require_edit()?;
     let t = find_type(&st, &name)?;
     let FormBody(pairs) = form?;
     let inputs: HashMap<String, String> = pairs.into_iter().collect();

@@ -3,7 +3,7 @@
 
 use crate::http::WebResult;
 use crate::http::encode;
-use crate::permission::reader;
+use crate::permission::Reader;
 use crate::views;
 use crate::{Actor, AppState, PageError};
 use axum::Router;
@@ -74,8 +74,7 @@ async fn fallback() -> PageError {
     PageError(Error::not_found("there is nothing at this address"))
 }
 
-async fn home(State(st): State<AppState>, actor: Actor) -> WebResult {
-    let actor = reader(actor)?;
+async fn home(State(st): State<AppState>, Reader(actor): Reader) -> WebResult {
     let scope = actor.scope.clone();
     let (home, changes) = st
         .run(move |engine| {

@@ -1,6 +1,7 @@
 //! The JSON API for pages (CONTRACT.md): list, read, history, diff, save, delete, move.
 
 use crate::http::JsonBody;
+use crate::permission::{Editor, Reader};
 use crate::{Actor, ApiError, AppState};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -66,10 +67,9 @@ struct ListQuery {
 
 async fn list_pages(
     State(st): State<AppState>,
-    actor: Actor,
+    Reader(actor): Reader,
     Query(q): Query<ListQuery>,
 ) -> ApiResult {
-    actor.require_read()?;
     let folder = FolderPath::parse(q.prefix.as_deref().unwrap_or(""))?;
     let all = st
         .engine
@@ -103,11 +103,10 @@ struct PageQuery {
 
 async fn get_page(
     State(st): State<AppState>,
-    actor: Actor,
+    Reader(actor): Reader,
     Path(raw): Path<String>,
     Query(q): Query<PageQuery>,
 ) -> ApiResult {
-    actor.require_read()?;
     let (raw, sub) = split_sub(&st, &actor, &raw, &["history", "diff", "discussions"]);
     let path = page_path(raw)?;
     actor.require_sees(path.as_str())?;
@@ -217,11 +216,10 @@ struct PutBody {
 
 async fn put_page(
     State(st): State<AppState>,
-    actor: Actor,
+    Editor(actor): Editor,
     Path(raw): Path<String>,
     JsonBody(body): JsonBody<PutBody>,
 ) -> ApiResult {
-    actor.require_edit()?;
     let path = page_path(&raw)?;
     actor.require_writes(path.as_str())?;
     let base = revision(body.base_revision.as_deref())?;
@@ -265,11 +263,10 @@ pub(crate) fn save_response(outcome: SaveOutcome) -> Response {
 
 async fn delete_page(
     State(st): State<AppState>,
-    actor: Actor,
+    Editor(actor): Editor,
     Path(raw): Path<String>,
     Query(q): Query<PageQuery>,
 ) -> ApiResult {
-    actor.require_edit()?;
     let path = page_path(&raw)?;
     actor.require_writes(path.as_str())?;
     let base = revision(q.base_revision.as_deref())?;

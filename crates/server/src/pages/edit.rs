@@ -2,7 +2,7 @@
 //! deleting and moving.
 
 use crate::http::{FormBody, WebResult};
-use crate::permission::{editor, page_to_write};
+use crate::permission::{Editor, PageToWrite, page_to_write};
 use crate::views;
 use crate::{Actor, AppState, PageError};
 use axum::extract::{Path, Query, State};
@@ -20,10 +20,9 @@ pub(crate) struct NewQuery {
 
 pub(crate) async fn new_page(
     State(st): State<AppState>,
-    actor: Actor,
+    Editor(actor): Editor,
     Query(q): Query<NewQuery>,
 ) -> WebResult {
-    let actor = editor(actor)?;
     let mut error = None;
     if let Some(raw) = q
         .path
@@ -51,10 +50,9 @@ pub(crate) async fn new_page(
 
 pub(crate) async fn edit_form(
     State(st): State<AppState>,
-    actor: Actor,
+    Editor(actor): Editor,
     Path(raw): Path<String>,
 ) -> WebResult {
-    let actor = editor(actor)?;
     let path = page_to_write(&actor, &raw)?;
     let p = path.clone();
     let scope = actor.scope.clone();
@@ -136,11 +134,9 @@ pub(crate) struct EditForm {
 
 pub(crate) async fn edit_save(
     State(st): State<AppState>,
-    actor: Actor,
-    Path(raw): Path<String>,
-    form: Result<FormBody<EditForm>, PageError>,
+    PageToWrite(actor, path): PageToWrite,
+    FormBody(form): FormBody<EditForm>,
 ) -> WebResult {
-    let (actor, path, form) = form_post(actor, &raw, form)?;
     let base = optional_revision(&form.base_revision)?;
     // Browsers send CRLF line ends from a textarea; pages keep the plain newline.
     let markdown = form.markdown.replace("\r\n", "\n");
@@ -189,19 +185,6 @@ pub(crate) async fn edit_save(
             ))
         }
     }
-}
-
-/// The start of every form post that changes a page: the visitor may edit, the path is valid,
-/// the form could be read.
-fn form_post<T>(
-    actor: Actor,
-    raw: &str,
-    form: Result<FormBody<T>, PageError>,
-) -> Result<(Actor, PagePath, T), PageError> {
-    let actor = editor(actor)?;
-    let path = page_to_write(&actor, raw)?;
-    let FormBody(form) = form?;
-    Ok((actor, path, form))
 }
 
 /// A revision from a form field; empty means none.
@@ -271,11 +254,9 @@ pub(crate) struct RevForm {
 
 pub(crate) async fn revert(
     State(st): State<AppState>,
-    actor: Actor,
-    Path(raw): Path<String>,
-    form: Result<FormBody<RevForm>, PageError>,
+    PageToWrite(actor, path): PageToWrite,
+    FormBody(form): FormBody<RevForm>,
 ) -> WebResult {
-    let (actor, path, form) = form_post(actor, &raw, form)?;
     let rev = Revision::parse(&form.rev)?;
     let p = path.clone();
     let author = actor.author.clone();
@@ -288,10 +269,9 @@ pub(crate) async fn revert(
 
 pub(crate) async fn delete_form(
     State(st): State<AppState>,
-    actor: Actor,
+    Editor(actor): Editor,
     Path(raw): Path<String>,
 ) -> WebResult {
-    let actor = editor(actor)?;
     let path = page_to_write(&actor, &raw)?;
     let Some(last) = st
         .engine
@@ -326,11 +306,9 @@ pub(crate) struct DeleteForm {
 
 pub(crate) async fn delete(
     State(st): State<AppState>,
-    actor: Actor,
-    Path(raw): Path<String>,
-    form: Result<FormBody<DeleteForm>, PageError>,
+    PageToWrite(actor, path): PageToWrite,
+    FormBody(form): FormBody<DeleteForm>,
 ) -> WebResult {
-    let (actor, path, form) = form_post(actor, &raw, form)?;
     let base = optional_revision(&form.base_revision)?;
     let p = path.clone();
     st.run(move |engine| engine.delete(&p, base.as_ref(), &actor.author, &form.message))
@@ -346,10 +324,9 @@ pub(crate) async fn delete(
 
 pub(crate) async fn move_form(
     State(st): State<AppState>,
-    actor: Actor,
+    Editor(actor): Editor,
     Path(raw): Path<String>,
 ) -> WebResult {
-    let actor = editor(actor)?;
     let path = page_to_write(&actor, &raw)?;
     if !st.engine.exists(&path, &actor.scope) {
         return Err(PageError(Error::not_found(format!(
@@ -378,11 +355,9 @@ pub(crate) struct MoveForm {
 
 pub(crate) async fn move_page(
     State(st): State<AppState>,
-    actor: Actor,
-    Path(raw): Path<String>,
-    form: Result<FormBody<MoveForm>, PageError>,
+    PageToWrite(actor, path): PageToWrite,
+    FormBody(form): FormBody<MoveForm>,
 ) -> WebResult {
-    let (actor, path, form) = form_post(actor, &raw, form)?;
     let to_raw = form.to.trim().trim_matches('/');
     let to = page_to_write(&actor, to_raw.strip_suffix(".md").unwrap_or(to_raw))?;
     let t = to.clone();

@@ -3,7 +3,7 @@
 
 use crate::http::WebResult;
 use crate::http::encode;
-use crate::permission::{page_to_read, reader};
+use crate::permission::{Reader, page_to_read};
 use crate::views::{self, Crumb};
 use crate::{Actor, AppState, PageError};
 use axum::body::Body;
@@ -26,11 +26,10 @@ pub(crate) struct ViewQuery {
 
 pub(crate) async fn view(
     State(st): State<AppState>,
-    actor: Actor,
+    Reader(actor): Reader,
     Path(raw): Path<String>,
     Query(q): Query<ViewQuery>,
 ) -> WebResult {
-    let actor = reader(actor)?;
     if let Some(folder) = raw.strip_suffix('/') {
         return folder_page(&st, &actor, folder);
     }
@@ -212,8 +211,7 @@ fn attachment(name: &str, body: Body, len: u64) -> Response {
     resp
 }
 
-pub(crate) async fn browse_root(State(st): State<AppState>, actor: Actor) -> WebResult {
-    let actor = reader(actor)?;
+pub(crate) async fn browse_root(State(st): State<AppState>, Reader(actor): Reader) -> WebResult {
     folder_page(&st, &actor, "")
 }
 
@@ -250,10 +248,9 @@ fn folder_page(st: &AppState, actor: &Actor, raw: &str) -> WebResult {
 
 pub(crate) async fn history(
     State(st): State<AppState>,
-    actor: Actor,
+    Reader(actor): Reader,
     Path(raw): Path<String>,
 ) -> WebResult {
-    let actor = reader(actor)?;
     let path = page_to_read(&actor, &raw)?;
     let p = path.clone();
     let scope = actor.scope.clone();
@@ -289,11 +286,10 @@ pub(crate) struct DiffQuery {
 
 pub(crate) async fn diff(
     State(st): State<AppState>,
-    actor: Actor,
+    Reader(actor): Reader,
     Path(raw): Path<String>,
     Query(q): Query<DiffQuery>,
 ) -> WebResult {
-    let actor = reader(actor)?;
     let path = page_to_read(&actor, &raw)?;
     let parse = |r: Option<&str>| -> Result<Option<Revision>, PageError> {
         match r.map(str::trim).filter(|s| !s.is_empty()) {

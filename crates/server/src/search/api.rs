@@ -1,7 +1,8 @@
 //! The JSON API for finding things (CONTRACT.md): search, suggestions as you type, recent changes.
 
 use crate::http::encode;
-use crate::{Actor, ApiError, AppState};
+use crate::permission::Reader;
+use crate::{ApiError, AppState};
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -38,10 +39,9 @@ pub(crate) fn past_and_query(q: &str, past: Option<&str>) -> (bool, String) {
 
 async fn search(
     State(st): State<AppState>,
-    actor: Actor,
+    Reader(actor): Reader,
     Query(q): Query<SearchQuery>,
 ) -> ApiResult {
-    actor.require_read()?;
     let started = std::time::Instant::now();
     let limit = q.limit.unwrap_or(20).clamp(1, 200);
     let offset = q.offset.unwrap_or(0).min(10_000);
@@ -103,10 +103,9 @@ fn facets_json(groups: &[casebook_engine::FacetGroup]) -> Value {
 
 async fn suggest(
     State(st): State<AppState>,
-    actor: Actor,
+    Reader(actor): Reader,
     Query(q): Query<SearchQuery>,
 ) -> ApiResult {
-    actor.require_read()?;
     let text = q.q.trim().to_string();
     if text.is_empty() {
         return Ok(Json(json!({"suggestions": []})).into_response());
@@ -147,10 +146,9 @@ struct ChangesQuery {
 
 async fn changes(
     State(st): State<AppState>,
-    actor: Actor,
+    Reader(actor): Reader,
     Query(q): Query<ChangesQuery>,
 ) -> ApiResult {
-    actor.require_read()?;
     let limit = q.limit.unwrap_or(50).clamp(1, 500);
     let log = st
         .run(move |engine| engine.changes(limit, q.offset.unwrap_or(0), &actor.scope))

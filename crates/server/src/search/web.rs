@@ -3,9 +3,9 @@
 
 use crate::http::encode;
 use crate::http::{WebResult, encode_query};
-use crate::permission::reader;
+use crate::permission::Reader;
 use crate::views;
-use crate::{Actor, AppState, PageError};
+use crate::{AppState, PageError};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use casebook_core::{Error, FolderPath};
@@ -23,10 +23,9 @@ pub(crate) struct ChangesQuery {
 
 pub(crate) async fn changes(
     State(st): State<AppState>,
-    actor: Actor,
+    Reader(actor): Reader,
     Query(q): Query<ChangesQuery>,
 ) -> WebResult {
-    let actor = reader(actor)?;
     let page = q.page.unwrap_or(1).clamp(1, 1000);
     let per = 50;
     let (folder, author) = (
@@ -64,8 +63,7 @@ pub(crate) async fn changes(
     ))
 }
 
-pub(crate) async fn tags(State(st): State<AppState>, actor: Actor) -> WebResult {
-    let actor = reader(actor)?;
+pub(crate) async fn tags(State(st): State<AppState>, Reader(actor): Reader) -> WebResult {
     let tags = st.engine.tags(&actor.scope);
     Ok(st.page(
         StatusCode::OK,
@@ -80,10 +78,9 @@ pub(crate) async fn tags(State(st): State<AppState>, actor: Actor) -> WebResult 
 
 pub(crate) async fn tag_page(
     State(st): State<AppState>,
-    actor: Actor,
+    Reader(actor): Reader,
     Path(tag): Path<String>,
 ) -> WebResult {
-    let actor = reader(actor)?;
     let pages = st
         .engine
         .list_pages(&FolderPath::root(), Some(&tag), &actor.scope);
@@ -105,8 +102,7 @@ pub(crate) async fn tag_page(
     ))
 }
 
-pub(crate) async fn wanted(State(st): State<AppState>, actor: Actor) -> WebResult {
-    let actor = reader(actor)?;
+pub(crate) async fn wanted(State(st): State<AppState>, Reader(actor): Reader) -> WebResult {
     let scope = actor.scope.clone();
     let wanted = st.run(move |engine| engine.wanted_pages(&scope)).await?;
     Ok(st.page(
@@ -124,8 +120,7 @@ pub(crate) async fn wanted(State(st): State<AppState>, actor: Actor) -> WebResul
     ))
 }
 
-pub(crate) async fn orphans(State(st): State<AppState>, actor: Actor) -> WebResult {
-    let actor = reader(actor)?;
+pub(crate) async fn orphans(State(st): State<AppState>, Reader(actor): Reader) -> WebResult {
     let scope = actor.scope.clone();
     let pages = st.run(move |engine| engine.orphans(&scope)).await?;
     Ok(st.page(
@@ -150,10 +145,9 @@ pub(crate) struct SearchPageQuery {
 
 pub(crate) async fn search(
     State(st): State<AppState>,
-    actor: Actor,
+    Reader(actor): Reader,
     Query(q): Query<SearchPageQuery>,
 ) -> WebResult {
-    let actor = reader(actor)?;
     let per = 20;
     let page = q.page.unwrap_or(1).clamp(1, 500);
     let query = q.q.trim().to_string();
