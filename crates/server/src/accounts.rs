@@ -35,12 +35,6 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/setup", get(setup_form).post(setup))
 }
 
-#[derive(Deserialize, Default)]
-struct NextQuery {
-    #[serde(default)]
-    next: String,
-}
-
 async fn login_form(
     State(st): State<AppState>,
     actor: Actor,
@@ -65,23 +59,18 @@ fn login_page(
     next: &str,
     error: &str,
 ) -> Response {
-    st.page(
+    (
         status,
-        "login.html",
-        actor,
-        context! {
-            title => "Sign in", name, next, error,
-            sso => st.oidc.as_ref().map(|o| o.name().to_string()),
-        },
+        st.page(
+            "login.html",
+            actor,
+            context! {
+                title => "Sign in", name, next, error,
+                sso => st.oidc.as_ref().map(|o| o.name().to_string()),
+            },
+        ),
     )
-}
-
-#[derive(Deserialize)]
-struct LoginForm {
-    name: String,
-    password: String,
-    #[serde(default)]
-    next: String,
+        .into_response()
 }
 
 async fn login(
@@ -137,12 +126,7 @@ async fn login(
 }
 
 async fn logout_form(State(st): State<AppState>, actor: Actor) -> Response {
-    st.page(
-        StatusCode::OK,
-        "logout.html",
-        &actor,
-        context! { title => "Sign out" },
-    )
+    st.page("logout.html", &actor, context! { title => "Sign out" })
 }
 
 async fn logout(State(st): State<AppState>, headers: HeaderMap) -> Result<Response, PageError> {
@@ -157,12 +141,6 @@ async fn logout(State(st): State<AppState>, headers: HeaderMap) -> Result<Respon
 }
 
 /// The signed-in account of a browser session, or the reason there is none.
-
-#[derive(Deserialize, Default)]
-struct AccountQuery {
-    #[serde(default)]
-    done: String,
-}
 
 async fn account(
     State(st): State<AppState>,
@@ -226,30 +204,26 @@ async fn account_page(
                 .unwrap_or_default(),
         })
         .collect();
-    Ok(st.page(
+    Ok((
         status,
-        "account.html",
-        actor,
-        context! {
-            title => "Your account",
-            name => user.name,
-            email => user.email,
-            role => user.role.as_str(),
-            tokens,
-            providers,
-            has_password,
-            new_token,
-            notice,
-            error,
-        },
-    ))
-}
-
-#[derive(Deserialize)]
-struct PasswordForm {
-    current: String,
-    new: String,
-    confirm: String,
+        st.page(
+            "account.html",
+            actor,
+            context! {
+                title => "Your account",
+                name => user.name,
+                email => user.email,
+                role => user.role.as_str(),
+                tokens,
+                providers,
+                has_password,
+                new_token,
+                notice,
+                error,
+            },
+        ),
+    )
+        .into_response())
 }
 
 async fn change_password(
@@ -286,12 +260,6 @@ async fn change_password(
         Some(user) => Ok(start_session(&st, &headers, &user, "/account?done=password").await),
         None => refuse("The current password is wrong; nothing was changed.").await,
     }
-}
-
-#[derive(Deserialize)]
-struct TokenForm {
-    #[serde(default)]
-    label: String,
 }
 
 async fn create_token(
@@ -353,18 +321,11 @@ async fn admin_page(
             email: u.email,
         })
         .collect();
-    Ok(st.page(
-        status,
+    Ok((status, st.page(
         "admin.html",
         actor,
         context! { title => "Accounts", users, groups, rules, notice, error, roles => ["reader", "editor", "admin"] },
-    ))
-}
-
-#[derive(Deserialize, Default)]
-struct AdminQuery {
-    #[serde(default)]
-    done: String,
+    )).into_response())
 }
 
 async fn admin(
@@ -382,12 +343,6 @@ async fn admin(
     admin_page(&st, &actor, StatusCode::OK, notice, "").await
 }
 
-#[derive(Deserialize)]
-struct RoleForm {
-    name: String,
-    role: String,
-}
-
 async fn admin_role(
     State(st): State<AppState>,
     Admin(actor): Admin,
@@ -400,14 +355,6 @@ async fn admin_role(
         Ok(())
     })
     .await
-}
-
-#[derive(Deserialize)]
-struct AddUserForm {
-    name: String,
-    email: String,
-    role: String,
-    password: String,
 }
 
 async fn admin_add_user(
@@ -442,15 +389,6 @@ async fn admin_action<T: Send + 'static>(
     }
 }
 
-#[derive(Deserialize)]
-struct GroupForm {
-    /// create, delete, add (a member) or remove (a member).
-    action: String,
-    group: String,
-    #[serde(default)]
-    user: String,
-}
-
 async fn admin_groups(
     State(st): State<AppState>,
     Admin(actor): Admin,
@@ -471,16 +409,6 @@ async fn admin_groups(
         Ok(())
     })
     .await
-}
-
-#[derive(Deserialize)]
-struct RuleForm {
-    /// set or remove.
-    action: String,
-    folder: String,
-    /// Group names separated by commas or spaces.
-    #[serde(default)]
-    groups: String,
 }
 
 async fn admin_rules(
@@ -506,12 +434,6 @@ async fn admin_rules(
         Ok(())
     })
     .await
-}
-
-#[derive(Deserialize, Default)]
-struct SetupQuery {
-    #[serde(default)]
-    code: String,
 }
 
 fn check_code(st: &AppState, code: &str) -> Result<(), PageError> {
@@ -552,21 +474,15 @@ fn setup_page(
     email: &str,
     error: &str,
 ) -> Response {
-    st.page(
+    (
         status,
-        "setup.html",
-        actor,
-        context! { title => "Set up this wiki", code, name, email, error },
+        st.page(
+            "setup.html",
+            actor,
+            context! { title => "Set up this wiki", code, name, email, error },
+        ),
     )
-}
-
-#[derive(Deserialize)]
-struct SetupForm {
-    code: String,
-    name: String,
-    email: String,
-    password: String,
-    confirm: String,
+        .into_response()
 }
 
 async fn setup(
@@ -608,4 +524,91 @@ async fn setup(
         )),
         Err(err) => Err(PageError(err)),
     }
+}
+
+#[derive(Deserialize, Default)]
+struct NextQuery {
+    #[serde(default)]
+    next: String,
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    name: String,
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+#[derive(Deserialize, Default)]
+struct AccountQuery {
+    #[serde(default)]
+    done: String,
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    current: String,
+    new: String,
+    confirm: String,
+}
+
+#[derive(Deserialize)]
+struct TokenForm {
+    #[serde(default)]
+    label: String,
+}
+
+#[derive(Deserialize, Default)]
+struct AdminQuery {
+    #[serde(default)]
+    done: String,
+}
+
+#[derive(Deserialize)]
+struct RoleForm {
+    name: String,
+    role: String,
+}
+
+#[derive(Deserialize)]
+struct AddUserForm {
+    name: String,
+    email: String,
+    role: String,
+    password: String,
+}
+
+#[derive(Deserialize)]
+struct GroupForm {
+    /// create, delete, add (a member) or remove (a member).
+    action: String,
+    group: String,
+    #[serde(default)]
+    user: String,
+}
+
+#[derive(Deserialize)]
+struct RuleForm {
+    /// set or remove.
+    action: String,
+    folder: String,
+    /// Group names separated by commas or spaces.
+    #[serde(default)]
+    groups: String,
+}
+
+#[derive(Deserialize, Default)]
+struct SetupQuery {
+    #[serde(default)]
+    code: String,
+}
+
+#[derive(Deserialize)]
+struct SetupForm {
+    code: String,
+    name: String,
+    email: String,
+    password: String,
+    confirm: String,
 }

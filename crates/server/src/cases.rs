@@ -6,7 +6,6 @@ use crate::http::encode;
 use crate::views::{money, show_value};
 use crate::{Actor, AppState, PageError};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use casebook_engine::{Field, FieldKind, PageType, Record, parse_date, parse_money, parse_number};
 use minijinja::context;
@@ -358,7 +357,6 @@ pub(crate) async fn browse_type(
         format!("/records/{}", encode(&t.name))
     };
     Ok(st.page(
-        StatusCode::OK,
         "cases.html",
         &actor,
         context! {

@@ -90,12 +90,6 @@ pub(crate) async fn api_page_threads(
     )
 }
 
-#[derive(Deserialize)]
-pub(crate) struct StartBody {
-    title: String,
-    body: String,
-}
-
 /// `POST /api/v1/pages/{path}/discussions`.
 pub(crate) async fn api_start(
     st: AppState,
@@ -110,12 +104,6 @@ pub(crate) async fn api_start(
         .await?;
     crate::notify::after(&st, &actor, crate::notify::Event::Thread(t.clone())).await;
     Ok((StatusCode::CREATED, Json(thread_json(&t))).into_response())
-}
-
-#[derive(Deserialize)]
-struct ListQuery {
-    status: Option<String>,
-    limit: Option<usize>,
 }
 
 fn status_filter(raw: Option<&str>) -> casebook_core::Result<Option<ThreadStatus>> {
@@ -152,11 +140,6 @@ async fn api_thread(
     Ok(Json(thread_json(&t)).into_response())
 }
 
-#[derive(Deserialize)]
-struct StatusBody {
-    status: String,
-}
-
 async fn api_status(
     State(st): State<AppState>,
     Discussant(actor): Discussant,
@@ -170,11 +153,6 @@ async fn api_status(
     Ok(Json(thread_json(&t)).into_response())
 }
 
-#[derive(Deserialize)]
-struct CommentBody {
-    body: String,
-}
-
 async fn api_reply(
     State(st): State<AppState>,
     Discussant(actor): Discussant,
@@ -182,9 +160,10 @@ async fn api_reply(
     JsonBody(body): JsonBody<CommentBody>,
 ) -> Result<Response, ApiError> {
     let author = actor.author.clone();
-    let scope = actor.scope.clone();
     let (t, cid) = st
-        .run(move |engine| engine.reply(&id, &body.body, &author, &scope))
+        .read(&actor, move |engine, scope| {
+            engine.reply(&id, &body.body, &author, &scope)
+        })
         .await?;
     crate::notify::after(
         &st,
@@ -312,12 +291,6 @@ fn thread_url(t: &Thread) -> String {
     format!("/wiki/{}#thread-{}", encode(&t.page), t.id)
 }
 
-#[derive(Deserialize)]
-struct StartForm {
-    title: String,
-    body: String,
-}
-
 async fn start_form(
     State(st): State<AppState>,
     Discussant(actor): Discussant,
@@ -327,17 +300,13 @@ async fn start_form(
     let page = PagePath::parse(&raw)?;
     let body = form.body.replace("\r\n", "\n");
     let author = actor.author.clone();
-    let scope = actor.scope.clone();
     let t = st
-        .run(move |engine| engine.start_thread(&page, &form.title, &body, &author, &scope))
+        .read(&actor, move |engine, scope| {
+            engine.start_thread(&page, &form.title, &body, &author, &scope)
+        })
         .await?;
     crate::notify::after(&st, &actor, crate::notify::Event::Thread(t.clone())).await;
     Ok(Redirect::to(&thread_url(&t)).into_response())
-}
-
-#[derive(Deserialize)]
-struct ReplyForm {
-    body: String,
 }
 
 async fn reply_form(
@@ -348,9 +317,10 @@ async fn reply_form(
 ) -> Result<Response, PageError> {
     let body = form.body.replace("\r\n", "\n");
     let author = actor.author.clone();
-    let scope = actor.scope.clone();
     let (t, cid) = st
-        .run(move |engine| engine.reply(&id, &body, &author, &scope))
+        .read(&actor, move |engine, scope| {
+            engine.reply(&id, &body, &author, &scope)
+        })
         .await?;
     crate::notify::after(
         &st,
@@ -359,11 +329,6 @@ async fn reply_form(
     )
     .await;
     Ok(Redirect::to(&format!("/wiki/{}#comment-{cid}", encode(&t.page))).into_response())
-}
-
-#[derive(Deserialize)]
-struct StatusForm {
-    status: String,
 }
 
 async fn status_form(
@@ -384,8 +349,9 @@ async fn edit_form(
     Discussant(actor): Discussant,
     Path((id, comment)): Path<(String, String)>,
 ) -> Result<Response, PageError> {
-    let scope = actor.scope.clone();
-    let t = st.run(move |engine| engine.thread(&id, &scope)).await?;
+    let t = st
+        .read(&actor, move |engine, scope| engine.thread(&id, &scope))
+        .await?;
     let c = t
         .comments
         .iter()
@@ -398,7 +364,6 @@ async fn edit_form(
         )));
     }
     Ok(st.page(
-        StatusCode::OK,
         "comment_edit.html",
         &actor,
         context! {
@@ -434,20 +399,16 @@ async fn goto_thread(
     Ok(Redirect::to(&thread_url(&t)).into_response())
 }
 
-#[derive(Deserialize)]
-struct ListPageQuery {
-    status: Option<String>,
-}
-
 async fn list_page(
     State(st): State<AppState>,
     Reader(actor): Reader,
     Query(q): Query<ListPageQuery>,
 ) -> Result<Response, PageError> {
     let status = status_filter(q.status.as_deref())?;
-    let scope = actor.scope.clone();
     let threads = st
-        .run(move |engine| engine.all_threads(status, 200, &scope))
+        .read(&actor, move |engine, scope| {
+            engine.all_threads(status, 200, &scope)
+        })
         .await?;
     let shown = match status {
         Some(ThreadStatus::Open) => "open",
@@ -455,7 +416,6 @@ async fn list_page(
         None => "all",
     };
     Ok(st.page(
-        StatusCode::OK,
         "discussions.html",
         &actor,
         context! {
@@ -477,9 +437,8 @@ async fn person_page(
         return Err(PageError(Error::invalid("that is not a name")));
     }
     let n = name.clone();
-    let scope = actor.scope.clone();
     let (activity, changes) = st
-        .run(move |engine| {
+        .read(&actor, move |engine, scope| {
             let a = engine.activity(&n, 30, &scope)?;
             let c = engine.changes_in("", Some(&n), 20, 0, &scope)?;
             Ok((a, c))
@@ -509,26 +468,29 @@ async fn person_page(
     } else {
         StatusCode::NOT_FOUND
     };
-    Ok(st.page(
+    Ok((
         status,
-        "person.html",
-        &actor,
-        context! {
-            title => name,
-            found => found,
-            pages => activity.pages.iter().map(|p| context! {
-                url => format!("/wiki/{}", encode(&p.path)),
-                title => p.title,
-                path => p.path,
-                updated => p.updated.map(|t| t.short()),
-            }).collect::<Vec<_>>(),
-            threads => thread_views(&activity.threads, &actor),
-            mentioned_in => thread_views(&activity.mentioned_in, &actor),
-            comments => comments,
-            changes => crate::views::changes(&changes),
-            changes_url => format!("/changes?author={}", crate::http::encode_query(&name)),
-        },
-    ))
+        st.page(
+            "person.html",
+            &actor,
+            context! {
+                title => name,
+                found => found,
+                pages => activity.pages.iter().map(|p| context! {
+                    url => format!("/wiki/{}", encode(&p.path)),
+                    title => p.title,
+                    path => p.path,
+                    updated => p.updated.map(|t| t.short()),
+                }).collect::<Vec<_>>(),
+                threads => thread_views(&activity.threads, &actor),
+                mentioned_in => thread_views(&activity.mentioned_in, &actor),
+                comments => comments,
+                changes => crate::views::changes(&changes),
+                changes_url => format!("/changes?author={}", crate::http::encode_query(&name)),
+            },
+        ),
+    )
+        .into_response())
 }
 
 /// Where a search hit leads: a page, or a thread on a page (`page#thread`).
@@ -537,4 +499,47 @@ pub(crate) fn hit_url(path: &str) -> String {
         (page, Some(thread)) => format!("/wiki/{}#thread-{thread}", encode(page)),
         (page, None) => format!("/wiki/{}", encode(page)),
     }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct StartBody {
+    title: String,
+    body: String,
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    status: Option<String>,
+    limit: Option<usize>,
+}
+
+#[derive(Deserialize)]
+struct StatusBody {
+    status: String,
+}
+
+#[derive(Deserialize)]
+struct CommentBody {
+    body: String,
+}
+
+#[derive(Deserialize)]
+struct StartForm {
+    title: String,
+    body: String,
+}
+
+#[derive(Deserialize)]
+struct ReplyForm {
+    body: String,
+}
+
+#[derive(Deserialize)]
+struct StatusForm {
+    status: String,
+}
+
+#[derive(Deserialize)]
+struct ListPageQuery {
+    status: Option<String>,
 }

@@ -30,7 +30,7 @@ pub use theme::Theme;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use casebook_core::{Author, Error, Result};
+use casebook_core::{Author, Error, ReadScope, Result};
 use casebook_engine::Engine;
 use std::future::Future;
 use std::path::PathBuf;
@@ -115,6 +115,16 @@ impl AppState {
     ) -> Result<T> {
         let engine = self.engine.clone();
         blocking(move || f(&engine)).await
+    }
+
+    /// Runs `f` on the blocking pool like [`AppState::run`], with what `actor` may read.
+    pub(crate) async fn read<T: Send + 'static>(
+        &self,
+        actor: &Actor,
+        f: impl FnOnce(&Engine, &ReadScope) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let scope = actor.scope.clone();
+        self.run(move |engine| f(engine, &scope)).await
     }
 
     pub fn new(engine: Engine, opts: ServerOptions) -> Result<AppState> {

@@ -9,7 +9,6 @@ use crate::http::{JsonBody, encode};
 use crate::mail::{Mail, Mailer};
 use crate::{Actor, ApiError, AppState, PageError, blocking};
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -332,7 +331,6 @@ async fn inbox_page(State(st): State<AppState>, actor: Actor) -> Result<Response
         .collect();
     let unread = items.iter().filter(|n| n["read"] == false).count();
     Ok(st.page(
-        StatusCode::OK,
         "inbox.html",
         &actor,
         context! { title => "Inbox", notifications => items, unread, watches },

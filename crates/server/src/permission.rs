@@ -101,25 +101,24 @@ impl Actor {
     /// Reading (or changing) something at `path`: a page in a folder this person may not read
     /// is answered exactly as a page that does not exist, so no door tells it is there.
     pub(crate) fn require_sees(&self, path: &str) -> Result<()> {
-        if self.sees(path) {
-            Ok(())
-        } else {
-            Err(Error::not_found(format!(
-                "there is no page {}",
-                path.strip_suffix(".md").unwrap_or(path)
-            )))
-        }
+        self.unless_hidden(path, |page| {
+            Error::not_found(format!("there is no page {page}"))
+        })
     }
     /// Writing a page at `path`: a page in a folder this person may not read cannot be written
     /// either (nor made, nor moved there).
     pub(crate) fn require_writes(&self, path: &str) -> Result<()> {
+        self.unless_hidden(path, |page| {
+            Error::forbidden(format!(
+                "{page} is in a restricted folder; ask an administrator for access"
+            ))
+        })
+    }
+    fn unless_hidden(&self, path: &str, refusal: impl FnOnce(&str) -> Error) -> Result<()> {
         if self.sees(path) {
             Ok(())
         } else {
-            Err(Error::forbidden(format!(
-                "{} is in a restricted folder; ask an administrator for access",
-                path.strip_suffix(".md").unwrap_or(path)
-            )))
+            Err(refusal(path.strip_suffix(".md").unwrap_or(path)))
         }
     }
     /// Administrators may change anyone's comments.
@@ -198,20 +197,32 @@ rule_extractor! {
     Admin => require_admin;
 }
 
-/// An editor and the page (the route's `{*path}`) they may write: valid, and not in a folder
-/// they may not read.
-pub(crate) struct PageToWrite(pub Actor, pub PagePath);
+macro_rules! page_extractor {
+    ($($(#[$doc:meta])* $name:ident => $person:ident, $rule:ident;)*) => {$(
+        $(#[$doc])*
+        pub(crate) struct $name(pub Actor, pub PagePath);
 
-impl<S: Send + Sync> FromRequestParts<S> for PageToWrite {
-    type Rejection = PageError;
-    async fn from_request_parts(parts: &mut Parts, s: &S) -> Result<Self, PageError> {
-        let Editor(actor) = Editor::from_request_parts(parts, s).await?;
-        let Path(raw) = Path::<String>::from_request_parts(parts, s)
-            .await
-            .map_err(|e| PageError(Error::invalid(format!("that is not a page address: {e}"))))?;
-        let path = page_to_write(&actor, &raw)?;
-        Ok(PageToWrite(actor, path))
-    }
+        impl<S: Send + Sync> FromRequestParts<S> for $name {
+            type Rejection = PageError;
+            async fn from_request_parts(parts: &mut Parts, s: &S) -> Result<Self, PageError> {
+                let $person(actor) = $person::from_request_parts(parts, s).await?;
+                let Path(raw) = Path::<String>::from_request_parts(parts, s).await.map_err(|e| {
+                    PageError(Error::invalid(format!("that is not a page address: {e}")))
+                })?;
+                let path = $rule(&actor, &raw)?;
+                Ok($name(actor, path))
+            }
+        }
+    )*};
+}
+
+page_extractor! {
+    /// A reader and the page (the route's `{*path}`) they asked for: valid, and not in a
+    /// folder they may not read (answered as a page that does not exist).
+    PageToRead => Reader, page_to_read;
+    /// An editor and the page (the route's `{*path}`) they may write: valid, and not in a
+    /// folder they may not read.
+    PageToWrite => Editor, page_to_write;
 }
 
 #[cfg(test)]

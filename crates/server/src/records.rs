@@ -100,7 +100,6 @@ async fn list(State(st): State<AppState>, actor: Actor) -> Result<Response, Page
         })
         .collect();
     Ok(st.page(
-        StatusCode::OK,
         "types.html",
         &actor,
         context! {
@@ -170,23 +169,26 @@ fn form_page(
     } else {
         t.folder.clone()
     };
-    st.page(
+    (
         status,
-        "new-record.html",
-        actor,
-        context! {
-            title => format!("New {}", t.label.to_lowercase()),
-            type_name => t.name,
-            type_label => t.label,
-            description => t.description,
-            page_title => value("title"),
-            folder => folder,
-            tags => value("tags"),
-            fields => fields,
-            error => error,
-            errors => !errors.is_empty(),
-        },
+        st.page(
+            "new-record.html",
+            actor,
+            context! {
+                title => format!("New {}", t.label.to_lowercase()),
+                type_name => t.name,
+                type_label => t.label,
+                description => t.description,
+                page_title => value("title"),
+                folder => folder,
+                tags => value("tags"),
+                fields => fields,
+                error => error,
+                errors => !errors.is_empty(),
+            },
+        ),
     )
+        .into_response()
 }
 
 async fn form(
@@ -259,9 +261,8 @@ async fn create(
     }
     let (type_name, author) = (t.name.clone(), actor.author.clone());
     let (title2, folder2) = (title.clone(), folder.clone());
-    let scope = actor.scope.clone();
     let created = st
-        .run(move |engine| {
+        .read(&actor, move |engine, scope| {
             engine.create_record(NewRecord {
                 type_name: &type_name,
                 title: &title2,

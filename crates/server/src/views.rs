@@ -1,7 +1,7 @@
 //! Small view models the templates see: plain data, already formatted.
 
 use crate::http::encode;
-use casebook_core::FolderPath;
+use casebook_core::{FolderPath, PagePath};
 use casebook_engine::{CommitInfo, FieldKind, FrontMatter, PageType, display_value};
 use serde::Serialize;
 
@@ -24,6 +24,16 @@ pub(crate) fn crumbs(folder: &FolderPath) -> Vec<Crumb> {
         });
     }
     out
+}
+
+/// What every page about one page shows at its top: its address, title and folder crumbs.
+pub(crate) fn page_head(path: &PagePath, title: impl Serialize) -> minijinja::Value {
+    minijinja::context! {
+        path => path.as_str(),
+        url => path.url_encoded(),
+        title => title,
+        crumbs => crumbs(&path.folder()),
+    }
 }
 
 #[derive(Debug, Serialize)]

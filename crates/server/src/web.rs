@@ -35,15 +35,9 @@ impl AppState {
         PageError(error)
     }
 
-    /// Renders a page template with what every page needs (the site's name, whether the
+    /// Renders a page template (200 OK) with what every page needs (the site's name, whether the
     /// visitor may edit) added to `ctx`.
-    pub(crate) fn page(
-        &self,
-        status: StatusCode,
-        template: &str,
-        actor: &Actor,
-        ctx: minijinja::Value,
-    ) -> Response {
+    pub(crate) fn page(&self, template: &str, actor: &Actor, ctx: minijinja::Value) -> Response {
         let ctx = context! {
             site => self.opts.site_name,
             can_edit => actor.can_edit(),
@@ -55,7 +49,7 @@ impl AppState {
             ..ctx
         };
         let html = self.theme.render(template, ctx);
-        (status, Html(html)).into_response()
+        Html(html).into_response()
     }
 }
 
@@ -75,9 +69,8 @@ async fn fallback() -> PageError {
 }
 
 async fn home(State(st): State<AppState>, Reader(actor): Reader) -> WebResult {
-    let scope = actor.scope.clone();
     let (home, changes) = st
-        .run(move |engine| {
+        .read(&actor, move |engine, scope| {
             let home = PagePath::parse("Home")
                 .ok()
                 .filter(|p| scope.sees(p.as_str()))
@@ -87,7 +80,6 @@ async fn home(State(st): State<AppState>, Reader(actor): Reader) -> WebResult {
         .await?;
     let listing = st.engine.listing(&FolderPath::root(), &actor.scope);
     Ok(st.page(
-        StatusCode::OK,
         "home.html",
         &actor,
         context! {

@@ -187,8 +187,8 @@ fn table() -> Vec<Row> {
         row("GET", "/tags", "/tags", READ),
         // The only page tagged so is in the restricted folder.
         row("GET", "/tags/{tag}", "/tags/walkers", READ).outside(NotFound),
-        row("GET", "/special/wanted", "/special/wanted", READ),
-        row("GET", "/special/orphans", "/special/orphans", READ),
+        row("GET", "/special/{list}", "/special/wanted", READ),
+        row("GET", "/special/{list}", "/special/orphans", READ),
         row("GET", "/search", "/search?q=walk", READ),
         row("GET", "/feed.atom", "/feed.atom", READ),
         // The theme's files are the same for everyone, even where the wiki is closed.

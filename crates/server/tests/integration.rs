@@ -522,6 +522,7 @@ async fn link_reports_tags_and_scoped_feeds() {
         "{body}"
     );
     assert_eq!(app.get("/special/orphans").await.0, StatusCode::OK);
+    assert_eq!(app.get("/special/nonsense").await.0, StatusCode::NOT_FOUND);
     let (s, body) = app.get("/tags").await;
     assert_eq!(s, StatusCode::OK);
     assert!(body.contains("/tags/Pricing") || body.contains("/tags/pricing"));

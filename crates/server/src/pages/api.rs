@@ -57,14 +57,6 @@ fn split_sub<'a>(
     (raw, None)
 }
 
-#[derive(Deserialize)]
-struct ListQuery {
-    prefix: Option<String>,
-    tag: Option<String>,
-    limit: Option<usize>,
-    offset: Option<usize>,
-}
-
 async fn list_pages(
     State(st): State<AppState>,
     Reader(actor): Reader,
@@ -92,15 +84,6 @@ async fn list_pages(
     Ok(Json(json!({"total": total, "pages": pages})).into_response())
 }
 
-#[derive(Deserialize)]
-struct PageQuery {
-    rev: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
-    limit: Option<usize>,
-    base_revision: Option<String>,
-}
-
 async fn get_page(
     State(st): State<AppState>,
     Reader(actor): Reader,
@@ -121,9 +104,8 @@ async fn get_page(
 }
 
 async fn read_page(st: AppState, actor: Actor, path: PagePath, rev: Option<Revision>) -> ApiResult {
-    let scope = actor.scope.clone();
     let (page, backlinks) = st
-        .run(move |engine| {
+        .read(&actor, move |engine, scope| {
             let page = engine.page(&path, rev.as_ref(), &scope)?;
             let backlinks = engine.backlinks(&path, &scope)?;
             Ok((page, backlinks))
@@ -205,15 +187,6 @@ async fn diff(st: AppState, path: PagePath, q: PageQuery) -> ApiResult {
     Ok(Json(json!({"from": from, "to": to, "diff": text})).into_response())
 }
 
-#[derive(Deserialize)]
-struct PutBody {
-    markdown: String,
-    #[serde(default)]
-    message: Option<String>,
-    #[serde(default)]
-    base_revision: Option<String>,
-}
-
 async fn put_page(
     State(st): State<AppState>,
     Editor(actor): Editor,
@@ -275,15 +248,6 @@ async fn delete_page(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-#[derive(Deserialize)]
-struct MoveBody {
-    to: String,
-    #[serde(default)]
-    update_links: bool,
-    #[serde(default)]
-    message: Option<String>,
-}
-
 async fn post_page(
     State(st): State<AppState>,
     actor: Actor,
@@ -343,4 +307,39 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(|e| {
         Error::invalid(format!("the request body is not the JSON expected: {e}")).into()
     })
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    prefix: Option<String>,
+    tag: Option<String>,
+    limit: Option<usize>,
+    offset: Option<usize>,
+}
+
+#[derive(Deserialize)]
+struct PageQuery {
+    rev: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    limit: Option<usize>,
+    base_revision: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PutBody {
+    markdown: String,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    base_revision: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct MoveBody {
+    to: String,
+    #[serde(default)]
+    update_links: bool,
+    #[serde(default)]
+    message: Option<String>,
 }

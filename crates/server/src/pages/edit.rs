@@ -13,11 +13,6 @@ use casebook_engine::{Save, SaveOutcome};
 use minijinja::context;
 use serde::Deserialize;
 
-#[derive(Deserialize)]
-pub(crate) struct NewQuery {
-    path: Option<String>,
-}
-
 pub(crate) async fn new_page(
     State(st): State<AppState>,
     Editor(actor): Editor,
@@ -36,31 +31,27 @@ pub(crate) async fn new_page(
             Err(e) => error = Some(e.message),
         }
     }
-    Ok(st.page(
-        if error.is_some() {
-            StatusCode::BAD_REQUEST
-        } else {
-            StatusCode::OK
-        },
-        "new.html",
-        &actor,
-        context! { title => "New page", error, value => q.path, types => crate::records::new_links(&st.engine) },
-    ))
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let context = context! { title => "New page", error, value => q.path, types => crate::records::new_links(&st.engine) };
+    Ok((status, st.page("new.html", &actor, context)).into_response())
 }
 
 pub(crate) async fn edit_form(
     State(st): State<AppState>,
-    Editor(actor): Editor,
-    Path(raw): Path<String>,
+    PageToWrite(actor, path): PageToWrite,
 ) -> WebResult {
-    let path = page_to_write(&actor, &raw)?;
     let p = path.clone();
-    let scope = actor.scope.clone();
     let page = st
-        .run(move |engine| match engine.page(&p, None, &scope) {
-            Ok(page) => Ok(Some(page)),
-            Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
+        .read(&actor, move |engine, scope| {
+            match engine.page(&p, None, &scope) {
+                Ok(page) => Ok(Some(page)),
+                Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(e),
+            }
         })
         .await?;
     let (markdown, base, title, new) = match page {
@@ -104,32 +95,16 @@ fn editor_page(
     new: bool,
     conflict: Option<minijinja::Value>,
 ) -> Response {
-    st.page(
-        status,
-        "edit.html",
-        actor,
-        context! {
-            path => path.as_str(),
-            url => path.url_encoded(),
-            title => title,
-            crumbs => views::crumbs(&path.folder()),
+    let context = context! {
             markdown => markdown,
             base_revision => base,
             message => message,
             new => new,
             conflict => conflict,
             max_bytes => st.engine.max_page_bytes(),
-        },
-    )
-}
-
-#[derive(Deserialize)]
-pub(crate) struct EditForm {
-    markdown: String,
-    #[serde(default)]
-    message: String,
-    #[serde(default)]
-    base_revision: String,
+            ..views::page_head(&path, title),
+    };
+    (status, st.page("edit.html", actor, context)).into_response()
 }
 
 pub(crate) async fn edit_save(
@@ -195,11 +170,6 @@ fn optional_revision(raw: &str) -> Result<Option<Revision>, PageError> {
     }
 }
 
-#[derive(Deserialize)]
-pub(crate) struct PreviewForm {
-    markdown: String,
-}
-
 pub(crate) async fn preview(
     State(st): State<AppState>,
     actor: Actor,
@@ -219,9 +189,10 @@ pub(crate) async fn preview(
         return crate::ApiError(Error::invalid("send the markdown as a form field"))
             .into_response();
     };
-    let scope = actor.scope.clone();
     match st
-        .run(move |engine| Ok(engine.preview(&path, &form.markdown, &scope)))
+        .read(&actor, move |engine, scope| {
+            Ok(engine.preview(&path, &form.markdown, &scope))
+        })
         .await
     {
         Ok(r) => {
@@ -247,11 +218,6 @@ pub(crate) async fn preview(
     }
 }
 
-#[derive(Deserialize)]
-pub(crate) struct RevForm {
-    rev: String,
-}
-
 pub(crate) async fn revert(
     State(st): State<AppState>,
     PageToWrite(actor, path): PageToWrite,
@@ -269,10 +235,8 @@ pub(crate) async fn revert(
 
 pub(crate) async fn delete_form(
     State(st): State<AppState>,
-    Editor(actor): Editor,
-    Path(raw): Path<String>,
+    PageToWrite(actor, path): PageToWrite,
 ) -> WebResult {
-    let path = page_to_write(&actor, &raw)?;
     let Some(last) = st
         .engine
         .last_change(&path)
@@ -283,25 +247,13 @@ pub(crate) async fn delete_form(
         ))));
     };
     Ok(st.page(
-        StatusCode::OK,
         "delete.html",
         &actor,
         context! {
-            path => path.as_str(),
-            url => path.url_encoded(),
-            title => st.engine.title_of(path.as_str()),
-            crumbs => views::crumbs(&path.folder()),
             base_revision => last.revision.to_string(),
+            ..views::page_head(&path, st.engine.title_of(path.as_str())),
         },
     ))
-}
-
-#[derive(Deserialize)]
-pub(crate) struct DeleteForm {
-    #[serde(default)]
-    base_revision: String,
-    #[serde(default)]
-    message: String,
 }
 
 pub(crate) async fn delete(
@@ -324,33 +276,20 @@ pub(crate) async fn delete(
 
 pub(crate) async fn move_form(
     State(st): State<AppState>,
-    Editor(actor): Editor,
-    Path(raw): Path<String>,
+    PageToWrite(actor, path): PageToWrite,
 ) -> WebResult {
-    let path = page_to_write(&actor, &raw)?;
     if !st.engine.exists(&path, &actor.scope) {
         return Err(PageError(Error::not_found(format!(
             "there is no page {path}"
         ))));
     }
     Ok(st.page(
-        StatusCode::OK,
         "move.html",
         &actor,
         context! {
-            path => path.as_str(),
-            url => path.url_encoded(),
-            title => st.engine.title_of(path.as_str()),
-            crumbs => views::crumbs(&path.folder()),
+            ..views::page_head(&path, st.engine.title_of(path.as_str())),
         },
     ))
-}
-
-#[derive(Deserialize)]
-pub(crate) struct MoveForm {
-    to: String,
-    #[serde(default)]
-    update_links: Option<String>,
 }
 
 pub(crate) async fn move_page(
@@ -371,4 +310,43 @@ pub(crate) async fn move_page(
         moved.updated_pages.len()
     ))
     .into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct NewQuery {
+    path: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct EditForm {
+    markdown: String,
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    base_revision: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct PreviewForm {
+    markdown: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct RevForm {
+    rev: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct DeleteForm {
+    #[serde(default)]
+    base_revision: String,
+    #[serde(default)]
+    message: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct MoveForm {
+    to: String,
+    #[serde(default)]
+    update_links: Option<String>,
 }

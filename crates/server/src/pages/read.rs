@@ -3,7 +3,7 @@
 
 use crate::http::WebResult;
 use crate::http::encode;
-use crate::permission::{Reader, page_to_read};
+use crate::permission::{PageToRead, Reader};
 use crate::views::{self, Crumb};
 use crate::{Actor, AppState, PageError};
 use axum::body::Body;
@@ -14,15 +14,6 @@ use casebook_core::{Error, FolderPath, PagePath, Revision};
 use casebook_engine::Attachment;
 use minijinja::context;
 use serde::Deserialize;
-
-#[derive(Deserialize, Default)]
-pub(crate) struct ViewQuery {
-    rev: Option<String>,
-    saved: Option<String>,
-    merged: Option<String>,
-    moved: Option<String>,
-    reverted: Option<String>,
-}
 
 pub(crate) async fn view(
     State(st): State<AppState>,
@@ -42,9 +33,8 @@ pub(crate) async fn view(
         return missing(&st, &actor, &raw, &path).await;
     }
     let p = path.clone();
-    let scope = actor.scope.clone();
     let (page, backlinks, related, threads) = st
-        .run(move |engine| {
+        .read(&actor, move |engine, scope| {
             let page = engine.page(&p, rev.as_ref(), &scope)?;
             let backlinks = engine.backlinks(&p, &scope)?;
             let related = engine.related(&page, 6, &scope)?;
@@ -89,14 +79,9 @@ pub(crate) async fn view(
         c.helped_me = marks.mine.contains(&c.id);
     }
     Ok(st.page(
-        StatusCode::OK,
         "page.html",
         &actor,
         context! {
-            path => path.as_str(),
-            url => path.url_encoded(),
-            title => page.title,
-            crumbs => views::crumbs(&path.folder()),
             html => page.rendered.html,
             fields => card.fields,
             type_label => card.type_label,
@@ -118,6 +103,7 @@ pub(crate) async fn view(
             watching => marks.watching,
             helpful => marks.counts.get("").copied().unwrap_or(0),
             helped_me => marks.mine.iter().any(String::is_empty),
+            ..views::page_head(&path, page.title),
         },
     ))
 }
@@ -160,17 +146,14 @@ async fn missing(st: &AppState, actor: &Actor, raw: &str, path: &PagePath) -> We
     {
         return Ok(Redirect::to(&format!("/wiki/{}", encode(&other))).into_response());
     }
-    Ok(st.page(
+    let context = context! {
+        ..views::page_head(&path, path.name()),
+    };
+    Ok((
         StatusCode::NOT_FOUND,
-        "missing.html",
-        actor,
-        context! {
-            path => path.as_str(),
-            url => path.url_encoded(),
-            title => path.name(),
-            crumbs => views::crumbs(&path.folder()),
-        },
-    ))
+        st.page("missing.html", actor, context),
+    )
+        .into_response())
 }
 
 /// Serves a file of the repository, `len` bytes. Types a browser would run (HTML, SVG, anything
@@ -228,7 +211,6 @@ fn folder_page(st: &AppState, actor: &Actor, raw: &str) -> WebResult {
         None => Vec::new(),
     };
     Ok(st.page(
-        StatusCode::OK,
         "folder.html",
         actor,
         context! {
@@ -248,49 +230,32 @@ fn folder_page(st: &AppState, actor: &Actor, raw: &str) -> WebResult {
 
 pub(crate) async fn history(
     State(st): State<AppState>,
-    Reader(actor): Reader,
-    Path(raw): Path<String>,
+    PageToRead(actor, path): PageToRead,
 ) -> WebResult {
-    let path = page_to_read(&actor, &raw)?;
     let p = path.clone();
-    let scope = actor.scope.clone();
     let history = st
-        .run(move |engine| engine.history(&p, 500, &scope))
+        .read(&actor, move |engine, scope| engine.history(&p, 500, &scope))
         .await?;
     let revs = history.entries;
     if revs.is_empty() {
-        return Err(PageError(Error::not_found(format!(
-            "{path} has no history"
-        ))));
+        return Err(Error::not_found(format!("{path} has no history")).into());
     }
     Ok(st.page(
-        StatusCode::OK,
         "history.html",
         &actor,
         context! {
-            path => path.as_str(),
-            url => path.url_encoded(),
-            title => st.engine.title_of(path.as_str()).unwrap_or_else(|| path.name().to_string()),
-            crumbs => views::crumbs(&path.folder()),
             revisions => views::changes(&revs),
             hidden_earlier => history.hidden_earlier > 0,
+            ..views::page_head(&path, st.engine.title_of(path.as_str()).unwrap_or_else(|| path.name().to_string())),
         },
     ))
 }
 
-#[derive(Deserialize)]
-pub(crate) struct DiffQuery {
-    from: Option<String>,
-    to: Option<String>,
-}
-
 pub(crate) async fn diff(
     State(st): State<AppState>,
-    Reader(actor): Reader,
-    Path(raw): Path<String>,
+    PageToRead(actor, path): PageToRead,
     Query(q): Query<DiffQuery>,
 ) -> WebResult {
-    let path = page_to_read(&actor, &raw)?;
     let parse = |r: Option<&str>| -> Result<Option<Revision>, PageError> {
         match r.map(str::trim).filter(|s| !s.is_empty()) {
             Some(r) => Revision::parse(r).map(Some).map_err(PageError),
@@ -300,9 +265,8 @@ pub(crate) async fn diff(
     let from = parse(q.from.as_deref())?;
     let to = parse(q.to.as_deref())?;
     let p = path.clone();
-    let scope = actor.scope.clone();
     let (from, to, text) = st
-        .run(move |engine| {
+        .read(&actor, move |engine, scope| {
             let history = engine.history(&p, 2, &scope)?.entries;
             let to = match to {
                 Some(t) => t,
@@ -323,18 +287,29 @@ pub(crate) async fn diff(
         })
         .await?;
     Ok(st.page(
-        StatusCode::OK,
         "diff.html",
         &actor,
         context! {
-            path => path.as_str(),
-            url => path.url_encoded(),
-            title => st.engine.title_of(path.as_str()).unwrap_or_else(|| path.name().to_string()),
-            crumbs => views::crumbs(&path.folder()),
             from => from.to_string(),
             to => to.to_string(),
             lines => views::diff_lines(&text),
             empty => text.trim().is_empty(),
+            ..views::page_head(&path, st.engine.title_of(path.as_str()).unwrap_or_else(|| path.name().to_string())),
         },
     ))
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct ViewQuery {
+    rev: Option<String>,
+    saved: Option<String>,
+    merged: Option<String>,
+    moved: Option<String>,
+    reverted: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct DiffQuery {
+    from: Option<String>,
+    to: Option<String>,
 }

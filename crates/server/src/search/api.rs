@@ -20,16 +20,6 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/changes", get(changes))
 }
 
-#[derive(Deserialize)]
-pub(crate) struct SearchQuery {
-    #[serde(default)]
-    pub q: String,
-    pub limit: Option<usize>,
-    pub offset: Option<usize>,
-    /// `1` (or `history:yes` in the query): search past versions of pages instead.
-    pub past: Option<String>,
-}
-
 /// Whether a search is of past versions (`past=1` or `history:yes`), and the query to run.
 pub(crate) fn past_and_query(q: &str, past: Option<&str>) -> (bool, String) {
     let (asked, rest) = casebook_engine::wants_history(q);
@@ -138,12 +128,6 @@ async fn suggest(
     Ok(Json(json!({"suggestions": suggestions})).into_response())
 }
 
-#[derive(Deserialize)]
-struct ChangesQuery {
-    limit: Option<usize>,
-    offset: Option<usize>,
-}
-
 async fn changes(
     State(st): State<AppState>,
     Reader(actor): Reader,
@@ -166,4 +150,20 @@ async fn changes(
         })
         .collect();
     Ok(Json(json!({"changes": changes})).into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SearchQuery {
+    #[serde(default)]
+    pub q: String,
+    pub limit: Option<usize>,
+    pub offset: Option<usize>,
+    /// `1` (or `history:yes` in the query): search past versions of pages instead.
+    pub past: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ChangesQuery {
+    limit: Option<usize>,
+    offset: Option<usize>,
 }

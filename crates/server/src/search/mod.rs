@@ -15,8 +15,7 @@ pub(crate) fn web_routes() -> Router<AppState> {
         .route("/changes", get(web::changes))
         .route("/tags", get(web::tags))
         .route("/tags/{tag}", get(web::tag_page))
-        .route("/special/wanted", get(web::wanted))
-        .route("/special/orphans", get(web::orphans))
+        .route("/special/{list}", get(web::special))
 }
 
 /// Search, suggestions and changes as JSON, under `/api/v1`.

@@ -7,19 +7,9 @@ use crate::permission::Reader;
 use crate::views;
 use crate::{AppState, PageError};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use casebook_core::{Error, FolderPath};
 use minijinja::context;
 use serde::Deserialize;
-
-#[derive(Deserialize)]
-pub(crate) struct ChangesQuery {
-    page: Option<usize>,
-    #[serde(default)]
-    folder: String,
-    #[serde(default)]
-    author: String,
-}
 
 pub(crate) async fn changes(
     State(st): State<AppState>,
@@ -48,7 +38,6 @@ pub(crate) async fn changes(
         qs
     };
     Ok(st.page(
-        StatusCode::OK,
         "changes.html",
         &actor,
         context! {
@@ -66,7 +55,6 @@ pub(crate) async fn changes(
 pub(crate) async fn tags(State(st): State<AppState>, Reader(actor): Reader) -> WebResult {
     let tags = st.engine.tags(&actor.scope);
     Ok(st.page(
-        StatusCode::OK,
         "tags.html",
         &actor,
         context! {
@@ -90,7 +78,6 @@ pub(crate) async fn tag_page(
         ))));
     }
     Ok(st.page(
-        StatusCode::OK,
         "report.html",
         &actor,
         context! {
@@ -102,45 +89,45 @@ pub(crate) async fn tag_page(
     ))
 }
 
-pub(crate) async fn wanted(State(st): State<AppState>, Reader(actor): Reader) -> WebResult {
-    let scope = actor.scope.clone();
-    let wanted = st.run(move |engine| engine.wanted_pages(&scope)).await?;
-    Ok(st.page(
-        StatusCode::OK,
-        "report.html",
-        &actor,
-        context! {
-            title => "Wanted pages",
-            intro => "Pages that are linked to but do not exist yet, most wanted first. Write one and every link to it lights up.",
-            items => wanted.iter().map(|(p, n)| context! {
-                title => p, url => format!("/edit/{}", encode(p)), missing => true,
-                note => format!("{n} page{} link here", if *n == 1 { "" } else { "s" }),
-            }).collect::<Vec<_>>(),
-        },
-    ))
-}
-
-pub(crate) async fn orphans(State(st): State<AppState>, Reader(actor): Reader) -> WebResult {
-    let scope = actor.scope.clone();
-    let pages = st.run(move |engine| engine.orphans(&scope)).await?;
-    Ok(st.page(
-        StatusCode::OK,
-        "report.html",
-        &actor,
-        context! {
-            title => "Orphaned pages",
-            intro => "Pages no other page links to. Link them from somewhere people look, or they will only be found by search.",
-            items => pages.iter().map(|p| context! { title => p.title, url => format!("/wiki/{}", encode(&p.path)), note => p.path }).collect::<Vec<_>>(),
-        },
-    ))
-}
-
-#[derive(Deserialize)]
-pub(crate) struct SearchPageQuery {
-    #[serde(default)]
-    q: String,
-    page: Option<usize>,
-    past: Option<String>,
+/// The reports: `/special/wanted` (linked to but missing, most wanted first) and
+/// `/special/orphans` (linked from nowhere).
+pub(crate) async fn special(
+    State(st): State<AppState>,
+    Reader(actor): Reader,
+    Path(list): Path<String>,
+) -> WebResult {
+    let (title, intro, items) = match list.as_str() {
+        "wanted" => {
+            let wanted = st
+                .read(&actor, |engine, scope| engine.wanted_pages(scope))
+                .await?;
+            let items = wanted.iter().map(|(p, n)| {
+                context! {
+                    title => p, url => format!("/edit/{}", encode(p)), missing => true,
+                    note => format!("{n} page{} link here", if *n == 1 { "" } else { "s" }),
+                }
+            });
+            (
+                "Wanted pages",
+                "Pages that are linked to but do not exist yet, most wanted first. Write one and every link to it lights up.",
+                items.collect::<Vec<_>>(),
+            )
+        }
+        "orphans" => {
+            let pages = st
+                .read(&actor, |engine, scope| engine.orphans(scope))
+                .await?;
+            let items = pages.iter().map(|p| context! { title => p.title, url => format!("/wiki/{}", encode(&p.path)), note => p.path });
+            (
+                "Orphaned pages",
+                "Pages no other page links to. Link them from somewhere people look, or they will only be found by search.",
+                items.collect(),
+            )
+        }
+        _ => return Err(Error::not_found(format!("there is no report called “{list}”")).into()),
+    };
+    let context = context! { title, intro, items };
+    Ok(st.page("report.html", &actor, context))
 }
 
 pub(crate) async fn search(
@@ -183,7 +170,6 @@ pub(crate) async fn search(
         .map(|f| context! { name => f.name, value => f.value, without => f.without })
         .collect();
     Ok(st.page(
-        StatusCode::OK,
         "search.html",
         &actor,
         context! {
@@ -247,4 +233,21 @@ fn search_facets(q: &str, groups: &[casebook_engine::FacetGroup]) -> Vec<minijin
             context! { name => g.name, label => label, values => values }
         })
         .collect()
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ChangesQuery {
+    page: Option<usize>,
+    #[serde(default)]
+    folder: String,
+    #[serde(default)]
+    author: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SearchPageQuery {
+    #[serde(default)]
+    q: String,
+    page: Option<usize>,
+    past: Option<String>,
 }
