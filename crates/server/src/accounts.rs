@@ -140,8 +140,6 @@ async fn logout(State(st): State<AppState>, headers: HeaderMap) -> Result<Respon
     Ok(resp)
 }
 
-/// The signed-in account of a browser session, or the reason there is none.
-
 async fn account(
     State(st): State<AppState>,
     actor: Actor,

@@ -162,7 +162,7 @@ async fn api_reply(
     let author = actor.author.clone();
     let (t, cid) = st
         .read(&actor, move |engine, scope| {
-            engine.reply(&id, &body.body, &author, &scope)
+            engine.reply(&id, &body.body, &author, scope)
         })
         .await?;
     crate::notify::after(
@@ -302,7 +302,7 @@ async fn start_form(
     let author = actor.author.clone();
     let t = st
         .read(&actor, move |engine, scope| {
-            engine.start_thread(&page, &form.title, &body, &author, &scope)
+            engine.start_thread(&page, &form.title, &body, &author, scope)
         })
         .await?;
     crate::notify::after(&st, &actor, crate::notify::Event::Thread(t.clone())).await;
@@ -319,7 +319,7 @@ async fn reply_form(
     let author = actor.author.clone();
     let (t, cid) = st
         .read(&actor, move |engine, scope| {
-            engine.reply(&id, &body, &author, &scope)
+            engine.reply(&id, &body, &author, scope)
         })
         .await?;
     crate::notify::after(
@@ -350,7 +350,7 @@ async fn edit_form(
     Path((id, comment)): Path<(String, String)>,
 ) -> Result<Response, PageError> {
     let t = st
-        .read(&actor, move |engine, scope| engine.thread(&id, &scope))
+        .read(&actor, move |engine, scope| engine.thread(&id, scope))
         .await?;
     let c = t
         .comments
@@ -407,7 +407,7 @@ async fn list_page(
     let status = status_filter(q.status.as_deref())?;
     let threads = st
         .read(&actor, move |engine, scope| {
-            engine.all_threads(status, 200, &scope)
+            engine.all_threads(status, 200, scope)
         })
         .await?;
     let shown = match status {
@@ -439,8 +439,8 @@ async fn person_page(
     let n = name.clone();
     let (activity, changes) = st
         .read(&actor, move |engine, scope| {
-            let a = engine.activity(&n, 30, &scope)?;
-            let c = engine.changes_in("", Some(&n), 20, 0, &scope)?;
+            let a = engine.activity(&n, 30, scope)?;
+            let c = engine.changes_in("", Some(&n), 20, 0, scope)?;
             Ok((a, c))
         })
         .await?;

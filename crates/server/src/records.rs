@@ -270,7 +270,7 @@ async fn create(
                 tags: &tags,
                 values: &values,
                 author: &author,
-                scope: &scope,
+                scope,
             })
         })
         .await;

@@ -74,8 +74,8 @@ async fn home(State(st): State<AppState>, Reader(actor): Reader) -> WebResult {
             let home = PagePath::parse("Home")
                 .ok()
                 .filter(|p| scope.sees(p.as_str()))
-                .and_then(|p| engine.page(&p, None, &scope).ok());
-            Ok((home, engine.changes(12, 0, &scope)?))
+                .and_then(|p| engine.page(&p, None, scope).ok());
+            Ok((home, engine.changes(12, 0, scope)?))
         })
         .await?;
     let listing = st.engine.listing(&FolderPath::root(), &actor.scope);

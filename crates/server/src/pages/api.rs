@@ -106,8 +106,8 @@ async fn get_page(
 async fn read_page(st: AppState, actor: Actor, path: PagePath, rev: Option<Revision>) -> ApiResult {
     let (page, backlinks) = st
         .read(&actor, move |engine, scope| {
-            let page = engine.page(&path, rev.as_ref(), &scope)?;
-            let backlinks = engine.backlinks(&path, &scope)?;
+            let page = engine.page(&path, rev.as_ref(), scope)?;
+            let backlinks = engine.backlinks(&path, scope)?;
             Ok((page, backlinks))
         })
         .await?;

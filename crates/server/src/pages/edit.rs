@@ -47,7 +47,7 @@ pub(crate) async fn edit_form(
     let p = path.clone();
     let page = st
         .read(&actor, move |engine, scope| {
-            match engine.page(&p, None, &scope) {
+            match engine.page(&p, None, scope) {
                 Ok(page) => Ok(Some(page)),
                 Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
                 Err(e) => Err(e),
@@ -102,7 +102,7 @@ fn editor_page(
             new => new,
             conflict => conflict,
             max_bytes => st.engine.max_page_bytes(),
-            ..views::page_head(&path, title),
+            ..views::page_head(path, title),
     };
     (status, st.page("edit.html", actor, context)).into_response()
 }
@@ -191,7 +191,7 @@ pub(crate) async fn preview(
     };
     match st
         .read(&actor, move |engine, scope| {
-            Ok(engine.preview(&path, &form.markdown, &scope))
+            Ok(engine.preview(&path, &form.markdown, scope))
         })
         .await
     {

@@ -35,13 +35,13 @@ pub(crate) async fn view(
     let p = path.clone();
     let (page, backlinks, related, threads) = st
         .read(&actor, move |engine, scope| {
-            let page = engine.page(&p, rev.as_ref(), &scope)?;
-            let backlinks = engine.backlinks(&p, &scope)?;
-            let related = engine.related(&page, 6, &scope)?;
+            let page = engine.page(&p, rev.as_ref(), scope)?;
+            let backlinks = engine.backlinks(&p, scope)?;
+            let related = engine.related(&page, 6, scope)?;
             let threads = if page.historic {
                 Vec::new()
             } else {
-                engine.threads(&p, &scope)?
+                engine.threads(&p, scope)?
             };
             Ok((page, backlinks, related, threads))
         })
@@ -147,7 +147,7 @@ async fn missing(st: &AppState, actor: &Actor, raw: &str, path: &PagePath) -> We
         return Ok(Redirect::to(&format!("/wiki/{}", encode(&other))).into_response());
     }
     let context = context! {
-        ..views::page_head(&path, path.name()),
+        ..views::page_head(path, path.name()),
     };
     Ok((
         StatusCode::NOT_FOUND,
@@ -234,7 +234,7 @@ pub(crate) async fn history(
 ) -> WebResult {
     let p = path.clone();
     let history = st
-        .read(&actor, move |engine, scope| engine.history(&p, 500, &scope))
+        .read(&actor, move |engine, scope| engine.history(&p, 500, scope))
         .await?;
     let revs = history.entries;
     if revs.is_empty() {
@@ -267,7 +267,7 @@ pub(crate) async fn diff(
     let p = path.clone();
     let (from, to, text) = st
         .read(&actor, move |engine, scope| {
-            let history = engine.history(&p, 2, &scope)?.entries;
+            let history = engine.history(&p, 2, scope)?.entries;
             let to = match to {
                 Some(t) => t,
                 None => history
