@@ -2,7 +2,7 @@
 //! `Actor` once per request, the session cookie itself, and where a sign-in may send the
 //! browser back. Also the CSRF check on every form post of a signed-in browser, and the places
 //! where the sign-in throttle (`throttle.rs`) is applied. The pages that change who is asking
-//! (sign-in, account, administrators, setup) are in `accounts_pages.rs`.
+//! (sign-in, account, administrators, setup) are in `accounts.rs`.
 //!
 //! A request is signed in by an `Authorization: Bearer` API token or by the session cookie.
 //! A session's CSRF token is derived from its secret; a state-changing request that rides on

@@ -1,10 +1,11 @@
 //! Discussions: the JSON API of CONTRACT.md for threads and comments, the forms on a page, and
 //! the "Discussions" page of open threads.
 
+use crate::http::ApiResult;
 use crate::http::FormBody;
 use crate::http::{JsonBody, encode};
 use crate::permission::{Discussant, Reader};
-use crate::{Actor, ApiError, AppState, PageError};
+use crate::{Actor, AppState, PageError};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -71,11 +72,7 @@ fn comment_json(c: &Comment) -> Value {
 }
 
 /// `GET /api/v1/pages/{path}/discussions`.
-pub(crate) async fn api_page_threads(
-    st: AppState,
-    page: PagePath,
-    scope: ReadScope,
-) -> Result<Response, ApiError> {
+pub(crate) async fn api_page_threads(st: AppState, page: PagePath, scope: ReadScope) -> ApiResult {
     let threads = st
         .run(move |engine| {
             if !engine.exists(&page, &scope) {
@@ -96,7 +93,7 @@ pub(crate) async fn api_start(
     actor: Actor,
     page: PagePath,
     body: StartBody,
-) -> Result<Response, ApiError> {
+) -> ApiResult {
     actor.require_discuss()?;
     let (author, scope) = (actor.author.clone(), actor.scope.clone());
     let t = st
@@ -117,7 +114,7 @@ async fn api_list(
     State(st): State<AppState>,
     Reader(actor): Reader,
     Query(q): Query<ListQuery>,
-) -> Result<Response, ApiError> {
+) -> ApiResult {
     let status = status_filter(q.status.as_deref())?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let threads = st
@@ -133,7 +130,7 @@ async fn api_thread(
     State(st): State<AppState>,
     Reader(actor): Reader,
     Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+) -> ApiResult {
     let t = st
         .run(move |engine| engine.thread(&id, &actor.scope))
         .await?;
@@ -145,7 +142,7 @@ async fn api_status(
     Discussant(actor): Discussant,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<StatusBody>,
-) -> Result<Response, ApiError> {
+) -> ApiResult {
     let status: ThreadStatus = body.status.parse()?;
     let t = st
         .run(move |engine| engine.set_thread_status(&id, status, &actor.author, &actor.scope))
@@ -158,7 +155,7 @@ async fn api_reply(
     Discussant(actor): Discussant,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<CommentBody>,
-) -> Result<Response, ApiError> {
+) -> ApiResult {
     let author = actor.author.clone();
     let (t, cid) = st
         .read(&actor, move |engine, scope| {
@@ -188,7 +185,7 @@ async fn api_edit(
     Discussant(actor): Discussant,
     Path((id, comment)): Path<(String, String)>,
     JsonBody(body): JsonBody<CommentBody>,
-) -> Result<Response, ApiError> {
+) -> ApiResult {
     let t = edit_comment(&st, &actor, id, comment, body.body).await?;
     Ok(Json(thread_json(&t)).into_response())
 }

@@ -11,6 +11,9 @@ use serde::de::DeserializeOwned;
 /// What a page handler answers: the page, or the themed error page.
 pub(crate) type WebResult = Result<Response, PageError>;
 
+/// What an API handler answers: the JSON response, or the error as JSON.
+pub(crate) type ApiResult = Result<Response, ApiError>;
+
 /// The fields of a form post, or the themed error page: 413 when it is too large, 400 when it is
 /// malformed. Every form handler reads its form through this; a handler that must check who is
 /// asking first takes `Result<FormBody<T>, PageError>` and answers the error after its checks.

@@ -103,7 +103,7 @@ pub struct AppState {
     pub(crate) auth: Arc<auth::AuthState>,
     pub(crate) notices: Arc<notify::Notices>,
     pub(crate) oidc: Option<Arc<signon::Oidc>>,
-    /// The hooks git runs for a push (see `pushhook`), written at start.
+    /// The hooks git runs for a push (see `git::hook`), written at start.
     pub(crate) git_hooks: Arc<PathBuf>,
 }
 

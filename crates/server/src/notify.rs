@@ -4,10 +4,11 @@
 //! delivered. All of it lives in the accounts database, never in the repository. Pushes have
 //! no acting account and notify nobody.
 
+use crate::http::ApiResult;
 use crate::http::FormBody;
 use crate::http::{JsonBody, encode};
 use crate::mail::{Mail, Mailer};
-use crate::{Actor, ApiError, AppState, PageError, blocking};
+use crate::{Actor, AppState, PageError, blocking};
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -252,7 +253,7 @@ fn notification_json(n: &Notification) -> Value {
     })
 }
 
-async fn api_inbox(State(st): State<AppState>, actor: Actor) -> Result<Response, ApiError> {
+async fn api_inbox(State(st): State<AppState>, actor: Actor) -> ApiResult {
     let (acc, name) = account(&st, &actor)?;
     let scope = actor.scope.clone();
     let (mut list, unread) = blocking(move || {
@@ -282,7 +283,7 @@ async fn api_read(
     State(st): State<AppState>,
     actor: Actor,
     JsonBody(body): JsonBody<ReadBody>,
-) -> Result<Response, ApiError> {
+) -> ApiResult {
     let (acc, name) = account(&st, &actor)?;
     let unread = blocking(move || {
         match body.id {

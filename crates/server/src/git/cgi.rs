@@ -1,4 +1,4 @@
-//! Running `git http-backend` as a CGI program for git over HTTP (see [`crate::githttp`],
+//! Running `git http-backend` as a CGI program for git over HTTP (see [`super`],
 //! which applies the access rules and builds the command): the request body streams into its
 //! standard input under the push size limit, its CGI headers become the response's status and
 //! headers, the rest of its output streams back as the body, and a backend idle too long is

@@ -2,7 +2,7 @@
 //!
 //! Casebook does not speak the pack protocol itself. Each request is checked against the
 //! wiki's access rules (reading for clone and fetch, editing for push) and then handed to
-//! git's own `git http-backend`, run as a CGI program by [`crate::gitcgi`]: the request body
+//! git's own `git http-backend`, run as a CGI program by [`cgi`]: the request body
 //! streams into its standard input, its CGI headers become the response's status and headers,
 //! and the rest of its output streams back as the body. After a push the engine catches up with
 //! the branch at once, so the pushed pages are readable and searchable when `git push` returns.
@@ -298,7 +298,7 @@ fn command(
     // other ref is hidden, and git refuses to update a hidden one); history is never rewritten
     // or deleted; objects are checked as they arrive.
     // A pushed page obeys the limit of a page saved on the web: the pre-receive hook of
-    // `pushhook` refuses the push otherwise. Blobs over a megabyte are streamed to disk as they
+    // `hook` refuses the push otherwise. Blobs over a megabyte are streamed to disk as they
     // arrive, not inflated in git's memory (git's own threshold is 512 MiB).
     let push = if want == Want::Push { "true" } else { "false" };
     let shown = format!("!{}", st.engine.branch());

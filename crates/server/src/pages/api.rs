@@ -1,6 +1,6 @@
 //! The JSON API for pages (CONTRACT.md): list, read, history, diff, save, delete, move.
 
-use crate::http::JsonBody;
+use crate::http::{ApiResult, JsonBody};
 use crate::permission::{Editor, Reader};
 use crate::{Actor, ApiError, AppState};
 use axum::extract::{Path, Query, State};
@@ -13,8 +13,6 @@ use casebook_engine::{Save, SaveOutcome};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-
-type ApiResult = Result<Response, ApiError>;
 
 /// The JSON API for pages, under `/api/v1`.
 pub(super) fn routes() -> Router<AppState> {

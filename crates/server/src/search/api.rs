@@ -1,16 +1,15 @@
 //! The JSON API for finding things (CONTRACT.md): search, suggestions as you type, recent changes.
 
+use crate::AppState;
+use crate::http::ApiResult;
 use crate::http::encode;
 use crate::permission::Reader;
-use crate::{ApiError, AppState};
 use axum::extract::{Query, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
-
-type ApiResult = Result<Response, ApiError>;
 
 /// Search, suggestions and changes as JSON, under `/api/v1`.
 pub(super) fn routes() -> Router<AppState> {

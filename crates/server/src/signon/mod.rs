@@ -11,7 +11,7 @@
 //! comes from `Accounts::sign_on`, and the session starts exactly as after a password.
 //!
 //! The provider client (discovery, keys, the code exchange, who may come in) is in
-//! `oidc_provider.rs`.
+//! `provider.rs`.
 
 mod jwt;
 mod provider;

@@ -1,6 +1,6 @@
 //! The single sign-on provider client: the settings and their checks, who may come in (allowed
 //! domains, required group), the provider's discovery document and keys, and the code exchange
-//! at its token endpoint. The routes and the pending sign-ins are in `oidc.rs`.
+//! at its token endpoint. The routes and the pending sign-ins are in `signon/mod.rs`.
 //!
 //! The provider's discovery document and keys are fetched on first use and kept for an hour;
 //! a failure is not kept, so the next sign-in tries again. Keys are fetched again (at most once
