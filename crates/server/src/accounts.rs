@@ -59,18 +59,15 @@ fn login_page(
     next: &str,
     error: &str,
 ) -> Response {
-    (
-        status,
-        st.page(
-            "login.html",
-            actor,
-            context! {
-                title => "Sign in", name, next, error,
-                sso => st.oidc.as_ref().map(|o| o.name().to_string()),
-            },
-        ),
-    )
-        .into_response()
+    let page = st.page(
+        "login.html",
+        actor,
+        context! {
+            title => "Sign in", name, next, error,
+            sso => st.oidc.as_ref().map(|o| o.name().to_string()),
+        },
+    );
+    (status, page).into_response()
 }
 
 async fn login(
@@ -202,26 +199,23 @@ async fn account_page(
                 .unwrap_or_default(),
         })
         .collect();
-    Ok((
-        status,
-        st.page(
-            "account.html",
-            actor,
-            context! {
-                title => "Your account",
-                name => user.name,
-                email => user.email,
-                role => user.role.as_str(),
-                tokens,
-                providers,
-                has_password,
-                new_token,
-                notice,
-                error,
-            },
-        ),
-    )
-        .into_response())
+    let page = st.page(
+        "account.html",
+        actor,
+        context! {
+            title => "Your account",
+            name => user.name,
+            email => user.email,
+            role => user.role.as_str(),
+            tokens,
+            providers,
+            has_password,
+            new_token,
+            notice,
+            error,
+        },
+    );
+    Ok((status, page).into_response())
 }
 
 async fn change_password(
@@ -472,15 +466,12 @@ fn setup_page(
     email: &str,
     error: &str,
 ) -> Response {
-    (
-        status,
-        st.page(
-            "setup.html",
-            actor,
-            context! { title => "Set up this wiki", code, name, email, error },
-        ),
-    )
-        .into_response()
+    let page = st.page(
+        "setup.html",
+        actor,
+        context! { title => "Set up this wiki", code, name, email, error },
+    );
+    (status, page).into_response()
 }
 
 async fn setup(

@@ -465,29 +465,26 @@ async fn person_page(
     } else {
         StatusCode::NOT_FOUND
     };
-    Ok((
-        status,
-        st.page(
-            "person.html",
-            &actor,
-            context! {
-                title => name,
-                found => found,
-                pages => activity.pages.iter().map(|p| context! {
-                    url => format!("/wiki/{}", encode(&p.path)),
-                    title => p.title,
-                    path => p.path,
-                    updated => p.updated.map(|t| t.short()),
-                }).collect::<Vec<_>>(),
-                threads => thread_views(&activity.threads, &actor),
-                mentioned_in => thread_views(&activity.mentioned_in, &actor),
-                comments => comments,
-                changes => crate::views::changes(&changes),
-                changes_url => format!("/changes?author={}", crate::http::encode_query(&name)),
-            },
-        ),
-    )
-        .into_response())
+    let page = st.page(
+        "person.html",
+        &actor,
+        context! {
+            title => name,
+            found => found,
+            pages => activity.pages.iter().map(|p| context! {
+                url => format!("/wiki/{}", encode(&p.path)),
+                title => p.title,
+                path => p.path,
+                updated => p.updated.map(|t| t.short()),
+            }).collect::<Vec<_>>(),
+            threads => thread_views(&activity.threads, &actor),
+            mentioned_in => thread_views(&activity.mentioned_in, &actor),
+            comments => comments,
+            changes => crate::views::changes(&changes),
+            changes_url => format!("/changes?author={}", crate::http::encode_query(&name)),
+        },
+    );
+    Ok((status, page).into_response())
 }
 
 /// Where a search hit leads: a page, or a thread on a page (`page#thread`).

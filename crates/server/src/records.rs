@@ -169,26 +169,23 @@ fn form_page(
     } else {
         t.folder.clone()
     };
-    (
-        status,
-        st.page(
-            "new-record.html",
-            actor,
-            context! {
-                title => format!("New {}", t.label.to_lowercase()),
-                type_name => t.name,
-                type_label => t.label,
-                description => t.description,
-                page_title => value("title"),
-                folder => folder,
-                tags => value("tags"),
-                fields => fields,
-                error => error,
-                errors => !errors.is_empty(),
-            },
-        ),
-    )
-        .into_response()
+    let page = st.page(
+        "new-record.html",
+        actor,
+        context! {
+            title => format!("New {}", t.label.to_lowercase()),
+            type_name => t.name,
+            type_label => t.label,
+            description => t.description,
+            page_title => value("title"),
+            folder => folder,
+            tags => value("tags"),
+            fields => fields,
+            error => error,
+            errors => !errors.is_empty(),
+        },
+    );
+    (status, page).into_response()
 }
 
 async fn form(

@@ -283,13 +283,8 @@ pub(crate) async fn move_form(
             "there is no page {path}"
         ))));
     }
-    Ok(st.page(
-        "move.html",
-        &actor,
-        context! {
-            ..views::page_head(&path, st.engine.title_of(path.as_str())),
-        },
-    ))
+    let head = views::page_head(&path, st.engine.title_of(path.as_str()));
+    Ok(st.page("move.html", &actor, head))
 }
 
 pub(crate) async fn move_page(

@@ -146,14 +146,8 @@ async fn missing(st: &AppState, actor: &Actor, raw: &str, path: &PagePath) -> We
     {
         return Ok(Redirect::to(&format!("/wiki/{}", encode(&other))).into_response());
     }
-    let context = context! {
-        ..views::page_head(path, path.name()),
-    };
-    Ok((
-        StatusCode::NOT_FOUND,
-        st.page("missing.html", actor, context),
-    )
-        .into_response())
+    let page = st.page("missing.html", actor, views::page_head(path, path.name()));
+    Ok((StatusCode::NOT_FOUND, page).into_response())
 }
 
 /// Serves a file of the repository, `len` bytes. Types a browser would run (HTML, SVG, anything
