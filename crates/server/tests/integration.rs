@@ -1,80 +1,30 @@
 //! The real router, driven in-process: the JSON API, the pages, and bad input that must change
 //! nothing.
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use casebook_engine::{Engine, Options};
-use casebook_server::{Access, AppState, ServerOptions, router};
-use serde_json::{Value, json};
-use std::process::Command;
-use tower::ServiceExt;
+mod common;
 
-struct App {
-    _tmp: tempfile::TempDir,
-    state: AppState,
-    repo: std::path::PathBuf,
-}
+use axum::http::StatusCode;
+use casebook_server::{Access, ServerOptions};
+use common::{App, call, encode};
+use serde_json::{Value, json};
 
 impl App {
-    fn new(access: Access) -> App {
-        App::with(ServerOptions {
-            anonymous: access,
-            ..ServerOptions::default()
-        })
-    }
-
-    fn with(opts: ServerOptions) -> App {
-        let tmp = tempfile::tempdir().unwrap();
-        let repo = tmp.path().join("wiki.git");
-        let engine = Engine::open(Options::new(&repo, tmp.path().join("data"))).unwrap();
-        engine.wait_indexed();
-        let state = AppState::new(engine, opts).unwrap();
-        App {
-            _tmp: tmp,
-            state,
-            repo,
-        }
-    }
-
-    async fn send(&self, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
-        let resp = router(self.state.clone()).oneshot(req).await.unwrap();
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
-            .await
-            .unwrap()
-            .to_vec();
-        (status, headers, body)
-    }
-
+    /// A JSON API call as an anonymous visitor: the status and the answer's JSON.
     async fn json(&self, method: &str, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut b = Request::builder().method(method).uri(uri);
-        let body = match body {
-            Some(v) => {
-                b = b.header("content-type", "application/json");
-                Body::from(v.to_string())
-            }
-            None => Body::empty(),
-        };
-        let (s, _, bytes) = self.send(b.body(body).unwrap()).await;
-        (s, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
-    }
-
-    async fn get(&self, uri: &str) -> (StatusCode, String) {
-        let (s, _, b) = self
-            .send(Request::get(uri).body(Body::empty()).unwrap())
+        let req = call(method, uri);
+        let r = self
+            .send(match body {
+                Some(v) => req.json(&v),
+                None => req.empty(),
+            })
             .await;
-        (s, String::from_utf8_lossy(&b).into_owned())
+        (r.status, r.json())
     }
 
-    fn commits(&self) -> u32 {
-        let out = Command::new("git")
-            .arg("--git-dir")
-            .arg(&self.repo)
-            .args(["rev-list", "--count", "HEAD"])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    /// `GET uri` as an anonymous visitor: the status and the page.
+    async fn get(&self, uri: &str) -> (StatusCode, String) {
+        let r = self.send(call("GET", uri).empty()).await;
+        (r.status, r.body)
     }
 }
 
@@ -240,13 +190,12 @@ async fn bad_input_is_refused_and_changes_nothing() {
         )
         .await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
-    let req = Request::put("/api/v1/pages/Utf")
+    let req = call("PUT", "/api/v1/pages/Utf")
         .header("content-type", "application/json")
-        .body(Body::from(&b"{\"markdown\": \"\xff\xfe\"}"[..]))
-        .unwrap();
-    let (s, _, body) = app.send(req).await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
-    assert!(String::from_utf8_lossy(&body).contains("UTF-8"));
+        .body(&b"{\"markdown\": \"\xff\xfe\"}"[..]);
+    let r = app.send(req).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("UTF-8"));
     let (s, _) = app
         .json(
             "PUT",
@@ -342,26 +291,25 @@ async fn pages_for_people() {
 async fn the_editor_form_saves_merges_and_shows_conflicts() {
     let app = App::new(Access::Edit);
     let form = |md: &str, base: &str| {
-        let body = format!("markdown={}&message=m&base_revision={base}", urlencode(md));
-        Request::post("/edit/F")
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(Body::from(body))
-            .unwrap()
+        call("POST", "/edit/F").form_body(format!(
+            "markdown={}&message=m&base_revision={base}",
+            encode(md)
+        ))
     };
-    let (s, h, _) = app.send(form("a\n\nb\n\nc\n", "")).await;
-    assert_eq!(s, StatusCode::SEE_OTHER);
-    assert_eq!(h["location"], "/wiki/F?saved=1");
+    let r = app.send(form("a\n\nb\n\nc\n", "")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.headers["location"], "/wiki/F?saved=1");
     let (_, v) = app.json("GET", "/api/v1/pages/F", None).await;
     let r0 = v["revision"].as_str().unwrap().to_string();
     app.send(form("A\n\nb\n\nc\n", &r0)).await;
-    let (s, h, _) = app.send(form("a\n\nb\n\nC\n", &r0)).await;
+    let r = app.send(form("a\n\nb\n\nC\n", &r0)).await;
     assert_eq!(
-        (s, h["location"].to_str().unwrap()),
+        (r.status, r.location()),
         (StatusCode::SEE_OTHER, "/wiki/F?merged=1")
     );
-    let (s, _, body) = app.send(form("X\n\nb\n\nc\n", &r0)).await;
-    assert_eq!(s, StatusCode::CONFLICT);
-    let body = String::from_utf8_lossy(&body);
+    let r = app.send(form("X\n\nb\n\nc\n", &r0)).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    let body = r.body;
     assert!(body.contains("Someone saved this page while you were editing"));
     assert!(
         body.contains(">X\n\nb\n\nc\n</textarea>"),
@@ -372,9 +320,7 @@ async fn the_editor_form_saves_merges_and_shows_conflicts() {
 #[tokio::test]
 async fn security_headers_and_cross_site_posts() {
     let app = App::new(Access::Edit);
-    let (_, h, _) = app
-        .send(Request::get("/").body(Body::empty()).unwrap())
-        .await;
+    let h = app.send(call("GET", "/").empty()).await.headers;
     assert!(
         h["content-security-policy"]
             .to_str()
@@ -389,13 +335,11 @@ async fn security_headers_and_cross_site_posts() {
             .contains("frame-ancestors 'none'")
     );
     let n = app.commits();
-    let req = Request::post("/edit/Forged")
-        .header("content-type", "application/x-www-form-urlencoded")
+    let req = call("POST", "/edit/Forged")
         .header("origin", "https://evil.example")
         .header("host", "wiki.example")
-        .body(Body::from("markdown=pwned"))
-        .unwrap();
-    assert_eq!(app.send(req).await.0, StatusCode::FORBIDDEN);
+        .form_body("markdown=pwned");
+    assert_eq!(app.send(req).await.status, StatusCode::FORBIDDEN);
     assert_eq!(app.commits(), n);
 }
 
@@ -403,9 +347,7 @@ async fn security_headers_and_cross_site_posts() {
 #[tokio::test]
 async fn remote_images_are_an_option_off_by_default() {
     let csp = |app: App| async move {
-        let (_, h, _) = app
-            .send(Request::get("/").body(Body::empty()).unwrap())
-            .await;
+        let h = app.send(call("GET", "/").empty()).await.headers;
         let csp = h["content-security-policy"].to_str().unwrap().to_string();
         csp.split(';')
             .map(str::trim)
@@ -433,12 +375,11 @@ async fn the_feed_links_to_the_public_address_not_the_host_header() {
     )
     .await;
     let feed = || {
-        Request::get("/feed.atom")
+        call("GET", "/feed.atom")
             .header("host", "evil.example")
-            .body(Body::empty())
-            .unwrap()
+            .empty()
     };
-    let body = String::from_utf8(app.send(feed()).await.2).unwrap();
+    let body = String::from_utf8(app.send(feed()).await.bytes).unwrap();
     assert!(!body.contains("evil.example"), "{body}");
     assert!(body.contains("<link href=\"/wiki/Fed\"/>"), "{body}");
     let public = App::with(ServerOptions {
@@ -453,24 +394,12 @@ async fn the_feed_links_to_the_public_address_not_the_host_header() {
             Some(json!({"markdown": "# Fed\n"})),
         )
         .await;
-    let body = String::from_utf8(public.send(feed()).await.2).unwrap();
+    let body = String::from_utf8(public.send(feed()).await.bytes).unwrap();
     assert!(!body.contains("evil.example"), "{body}");
     assert!(
         body.contains("<link href=\"https://wiki.example.org/wiki/Fed\"/>"),
         "{body}"
     );
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 #[tokio::test]
@@ -655,22 +584,12 @@ async fn discussions_over_the_api_and_on_the_page() {
 
     // Forms for people: reply, and bad input changes nothing.
     let n1 = app.commits();
-    let form = |uri: &str, body: &str| {
-        Request::post(uri)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(Body::from(body.to_string()))
-            .unwrap()
-    };
-    let (s, h, _) = app
+    let form = |uri: &str, body: &str| call("POST", uri).form_body(body);
+    let r = app
         .send(form(&format!("/discussions/{id}/reply"), "body=Agreed"))
         .await;
-    assert_eq!(s, StatusCode::SEE_OTHER);
-    assert!(
-        h["location"]
-            .to_str()
-            .unwrap()
-            .starts_with("/wiki/cases/Deal%20X#comment-")
-    );
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(r.location().starts_with("/wiki/cases/Deal%20X#comment-"));
     assert_eq!(app.commits(), n1 + 1);
     for (uri, body) in [
         (
@@ -687,7 +606,7 @@ async fn discussions_over_the_api_and_on_the_page() {
             "title=&body=b".to_string(),
         ),
     ] {
-        let (s, _, _) = app.send(form(&uri, &body)).await;
+        let s = app.send(form(&uri, &body)).await.status;
         assert!(s.is_client_error(), "{uri}: {s}");
     }
     for (method, uri, body) in [
@@ -717,10 +636,10 @@ async fn discussions_over_the_api_and_on_the_page() {
     }
     // A reply larger than any request the server reads is refused as too large, like a page.
     let huge = format!("body={}", "x".repeat(7 * 1024 * 1024));
-    let (s, _, _) = app
+    let r = app
         .send(form(&format!("/discussions/{id}/reply"), &huge))
         .await;
-    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(app.commits(), n1 + 1, "refused input made no commit");
 
     // Mentions link to the person's page; a person's page shows what they wrote.
