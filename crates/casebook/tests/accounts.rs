@@ -1,6 +1,8 @@
 //! Accounts from the command line, then the real binary serving them: the token the CLI printed
 //! writes pages under the account's name, and the first-run setup link is in the log.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -222,13 +224,7 @@ fn groups_and_folder_rules_from_the_command_line() {
 fn a_data_dir_inside_the_content_repository_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let work = tmp.path().join("notes");
-    let init = Command::new("git")
-        .arg("init")
-        .arg("-q")
-        .arg(&work)
-        .status()
-        .unwrap();
-    assert!(init.success());
+    common::git(tmp.path(), &["init", "-q", work.to_str().unwrap()]);
     let out = Command::new(env!("CARGO_BIN_EXE_casebook"))
         .args(["user", "list", "--repo"])
         .arg(&work)
@@ -323,14 +319,8 @@ async fn the_served_wiki_knows_the_cli_accounts() {
         .await
         .unwrap();
     assert_eq!(put.status().as_u16(), 201);
-    let log = Command::new("git")
-        .arg("--git-dir")
-        .arg(&repo)
-        .args(["log", "-1", "--format=%an <%ae>"])
-        .output()
-        .unwrap();
     assert_eq!(
-        String::from_utf8_lossy(&log.stdout).trim(),
+        common::git(&repo, &["log", "-1", "--format=%an <%ae>"]).trim(),
         "ann <ann@example.com>"
     );
 
