@@ -5,7 +5,7 @@ mod common;
 
 use axum::http::{StatusCode, header};
 use casebook_server::{Access, Role, ServerOptions};
-use common::{App, PW, Resp, addr, call, session_of, sign_in_request, smtp_sink};
+use common::{App, PW, Resp, SignedIn, addr, call, session_of, sign_in_request, smtp_sink};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 
@@ -14,7 +14,12 @@ impl App {
         self.send(call("GET", uri).session(session).empty()).await
     }
 
-    async fn post_form(
+    async fn post_form(&self, uri: &str, session: Option<&str>, pairs: &[(&str, &str)]) -> Resp {
+        self.post_form_with(uri, session, pairs, &[]).await
+    }
+
+    /// A form post with `extra` headers.
+    async fn post_form_with(
         &self,
         uri: &str,
         session: Option<&str>,
@@ -27,6 +32,27 @@ impl App {
                 b.header(k, v)
             });
         self.send(b.form(pairs)).await
+    }
+
+    /// `fields` posted to `uri` in ann's session, first without its CSRF token: refused, and
+    /// nothing changes; then with it: one commit, by ann. The second answer.
+    async fn post_needing_the_token(
+        &self,
+        ann: &SignedIn,
+        uri: &str,
+        fields: &[(&str, &str)],
+    ) -> Resp {
+        let before = self.commits();
+        let r = self.post_form(uri, Some(&ann.session), fields).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "no token");
+        assert_eq!(self.commits(), before);
+        let mut good = fields.to_vec();
+        good.push(("csrf_token", &ann.csrf));
+        let r = self.post_form(uri, Some(&ann.session), &good).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        assert_eq!(self.commits(), before + 1);
+        assert_eq!(self.git_log_author(), "ann <ann@example.com>");
+        r
     }
 
     async fn login_from(&self, name: &str, password: &str, from: SocketAddr) -> Resp {
@@ -193,51 +219,37 @@ async fn tokens_roles_and_the_commit_author() {
 async fn form_posts_of_a_session_need_its_csrf_token() {
     let app = App::with_accounts(Access::Read);
     app.user("ann", Role::Editor);
-    let session = app.login("ann").await;
-    let csrf = app.csrf(&session).await;
+    let ann = app.sign_in("ann").await;
+    let (session, csrf) = (&ann.session, &ann.csrf);
     let before = app.commits();
 
     let fields = [
         ("markdown", "# Notes\n\nfrom the browser\n"),
         ("message", "notes"),
     ];
-    let r = app
-        .post_form("/edit/team/Notes", Some(&session), &fields, &[])
-        .await;
-    assert_eq!(r.status, StatusCode::FORBIDDEN, "no token");
     let mut wrong = fields.to_vec();
     wrong.push(("csrf_token", "0000"));
     let r = app
-        .post_form("/edit/team/Notes", Some(&session), &wrong, &[])
+        .post_form("/edit/team/Notes", Some(&session), &wrong)
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "a wrong token");
     // Another session's token does not fit this one.
     let other = app.login("ann").await;
     let other_csrf = app.csrf(&other).await;
-    assert_ne!(other_csrf, csrf);
+    assert_ne!(&other_csrf, csrf);
     let mut theirs = fields.to_vec();
     theirs.push(("csrf_token", &other_csrf));
     let r = app
-        .post_form("/edit/team/Notes", Some(&session), &theirs, &[])
+        .post_form("/edit/team/Notes", Some(&session), &theirs)
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(app.commits(), before);
-
-    let mut good = fields.to_vec();
-    good.push(("csrf_token", &csrf));
-    let r = app
-        .post_form("/edit/team/Notes", Some(&session), &good, &[])
+    app.post_needing_the_token(&ann, "/edit/team/Notes", &fields)
         .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    assert_eq!(app.commits(), before + 1);
-    assert_eq!(app.git_log_author(), "ann <ann@example.com>");
 
     // The editor's page carries the token for its form and for the preview's fetch.
-    let page = app.get("/edit/team/Notes", Some(&session)).await;
-    assert!(
-        page.body
-            .contains(&format!("name=\"csrf_token\" value=\"{csrf}\""))
-    );
+    let page = app.get("/edit/team/Notes", Some(session)).await;
+    assert!(page.body.contains(&ann.csrf_field()));
     assert!(
         page.body
             .contains(&format!("<meta name=\"csrf-token\" content=\"{csrf}\">"))
@@ -245,14 +257,14 @@ async fn form_posts_of_a_session_need_its_csrf_token() {
 
     // JSON with the session cookie: the header carries the token.
     let req = |token: Option<&str>| {
-        let mut b = call("PUT", "/api/v1/pages/team/Notes").session(Some(&session));
+        let mut b = call("PUT", "/api/v1/pages/team/Notes").session(Some(session));
         if let Some(t) = token {
             b = b.header("x-csrf-token", t);
         }
         b.json(&json!({"markdown": "# Notes\n\nagain\n"}))
     };
     assert_eq!(app.send(req(None)).await.status, StatusCode::FORBIDDEN);
-    assert_eq!(app.send(req(Some(&csrf))).await.status, StatusCode::OK);
+    assert_eq!(app.send(req(Some(csrf))).await.status, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -268,13 +280,13 @@ async fn cross_site_posts_are_refused_even_with_the_token() {
         [("origin", "https://evil.example"), ("host", "wiki.example")],
     ] {
         let r = app
-            .post_form("/edit/team/X", Some(&session), &fields, &extra)
+            .post_form_with("/edit/team/X", Some(&session), &fields, &extra)
             .await;
         assert_eq!(r.status, StatusCode::FORBIDDEN);
     }
     // Nor can another site sign a visitor in (login CSRF).
     let r = app
-        .post_form(
+        .post_form_with(
             "/login",
             None,
             &[("name", "ann"), ("password", PW)],
@@ -446,7 +458,7 @@ async fn sign_out_ends_the_session() {
     let session = app.login("ann").await;
     let csrf = app.csrf(&session).await;
     // Signing out is a form post like any other: no token, no sign-out.
-    let r = app.post_form("/logout", Some(&session), &[], &[]).await;
+    let r = app.post_form("/logout", Some(&session), &[]).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(
         app.get("/account", Some(&session)).await.status,
@@ -454,7 +466,7 @@ async fn sign_out_ends_the_session() {
     );
 
     let r = app
-        .post_form("/logout", Some(&session), &[("csrf_token", &csrf)], &[])
+        .post_form("/logout", Some(&session), &[("csrf_token", &csrf)])
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert!(r.cookie().unwrap().contains("Max-Age=0"));
@@ -484,7 +496,6 @@ async fn a_password_change_ends_other_sessions_and_tokens_are_made_on_the_accoun
                 ("new", "a new password"),
                 ("confirm", "a new password"),
             ],
-            &[],
         )
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
@@ -499,7 +510,6 @@ async fn a_password_change_ends_other_sessions_and_tokens_are_made_on_the_accoun
                 ("new", "a new password"),
                 ("confirm", "a new password"),
             ],
-            &[],
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
@@ -530,7 +540,6 @@ async fn a_password_change_ends_other_sessions_and_tokens_are_made_on_the_accoun
             "/account/tokens",
             Some(&renewed),
             &[("csrf_token", &csrf), ("label", "laptop")],
-            &[],
         )
         .await;
     assert_eq!(r.status, StatusCode::OK);
@@ -556,7 +565,6 @@ async fn a_password_change_ends_other_sessions_and_tokens_are_made_on_the_accoun
             &format!("/account/tokens/{id}/revoke"),
             Some(&renewed),
             &[("csrf_token", &csrf)],
-            &[],
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
@@ -587,7 +595,6 @@ async fn only_administrators_manage_accounts() {
                 ("name", "ann"),
                 ("role", "admin"),
             ],
-            &[],
         )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
@@ -606,7 +613,6 @@ async fn only_administrators_manage_accounts() {
             "/admin/role",
             Some(&root),
             &[("csrf_token", &csrf), ("name", "ann"), ("role", "reader")],
-            &[],
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
@@ -620,7 +626,6 @@ async fn only_administrators_manage_accounts() {
             "/admin/role",
             Some(&root),
             &[("csrf_token", &csrf), ("name", "root"), ("role", "editor")],
-            &[],
         )
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
@@ -636,7 +641,6 @@ async fn only_administrators_manage_accounts() {
                 ("role", "editor"),
                 ("password", "dans password"),
             ],
-            &[],
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
@@ -657,7 +661,6 @@ async fn only_administrators_manage_accounts() {
                 ("role", "editor"),
                 ("password", "long enough"),
             ],
-            &[],
         )
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
@@ -694,13 +697,13 @@ async fn the_setup_link_creates_the_first_administrator_once() {
     };
     let mismatch = fields("something else");
     let pairs: Vec<(&str, &str)> = mismatch.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let r = app.post_form("/setup", None, &pairs, &[]).await;
+    let r = app.post_form("/setup", None, &pairs).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(!app.accounts().has_admin().unwrap());
 
     let good = fields(PW);
     let pairs: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let r = app.post_form("/setup", None, &pairs, &[]).await;
+    let r = app.post_form("/setup", None, &pairs).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let session = session_of(&r.cookie().unwrap());
     assert_eq!(
@@ -715,7 +718,7 @@ async fn the_setup_link_creates_the_first_administrator_once() {
     // The link is spent.
     assert!(app.state.setup_link().is_none());
     assert_eq!(app.get(&link, None).await.status, StatusCode::NOT_FOUND);
-    let r = app.post_form("/setup", None, &pairs, &[]).await;
+    let r = app.post_form("/setup", None, &pairs).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(app.accounts().users().unwrap().len(), 1);
 }
@@ -835,27 +838,16 @@ async fn behind_a_trusted_proxy_the_throttle_counts_the_forwarded_address() {
 async fn discussions_from_a_session_need_the_token_and_carry_the_account() {
     let app = App::with_accounts(Access::Read);
     app.user("ann", Role::Editor);
-    let session = app.login("ann").await;
-    let csrf = app.csrf(&session).await;
-    let before = app.commits();
+    let ann = app.sign_in("ann").await;
     let fields = [("title", "Pricing?"), ("body", "Why the discount?")];
-    let r = app
-        .post_form("/discuss/Home", Some(&session), &fields, &[])
+    app.post_needing_the_token(&ann, "/discuss/Home", &fields)
         .await;
-    assert_eq!(r.status, StatusCode::FORBIDDEN);
-    assert_eq!(app.commits(), before);
-    let mut good = fields.to_vec();
-    good.push(("csrf_token", &csrf));
-    let r = app
-        .post_form("/discuss/Home", Some(&session), &good, &[])
-        .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    assert_eq!(app.git_log_author(), "ann <ann@example.com>");
     // The page's discussion forms carry the token.
-    let page = app.get("/wiki/Home", Some(&session)).await;
+    let page = app.get("/wiki/Home", Some(&ann.session)).await;
     assert!(
         page.body.contains(&format!(
-            "action=\"/discuss/Home\"><input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">"
+            "action=\"/discuss/Home\"><input type=\"hidden\" {}>",
+            ann.csrf_field()
         )),
         "{}",
         page.body
@@ -866,30 +858,13 @@ async fn discussions_from_a_session_need_the_token_and_carry_the_account() {
 async fn the_typed_record_form_carries_the_token() {
     let app = App::with_accounts(Access::Read);
     app.user("ann", Role::Editor);
-    let session = app.login("ann").await;
-    let csrf = app.csrf(&session).await;
-    let form_page = app.get("/new/insight", Some(&session)).await;
+    let ann = app.sign_in("ann").await;
+    let form_page = app.get("/new/insight", Some(&ann.session)).await;
     assert_eq!(form_page.status, StatusCode::OK);
-    assert!(
-        form_page
-            .body
-            .contains(&format!("name=\"csrf_token\" value=\"{csrf}\""))
-    );
-    let before = app.commits();
+    assert!(form_page.body.contains(&ann.csrf_field()));
     let fields = [("title", "Listen first"), ("folder", "insights")];
-    let r = app
-        .post_form("/new/insight", Some(&session), &fields, &[])
+    app.post_needing_the_token(&ann, "/new/insight", &fields)
         .await;
-    assert_eq!(r.status, StatusCode::FORBIDDEN);
-    assert_eq!(app.commits(), before);
-    let mut good = fields.to_vec();
-    good.push(("csrf_token", &csrf));
-    let r = app
-        .post_form("/new/insight", Some(&session), &good, &[])
-        .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    assert_eq!(app.commits(), before + 1);
-    assert_eq!(app.git_log_author(), "ann <ann@example.com>");
 }
 
 #[tokio::test]
@@ -995,7 +970,6 @@ async fn a_comment_belongs_to_its_account_not_to_its_email_address() {
             &edit,
             Some(&session),
             &[("body", "Mallory's words"), ("csrf_token", &csrf)],
-            &[],
         )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
@@ -1180,37 +1154,33 @@ async fn watching_a_folder_tells_of_edits_until_unwatched() {
         }
     };
     put("# Plan\n\none\n").await;
-    let session = app.login("bob").await;
-    let csrf = app.csrf(&session).await;
+    let bob_in = app.sign_in("bob").await;
+    let (session, csrf) = (bob_in.session.clone(), bob_in.csrf.clone());
 
     // The folder page offers the button, with the token.
     let folder = app.get("/wiki/team/", Some(&session)).await;
     assert!(folder.body.contains("action=\"/watch\""), "{}", folder.body);
-    assert!(
-        folder
-            .body
-            .contains(&format!("name=\"csrf_token\" value=\"{csrf}\""))
-    );
+    assert!(folder.body.contains(&bob_in.csrf_field()));
 
     let watch = [("kind", "folder"), ("path", "team"), ("on", "1")];
     // Without the token: refused, nothing watched.
-    let r = app.post_form("/watch", Some(&session), &watch, &[]).await;
+    let r = app.post_form("/watch", Some(&session), &watch).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert!(app.accounts().watches("bob").unwrap().is_empty());
     // A visitor cannot watch.
-    let r = app.post_form("/watch", None, &watch, &[]).await;
+    let r = app.post_form("/watch", None, &watch).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     // Bad input changes nothing.
     let mut bad = watch.to_vec();
     bad[1] = ("path", "../etc");
     bad.push(("csrf_token", &csrf));
-    let r = app.post_form("/watch", Some(&session), &bad, &[]).await;
+    let r = app.post_form("/watch", Some(&session), &bad).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(app.accounts().watches("bob").unwrap().is_empty());
 
     let mut good = watch.to_vec();
     good.push(("csrf_token", &csrf));
-    let r = app.post_form("/watch", Some(&session), &good, &[]).await;
+    let r = app.post_form("/watch", Some(&session), &good).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert_eq!(r.location(), "/wiki/team/");
     let folder = app.get("/wiki/team/", Some(&session)).await;
@@ -1233,7 +1203,7 @@ async fn watching_a_folder_tells_of_edits_until_unwatched() {
 
     let mut stop = good.clone();
     stop[2] = ("on", "0");
-    let r = app.post_form("/watch", Some(&session), &stop, &[]).await;
+    let r = app.post_form("/watch", Some(&session), &stop).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     put("# Plan\n\nthree\n").await;
     assert_eq!(inbox(&app, &bob).await["unread"], 2);
@@ -1245,7 +1215,7 @@ async fn watching_a_folder_tells_of_edits_until_unwatched() {
         ("on", "1"),
         ("csrf_token", &csrf),
     ];
-    let r = app.post_form("/watch", Some(&session), &page, &[]).await;
+    let r = app.post_form("/watch", Some(&session), &page).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     put("# Plan\n\nfour\n").await;
     assert_eq!(inbox(&app, &bob).await["unread"], 3);
@@ -1274,24 +1244,21 @@ async fn helpful_marks_toggle_count_and_feed_the_home_page() {
 
     let mut sessions = Vec::new();
     for name in ["ann", "bob"] {
-        let s = app.login(name).await;
-        let csrf = app.csrf(&s).await;
-        let page = app.get(&url, Some(&s)).await;
+        let signed_in = app.sign_in(name).await;
+        let page = app.get(&url, Some(&signed_in.session)).await;
         assert_eq!(page.status, StatusCode::OK);
         assert!(page.body.contains("This helped me"));
-        assert!(
-            page.body
-                .contains(&format!("name=\"csrf_token\" value=\"{csrf}\""))
-        );
+        assert!(page.body.contains(&signed_in.csrf_field()));
+        let SignedIn { session: s, csrf } = signed_in;
         let mark = [
             ("page", story.path.as_str()),
             ("on", "1"),
             ("csrf_token", &csrf),
         ];
-        let r = app.post_form("/helpful", Some(&s), &mark, &[]).await;
+        let r = app.post_form("/helpful", Some(&s), &mark).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
         // Twice is still one mark.
-        app.post_form("/helpful", Some(&s), &mark, &[]).await;
+        app.post_form("/helpful", Some(&s), &mark).await;
         sessions.push((s, csrf));
     }
     let page = app.get(&url, None).await;
@@ -1309,7 +1276,7 @@ async fn helpful_marks_toggle_count_and_feed_the_home_page() {
         ("on", "0"),
         ("csrf_token", csrf),
     ];
-    app.post_form("/helpful", Some(s), &unmark, &[]).await;
+    app.post_form("/helpful", Some(s), &unmark).await;
     assert!(app.get(&url, None).await.body.contains("Helped 1 person"));
 
     // A comment can help too; a comment that is not on the page cannot be marked.
@@ -1337,7 +1304,7 @@ async fn helpful_marks_toggle_count_and_feed_the_home_page() {
         ("on", "1"),
         ("csrf_token", csrf),
     ];
-    let r = app.post_form("/helpful", Some(s), &on, &[]).await;
+    let r = app.post_form("/helpful", Some(s), &on).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert!(r.location().ends_with(&format!("#comment-{cid}")));
     assert_eq!(
@@ -1350,11 +1317,11 @@ async fn helpful_marks_toggle_count_and_feed_the_home_page() {
         ("on", "1"),
         ("csrf_token", csrf),
     ];
-    let r = app.post_form("/helpful", Some(s), &wrong, &[]).await;
+    let r = app.post_form("/helpful", Some(s), &wrong).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     // A visitor cannot mark.
     let r = app
-        .post_form("/helpful", None, &[("page", "Home"), ("on", "1")], &[])
+        .post_form("/helpful", None, &[("page", "Home"), ("on", "1")])
         .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }

@@ -21,6 +21,22 @@ impl App {
         (r.status, r.json())
     }
 
+    /// `PUT /api/v1/pages/{path}` with `body`, as an anonymous visitor.
+    async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.json("PUT", &format!("/api/v1/pages/{path}"), Some(body))
+            .await
+    }
+
+    /// `POST uri` with `body`, as an anonymous visitor.
+    async fn post(&self, uri: &str, body: Value) -> (StatusCode, Value) {
+        self.json("POST", uri, Some(body)).await
+    }
+
+    /// `GET uri` of the JSON API, as an anonymous visitor.
+    async fn api_get(&self, uri: &str) -> (StatusCode, Value) {
+        self.json("GET", uri, None).await
+    }
+
     /// `GET uri` as an anonymous visitor: the status and the page.
     async fn get(&self, uri: &str) -> (StatusCode, String) {
         let r = self.send(call("GET", uri).empty()).await;
@@ -32,33 +48,29 @@ impl App {
 async fn page_lifecycle_over_the_api() {
     let app = App::new(Access::Edit);
     let (s, v) = app
-        .json(
-            "PUT",
-            "/api/v1/pages/deals/Acme%20Renewal",
-            Some(json!({"markdown": "# Acme Renewal\n\nFirst.\n", "message": "write it up"})),
+        .put(
+            "deals/Acme%20Renewal",
+            json!({"markdown": "# Acme Renewal\n\nFirst.\n", "message": "write it up"}),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let r1 = v["revision"].as_str().unwrap().to_string();
-    let (s, v) = app
-        .json("GET", "/api/v1/pages/deals/Acme%20Renewal", None)
-        .await;
+    let (s, v) = app.api_get("/api/v1/pages/deals/Acme%20Renewal").await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["title"], "Acme Renewal");
     assert_eq!(v["revision"], r1.as_str());
     assert!(v["html"].as_str().unwrap().contains("<p>First.</p>"));
     let (s, v) = app
-        .json(
-            "PUT",
-            "/api/v1/pages/deals/Acme%20Renewal",
-            Some(json!({"markdown": "# Acme Renewal\n\nSecond.\n", "base_revision": r1})),
+        .put(
+            "deals/Acme%20Renewal",
+            json!({"markdown": "# Acme Renewal\n\nSecond.\n", "base_revision": r1}),
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["merged"], false);
     let r2 = v["revision"].as_str().unwrap().to_string();
     let (_, v) = app
-        .json("GET", "/api/v1/pages/deals/Acme%20Renewal/history", None)
+        .api_get("/api/v1/pages/deals/Acme%20Renewal/history")
         .await;
     let revs: Vec<&str> = v["revisions"]
         .as_array()
@@ -68,14 +80,12 @@ async fn page_lifecycle_over_the_api() {
         .collect();
     assert_eq!(revs, [r2.as_str(), r1.as_str()]);
     let (_, v) = app
-        .json(
-            "GET",
-            &format!("/api/v1/pages/deals/Acme%20Renewal/diff?from={r1}&to={r2}"),
-            None,
-        )
+        .api_get(&format!(
+            "/api/v1/pages/deals/Acme%20Renewal/diff?from={r1}&to={r2}"
+        ))
         .await;
     assert!(v["diff"].as_str().unwrap().contains("+Second."), "{v}");
-    let (_, v) = app.json("GET", "/api/v1/search?q=second", None).await;
+    let (_, v) = app.api_get("/api/v1/search?q=second").await;
     assert_eq!(v["hits"][0]["path"], "deals/Acme Renewal", "{v}");
     assert!(
         v["hits"][0]["updated"].as_str().unwrap().ends_with('Z'),
@@ -87,9 +97,9 @@ async fn page_lifecycle_over_the_api() {
             .unwrap()
             .contains("<mark>Second</mark>")
     );
-    let (_, v) = app.json("GET", "/api/v1/changes?limit=2", None).await;
+    let (_, v) = app.api_get("/api/v1/changes?limit=2").await;
     assert_eq!(v["changes"][0]["paths"][0], "deals/Acme Renewal");
-    let (s, v) = app.json("GET", "/api/v1/pages?prefix=deals", None).await;
+    let (s, v) = app.api_get("/api/v1/pages?prefix=deals").await;
     assert_eq!((s, v["total"].as_u64()), (StatusCode::OK, Some(1)));
     let (s, _) = app
         .json(
@@ -103,9 +113,7 @@ async fn page_lifecycle_over_the_api() {
         .json("DELETE", "/api/v1/pages/deals/Acme%20Renewal", None)
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    let (s, v) = app
-        .json("GET", "/api/v1/pages/deals/Acme%20Renewal", None)
-        .await;
+    let (s, v) = app.api_get("/api/v1/pages/deals/Acme%20Renewal").await;
     assert_eq!(
         (s, v["error"]["code"].as_str()),
         (StatusCode::NOT_FOUND, Some("not_found"))
@@ -115,27 +123,13 @@ async fn page_lifecycle_over_the_api() {
 #[tokio::test]
 async fn conflicting_stale_save_answers_409_with_both_sides() {
     let app = App::new(Access::Edit);
-    let (_, v) = app
-        .json(
-            "PUT",
-            "/api/v1/pages/C",
-            Some(json!({"markdown": "line\n"})),
-        )
-        .await;
+    let (_, v) = app.put("C", json!({"markdown": "line\n"})).await;
     let r0 = v["revision"].as_str().unwrap().to_string();
-    app.json(
-        "PUT",
-        "/api/v1/pages/C",
-        Some(json!({"markdown": "theirs\n", "base_revision": r0})),
-    )
-    .await;
+    app.put("C", json!({"markdown": "theirs\n", "base_revision": r0}))
+        .await;
     let n = app.commits();
     let (s, v) = app
-        .json(
-            "PUT",
-            "/api/v1/pages/C",
-            Some(json!({"markdown": "yours\n", "base_revision": r0})),
-        )
+        .put("C", json!({"markdown": "yours\n", "base_revision": r0}))
         .await;
     assert_eq!(s, StatusCode::CONFLICT);
     assert_eq!(v["conflict"]["theirs"], "theirs\n");
@@ -165,30 +159,16 @@ async fn bad_input_is_refused_and_changes_nothing() {
         "a//b",
         "x%0Ay",
     ] {
-        let (s, v) = app
-            .json(
-                "PUT",
-                &format!("/api/v1/pages/{path}"),
-                Some(json!({"markdown": "x"})),
-            )
-            .await;
+        let (s, v) = app.put(&format!("{path}"), json!({"markdown": "x"})).await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{path}: {v}");
         assert_eq!(v["error"]["code"], "invalid_input", "{path}");
         assert!(!v["error"]["message"].as_str().unwrap().is_empty());
     }
     let big = "x".repeat(6 * 1024 * 1024);
-    let (s, _) = app
-        .json("PUT", "/api/v1/pages/Big", Some(json!({"markdown": big})))
-        .await;
+    let (s, _) = app.put("Big", json!({"markdown": big})).await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
     let just_over = "y".repeat(5 * 1024 * 1024 + 1);
-    let (s, v) = app
-        .json(
-            "PUT",
-            "/api/v1/pages/Big",
-            Some(json!({"markdown": just_over})),
-        )
-        .await;
+    let (s, v) = app.put("Big", json!({"markdown": just_over})).await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
     let req = call("PUT", "/api/v1/pages/Utf")
         .header("content-type", "application/json")
@@ -196,27 +176,16 @@ async fn bad_input_is_refused_and_changes_nothing() {
     let r = app.send(req).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.body.contains("UTF-8"));
+    let (s, _) = app.put("Json", json!({"text": "no markdown field"})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
     let (s, _) = app
-        .json(
-            "PUT",
-            "/api/v1/pages/Json",
-            Some(json!({"text": "no markdown field"})),
-        )
+        .put("Rev", json!({"markdown": "x", "base_revision": "not-hex"}))
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     let (s, _) = app
-        .json(
-            "PUT",
-            "/api/v1/pages/Rev",
-            Some(json!({"markdown": "x", "base_revision": "not-hex"})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
-    let (s, _) = app
-        .json(
-            "PUT",
-            "/api/v1/pages/Rev",
-            Some(json!({"markdown": "x", "base_revision": "abcdef1234"})),
+        .put(
+            "Rev",
+            json!({"markdown": "x", "base_revision": "abcdef1234"}),
         )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "an unknown base revision");
@@ -227,9 +196,7 @@ async fn bad_input_is_refused_and_changes_nothing() {
 async fn read_only_visitors_cannot_write() {
     let app = App::new(Access::Read);
     let n = app.commits();
-    let (s, v) = app
-        .json("PUT", "/api/v1/pages/X", Some(json!({"markdown": "x"})))
-        .await;
+    let (s, v) = app.put("X", json!({"markdown": "x"})).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
     let (s, _) = app.get("/edit/Home").await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
@@ -239,7 +206,7 @@ async fn read_only_visitors_cannot_write() {
     let closed = App::new(Access::None);
     assert_eq!(closed.get("/wiki/Home").await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(
-        closed.json("GET", "/api/v1/search?q=x", None).await.0,
+        closed.api_get("/api/v1/search?q=x").await.0,
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(closed.get("/healthz").await.0, StatusCode::OK);
@@ -299,7 +266,7 @@ async fn the_editor_form_saves_merges_and_shows_conflicts() {
     let r = app.send(form("a\n\nb\n\nc\n", "")).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(r.headers["location"], "/wiki/F?saved=1");
-    let (_, v) = app.json("GET", "/api/v1/pages/F", None).await;
+    let (_, v) = app.api_get("/api/v1/pages/F").await;
     let r0 = v["revision"].as_str().unwrap().to_string();
     app.send(form("A\n\nb\n\nc\n", &r0)).await;
     let r = app.send(form("a\n\nb\n\nC\n", &r0)).await;
@@ -368,12 +335,7 @@ async fn remote_images_are_an_option_off_by_default() {
 #[tokio::test]
 async fn the_feed_links_to_the_public_address_not_the_host_header() {
     let app = App::new(Access::Edit);
-    app.json(
-        "PUT",
-        "/api/v1/pages/Fed",
-        Some(json!({"markdown": "# Fed\n"})),
-    )
-    .await;
+    app.put("Fed", json!({"markdown": "# Fed\n"})).await;
     let feed = || {
         call("GET", "/feed.atom")
             .header("host", "evil.example")
@@ -387,13 +349,7 @@ async fn the_feed_links_to_the_public_address_not_the_host_header() {
         public_url: Some("https://wiki.example.org/".into()),
         ..ServerOptions::default()
     });
-    public
-        .json(
-            "PUT",
-            "/api/v1/pages/Fed",
-            Some(json!({"markdown": "# Fed\n"})),
-        )
-        .await;
+    public.put("Fed", json!({"markdown": "# Fed\n"})).await;
     let body = String::from_utf8(public.send(feed()).await.bytes).unwrap();
     assert!(!body.contains("evil.example"), "{body}");
     assert!(
@@ -405,17 +361,12 @@ async fn the_feed_links_to_the_public_address_not_the_host_header() {
 #[tokio::test]
 async fn link_reports_tags_and_scoped_feeds() {
     let app = App::new(Access::Edit);
-    app.json("PUT", "/api/v1/pages/r/Linker", Some(json!({"markdown": "---\ntags: [Pricing]\n---\n[[Never Written]] and [[Never Written]] again, and [[r/Other]].\n"}))).await;
-    app.json(
-        "PUT",
-        "/api/v1/pages/r/Second",
-        Some(json!({"markdown": "[[Never Written]]\n"})),
-    )
-    .await;
-    app.json(
-        "PUT",
-        "/api/v1/pages/r/Other",
-        Some(json!({"markdown": "---\ntags: [pricing, renewal]\n---\nfine\n"})),
+    app.put("r/Linker", json!({"markdown": "---\ntags: [Pricing]\n---\n[[Never Written]] and [[Never Written]] again, and [[r/Other]].\n"})).await;
+    app.put("r/Second", json!({"markdown": "[[Never Written]]\n"}))
+        .await;
+    app.put(
+        "r/Other",
+        json!({"markdown": "---\ntags: [pricing, renewal]\n---\nfine\n"}),
     )
     .await;
     app.state.engine.wait_indexed();
@@ -504,18 +455,16 @@ async fn the_case_story_browser_filters_by_fields() {
 #[tokio::test]
 async fn discussions_over_the_api_and_on_the_page() {
     let app = App::new(Access::Edit);
-    app.json(
-        "PUT",
-        "/api/v1/pages/cases/Deal%20X",
-        Some(json!({"markdown": "# Deal X\n\nWhat happened.\n"})),
+    app.put(
+        "cases/Deal%20X",
+        json!({"markdown": "# Deal X\n\nWhat happened.\n"}),
     )
     .await;
     let n0 = app.commits();
     let (s, t) = app
-        .json(
-            "POST",
+        .post(
             "/api/v1/pages/cases/Deal%20X/discussions",
-            Some(json!({"title": "Why did we win?", "body": "Was it the pilot?"})),
+            json!({"title": "Why did we win?", "body": "Was it the pilot?"}),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{t}");
@@ -523,10 +472,9 @@ async fn discussions_over_the_api_and_on_the_page() {
     assert_eq!(t["status"], "open");
     assert_eq!(t["comments"][0]["markdown"], "Was it the pilot?");
     let (s, c) = app
-        .json(
-            "POST",
+        .post(
             &format!("/api/v1/discussions/{id}/comments"),
-            Some(json!({"body": "The quokkaworkshop <script>alert(1)</script>"})),
+            json!({"body": "The quokkaworkshop <script>alert(1)</script>"}),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{c}");
@@ -534,7 +482,7 @@ async fn discussions_over_the_api_and_on_the_page() {
     assert_eq!(app.commits(), n0 + 2);
 
     let (s, list) = app
-        .json("GET", "/api/v1/pages/cases/Deal%20X/discussions", None)
+        .api_get("/api/v1/pages/cases/Deal%20X/discussions")
         .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(list["threads"].as_array().unwrap().len(), 1);
@@ -546,9 +494,7 @@ async fn discussions_over_the_api_and_on_the_page() {
     assert!(!page.contains("<script>alert(1)"));
     assert!(page.contains(&format!("id=\"thread-{id}\"")));
 
-    let (_, res) = app
-        .json("GET", "/api/v1/search?q=quokkaworkshop", None)
-        .await;
+    let (_, res) = app.api_get("/api/v1/search?q=quokkaworkshop").await;
     assert_eq!(res["hits"][0]["kind"], "discussion", "{res}");
     assert_eq!(res["hits"][0]["path"], "cases/Deal X");
     assert_eq!(res["hits"][0]["thread"], id.as_str());
@@ -567,11 +513,9 @@ async fn discussions_over_the_api_and_on_the_page() {
         (s, r["status"].as_str()),
         (StatusCode::OK, Some("resolved"))
     );
-    let (_, open) = app.json("GET", "/api/v1/discussions", None).await;
+    let (_, open) = app.api_get("/api/v1/discussions").await;
     assert!(open["threads"].as_array().unwrap().is_empty());
-    let (_, resolved) = app
-        .json("GET", "/api/v1/discussions?status=resolved", None)
-        .await;
+    let (_, resolved) = app.api_get("/api/v1/discussions?status=resolved").await;
     assert_eq!(resolved["threads"][0]["id"], id.as_str());
     let (s, _) = app.get("/discussions?status=all").await;
     assert_eq!(s, StatusCode::OK);
@@ -644,10 +588,9 @@ async fn discussions_over_the_api_and_on_the_page() {
 
     // Mentions link to the person's page; a person's page shows what they wrote.
     let (_, c) = app
-        .json(
-            "POST",
+        .post(
             &format!("/api/v1/discussions/{id}/comments"),
-            Some(json!({"body": "Ask @Dana.K about it, or mail dana@example.com. `@notme`"})),
+            json!({"body": "Ask @Dana.K about it, or mail dana@example.com. `@notme`"}),
         )
         .await;
     let html = c["comment"]["html"].as_str().unwrap();
@@ -670,10 +613,9 @@ async fn discussions_over_the_api_and_on_the_page() {
 async fn read_only_visitors_cannot_discuss() {
     let app = App::new(Access::Read);
     let (s, _) = app
-        .json(
-            "POST",
+        .post(
             "/api/v1/pages/Home/discussions",
-            Some(json!({"title": "t", "body": "b"})),
+            json!({"title": "t", "body": "b"}),
         )
         .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
@@ -704,17 +646,14 @@ async fn search_facets_count_and_filter_on_click() {
         ),
     ] {
         let (s, _) = app
-            .json(
-                "PUT",
-                &format!("/api/v1/pages/{}", path.replace(' ', "%20")),
-                Some(json!({"markdown": md})),
+            .put(
+                &format!("{}", path.replace(' ', "%20")),
+                json!({"markdown": md}),
             )
             .await;
         assert_eq!(s, StatusCode::CREATED, "{path}");
     }
-    let (s, v) = app
-        .json("GET", "/api/v1/search?q=quokka&limit=1", None)
-        .await;
+    let (s, v) = app.api_get("/api/v1/search?q=quokka&limit=1").await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["total"], 3);
     assert_eq!(v["hits"].as_array().unwrap().len(), 1);
@@ -746,7 +685,7 @@ async fn search_facets_count_and_filter_on_click() {
         "removing leads back"
     );
     let (_, v) = app
-        .json("GET", "/api/v1/search?q=quokka%20type%3Acase-story", None)
+        .api_get("/api/v1/search?q=quokka%20type%3Acase-story")
         .await;
     assert_eq!(v["total"], 2);
     assert_eq!(v["facets"]["type"][0]["active"], true);
@@ -759,20 +698,12 @@ async fn search_facets_count_and_filter_on_click() {
 #[tokio::test]
 async fn search_offers_a_spelling_that_finds_more() {
     let app = App::new(Access::Edit);
-    let (s, _) = app
-        .json(
-            "PUT",
-            "/api/v1/pages/Quarterly%20Review",
-            Some(json!({"markdown": "# Quarterly review\n\nThe stakeholder map and the renewal forecast.\n"})),
-        )
-        .await;
+    let (s, _) = app.put("Quarterly%20Review", json!({"markdown": "# Quarterly review\n\nThe stakeholder map and the renewal forecast.\n"})).await;
     assert_eq!(s, StatusCode::CREATED);
-    let (s, v) = app
-        .json("GET", "/api/v1/search?q=stakholder%20forecats", None)
-        .await;
+    let (s, v) = app.api_get("/api/v1/search?q=stakholder%20forecats").await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["did_you_mean"], "stakeholder forecast");
-    let (_, v) = app.json("GET", "/api/v1/search?q=stakeholder", None).await;
+    let (_, v) = app.api_get("/api/v1/search?q=stakeholder").await;
     assert_eq!(v["did_you_mean"], Value::Null);
     let (s, body) = app.get("/search?q=stakholder%20forecats").await;
     assert_eq!(s, StatusCode::OK);
@@ -788,22 +719,20 @@ async fn search_offers_a_spelling_that_finds_more() {
 async fn search_of_past_versions_answers_with_revisions() {
     let app = App::new(Access::Edit);
     let (_, v1) = app
-        .json(
-            "PUT",
-            "/api/v1/pages/deals/Acme",
-            Some(json!({"markdown": "# Acme\n\nThe discount was quetzal percent.\n"})),
+        .put(
+            "deals/Acme",
+            json!({"markdown": "# Acme\n\nThe discount was quetzal percent.\n"}),
         )
         .await;
     let r1 = v1["revision"].as_str().unwrap().to_string();
     let (s, _) = app
-        .json(
-            "PUT",
-            "/api/v1/pages/deals/Acme",
-            Some(json!({"markdown": "# Acme\n\nThe discount is thirty percent now.\n"})),
+        .put(
+            "deals/Acme",
+            json!({"markdown": "# Acme\n\nThe discount is thirty percent now.\n"}),
         )
         .await;
     assert_eq!(s, StatusCode::OK);
-    let (_, now) = app.json("GET", "/api/v1/search?q=quetzal", None).await;
+    let (_, now) = app.api_get("/api/v1/search?q=quetzal").await;
     assert_eq!(
         (now["total"].clone(), now["past"].clone()),
         (json!(0), json!(false))

@@ -62,6 +62,13 @@ pub struct SignedIn {
     pub csrf: String,
 }
 
+impl SignedIn {
+    /// The hidden form field that carries the CSRF token, as the theme writes it.
+    pub fn csrf_field(&self) -> String {
+        format!("name=\"csrf_token\" value=\"{}\"", self.csrf)
+    }
+}
+
 impl App {
     /// Visitors get `anonymous`; there are no accounts.
     pub fn new(anonymous: Access) -> App {

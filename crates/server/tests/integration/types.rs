@@ -100,9 +100,7 @@ async fn the_new_page_form_follows_the_type() {
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(r.headers["location"], "/edit/cases/Zephyr%20Pilot");
     assert_eq!(app.commits(), n + 1);
-    let (_, v) = app
-        .json("GET", "/api/v1/pages/cases/Zephyr%20Pilot", None)
-        .await;
+    let (_, v) = app.api_get("/api/v1/pages/cases/Zephyr%20Pilot").await;
     assert_eq!(v["front_matter"]["deal_size"], 120000);
     assert_eq!(v["front_matter"]["customer"], "Zephyr & Co");
     assert_eq!(v["tags"], json!(["pilot", "grocery"]));
@@ -147,7 +145,7 @@ async fn the_new_page_form_respects_permissions_and_the_cross_site_guard() {
 #[tokio::test]
 async fn pages_show_what_does_not_fit_their_type_and_keep_their_text() {
     let app = App::new(Access::Edit);
-    app.json("PUT", "/api/v1/pages/cases/Odd", Some(json!({"markdown": "---\ntype: case-story\ncustomer: Odd Ltd\nindustry: retail\nregion: mars\noutcome: won\ndeal_type: renewal\ndeal_size: plenty\nclosed: 2025-01-01\n---\nThe story itself.\n"}))).await;
+    app.put("cases/Odd", json!({"markdown": "---\ntype: case-story\ncustomer: Odd Ltd\nindustry: retail\nregion: mars\noutcome: won\ndeal_type: renewal\ndeal_size: plenty\nclosed: 2025-01-01\n---\nThe story itself.\n"})).await;
     let (s, page) = app.get("/wiki/cases/Odd").await;
     assert_eq!(s, StatusCode::OK);
     assert!(page.contains("does not fit its type"), "{page}");
@@ -157,15 +155,11 @@ async fn pages_show_what_does_not_fit_their_type_and_keep_their_text() {
     assert!(page.contains("Deal size is `plenty`"));
     assert!(page.contains("The story itself."));
     assert!(page.contains("<dt>Customer</dt><dd>Odd Ltd</dd>"));
-    let (_, v) = app.json("GET", "/api/v1/pages/cases/Odd", None).await;
+    let (_, v) = app.api_get("/api/v1/pages/cases/Odd").await;
     let warnings = v["type_warnings"].as_array().unwrap();
     assert_eq!(warnings.len(), 2, "{v}");
     let (_, v) = app
-        .json(
-            "GET",
-            "/api/v1/pages/cases/Northwind%20Renewal%20Rescue",
-            None,
-        )
+        .api_get("/api/v1/pages/cases/Northwind%20Renewal%20Rescue")
         .await;
     assert_eq!(v["type_warnings"], json!([]));
 
@@ -186,7 +180,7 @@ async fn pages_show_what_does_not_fit_their_type_and_keep_their_text() {
         "{preview}"
     );
     assert!(preview.contains("Draft text."));
-    app.json("PUT", "/api/v1/pages/cases/Broken", Some(json!({"markdown": "---\ntype: case-story\noutcome: [won\n---\nStill readable <script>alert(1)</script>.\n"}))).await;
+    app.put("cases/Broken", json!({"markdown": "---\ntype: case-story\noutcome: [won\n---\nStill readable <script>alert(1)</script>.\n"})).await;
     let (s, page) = app.get("/wiki/cases/Broken").await;
     assert_eq!(s, StatusCode::OK);
     assert!(page.contains("front matter could not be read"), "{page}");
