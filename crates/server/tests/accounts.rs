@@ -64,6 +64,31 @@ impl App {
         self.send(call(method, uri).token(token).json(&body)).await
     }
 
+    /// `PUT /api/v1/pages/{path}` with `body`, as the owner of `token`.
+    async fn put_page(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+        self.api("PUT", &format!("/api/v1/pages/{path}"), token, body)
+            .await
+    }
+
+    /// A new thread on the page at `path`, started by the owner of `token`.
+    async fn post_thread(&self, path: &str, token: Option<&str>, title: &str, body: &str) -> Resp {
+        let uri = format!("/api/v1/pages/{path}/discussions");
+        self.api("POST", &uri, token, json!({"title": title, "body": body}))
+            .await
+    }
+
+    /// A comment in the thread `id` by the owner of `token`.
+    async fn post_comment(&self, id: &str, token: Option<&str>, body: &str) -> Resp {
+        let uri = format!("/api/v1/discussions/{id}/comments");
+        self.api("POST", &uri, token, json!({ "body": body })).await
+    }
+
+    /// The comment `cid` of the thread `id` changed by the owner of `token`.
+    async fn edit_comment(&self, id: &str, cid: &str, token: Option<&str>, body: &str) -> Resp {
+        let uri = format!("/api/v1/discussions/{id}/comments/{cid}");
+        self.api("PUT", &uri, token, json!({ "body": body })).await
+    }
+
     fn git_log_author(&self) -> String {
         self.git(&["log", "-1", "--format=%an <%ae>"])
             .trim()
@@ -154,21 +179,14 @@ async fn tokens_roles_and_the_commit_author() {
     let body = json!({"markdown": "# Plan\n\nby ann\n"});
     let before = app.commits();
 
-    let r = app
-        .api("PUT", "/api/v1/pages/team/Plan", None, body.clone())
-        .await;
+    let r = app.put_page("team/Plan", None, body.clone()).await;
     assert_eq!(
         r.status,
         StatusCode::UNAUTHORIZED,
         "anonymous may only read"
     );
     let r = app
-        .api(
-            "PUT",
-            "/api/v1/pages/team/Plan",
-            Some("cbt_wrong"),
-            body.clone(),
-        )
+        .put_page("team/Plan", Some("cbt_wrong"), body.clone())
         .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert!(
@@ -182,9 +200,7 @@ async fn tokens_roles_and_the_commit_author() {
         .api("GET", "/api/v1/pages", Some("cbt_wrong"), json!(null))
         .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
-    let r = app
-        .api("PUT", "/api/v1/pages/team/Plan", Some(&rita), body.clone())
-        .await;
+    let r = app.put_page("team/Plan", Some(&rita), body.clone()).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "a reader may not write");
     assert_eq!(app.commits(), before, "refusals change nothing");
     let r = app
@@ -192,26 +208,20 @@ async fn tokens_roles_and_the_commit_author() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "a reader may read");
 
-    let r = app
-        .api("PUT", "/api/v1/pages/team/Plan", Some(&ann), body.clone())
-        .await;
+    let r = app.put_page("team/Plan", Some(&ann), body.clone()).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     assert_eq!(app.git_log_author(), "ann <ann@example.com>");
 
     // Promoted, Rita may write, and her commits carry her name.
     app.accounts().set_role("rita", Role::Editor).unwrap();
-    let r = app
-        .api("PUT", "/api/v1/pages/team/Rita", Some(&rita), body.clone())
-        .await;
+    let r = app.put_page("team/Rita", Some(&rita), body.clone()).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     assert_eq!(app.git_log_author(), "rita <rita@example.com>");
 
     // A revoked token stops working at once.
     let id = app.accounts().tokens("ann").unwrap()[0].id;
     app.accounts().revoke_token("ann", id).unwrap();
-    let r = app
-        .api("PUT", "/api/v1/pages/team/Plan", Some(&ann), body)
-        .await;
+    let r = app.put_page("team/Plan", Some(&ann), body).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }
 
@@ -548,12 +558,7 @@ async fn a_password_change_ends_other_sessions_and_tokens_are_made_on_the_accoun
     let token = r.body[at..].split('<').next().unwrap().to_string();
     assert!(token.starts_with("cbt_"));
     let put = app
-        .api(
-            "PUT",
-            "/api/v1/pages/Laptop",
-            Some(&token),
-            json!({"markdown": "x"}),
-        )
+        .put_page("Laptop", Some(&token), json!({"markdown": "x"}))
         .await;
     assert_eq!(put.status, StatusCode::CREATED);
     let page = app.get("/account", Some(&renewed)).await;
@@ -876,21 +881,15 @@ async fn signed_in_readers_discuss_but_do_not_edit_and_admins_fix_any_comment() 
     let token = |n: &str| app.accounts().create_token(n, "t").unwrap().1;
     let (rita, ann, root) = (token("rita"), token("ann"), token("root"));
     let r = app
-        .api(
-            "POST",
-            "/api/v1/pages/Home/discussions",
-            Some(&rita),
-            json!({"title": "A reader asks", "body": "Why this page?"}),
-        )
+        .post_thread("Home", Some(&rita), "A reader asks", "Why this page?")
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     assert_eq!(app.git_log_author(), "rita <rita@example.com>");
     let id = r.json()["id"].as_str().unwrap().to_string();
     let cid = r.json()["comments"][0]["id"].as_str().unwrap().to_string();
     let r = app
-        .api(
-            "PUT",
-            "/api/v1/pages/Home",
+        .put_page(
+            "Home",
             Some(&rita),
             json!({"markdown": "# Home\n\nmine now\n"}),
         )
@@ -906,14 +905,7 @@ async fn signed_in_readers_discuss_but_do_not_edit_and_admins_fix_any_comment() 
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.json()["comments"][0]["markdown"], "tidied");
-    let r = app
-        .api(
-            "POST",
-            "/api/v1/pages/Home/discussions",
-            None,
-            json!({"title": "x", "body": "y"}),
-        )
-        .await;
+    let r = app.post_thread("Home", None, "x", "y").await;
     assert_eq!(
         r.status,
         StatusCode::UNAUTHORIZED,
@@ -934,12 +926,7 @@ async fn a_comment_belongs_to_its_account_not_to_its_email_address() {
     let token = |n: &str| app.accounts().create_token(n, "t").unwrap().1;
     let (ann, mallory) = (token("ann"), token("mallory"));
     let r = app
-        .api(
-            "POST",
-            "/api/v1/pages/Home/discussions",
-            Some(&ann),
-            json!({"title": "Pricing", "body": "Ann's words"}),
-        )
+        .post_thread("Home", Some(&ann), "Pricing", "Ann's words")
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let id = r.json()["id"].as_str().unwrap().to_string();
@@ -1007,12 +994,7 @@ async fn inbox(app: &App, token: &str) -> Value {
 
 async fn start_thread(app: &App, token: &str, page: &str, title: &str, body: &str) -> String {
     let r = app
-        .api(
-            "POST",
-            &format!("/api/v1/pages/{}/discussions", page.replace(' ', "%20")),
-            Some(token),
-            json!({"title": title, "body": body}),
-        )
+        .post_thread(&page.replace(' ', "%20"), Some(token), title, body)
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     r.json()["id"].as_str().unwrap().to_string()
@@ -1067,12 +1049,7 @@ async fn a_mention_reaches_the_inbox_and_a_reply_the_thread_starter() {
 
     // A reply tells whoever took part, never the one replying.
     let r = app
-        .api(
-            "POST",
-            &format!("/api/v1/discussions/{id}/comments"),
-            Some(&cy),
-            json!({"body": "We lost it on price."}),
-        )
+        .post_comment(&id, Some(&cy), "We lost it on price.")
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let a = inbox(&app, &ann).await;
@@ -1085,12 +1062,7 @@ async fn a_mention_reaches_the_inbox_and_a_reply_the_thread_starter() {
 
     // One notification per person per action: a mention wins over a reply.
     let r = app
-        .api(
-            "POST",
-            &format!("/api/v1/discussions/{id}/comments"),
-            Some(&cy),
-            json!({"body": "@ann does that match your notes?"}),
-        )
+        .post_comment(&id, Some(&cy), "@ann does that match your notes?")
         .await;
     assert_eq!(r.status, StatusCode::CREATED);
     let a = inbox(&app, &ann).await;
@@ -1103,11 +1075,11 @@ async fn a_mention_reaches_the_inbox_and_a_reply_the_thread_starter() {
         .unwrap()
         .to_string();
     let r = app
-        .api(
-            "PUT",
-            &format!("/api/v1/discussions/{id}/comments/{cid}"),
+        .edit_comment(
+            &id,
+            &cid,
             Some(&cy),
-            json!({"body": "@ann @bob does that match your notes?"}),
+            "@ann @bob does that match your notes?",
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
@@ -1143,12 +1115,7 @@ async fn watching_a_folder_tells_of_edits_until_unwatched() {
         let ann = ann.clone();
         async move {
             let r = app
-                .api(
-                    "PUT",
-                    "/api/v1/pages/team/deep/Plan",
-                    Some(&ann),
-                    json!({"markdown": text}),
-                )
+                .put_page("team/deep/Plan", Some(&ann), json!({"markdown": text}))
                 .await;
             assert!(r.status.is_success(), "{}", r.body);
         }
