@@ -240,7 +240,7 @@ async fn form_posts_of_a_session_need_its_csrf_token() {
     let mut wrong = fields.to_vec();
     wrong.push(("csrf_token", "0000"));
     let r = app
-        .post_form("/edit/team/Notes", Some(&session), &wrong)
+        .post_form("/edit/team/Notes", Some(session), &wrong)
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "a wrong token");
     // Another session's token does not fit this one.
@@ -250,7 +250,7 @@ async fn form_posts_of_a_session_need_its_csrf_token() {
     let mut theirs = fields.to_vec();
     theirs.push(("csrf_token", &other_csrf));
     let r = app
-        .post_form("/edit/team/Notes", Some(&session), &theirs)
+        .post_form("/edit/team/Notes", Some(session), &theirs)
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(app.commits(), before);

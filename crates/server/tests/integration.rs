@@ -5,7 +5,7 @@ mod common;
 
 use axum::http::StatusCode;
 use casebook_server::{Access, ServerOptions};
-use common::{App, call, encode};
+use common::{App, call, each, encode};
 use serde_json::{Value, json};
 
 impl App {
@@ -72,13 +72,10 @@ async fn page_lifecycle_over_the_api() {
     let (_, v) = app
         .api_get("/api/v1/pages/deals/Acme%20Renewal/history")
         .await;
-    let revs: Vec<&str> = v["revisions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["revision"].as_str().unwrap())
-        .collect();
-    assert_eq!(revs, [r2.as_str(), r1.as_str()]);
+    assert_eq!(
+        each(&v, "revisions", "revision"),
+        [r2.as_str(), r1.as_str()]
+    );
     let (_, v) = app
         .api_get(&format!(
             "/api/v1/pages/deals/Acme%20Renewal/diff?from={r1}&to={r2}"
@@ -159,7 +156,7 @@ async fn bad_input_is_refused_and_changes_nothing() {
         "a//b",
         "x%0Ay",
     ] {
-        let (s, v) = app.put(&format!("{path}"), json!({"markdown": "x"})).await;
+        let (s, v) = app.put(path, json!({"markdown": "x"})).await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{path}: {v}");
         assert_eq!(v["error"]["code"], "invalid_input", "{path}");
         assert!(!v["error"]["message"].as_str().unwrap().is_empty());
@@ -646,10 +643,7 @@ async fn search_facets_count_and_filter_on_click() {
         ),
     ] {
         let (s, _) = app
-            .put(
-                &format!("{}", path.replace(' ', "%20")),
-                json!({"markdown": md}),
-            )
+            .put(&path.replace(' ', "%20"), json!({"markdown": md}))
             .await;
         assert_eq!(s, StatusCode::CREATED, "{path}");
     }

@@ -262,6 +262,12 @@ pub async fn listen() -> (tokio::net::TcpListener, String) {
     (listener, base)
 }
 
+/// The `field` of each element of the list `v[list]`, as text.
+pub fn each<'a>(v: &'a Value, list: &str, field: &str) -> Vec<&'a str> {
+    let items = v[list].as_array().unwrap();
+    items.iter().map(|i| i[field].as_str().unwrap()).collect()
+}
+
 /// A client's address, `127.0.0.n`.
 pub fn addr(n: u8) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, n], 40000))
