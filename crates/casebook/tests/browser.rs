@@ -577,6 +577,18 @@ fn inject(html: &str) -> String {
 // Planting
 // ---------------------------------------------------------------------------------------------
 
+/// The fields of a case story that every door fills: text, enum, money and date fields.
+const CASE_FIELDS: [&str; 8] = [
+    "customer",
+    "industry",
+    "region",
+    "outcome",
+    "deal_type",
+    "deal_size",
+    "currency",
+    "closed",
+];
+
 /// A YAML scalar for any text (YAML reads JSON strings).
 fn yaml(s: &str) -> String {
     serde_json::to_string(s).unwrap()
@@ -726,21 +738,11 @@ async fn xss_corpus_stays_inert_in_headless_chromium() {
             .join("&")
     };
     let line = corpus.line();
-    let hostile: Vec<(String, &str)> = [
-        "customer",
-        "industry",
-        "region",
-        "outcome",
-        "deal_type",
-        "deal_size",
-        "currency",
-        "closed",
-        "owner",
-        "competitors",
-    ]
-    .iter()
-    .map(|k| (format!("f_{k}"), line.as_str()))
-    .collect();
+    let hostile: Vec<(String, &str)> = CASE_FIELDS
+        .iter()
+        .chain(&["owner", "competitors"])
+        .map(|k| (format!("f_{k}"), line.as_str()))
+        .collect();
     let mut pairs: Vec<(&str, &str)> = hostile.iter().map(|(k, v)| (k.as_str(), *v)).collect();
     pairs.extend([("title", line.as_str()), ("tags", line.as_str())]);
     let refused = p
@@ -852,20 +854,9 @@ async fn xss_corpus_stays_inert_in_headless_chromium() {
     .await;
     // Front matter fields of a typed page: text, enum, money, date and list fields, and one the
     // type does not know.
-    let fields = [
-        "customer",
-        "industry",
-        "region",
-        "outcome",
-        "deal_type",
-        "deal_size",
-        "currency",
-        "closed",
-        "competitors",
-        "notes",
-    ];
-    let fm: String = fields
+    let fm: String = CASE_FIELDS
         .iter()
+        .chain(&["competitors", "notes"])
         .map(|k| format!("{k}: {}\n", yaml(&title)))
         .collect();
     p.put(

@@ -4,7 +4,7 @@
 mod common;
 
 use casebook_server::Access;
-use common::{Server, send};
+use common::{Server, each, send};
 use serde_json::json;
 use std::process::Command;
 
@@ -30,13 +30,10 @@ async fn create_edit_read_history_then_git_log() {
     );
     assert_eq!(v["revision"], r2.as_str());
     let (_, v) = send(http.get(format!("{url}/history"))).await;
-    let revs: Vec<&str> = v["revisions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["revision"].as_str().unwrap())
-        .collect();
-    assert_eq!(revs, [r2.as_str(), r1.as_str()]);
+    assert_eq!(
+        each(&v, "revisions", "revision"),
+        [r2.as_str(), r1.as_str()]
+    );
     // The people's page shows it too.
     let html = http
         .get(format!("{}/wiki/e2e/Deal%20Review", s.base))
@@ -88,11 +85,7 @@ async fn sixteen_stale_writers_lose_nothing() {
         .collect();
     let (_, v) = send(http.put(&url).json(&json!({"markdown": base}))).await;
     let r0 = v["revision"].as_str().unwrap().to_string();
-    let commits_before: u32 = s
-        .repo_git(&["rev-list", "--count", "HEAD"])
-        .trim()
-        .parse()
-        .unwrap();
+    let commits_before = s.commits();
     let mut tasks = Vec::new();
     for i in 0..16 {
         let (http, url, base, r0) = (http.clone(), url.clone(), base.clone(), r0.clone());
@@ -128,11 +121,7 @@ async fn sixteen_stale_writers_lose_nothing() {
     for mine in &committed {
         assert!(fin.contains(mine.as_str()), "{mine} is missing from\n{fin}");
     }
-    let commits_after: u32 = s
-        .repo_git(&["rev-list", "--count", "HEAD"])
-        .trim()
-        .parse()
-        .unwrap();
+    let commits_after = s.commits();
     assert_eq!(
         commits_after - commits_before,
         committed.len() as u32,

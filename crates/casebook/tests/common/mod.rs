@@ -88,6 +88,14 @@ impl Server {
         git(&self.repo, args)
     }
 
+    /// How many commits the server's branch has.
+    pub fn commits(&self) -> u32 {
+        self.repo_git(&["rev-list", "--count", "HEAD"])
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
     /// Stops serving, waits for the server to end, and shuts the engine down.
     pub async fn stop(mut self) {
         let _ = self.stop.take().unwrap().send(());
@@ -123,6 +131,12 @@ pub async fn send(req: reqwest::RequestBuilder) -> (u16, Value) {
         status,
         serde_json::from_str(&body).unwrap_or(Value::String(body)),
     )
+}
+
+/// The `field` of each element of the list `v[list]`, as text.
+pub fn each<'a>(v: &'a Value, list: &str, field: &str) -> Vec<&'a str> {
+    let items = v[list].as_array().unwrap();
+    items.iter().map(|i| i[field].as_str().unwrap()).collect()
 }
 
 /// Every byte but letters, digits and `-_.~` percent-encoded.

@@ -1,7 +1,7 @@
 //! Git over HTTP: the real git client cloning from and pushing to `/wiki.git` on the real
 //! server, under each kind of anonymous access.
 
-use super::common::{Server, send};
+use super::common::{Server, each, send};
 use casebook_engine::Options;
 use casebook_server::{Access, ServerOptions};
 use serde_json::Value;
@@ -110,6 +110,13 @@ impl Wiki {
         ok(Ok(self.git(dir, &["commit", "-q", "-m", message]).await));
     }
 
+    /// Pushes the clone `dir` to `refspec` on the server: git succeeds, and the server's branch
+    /// is where the clone's is.
+    async fn push(&self, dir: &str, refspec: &str) {
+        ok(Ok(self.git(dir, &["push", "-q", "origin", refspec]).await));
+        assert_eq!(self.server_head().await, self.head_of(dir).await);
+    }
+
     /// What git says of the server's repository.
     async fn server_git(&self, args: &[&str]) -> String {
         self.repo_git(args).trim().to_string()
@@ -167,13 +174,7 @@ async fn clone_commit_push_then_read_and_search_at_once() {
     assert_eq!(v["author"], "Pat Pusher");
     assert!(v["markdown"].as_str().unwrap().contains("quokkazanzibar"));
     let (_, v) = get_json(&format!("{}/api/v1/search?q=quokkazanzibar", w.base)).await;
-    let hits: Vec<&str> = v["hits"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["path"].as_str().unwrap())
-        .collect();
-    assert_eq!(hits, ["notes/Pushed Page"]);
+    assert_eq!(each(&v, "hits", "path"), ["notes/Pushed Page"]);
 
     // A second clone falls behind; its push is not a fast-forward and git refuses it.
     ok(Ok(w.clone("b").await));
@@ -182,9 +183,8 @@ async fn clone_commit_push_then_read_and_search_at_once() {
         "# Pushed Page\n\nSecond thoughts.\n",
     );
     w.commit("a", "Second thoughts").await;
-    ok(Ok(w.git("a", &["push", "-q", "origin", "main"]).await));
+    w.push("a", "main").await;
     let head = w.server_head().await;
-    assert_eq!(head, w.head_of("a").await);
     w.write("b/notes/Other.md", "# Other\n");
     w.commit("b", "Other page").await;
     let out = w.git("b", &["push", "origin", "main"]).await;
@@ -280,8 +280,7 @@ async fn a_push_to_another_branch_is_refused_and_says_which_one_to_use() {
     assert_eq!(st, 404);
 
     // The branch itself still takes it.
-    ok(Ok(w.git("a", &["push", "-q", "origin", "HEAD:main"]).await));
-    assert_eq!(w.server_head().await, w.head_of("a").await);
+    w.push("a", "HEAD:main").await;
     let (st, _) = get_json(&format!("{}/api/v1/pages/notes/Idea", w.base)).await;
     assert_eq!(st, 200);
     w.stop().await;
@@ -410,8 +409,7 @@ async fn a_push_over_the_size_limit_is_refused() {
         .await));
     w.write("a/Small.md", "# Small\n");
     w.commit("a", "A small page").await;
-    ok(Ok(w.git("a", &["push", "-q", "origin", "main"]).await));
-    assert_eq!(w.server_head().await, w.head_of("a").await);
+    w.push("a", "main").await;
     w.stop().await;
 }
 
@@ -481,8 +479,7 @@ async fn a_push_with_a_page_over_the_page_limit_is_refused_by_git() {
     w.write("a/notes/Big Copy.bin", &big);
     w.write("a/notes/Fine.md", "Fine. ".repeat(600));
     w.commit("a", "A page under the limit").await;
-    ok(Ok(w.git("a", &["push", "-q", "origin", "main"]).await));
-    assert_eq!(w.server_head().await, w.head_of("a").await);
+    w.push("a", "main").await;
     w.stop().await;
 }
 
@@ -570,8 +567,7 @@ async fn accounts_clone_and_push_with_a_password_or_a_token() {
         .await));
     w.write("e/Pushed by Ed.md", "# Pushed by Ed\n\nfrom a laptop\n");
     w.commit("e", "Ed writes offline").await;
-    ok(Ok(w.git("e", &["push", "-q", "origin", "main"]).await));
-    assert_eq!(w.server_head().await, w.head_of("e").await);
+    w.push("e", "main").await;
     assert!(w.engine.exists(
         &casebook_core::PagePath::parse("Pushed by Ed").unwrap(),
         &casebook_core::ReadScope::everything()
