@@ -1,6 +1,8 @@
 //! Accounts from the command line, then the real binary serving them: the token the CLI printed
 //! writes pages under the account's name, and the first-run setup link is in the log.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -10,6 +12,25 @@ struct Cli {
 }
 
 impl Cli {
+    /// A wiki and its data in a new temp dir.
+    fn new() -> Cli {
+        Cli {
+            tmp: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// `user add NAME --email NAME@example.com [--role ROLE] --password-stdin`: what it said.
+    fn add_user(&self, name: &str, role: Option<&str>, password: &str) -> String {
+        let email = format!("{name}@example.com");
+        let mut args = vec!["user", "add", name, "--email", &email];
+        if let Some(role) = role {
+            args.extend(["--role", role]);
+        }
+        args.push("--password-stdin");
+        self.ok(&args, Some(&format!("{password}\n")))
+    }
+
+    /// Runs the binary with `args` (and where the wiki and its data are) and `stdin`.
     fn run(&self, args: &[&str], stdin: Option<&str>) -> std::process::Output {
         let mut child = Command::new(env!("CARGO_BIN_EXE_casebook"))
             .args(args)
@@ -50,36 +71,19 @@ impl Cli {
     }
 }
 
+/// A command line's words.
+fn words(line: &str) -> Vec<&str> {
+    line.split(' ').collect()
+}
+
 #[test]
 fn users_and_tokens_from_the_command_line() {
-    let cli = Cli {
-        tmp: tempfile::tempdir().unwrap(),
-    };
-    let out = cli.ok(
-        &[
-            "user",
-            "add",
-            "ann",
-            "--email",
-            "ann@example.com",
-            "--role",
-            "editor",
-            "--password-stdin",
-        ],
-        Some("correct horse battery\n"),
-    );
+    let cli = Cli::new();
+    let out = cli.add_user("ann", Some("editor"), "correct horse battery");
     assert!(out.contains("added ann"), "{out}");
     // Without --password-stdin a password is made up and shown once.
     let out = cli.ok(
-        &[
-            "user",
-            "add",
-            "bob",
-            "--email",
-            "bob@example.com",
-            "--role",
-            "reader",
-        ],
+        &words("user add bob --email bob@example.com --role reader"),
         None,
     );
     let generated = out
@@ -94,39 +98,17 @@ fn users_and_tokens_from_the_command_line() {
         "not a valid email",
     );
     cli.fails(
-        &[
-            "user",
-            "add",
-            "ann",
-            "--email",
-            "a@example.com",
-            "--password-stdin",
-        ],
+        &words("user add ann --email a@example.com --password-stdin"),
         Some("long enough\n"),
         "exists already",
     );
     cli.fails(
-        &[
-            "user",
-            "add",
-            "cy",
-            "--email",
-            "cy@example.com",
-            "--role",
-            "root",
-        ],
+        &words("user add cy --email cy@example.com --role root"),
         None,
         "reader, editor or admin",
     );
     cli.fails(
-        &[
-            "user",
-            "add",
-            "cy",
-            "--email",
-            "cy@example.com",
-            "--password-stdin",
-        ],
+        &words("user add cy --email cy@example.com --password-stdin"),
         Some("short\n"),
         "at least 8",
     );
@@ -167,20 +149,8 @@ fn users_and_tokens_from_the_command_line() {
 
 #[test]
 fn groups_and_folder_rules_from_the_command_line() {
-    let cli = Cli {
-        tmp: tempfile::tempdir().unwrap(),
-    };
-    cli.ok(
-        &[
-            "user",
-            "add",
-            "ann",
-            "--email",
-            "ann@example.com",
-            "--password-stdin",
-        ],
-        Some("a long password\n"),
-    );
+    let cli = Cli::new();
+    cli.add_user("ann", None, "a long password");
     cli.ok(&["group", "create", "deal-desk"], None);
     cli.fails(
         &["group", "create", "Deal-Desk"],
@@ -222,13 +192,7 @@ fn groups_and_folder_rules_from_the_command_line() {
 fn a_data_dir_inside_the_content_repository_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let work = tmp.path().join("notes");
-    let init = Command::new("git")
-        .arg("init")
-        .arg("-q")
-        .arg(&work)
-        .status()
-        .unwrap();
-    assert!(init.success());
+    common::git(tmp.path(), &["init", "-q", work.to_str().unwrap()]);
     let out = Command::new(env!("CARGO_BIN_EXE_casebook"))
         .args(["user", "list", "--repo"])
         .arg(&work)
@@ -244,22 +208,8 @@ fn a_data_dir_inside_the_content_repository_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_served_wiki_knows_the_cli_accounts() {
-    let cli = Cli {
-        tmp: tempfile::tempdir().unwrap(),
-    };
-    cli.ok(
-        &[
-            "user",
-            "add",
-            "ann",
-            "--email",
-            "ann@example.com",
-            "--role",
-            "editor",
-            "--password-stdin",
-        ],
-        Some("correct horse battery\n"),
-    );
+    let cli = Cli::new();
+    cli.add_user("ann", Some("editor"), "correct horse battery");
     let token = cli.ok(&["token", "create", "ann"], None).trim().to_string();
     let repo = cli.tmp.path().join("wiki.git");
 
@@ -323,14 +273,8 @@ async fn the_served_wiki_knows_the_cli_accounts() {
         .await
         .unwrap();
     assert_eq!(put.status().as_u16(), 201);
-    let log = Command::new("git")
-        .arg("--git-dir")
-        .arg(&repo)
-        .args(["log", "-1", "--format=%an <%ae>"])
-        .output()
-        .unwrap();
     assert_eq!(
-        String::from_utf8_lossy(&log.stdout).trim(),
+        common::git(&repo, &["log", "-1", "--format=%an <%ae>"]).trim(),
         "ann <ann@example.com>"
     );
 

@@ -17,8 +17,10 @@
 //! Without Chromium the test prints "skipped: chromium not installed" and passes, unless
 //! `CASEBOOK_REQUIRE_BROWSER=1` (CI), where it fails.
 
-use casebook_engine::{Engine, Options};
-use casebook_server::{Access, AppState, ServerOptions};
+mod common;
+
+use casebook_server::Access;
+use common::{Server, enc, enc_path, page_url};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
@@ -575,21 +577,17 @@ fn inject(html: &str) -> String {
 // Planting
 // ---------------------------------------------------------------------------------------------
 
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
-fn enc_path(p: &str) -> String {
-    p.split('/').map(enc).collect::<Vec<_>>().join("/")
-}
+/// The fields of a case story that every door fills: text, enum, money and date fields.
+const CASE_FIELDS: [&str; 8] = [
+    "customer",
+    "industry",
+    "region",
+    "outcome",
+    "deal_type",
+    "deal_size",
+    "currency",
+    "closed",
+];
 
 /// A YAML scalar for any text (YAML reads JSON strings).
 fn yaml(s: &str) -> String {
@@ -603,10 +601,9 @@ struct Planter {
 
 impl Planter {
     async fn put(&self, path: &str, markdown: &str) {
-        let url = format!("{}/api/v1/pages/{}", self.base, enc_path(path));
         let resp = self
             .http
-            .put(&url)
+            .put(page_url(&self.base, path))
             .json(&json!({"markdown": markdown, "message": "Plant a payload"}))
             .send()
             .await
@@ -619,17 +616,20 @@ impl Planter {
         );
     }
 
-    async fn revision(&self, path: &str) -> String {
-        let url = format!("{}/api/v1/pages/{}", self.base, enc_path(path));
-        let v: Value = self
-            .http
-            .get(&url)
+    /// The page as the API answers it.
+    async fn page(&self, path: &str) -> Value {
+        self.http
+            .get(page_url(&self.base, path))
             .send()
             .await
             .unwrap()
             .json()
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    async fn revision(&self, path: &str) -> String {
+        let v = self.page(path).await;
         v["revision"].as_str().expect("a revision").to_string()
     }
 
@@ -655,16 +655,7 @@ impl Planter {
 
     /// The page as Casebook renders it.
     async fn html(&self, path: &str) -> String {
-        let url = format!("{}/api/v1/pages/{}", self.base, enc_path(path));
-        let v: Value = self
-            .http
-            .get(&url)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let v = self.page(path).await;
         v["html"].as_str().expect("a rendered page").to_string()
     }
 
@@ -694,31 +685,8 @@ async fn xss_corpus_stays_inert_in_headless_chromium() {
     };
 
     // The real server, visitors may edit.
-    let tmp = tempfile::tempdir().unwrap();
-    let engine = Engine::open(Options::new(
-        tmp.path().join("wiki.git"),
-        tmp.path().join("data"),
-    ))
-    .unwrap();
-    let state = AppState::new(
-        engine.clone(),
-        ServerOptions {
-            anonymous: Access::Edit,
-            ..ServerOptions::default()
-        },
-    )
-    .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let base = format!("http://{addr}");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        casebook_server::serve(listener, state, async {
-            let _ = stopped.await;
-        })
-        .await
-        .unwrap();
-    });
+    let server = Server::start(Access::Edit).await;
+    let (addr, base) = (server.addr().to_string(), server.base.clone());
 
     // The mirror, on its own port.
     let mirror_listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -770,21 +738,11 @@ async fn xss_corpus_stays_inert_in_headless_chromium() {
             .join("&")
     };
     let line = corpus.line();
-    let hostile: Vec<(String, &str)> = [
-        "customer",
-        "industry",
-        "region",
-        "outcome",
-        "deal_type",
-        "deal_size",
-        "currency",
-        "closed",
-        "owner",
-        "competitors",
-    ]
-    .iter()
-    .map(|k| (format!("f_{k}"), line.as_str()))
-    .collect();
+    let hostile: Vec<(String, &str)> = CASE_FIELDS
+        .iter()
+        .chain(&["owner", "competitors"])
+        .map(|k| (format!("f_{k}"), line.as_str()))
+        .collect();
     let mut pairs: Vec<(&str, &str)> = hostile.iter().map(|(k, v)| (k.as_str(), *v)).collect();
     pairs.extend([("title", line.as_str()), ("tags", line.as_str())]);
     let refused = p
@@ -896,20 +854,9 @@ async fn xss_corpus_stays_inert_in_headless_chromium() {
     .await;
     // Front matter fields of a typed page: text, enum, money, date and list fields, and one the
     // type does not know.
-    let fields = [
-        "customer",
-        "industry",
-        "region",
-        "outcome",
-        "deal_type",
-        "deal_size",
-        "currency",
-        "closed",
-        "competitors",
-        "notes",
-    ];
-    let fm: String = fields
+    let fm: String = CASE_FIELDS
         .iter()
+        .chain(&["competitors", "notes"])
         .map(|k| format!("{k}: {}\n", yaml(&title)))
         .collect();
     p.put(
@@ -1107,7 +1054,5 @@ async fn xss_corpus_stays_inert_in_headless_chromium() {
         "discussions never showed payloads {hidden:?}"
     );
 
-    let _ = stop.send(());
-    server.await.unwrap();
-    engine.shutdown();
+    server.stop().await;
 }

@@ -1,93 +1,16 @@
 //! End to end: the real server on 127.0.0.1:0 (the same `serve` the binary runs), spoken to over
 //! HTTP, with the repository checked by the real git CLI; and the binary itself.
 
-use casebook_engine::{Engine, Options};
-use casebook_server::{Access, AppState, ServerOptions};
-use serde_json::{Value, json};
+mod common;
+
+use casebook_server::Access;
+use common::{Server, each, send};
+use serde_json::json;
 use std::process::Command;
-
-struct Server {
-    base: String,
-    repo: std::path::PathBuf,
-    engine: Engine,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
-    _tmp: tempfile::TempDir,
-}
-
-impl Server {
-    async fn start() -> Server {
-        let tmp = tempfile::tempdir().unwrap();
-        let repo = tmp.path().join("wiki.git");
-        let engine = Engine::open(Options::new(&repo, tmp.path().join("data"))).unwrap();
-        let state = AppState::new(
-            engine.clone(),
-            ServerOptions {
-                anonymous: Access::Edit,
-                ..ServerOptions::default()
-            },
-        )
-        .unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let task = tokio::spawn(async move {
-            casebook_server::serve(listener, state, async {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-        });
-        Server {
-            base,
-            repo,
-            engine,
-            stop: Some(tx),
-            task: Some(task),
-            _tmp: tmp,
-        }
-    }
-
-    fn page(&self, path: &str) -> String {
-        let enc: Vec<String> = path.split('/').map(|s| s.replace(' ', "%20")).collect();
-        format!("{}/api/v1/pages/{}", self.base, enc.join("/"))
-    }
-
-    fn git(&self, args: &[&str]) -> String {
-        let out = Command::new("git")
-            .arg("--git-dir")
-            .arg(&self.repo)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    async fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        self.task.take().unwrap().await.unwrap();
-        self.engine.shutdown();
-    }
-}
-
-async fn send(req: reqwest::RequestBuilder) -> (u16, Value) {
-    let resp = req.send().await.unwrap();
-    let status = resp.status().as_u16();
-    let body = resp.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&body).unwrap_or(Value::String(body)),
-    )
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_edit_read_history_then_git_log() {
-    let s = Server::start().await;
+    let s = Server::start(Access::Edit).await;
     let http = reqwest::Client::new();
     let url = s.page("e2e/Deal Review");
     let (st, v) = send(http.put(&url).json(
@@ -107,13 +30,10 @@ async fn create_edit_read_history_then_git_log() {
     );
     assert_eq!(v["revision"], r2.as_str());
     let (_, v) = send(http.get(format!("{url}/history"))).await;
-    let revs: Vec<&str> = v["revisions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["revision"].as_str().unwrap())
-        .collect();
-    assert_eq!(revs, [r2.as_str(), r1.as_str()]);
+    assert_eq!(
+        each(&v, "revisions", "revision"),
+        [r2.as_str(), r1.as_str()]
+    );
     // The people's page shows it too.
     let html = http
         .get(format!("{}/wiki/e2e/Deal%20Review", s.base))
@@ -125,10 +45,10 @@ async fn create_edit_read_history_then_git_log() {
         .unwrap();
     assert!(html.contains("We lost on value, not price."));
     // git agrees: two commits with the messages, the file at HEAD.
-    let log = s.git(&["log", "--format=%H %s", "-2", "--", "e2e/Deal Review.md"]);
+    let log = s.repo_git(&["log", "--format=%H %s", "-2", "--", "e2e/Deal Review.md"]);
     assert_eq!(log, format!("{r2} Sharper\n{r1} First notes\n"));
     assert_eq!(
-        s.git(&["show", "HEAD:e2e/Deal Review.md"]),
+        s.repo_git(&["show", "HEAD:e2e/Deal Review.md"]),
         "# Deal Review\n\nWe lost on value, not price.\n"
     );
     // Searchable within a second of the save.
@@ -157,7 +77,7 @@ async fn create_edit_read_history_then_git_log() {
 /// answered 409 carrying its text back. No text is silently lost.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sixteen_stale_writers_lose_nothing() {
-    let s = Server::start().await;
+    let s = Server::start(Access::Edit).await;
     let http = reqwest::Client::new();
     let url = s.page("team/Shared Page");
     let base: String = std::iter::once("# Shared Page\n".to_string())
@@ -165,11 +85,7 @@ async fn sixteen_stale_writers_lose_nothing() {
         .collect();
     let (_, v) = send(http.put(&url).json(&json!({"markdown": base}))).await;
     let r0 = v["revision"].as_str().unwrap().to_string();
-    let commits_before: u32 = s
-        .git(&["rev-list", "--count", "HEAD"])
-        .trim()
-        .parse()
-        .unwrap();
+    let commits_before = s.commits();
     let mut tasks = Vec::new();
     for i in 0..16 {
         let (http, url, base, r0) = (http.clone(), url.clone(), base.clone(), r0.clone());
@@ -205,11 +121,7 @@ async fn sixteen_stale_writers_lose_nothing() {
     for mine in &committed {
         assert!(fin.contains(mine.as_str()), "{mine} is missing from\n{fin}");
     }
-    let commits_after: u32 = s
-        .git(&["rev-list", "--count", "HEAD"])
-        .trim()
-        .parse()
-        .unwrap();
+    let commits_after = s.commits();
     assert_eq!(
         commits_after - commits_before,
         committed.len() as u32,
@@ -355,13 +267,7 @@ fn import_maps_site_links_and_refuses_a_bad_mapping() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let show = Command::new("git")
-        .arg("--git-dir")
-        .arg(&repo)
-        .args(["show", "--name-only", "--format=", "HEAD"])
-        .output()
-        .unwrap();
-    let files = String::from_utf8_lossy(&show.stdout);
+    let files = common::git(&repo, &["show", "--name-only", "--format=", "HEAD"]);
     assert!(
         files.contains(".casebook/links.toml") && files.contains("hb/sales/index.html.md"),
         "{files}"

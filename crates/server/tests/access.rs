@@ -5,17 +5,14 @@
 //! source that the table does not list (or a row whose route is gone) fails the test, so a new
 //! route cannot arrive without its rules.
 
+mod common;
+
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
-use casebook_engine::{Engine, Options};
-use casebook_server::{Access, Accounts, AppState, Role, ServerOptions, router};
+use casebook_server::{Access, Role};
+use common::{App, PW, call, form};
 use serde_json::{Value, json};
 use std::collections::{BTreeSet, HashMap};
-use std::process::Command;
-use std::sync::Arc;
-use tower::ServiceExt;
-
-const PW: &str = "correct horse battery";
 
 /// Route sources, read at build time so the table is compared with the router as written.
 const SOURCES: &[(&str, &str)] = &[
@@ -612,85 +609,11 @@ impl Kit {
     }
 }
 
-struct App {
-    _tmp: tempfile::TempDir,
-    state: AppState,
-    accounts: Arc<Accounts>,
-    repo: std::path::PathBuf,
-    anonymous: Access,
-    /// `walk/**` is restricted to a group the outsider is not in.
-    restricted: bool,
-}
-
-struct Resp {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
-fn form(pairs: &[(&str, String)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| {
-            format!(
-                "{k}={}",
-                percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC)
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
 impl App {
-    fn new(anonymous: Access, restricted: bool) -> App {
-        let tmp = tempfile::tempdir().unwrap();
-        let repo = tmp.path().join("wiki.git");
-        let data = tmp.path().join("data");
-        let engine = Engine::open(Options::new(&repo, &data)).unwrap();
-        engine.wait_indexed();
-        let accounts = Arc::new(Accounts::open(&data).unwrap());
-        let state = AppState::new(
-            engine,
-            ServerOptions {
-                anonymous,
-                accounts: Some(accounts.clone()),
-                ..ServerOptions::default()
-            },
-        )
-        .unwrap();
-        App {
-            _tmp: tmp,
-            state,
-            accounts,
-            repo,
-            anonymous,
-            restricted,
-        }
-    }
-
-    async fn send(&self, req: Request<Body>) -> Resp {
-        let resp = router(self.state.clone()).oneshot(req).await.unwrap();
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
-            .await
-            .unwrap();
-        Resp {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&body).into_owned(),
-        }
-    }
-
     async fn api(&self, method: &str, uri: &str, token: &str, body: Value) -> Value {
-        let req = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header(header::CONTENT_TYPE, "application/json")
-            .header(header::AUTHORIZATION, format!("Bearer {token}"))
-            .body(Body::from(body.to_string()))
-            .unwrap();
-        let r = self.send(req).await;
+        let r = self
+            .send(call(method, uri).token(Some(token)).json(&body))
+            .await;
         assert!(
             r.status.is_success(),
             "{method} {uri}: {} {}",
@@ -700,67 +623,37 @@ impl App {
         serde_json::from_str(&r.body).unwrap()
     }
 
-    async fn login(&self, name: &str) -> (String, String) {
-        let req = Request::post("/login")
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(form(&[
-                ("name", name.to_string()),
-                ("password", PW.to_string()),
-            ])))
-            .unwrap();
-        let r = self.send(req).await;
-        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-        let cookie = r.headers[header::SET_COOKIE].to_str().unwrap();
-        let session = cookie.split(';').next().unwrap()["casebook_session=".len()..].to_string();
-        let req = Request::get("/account")
-            .header(header::COOKIE, format!("casebook_session={session}"))
-            .body(Body::empty())
-            .unwrap();
-        let page = self.send(req).await;
-        let at = page.body.find("name=\"csrf_token\" value=\"").unwrap() + 25;
-        (session, page.body[at..at + 64].to_string())
-    }
-
-    fn commits(&self) -> u32 {
-        let out = Command::new("git")
-            .arg("--git-dir")
-            .arg(&self.repo)
-            .args(["rev-list", "--count", "HEAD"])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
-    }
-
     /// People, their credentials, and for each of them pages and a thread of their own, so a
-    /// request that succeeds for one leaves the others' fixtures alone.
-    async fn setup(&self) -> (HashMap<&'static str, Kit>, String) {
-        self.accounts
+    /// request that succeeds for one leaves the others' fixtures alone. With `restricted`,
+    /// `walk/**` is restricted to a group the outsider is not in.
+    async fn setup(&self, restricted: bool) -> (HashMap<&'static str, Kit>, String) {
+        self.accounts()
             .add_user("rita", "rita@example.com", Role::Reader, PW)
             .unwrap();
-        self.accounts
+        self.accounts()
             .add_user("ed", "ed@example.com", Role::Editor, PW)
             .unwrap();
-        self.accounts
+        self.accounts()
             .add_user("ada", "ada@example.com", Role::Admin, PW)
             .unwrap();
-        self.accounts
+        self.accounts()
             .add_user("zed", "zed@example.com", Role::Reader, PW)
             .unwrap();
-        self.accounts
+        self.accounts()
             .add_user("otto", "otto@example.com", Role::Editor, PW)
             .unwrap();
-        if self.restricted {
-            self.accounts.add_group("walkers").unwrap();
+        if restricted {
+            self.accounts().add_group("walkers").unwrap();
             for member in ["rita", "ed", "zed"] {
-                self.accounts.add_member("walkers", member).unwrap();
+                self.accounts().add_member("walkers", member).unwrap();
             }
-            self.accounts
+            self.accounts()
                 .set_folder_rule("walk/**", &["walkers"])
                 .unwrap();
         }
-        let ada = self.accounts.create_token("ada", "setup").unwrap().1;
-        let ed = self.accounts.create_token("ed", "setup").unwrap().1;
-        let (zed_token, zed_secret) = self.accounts.create_token("zed", "keep").unwrap();
+        let ada = self.accounts().create_token("ada", "setup").unwrap().1;
+        let ed = self.accounts().create_token("ed", "setup").unwrap().1;
+        let (zed_token, zed_secret) = self.accounts().create_token("zed", "keep").unwrap();
         let put = |path: String, md: &str| {
             let uri = format!("/api/v1/pages/{path}");
             let body = json!({ "markdown": md });
@@ -790,13 +683,13 @@ impl App {
                 .await;
             let mut kit = Kit::default();
             if let Some(name) = who.account() {
-                kit.token = Some(self.accounts.create_token(name, "walk").unwrap().1);
-                let (session, csrf) = self.login(name).await;
-                kit.session = Some(session);
-                kit.csrf = Some(csrf);
+                kit.token = Some(self.accounts().create_token(name, "walk").unwrap().1);
+                let signed_in = self.sign_in(name).await;
+                kit.session = Some(signed_in.session);
+                kit.csrf = Some(signed_in.csrf);
             }
             let spare = self
-                .accounts
+                .accounts()
                 .create_token(who.account().unwrap_or("zed"), "spare")
                 .unwrap()
                 .0;
@@ -817,59 +710,49 @@ impl App {
     }
 
     fn request(&self, row: &Row, kit: &Kit) -> Request<Body> {
-        let mut b = Request::builder()
-            .method(row.method)
-            .uri(kit.fill(row.path));
-        match row.via {
-            Via::Token => {
-                if let Some(t) = &kit.token {
-                    b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
-                }
-            }
-            Via::Browser => {
-                if let Some(s) = &kit.session {
-                    b = b.header(header::COOKIE, format!("casebook_session={s}"));
-                }
-            }
-        }
-        let body = match &row.payload {
-            Payload::None => Body::empty(),
-            Payload::Json(v) => {
-                b = b.header(header::CONTENT_TYPE, "application/json");
-                Body::from(kit.fill(&v.to_string()))
-            }
+        let b = call(row.method, &kit.fill(row.path));
+        let b = match row.via {
+            Via::Token => b.token(kit.token.as_deref()),
+            Via::Browser => b.session(kit.session.as_deref()),
+        };
+        match &row.payload {
+            Payload::None => b.empty(),
+            Payload::Json(v) => b
+                .header(header::CONTENT_TYPE.as_str(), "application/json")
+                .body(kit.fill(&v.to_string())),
             Payload::Form(pairs) => {
-                b = b.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
                 let mut pairs: Vec<(&str, String)> =
                     pairs.iter().map(|(k, v)| (*k, kit.fill(v))).collect();
                 if let (Some(csrf), Via::Browser) = (&kit.csrf, row.via) {
                     pairs.push(("csrf_token", csrf.clone()));
                 }
-                Body::from(form(&pairs))
+                let pairs: Vec<(&str, &str)> =
+                    pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                b.form_body(form(&pairs))
             }
-        };
-        b.body(body).unwrap()
+        }
     }
 
-    /// Walks the table; returns every difference from it.
-    async fn walk(&self) -> Vec<String> {
-        let (kits, zed_secret) = self.setup().await;
+    /// Walks the table (with `walk/**` restricted, or not); returns every difference from it.
+    async fn walk(&self, restricted: bool) -> Vec<String> {
+        let anonymous = self.state.opts.anonymous;
+        let (kits, zed_secret) = self.setup(restricted).await;
         let mut wrong = Vec::new();
         for row in table() {
             for who in Who::ALL {
-                if who == Who::Outsider && !self.restricted {
+                if who == Who::Outsider && !restricted {
                     // Without the rule the outsider is one more editor.
                     continue;
                 }
                 let kit = &kits[who.label()];
-                let column = match (who, self.anonymous) {
+                let column = match (who, anonymous) {
                     (Who::Anon, Access::None) => 1,
                     (Who::Anon, _) => 0,
                     (Who::Reader, _) => 2,
                     (Who::Editor | Who::Outsider, _) => 3,
                     (Who::Admin, _) => 4,
                 };
-                let expected = if who == Who::Outsider && self.restricted {
+                let expected = if who == Who::Outsider && restricted {
                     row.outside
                 } else {
                     row.expect[column]
@@ -880,8 +763,8 @@ impl App {
                 let got = classify(r.status, &r.headers);
                 let what = format!(
                     "anonymous={:?} restricted={} {:?}: {} {}",
-                    self.anonymous,
-                    self.restricted,
+                    anonymous,
+                    restricted,
                     who,
                     row.method,
                     kit.fill(row.path)
@@ -906,19 +789,17 @@ impl App {
             }
         }
         // Refused account changes are not commits: look at the accounts themselves.
-        if self.accounts.token_user(&zed_secret).unwrap().is_none() {
+        if self.accounts().token_user(&zed_secret).unwrap().is_none() {
             wrong.push(format!(
-                "anonymous={:?}: someone revoked another person's token",
-                self.anonymous
+                "anonymous={anonymous:?}: someone revoked another person's token"
             ));
         }
         for who in Who::ALL {
             let name = format!("new-{}", who.label());
-            let made = self.accounts.user(&name).unwrap().is_some();
+            let made = self.accounts().user(&name).unwrap().is_some();
             if made != (who == Who::Admin) {
                 wrong.push(format!(
-                    "anonymous={:?} {who:?}: account {name} made: {made}",
-                    self.anonymous
+                    "anonymous={anonymous:?} {who:?}: account {name} made: {made}"
                 ));
             }
         }
@@ -934,8 +815,8 @@ async fn every_route_for_every_kind_of_person() {
         (Access::None, false),
         (Access::None, true),
     ] {
-        let app = App::new(anonymous, restricted);
-        wrong.extend(app.walk().await);
+        let app = App::with_accounts(anonymous);
+        wrong.extend(app.walk(restricted).await);
     }
     assert!(
         wrong.is_empty(),
@@ -948,11 +829,7 @@ async fn every_route_for_every_kind_of_person() {
 impl App {
     /// `GET uri` as the owner of `token`: (status, body).
     async fn get(&self, uri: &str, token: &str) -> (StatusCode, String) {
-        let req = Request::get(uri)
-            .header(header::AUTHORIZATION, format!("Bearer {token}"))
-            .body(Body::empty())
-            .unwrap();
-        let r = self.send(req).await;
+        let r = self.send(call("GET", uri).token(Some(token)).empty()).await;
         (r.status, r.body)
     }
 }
@@ -962,8 +839,8 @@ impl App {
 /// notifies or feeds; its members see all of it (so every probe below can tell the difference).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restricted_folder_never_shows_to_people_outside_it() {
-    let app = App::new(Access::Read, false);
-    let acc = &app.accounts;
+    let app = App::with_accounts(Access::Read);
+    let acc = app.accounts();
     acc.add_user("ada", "ada@example.com", Role::Admin, PW)
         .unwrap();
     acc.add_user("lee", "lee@example.com", Role::Editor, PW)
@@ -1017,33 +894,9 @@ async fn a_restricted_folder_never_shows_to_people_outside_it() {
     )
     .await;
     // An attachment, pushed with plain git.
-    let work = app._tmp.path().join("work");
-    let git = |args: &[&str], dir: &std::path::Path| {
-        let out = Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .env("GIT_AUTHOR_NAME", "Lee")
-            .env("GIT_AUTHOR_EMAIL", "lee@example.com")
-            .env("GIT_COMMITTER_NAME", "Lee")
-            .env("GIT_COMMITTER_EMAIL", "lee@example.com")
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "git {args:?}: {out:?}");
-    };
-    git(
-        &[
-            "clone",
-            "-q",
-            app.repo.to_str().unwrap(),
-            work.to_str().unwrap(),
-        ],
-        app._tmp.path(),
-    );
-    std::fs::write(work.join("deals/zanzibar-terms.txt"), "quokkaword terms\n").unwrap();
-    git(&["add", "."], &work);
-    git(&["commit", "-q", "-m", "Zanzibar terms"], &work);
-    git(&["push", "-q", "origin", "HEAD"], &work);
-    app.state.engine.sync().unwrap();
+    app.change_with_git(("Lee", "lee@example.com"), "Zanzibar terms", |work| {
+        std::fs::write(work.join("deals/zanzibar-terms.txt"), "quokkaword terms\n").unwrap();
+    });
     app.state.engine.wait_indexed();
 
     let secrets = ["zanzibar", "quokkaword", "zanzitag"];
@@ -1234,11 +1087,9 @@ async fn a_restricted_folder_never_shows_to_people_outside_it() {
         wrong.push(format!("git for the outsider: {status}"));
     }
     // Nor write into the folder, nor move a page there.
-    let req = Request::put("/api/v1/pages/deals/Otto%20Was%20Here")
-        .header(header::AUTHORIZATION, format!("Bearer {otto}"))
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(json!({"markdown": "# Hi\n"}).to_string()))
-        .unwrap();
+    let req = call("PUT", "/api/v1/pages/deals/Otto%20Was%20Here")
+        .token(Some(&otto))
+        .json(&json!({"markdown": "# Hi\n"}));
     let r = app.send(req).await;
     if r.status != StatusCode::FORBIDDEN {
         wrong.push(format!("the outsider wrote into the folder: {}", r.status));
@@ -1277,30 +1128,19 @@ impl App {
         token: Option<&str>,
         body: Option<Value>,
     ) -> (StatusCode, String) {
-        let mut req = Request::builder().method(method).uri(uri);
-        if let Some(t) = token {
-            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
-        }
-        let req = match body {
-            Some(b) => req
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(b.to_string())),
-            None => req.body(Body::empty()),
-        }
-        .unwrap();
-        let r = self.send(req).await;
+        let req = call(method, uri).token(token);
+        let r = self
+            .send(match body {
+                Some(b) => req.json(&b),
+                None => req.empty(),
+            })
+            .await;
         (r.status, r.body)
     }
 
     /// The file at the head of the repository, read with the git CLI.
     fn git_show(&self, file: &str) -> String {
-        let out = Command::new("git")
-            .arg("--git-dir")
-            .arg(&self.repo)
-            .args(["show", &format!("HEAD:{file}")])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        self.git(&["show", &format!("HEAD:{file}")])
     }
 }
 
@@ -1309,8 +1149,8 @@ impl App {
 /// from a missing one. Each check names what it saw.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restricted_folders_hold_whatever_the_names_and_the_door() {
-    let app = App::new(Access::Read, false);
-    let acc = &app.accounts;
+    let app = App::with_accounts(Access::Read);
+    let acc = app.accounts();
     acc.add_user("lee", "lee@example.com", Role::Editor, PW)
         .unwrap();
     acc.add_user("otto", "otto@example.com", Role::Editor, PW)
@@ -1473,12 +1313,7 @@ async fn restricted_folders_hold_whatever_the_names_and_the_door() {
     }
     let (status, _) = app.call("GET", "/wiki/Pricing", Some(&lee), None).await;
     let r = app
-        .send(
-            Request::get("/wiki/Pricing")
-                .header(header::AUTHORIZATION, format!("Bearer {lee}"))
-                .body(Body::empty())
-                .unwrap(),
-        )
+        .send(call("GET", "/wiki/Pricing").token(Some(&lee)).empty())
         .await;
     let location = r
         .headers

@@ -1,218 +1,104 @@
 //! Accounts through the real router: sign-in and sign-out, API tokens, roles, the CSRF check,
 //! cross-site refusals, the sign-in throttle, first-run setup, and the commit author.
 
-use axum::body::Body;
-use axum::extract::ConnectInfo;
-use axum::http::{HeaderMap, Request, StatusCode, header};
-use casebook_engine::{Engine, Options};
-use casebook_server::{Access, Accounts, AppState, Role, ServerOptions, router};
+mod common;
+
+use axum::http::{StatusCode, header};
+use casebook_server::{Access, Role, ServerOptions};
+use common::{App, PW, Resp, SignedIn, addr, call, session_of, sign_in_request, smtp_sink};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
-use std::process::Command;
-use std::sync::Arc;
-use tower::ServiceExt;
-
-const PW: &str = "correct horse battery";
-
-struct App {
-    _tmp: tempfile::TempDir,
-    state: AppState,
-    accounts: Arc<Accounts>,
-    repo: std::path::PathBuf,
-}
-
-struct Resp {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Resp {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or(Value::Null)
-    }
-    fn cookie(&self) -> Option<String> {
-        self.headers
-            .get(header::SET_COOKIE)
-            .map(|v| v.to_str().unwrap().to_string())
-    }
-    fn location(&self) -> &str {
-        self.headers
-            .get(header::LOCATION)
-            .map(|v| v.to_str().unwrap())
-            .unwrap_or("")
-    }
-}
-
-/// The session secret from a `Set-Cookie` header.
-fn session_of(set_cookie: &str) -> String {
-    let first = set_cookie.split(';').next().unwrap();
-    let (k, v) = first.split_once('=').unwrap();
-    assert_eq!(k, "casebook_session");
-    v.to_string()
-}
-
-fn form(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| {
-            format!(
-                "{k}={}",
-                percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC)
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("&")
-}
 
 impl App {
-    fn with(opts: ServerOptions) -> App {
-        let tmp = tempfile::tempdir().unwrap();
-        let repo = tmp.path().join("wiki.git");
-        let data = tmp.path().join("data");
-        let engine = Engine::open(Options::new(&repo, &data)).unwrap();
-        engine.wait_indexed();
-        let accounts = Arc::new(Accounts::open(&data).unwrap());
-        let state = AppState::new(
-            engine,
-            ServerOptions {
-                accounts: Some(accounts.clone()),
-                ..opts
-            },
-        )
-        .unwrap();
-        App {
-            _tmp: tmp,
-            state,
-            accounts,
-            repo,
-        }
-    }
-
-    fn new(anonymous: Access) -> App {
-        App::with(ServerOptions {
-            anonymous,
-            ..ServerOptions::default()
-        })
-    }
-
-    fn user(&self, name: &str, role: Role) {
-        self.accounts
-            .add_user(name, &format!("{name}@example.com"), role, PW)
-            .unwrap();
-    }
-
-    async fn send(&self, mut req: Request<Body>, from: Option<SocketAddr>) -> Resp {
-        if let Some(addr) = from {
-            req.extensions_mut().insert(ConnectInfo(addr));
-        }
-        let resp = router(self.state.clone()).oneshot(req).await.unwrap();
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
-            .await
-            .unwrap();
-        Resp {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&body).into_owned(),
-        }
-    }
-
     async fn get(&self, uri: &str, session: Option<&str>) -> Resp {
-        let mut b = Request::get(uri);
-        if let Some(s) = session {
-            b = b.header(header::COOKIE, format!("casebook_session={s}"));
-        }
-        self.send(b.body(Body::empty()).unwrap(), None).await
+        self.send(call("GET", uri).session(session).empty()).await
     }
 
-    async fn post_form(
+    async fn post_form(&self, uri: &str, session: Option<&str>, pairs: &[(&str, &str)]) -> Resp {
+        self.post_form_with(uri, session, pairs, &[]).await
+    }
+
+    /// A form post with `extra` headers.
+    async fn post_form_with(
         &self,
         uri: &str,
         session: Option<&str>,
         pairs: &[(&str, &str)],
         extra: &[(&str, &str)],
     ) -> Resp {
-        let mut b =
-            Request::post(uri).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-        if let Some(s) = session {
-            b = b.header(header::COOKIE, format!("casebook_session={s}"));
-        }
-        for (k, v) in extra {
-            b = b.header(*k, *v);
-        }
-        self.send(b.body(Body::from(form(pairs))).unwrap(), None)
-            .await
+        let b = extra
+            .iter()
+            .fold(call("POST", uri).session(session), |b, (k, v)| {
+                b.header(k, v)
+            });
+        self.send(b.form(pairs)).await
+    }
+
+    /// `fields` posted to `uri` in ann's session, first without its CSRF token: refused, and
+    /// nothing changes; then with it: one commit, by ann. The second answer.
+    async fn post_needing_the_token(
+        &self,
+        ann: &SignedIn,
+        uri: &str,
+        fields: &[(&str, &str)],
+    ) -> Resp {
+        let before = self.commits();
+        let r = self.post_form(uri, Some(&ann.session), fields).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "no token");
+        assert_eq!(self.commits(), before);
+        let mut good = fields.to_vec();
+        good.push(("csrf_token", &ann.csrf));
+        let r = self.post_form(uri, Some(&ann.session), &good).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        assert_eq!(self.commits(), before + 1);
+        assert_eq!(self.git_log_author(), "ann <ann@example.com>");
+        r
     }
 
     async fn login_from(&self, name: &str, password: &str, from: SocketAddr) -> Resp {
-        let req = Request::post("/login")
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(form(&[
-                ("name", name),
-                ("password", password),
-                ("next", "/wiki/Home"),
-            ])))
-            .unwrap();
-        self.send(req, Some(from)).await
-    }
-
-    /// Signs in and returns the session secret.
-    async fn login(&self, name: &str) -> String {
-        let r = self.login_from(name, PW, addr(1)).await;
-        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-        session_of(&r.cookie().unwrap())
-    }
-
-    /// The CSRF token the server put into the account page of this session.
-    async fn csrf(&self, session: &str) -> String {
-        let page = self.get("/account", Some(session)).await;
-        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-        let at = page.body.find("name=\"csrf_token\" value=\"").unwrap() + 25;
-        page.body[at..at + 64].to_string()
-    }
-
-    async fn api(&self, method: &str, uri: &str, token: Option<&str>, body: Value) -> Resp {
-        let mut b = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header(header::CONTENT_TYPE, "application/json");
-        if let Some(t) = token {
-            b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
-        }
-        self.send(b.body(Body::from(body.to_string())).unwrap(), None)
+        self.send_from(sign_in_request(name, password, "/wiki/Home"), from)
             .await
     }
 
+    async fn api(&self, method: &str, uri: &str, token: Option<&str>, body: Value) -> Resp {
+        self.send(call(method, uri).token(token).json(&body)).await
+    }
+
+    /// `PUT /api/v1/pages/{path}` with `body`, as the owner of `token`.
+    async fn put_page(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+        self.api("PUT", &format!("/api/v1/pages/{path}"), token, body)
+            .await
+    }
+
+    /// A new thread on the page at `path`, started by the owner of `token`.
+    async fn post_thread(&self, path: &str, token: Option<&str>, title: &str, body: &str) -> Resp {
+        let uri = format!("/api/v1/pages/{path}/discussions");
+        self.api("POST", &uri, token, json!({"title": title, "body": body}))
+            .await
+    }
+
+    /// A comment in the thread `id` by the owner of `token`.
+    async fn post_comment(&self, id: &str, token: Option<&str>, body: &str) -> Resp {
+        let uri = format!("/api/v1/discussions/{id}/comments");
+        self.api("POST", &uri, token, json!({ "body": body })).await
+    }
+
+    /// The comment `cid` of the thread `id` changed by the owner of `token`.
+    async fn edit_comment(&self, id: &str, cid: &str, token: Option<&str>, body: &str) -> Resp {
+        let uri = format!("/api/v1/discussions/{id}/comments/{cid}");
+        self.api("PUT", &uri, token, json!({ "body": body })).await
+    }
+
     fn git_log_author(&self) -> String {
-        let out = Command::new("git")
-            .arg("--git-dir")
-            .arg(&self.repo)
-            .args(["log", "-1", "--format=%an <%ae>"])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
+        self.git(&["log", "-1", "--format=%an <%ae>"])
+            .trim()
+            .to_string()
     }
-
-    fn commits(&self) -> u32 {
-        let out = Command::new("git")
-            .arg("--git-dir")
-            .arg(&self.repo)
-            .args(["rev-list", "--count", "HEAD"])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
-    }
-}
-
-fn addr(n: u8) -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, n], 40000))
 }
 
 #[tokio::test]
 async fn sign_in_with_the_right_password_only() {
-    let app = App::new(Access::Read);
+    let app = App::with_accounts(Access::Read);
     app.user("ann", Role::Editor);
 
     let bad = app.login_from("ann", "wrong password", addr(1)).await;
@@ -249,18 +135,9 @@ async fn sign_in_with_the_right_password_only() {
 
 #[tokio::test]
 async fn an_open_redirect_after_sign_in_is_refused() {
-    let app = App::new(Access::Read);
+    let app = App::with_accounts(Access::Read);
     app.user("ann", Role::Editor);
-    let sign_in = |next: &str| {
-        Request::post("/login")
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(form(&[
-                ("name", "ann"),
-                ("password", PW),
-                ("next", next),
-            ])))
-            .unwrap()
-    };
+    let sign_in = |next: &str| sign_in_request("ann", PW, next);
     // Each of these is a place on another site once a browser has parsed the Location header
     // (tab, CR and LF dropped, a backslash read as a slash), or not a path at all.
     for next in [
@@ -275,14 +152,14 @@ async fn an_open_redirect_after_sign_in_is_refused() {
         " /wiki/Home",
         "/wiki/Home\r\nSet-Cookie: casebook_session=x",
     ] {
-        let r = app.send(sign_in(next), Some(addr(1))).await;
+        let r = app.send_from(sign_in(next), addr(1)).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{next:?}: {}", r.body);
         assert_eq!(r.location(), "/", "{next:?}");
         assert!(r.cookie().is_some(), "{next:?}: the sign-in itself works");
     }
     // A path on this site, escapes and all, is where the browser goes.
     let r = app
-        .send(sign_in("/wiki/Case%20Stories?q=a%2Fb#top"), Some(addr(1)))
+        .send_from(sign_in("/wiki/Case%20Stories?q=a%2Fb#top"), addr(1))
         .await;
     assert_eq!(r.location(), "/wiki/Case%20Stories?q=a%2Fb#top");
     // The sign-in form carries only a local path forward: `next=/%09/evil.example` arrives as
@@ -294,29 +171,22 @@ async fn an_open_redirect_after_sign_in_is_refused() {
 
 #[tokio::test]
 async fn tokens_roles_and_the_commit_author() {
-    let app = App::new(Access::Read);
+    let app = App::with_accounts(Access::Read);
     app.user("ann", Role::Editor);
     app.user("rita", Role::Reader);
-    let (_, ann) = app.accounts.create_token("ann", "test").unwrap();
-    let (_, rita) = app.accounts.create_token("rita", "test").unwrap();
+    let (_, ann) = app.accounts().create_token("ann", "test").unwrap();
+    let (_, rita) = app.accounts().create_token("rita", "test").unwrap();
     let body = json!({"markdown": "# Plan\n\nby ann\n"});
     let before = app.commits();
 
-    let r = app
-        .api("PUT", "/api/v1/pages/team/Plan", None, body.clone())
-        .await;
+    let r = app.put_page("team/Plan", None, body.clone()).await;
     assert_eq!(
         r.status,
         StatusCode::UNAUTHORIZED,
         "anonymous may only read"
     );
     let r = app
-        .api(
-            "PUT",
-            "/api/v1/pages/team/Plan",
-            Some("cbt_wrong"),
-            body.clone(),
-        )
+        .put_page("team/Plan", Some("cbt_wrong"), body.clone())
         .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert!(
@@ -330,9 +200,7 @@ async fn tokens_roles_and_the_commit_author() {
         .api("GET", "/api/v1/pages", Some("cbt_wrong"), json!(null))
         .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
-    let r = app
-        .api("PUT", "/api/v1/pages/team/Plan", Some(&rita), body.clone())
-        .await;
+    let r = app.put_page("team/Plan", Some(&rita), body.clone()).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "a reader may not write");
     assert_eq!(app.commits(), before, "refusals change nothing");
     let r = app
@@ -340,78 +208,58 @@ async fn tokens_roles_and_the_commit_author() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "a reader may read");
 
-    let r = app
-        .api("PUT", "/api/v1/pages/team/Plan", Some(&ann), body.clone())
-        .await;
+    let r = app.put_page("team/Plan", Some(&ann), body.clone()).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     assert_eq!(app.git_log_author(), "ann <ann@example.com>");
 
     // Promoted, Rita may write, and her commits carry her name.
-    app.accounts.set_role("rita", Role::Editor).unwrap();
-    let r = app
-        .api("PUT", "/api/v1/pages/team/Rita", Some(&rita), body.clone())
-        .await;
+    app.accounts().set_role("rita", Role::Editor).unwrap();
+    let r = app.put_page("team/Rita", Some(&rita), body.clone()).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     assert_eq!(app.git_log_author(), "rita <rita@example.com>");
 
     // A revoked token stops working at once.
-    let id = app.accounts.tokens("ann").unwrap()[0].id;
-    app.accounts.revoke_token("ann", id).unwrap();
-    let r = app
-        .api("PUT", "/api/v1/pages/team/Plan", Some(&ann), body)
-        .await;
+    let id = app.accounts().tokens("ann").unwrap()[0].id;
+    app.accounts().revoke_token("ann", id).unwrap();
+    let r = app.put_page("team/Plan", Some(&ann), body).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
 async fn form_posts_of_a_session_need_its_csrf_token() {
-    let app = App::new(Access::Read);
+    let app = App::with_accounts(Access::Read);
     app.user("ann", Role::Editor);
-    let session = app.login("ann").await;
-    let csrf = app.csrf(&session).await;
+    let ann = app.sign_in("ann").await;
+    let (session, csrf) = (&ann.session, &ann.csrf);
     let before = app.commits();
 
     let fields = [
         ("markdown", "# Notes\n\nfrom the browser\n"),
         ("message", "notes"),
     ];
-    let r = app
-        .post_form("/edit/team/Notes", Some(&session), &fields, &[])
-        .await;
-    assert_eq!(r.status, StatusCode::FORBIDDEN, "no token");
     let mut wrong = fields.to_vec();
     wrong.push(("csrf_token", "0000"));
     let r = app
-        .post_form("/edit/team/Notes", Some(&session), &wrong, &[])
+        .post_form("/edit/team/Notes", Some(session), &wrong)
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "a wrong token");
     // Another session's token does not fit this one.
     let other = app.login("ann").await;
     let other_csrf = app.csrf(&other).await;
-    assert_ne!(other_csrf, csrf);
+    assert_ne!(&other_csrf, csrf);
     let mut theirs = fields.to_vec();
     theirs.push(("csrf_token", &other_csrf));
     let r = app
-        .post_form("/edit/team/Notes", Some(&session), &theirs, &[])
+        .post_form("/edit/team/Notes", Some(session), &theirs)
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(app.commits(), before);
-
-    let mut good = fields.to_vec();
-    good.push(("csrf_token", &csrf));
-    let r = app
-        .post_form("/edit/team/Notes", Some(&session), &good, &[])
+    app.post_needing_the_token(&ann, "/edit/team/Notes", &fields)
         .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    assert_eq!(app.commits(), before + 1);
-    assert_eq!(app.git_log_author(), "ann <ann@example.com>");
 
     // The editor's page carries the token for its form and for the preview's fetch.
-    let page = app.get("/edit/team/Notes", Some(&session)).await;
-    assert!(
-        page.body
-            .contains(&format!("name=\"csrf_token\" value=\"{csrf}\""))
-    );
+    let page = app.get("/edit/team/Notes", Some(session)).await;
+    assert!(page.body.contains(&ann.csrf_field()));
     assert!(
         page.body
             .contains(&format!("<meta name=\"csrf-token\" content=\"{csrf}\">"))
@@ -419,30 +267,19 @@ async fn form_posts_of_a_session_need_its_csrf_token() {
 
     // JSON with the session cookie: the header carries the token.
     let req = |token: Option<&str>| {
-        let mut b = Request::put("/api/v1/pages/team/Notes")
-            .header(header::CONTENT_TYPE, "application/json")
-            .header(header::COOKIE, format!("casebook_session={session}"));
+        let mut b = call("PUT", "/api/v1/pages/team/Notes").session(Some(session));
         if let Some(t) = token {
             b = b.header("x-csrf-token", t);
         }
-        b.body(Body::from(
-            json!({"markdown": "# Notes\n\nagain\n"}).to_string(),
-        ))
-        .unwrap()
+        b.json(&json!({"markdown": "# Notes\n\nagain\n"}))
     };
-    assert_eq!(
-        app.send(req(None), None).await.status,
-        StatusCode::FORBIDDEN
-    );
-    assert_eq!(
-        app.send(req(Some(&csrf)), None).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(app.send(req(None)).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.send(req(Some(csrf))).await.status, StatusCode::OK);
 }
 
 #[tokio::test]
 async fn cross_site_posts_are_refused_even_with_the_token() {
-    let app = App::new(Access::Read);
+    let app = App::with_accounts(Access::Read);
     app.user("ann", Role::Editor);
     let session = app.login("ann").await;
     let csrf = app.csrf(&session).await;
@@ -453,13 +290,13 @@ async fn cross_site_posts_are_refused_even_with_the_token() {
         [("origin", "https://evil.example"), ("host", "wiki.example")],
     ] {
         let r = app
-            .post_form("/edit/team/X", Some(&session), &fields, &extra)
+            .post_form_with("/edit/team/X", Some(&session), &fields, &extra)
             .await;
         assert_eq!(r.status, StatusCode::FORBIDDEN);
     }
     // Nor can another site sign a visitor in (login CSRF).
     let r = app
-        .post_form(
+        .post_form_with(
             "/login",
             None,
             &[("name", "ann"), ("password", PW)],
@@ -483,11 +320,10 @@ fn basic_auth(user: &str, password: &str) -> String {
 impl App {
     /// A JSON API read with Basic credentials from `from`.
     async fn api_basic(&self, user: &str, password: &str, from: SocketAddr) -> Resp {
-        let req = Request::get("/api/v1/pages")
-            .header(header::AUTHORIZATION, basic_auth(user, password))
-            .body(Body::empty())
-            .unwrap();
-        self.send(req, Some(from)).await
+        let req = call("GET", "/api/v1/pages")
+            .header("authorization", basic_auth(user, password))
+            .empty();
+        self.send_from(req, from).await
     }
 }
 
@@ -503,7 +339,7 @@ fn retry_after(r: &Resp) -> u64 {
 
 #[tokio::test]
 async fn a_guesser_at_one_address_cannot_lock_the_owner_out() {
-    let app = App::new(Access::None);
+    let app = App::with_accounts(Access::None);
     app.user("root", Role::Admin);
     app.user("bob", Role::Editor);
     let (guesser, owner) = (addr(1), addr(2));
@@ -555,7 +391,7 @@ async fn a_guesser_at_one_address_cannot_lock_the_owner_out() {
 
 #[tokio::test]
 async fn failed_basic_credentials_count_like_failed_sign_ins() {
-    let app = App::new(Access::None);
+    let app = App::with_accounts(Access::None);
     app.user("ann", Role::Editor);
     for i in 0..5 {
         let r = app.api_basic("ann", "wrong password", addr(1)).await;
@@ -575,11 +411,10 @@ async fn failed_basic_credentials_count_like_failed_sign_ins() {
             .contains("Try again in 1 second")
     );
     // Git's paths get the wait as text.
-    let req = Request::get("/wiki.git/info/refs?service=git-upload-pack")
-        .header(header::AUTHORIZATION, basic_auth("ann", PW))
-        .body(Body::empty())
-        .unwrap();
-    let r = app.send(req, Some(addr(1))).await;
+    let req = call("GET", "/wiki.git/info/refs?service=git-upload-pack")
+        .header("authorization", basic_auth("ann", PW))
+        .empty();
+    let r = app.send_from(req, addr(1)).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(r.body.contains("Too many failed sign-ins"), "{}", r.body);
     assert_eq!(retry_after(&r), 1);
@@ -606,7 +441,7 @@ async fn failed_basic_credentials_count_like_failed_sign_ins() {
 
 #[tokio::test]
 async fn one_address_trying_many_accounts_is_slowed() {
-    let app = App::new(Access::Read);
+    let app = App::with_accounts(Access::Read);
     app.user("bob", Role::Editor);
     // Twenty-one failures from one address, spread over many names, slow that address.
     for i in 0..21 {
@@ -628,12 +463,12 @@ async fn one_address_trying_many_accounts_is_slowed() {
 
 #[tokio::test]
 async fn sign_out_ends_the_session() {
-    let app = App::new(Access::Read);
+    let app = App::with_accounts(Access::Read);
     app.user("ann", Role::Editor);
     let session = app.login("ann").await;
     let csrf = app.csrf(&session).await;
     // Signing out is a form post like any other: no token, no sign-out.
-    let r = app.post_form("/logout", Some(&session), &[], &[]).await;
+    let r = app.post_form("/logout", Some(&session), &[]).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(
         app.get("/account", Some(&session)).await.status,
@@ -641,7 +476,7 @@ async fn sign_out_ends_the_session() {
     );
 
     let r = app
-        .post_form("/logout", Some(&session), &[("csrf_token", &csrf)], &[])
+        .post_form("/logout", Some(&session), &[("csrf_token", &csrf)])
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert!(r.cookie().unwrap().contains("Max-Age=0"));
@@ -650,12 +485,12 @@ async fn sign_out_ends_the_session() {
         StatusCode::UNAUTHORIZED,
         "the old cookie no longer signs in"
     );
-    assert_eq!(app.accounts.session_count("ann").unwrap(), 0);
+    assert_eq!(app.accounts().session_count("ann").unwrap(), 0);
 }
 
 #[tokio::test]
 async fn a_password_change_ends_other_sessions_and_tokens_are_made_on_the_account_page() {
-    let app = App::new(Access::Read);
+    let app = App::with_accounts(Access::Read);
     app.user("ann", Role::Editor);
     let elsewhere = app.login("ann").await;
     let session = app.login("ann").await;
@@ -671,7 +506,6 @@ async fn a_password_change_ends_other_sessions_and_tokens_are_made_on_the_accoun
                 ("new", "a new password"),
                 ("confirm", "a new password"),
             ],
-            &[],
         )
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
@@ -686,7 +520,6 @@ async fn a_password_change_ends_other_sessions_and_tokens_are_made_on_the_accoun
                 ("new", "a new password"),
                 ("confirm", "a new password"),
             ],
-            &[],
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
@@ -704,7 +537,7 @@ async fn a_password_change_ends_other_sessions_and_tokens_are_made_on_the_accoun
         StatusCode::OK
     );
     assert!(
-        app.accounts
+        app.accounts()
             .check_password("ann", "a new password")
             .unwrap()
             .is_some()
@@ -717,7 +550,6 @@ async fn a_password_change_ends_other_sessions_and_tokens_are_made_on_the_accoun
             "/account/tokens",
             Some(&renewed),
             &[("csrf_token", &csrf), ("label", "laptop")],
-            &[],
         )
         .await;
     assert_eq!(r.status, StatusCode::OK);
@@ -726,33 +558,27 @@ async fn a_password_change_ends_other_sessions_and_tokens_are_made_on_the_accoun
     let token = r.body[at..].split('<').next().unwrap().to_string();
     assert!(token.starts_with("cbt_"));
     let put = app
-        .api(
-            "PUT",
-            "/api/v1/pages/Laptop",
-            Some(&token),
-            json!({"markdown": "x"}),
-        )
+        .put_page("Laptop", Some(&token), json!({"markdown": "x"}))
         .await;
     assert_eq!(put.status, StatusCode::CREATED);
     let page = app.get("/account", Some(&renewed)).await;
     assert!(page.body.contains("laptop"));
     assert!(!page.body.contains(&token), "the secret is shown only once");
-    let id = app.accounts.tokens("ann").unwrap()[0].id;
+    let id = app.accounts().tokens("ann").unwrap()[0].id;
     let r = app
         .post_form(
             &format!("/account/tokens/{id}/revoke"),
             Some(&renewed),
             &[("csrf_token", &csrf)],
-            &[],
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    assert!(app.accounts.tokens("ann").unwrap().is_empty());
+    assert!(app.accounts().tokens("ann").unwrap().is_empty());
 }
 
 #[tokio::test]
 async fn only_administrators_manage_accounts() {
-    let app = App::new(Access::Read);
+    let app = App::with_accounts(Access::Read);
     app.user("root", Role::Admin);
     app.user("ann", Role::Editor);
     let ann = app.login("ann").await;
@@ -774,11 +600,13 @@ async fn only_administrators_manage_accounts() {
                 ("name", "ann"),
                 ("role", "admin"),
             ],
-            &[],
         )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    assert_eq!(app.accounts.require_user("ann").unwrap().role, Role::Editor);
+    assert_eq!(
+        app.accounts().require_user("ann").unwrap().role,
+        Role::Editor
+    );
 
     let root = app.login("root").await;
     let csrf = app.csrf(&root).await;
@@ -790,18 +618,19 @@ async fn only_administrators_manage_accounts() {
             "/admin/role",
             Some(&root),
             &[("csrf_token", &csrf), ("name", "ann"), ("role", "reader")],
-            &[],
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    assert_eq!(app.accounts.require_user("ann").unwrap().role, Role::Reader);
+    assert_eq!(
+        app.accounts().require_user("ann").unwrap().role,
+        Role::Reader
+    );
     // The last administrator stays one.
     let r = app
         .post_form(
             "/admin/role",
             Some(&root),
             &[("csrf_token", &csrf), ("name", "root"), ("role", "editor")],
-            &[],
         )
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
@@ -817,12 +646,11 @@ async fn only_administrators_manage_accounts() {
                 ("role", "editor"),
                 ("password", "dans password"),
             ],
-            &[],
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert!(
-        app.accounts
+        app.accounts()
             .check_password("dan", "dans password")
             .unwrap()
             .is_some()
@@ -838,17 +666,16 @@ async fn only_administrators_manage_accounts() {
                 ("role", "editor"),
                 ("password", "long enough"),
             ],
-            &[],
         )
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(!r.body.contains("<b>"), "input is escaped");
-    assert_eq!(app.accounts.users().unwrap().len(), 3);
+    assert_eq!(app.accounts().users().unwrap().len(), 3);
 }
 
 #[tokio::test]
 async fn the_setup_link_creates_the_first_administrator_once() {
-    let app = App::new(Access::None);
+    let app = App::with_accounts(Access::None);
     let link = app.state.setup_link().expect("no administrator yet");
     let code = link.strip_prefix("/setup?code=").unwrap();
     assert_eq!(
@@ -875,16 +702,19 @@ async fn the_setup_link_creates_the_first_administrator_once() {
     };
     let mismatch = fields("something else");
     let pairs: Vec<(&str, &str)> = mismatch.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let r = app.post_form("/setup", None, &pairs, &[]).await;
+    let r = app.post_form("/setup", None, &pairs).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert!(!app.accounts.has_admin().unwrap());
+    assert!(!app.accounts().has_admin().unwrap());
 
     let good = fields(PW);
     let pairs: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let r = app.post_form("/setup", None, &pairs, &[]).await;
+    let r = app.post_form("/setup", None, &pairs).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let session = session_of(&r.cookie().unwrap());
-    assert_eq!(app.accounts.require_user("root").unwrap().role, Role::Admin);
+    assert_eq!(
+        app.accounts().require_user("root").unwrap().role,
+        Role::Admin
+    );
     assert_eq!(
         app.get("/admin", Some(&session)).await.status,
         StatusCode::OK
@@ -893,14 +723,14 @@ async fn the_setup_link_creates_the_first_administrator_once() {
     // The link is spent.
     assert!(app.state.setup_link().is_none());
     assert_eq!(app.get(&link, None).await.status, StatusCode::NOT_FOUND);
-    let r = app.post_form("/setup", None, &pairs, &[]).await;
+    let r = app.post_form("/setup", None, &pairs).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
-    assert_eq!(app.accounts.users().unwrap().len(), 1);
+    assert_eq!(app.accounts().users().unwrap().len(), 1);
 }
 
 #[tokio::test]
 async fn an_administrator_made_elsewhere_spends_the_setup_link() {
-    let app = App::new(Access::Read);
+    let app = App::with_accounts(Access::Read);
     let link = app.state.setup_link().unwrap();
     app.user("root", Role::Admin);
     assert_eq!(app.get(&link, None).await.status, StatusCode::NOT_FOUND);
@@ -909,7 +739,7 @@ async fn an_administrator_made_elsewhere_spends_the_setup_link() {
 
 #[tokio::test]
 async fn anonymous_none_hides_everything_but_signing_in() {
-    let app = App::new(Access::None);
+    let app = App::with_accounts(Access::None);
     app.user("rita", Role::Reader);
     assert_eq!(app.get("/", None).await.status, StatusCode::UNAUTHORIZED);
     assert_eq!(
@@ -926,7 +756,7 @@ async fn anonymous_none_hides_everything_but_signing_in() {
 
 #[tokio::test]
 async fn the_cookie_is_secure_behind_https() {
-    let app = App::with(ServerOptions {
+    let app = App::with_accounts_and(ServerOptions {
         public_url: Some("https://wiki.example".into()),
         ..ServerOptions::default()
     });
@@ -934,21 +764,19 @@ async fn the_cookie_is_secure_behind_https() {
     let r = app.login_from("ann", PW, addr(1)).await;
     assert!(r.cookie().unwrap().contains("; Secure"));
 
-    let proxied = App::with(ServerOptions {
+    let proxied = App::with_accounts_and(ServerOptions {
         trusted_proxy: true,
         ..ServerOptions::default()
     });
     proxied.user("ann", Role::Editor);
     let req = |proto: &str| {
-        Request::post("/login")
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        call("POST", "/login")
             .header("x-forwarded-proto", proto)
-            .body(Body::from(form(&[("name", "ann"), ("password", PW)])))
-            .unwrap()
+            .form(&[("name", "ann"), ("password", PW)])
     };
     assert!(
         proxied
-            .send(req("https"), None)
+            .send(req("https"))
             .await
             .cookie()
             .unwrap()
@@ -956,18 +784,18 @@ async fn the_cookie_is_secure_behind_https() {
     );
     assert!(
         !proxied
-            .send(req("http"), None)
+            .send(req("http"))
             .await
             .cookie()
             .unwrap()
             .contains("Secure")
     );
     // Without trusting a proxy, its header is ignored.
-    let direct = App::new(Access::Read);
+    let direct = App::with_accounts(Access::Read);
     direct.user("ann", Role::Editor);
     assert!(
         !direct
-            .send(req("https"), None)
+            .send(req("https"))
             .await
             .cookie()
             .unwrap()
@@ -977,67 +805,54 @@ async fn the_cookie_is_secure_behind_https() {
 
 #[tokio::test]
 async fn behind_a_trusted_proxy_the_throttle_counts_the_forwarded_address() {
-    let app = App::with(ServerOptions {
+    let app = App::with_accounts_and(ServerOptions {
         trusted_proxy: true,
         ..ServerOptions::default()
     });
     app.user("ann", Role::Editor);
     let login = |name: &str, password: &str, forwarded: &str| {
-        Request::post("/login")
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        call("POST", "/login")
             .header("x-forwarded-for", forwarded)
-            .body(Body::from(form(&[("name", name), ("password", password)])))
-            .unwrap()
+            .form(&[("name", name), ("password", password)])
     };
     // Every request comes from the proxy's own address; the client is the last hop it added.
     for i in 0..21 {
         let r = app
-            .send(
+            .send_from(
                 login(
                     &format!("guess{i}"),
                     "wrong password",
                     "9.9.9.9, 203.0.113.7",
                 ),
-                Some(addr(1)),
+                addr(1),
             )
             .await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     }
     let r = app
-        .send(login("ann", PW, "203.0.113.7"), Some(addr(1)))
+        .send_from(login("ann", PW, "203.0.113.7"), addr(1))
         .await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     let r = app
-        .send(login("ann", PW, "203.0.113.8"), Some(addr(1)))
+        .send_from(login("ann", PW, "203.0.113.8"), addr(1))
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
 }
 
 #[tokio::test]
 async fn discussions_from_a_session_need_the_token_and_carry_the_account() {
-    let app = App::new(Access::Read);
+    let app = App::with_accounts(Access::Read);
     app.user("ann", Role::Editor);
-    let session = app.login("ann").await;
-    let csrf = app.csrf(&session).await;
-    let before = app.commits();
+    let ann = app.sign_in("ann").await;
     let fields = [("title", "Pricing?"), ("body", "Why the discount?")];
-    let r = app
-        .post_form("/discuss/Home", Some(&session), &fields, &[])
+    app.post_needing_the_token(&ann, "/discuss/Home", &fields)
         .await;
-    assert_eq!(r.status, StatusCode::FORBIDDEN);
-    assert_eq!(app.commits(), before);
-    let mut good = fields.to_vec();
-    good.push(("csrf_token", &csrf));
-    let r = app
-        .post_form("/discuss/Home", Some(&session), &good, &[])
-        .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    assert_eq!(app.git_log_author(), "ann <ann@example.com>");
     // The page's discussion forms carry the token.
-    let page = app.get("/wiki/Home", Some(&session)).await;
+    let page = app.get("/wiki/Home", Some(&ann.session)).await;
     assert!(
         page.body.contains(&format!(
-            "action=\"/discuss/Home\"><input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">"
+            "action=\"/discuss/Home\"><input type=\"hidden\" {}>",
+            ann.csrf_field()
         )),
         "{}",
         page.body
@@ -1046,58 +861,35 @@ async fn discussions_from_a_session_need_the_token_and_carry_the_account() {
 
 #[tokio::test]
 async fn the_typed_record_form_carries_the_token() {
-    let app = App::new(Access::Read);
+    let app = App::with_accounts(Access::Read);
     app.user("ann", Role::Editor);
-    let session = app.login("ann").await;
-    let csrf = app.csrf(&session).await;
-    let form_page = app.get("/new/insight", Some(&session)).await;
+    let ann = app.sign_in("ann").await;
+    let form_page = app.get("/new/insight", Some(&ann.session)).await;
     assert_eq!(form_page.status, StatusCode::OK);
-    assert!(
-        form_page
-            .body
-            .contains(&format!("name=\"csrf_token\" value=\"{csrf}\""))
-    );
-    let before = app.commits();
+    assert!(form_page.body.contains(&ann.csrf_field()));
     let fields = [("title", "Listen first"), ("folder", "insights")];
-    let r = app
-        .post_form("/new/insight", Some(&session), &fields, &[])
+    app.post_needing_the_token(&ann, "/new/insight", &fields)
         .await;
-    assert_eq!(r.status, StatusCode::FORBIDDEN);
-    assert_eq!(app.commits(), before);
-    let mut good = fields.to_vec();
-    good.push(("csrf_token", &csrf));
-    let r = app
-        .post_form("/new/insight", Some(&session), &good, &[])
-        .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    assert_eq!(app.commits(), before + 1);
-    assert_eq!(app.git_log_author(), "ann <ann@example.com>");
 }
 
 #[tokio::test]
 async fn signed_in_readers_discuss_but_do_not_edit_and_admins_fix_any_comment() {
-    let app = App::new(Access::Read);
+    let app = App::with_accounts(Access::Read);
     app.user("rita", Role::Reader);
     app.user("ann", Role::Editor);
     app.user("root", Role::Admin);
-    let token = |n: &str| app.accounts.create_token(n, "t").unwrap().1;
+    let token = |n: &str| app.accounts().create_token(n, "t").unwrap().1;
     let (rita, ann, root) = (token("rita"), token("ann"), token("root"));
     let r = app
-        .api(
-            "POST",
-            "/api/v1/pages/Home/discussions",
-            Some(&rita),
-            json!({"title": "A reader asks", "body": "Why this page?"}),
-        )
+        .post_thread("Home", Some(&rita), "A reader asks", "Why this page?")
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     assert_eq!(app.git_log_author(), "rita <rita@example.com>");
     let id = r.json()["id"].as_str().unwrap().to_string();
     let cid = r.json()["comments"][0]["id"].as_str().unwrap().to_string();
     let r = app
-        .api(
-            "PUT",
-            "/api/v1/pages/Home",
+        .put_page(
+            "Home",
             Some(&rita),
             json!({"markdown": "# Home\n\nmine now\n"}),
         )
@@ -1113,14 +905,7 @@ async fn signed_in_readers_discuss_but_do_not_edit_and_admins_fix_any_comment() 
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.json()["comments"][0]["markdown"], "tidied");
-    let r = app
-        .api(
-            "POST",
-            "/api/v1/pages/Home/discussions",
-            None,
-            json!({"title": "x", "body": "y"}),
-        )
-        .await;
+    let r = app.post_thread("Home", None, "x", "y").await;
     assert_eq!(
         r.status,
         StatusCode::UNAUTHORIZED,
@@ -1130,23 +915,18 @@ async fn signed_in_readers_discuss_but_do_not_edit_and_admins_fix_any_comment() 
 
 #[tokio::test]
 async fn a_comment_belongs_to_its_account_not_to_its_email_address() {
-    let app = App::new(Access::Read);
+    let app = App::with_accounts(Access::Read);
     // E-mail addresses are not unique: an administrator may give two accounts the same one, and
     // single sign-on may make an account with an address its provider did not verify.
     for name in ["ann", "mallory"] {
-        app.accounts
+        app.accounts()
             .add_user(name, "team@example.com", Role::Editor, PW)
             .unwrap();
     }
-    let token = |n: &str| app.accounts.create_token(n, "t").unwrap().1;
+    let token = |n: &str| app.accounts().create_token(n, "t").unwrap().1;
     let (ann, mallory) = (token("ann"), token("mallory"));
     let r = app
-        .api(
-            "POST",
-            "/api/v1/pages/Home/discussions",
-            Some(&ann),
-            json!({"title": "Pricing", "body": "Ann's words"}),
-        )
+        .post_thread("Home", Some(&ann), "Pricing", "Ann's words")
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let id = r.json()["id"].as_str().unwrap().to_string();
@@ -1177,7 +957,6 @@ async fn a_comment_belongs_to_its_account_not_to_its_email_address() {
             &edit,
             Some(&session),
             &[("body", "Mallory's words"), ("csrf_token", &csrf)],
-            &[],
         )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
@@ -1215,12 +994,7 @@ async fn inbox(app: &App, token: &str) -> Value {
 
 async fn start_thread(app: &App, token: &str, page: &str, title: &str, body: &str) -> String {
     let r = app
-        .api(
-            "POST",
-            &format!("/api/v1/pages/{}/discussions", page.replace(' ', "%20")),
-            Some(token),
-            json!({"title": title, "body": body}),
-        )
+        .post_thread(&page.replace(' ', "%20"), Some(token), title, body)
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     r.json()["id"].as_str().unwrap().to_string()
@@ -1228,13 +1002,13 @@ async fn start_thread(app: &App, token: &str, page: &str, title: &str, body: &st
 
 #[tokio::test]
 async fn a_mention_reaches_the_inbox_and_a_reply_the_thread_starter() {
-    let app = App::new(Access::Read);
+    let app = App::with_accounts(Access::Read);
     app.user("ann", Role::Editor);
     app.user("Bob", Role::Reader);
     app.user("cy", Role::Reader);
-    let (_, ann) = app.accounts.create_token("ann", "t").unwrap();
-    let (_, bob) = app.accounts.create_token("Bob", "t").unwrap();
-    let (_, cy) = app.accounts.create_token("cy", "t").unwrap();
+    let (_, ann) = app.accounts().create_token("ann", "t").unwrap();
+    let (_, bob) = app.accounts().create_token("Bob", "t").unwrap();
+    let (_, cy) = app.accounts().create_token("cy", "t").unwrap();
 
     let id = start_thread(&app, &ann, "Home", "Renewals", "What do you think, @bob?").await;
     let b = inbox(&app, &bob).await;
@@ -1275,12 +1049,7 @@ async fn a_mention_reaches_the_inbox_and_a_reply_the_thread_starter() {
 
     // A reply tells whoever took part, never the one replying.
     let r = app
-        .api(
-            "POST",
-            &format!("/api/v1/discussions/{id}/comments"),
-            Some(&cy),
-            json!({"body": "We lost it on price."}),
-        )
+        .post_comment(&id, Some(&cy), "We lost it on price.")
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let a = inbox(&app, &ann).await;
@@ -1293,12 +1062,7 @@ async fn a_mention_reaches_the_inbox_and_a_reply_the_thread_starter() {
 
     // One notification per person per action: a mention wins over a reply.
     let r = app
-        .api(
-            "POST",
-            &format!("/api/v1/discussions/{id}/comments"),
-            Some(&cy),
-            json!({"body": "@ann does that match your notes?"}),
-        )
+        .post_comment(&id, Some(&cy), "@ann does that match your notes?")
         .await;
     assert_eq!(r.status, StatusCode::CREATED);
     let a = inbox(&app, &ann).await;
@@ -1311,11 +1075,11 @@ async fn a_mention_reaches_the_inbox_and_a_reply_the_thread_starter() {
         .unwrap()
         .to_string();
     let r = app
-        .api(
-            "PUT",
-            &format!("/api/v1/discussions/{id}/comments/{cid}"),
+        .edit_comment(
+            &id,
+            &cid,
             Some(&cy),
-            json!({"body": "@ann @bob does that match your notes?"}),
+            "@ann @bob does that match your notes?",
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
@@ -1341,58 +1105,49 @@ async fn a_mention_reaches_the_inbox_and_a_reply_the_thread_starter() {
 
 #[tokio::test]
 async fn watching_a_folder_tells_of_edits_until_unwatched() {
-    let app = App::new(Access::Read);
+    let app = App::with_accounts(Access::Read);
     app.user("ann", Role::Editor);
     app.user("bob", Role::Reader);
-    let (_, ann) = app.accounts.create_token("ann", "t").unwrap();
-    let (_, bob) = app.accounts.create_token("bob", "t").unwrap();
+    let (_, ann) = app.accounts().create_token("ann", "t").unwrap();
+    let (_, bob) = app.accounts().create_token("bob", "t").unwrap();
     let put = |text: &'static str| {
         let app = &app;
         let ann = ann.clone();
         async move {
             let r = app
-                .api(
-                    "PUT",
-                    "/api/v1/pages/team/deep/Plan",
-                    Some(&ann),
-                    json!({"markdown": text}),
-                )
+                .put_page("team/deep/Plan", Some(&ann), json!({"markdown": text}))
                 .await;
             assert!(r.status.is_success(), "{}", r.body);
         }
     };
     put("# Plan\n\none\n").await;
-    let session = app.login("bob").await;
-    let csrf = app.csrf(&session).await;
+    let bob_in = app.sign_in("bob").await;
+    let (session, csrf) = (bob_in.session.clone(), bob_in.csrf.clone());
 
     // The folder page offers the button, with the token.
     let folder = app.get("/wiki/team/", Some(&session)).await;
     assert!(folder.body.contains("action=\"/watch\""), "{}", folder.body);
-    assert!(
-        folder
-            .body
-            .contains(&format!("name=\"csrf_token\" value=\"{csrf}\""))
-    );
+    assert!(folder.body.contains(&bob_in.csrf_field()));
 
     let watch = [("kind", "folder"), ("path", "team"), ("on", "1")];
     // Without the token: refused, nothing watched.
-    let r = app.post_form("/watch", Some(&session), &watch, &[]).await;
+    let r = app.post_form("/watch", Some(&session), &watch).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    assert!(app.accounts.watches("bob").unwrap().is_empty());
+    assert!(app.accounts().watches("bob").unwrap().is_empty());
     // A visitor cannot watch.
-    let r = app.post_form("/watch", None, &watch, &[]).await;
+    let r = app.post_form("/watch", None, &watch).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     // Bad input changes nothing.
     let mut bad = watch.to_vec();
     bad[1] = ("path", "../etc");
     bad.push(("csrf_token", &csrf));
-    let r = app.post_form("/watch", Some(&session), &bad, &[]).await;
+    let r = app.post_form("/watch", Some(&session), &bad).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert!(app.accounts.watches("bob").unwrap().is_empty());
+    assert!(app.accounts().watches("bob").unwrap().is_empty());
 
     let mut good = watch.to_vec();
     good.push(("csrf_token", &csrf));
-    let r = app.post_form("/watch", Some(&session), &good, &[]).await;
+    let r = app.post_form("/watch", Some(&session), &good).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert_eq!(r.location(), "/wiki/team/");
     let folder = app.get("/wiki/team/", Some(&session)).await;
@@ -1415,7 +1170,7 @@ async fn watching_a_folder_tells_of_edits_until_unwatched() {
 
     let mut stop = good.clone();
     stop[2] = ("on", "0");
-    let r = app.post_form("/watch", Some(&session), &stop, &[]).await;
+    let r = app.post_form("/watch", Some(&session), &stop).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     put("# Plan\n\nthree\n").await;
     assert_eq!(inbox(&app, &bob).await["unread"], 2);
@@ -1427,7 +1182,7 @@ async fn watching_a_folder_tells_of_edits_until_unwatched() {
         ("on", "1"),
         ("csrf_token", &csrf),
     ];
-    let r = app.post_form("/watch", Some(&session), &page, &[]).await;
+    let r = app.post_form("/watch", Some(&session), &page).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     put("# Plan\n\nfour\n").await;
     assert_eq!(inbox(&app, &bob).await["unread"], 3);
@@ -1435,7 +1190,7 @@ async fn watching_a_folder_tells_of_edits_until_unwatched() {
 
 #[tokio::test]
 async fn helpful_marks_toggle_count_and_feed_the_home_page() {
-    let app = App::new(Access::Read);
+    let app = App::with_accounts(Access::Read);
     app.user("ann", Role::Reader);
     app.user("bob", Role::Reader);
     let story = app
@@ -1456,24 +1211,21 @@ async fn helpful_marks_toggle_count_and_feed_the_home_page() {
 
     let mut sessions = Vec::new();
     for name in ["ann", "bob"] {
-        let s = app.login(name).await;
-        let csrf = app.csrf(&s).await;
-        let page = app.get(&url, Some(&s)).await;
+        let signed_in = app.sign_in(name).await;
+        let page = app.get(&url, Some(&signed_in.session)).await;
         assert_eq!(page.status, StatusCode::OK);
         assert!(page.body.contains("This helped me"));
-        assert!(
-            page.body
-                .contains(&format!("name=\"csrf_token\" value=\"{csrf}\""))
-        );
+        assert!(page.body.contains(&signed_in.csrf_field()));
+        let SignedIn { session: s, csrf } = signed_in;
         let mark = [
             ("page", story.path.as_str()),
             ("on", "1"),
             ("csrf_token", &csrf),
         ];
-        let r = app.post_form("/helpful", Some(&s), &mark, &[]).await;
+        let r = app.post_form("/helpful", Some(&s), &mark).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
         // Twice is still one mark.
-        app.post_form("/helpful", Some(&s), &mark, &[]).await;
+        app.post_form("/helpful", Some(&s), &mark).await;
         sessions.push((s, csrf));
     }
     let page = app.get(&url, None).await;
@@ -1491,11 +1243,11 @@ async fn helpful_marks_toggle_count_and_feed_the_home_page() {
         ("on", "0"),
         ("csrf_token", csrf),
     ];
-    app.post_form("/helpful", Some(s), &unmark, &[]).await;
+    app.post_form("/helpful", Some(s), &unmark).await;
     assert!(app.get(&url, None).await.body.contains("Helped 1 person"));
 
     // A comment can help too; a comment that is not on the page cannot be marked.
-    let (_, ann) = app.accounts.create_token("ann", "t").unwrap();
+    let (_, ann) = app.accounts().create_token("ann", "t").unwrap();
     start_thread(&app, &ann, &story.path, "Lesson", "Call early.").await;
     let thread = app
         .api(
@@ -1519,87 +1271,39 @@ async fn helpful_marks_toggle_count_and_feed_the_home_page() {
         ("on", "1"),
         ("csrf_token", csrf),
     ];
-    let r = app.post_form("/helpful", Some(s), &on, &[]).await;
+    let r = app.post_form("/helpful", Some(s), &on).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert!(r.location().ends_with(&format!("#comment-{cid}")));
-    assert_eq!(app.accounts.helpful_counts().unwrap()[&story.path][&cid], 1);
+    assert_eq!(
+        app.accounts().helpful_counts().unwrap()[&story.path][&cid],
+        1
+    );
     let wrong = [
         ("page", "Home"),
         ("comment", cid.as_str()),
         ("on", "1"),
         ("csrf_token", csrf),
     ];
-    let r = app.post_form("/helpful", Some(s), &wrong, &[]).await;
+    let r = app.post_form("/helpful", Some(s), &wrong).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     // A visitor cannot mark.
     let r = app
-        .post_form("/helpful", None, &[("page", "Home"), ("on", "1")], &[])
+        .post_form("/helpful", None, &[("page", "Home"), ("on", "1")])
         .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
-}
-
-/// An SMTP sink on 127.0.0.1:0: answers every command as a relay would and hands over each
-/// message's envelope recipient and data.
-fn smtp_sink() -> (String, std::sync::mpsc::Receiver<(String, String)>) {
-    use std::io::{BufRead, BufReader, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut w) = conn else { return };
-            let mut r = BufReader::new(w.try_clone().unwrap());
-            w.write_all(b"220 sink ready\r\n").unwrap();
-            let (mut rcpt, mut data, mut in_data) = (String::new(), String::new(), false);
-            let mut line = String::new();
-            while r.read_line(&mut line).unwrap_or(0) > 0 {
-                let l = line.trim_end_matches(['\r', '\n']).to_string();
-                line.clear();
-                if in_data {
-                    if l == "." {
-                        in_data = false;
-                        tx.send((rcpt.clone(), data.clone())).unwrap();
-                        w.write_all(b"250 queued\r\n").unwrap();
-                    } else {
-                        data.push_str(&l);
-                        data.push('\n');
-                    }
-                    continue;
-                }
-                let reply: &[u8] = match l.get(..4).unwrap_or("").to_ascii_uppercase().as_str() {
-                    "EHLO" => b"250-sink\r\n250 8BITMIME\r\n",
-                    "RCPT" => {
-                        rcpt = l[8..].to_string();
-                        b"250 ok\r\n"
-                    }
-                    "DATA" => {
-                        in_data = true;
-                        b"354 go on\r\n"
-                    }
-                    "QUIT" => {
-                        let _ = w.write_all(b"221 bye\r\n");
-                        break;
-                    }
-                    _ => b"250 ok\r\n",
-                };
-                w.write_all(reply).unwrap();
-            }
-        }
-    });
-    (addr, rx)
 }
 
 #[tokio::test]
 async fn with_smtp_configured_a_mention_is_also_mailed() {
     let (relay, mails) = smtp_sink();
-    let app = App::with(ServerOptions {
+    let app = App::with_accounts_and(ServerOptions {
         smtp_relay: Some(relay),
         smtp_from: Some("wiki@example.com".into()),
         ..ServerOptions::default()
     });
     app.user("ann", Role::Editor);
     app.user("bob", Role::Reader);
-    let (_, ann) = app.accounts.create_token("ann", "t").unwrap();
+    let (_, ann) = app.accounts().create_token("ann", "t").unwrap();
     let started = std::time::Instant::now();
     start_thread(&app, &ann, "Home", "Pricing", "@bob see this\n.\nend").await;
     // The request does not wait for the mail.
@@ -1626,7 +1330,7 @@ async fn with_smtp_configured_a_mention_is_also_mailed() {
     assert!(data.contains("ann mentioned you in “Pricing”"), "{data}");
     assert!(data.contains("/wiki/Home#comment-"), "{data}");
     assert_eq!(
-        inbox(&app, &app.accounts.create_token("bob", "t").unwrap().1).await["unread"],
+        inbox(&app, &app.accounts().create_token("bob", "t").unwrap().1).await["unread"],
         1
     );
 }

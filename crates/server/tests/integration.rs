@@ -1,80 +1,46 @@
 //! The real router, driven in-process: the JSON API, the pages, and bad input that must change
 //! nothing.
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use casebook_engine::{Engine, Options};
-use casebook_server::{Access, AppState, ServerOptions, router};
-use serde_json::{Value, json};
-use std::process::Command;
-use tower::ServiceExt;
+mod common;
 
-struct App {
-    _tmp: tempfile::TempDir,
-    state: AppState,
-    repo: std::path::PathBuf,
-}
+use axum::http::StatusCode;
+use casebook_server::{Access, ServerOptions};
+use common::{App, call, each, encode};
+use serde_json::{Value, json};
 
 impl App {
-    fn new(access: Access) -> App {
-        App::with(ServerOptions {
-            anonymous: access,
-            ..ServerOptions::default()
-        })
-    }
-
-    fn with(opts: ServerOptions) -> App {
-        let tmp = tempfile::tempdir().unwrap();
-        let repo = tmp.path().join("wiki.git");
-        let engine = Engine::open(Options::new(&repo, tmp.path().join("data"))).unwrap();
-        engine.wait_indexed();
-        let state = AppState::new(engine, opts).unwrap();
-        App {
-            _tmp: tmp,
-            state,
-            repo,
-        }
-    }
-
-    async fn send(&self, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
-        let resp = router(self.state.clone()).oneshot(req).await.unwrap();
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
-            .await
-            .unwrap()
-            .to_vec();
-        (status, headers, body)
-    }
-
+    /// A JSON API call as an anonymous visitor: the status and the answer's JSON.
     async fn json(&self, method: &str, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut b = Request::builder().method(method).uri(uri);
-        let body = match body {
-            Some(v) => {
-                b = b.header("content-type", "application/json");
-                Body::from(v.to_string())
-            }
-            None => Body::empty(),
-        };
-        let (s, _, bytes) = self.send(b.body(body).unwrap()).await;
-        (s, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
-    }
-
-    async fn get(&self, uri: &str) -> (StatusCode, String) {
-        let (s, _, b) = self
-            .send(Request::get(uri).body(Body::empty()).unwrap())
+        let req = call(method, uri);
+        let r = self
+            .send(match body {
+                Some(v) => req.json(&v),
+                None => req.empty(),
+            })
             .await;
-        (s, String::from_utf8_lossy(&b).into_owned())
+        (r.status, r.json())
     }
 
-    fn commits(&self) -> u32 {
-        let out = Command::new("git")
-            .arg("--git-dir")
-            .arg(&self.repo)
-            .args(["rev-list", "--count", "HEAD"])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    /// `PUT /api/v1/pages/{path}` with `body`, as an anonymous visitor.
+    async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.json("PUT", &format!("/api/v1/pages/{path}"), Some(body))
+            .await
+    }
+
+    /// `POST uri` with `body`, as an anonymous visitor.
+    async fn post(&self, uri: &str, body: Value) -> (StatusCode, Value) {
+        self.json("POST", uri, Some(body)).await
+    }
+
+    /// `GET uri` of the JSON API, as an anonymous visitor.
+    async fn api_get(&self, uri: &str) -> (StatusCode, Value) {
+        self.json("GET", uri, None).await
+    }
+
+    /// `GET uri` as an anonymous visitor: the status and the page.
+    async fn get(&self, uri: &str) -> (StatusCode, String) {
+        let r = self.send(call("GET", uri).empty()).await;
+        (r.status, r.body)
     }
 }
 
@@ -82,50 +48,41 @@ impl App {
 async fn page_lifecycle_over_the_api() {
     let app = App::new(Access::Edit);
     let (s, v) = app
-        .json(
-            "PUT",
-            "/api/v1/pages/deals/Acme%20Renewal",
-            Some(json!({"markdown": "# Acme Renewal\n\nFirst.\n", "message": "write it up"})),
+        .put(
+            "deals/Acme%20Renewal",
+            json!({"markdown": "# Acme Renewal\n\nFirst.\n", "message": "write it up"}),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let r1 = v["revision"].as_str().unwrap().to_string();
-    let (s, v) = app
-        .json("GET", "/api/v1/pages/deals/Acme%20Renewal", None)
-        .await;
+    let (s, v) = app.api_get("/api/v1/pages/deals/Acme%20Renewal").await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["title"], "Acme Renewal");
     assert_eq!(v["revision"], r1.as_str());
     assert!(v["html"].as_str().unwrap().contains("<p>First.</p>"));
     let (s, v) = app
-        .json(
-            "PUT",
-            "/api/v1/pages/deals/Acme%20Renewal",
-            Some(json!({"markdown": "# Acme Renewal\n\nSecond.\n", "base_revision": r1})),
+        .put(
+            "deals/Acme%20Renewal",
+            json!({"markdown": "# Acme Renewal\n\nSecond.\n", "base_revision": r1}),
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["merged"], false);
     let r2 = v["revision"].as_str().unwrap().to_string();
     let (_, v) = app
-        .json("GET", "/api/v1/pages/deals/Acme%20Renewal/history", None)
+        .api_get("/api/v1/pages/deals/Acme%20Renewal/history")
         .await;
-    let revs: Vec<&str> = v["revisions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["revision"].as_str().unwrap())
-        .collect();
-    assert_eq!(revs, [r2.as_str(), r1.as_str()]);
+    assert_eq!(
+        each(&v, "revisions", "revision"),
+        [r2.as_str(), r1.as_str()]
+    );
     let (_, v) = app
-        .json(
-            "GET",
-            &format!("/api/v1/pages/deals/Acme%20Renewal/diff?from={r1}&to={r2}"),
-            None,
-        )
+        .api_get(&format!(
+            "/api/v1/pages/deals/Acme%20Renewal/diff?from={r1}&to={r2}"
+        ))
         .await;
     assert!(v["diff"].as_str().unwrap().contains("+Second."), "{v}");
-    let (_, v) = app.json("GET", "/api/v1/search?q=second", None).await;
+    let (_, v) = app.api_get("/api/v1/search?q=second").await;
     assert_eq!(v["hits"][0]["path"], "deals/Acme Renewal", "{v}");
     assert!(
         v["hits"][0]["updated"].as_str().unwrap().ends_with('Z'),
@@ -137,9 +94,9 @@ async fn page_lifecycle_over_the_api() {
             .unwrap()
             .contains("<mark>Second</mark>")
     );
-    let (_, v) = app.json("GET", "/api/v1/changes?limit=2", None).await;
+    let (_, v) = app.api_get("/api/v1/changes?limit=2").await;
     assert_eq!(v["changes"][0]["paths"][0], "deals/Acme Renewal");
-    let (s, v) = app.json("GET", "/api/v1/pages?prefix=deals", None).await;
+    let (s, v) = app.api_get("/api/v1/pages?prefix=deals").await;
     assert_eq!((s, v["total"].as_u64()), (StatusCode::OK, Some(1)));
     let (s, _) = app
         .json(
@@ -153,9 +110,7 @@ async fn page_lifecycle_over_the_api() {
         .json("DELETE", "/api/v1/pages/deals/Acme%20Renewal", None)
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    let (s, v) = app
-        .json("GET", "/api/v1/pages/deals/Acme%20Renewal", None)
-        .await;
+    let (s, v) = app.api_get("/api/v1/pages/deals/Acme%20Renewal").await;
     assert_eq!(
         (s, v["error"]["code"].as_str()),
         (StatusCode::NOT_FOUND, Some("not_found"))
@@ -165,27 +120,13 @@ async fn page_lifecycle_over_the_api() {
 #[tokio::test]
 async fn conflicting_stale_save_answers_409_with_both_sides() {
     let app = App::new(Access::Edit);
-    let (_, v) = app
-        .json(
-            "PUT",
-            "/api/v1/pages/C",
-            Some(json!({"markdown": "line\n"})),
-        )
-        .await;
+    let (_, v) = app.put("C", json!({"markdown": "line\n"})).await;
     let r0 = v["revision"].as_str().unwrap().to_string();
-    app.json(
-        "PUT",
-        "/api/v1/pages/C",
-        Some(json!({"markdown": "theirs\n", "base_revision": r0})),
-    )
-    .await;
+    app.put("C", json!({"markdown": "theirs\n", "base_revision": r0}))
+        .await;
     let n = app.commits();
     let (s, v) = app
-        .json(
-            "PUT",
-            "/api/v1/pages/C",
-            Some(json!({"markdown": "yours\n", "base_revision": r0})),
-        )
+        .put("C", json!({"markdown": "yours\n", "base_revision": r0}))
         .await;
     assert_eq!(s, StatusCode::CONFLICT);
     assert_eq!(v["conflict"]["theirs"], "theirs\n");
@@ -215,59 +156,33 @@ async fn bad_input_is_refused_and_changes_nothing() {
         "a//b",
         "x%0Ay",
     ] {
-        let (s, v) = app
-            .json(
-                "PUT",
-                &format!("/api/v1/pages/{path}"),
-                Some(json!({"markdown": "x"})),
-            )
-            .await;
+        let (s, v) = app.put(path, json!({"markdown": "x"})).await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{path}: {v}");
         assert_eq!(v["error"]["code"], "invalid_input", "{path}");
         assert!(!v["error"]["message"].as_str().unwrap().is_empty());
     }
     let big = "x".repeat(6 * 1024 * 1024);
-    let (s, _) = app
-        .json("PUT", "/api/v1/pages/Big", Some(json!({"markdown": big})))
-        .await;
+    let (s, _) = app.put("Big", json!({"markdown": big})).await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
     let just_over = "y".repeat(5 * 1024 * 1024 + 1);
-    let (s, v) = app
-        .json(
-            "PUT",
-            "/api/v1/pages/Big",
-            Some(json!({"markdown": just_over})),
-        )
-        .await;
+    let (s, v) = app.put("Big", json!({"markdown": just_over})).await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
-    let req = Request::put("/api/v1/pages/Utf")
+    let req = call("PUT", "/api/v1/pages/Utf")
         .header("content-type", "application/json")
-        .body(Body::from(&b"{\"markdown\": \"\xff\xfe\"}"[..]))
-        .unwrap();
-    let (s, _, body) = app.send(req).await;
+        .body(&b"{\"markdown\": \"\xff\xfe\"}"[..]);
+    let r = app.send(req).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("UTF-8"));
+    let (s, _) = app.put("Json", json!({"text": "no markdown field"})).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
-    assert!(String::from_utf8_lossy(&body).contains("UTF-8"));
     let (s, _) = app
-        .json(
-            "PUT",
-            "/api/v1/pages/Json",
-            Some(json!({"text": "no markdown field"})),
-        )
+        .put("Rev", json!({"markdown": "x", "base_revision": "not-hex"}))
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     let (s, _) = app
-        .json(
-            "PUT",
-            "/api/v1/pages/Rev",
-            Some(json!({"markdown": "x", "base_revision": "not-hex"})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
-    let (s, _) = app
-        .json(
-            "PUT",
-            "/api/v1/pages/Rev",
-            Some(json!({"markdown": "x", "base_revision": "abcdef1234"})),
+        .put(
+            "Rev",
+            json!({"markdown": "x", "base_revision": "abcdef1234"}),
         )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "an unknown base revision");
@@ -278,9 +193,7 @@ async fn bad_input_is_refused_and_changes_nothing() {
 async fn read_only_visitors_cannot_write() {
     let app = App::new(Access::Read);
     let n = app.commits();
-    let (s, v) = app
-        .json("PUT", "/api/v1/pages/X", Some(json!({"markdown": "x"})))
-        .await;
+    let (s, v) = app.put("X", json!({"markdown": "x"})).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
     let (s, _) = app.get("/edit/Home").await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
@@ -290,7 +203,7 @@ async fn read_only_visitors_cannot_write() {
     let closed = App::new(Access::None);
     assert_eq!(closed.get("/wiki/Home").await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(
-        closed.json("GET", "/api/v1/search?q=x", None).await.0,
+        closed.api_get("/api/v1/search?q=x").await.0,
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(closed.get("/healthz").await.0, StatusCode::OK);
@@ -342,26 +255,25 @@ async fn pages_for_people() {
 async fn the_editor_form_saves_merges_and_shows_conflicts() {
     let app = App::new(Access::Edit);
     let form = |md: &str, base: &str| {
-        let body = format!("markdown={}&message=m&base_revision={base}", urlencode(md));
-        Request::post("/edit/F")
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(Body::from(body))
-            .unwrap()
+        call("POST", "/edit/F").form_body(format!(
+            "markdown={}&message=m&base_revision={base}",
+            encode(md)
+        ))
     };
-    let (s, h, _) = app.send(form("a\n\nb\n\nc\n", "")).await;
-    assert_eq!(s, StatusCode::SEE_OTHER);
-    assert_eq!(h["location"], "/wiki/F?saved=1");
-    let (_, v) = app.json("GET", "/api/v1/pages/F", None).await;
+    let r = app.send(form("a\n\nb\n\nc\n", "")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.headers["location"], "/wiki/F?saved=1");
+    let (_, v) = app.api_get("/api/v1/pages/F").await;
     let r0 = v["revision"].as_str().unwrap().to_string();
     app.send(form("A\n\nb\n\nc\n", &r0)).await;
-    let (s, h, _) = app.send(form("a\n\nb\n\nC\n", &r0)).await;
+    let r = app.send(form("a\n\nb\n\nC\n", &r0)).await;
     assert_eq!(
-        (s, h["location"].to_str().unwrap()),
+        (r.status, r.location()),
         (StatusCode::SEE_OTHER, "/wiki/F?merged=1")
     );
-    let (s, _, body) = app.send(form("X\n\nb\n\nc\n", &r0)).await;
-    assert_eq!(s, StatusCode::CONFLICT);
-    let body = String::from_utf8_lossy(&body);
+    let r = app.send(form("X\n\nb\n\nc\n", &r0)).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    let body = r.body;
     assert!(body.contains("Someone saved this page while you were editing"));
     assert!(
         body.contains(">X\n\nb\n\nc\n</textarea>"),
@@ -372,9 +284,7 @@ async fn the_editor_form_saves_merges_and_shows_conflicts() {
 #[tokio::test]
 async fn security_headers_and_cross_site_posts() {
     let app = App::new(Access::Edit);
-    let (_, h, _) = app
-        .send(Request::get("/").body(Body::empty()).unwrap())
-        .await;
+    let h = app.send(call("GET", "/").empty()).await.headers;
     assert!(
         h["content-security-policy"]
             .to_str()
@@ -389,13 +299,11 @@ async fn security_headers_and_cross_site_posts() {
             .contains("frame-ancestors 'none'")
     );
     let n = app.commits();
-    let req = Request::post("/edit/Forged")
-        .header("content-type", "application/x-www-form-urlencoded")
+    let req = call("POST", "/edit/Forged")
         .header("origin", "https://evil.example")
         .header("host", "wiki.example")
-        .body(Body::from("markdown=pwned"))
-        .unwrap();
-    assert_eq!(app.send(req).await.0, StatusCode::FORBIDDEN);
+        .form_body("markdown=pwned");
+    assert_eq!(app.send(req).await.status, StatusCode::FORBIDDEN);
     assert_eq!(app.commits(), n);
 }
 
@@ -403,9 +311,7 @@ async fn security_headers_and_cross_site_posts() {
 #[tokio::test]
 async fn remote_images_are_an_option_off_by_default() {
     let csp = |app: App| async move {
-        let (_, h, _) = app
-            .send(Request::get("/").body(Body::empty()).unwrap())
-            .await;
+        let h = app.send(call("GET", "/").empty()).await.headers;
         let csp = h["content-security-policy"].to_str().unwrap().to_string();
         csp.split(';')
             .map(str::trim)
@@ -426,19 +332,13 @@ async fn remote_images_are_an_option_off_by_default() {
 #[tokio::test]
 async fn the_feed_links_to_the_public_address_not_the_host_header() {
     let app = App::new(Access::Edit);
-    app.json(
-        "PUT",
-        "/api/v1/pages/Fed",
-        Some(json!({"markdown": "# Fed\n"})),
-    )
-    .await;
+    app.put("Fed", json!({"markdown": "# Fed\n"})).await;
     let feed = || {
-        Request::get("/feed.atom")
+        call("GET", "/feed.atom")
             .header("host", "evil.example")
-            .body(Body::empty())
-            .unwrap()
+            .empty()
     };
-    let body = String::from_utf8(app.send(feed()).await.2).unwrap();
+    let body = String::from_utf8(app.send(feed()).await.bytes).unwrap();
     assert!(!body.contains("evil.example"), "{body}");
     assert!(body.contains("<link href=\"/wiki/Fed\"/>"), "{body}");
     let public = App::with(ServerOptions {
@@ -446,14 +346,8 @@ async fn the_feed_links_to_the_public_address_not_the_host_header() {
         public_url: Some("https://wiki.example.org/".into()),
         ..ServerOptions::default()
     });
-    public
-        .json(
-            "PUT",
-            "/api/v1/pages/Fed",
-            Some(json!({"markdown": "# Fed\n"})),
-        )
-        .await;
-    let body = String::from_utf8(public.send(feed()).await.2).unwrap();
+    public.put("Fed", json!({"markdown": "# Fed\n"})).await;
+    let body = String::from_utf8(public.send(feed()).await.bytes).unwrap();
     assert!(!body.contains("evil.example"), "{body}");
     assert!(
         body.contains("<link href=\"https://wiki.example.org/wiki/Fed\"/>"),
@@ -461,32 +355,15 @@ async fn the_feed_links_to_the_public_address_not_the_host_header() {
     );
 }
 
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn link_reports_tags_and_scoped_feeds() {
     let app = App::new(Access::Edit);
-    app.json("PUT", "/api/v1/pages/r/Linker", Some(json!({"markdown": "---\ntags: [Pricing]\n---\n[[Never Written]] and [[Never Written]] again, and [[r/Other]].\n"}))).await;
-    app.json(
-        "PUT",
-        "/api/v1/pages/r/Second",
-        Some(json!({"markdown": "[[Never Written]]\n"})),
-    )
-    .await;
-    app.json(
-        "PUT",
-        "/api/v1/pages/r/Other",
-        Some(json!({"markdown": "---\ntags: [pricing, renewal]\n---\nfine\n"})),
+    app.put("r/Linker", json!({"markdown": "---\ntags: [Pricing]\n---\n[[Never Written]] and [[Never Written]] again, and [[r/Other]].\n"})).await;
+    app.put("r/Second", json!({"markdown": "[[Never Written]]\n"}))
+        .await;
+    app.put(
+        "r/Other",
+        json!({"markdown": "---\ntags: [pricing, renewal]\n---\nfine\n"}),
     )
     .await;
     app.state.engine.wait_indexed();
@@ -576,18 +453,16 @@ async fn the_case_story_browser_filters_by_fields() {
 #[tokio::test]
 async fn discussions_over_the_api_and_on_the_page() {
     let app = App::new(Access::Edit);
-    app.json(
-        "PUT",
-        "/api/v1/pages/cases/Deal%20X",
-        Some(json!({"markdown": "# Deal X\n\nWhat happened.\n"})),
+    app.put(
+        "cases/Deal%20X",
+        json!({"markdown": "# Deal X\n\nWhat happened.\n"}),
     )
     .await;
     let n0 = app.commits();
     let (s, t) = app
-        .json(
-            "POST",
+        .post(
             "/api/v1/pages/cases/Deal%20X/discussions",
-            Some(json!({"title": "Why did we win?", "body": "Was it the pilot?"})),
+            json!({"title": "Why did we win?", "body": "Was it the pilot?"}),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{t}");
@@ -595,10 +470,9 @@ async fn discussions_over_the_api_and_on_the_page() {
     assert_eq!(t["status"], "open");
     assert_eq!(t["comments"][0]["markdown"], "Was it the pilot?");
     let (s, c) = app
-        .json(
-            "POST",
+        .post(
             &format!("/api/v1/discussions/{id}/comments"),
-            Some(json!({"body": "The quokkaworkshop <script>alert(1)</script>"})),
+            json!({"body": "The quokkaworkshop <script>alert(1)</script>"}),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{c}");
@@ -606,7 +480,7 @@ async fn discussions_over_the_api_and_on_the_page() {
     assert_eq!(app.commits(), n0 + 2);
 
     let (s, list) = app
-        .json("GET", "/api/v1/pages/cases/Deal%20X/discussions", None)
+        .api_get("/api/v1/pages/cases/Deal%20X/discussions")
         .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(list["threads"].as_array().unwrap().len(), 1);
@@ -618,9 +492,7 @@ async fn discussions_over_the_api_and_on_the_page() {
     assert!(!page.contains("<script>alert(1)"));
     assert!(page.contains(&format!("id=\"thread-{id}\"")));
 
-    let (_, res) = app
-        .json("GET", "/api/v1/search?q=quokkaworkshop", None)
-        .await;
+    let (_, res) = app.api_get("/api/v1/search?q=quokkaworkshop").await;
     assert_eq!(res["hits"][0]["kind"], "discussion", "{res}");
     assert_eq!(res["hits"][0]["path"], "cases/Deal X");
     assert_eq!(res["hits"][0]["thread"], id.as_str());
@@ -639,11 +511,9 @@ async fn discussions_over_the_api_and_on_the_page() {
         (s, r["status"].as_str()),
         (StatusCode::OK, Some("resolved"))
     );
-    let (_, open) = app.json("GET", "/api/v1/discussions", None).await;
+    let (_, open) = app.api_get("/api/v1/discussions").await;
     assert!(open["threads"].as_array().unwrap().is_empty());
-    let (_, resolved) = app
-        .json("GET", "/api/v1/discussions?status=resolved", None)
-        .await;
+    let (_, resolved) = app.api_get("/api/v1/discussions?status=resolved").await;
     assert_eq!(resolved["threads"][0]["id"], id.as_str());
     let (s, _) = app.get("/discussions?status=all").await;
     assert_eq!(s, StatusCode::OK);
@@ -656,22 +526,12 @@ async fn discussions_over_the_api_and_on_the_page() {
 
     // Forms for people: reply, and bad input changes nothing.
     let n1 = app.commits();
-    let form = |uri: &str, body: &str| {
-        Request::post(uri)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(Body::from(body.to_string()))
-            .unwrap()
-    };
-    let (s, h, _) = app
+    let form = |uri: &str, body: &str| call("POST", uri).form_body(body);
+    let r = app
         .send(form(&format!("/discussions/{id}/reply"), "body=Agreed"))
         .await;
-    assert_eq!(s, StatusCode::SEE_OTHER);
-    assert!(
-        h["location"]
-            .to_str()
-            .unwrap()
-            .starts_with("/wiki/cases/Deal%20X#comment-")
-    );
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(r.location().starts_with("/wiki/cases/Deal%20X#comment-"));
     assert_eq!(app.commits(), n1 + 1);
     for (uri, body) in [
         (
@@ -688,7 +548,7 @@ async fn discussions_over_the_api_and_on_the_page() {
             "title=&body=b".to_string(),
         ),
     ] {
-        let (s, _, _) = app.send(form(&uri, &body)).await;
+        let s = app.send(form(&uri, &body)).await.status;
         assert!(s.is_client_error(), "{uri}: {s}");
     }
     for (method, uri, body) in [
@@ -718,18 +578,17 @@ async fn discussions_over_the_api_and_on_the_page() {
     }
     // A reply larger than any request the server reads is refused as too large, like a page.
     let huge = format!("body={}", "x".repeat(7 * 1024 * 1024));
-    let (s, _, _) = app
+    let r = app
         .send(form(&format!("/discussions/{id}/reply"), &huge))
         .await;
-    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(app.commits(), n1 + 1, "refused input made no commit");
 
     // Mentions link to the person's page; a person's page shows what they wrote.
     let (_, c) = app
-        .json(
-            "POST",
+        .post(
             &format!("/api/v1/discussions/{id}/comments"),
-            Some(json!({"body": "Ask @Dana.K about it, or mail dana@example.com. `@notme`"})),
+            json!({"body": "Ask @Dana.K about it, or mail dana@example.com. `@notme`"}),
         )
         .await;
     let html = c["comment"]["html"].as_str().unwrap();
@@ -752,10 +611,9 @@ async fn discussions_over_the_api_and_on_the_page() {
 async fn read_only_visitors_cannot_discuss() {
     let app = App::new(Access::Read);
     let (s, _) = app
-        .json(
-            "POST",
+        .post(
             "/api/v1/pages/Home/discussions",
-            Some(json!({"title": "t", "body": "b"})),
+            json!({"title": "t", "body": "b"}),
         )
         .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
@@ -786,17 +644,11 @@ async fn search_facets_count_and_filter_on_click() {
         ),
     ] {
         let (s, _) = app
-            .json(
-                "PUT",
-                &format!("/api/v1/pages/{}", path.replace(' ', "%20")),
-                Some(json!({"markdown": md})),
-            )
+            .put(&path.replace(' ', "%20"), json!({"markdown": md}))
             .await;
         assert_eq!(s, StatusCode::CREATED, "{path}");
     }
-    let (s, v) = app
-        .json("GET", "/api/v1/search?q=quokka&limit=1", None)
-        .await;
+    let (s, v) = app.api_get("/api/v1/search?q=quokka&limit=1").await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["total"], 3);
     assert_eq!(v["hits"].as_array().unwrap().len(), 1);
@@ -828,7 +680,7 @@ async fn search_facets_count_and_filter_on_click() {
         "removing leads back"
     );
     let (_, v) = app
-        .json("GET", "/api/v1/search?q=quokka%20type%3Acase-story", None)
+        .api_get("/api/v1/search?q=quokka%20type%3Acase-story")
         .await;
     assert_eq!(v["total"], 2);
     assert_eq!(v["facets"]["type"][0]["active"], true);
@@ -841,20 +693,12 @@ async fn search_facets_count_and_filter_on_click() {
 #[tokio::test]
 async fn search_offers_a_spelling_that_finds_more() {
     let app = App::new(Access::Edit);
-    let (s, _) = app
-        .json(
-            "PUT",
-            "/api/v1/pages/Quarterly%20Review",
-            Some(json!({"markdown": "# Quarterly review\n\nThe stakeholder map and the renewal forecast.\n"})),
-        )
-        .await;
+    let (s, _) = app.put("Quarterly%20Review", json!({"markdown": "# Quarterly review\n\nThe stakeholder map and the renewal forecast.\n"})).await;
     assert_eq!(s, StatusCode::CREATED);
-    let (s, v) = app
-        .json("GET", "/api/v1/search?q=stakholder%20forecats", None)
-        .await;
+    let (s, v) = app.api_get("/api/v1/search?q=stakholder%20forecats").await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["did_you_mean"], "stakeholder forecast");
-    let (_, v) = app.json("GET", "/api/v1/search?q=stakeholder", None).await;
+    let (_, v) = app.api_get("/api/v1/search?q=stakeholder").await;
     assert_eq!(v["did_you_mean"], Value::Null);
     let (s, body) = app.get("/search?q=stakholder%20forecats").await;
     assert_eq!(s, StatusCode::OK);
@@ -870,22 +714,20 @@ async fn search_offers_a_spelling_that_finds_more() {
 async fn search_of_past_versions_answers_with_revisions() {
     let app = App::new(Access::Edit);
     let (_, v1) = app
-        .json(
-            "PUT",
-            "/api/v1/pages/deals/Acme",
-            Some(json!({"markdown": "# Acme\n\nThe discount was quetzal percent.\n"})),
+        .put(
+            "deals/Acme",
+            json!({"markdown": "# Acme\n\nThe discount was quetzal percent.\n"}),
         )
         .await;
     let r1 = v1["revision"].as_str().unwrap().to_string();
     let (s, _) = app
-        .json(
-            "PUT",
-            "/api/v1/pages/deals/Acme",
-            Some(json!({"markdown": "# Acme\n\nThe discount is thirty percent now.\n"})),
+        .put(
+            "deals/Acme",
+            json!({"markdown": "# Acme\n\nThe discount is thirty percent now.\n"}),
         )
         .await;
     assert_eq!(s, StatusCode::OK);
-    let (_, now) = app.json("GET", "/api/v1/search?q=quetzal", None).await;
+    let (_, now) = app.api_get("/api/v1/search?q=quetzal").await;
     assert_eq!(
         (now["total"].clone(), now["past"].clone()),
         (json!(0), json!(false))

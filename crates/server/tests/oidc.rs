@@ -6,6 +6,8 @@
 //! The provider signs with a fixed RSA key kept below for this test only (ring can generate
 //! P-256 keys but not RSA ones); its P-256 key is generated at run time.
 
+mod common;
+
 use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -13,8 +15,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use casebook_engine::{Engine, Options};
-use casebook_server::{Accounts, AppState, OidcOptions, Role, ServerOptions};
+use casebook_accounts::User;
+use casebook_server::{Accounts, OidcOptions, Role, ServerOptions};
+use common::{App, PW, listen};
 use ring::rand::SystemRandom;
 use ring::signature::{self, EcdsaKeyPair, KeyPair, RsaKeyPair};
 use serde_json::{Value, json};
@@ -289,8 +292,7 @@ async fn token(
 }
 
 async fn start_idp() -> Arc<Idp> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let issuer = format!("http://{}", listener.local_addr().unwrap());
+    let (listener, issuer) = listen().await;
     let pkcs8 = STANDARD.decode(TEST_RSA_PKCS8.concat()).unwrap();
     let rng = SystemRandom::new();
     let ec_pkcs8 =
@@ -318,10 +320,10 @@ async fn start_idp() -> Arc<Idp> {
     idp
 }
 
+/// A wiki served on 127.0.0.1:0, signing people on with the provider at `issuer`.
 struct Wiki {
-    _tmp: tempfile::TempDir,
+    app: App,
     base: String,
-    accounts: Arc<Accounts>,
 }
 
 async fn start_wiki(issuer: &str) -> Wiki {
@@ -331,43 +333,21 @@ async fn start_wiki(issuer: &str) -> Wiki {
 /// A wiki whose single sign-on admits only verified addresses at `domains` (when any) and
 /// members of `group` (when set).
 async fn start_wiki_admitting(issuer: &str, domains: &[&str], group: Option<&str>) -> Wiki {
-    let tmp = tempfile::tempdir().unwrap();
-    let repo = tmp.path().join("wiki.git");
-    let data = tmp.path().join("data");
-    let engine = tokio::task::spawn_blocking(move || {
-        let e = Engine::open(Options::new(&repo, &data)).unwrap();
-        e.wait_indexed();
-        e
-    })
-    .await
-    .unwrap();
-    let accounts = Arc::new(Accounts::open(&tmp.path().join("data")).unwrap());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = AppState::new(
-        engine,
-        ServerOptions {
-            accounts: Some(accounts.clone()),
-            public_url: Some(base.clone()),
-            oidc: Some(OidcOptions {
-                allowed_domains: domains.iter().map(|d| d.to_string()).collect(),
-                required_group: group.map(str::to_string),
-                ..OidcOptions::new(issuer, CLIENT_ID, CLIENT_SECRET, "Corp ID", Role::Editor)
-            }),
-            ..ServerOptions::default()
-        },
-    )
-    .unwrap();
-    tokio::spawn(casebook_server::serve(
-        listener,
-        state,
-        std::future::pending::<()>(),
-    ));
-    Wiki {
-        _tmp: tmp,
-        base,
-        accounts,
-    }
+    let (listener, base) = listen().await;
+    let opts = ServerOptions {
+        public_url: Some(base.clone()),
+        oidc: Some(OidcOptions {
+            allowed_domains: domains.iter().map(|d| d.to_string()).collect(),
+            required_group: group.map(str::to_string),
+            ..OidcOptions::new(issuer, CLIENT_ID, CLIENT_SECRET, "Corp ID", Role::Editor)
+        }),
+        ..ServerOptions::default()
+    };
+    let app = tokio::task::spawn_blocking(move || App::with_accounts_and(opts))
+        .await
+        .unwrap();
+    app.serve(listener);
+    Wiki { app, base }
 }
 
 /// A browser: follows nothing by itself, keeps the wiki's cookies.
@@ -445,6 +425,29 @@ impl Browser {
 }
 
 impl Wiki {
+    fn accounts(&self) -> &Accounts {
+        self.app.accounts()
+    }
+
+    /// Everyone's sessions, counted.
+    fn sessions(&self) -> usize {
+        let users = self.accounts().users().unwrap();
+        users
+            .iter()
+            .map(|u| self.accounts().session_count(&u.name).unwrap())
+            .sum()
+    }
+
+    /// An account with a password, made by an administrator before anyone signed on.
+    fn add_user(&self, name: &str, email: &str, role: Role) {
+        self.accounts().add_user(name, email, role, PW).unwrap();
+    }
+
+    /// The account linked to the provider's `sub`, if any.
+    fn linked(&self, issuer: &str, sub: &str) -> Option<User> {
+        self.accounts().identity_user(issuer, sub).unwrap()
+    }
+
     /// Starts a sign-on in `b` and lets the provider answer: the callback URL it sends back.
     async fn to_provider_and_back(&self, b: &mut Browser, next: &str) -> String {
         let start = b
@@ -532,17 +535,13 @@ async fn sign_on_creates_reuses_and_links_accounts() {
     assert!(start.location.contains(&redirect), "{}", start.location);
 
     // First sign-on: a new account with the configured role, and a session.
-    let users_before = wiki.accounts.users().unwrap().len();
+    let users_before = wiki.accounts().users().unwrap().len();
     let done = wiki.sign_on(&mut ann).await;
     expect_signed_in(&done);
-    let user = wiki
-        .accounts
-        .identity_user(&idp.issuer, "sub-ann")
-        .unwrap()
-        .unwrap();
+    let user = wiki.linked(&idp.issuer, "sub-ann").unwrap();
     assert_eq!((user.name.as_str(), user.role), ("ann", Role::Editor));
     assert_eq!(user.email, "ann@corp.example");
-    assert_eq!(wiki.accounts.users().unwrap().len(), users_before + 1);
+    assert_eq!(wiki.accounts().users().unwrap().len(), users_before + 1);
     let account = wiki.account_page(&mut ann).await;
     assert_eq!(account.status, StatusCode::OK, "{}", account.body);
     assert!(account.body.contains("You can sign in through Corp ID"));
@@ -553,19 +552,12 @@ async fn sign_on_creates_reuses_and_links_accounts() {
     // Second sign-on, from another browser: the same account.
     let mut ann2 = Browser::new();
     expect_signed_in(&wiki.sign_on(&mut ann2).await);
-    assert_eq!(wiki.accounts.users().unwrap().len(), users_before + 1);
-    assert_eq!(wiki.accounts.session_count("ann").unwrap(), 2);
+    assert_eq!(wiki.accounts().users().unwrap().len(), users_before + 1);
+    assert_eq!(wiki.accounts().session_count("ann").unwrap(), 2);
     assert!(wiki.account_page(&mut ann2).await.body.contains(">ann<"));
 
     // An existing account whose e-mail the provider verified is linked, whatever the name.
-    wiki.accounts
-        .add_user(
-            "bob",
-            "bob@corp.example",
-            Role::Reader,
-            "correct horse battery",
-        )
-        .unwrap();
+    wiki.add_user("bob", "bob@corp.example", Role::Reader);
     idp.behave(|b| {
         b.sub = "sub-bob".into();
         b.email = Some("Bob@Corp.example".into());
@@ -575,24 +567,13 @@ async fn sign_on_creates_reuses_and_links_accounts() {
     });
     let mut bob = Browser::new();
     expect_signed_in(&wiki.sign_on(&mut bob).await);
-    let linked = wiki
-        .accounts
-        .identity_user(&idp.issuer, "sub-bob")
-        .unwrap()
-        .unwrap();
+    let linked = wiki.linked(&idp.issuer, "sub-bob").unwrap();
     assert_eq!((linked.name.as_str(), linked.role), ("bob", Role::Reader));
     let page = wiki.account_page(&mut bob).await;
     assert!(page.body.contains(">bob<") && page.body.contains("name=\"current\""));
 
     // The same e-mail unverified is not enough: a new account, the old one untouched.
-    wiki.accounts
-        .add_user(
-            "carol",
-            "carol@corp.example",
-            Role::Reader,
-            "correct horse battery",
-        )
-        .unwrap();
+    wiki.add_user("carol", "carol@corp.example", Role::Reader);
     idp.behave(|b| {
         b.sub = "sub-carol".into();
         b.email = Some("carol@corp.example".into());
@@ -602,37 +583,20 @@ async fn sign_on_creates_reuses_and_links_accounts() {
     });
     let mut mallory = Browser::new();
     expect_signed_in(&wiki.sign_on(&mut mallory).await);
-    let made = wiki
-        .accounts
-        .identity_user(&idp.issuer, "sub-carol")
-        .unwrap()
-        .unwrap();
+    let made = wiki.linked(&idp.issuer, "sub-carol").unwrap();
     assert_eq!(made.name, "carol-2");
-    assert!(wiki.accounts.identities("carol").unwrap().is_empty());
-    assert_eq!(wiki.accounts.session_count("carol").unwrap(), 0);
+    assert!(wiki.accounts().identities("carol").unwrap().is_empty());
+    assert_eq!(wiki.accounts().session_count("carol").unwrap(), 0);
 
     // Removing an account removes its link: the next sign-on makes a new account.
-    wiki.accounts.remove_user("carol-2").unwrap();
-    assert!(
-        wiki.accounts
-            .identity_user(&idp.issuer, "sub-carol")
-            .unwrap()
-            .is_none()
-    );
+    wiki.accounts().remove_user("carol-2").unwrap();
+    assert!(wiki.linked(&idp.issuer, "sub-carol").is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_replayed_and_bad_sign_ons_are_refused() {
     let idp = start_idp().await;
     let wiki = start_wiki(&idp.issuer).await;
-    let sessions = || {
-        wiki.accounts
-            .users()
-            .unwrap()
-            .iter()
-            .map(|u| wiki.accounts.session_count(&u.name).unwrap())
-            .sum::<usize>()
-    };
 
     // A state nobody issued.
     let mut b = Browser::new();
@@ -657,18 +621,18 @@ async fn forged_replayed_and_bad_sign_ons_are_refused() {
     let _ = wiki.to_provider_and_back(&mut other, "/").await;
     let p = other.get(&back).await;
     assert_eq!(p.status, StatusCode::FORBIDDEN);
-    assert_eq!(sessions(), 0);
+    assert_eq!(wiki.sessions(), 0);
     let p = b.get(&back).await;
     assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
     assert!(p.sets_session());
-    assert_eq!(sessions(), 1);
+    assert_eq!(wiki.sessions(), 1);
 
     // The same answer replayed: refused, no second session.
     let p = b.get(&back).await;
     assert_eq!(p.status, StatusCode::BAD_REQUEST);
     assert!(p.body.contains("expired or was finished already"));
     assert!(!p.sets_session());
-    assert_eq!(sessions(), 1);
+    assert_eq!(wiki.sessions(), 1);
 
     // ID tokens that must not be trusted.
     type Spoil = fn(&mut Behaviour);
@@ -709,7 +673,7 @@ async fn forged_replayed_and_bad_sign_ons_are_refused() {
             };
             spoil(b);
         });
-        let users = wiki.accounts.users().unwrap().len();
+        let users = wiki.accounts().users().unwrap().len();
         let mut b = Browser::new();
         let p = wiki.sign_on(&mut b).await;
         assert_eq!(p.status, StatusCode::UNAUTHORIZED, "{what}: {}", p.body);
@@ -720,8 +684,8 @@ async fn forged_replayed_and_bad_sign_ons_are_refused() {
         );
         assert!(p.body.contains(says), "{what}: {}", p.body);
         assert!(!p.sets_session(), "{what}");
-        assert_eq!(wiki.accounts.users().unwrap().len(), users, "{what}");
-        assert_eq!(sessions(), 1, "{what}");
+        assert_eq!(wiki.accounts().users().unwrap().len(), users, "{what}");
+        assert_eq!(wiki.sessions(), 1, "{what}");
         assert_eq!(
             wiki.account_page(&mut b).await.status,
             StatusCode::UNAUTHORIZED
@@ -793,23 +757,8 @@ async fn forged_replayed_and_bad_sign_ons_are_refused() {
 async fn only_verified_addresses_at_the_listed_domains_in_the_group_are_admitted() {
     let idp = start_idp().await;
     let wiki = start_wiki_admitting(&idp.issuer, &["corp.example"], Some("sales")).await;
-    let sessions = || {
-        wiki.accounts
-            .users()
-            .unwrap()
-            .iter()
-            .map(|u| wiki.accounts.session_count(&u.name).unwrap())
-            .sum::<usize>()
-    };
     // An account of the listed domain made before, which an unverified claim must not reach.
-    wiki.accounts
-        .add_user(
-            "carol",
-            "carol@corp.example",
-            Role::Admin,
-            "correct horse battery",
-        )
-        .unwrap();
+    wiki.add_user("carol", "carol@corp.example", Role::Admin);
 
     type Spoil = fn(&mut Behaviour);
     let refused: [(&str, Spoil, &str); 8] = [
@@ -863,24 +812,21 @@ async fn only_verified_addresses_at_the_listed_domains_in_the_group_are_admitted
             };
             spoil(b);
         });
-        let users = wiki.accounts.users().unwrap().len();
+        let users = wiki.accounts().users().unwrap().len();
         let mut b = Browser::new();
         let p = wiki.sign_on(&mut b).await;
         assert_eq!(p.status, StatusCode::FORBIDDEN, "{what}: {}", p.body);
         assert!(p.body.contains("this wiki admits"), "{what}: {}", p.body);
         assert!(p.body.contains(says), "{what}: {}", p.body);
         assert!(!p.sets_session(), "{what}");
-        assert_eq!(wiki.accounts.users().unwrap().len(), users, "{what}");
+        assert_eq!(wiki.accounts().users().unwrap().len(), users, "{what}");
         assert!(
-            wiki.accounts
-                .identity_user(&idp.issuer, &format!("sub-{what}"))
-                .unwrap()
-                .is_none(),
+            wiki.linked(&idp.issuer, &format!("sub-{what}")).is_none(),
             "{what}"
         );
-        assert_eq!(sessions(), 0, "{what}");
+        assert_eq!(wiki.sessions(), 0, "{what}");
     }
-    assert!(wiki.accounts.identities("carol").unwrap().is_empty());
+    assert!(wiki.accounts().identities("carol").unwrap().is_empty());
 
     // The right person: a verified address at the domain (case aside), in the group.
     idp.behave(|b| {
@@ -894,11 +840,7 @@ async fn only_verified_addresses_at_the_listed_domains_in_the_group_are_admitted
     });
     let mut ann = Browser::new();
     expect_signed_in(&wiki.sign_on(&mut ann).await);
-    let user = wiki
-        .accounts
-        .identity_user(&idp.issuer, "sub-ann")
-        .unwrap()
-        .unwrap();
+    let user = wiki.linked(&idp.issuer, "sub-ann").unwrap();
     assert_eq!((user.name.as_str(), user.role), ("ann", Role::Editor));
 
     // Leaving the group shuts the door on the existing account too.
@@ -907,7 +849,7 @@ async fn only_verified_addresses_at_the_listed_domains_in_the_group_are_admitted
     let p = wiki.sign_on(&mut again).await;
     assert_eq!(p.status, StatusCode::FORBIDDEN, "{}", p.body);
     assert!(!p.sets_session());
-    assert_eq!(wiki.accounts.session_count("ann").unwrap(), 1);
+    assert_eq!(wiki.accounts().session_count("ann").unwrap(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -950,5 +892,5 @@ async fn a_provider_that_is_down_gives_an_error_page_and_is_tried_again() {
     let p = b.get(&format!("{}/login/oidc", nowhere.base)).await;
     assert_eq!(p.status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(p.body.contains("cannot be reached"), "{}", p.body);
-    assert!(nowhere.accounts.users().unwrap().is_empty());
+    assert!(nowhere.accounts().users().unwrap().is_empty());
 }

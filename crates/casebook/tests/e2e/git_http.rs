@@ -1,22 +1,17 @@
 //! Git over HTTP: the real git client cloning from and pushing to `/wiki.git` on the real
 //! server, under each kind of anonymous access.
 
-use casebook_engine::{Engine, Options};
-use casebook_server::{Access, AppState, ServerOptions};
+use super::common::{Server, each, send};
+use casebook_engine::Options;
+use casebook_server::{Access, ServerOptions};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 use tokio::process::Command;
 
-struct Wiki {
-    base: String,
-    repo: PathBuf,
-    tmp: tempfile::TempDir,
-    engine: Engine,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
-}
+/// The real server for git's tests.
+type Wiki = Server;
 
 /// A git command as a person would run it: no system or user configuration, never a prompt.
 fn git_cmd(home: &Path, dir: &Path, args: &[&str]) -> Command {
@@ -41,75 +36,53 @@ fn git_cmd(home: &Path, dir: &Path, args: &[&str]) -> Command {
     c
 }
 
+async fn start(access: Access) -> Wiki {
+    start_with(access, false, |_| {}).await
+}
+
+async fn start_with(
+    access: Access,
+    non_bare: bool,
+    tweak: impl FnOnce(&mut ServerOptions),
+) -> Wiki {
+    start_full(access, non_bare, |_| {}, tweak).await
+}
+
+async fn start_full(
+    access: Access,
+    non_bare: bool,
+    engine_tweak: impl FnOnce(&mut Options),
+    tweak: impl FnOnce(&mut ServerOptions),
+) -> Wiki {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir(tmp.path().join("home")).unwrap();
+    let repo = if non_bare {
+        // A folder someone also works in: one page, committed with git.
+        let dir = tmp.path().join("notes");
+        std::fs::create_dir(&dir).unwrap();
+        let home = tmp.path().join("home");
+        ok(git_cmd(&home, &dir, &["init", "-q"]).output().await);
+        std::fs::write(dir.join("Home.md"), "# Home\n").unwrap();
+        ok(git_cmd(&home, &dir, &["add", "."]).output().await);
+        ok(git_cmd(&home, &dir, &["commit", "-q", "-m", "Start"])
+            .output()
+            .await);
+        dir
+    } else {
+        tmp.path().join("wiki.git")
+    };
+    let mut opts = ServerOptions {
+        anonymous: access,
+        // Long enough that only the catch-up right after a push can make a pushed page
+        // visible within these tests.
+        poll_interval: Duration::from_secs(3600),
+        ..ServerOptions::default()
+    };
+    tweak(&mut opts);
+    Server::start_in(tmp, repo, engine_tweak, opts).await
+}
+
 impl Wiki {
-    async fn start(access: Access) -> Wiki {
-        Wiki::start_with(access, false, |_| {}).await
-    }
-
-    async fn start_with(
-        access: Access,
-        non_bare: bool,
-        tweak: impl FnOnce(&mut ServerOptions),
-    ) -> Wiki {
-        Wiki::start_full(access, non_bare, |_| {}, tweak).await
-    }
-
-    async fn start_full(
-        access: Access,
-        non_bare: bool,
-        engine_tweak: impl FnOnce(&mut Options),
-        tweak: impl FnOnce(&mut ServerOptions),
-    ) -> Wiki {
-        let tmp = tempfile::tempdir().unwrap();
-        std::fs::create_dir(tmp.path().join("home")).unwrap();
-        let repo = if non_bare {
-            // A folder someone also works in: one page, committed with git.
-            let dir = tmp.path().join("notes");
-            std::fs::create_dir(&dir).unwrap();
-            let home = tmp.path().join("home");
-            ok(git_cmd(&home, &dir, &["init", "-q"]).output().await);
-            std::fs::write(dir.join("Home.md"), "# Home\n").unwrap();
-            ok(git_cmd(&home, &dir, &["add", "."]).output().await);
-            ok(git_cmd(&home, &dir, &["commit", "-q", "-m", "Start"])
-                .output()
-                .await);
-            dir
-        } else {
-            tmp.path().join("wiki.git")
-        };
-        let mut engine_opts = Options::new(&repo, tmp.path().join("data"));
-        engine_tweak(&mut engine_opts);
-        let engine = Engine::open(engine_opts).unwrap();
-        engine.wait_indexed();
-        let mut opts = ServerOptions {
-            anonymous: access,
-            // Long enough that only the catch-up right after a push can make a pushed page
-            // visible within these tests.
-            poll_interval: Duration::from_secs(3600),
-            ..ServerOptions::default()
-        };
-        tweak(&mut opts);
-        let state = AppState::new(engine.clone(), opts).unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let task = tokio::spawn(async move {
-            casebook_server::serve(listener, state, async {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-        });
-        Wiki {
-            base,
-            repo,
-            tmp,
-            engine,
-            stop: Some(tx),
-            task: Some(task),
-        }
-    }
-
     fn url(&self) -> String {
         format!("{}/wiki.git", self.base)
     }
@@ -137,17 +110,16 @@ impl Wiki {
         ok(Ok(self.git(dir, &["commit", "-q", "-m", message]).await));
     }
 
+    /// Pushes the clone `dir` to `refspec` on the server: git succeeds, and the server's branch
+    /// is where the clone's is.
+    async fn push(&self, dir: &str, refspec: &str) {
+        ok(Ok(self.git(dir, &["push", "-q", "origin", refspec]).await));
+        assert_eq!(self.server_head().await, self.head_of(dir).await);
+    }
+
     /// What git says of the server's repository.
     async fn server_git(&self, args: &[&str]) -> String {
-        let out = Command::new("git")
-            .arg("-C")
-            .arg(&self.repo)
-            .args(args)
-            .output()
-            .await
-            .unwrap();
-        assert!(out.status.success());
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
+        self.repo_git(args).trim().to_string()
     }
 
     /// The commit the server's branch points at, read by git.
@@ -158,12 +130,6 @@ impl Wiki {
     async fn head_of(&self, dir: &str) -> String {
         let out = self.git(dir, &["rev-parse", "HEAD"]).await;
         String::from_utf8(out.stdout).unwrap().trim().to_string()
-    }
-
-    async fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        self.task.take().unwrap().await.unwrap();
-        self.engine.shutdown();
     }
 }
 
@@ -182,14 +148,12 @@ fn stderr(out: &Output) -> String {
 }
 
 async fn get_json(url: &str) -> (u16, Value) {
-    let resp = reqwest::get(url).await.unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
+    send(reqwest::Client::new().get(url)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clone_commit_push_then_read_and_search_at_once() {
-    let w = Wiki::start(Access::Edit).await;
+    let w = start(Access::Edit).await;
     ok(Ok(w.clone("a").await));
     assert_eq!(w.head_of("a").await, w.server_head().await);
     assert!(w.tmp.path().join("a/.casebook/types").is_dir());
@@ -210,13 +174,7 @@ async fn clone_commit_push_then_read_and_search_at_once() {
     assert_eq!(v["author"], "Pat Pusher");
     assert!(v["markdown"].as_str().unwrap().contains("quokkazanzibar"));
     let (_, v) = get_json(&format!("{}/api/v1/search?q=quokkazanzibar", w.base)).await;
-    let hits: Vec<&str> = v["hits"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["path"].as_str().unwrap())
-        .collect();
-    assert_eq!(hits, ["notes/Pushed Page"]);
+    assert_eq!(each(&v, "hits", "path"), ["notes/Pushed Page"]);
 
     // A second clone falls behind; its push is not a fast-forward and git refuses it.
     ok(Ok(w.clone("b").await));
@@ -225,9 +183,8 @@ async fn clone_commit_push_then_read_and_search_at_once() {
         "# Pushed Page\n\nSecond thoughts.\n",
     );
     w.commit("a", "Second thoughts").await;
-    ok(Ok(w.git("a", &["push", "-q", "origin", "main"]).await));
+    w.push("a", "main").await;
     let head = w.server_head().await;
-    assert_eq!(head, w.head_of("a").await);
     w.write("b/notes/Other.md", "# Other\n");
     w.commit("b", "Other page").await;
     let out = w.git("b", &["push", "origin", "main"]).await;
@@ -270,7 +227,7 @@ async fn clone_commit_push_then_read_and_search_at_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_push_to_another_branch_is_refused_and_says_which_one_to_use() {
-    let w = Wiki::start(Access::Edit).await;
+    let w = start(Access::Edit).await;
     ok(Ok(w.clone("a").await));
     let head = w.server_head().await;
     let refs = w.server_git(&["for-each-ref", "--format=%(refname)"]).await;
@@ -323,8 +280,7 @@ async fn a_push_to_another_branch_is_refused_and_says_which_one_to_use() {
     assert_eq!(st, 404);
 
     // The branch itself still takes it.
-    ok(Ok(w.git("a", &["push", "-q", "origin", "HEAD:main"]).await));
-    assert_eq!(w.server_head().await, w.head_of("a").await);
+    w.push("a", "HEAD:main").await;
     let (st, _) = get_json(&format!("{}/api/v1/pages/notes/Idea", w.base)).await;
     assert_eq!(st, 200);
     w.stop().await;
@@ -332,7 +288,7 @@ async fn a_push_to_another_branch_is_refused_and_says_which_one_to_use() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readers_clone_but_may_not_push() {
-    let w = Wiki::start(Access::Read).await;
+    let w = start(Access::Read).await;
     ok(Ok(w.clone("a").await));
     let before = w.server_head().await;
     assert_eq!(w.head_of("a").await, before);
@@ -368,7 +324,7 @@ async fn readers_clone_but_may_not_push() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn closed_wiki_refuses_clones() {
-    let w = Wiki::start(Access::None).await;
+    let w = start(Access::None).await;
     let out = w.clone("a").await;
     assert!(!out.status.success());
     assert!(!w.tmp.path().join("a/.git").exists());
@@ -387,7 +343,7 @@ async fn closed_wiki_refuses_clones() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_repository_with_a_working_tree_is_cloned_but_not_pushed_to() {
-    let w = Wiki::start_with(Access::Edit, true, |_| {}).await;
+    let w = start_with(Access::Edit, true, |_| {}).await;
     ok(Ok(w.clone("a").await));
     assert_eq!(
         std::fs::read_to_string(w.tmp.path().join("a/Home.md")).unwrap(),
@@ -422,7 +378,7 @@ fn noise(len: usize) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_push_over_the_size_limit_is_refused() {
-    let w = Wiki::start_with(Access::Edit, false, |o| o.max_push_bytes = 64 * 1024).await;
+    let w = start_with(Access::Edit, false, |o| o.max_push_bytes = 64 * 1024).await;
     ok(Ok(w.clone("a").await));
     let before = w.server_head().await;
     w.write("a/files/big.bin", noise(300 * 1024));
@@ -453,14 +409,13 @@ async fn a_push_over_the_size_limit_is_refused() {
         .await));
     w.write("a/Small.md", "# Small\n");
     w.commit("a", "A small page").await;
-    ok(Ok(w.git("a", &["push", "-q", "origin", "main"]).await));
-    assert_eq!(w.server_head().await, w.head_of("a").await);
+    w.push("a", "main").await;
     w.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_push_with_a_page_over_the_page_limit_is_refused_by_git() {
-    let w = Wiki::start_full(Access::Edit, false, |o| o.max_page_bytes = 4096, |_| {}).await;
+    let w = start_full(Access::Edit, false, |o| o.max_page_bytes = 4096, |_| {}).await;
     ok(Ok(w.clone("a").await));
     let before = w.server_head().await;
     // Small on the wire (it compresses well), over the limit once inflated. The same content
@@ -524,15 +479,14 @@ async fn a_push_with_a_page_over_the_page_limit_is_refused_by_git() {
     w.write("a/notes/Big Copy.bin", &big);
     w.write("a/notes/Fine.md", "Fine. ".repeat(600));
     w.commit("a", "A page under the limit").await;
-    ok(Ok(w.git("a", &["push", "-q", "origin", "main"]).await));
-    assert_eq!(w.server_head().await, w.head_of("a").await);
+    w.push("a", "main").await;
     w.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_request_is_cut_off() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let w = Wiki::start_with(Access::Edit, false, |o| {
+    let w = start_with(Access::Edit, false, |o| {
         o.git_timeout = Duration::from_millis(300)
     })
     .await;
@@ -573,7 +527,7 @@ async fn accounts_clone_and_push_with_a_password_or_a_token() {
         .unwrap();
     let (_, token) = accounts.create_token("ed", "git").unwrap();
     let acc = accounts.clone();
-    let w = Wiki::start_with(Access::None, false, move |o| o.accounts = Some(acc)).await;
+    let w = start_with(Access::None, false, move |o| o.accounts = Some(acc)).await;
     let with = |user: &str, secret: &str| {
         let enc = |s: &str| {
             percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
@@ -613,8 +567,7 @@ async fn accounts_clone_and_push_with_a_password_or_a_token() {
         .await));
     w.write("e/Pushed by Ed.md", "# Pushed by Ed\n\nfrom a laptop\n");
     w.commit("e", "Ed writes offline").await;
-    ok(Ok(w.git("e", &["push", "-q", "origin", "main"]).await));
-    assert_eq!(w.server_head().await, w.head_of("e").await);
+    w.push("e", "main").await;
     assert!(w.engine.exists(
         &casebook_core::PagePath::parse("Pushed by Ed").unwrap(),
         &casebook_core::ReadScope::everything()

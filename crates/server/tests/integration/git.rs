@@ -2,38 +2,28 @@
 //! where it matters, and who is let in.
 
 use super::*;
-
-impl App {
-    fn head(&self) -> String {
-        let out = Command::new("git")
-            .arg("--git-dir")
-            .arg(&self.repo)
-            .args(["rev-parse", "HEAD"])
-            .output()
-            .unwrap();
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
-    }
-}
+use axum::body::Body;
+use axum::http::Request;
+use std::process::Command;
 
 fn get_git(uri: &str, headers: &[(&str, &str)]) -> Request<Body> {
-    let mut b = Request::get(uri);
-    for (k, v) in headers {
-        b = b.header(*k, *v);
-    }
-    b.body(Body::empty()).unwrap()
+    headers
+        .iter()
+        .fold(call("GET", uri), |b, (k, v)| b.header(k, v))
+        .empty()
 }
 
 /// A protocol v2 `ls-refs` request: pkt-lines, a delimiter and a flush.
 const LS_REFS: &[u8] = b"0014command=ls-refs\n0001000csymrefs\n0000";
 
 fn ls_refs(body: Vec<u8>, gzip: bool) -> Request<Body> {
-    let mut b = Request::post("/wiki.git/git-upload-pack")
+    let mut b = call("POST", "/wiki.git/git-upload-pack")
         .header("content-type", "application/x-git-upload-pack-request")
         .header("git-protocol", "version=2");
     if gzip {
         b = b.header("content-encoding", "gzip");
     }
-    b.body(Body::from(body)).unwrap()
+    b.body(body)
 }
 
 fn gzip(data: &[u8]) -> Vec<u8> {
@@ -53,19 +43,19 @@ fn gzip(data: &[u8]) -> Vec<u8> {
 #[tokio::test]
 async fn ref_advertisement_is_served_as_git_expects_and_never_compressed() {
     let app = App::new(Access::Read);
-    let (s, h, body) = app
+    let r = app
         .send(get_git(
             "/wiki.git/info/refs?service=git-upload-pack",
             &[("accept-encoding", "gzip, deflate")],
         ))
         .await;
-    assert_eq!(s, StatusCode::OK);
+    assert_eq!(r.status, StatusCode::OK);
     assert_eq!(
-        h["content-type"],
+        r.headers["content-type"],
         "application/x-git-upload-pack-advertisement"
     );
-    assert!(h.get("content-encoding").is_none());
-    let text = String::from_utf8_lossy(&body);
+    assert!(r.headers.get("content-encoding").is_none());
+    let text = r.body;
     assert!(
         text.starts_with("001e# service=git-upload-pack\n0000"),
         "{text}"
@@ -74,14 +64,14 @@ async fn ref_advertisement_is_served_as_git_expects_and_never_compressed() {
     assert!(text.contains("refs/heads/main"), "{text}");
 
     // Protocol v2 when the client asks for it in the Git-Protocol header.
-    let (s, _, body) = app
+    let r = app
         .send(get_git(
             "/wiki.git/info/refs?service=git-upload-pack",
             &[("git-protocol", "version=2")],
         ))
         .await;
-    assert_eq!(s, StatusCode::OK);
-    assert!(String::from_utf8_lossy(&body).contains("version 2\n"));
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("version 2\n"));
 }
 
 #[tokio::test]
@@ -94,10 +84,13 @@ async fn upload_pack_reads_plain_and_gzipped_requests() {
         } else {
             LS_REFS.to_vec()
         };
-        let (s, h, out) = app.send(ls_refs(body, gzipped)).await;
-        assert_eq!(s, StatusCode::OK, "gzip {gzipped}");
-        assert_eq!(h["content-type"], "application/x-git-upload-pack-result");
-        let text = String::from_utf8_lossy(&out);
+        let r = app.send(ls_refs(body, gzipped)).await;
+        assert_eq!(r.status, StatusCode::OK, "gzip {gzipped}");
+        assert_eq!(
+            r.headers["content-type"],
+            "application/x-git-upload-pack-result"
+        );
+        let text = r.body;
         assert!(
             text.contains(&format!("{head} HEAD symref-target:refs/heads/main")),
             "gzip {gzipped}: {text}"
@@ -108,9 +101,9 @@ async fn upload_pack_reads_plain_and_gzipped_requests() {
 #[tokio::test]
 async fn dumb_paths_are_served_and_nothing_else() {
     let app = App::new(Access::Read);
-    let (s, _, body) = app.send(get_git("/wiki.git/HEAD", &[])).await;
-    assert_eq!(s, StatusCode::OK);
-    assert_eq!(body, b"ref: refs/heads/main\n");
+    let r = app.send(get_git("/wiki.git/HEAD", &[])).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.bytes, b"ref: refs/heads/main\n");
     for path in [
         "/wiki.git/config",
         "/wiki.git/hooks/pre-receive.sample",
@@ -118,15 +111,15 @@ async fn dumb_paths_are_served_and_nothing_else() {
         "/wiki.git/..%2fdata/index/meta.json",
         "/wiki.git/objects/..%2fconfig",
     ] {
-        let (s, h, body) = app.send(get_git(path, &[])).await;
-        assert_eq!(s, StatusCode::NOT_FOUND, "{path}");
+        let r = app.send(get_git(path, &[])).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
         assert!(
-            h["content-type"]
+            r.headers["content-type"]
                 .to_str()
                 .unwrap()
                 .starts_with("text/plain")
         );
-        assert!(!String::from_utf8_lossy(&body).contains("[core]"));
+        assert!(!r.body.contains("[core]"));
     }
 }
 
@@ -137,51 +130,50 @@ async fn access_rules_decide_who_clones_and_who_pushes() {
         "/wiki.git/info/refs?service=git-upload-pack",
         "/wiki.git/HEAD",
     ] {
-        let (s, h, _) = closed.send(get_git(uri, &[])).await;
-        assert_eq!(s, StatusCode::UNAUTHORIZED, "{uri}");
+        let r = closed.send(get_git(uri, &[])).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{uri}");
         assert_eq!(
-            h["www-authenticate"],
+            r.headers["www-authenticate"],
             "Basic realm=\"Casebook\", charset=\"UTF-8\""
         );
     }
-    let (s, _, _) = closed.send(ls_refs(LS_REFS.to_vec(), false)).await;
-    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let r = closed.send(ls_refs(LS_REFS.to_vec(), false)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 
     let readers = App::new(Access::Read);
     for uri in [
         "/wiki.git/info/refs?service=git-receive-pack",
         "/wiki.git/info/refs?service=git%2dreceive-pack",
     ] {
-        let (s, h, _) = readers.send(get_git(uri, &[])).await;
-        assert_eq!(s, StatusCode::UNAUTHORIZED, "{uri}");
-        assert!(h.contains_key("www-authenticate"));
+        let r = readers.send(get_git(uri, &[])).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{uri}");
+        assert!(r.headers.contains_key("www-authenticate"));
     }
 
     let editors = App::new(Access::Edit);
-    let (s, h, body) = editors
+    let r = editors
         .send(get_git("/wiki.git/info/refs?service=git-receive-pack", &[]))
         .await;
-    assert_eq!(s, StatusCode::OK);
+    assert_eq!(r.status, StatusCode::OK);
     assert_eq!(
-        h["content-type"],
+        r.headers["content-type"],
         "application/x-git-receive-pack-advertisement"
     );
-    assert!(String::from_utf8_lossy(&body).contains("report-status"));
+    assert!(r.body.contains("report-status"));
 }
 
 #[tokio::test]
 async fn git_posts_pass_the_cross_site_guard_but_browsers_from_elsewhere_do_not() {
     let app = App::new(Access::Edit);
     // The git client sends neither Origin nor Sec-Fetch-Site.
-    let (s, _, _) = app.send(ls_refs(LS_REFS.to_vec(), false)).await;
-    assert_eq!(s, StatusCode::OK);
+    let r = app.send(ls_refs(LS_REFS.to_vec(), false)).await;
+    assert_eq!(r.status, StatusCode::OK);
     let before = app.head();
-    let req = Request::post("/wiki.git/git-receive-pack")
+    let req = call("POST", "/wiki.git/git-receive-pack")
         .header("content-type", "application/x-git-receive-pack-request")
         .header("sec-fetch-site", "cross-site")
-        .body(Body::from("0000"))
-        .unwrap();
-    let (s, _, _) = app.send(req).await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+        .body("0000");
+    let r = app.send(req).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(app.head(), before);
 }

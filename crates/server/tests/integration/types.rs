@@ -2,20 +2,11 @@
 //! browser's filters taken from the type, and type files changed with git.
 
 use super::*;
+use axum::body::Body;
+use axum::http::Request;
 
-fn form(uri: &str, body: &str) -> Request<Body> {
-    Request::post(uri)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(Body::from(body.to_string()))
-        .unwrap()
-}
-
-fn encode_form(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
+fn form(uri: &str, pairs: &[(&str, &str)]) -> Request<Body> {
+    call("POST", uri).form(pairs)
 }
 
 /// The theme escapes `/` in attribute values and text; the tests read it plainly.
@@ -40,31 +31,7 @@ const GOOD: &[(&str, &str)] = &[
 /// Commits and pushes a change made in a clone of the app's repository, then lets the engine
 /// notice it.
 fn change_with_git(app: &App, change: impl FnOnce(&std::path::Path)) {
-    let tmp = tempfile::tempdir().unwrap();
-    let clone = tmp.path().join("c");
-    let git = |args: &[&str]| {
-        let o = Command::new("git")
-            .args(args)
-            .env("GIT_AUTHOR_NAME", "P")
-            .env("GIT_AUTHOR_EMAIL", "p@x")
-            .env("GIT_COMMITTER_NAME", "P")
-            .env("GIT_COMMITTER_EMAIL", "p@x")
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    };
-    git(&[
-        "clone",
-        "-q",
-        app.repo.to_str().unwrap(),
-        clone.to_str().unwrap(),
-    ]);
-    change(&clone);
-    let c = clone.to_str().unwrap();
-    git(&["-C", c, "add", "-A"]);
-    git(&["-C", c, "commit", "-q", "-m", "change the types"]);
-    git(&["-C", c, "push", "-q", "origin", "HEAD"]);
-    assert!(app.state.engine.sync().unwrap());
+    assert!(app.change_with_git(("P", "p@x"), "change the types", change));
 }
 
 #[tokio::test]
@@ -108,9 +75,9 @@ async fn the_new_page_form_follows_the_type() {
             p.1 = "March 3rd";
         }
     });
-    let (s, _, body) = app.send(form("/new/case-story", &encode_form(&bad))).await;
-    let body = String::from_utf8_lossy(&body);
-    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let r = app.send(form("/new/case-story", &bad)).await;
+    let body = r.body;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(
         body.contains("value=\"Zephyr &amp; Co\""),
         "the input is kept: {body}"
@@ -123,21 +90,17 @@ async fn the_new_page_form_follows_the_type() {
 
     let mut no_title = GOOD.to_vec();
     no_title[0].1 = " ";
-    let (s, _, body) = app
-        .send(form("/new/case-story", &encode_form(&no_title)))
-        .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
-    assert!(String::from_utf8_lossy(&body).contains("give the page a title"));
+    let r = app.send(form("/new/case-story", &no_title)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("give the page a title"));
     assert_eq!(app.commits(), n);
 
     // A good form: one commit, and the editor opens on the new page.
-    let (s, h, _) = app.send(form("/new/case-story", &encode_form(GOOD))).await;
-    assert_eq!(s, StatusCode::SEE_OTHER);
-    assert_eq!(h["location"], "/edit/cases/Zephyr%20Pilot");
+    let r = app.send(form("/new/case-story", GOOD)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.headers["location"], "/edit/cases/Zephyr%20Pilot");
     assert_eq!(app.commits(), n + 1);
-    let (_, v) = app
-        .json("GET", "/api/v1/pages/cases/Zephyr%20Pilot", None)
-        .await;
+    let (_, v) = app.api_get("/api/v1/pages/cases/Zephyr%20Pilot").await;
     assert_eq!(v["front_matter"]["deal_size"], 120000);
     assert_eq!(v["front_matter"]["customer"], "Zephyr & Co");
     assert_eq!(v["tags"], json!(["pilot", "grocery"]));
@@ -150,16 +113,14 @@ async fn the_new_page_form_follows_the_type() {
     assert!(!page.contains("does not fit its type"));
 
     // The same title again is refused, with the input kept.
-    let (s, _, body) = app.send(form("/new/case-story", &encode_form(GOOD))).await;
-    assert_eq!(s, StatusCode::CONFLICT);
-    assert!(String::from_utf8_lossy(&body).contains("exists already"));
+    let r = app.send(form("/new/case-story", GOOD)).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.body.contains("exists already"));
     assert_eq!(app.commits(), n + 1);
 
     assert_eq!(app.get("/new/no-such-type").await.0, StatusCode::NOT_FOUND);
-    let (s, _, _) = app
-        .send(form("/new/no-such-type", &encode_form(GOOD)))
-        .await;
-    assert_eq!(s, StatusCode::NOT_FOUND);
+    let r = app.send(form("/new/no-such-type", GOOD)).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(app.commits(), n + 1);
 }
 
@@ -168,23 +129,23 @@ async fn the_new_page_form_respects_permissions_and_the_cross_site_guard() {
     let app = App::new(Access::Read);
     let n = app.commits();
     assert_eq!(app.get("/new/case-story").await.0, StatusCode::UNAUTHORIZED);
-    let (s, _, _) = app.send(form("/new/case-story", &encode_form(GOOD))).await;
-    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let r = app.send(form("/new/case-story", GOOD)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     let app_edit = App::new(Access::Edit);
     let n_edit = app_edit.commits();
-    let mut req = form("/new/case-story", &encode_form(GOOD));
+    let mut req = form("/new/case-story", GOOD);
     req.headers_mut()
         .insert("origin", "https://evil.example".parse().unwrap());
     req.headers_mut()
         .insert("host", "wiki.example".parse().unwrap());
-    assert_eq!(app_edit.send(req).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(app_edit.send(req).await.status, StatusCode::FORBIDDEN);
     assert_eq!((app.commits(), app_edit.commits()), (n, n_edit));
 }
 
 #[tokio::test]
 async fn pages_show_what_does_not_fit_their_type_and_keep_their_text() {
     let app = App::new(Access::Edit);
-    app.json("PUT", "/api/v1/pages/cases/Odd", Some(json!({"markdown": "---\ntype: case-story\ncustomer: Odd Ltd\nindustry: retail\nregion: mars\noutcome: won\ndeal_type: renewal\ndeal_size: plenty\nclosed: 2025-01-01\n---\nThe story itself.\n"}))).await;
+    app.put("cases/Odd", json!({"markdown": "---\ntype: case-story\ncustomer: Odd Ltd\nindustry: retail\nregion: mars\noutcome: won\ndeal_type: renewal\ndeal_size: plenty\nclosed: 2025-01-01\n---\nThe story itself.\n"})).await;
     let (s, page) = app.get("/wiki/cases/Odd").await;
     assert_eq!(s, StatusCode::OK);
     assert!(page.contains("does not fit its type"), "{page}");
@@ -194,36 +155,32 @@ async fn pages_show_what_does_not_fit_their_type_and_keep_their_text() {
     assert!(page.contains("Deal size is `plenty`"));
     assert!(page.contains("The story itself."));
     assert!(page.contains("<dt>Customer</dt><dd>Odd Ltd</dd>"));
-    let (_, v) = app.json("GET", "/api/v1/pages/cases/Odd", None).await;
+    let (_, v) = app.api_get("/api/v1/pages/cases/Odd").await;
     let warnings = v["type_warnings"].as_array().unwrap();
     assert_eq!(warnings.len(), 2, "{v}");
     let (_, v) = app
-        .json(
-            "GET",
-            "/api/v1/pages/cases/Northwind%20Renewal%20Rescue",
-            None,
-        )
+        .api_get("/api/v1/pages/cases/Northwind%20Renewal%20Rescue")
         .await;
     assert_eq!(v["type_warnings"], json!([]));
 
-    let (s, _, preview) = app
+    let r = app
         .send(form(
             "/preview/cases/Draft",
-            &encode_form(&[(
+            &[(
                 "markdown",
                 "---\ntype: case-story\noutcome: <b>maybe</b>\n---\nDraft text.\n",
-            )]),
+            )],
         ))
         .await;
-    let preview = String::from_utf8_lossy(&preview);
-    assert_eq!(s, StatusCode::OK);
+    let preview = r.body;
+    assert_eq!(r.status, StatusCode::OK);
     assert!(
         preview.contains("do not fit the page's type")
             && preview.contains("`&lt;b&gt;maybe&lt;/b&gt;`"),
         "{preview}"
     );
     assert!(preview.contains("Draft text."));
-    app.json("PUT", "/api/v1/pages/cases/Broken", Some(json!({"markdown": "---\ntype: case-story\noutcome: [won\n---\nStill readable <script>alert(1)</script>.\n"}))).await;
+    app.put("cases/Broken", json!({"markdown": "---\ntype: case-story\noutcome: [won\n---\nStill readable <script>alert(1)</script>.\n"})).await;
     let (s, page) = app.get("/wiki/cases/Broken").await;
     assert_eq!(s, StatusCode::OK);
     assert!(page.contains("front matter could not be read"), "{page}");
