@@ -502,9 +502,7 @@ impl Engine {
                 None => false,
             };
             if !exists {
-                return Err(Error::not_found(format!(
-                    "there is no page {page} to discuss"
-                )));
+                return Err(Error::not_found(format!("there is no page {page} to discuss")).into());
             }
             w.commit(&changes, author, &format!("Discuss {page}: {title}"))
         })?;
@@ -626,7 +624,8 @@ impl Engine {
             if !still {
                 return Err(Error::conflict(
                     "the discussion moved or was removed meanwhile; reload the page",
-                ));
+                )
+                .into());
             }
             w.commit(changes, author, message)
         })?;

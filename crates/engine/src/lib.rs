@@ -32,7 +32,7 @@ pub use types::{
 use casebook_core::{Author, Error, FolderPath, PagePath, ReadScope, Result, Revision, Timestamp};
 use casebook_markdown::Context;
 use casebook_search::SearchIndex;
-use casebook_store::{BlobId, Change, MERGE_LINES, MergeOutcome, Opened, Store};
+use casebook_store::{BlobId, Change, CommitError, MERGE_LINES, MergeOutcome, Opened, Store};
 use serde::Serialize;
 use state::Snapshot;
 use std::collections::HashMap;
@@ -1139,7 +1139,7 @@ impl Engine {
         file: &str,
         text: &str,
         created: bool,
-    ) -> Result<Revision> {
+    ) -> std::result::Result<Revision, CommitError> {
         let message = default_message(
             req.message,
             if created { "Create" } else { "Update" },
@@ -1152,22 +1152,19 @@ impl Engine {
         w.commit(&[change], req.author, &message)
     }
 
-    /// Runs a planned write with the writer held, retrying when another process moved the
-    /// branch meanwhile; then brings the engine's state up to the new head.
+    /// Runs a planned write with the writer held, planning it again (up to
+    /// [`MOVED_BRANCH_RETRIES`] times) when another process moved the branch meanwhile; then
+    /// brings the engine's state up to the new head.
     fn with_writer<T>(
         &self,
-        mut plan: impl FnMut(&mut casebook_store::Writer<'_>) -> Result<T>,
+        mut plan: impl FnMut(&mut casebook_store::Writer<'_>) -> std::result::Result<T, CommitError>,
     ) -> Result<T> {
-        let mut attempts = 0;
+        let mut retries = 0;
         loop {
             let mut w = self.inner.store.writer();
             match plan(&mut w) {
-                Err(e)
-                    if e.kind == casebook_core::ErrorKind::Conflict
-                        && e.message.contains("branch moved")
-                        && attempts < 5 =>
-                {
-                    attempts += 1;
+                Err(CommitError::BranchMoved) if retries < MOVED_BRANCH_RETRIES => {
+                    retries += 1;
                     drop(w);
                     continue;
                 }
@@ -1184,7 +1181,7 @@ impl Engine {
                     let caught_up = self.advance_by(committed);
                     drop(guard);
                     caught_up?;
-                    return other;
+                    return other.map_err(Error::from);
                 }
             }
         }
@@ -1216,7 +1213,7 @@ impl Engine {
                     return Err(Error::conflict(format!(
                         "{path} changed since revision {}; look at the new version before deleting it",
                         base.short()
-                    )));
+                    )).into());
                 }
             }
             let message = default_message(message, "Delete", path);
@@ -1268,10 +1265,10 @@ impl Engine {
                 .head()?
                 .ok_or_else(|| Error::not_found(format!("there is no page {from}")))?;
             if w.blob_at(&head, &from.file())?.is_none() {
-                return Err(Error::not_found(format!("there is no page {from}")));
+                return Err(Error::not_found(format!("there is no page {from}")).into());
             }
             if w.blob_at(&head, &to.file())?.is_some() {
-                return Err(Error::conflict(format!("a page {to} exists already")));
+                return Err(Error::conflict(format!("a page {to} exists already")).into());
             }
             let mut changes = vec![Change::Move {
                 from: from.file(),
@@ -1284,7 +1281,7 @@ impl Engine {
                     Ok(Some(bytes)) => bytes,
                     Ok(None) => continue,
                     Err(e) if e.kind == casebook_core::ErrorKind::TooLarge => continue,
-                    Err(e) => return Err(e),
+                    Err(e) => return Err(e.into()),
                 };
                 let source = String::from_utf8_lossy(&bytes);
                 let snap = self.snapshot();
@@ -1787,6 +1784,10 @@ impl Drop for Prepared<'_> {
     }
 }
 
+/// Times a write is planned again when another process moved the branch between its plan and
+/// its commit; then the write fails as a conflict, to be tried again.
+const MOVED_BRANCH_RETRIES: usize = 5;
+
 /// Times a save is read and merged without the writer before it is planned with the writer
 /// held (when the page keeps changing in between).
 const SAVE_PLANS: usize = 3;
@@ -1975,4 +1976,59 @@ fn starter_files() -> Vec<(String, Vec<u8>)> {
         .collect();
     out.sort();
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn put(path: &str) -> Vec<Change> {
+        vec![Change::Put {
+            path: path.to_string(),
+            content: b"# Retried\n".to_vec(),
+        }]
+    }
+
+    #[test]
+    fn a_write_is_planned_again_when_the_branch_moved() {
+        let tmp = tempfile::tempdir().unwrap();
+        let repo = tmp.path().join("wiki.git");
+        let engine =
+            Engine::open_without_indexing(Options::new(&repo, tmp.path().join("data"))).unwrap();
+        let ann = Author::new("Ann", "ann@example.com");
+        // Another process moves the branch while the first plan commits: git holds the
+        // branch's lock file meanwhile.
+        let lock = repo.join("refs/heads/main.lock");
+        let mut plans = 0;
+        let rev = engine
+            .with_writer(|w| {
+                plans += 1;
+                if plans == 1 {
+                    std::fs::write(&lock, "").unwrap();
+                }
+                let committed = w.commit(&put("Retried.md"), &ann, "Retry");
+                let _ = std::fs::remove_file(&lock);
+                committed
+            })
+            .unwrap();
+        assert_eq!(plans, 2, "planned again once");
+        assert_eq!(engine.head(), Some(rev.clone()));
+        assert_eq!(engine.title_of("Retried").as_deref(), Some("Retried"));
+        // A branch that keeps moving: the write gives up after its retries, as a conflict to
+        // try again, and nothing is committed.
+        std::fs::write(&lock, "").unwrap();
+        let mut plans = 0;
+        let err = engine
+            .with_writer(|w| {
+                plans += 1;
+                w.commit(&put("Never.md"), &ann, "Never")
+            })
+            .unwrap_err();
+        std::fs::remove_file(&lock).unwrap();
+        assert_eq!(plans, MOVED_BRANCH_RETRIES + 1);
+        assert_eq!(err.kind, casebook_core::ErrorKind::Conflict, "{err}");
+        assert_eq!(engine.head(), Some(rev));
+        assert_eq!(engine.title_of("Never"), None);
+        engine.shutdown();
+    }
 }

@@ -99,7 +99,7 @@ impl Engine {
             if let Some(head) = w.head()?
                 && w.blob_at(&head, &file)?.is_some()
             {
-                return Err(Error::conflict(format!("a page {path} exists already")));
+                return Err(Error::conflict(format!("a page {path} exists already")).into());
             }
             w.commit(
                 &[Change::Put {
