@@ -1,11 +1,10 @@
-//! Browsing what is in the wiki: folders, pages with a tag, every tag, and typed pages as
-//! records.
+//! Browsing what is in the wiki: folders, pages with a tag, and every tag. (Typed pages are
+//! browsed as records in `records.rs`.)
 
 use crate::Engine;
 use casebook_core::{FolderPath, ReadScope, Timestamp};
 use serde::Serialize;
 use std::collections::HashMap;
-use std::sync::Arc;
 
 /// A page in a list.
 #[derive(Debug, Clone, Serialize)]
@@ -28,16 +27,6 @@ pub struct FolderEntry {
     pub path: String,
     pub name: String,
     pub pages: usize,
-}
-
-/// A typed page as a record.
-#[derive(Debug, Clone, Serialize)]
-pub struct Record {
-    pub path: String,
-    pub title: String,
-    pub tags: Vec<String>,
-    pub fields: Arc<casebook_markdown::FrontMatter>,
-    pub updated: Option<Timestamp>,
 }
 
 impl Engine {
@@ -134,37 +123,5 @@ impl Engine {
                 .then_with(|| a.0.to_lowercase().cmp(&b.0.to_lowercase()))
         });
         out
-    }
-
-    /// Pages whose front matter says `type: <page_type>` (case stories, insights), with their
-    /// fields, for browsing and filtering as records.
-    pub fn records(&self, page_type: &str, scope: &ReadScope) -> Vec<Record> {
-        let snap = self.snapshot();
-        // Blanks to start from are not records: the types' templates, wherever they are, and
-        // whatever is kept in the templates folder.
-        let templates: std::collections::HashSet<&str> = snap
-            .types
-            .types
-            .values()
-            .filter_map(|t| t.template.as_deref())
-            .map(|t| t.strip_suffix(".md").unwrap_or(t))
-            .collect();
-        snap.pages
-            .iter()
-            .filter(|(p, _)| scope.sees(p))
-            .filter(|(p, _)| !p.starts_with("templates/") && !templates.contains(p.as_str()))
-            .filter(|(_, m)| {
-                m.page_type
-                    .as_deref()
-                    .is_some_and(|t| t.eq_ignore_ascii_case(page_type))
-            })
-            .map(|(p, m)| Record {
-                path: p.clone(),
-                title: m.title.clone(),
-                tags: m.tags.clone(),
-                fields: m.fields.clone(),
-                updated: snap.last_change.get(p).map(|c| c.date),
-            })
-            .collect()
     }
 }

@@ -21,7 +21,7 @@ pub use discussions::{
     Activity, Comment, Status as ThreadStatus, Thread, discussed_page, page_of_file, same_author,
 };
 
-pub use browse::{FolderEntry, Listing, PageEntry, Record};
+pub use browse::{FolderEntry, Listing, PageEntry};
 pub use casebook_markdown::LinkPrefixes;
 pub use casebook_markdown::{FrontMatter, Heading, Link, Rendered, display_value};
 pub use casebook_search::{
@@ -33,7 +33,10 @@ pub use history::History;
 pub use import::ImportReport;
 pub use links::{LINKS_FILE, parse_pairs as parse_link_prefixes};
 pub use read::{ATTACHMENT_READ_MAX, Attachment, Page};
-pub use records::{NewRecord, TypeCheck};
+pub use records::{
+    FacetCount, FacetMode, NewRecord, RECORDS_PER_PAGE, Record, RecordFacet, RecordPage,
+    RecordQuery, TypeCheck,
+};
 pub use save::{ConflictReason, Save, SaveOutcome};
 pub use state::PageMeta;
 pub use types::{
