@@ -1253,6 +1253,9 @@ mod types;
 #[path = "integration/merge.rs"]
 mod merge;
 
+#[path = "integration/records.rs"]
+mod records;
+
 /// Questions a salesperson types, each with the pages of the sales handbooks they would want to
 /// open (any one of them in the top three counts).
 const SALES_QUESTIONS: &[(&str, &[&str])] = &[
