@@ -1,10 +1,12 @@
 //! The history of pages and of the wiki, as one reader may see it: a page's commits, diffs
-//! between revisions, recent changes, and where a moved page went.
+//! between revisions, recent changes, where a moved page went, and what one person did.
 
 use crate::Engine;
-use crate::discussions::page_of_file;
+use crate::browse::PageEntry;
+use crate::discussions::{Thread, page_of_file};
 use casebook_core::{Error, PagePath, ReadScope, Result, Revision};
 use casebook_store::CommitInfo;
+use std::sync::Arc;
 
 /// A page's history as one reader may see it.
 #[derive(Debug, Clone)]
@@ -14,6 +16,19 @@ pub struct History {
     /// How many older commits (within the limit asked for) are from before the page came into
     /// a folder the reader sees: shown as one neutral line, never listed.
     pub hidden_earlier: usize,
+}
+
+/// What one person did in the wiki, for their page.
+#[derive(Debug, Clone, Default)]
+pub struct Activity {
+    /// Pages whose last change is theirs, newest first.
+    pub pages: Vec<PageEntry>,
+    /// Threads they started, most recently active first.
+    pub threads: Vec<Arc<Thread>>,
+    /// Their comments (thread, comment id), newest first.
+    pub comments: Vec<(Arc<Thread>, String)>,
+    /// Threads where they are mentioned, most recently active first.
+    pub mentioned_in: Vec<Arc<Thread>>,
 }
 
 impl Engine {
@@ -162,5 +177,53 @@ impl Engine {
             current = next;
         }
         None
+    }
+
+    /// What `name` (a git author name or account name, compared without regard to case) wrote:
+    /// pages, threads and comments, where `scope` sees them. At most `limit` of each.
+    pub fn activity(&self, name: &str, limit: usize, scope: &ReadScope) -> Result<Activity> {
+        let is = |n: &str| n.eq_ignore_ascii_case(name.trim());
+        let mut out = Activity::default();
+        {
+            let snap = self.snapshot();
+            let mut pages: Vec<PageEntry> = snap
+                .last_change
+                .iter()
+                .filter(|(p, c)| is(&c.author.name) && scope.sees(p))
+                .filter_map(|(p, c)| {
+                    let m = snap.pages.get(p)?;
+                    Some(PageEntry {
+                        path: p.clone(),
+                        title: m.title.clone(),
+                        updated: Some(c.date),
+                        tags: m.tags.clone(),
+                    })
+                })
+                .collect();
+            pages.sort_by(|a, b| b.updated.cmp(&a.updated).then_with(|| a.path.cmp(&b.path)));
+            pages.truncate(limit);
+            out.pages = pages;
+        }
+        let mut comments = Vec::new();
+        for t in self.all_threads(None, usize::MAX, scope)? {
+            if is(&t.author.name) && out.threads.len() < limit {
+                out.threads.push(t.clone());
+            }
+            if out.mentioned_in.len() < limit
+                && t.comments.iter().any(|c| c.mentions.iter().any(|m| is(m)))
+            {
+                out.mentioned_in.push(t.clone());
+            }
+            for c in t.comments.iter().filter(|c| is(&c.author.name)) {
+                comments.push((c.date, t.clone(), c.id.clone()));
+            }
+        }
+        comments.sort_by_key(|c| std::cmp::Reverse(c.0));
+        out.comments = comments
+            .into_iter()
+            .take(limit)
+            .map(|(_, t, c)| (t, c))
+            .collect();
+        Ok(out)
     }
 }

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod browse;
+mod discuss;
 mod discussions;
 mod history;
 mod import;
@@ -18,7 +19,7 @@ mod write;
 mod writer;
 
 pub use discussions::{
-    Activity, Comment, Status as ThreadStatus, Thread, discussed_page, page_of_file, same_author,
+    Comment, Status as ThreadStatus, Thread, discussed_page, page_of_file, same_author,
 };
 
 pub use browse::{FolderEntry, Listing, PageEntry};
@@ -29,7 +30,7 @@ pub use casebook_search::{
     active_filters, wants_history,
 };
 pub use casebook_store::{CommitInfo, unified_diff};
-pub use history::History;
+pub use history::{Activity, History};
 pub use import::ImportReport;
 pub use links::{LINKS_FILE, parse_pairs as parse_link_prefixes};
 pub use read::{ATTACHMENT_READ_MAX, Attachment, Page};
