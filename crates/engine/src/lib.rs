@@ -3,6 +3,7 @@
 mod browse;
 mod discuss;
 mod discussions;
+mod fields;
 mod history;
 mod import;
 mod indexer;
@@ -30,6 +31,7 @@ pub use casebook_search::{
     active_filters, wants_history,
 };
 pub use casebook_store::{CommitInfo, unified_diff};
+pub use fields::{Field, FieldKind, parse_date, parse_money, parse_number};
 pub use history::{Activity, History};
 pub use import::ImportReport;
 pub use links::{LINKS_FILE, parse_pairs as parse_link_prefixes};
@@ -40,10 +42,7 @@ pub use records::{
 };
 pub use save::{ConflictReason, Save, SaveOutcome};
 pub use state::PageMeta;
-pub use types::{
-    Field, FieldKind, PageType, TYPES_DIR, TypeProblem, TypeSet, new_page_text, parse_date,
-    parse_money, parse_number,
-};
+pub use types::{PageType, TYPES_DIR, TypeProblem, TypeSet, new_page_text};
 pub use write::Moved;
 
 use casebook_core::{Author, Error, Result, Revision};

@@ -7,10 +7,8 @@
 //! read as its kind (`min=lots`, a date that is not one) is left out.
 
 use crate::Engine;
-use crate::types::{
-    Field, FieldKind, PageType, TypeProblem, TypeSet, new_page_text, parse_date, parse_money,
-    parse_number,
-};
+use crate::fields::{Field, FieldKind, parse_date, parse_money, parse_number};
+use crate::types::{PageType, TypeProblem, TypeSet, new_page_text};
 use casebook_core::{Author, Error, FolderPath, PagePath, ReadScope, Result, Timestamp};
 use casebook_markdown::FrontMatter;
 use casebook_store::Change;
