@@ -32,6 +32,14 @@ mod related {
 pub(crate) type RelatedCache = HashMap<String, (Option<Revision>, Vec<LinkingPage>)>;
 
 impl Engine {
+    /// Read your writes: waits for the index jobs pending, so a save acknowledged a moment ago
+    /// is in the answer of a search that follows.
+    fn read_your_writes(&self) {
+        if self.inner.pending.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+            self.wait_indexed();
+        }
+    }
+
     /// Full-text search.
     pub fn search(&self, q: &str, limit: usize, offset: usize) -> Result<Results> {
         self.search_with(q, limit, offset, SearchOptions::default())
@@ -45,10 +53,7 @@ impl Engine {
         offset: usize,
         opts: SearchOptions,
     ) -> Result<Results> {
-        // Read your writes: a save acknowledged a moment ago is in the answer.
-        if self.inner.pending.load(std::sync::atomic::Ordering::SeqCst) > 0 {
-            self.wait_indexed();
-        }
+        self.read_your_writes();
         self.inner.search.search_with(q, limit, offset, opts)
     }
 
@@ -61,17 +66,13 @@ impl Engine {
         offset: usize,
         opts: SearchOptions,
     ) -> Result<Results> {
-        if self.inner.pending.load(std::sync::atomic::Ordering::SeqCst) > 0 {
-            self.wait_indexed();
-        }
+        self.read_your_writes();
         self.inner.history.search_with(q, limit, offset, opts)
     }
 
     /// Plain BM25 over the same index, without Casebook's ranking: for measuring relevance.
     pub fn search_plain_bm25(&self, q: &str, limit: usize) -> Result<Vec<String>> {
-        if self.inner.pending.load(std::sync::atomic::Ordering::SeqCst) > 0 {
-            self.wait_indexed();
-        }
+        self.read_your_writes();
         self.inner.search.search_plain_bm25(q, limit)
     }
 

@@ -189,17 +189,7 @@ fn link_prefixes_pushed_later_resolve_site_absolute_links() {
 
     // Moving the page rewrites the site-absolute link into a link that needs no prefix.
     let moved = PagePath::parse("hb/selling/index").unwrap();
-    let m = w
-        .engine
-        .move_page(
-            &target,
-            &moved,
-            true,
-            &ReadScope::everything(),
-            &Author::new("A", "a@x"),
-            "",
-        )
-        .unwrap();
+    let m = w.move_page(&target, &moved, true);
     assert_eq!(m.updated_pages, ["hb/sales/Calls"]);
     let text = w.text("hb/sales/Calls");
     assert!(text.contains("[sales](../selling/index.md#top)"), "{text}");
@@ -211,16 +201,7 @@ fn link_prefixes_pushed_later_resolve_site_absolute_links() {
         .links
         .clone();
     assert_eq!(links[0].path, "hb/selling/index");
-    w.engine
-        .move_page(
-            &moved,
-            &target,
-            true,
-            &ReadScope::everything(),
-            &Author::new("A", "a@x"),
-            "",
-        )
-        .unwrap();
+    w.move_page(&moved, &target, true);
     w.rev(
         "hb/sales/Calls",
         "# Calls\n\nSee [sales](/handbook/sales/#top) and [x](/elsewhere/).\n",
@@ -345,16 +326,7 @@ fn history_diff_revert_and_move() {
     w.engine.revert(&p, &r1, &Author::new("A", "a@x")).unwrap();
     assert_eq!(w.text("h/Page"), "# Page\n\nfirst\n");
     let to = PagePath::parse("h/Moved").unwrap();
-    w.engine
-        .move_page(
-            &p,
-            &to,
-            false,
-            &ReadScope::everything(),
-            &Author::new("A", "a@x"),
-            "",
-        )
-        .unwrap();
+    w.move_page(&p, &to, false);
     assert!(
         !w.engine.exists(&p, &ReadScope::everything())
             && w.engine.exists(&to, &ReadScope::everything())
@@ -436,11 +408,7 @@ fn import_is_one_commit() {
     std::fs::write(src.path().join("a/b/pic.png"), [0x89, b'P', b'N', b'G']).unwrap();
     std::fs::write(src.path().join(".git/config"), "x").unwrap();
     std::fs::write(src.path().join("a/bad.md"), [0xff, 0xfe]).unwrap();
-    let before = w
-        .git(&["rev-list", "--count", "HEAD"])
-        .trim()
-        .parse::<u32>()
-        .unwrap();
+    let before = w.commits();
     let report = w
         .engine
         .import(
@@ -455,13 +423,7 @@ fn import_is_one_commit() {
         (report.pages, report.attachments, report.skipped.len()),
         (2, 1, 1)
     );
-    assert_eq!(
-        w.git(&["rev-list", "--count", "HEAD"])
-            .trim()
-            .parse::<u32>()
-            .unwrap(),
-        before + 1
-    );
+    assert_eq!(w.commits(), before + 1);
     let one = w.page("imp/a/One");
     assert_eq!(one.rendered.links[0].path, "imp/a/b/Two");
     assert!(one.rendered.links[0].exists);
@@ -489,35 +451,14 @@ fn moving_a_page_rewrites_links_and_the_old_address_leads_on() {
     );
     w.rev("other/Md Linker", "See [it](../kb/Target%20Page.md#top).\n");
     w.rev("other/Unrelated", "Nothing.\n");
-    let before: u32 = w
-        .git(&["rev-list", "--count", "HEAD"])
-        .trim()
-        .parse()
-        .unwrap();
+    let before: u32 = w.commits();
     let from = PagePath::parse("kb/Target Page").unwrap();
     let to = PagePath::parse("archive/Moved Target").unwrap();
-    let moved = w
-        .engine
-        .move_page(
-            &from,
-            &to,
-            true,
-            &ReadScope::everything(),
-            &Author::new("A", "a@x"),
-            "",
-        )
-        .unwrap();
+    let moved = w.move_page(&from, &to, true);
     let mut updated = moved.updated_pages.clone();
     updated.sort();
     assert_eq!(updated, ["kb/Wiki Linker", "other/Md Linker"]);
-    assert_eq!(
-        w.git(&["rev-list", "--count", "HEAD"])
-            .trim()
-            .parse::<u32>()
-            .unwrap(),
-        before + 1,
-        "one commit"
-    );
+    assert_eq!(w.commits(), before + 1, "one commit");
     assert_eq!(
         w.text("kb/Wiki Linker"),
         "See [[archive/Moved Target]] and `[[Target Page]]` in code.\n"
@@ -550,16 +491,7 @@ fn changes_show_only_what_a_reader_may_see() {
     w.rev("open/Linker", "See [[deals/Secret Plan]].\n");
     let from = PagePath::parse("deals/Secret Plan").unwrap();
     let to = PagePath::parse("deals/Renamed Plan").unwrap();
-    w.engine
-        .move_page(
-            &from,
-            &to,
-            true,
-            &ReadScope::everything(),
-            &Author::new("A", "a@x"),
-            "",
-        )
-        .unwrap();
+    w.move_page(&from, &to, true);
     let outside = ReadScope::hiding(["deals".to_string()]);
     let all = w.engine.changes(10, 0, &ReadScope::everything()).unwrap();
     let seen = w.engine.changes(10, 0, &outside).unwrap();

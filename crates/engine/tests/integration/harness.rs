@@ -2,7 +2,7 @@
 //! folder in view, and git run as a person would, in the repository or in a clone that pushes.
 
 pub use casebook_core::{Author, FolderPath, PagePath, ReadScope, Revision};
-pub use casebook_engine::{Engine, Options, Page, Save, SaveOutcome};
+pub use casebook_engine::{Engine, Moved, Options, Page, Save, SaveOutcome};
 pub use std::path::{Path, PathBuf};
 pub use std::process::Command;
 
@@ -69,6 +69,28 @@ impl TestWiki {
     /// The text of the page at `path` at the head.
     pub fn text(&self, path: &str) -> String {
         self.page(path).markdown
+    }
+
+    /// Moves the page `from` to `to` as `A <a@x>`, who sees every folder.
+    pub fn move_page(&self, from: &PagePath, to: &PagePath, update_links: bool) -> Moved {
+        self.engine
+            .move_page(
+                from,
+                to,
+                update_links,
+                &ReadScope::everything(),
+                &Author::new("A", "a@x"),
+                "",
+            )
+            .unwrap()
+    }
+
+    /// The number of commits on the branch.
+    pub fn commits(&self) -> u32 {
+        self.git(&["rev-list", "--count", "HEAD"])
+            .trim()
+            .parse()
+            .unwrap()
     }
 
     pub fn git(&self, args: &[&str]) -> String {

@@ -221,11 +221,7 @@ fn a_new_page_of_a_type_is_one_commit_and_searchable_by_its_fields() {
     .collect();
     let values = t.read_form(&inputs).unwrap();
     let author = Author::new("Ann", "ann@example.com");
-    let before: u32 = w
-        .git(&["rev-list", "--count", "HEAD"])
-        .trim()
-        .parse()
-        .unwrap();
+    let before: u32 = w.commits();
     fn record<'a>(
         title: &'a str,
         values: &'a [(String, serde_json::Value)],
@@ -284,11 +280,7 @@ fn a_new_page_of_a_type_is_one_commit_and_searchable_by_its_fields() {
         .create_record(record("a/b", &values, &author))
         .unwrap_err();
     assert_eq!(bad.kind, ErrorKind::InvalidInput);
-    let after: u32 = w
-        .git(&["rev-list", "--count", "HEAD"])
-        .trim()
-        .parse()
-        .unwrap();
+    let after: u32 = w.commits();
     assert_eq!(
         after,
         before + 1,
