@@ -1,91 +1,15 @@
 //! The engine on real repositories: saving, merging, conflicts, outside commits, the index.
 
-use casebook_core::{Author, FolderPath, PagePath, ReadScope, Revision};
-use casebook_engine::{Engine, Options, Save, SaveOutcome};
-use std::path::Path;
-use std::process::Command;
+#[path = "integration/harness.rs"]
+mod harness;
 
-struct TestWiki {
-    _tmp: tempfile::TempDir,
-    engine: Engine,
-    repo: std::path::PathBuf,
-}
-
-impl TestWiki {
-    fn new() -> TestWiki {
-        let tmp = tempfile::tempdir().unwrap();
-        let repo = tmp.path().join("wiki.git");
-        let engine = Engine::open(Options::new(&repo, tmp.path().join("data"))).unwrap();
-        TestWiki {
-            _tmp: tmp,
-            engine,
-            repo,
-        }
-    }
-
-    fn save(&self, path: &str, md: &str, base: Option<&Revision>) -> SaveOutcome {
-        let p = PagePath::parse(path).unwrap();
-        self.engine
-            .save(Save {
-                path: &p,
-                markdown: md,
-                message: "",
-                base,
-                author: &Author::new("Ann", "ann@example.com"),
-            })
-            .unwrap()
-    }
-
-    fn rev(&self, path: &str, md: &str) -> Revision {
-        match self.save(path, md, None) {
-            SaveOutcome::Saved { revision, .. } => revision,
-            other => panic!("{other:?}"),
-        }
-    }
-
-    fn text(&self, path: &str) -> String {
-        self.engine
-            .page(
-                &PagePath::parse(path).unwrap(),
-                None,
-                &ReadScope::everything(),
-            )
-            .unwrap()
-            .markdown
-    }
-
-    fn git(&self, args: &[&str]) -> String {
-        git(&self.repo, args)
-    }
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("--git-dir")
-        .arg(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+use harness::*;
 
 #[test]
 fn starts_with_the_starter_content() {
     let w = TestWiki::new();
     assert!(w.engine.page_count(&ReadScope::everything()) >= 6);
-    let home = w
-        .engine
-        .page(
-            &PagePath::parse("Home").unwrap(),
-            None,
-            &ReadScope::everything(),
-        )
-        .unwrap();
+    let home = w.page("Home");
     assert!(!home.title.is_empty());
     assert!(
         home.rendered.links.iter().any(|l| l.exists),
@@ -165,25 +89,12 @@ fn unchanged_save_makes_no_commit_and_delete_respects_base() {
 #[test]
 fn outside_commits_are_picked_up_and_indexed() {
     let w = TestWiki::new();
-    let tmp = tempfile::tempdir().unwrap();
-    let clone = tmp.path().join("c");
-    let out = Command::new("git")
-        .args(["clone", "-q"])
-        .arg(&w.repo)
-        .arg(&clone)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    std::fs::create_dir_all(clone.join("outside")).unwrap();
-    std::fs::write(
-        clone.join("outside/Pushed.md"),
+    let clone = GitClone::of(&w);
+    clone.write(
+        "outside/Pushed.md",
         "# Pushed Page\n\nThe word zyxwvut lives here.\n",
-    )
-    .unwrap();
-    let run = |args: &[&str]| git_as(&clone, "Pusher", "p@x", args);
-    run(&["add", "."]);
-    run(&["commit", "-q", "-m", "from outside"]);
-    run(&["push", "-q", "origin", "HEAD:main"]);
+    );
+    clone.push("from outside");
     assert!(w.engine.sync().unwrap());
     let p = PagePath::parse("outside/Pushed").unwrap();
     let page = w.engine.page(&p, None, &ReadScope::everything()).unwrap();
@@ -195,23 +106,6 @@ fn outside_commits_are_picked_up_and_indexed() {
         hits.hits.first().map(|h| h.path.as_str()),
         Some("outside/Pushed")
     );
-}
-
-/// Commits `files` to the wiki from a clone, as another git client would.
-fn push_from_outside(w: &TestWiki, files: &[(&str, &str)]) {
-    let tmp = tempfile::tempdir().unwrap();
-    let clone = tmp.path().join("c");
-    let run = |args: &[&str]| git_as(tmp.path(), "Pusher", "p@x", args);
-    run(&["clone", "-q", w.repo.to_str().unwrap(), "c"]);
-    for (path, text) in files {
-        let f = clone.join(path);
-        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
-        std::fs::write(f, text).unwrap();
-    }
-    run(&["-C", "c", "add", "-A"]);
-    run(&["-C", "c", "commit", "-q", "-m", "from outside"]);
-    run(&["-C", "c", "push", "-q", "origin", "HEAD:main"]);
-    assert!(w.engine.sync().unwrap());
 }
 
 #[test]
@@ -295,17 +189,7 @@ fn link_prefixes_pushed_later_resolve_site_absolute_links() {
 
     // Moving the page rewrites the site-absolute link into a link that needs no prefix.
     let moved = PagePath::parse("hb/selling/index").unwrap();
-    let m = w
-        .engine
-        .move_page(
-            &target,
-            &moved,
-            true,
-            &ReadScope::everything(),
-            &Author::new("A", "a@x"),
-            "",
-        )
-        .unwrap();
+    let m = w.move_page(&target, &moved, true);
     assert_eq!(m.updated_pages, ["hb/sales/Calls"]);
     let text = w.text("hb/sales/Calls");
     assert!(text.contains("[sales](../selling/index.md#top)"), "{text}");
@@ -317,16 +201,7 @@ fn link_prefixes_pushed_later_resolve_site_absolute_links() {
         .links
         .clone();
     assert_eq!(links[0].path, "hb/selling/index");
-    w.engine
-        .move_page(
-            &moved,
-            &target,
-            true,
-            &ReadScope::everything(),
-            &Author::new("A", "a@x"),
-            "",
-        )
-        .unwrap();
+    w.move_page(&moved, &target, true);
     w.rev(
         "hb/sales/Calls",
         "# Calls\n\nSee [sales](/handbook/sales/#top) and [x](/elsewhere/).\n",
@@ -451,16 +326,7 @@ fn history_diff_revert_and_move() {
     w.engine.revert(&p, &r1, &Author::new("A", "a@x")).unwrap();
     assert_eq!(w.text("h/Page"), "# Page\n\nfirst\n");
     let to = PagePath::parse("h/Moved").unwrap();
-    w.engine
-        .move_page(
-            &p,
-            &to,
-            false,
-            &ReadScope::everything(),
-            &Author::new("A", "a@x"),
-            "",
-        )
-        .unwrap();
+    w.move_page(&p, &to, false);
     assert!(
         !w.engine.exists(&p, &ReadScope::everything())
             && w.engine.exists(&to, &ReadScope::everything())
@@ -542,11 +408,7 @@ fn import_is_one_commit() {
     std::fs::write(src.path().join("a/b/pic.png"), [0x89, b'P', b'N', b'G']).unwrap();
     std::fs::write(src.path().join(".git/config"), "x").unwrap();
     std::fs::write(src.path().join("a/bad.md"), [0xff, 0xfe]).unwrap();
-    let before = w
-        .git(&["rev-list", "--count", "HEAD"])
-        .trim()
-        .parse::<u32>()
-        .unwrap();
+    let before = w.commits();
     let report = w
         .engine
         .import(
@@ -561,21 +423,8 @@ fn import_is_one_commit() {
         (report.pages, report.attachments, report.skipped.len()),
         (2, 1, 1)
     );
-    assert_eq!(
-        w.git(&["rev-list", "--count", "HEAD"])
-            .trim()
-            .parse::<u32>()
-            .unwrap(),
-        before + 1
-    );
-    let one = w
-        .engine
-        .page(
-            &PagePath::parse("imp/a/One").unwrap(),
-            None,
-            &ReadScope::everything(),
-        )
-        .unwrap();
+    assert_eq!(w.commits(), before + 1);
+    let one = w.page("imp/a/One");
     assert_eq!(one.rendered.links[0].path, "imp/a/b/Two");
     assert!(one.rendered.links[0].exists);
     w.engine.wait_indexed();
@@ -602,35 +451,14 @@ fn moving_a_page_rewrites_links_and_the_old_address_leads_on() {
     );
     w.rev("other/Md Linker", "See [it](../kb/Target%20Page.md#top).\n");
     w.rev("other/Unrelated", "Nothing.\n");
-    let before: u32 = w
-        .git(&["rev-list", "--count", "HEAD"])
-        .trim()
-        .parse()
-        .unwrap();
+    let before: u32 = w.commits();
     let from = PagePath::parse("kb/Target Page").unwrap();
     let to = PagePath::parse("archive/Moved Target").unwrap();
-    let moved = w
-        .engine
-        .move_page(
-            &from,
-            &to,
-            true,
-            &ReadScope::everything(),
-            &Author::new("A", "a@x"),
-            "",
-        )
-        .unwrap();
+    let moved = w.move_page(&from, &to, true);
     let mut updated = moved.updated_pages.clone();
     updated.sort();
     assert_eq!(updated, ["kb/Wiki Linker", "other/Md Linker"]);
-    assert_eq!(
-        w.git(&["rev-list", "--count", "HEAD"])
-            .trim()
-            .parse::<u32>()
-            .unwrap(),
-        before + 1,
-        "one commit"
-    );
+    assert_eq!(w.commits(), before + 1, "one commit");
     assert_eq!(
         w.text("kb/Wiki Linker"),
         "See [[archive/Moved Target]] and `[[Target Page]]` in code.\n"
@@ -663,16 +491,7 @@ fn changes_show_only_what_a_reader_may_see() {
     w.rev("open/Linker", "See [[deals/Secret Plan]].\n");
     let from = PagePath::parse("deals/Secret Plan").unwrap();
     let to = PagePath::parse("deals/Renamed Plan").unwrap();
-    w.engine
-        .move_page(
-            &from,
-            &to,
-            true,
-            &ReadScope::everything(),
-            &Author::new("A", "a@x"),
-            "",
-        )
-        .unwrap();
+    w.move_page(&from, &to, true);
     let outside = ReadScope::hiding(["deals".to_string()]);
     let all = w.engine.changes(10, 0, &ReadScope::everything()).unwrap();
     let seen = w.engine.changes(10, 0, &outside).unwrap();
@@ -1031,14 +850,7 @@ fn related_pages_share_tags_or_links() {
     w.rev("r/Hub", "# Hub\n");
     w.rev("r/D", "Unrelated.\n");
     w.engine.wait_indexed();
-    let a = w
-        .engine
-        .page(
-            &PagePath::parse("r/A").unwrap(),
-            None,
-            &ReadScope::everything(),
-        )
-        .unwrap();
+    let a = w.page("r/A");
     let related: Vec<String> = w
         .engine
         .related(&a, 10, &ReadScope::everything())
@@ -1124,25 +936,13 @@ fn a_search_right_after_a_save_sees_it() {
 #[test]
 fn a_save_on_top_of_an_unnoticed_push_brings_in_both() {
     let w = TestWiki::new();
-    let tmp = tempfile::tempdir().unwrap();
-    let clone = tmp.path().join("c");
-    let run = |args: &[&str]| git_as(tmp.path(), "Pusher", "p@x", args);
-    run(&["clone", "-q", w.repo.to_str().unwrap(), "c"]);
-    std::fs::write(clone.join("Pushed.md"), "# Pushed\n\nqwertzuiop\n").unwrap();
-    run(&["-C", "c", "add", "."]);
-    run(&["-C", "c", "commit", "-q", "-m", "from outside"]);
-    run(&["-C", "c", "push", "-q", "origin", "HEAD:main"]);
+    let clone = GitClone::of(&w);
+    clone.write("Pushed.md", "# Pushed\n\nqwertzuiop\n");
+    clone.push("from outside");
     // No sync in between: the save commits on top of the push the engine has not seen yet.
     let rev = w.rev("Saved", "# Saved\n\nasdfghjkl\n");
     assert_eq!(w.engine.head(), Some(rev.clone()));
-    let pushed = w
-        .engine
-        .page(
-            &PagePath::parse("Pushed").unwrap(),
-            None,
-            &ReadScope::everything(),
-        )
-        .unwrap();
+    let pushed = w.page("Pushed");
     assert_eq!(pushed.title, "Pushed");
     assert_ne!(
         pushed.revision,
@@ -1150,14 +950,7 @@ fn a_save_on_top_of_an_unnoticed_push_brings_in_both() {
         "the push keeps its own commit"
     );
     assert_eq!(pushed.author.unwrap().name, "Pusher");
-    let saved = w
-        .engine
-        .page(
-            &PagePath::parse("Saved").unwrap(),
-            None,
-            &ReadScope::everything(),
-        )
-        .unwrap();
+    let saved = w.page("Saved");
     assert_eq!(saved.revision, Some(rev));
     assert_eq!(saved.author.unwrap().name, "Ann");
     for (word, path) in [("qwertzuiop", "Pushed"), ("asdfghjkl", "Saved")] {
@@ -1360,26 +1153,17 @@ fn discussions_live_in_git_beside_the_page_and_follow_it() {
 #[test]
 fn a_thread_pushed_from_a_clone_is_picked_up() {
     let w = TestWiki::new();
-    let tmp = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| git_as(tmp.path(), "Cleo", "c@x", args);
-    run(&["clone", "-q", w.repo.to_str().unwrap(), "c"]);
-    let dir = tmp
-        .path()
-        .join("c/.casebook/discussions/Home/20261101-120000-abcd");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("thread.md"),
+    let clone = GitClone::of_as(&w, "Cleo", "c@x");
+    let dir = ".casebook/discussions/Home/20261101-120000-abcd";
+    clone.write(
+        &format!("{dir}/thread.md"),
         "---\ntitle: Offline thought\nstatus: open\nauthor: Cleo\ncreated: 2026-11-01T12:00:00Z\n---\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("20261101-120000-0001.md"),
+    );
+    clone.write(
+        &format!("{dir}/20261101-120000-0001.md"),
         "---\nauthor: Cleo\ndate: 2026-11-01T12:00:00Z\n---\n\nWritten on a train, xylophonic.\n",
-    )
-    .unwrap();
-    run(&["-C", "c", "add", "."]);
-    run(&["-C", "c", "commit", "-q", "-m", "thread from a clone"]);
-    run(&["-C", "c", "push", "-q", "origin", "HEAD:main"]);
+    );
+    clone.push("thread from a clone");
     assert!(w.engine.sync().unwrap());
     let threads = w
         .engine
@@ -1400,6 +1184,9 @@ mod types;
 
 #[path = "integration/merge.rs"]
 mod merge;
+
+#[path = "integration/records.rs"]
+mod records;
 
 /// Questions a salesperson types, each with the pages of the sales handbooks they would want to
 /// open (any one of them in the top three counts).
@@ -1928,19 +1715,4 @@ fn a_page_over_the_limit_committed_by_hand_is_never_read() {
     let page = e.page(&p, None, &ReadScope::everything()).unwrap();
     assert_eq!(page.title, "Huge no more");
     e.shutdown();
-}
-
-/// Runs git in `dir` as the author `name <email>`, which must succeed.
-fn git_as(dir: &Path, name: &str, email: &str, args: &[&str]) {
-    let o = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .env("GIT_AUTHOR_NAME", name)
-        .env("GIT_AUTHOR_EMAIL", email)
-        .env("GIT_COMMITTER_NAME", name)
-        .env("GIT_COMMITTER_EMAIL", email)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }

@@ -30,11 +30,6 @@ pub(crate) fn public_routes() -> Router<AppState> {
 }
 
 impl AppState {
-    /// Kept for `cases.rs` until its handler moves onto `?`.
-    pub(crate) fn fail(&self, error: Error) -> PageError {
-        PageError(error)
-    }
-
     /// Renders a page template (200 OK) with what every page needs (the site's name, whether the
     /// visitor may edit) added to `ctx`.
     pub(crate) fn page(&self, template: &str, actor: &Actor, ctx: minijinja::Value) -> Response {

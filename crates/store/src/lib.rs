@@ -122,6 +122,27 @@ pub(crate) fn git_err(what: &str) -> impl Fn(git2::Error) -> Error + '_ {
     move |e| Error::internal(format!("{what}: {}", e.message()))
 }
 
+/// Why [`Writer::commit`] made no commit. Either way nothing changed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CommitError {
+    /// Another process moved the branch (or was moving it) between the commit reading its head
+    /// and moving it: the change is to be planned again on the new head.
+    #[error("the branch moved while saving; try again")]
+    BranchMoved,
+    /// The change was refused, or the repository could not be read or written.
+    #[error(transparent)]
+    Failed(#[from] Error),
+}
+
+impl From<CommitError> for Error {
+    fn from(e: CommitError) -> Error {
+        match e {
+            CommitError::BranchMoved => Error::conflict(e.to_string()),
+            CommitError::Failed(e) => e,
+        }
+    }
+}
+
 /// Whether [`Store::open_or_create`] found a repository or made one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Opened {
@@ -465,14 +486,14 @@ impl Writer<'_> {
     }
 
     /// Commits `changes` on top of the branch's head as one commit by `author`, and moves the
-    /// branch with a compare-and-swap: if another process moved it meanwhile, the call fails with
-    /// a conflict and nothing changes (the caller re-plans on the new head).
+    /// branch with a compare-and-swap: if another process moved it meanwhile, the answer is
+    /// [`CommitError::BranchMoved`] and nothing changes (the caller re-plans on the new head).
     pub fn commit(
         &mut self,
         changes: &[Change],
         author: &Author,
         message: &str,
-    ) -> Result<Revision> {
+    ) -> std::result::Result<Revision, CommitError> {
         let repo = &*self.repo;
         let parent_oid = head_oid(repo, &self.store.branch)?;
         let parent = match parent_oid {
@@ -506,16 +527,12 @@ impl Writer<'_> {
             None => repo.reference(&self.store.branch, oid, false, &log),
         };
         if let Err(e) = moved {
-            return Err(
-                if e.code() == git2::ErrorCode::Modified
-                    || e.code() == git2::ErrorCode::Exists
-                    || e.code() == git2::ErrorCode::Locked
-                {
-                    Error::conflict("the branch moved while saving; try again")
-                } else {
-                    Error::internal(format!("cannot move the branch: {}", e.message()))
-                },
-            );
+            return Err(match e.code() {
+                git2::ErrorCode::Modified | git2::ErrorCode::Exists | git2::ErrorCode::Locked => {
+                    CommitError::BranchMoved
+                }
+                _ => Error::internal(format!("cannot move the branch: {}", e.message())).into(),
+            });
         }
         if let Some(wd) = &self.store.workdir {
             tree::update_workdir(repo, wd, &tree, changes)?;

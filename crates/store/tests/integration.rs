@@ -1,8 +1,8 @@
 //! The store against real repositories in temp dirs, checked with the real git CLI.
 
-use casebook_core::{Author, Revision};
-use casebook_store::{Change, Store};
-use std::path::Path;
+use casebook_core::{Author, Error, ErrorKind, Revision};
+use casebook_store::{Change, CommitError, Store};
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn ann() -> Author {
@@ -41,9 +41,29 @@ fn put(path: &str, text: &str) -> Change {
     }
 }
 
-fn seeded(dir: &Path) -> Store {
+fn mv(from: &str, to: &str) -> Change {
+    Change::Move {
+        from: from.into(),
+        to: to.into(),
+    }
+}
+
+fn delete(path: &str) -> Change {
+    Change::Delete { path: path.into() }
+}
+
+/// A bare repository made by the store in a temp dir, seeded with two pages.
+struct Seeded {
+    tmp: tempfile::TempDir,
+    store: Store,
+    repo: PathBuf,
+}
+
+fn seeded() -> Seeded {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("wiki.git");
     let (store, _) = Store::open_or_create(
-        &dir.join("wiki.git"),
+        &repo,
         || {
             vec![
                 ("Home.md".into(), b"# Home\n".to_vec()),
@@ -53,7 +73,32 @@ fn seeded(dir: &Path) -> Store {
         &ann(),
     )
     .unwrap();
-    store
+    Seeded { tmp, store, repo }
+}
+
+/// A repository with a working tree, made by git in `dir` on `branch`, whose one commit holds
+/// `file` with `text`.
+fn worktree_repo(dir: &Path, branch: &str, file: &str, text: &str) -> PathBuf {
+    let repo = dir.join("worktree");
+    std::fs::create_dir(&repo).unwrap();
+    git(&repo, &["init", "-q", "-b", branch]);
+    std::fs::write(repo.join(file), text).unwrap();
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-q", "-m", "first"]);
+    repo
+}
+
+/// Commits `changes` by Ann through a writer of its own, which must succeed.
+fn commit(store: &Store, changes: &[Change], message: &str) -> Revision {
+    store.writer().commit(changes, &ann(), message).unwrap()
+}
+
+/// Commits `changes` by Ann, which must be refused (not a moved branch): the error.
+fn refused(store: &Store, changes: &[Change]) -> Error {
+    match store.writer().commit(changes, &ann(), "refused") {
+        Err(CommitError::Failed(e)) => e,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
 }
 
 fn read(store: &Store, at: &Revision, file: &str) -> Option<String> {
@@ -65,9 +110,11 @@ fn read(store: &Store, at: &Revision, file: &str) -> Option<String> {
 
 #[test]
 fn creates_a_bare_repository_seeded_in_one_commit() {
-    let tmp = tempfile::tempdir().unwrap();
-    let store = seeded(tmp.path());
-    let repo = tmp.path().join("wiki.git");
+    let Seeded {
+        tmp: _tmp,
+        store,
+        repo,
+    } = seeded();
     assert_eq!(
         git(&repo, &["rev-parse", "--is-bare-repository"]).trim(),
         "true"
@@ -98,38 +145,15 @@ fn creates_a_bare_repository_seeded_in_one_commit() {
 
 #[test]
 fn each_write_is_one_commit_and_git_agrees() {
-    let tmp = tempfile::tempdir().unwrap();
-    let store = seeded(tmp.path());
-    let repo = tmp.path().join("wiki.git");
-    let r1 = store
-        .writer()
-        .commit(&[put("a/New.md", "one\n")], &ann(), "Create a/New")
-        .unwrap();
-    let r2 = store
-        .writer()
-        .commit(&[put("a/New.md", "two\n")], &ann(), "Update a/New")
-        .unwrap();
-    let r3 = store
-        .writer()
-        .commit(
-            &[Change::Move {
-                from: "a/New.md".into(),
-                to: "z/Renamed.md".into(),
-            }],
-            &ann(),
-            "Move",
-        )
-        .unwrap();
-    let r4 = store
-        .writer()
-        .commit(
-            &[Change::Delete {
-                path: "a/b/Deep.md".into(),
-            }],
-            &ann(),
-            "Delete",
-        )
-        .unwrap();
+    let Seeded {
+        tmp: _tmp,
+        store,
+        repo,
+    } = seeded();
+    let r1 = commit(&store, &[put("a/New.md", "one\n")], "Create a/New");
+    let r2 = commit(&store, &[put("a/New.md", "two\n")], "Update a/New");
+    let r3 = commit(&store, &[mv("a/New.md", "z/Renamed.md")], "Move");
+    let r4 = commit(&store, &[delete("a/b/Deep.md")], "Delete");
     assert_eq!(git(&repo, &["rev-list", "--count", "HEAD"]).trim(), "5");
     assert_eq!(git(&repo, &["rev-parse", "HEAD"]).trim(), r4.as_str());
     assert_eq!(git(&repo, &["show", "HEAD:z/Renamed.md"]), "two\n");
@@ -151,18 +175,13 @@ fn each_write_is_one_commit_and_git_agrees() {
 
 #[test]
 fn refuses_a_file_where_a_folder_is_and_changes_nothing() {
-    let tmp = tempfile::tempdir().unwrap();
-    let store = seeded(tmp.path());
+    let Seeded {
+        tmp: _tmp, store, ..
+    } = seeded();
     let head = store.head().unwrap();
-    let err = store
-        .writer()
-        .commit(&[put("a/b", "x")], &ann(), "clash")
-        .unwrap_err();
+    let err = refused(&store, &[put("a/b", "x")]);
     assert!(err.message.contains("folder"), "{}", err.message);
-    let err = store
-        .writer()
-        .commit(&[put("Home.md/x.md", "x")], &ann(), "clash")
-        .unwrap_err();
+    let err = refused(&store, &[put("Home.md/x.md", "x")]);
     assert!(err.message.contains("file"), "{}", err.message);
     assert_eq!(store.head().unwrap(), head);
 }
@@ -170,12 +189,7 @@ fn refuses_a_file_where_a_folder_is_and_changes_nothing() {
 #[test]
 fn an_existing_repository_keeps_its_history_and_only_grows() {
     let tmp = tempfile::tempdir().unwrap();
-    let repo = tmp.path().join("existing");
-    std::fs::create_dir(&repo).unwrap();
-    git(&repo, &["init", "-q", "-b", "trunk"]);
-    std::fs::write(repo.join("Notes.md"), "# Notes\n\nfirst\n").unwrap();
-    git(&repo, &["add", "."]);
-    git(&repo, &["commit", "-q", "-m", "first"]);
+    let repo = worktree_repo(tmp.path(), "trunk", "Notes.md", "# Notes\n\nfirst\n");
     std::fs::write(repo.join("Notes.md"), "# Notes\n\nsecond\n").unwrap();
     git(&repo, &["commit", "-q", "-am", "second"]);
     let before = git(&repo, &["rev-parse", "HEAD"]).trim().to_string();
@@ -184,10 +198,7 @@ fn an_existing_repository_keeps_its_history_and_only_grows() {
     assert_eq!(opened, casebook_store::Opened::Existing);
     assert_eq!(store.branch(), "refs/heads/trunk");
     assert_eq!(store.file_history("Notes.md", 10).unwrap().len(), 2);
-    store
-        .writer()
-        .commit(&[put("Notes.md", "# Notes\n\nthird\n")], &ann(), "third")
-        .unwrap();
+    commit(&store, &[put("Notes.md", "# Notes\n\nthird\n")], "third");
     // The working tree and index follow the commit: git sees a clean tree.
     assert_eq!(
         std::fs::read_to_string(repo.join("Notes.md")).unwrap(),
@@ -199,24 +210,12 @@ fn an_existing_repository_keeps_its_history_and_only_grows() {
         before,
         "old history is kept"
     );
-    store
-        .writer()
-        .commit(&[put("new/Page.md", "p\n")], &ann(), "add")
-        .unwrap();
+    commit(&store, &[put("new/Page.md", "p\n")], "add");
     assert_eq!(
         std::fs::read_to_string(repo.join("new/Page.md")).unwrap(),
         "p\n"
     );
-    store
-        .writer()
-        .commit(
-            &[Change::Delete {
-                path: "new/Page.md".into(),
-            }],
-            &ann(),
-            "rm",
-        )
-        .unwrap();
+    commit(&store, &[delete("new/Page.md")], "rm");
     assert!(!repo.join("new").exists());
     assert_eq!(git(&repo, &["status", "--porcelain"]), "");
 }
@@ -224,19 +223,11 @@ fn an_existing_repository_keeps_its_history_and_only_grows() {
 #[test]
 fn a_dirty_working_tree_file_is_never_overwritten() {
     let tmp = tempfile::tempdir().unwrap();
-    let repo = tmp.path().join("wt");
-    std::fs::create_dir(&repo).unwrap();
-    git(&repo, &["init", "-q", "-b", "main"]);
-    std::fs::write(repo.join("Page.md"), "committed\n").unwrap();
-    git(&repo, &["add", "."]);
-    git(&repo, &["commit", "-q", "-m", "c"]);
+    let repo = worktree_repo(tmp.path(), "main", "Page.md", "committed\n");
     std::fs::write(repo.join("Page.md"), "local work in progress\n").unwrap();
     let store = Store::open(&repo).unwrap();
     let head = store.head().unwrap();
-    let err = store
-        .writer()
-        .commit(&[put("Page.md", "from the wiki\n")], &ann(), "x")
-        .unwrap_err();
+    let err = refused(&store, &[put("Page.md", "from the wiki\n")]);
     assert!(
         err.message.contains("uncommitted changes"),
         "{}",
@@ -248,17 +239,12 @@ fn a_dirty_working_tree_file_is_never_overwritten() {
         "local work in progress\n"
     );
     // Other files can still be saved.
-    store
-        .writer()
-        .commit(&[put("Other.md", "fine\n")], &ann(), "y")
-        .unwrap();
+    commit(&store, &[put("Other.md", "fine\n")], "y");
 }
 
 #[test]
 fn a_commit_made_by_git_meanwhile_is_kept() {
-    let tmp = tempfile::tempdir().unwrap();
-    let store = seeded(tmp.path());
-    let repo = tmp.path().join("wiki.git");
+    let Seeded { tmp, store, repo } = seeded();
     // Another process commits through a clone and pushes.
     let clone = tmp.path().join("clone");
     git(
@@ -274,16 +260,42 @@ fn a_commit_made_by_git_meanwhile_is_kept() {
     git(&clone, &["add", "."]);
     git(&clone, &["commit", "-q", "-m", "pushed"]);
     git(&clone, &["push", "-q", "origin", "HEAD:main"]);
-    store
-        .writer()
-        .commit(&[put("Mine.md", "mine\n")], &ann(), "mine")
-        .unwrap();
+    commit(&store, &[put("Mine.md", "mine\n")], "mine");
     let files = git(&repo, &["ls-tree", "-r", "--name-only", "HEAD"]);
     assert!(
         files.contains("Pushed.md") && files.contains("Mine.md"),
         "{files}"
     );
     assert_eq!(git(&repo, &["rev-list", "--count", "HEAD"]).trim(), "3");
+}
+
+#[test]
+fn a_branch_moved_while_committing_is_reported_as_such() {
+    let Seeded {
+        tmp: _tmp,
+        store,
+        repo,
+    } = seeded();
+    let head = store.head().unwrap();
+    // Another process is moving the branch: git holds the branch's lock file while it does.
+    let lock = repo.join("refs/heads/main.lock");
+    std::fs::write(&lock, git(&repo, &["rev-parse", "HEAD"])).unwrap();
+    let moved = store
+        .writer()
+        .commit(&[put("Late.md", "late\n")], &ann(), "late")
+        .unwrap_err();
+    assert!(matches!(moved, CommitError::BranchMoved), "{moved:?}");
+    assert_eq!(store.head().unwrap(), head, "nothing was committed");
+    assert_eq!(git(&repo, &["rev-list", "--count", "HEAD"]).trim(), "1");
+    // Told to a person, it is a conflict to try again.
+    let told = Error::from(moved);
+    assert_eq!(told.kind, ErrorKind::Conflict);
+    assert!(told.message.contains("branch moved"), "{told}");
+    // Once the other process is done, the same change commits.
+    std::fs::remove_file(&lock).unwrap();
+    let rev = commit(&store, &[put("Late.md", "late\n")], "late");
+    assert_eq!(store.head().unwrap(), Some(rev));
+    git(&repo, &["fsck", "--strict"]);
 }
 
 #[test]
@@ -306,8 +318,9 @@ fn not_a_repository_is_a_clear_error() {
 
 #[test]
 fn a_commit_reports_exactly_what_a_tree_diff_would() {
-    let tmp = tempfile::tempdir().unwrap();
-    let store = seeded(tmp.path());
+    let Seeded {
+        tmp: _tmp, store, ..
+    } = seeded();
     let parent = store.head().unwrap().unwrap();
     let mut w = store.writer();
     let rev = w
@@ -316,10 +329,7 @@ fn a_commit_reports_exactly_what_a_tree_diff_would() {
                 put("Home.md", "# Home\n\nchanged\n"),
                 put("x/y/New.md", "new\n"),
                 put("Same.md", "same\n"),
-                Change::Move {
-                    from: "a/b/Deep.md".into(),
-                    to: "c/Deep.md".into(),
-                },
+                mv("a/b/Deep.md", "c/Deep.md"),
             ],
             &ann(),
             "several",
@@ -361,9 +371,11 @@ fn a_commit_reports_exactly_what_a_tree_diff_would() {
 
 #[test]
 fn a_blob_written_ahead_is_the_one_the_commit_puts() {
-    let tmp = tempfile::tempdir().unwrap();
-    let store = seeded(tmp.path());
-    let repo = tmp.path().join("wiki.git");
+    let Seeded {
+        tmp: _tmp,
+        store,
+        repo,
+    } = seeded();
     let text = "written ahead\n";
     let id = store.write_blob(text.as_bytes()).unwrap();
     assert_eq!(id, casebook_store::BlobId::of(text.as_bytes()));
@@ -383,9 +395,11 @@ fn a_blob_written_ahead_is_the_one_the_commit_puts() {
 
 #[test]
 fn a_blob_over_the_limit_is_refused_from_its_header() {
-    let tmp = tempfile::tempdir().unwrap();
-    let store = seeded(tmp.path());
-    let repo = tmp.path().join("wiki.git");
+    let Seeded {
+        tmp: _tmp,
+        store,
+        repo,
+    } = seeded();
     // A loose object whose header says it is a mebibyte, holding only a hundred bytes: reading
     // it whole fails, so a refusal that names its size cannot have read it.
     let mut raw = b"blob 1048576\0".to_vec();
@@ -429,19 +443,16 @@ fn a_blob_over_the_limit_is_refused_from_its_header() {
 
     assert_eq!(store.blob_size(blob).unwrap(), 1 << 20);
     let e = store.blob(blob, 64 << 10).unwrap_err();
-    assert_eq!(e.kind, casebook_core::ErrorKind::TooLarge);
+    assert_eq!(e.kind, ErrorKind::TooLarge);
     assert_eq!(e.message, "1048576 bytes, over the limit of 65536 bytes");
     let e = store.writer().read(&at, "Huge.md", 64 << 10).unwrap_err();
-    assert_eq!(e.kind, casebook_core::ErrorKind::TooLarge);
+    assert_eq!(e.kind, ErrorKind::TooLarge);
     // Read whole, it is found broken.
     let e = store.blob(blob, usize::MAX).unwrap_err();
-    assert_ne!(e.kind, casebook_core::ErrorKind::TooLarge, "{e}");
+    assert_ne!(e.kind, ErrorKind::TooLarge, "{e}");
     // A page within the limit reads as before.
     let head = store.head().unwrap().unwrap();
     let home = store.blob_at(&head, "Home.md").unwrap().unwrap();
     assert_eq!(store.blob(home, 7).unwrap(), b"# Home\n");
-    assert_eq!(
-        store.blob(home, 6).unwrap_err().kind,
-        casebook_core::ErrorKind::TooLarge
-    );
+    assert_eq!(store.blob(home, 6).unwrap_err().kind, ErrorKind::TooLarge);
 }

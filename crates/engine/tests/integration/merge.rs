@@ -1,15 +1,8 @@
 //! Merging large pages: no save waits behind another save's merge.
 
-use super::*;
+use crate::harness::*;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
-
-/// A new wiki in `dir` whose pages may be `max_page_bytes` long.
-fn engine_with_limit(dir: &std::path::Path, max_page_bytes: usize) -> Engine {
-    let mut opts = Options::new(dir.join("wiki.git"), dir.join("data"));
-    opts.max_page_bytes = max_page_bytes;
-    Engine::open(opts).unwrap()
-}
 
 /// A page of `lines` numbered lines.
 fn numbered(lines: usize) -> String {
@@ -35,9 +28,9 @@ fn rewritten(text: &str, from: usize, count: usize, tag: &str) -> String {
 /// saves never wait for the large merge.
 #[test]
 fn a_large_merge_does_not_hold_up_other_saves() {
-    let tmp = tempfile::tempdir().unwrap();
-    let engine = engine_with_limit(tmp.path(), 16 << 20);
-    let ann = Author::new("Ann", "ann@example.com");
+    let w = TestWiki::with(|o| o.max_page_bytes = 16 << 20);
+    let engine = &w.engine;
+    let ann = ann();
     let big = PagePath::parse("Big").unwrap();
     let base = numbered(400_000);
     let r0 = match engine
@@ -154,9 +147,9 @@ fn a_large_merge_does_not_hold_up_other_saves() {
 /// both texts, and commits nothing.
 #[test]
 fn overlapping_large_edits_are_a_conflict_saying_why() {
-    let tmp = tempfile::tempdir().unwrap();
-    let engine = engine_with_limit(tmp.path(), 16 << 20);
-    let ann = Author::new("Ann", "ann@example.com");
+    let w = TestWiki::with(|o| o.max_page_bytes = 16 << 20);
+    let engine = &w.engine;
+    let ann = ann();
     let big = PagePath::parse("Big").unwrap();
     let save = |text: &str, base: Option<&Revision>| {
         engine
@@ -206,9 +199,9 @@ fn overlapping_large_edits_are_a_conflict_saying_why() {
 /// refused as too large and commits nothing (the page stays one the wiki can show).
 #[test]
 fn a_merge_over_the_page_limit_is_refused() {
-    let tmp = tempfile::tempdir().unwrap();
-    let engine = engine_with_limit(tmp.path(), 200);
-    let ann = Author::new("Ann", "ann@example.com");
+    let w = TestWiki::with(|o| o.max_page_bytes = 200);
+    let engine = &w.engine;
+    let ann = ann();
     let page = PagePath::parse("Limit").unwrap();
     let save = |text: &str, base: Option<&Revision>| {
         engine.save(Save {

@@ -1,45 +1,11 @@
 //! Page types defined in the repository: the shipped types, outside changes to type files,
 //! broken type files, and new pages created from a type.
 
-use super::*;
-use casebook_core::{ErrorKind, ReadScope};
+use crate::harness::*;
+use casebook_core::ErrorKind;
 use casebook_engine::NewRecord;
 
 static EVERYTHING: std::sync::LazyLock<ReadScope> = std::sync::LazyLock::new(ReadScope::everything);
-
-fn clone_of(w: &TestWiki) -> (tempfile::TempDir, std::path::PathBuf) {
-    let tmp = tempfile::tempdir().unwrap();
-    let clone = tmp.path().join("c");
-    let out = Command::new("git")
-        .args(["clone", "-q"])
-        .arg(&w.repo)
-        .arg(&clone)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    (tmp, clone)
-}
-
-/// Commits everything in the clone and pushes it, as a person with git would.
-fn push(clone: &Path, message: &str) {
-    for args in [
-        &["add", "-A"][..],
-        &["commit", "-q", "-m", message],
-        &["push", "-q", "origin", "HEAD"],
-    ] {
-        let o = Command::new("git")
-            .arg("-C")
-            .arg(clone)
-            .args(args)
-            .env("GIT_AUTHOR_NAME", "Pusher")
-            .env("GIT_AUTHOR_EMAIL", "p@x")
-            .env("GIT_COMMITTER_NAME", "Pusher")
-            .env("GIT_COMMITTER_EMAIL", "p@x")
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    }
-}
 
 fn warnings(w: &TestWiki, path: &str) -> Vec<String> {
     let page = w
@@ -106,8 +72,8 @@ fn a_types_template_is_not_a_record_wherever_it_is_kept() {
     assert!(!before.iter().any(|p| p.starts_with("templates/")));
 
     // The type now starts new stories from that page: it is a blank, not a story.
-    let (_tmp, clone) = clone_of(&w);
-    let file = clone.join(".casebook/types/case-story.toml");
+    let clone = GitClone::of(&w);
+    let file = clone.dir.join(".casebook/types/case-story.toml");
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(text.contains("template = \"templates/Case Story\""));
     std::fs::write(
@@ -118,7 +84,7 @@ fn a_types_template_is_not_a_record_wherever_it_is_kept() {
         ),
     )
     .unwrap();
-    push(&clone, "Keep the blank story beside the stories");
+    clone.push("Keep the blank story beside the stories");
     assert!(w.engine.sync().unwrap());
     let after = listed(&w);
     assert!(
@@ -140,15 +106,15 @@ fn outside_changes_to_type_files_are_picked_up() {
     assert!(before[0].contains("`mining`"), "{before:?}");
 
     // Someone adds the industry to the type with git: the warning goes.
-    let (_tmp, clone) = clone_of(&w);
-    let file = clone.join(".casebook/types/case-story.toml");
+    let clone = GitClone::of(&w);
+    let file = clone.dir.join(".casebook/types/case-story.toml");
     let text = std::fs::read_to_string(&file).unwrap();
     std::fs::write(
         &file,
         text.replace("\"software\",", "\"software\", \"mining\","),
     )
     .unwrap();
-    push(&clone, "Add mining to the industries");
+    clone.push("Add mining to the industries");
     assert!(w.engine.sync().unwrap());
     assert!(
         w.engine
@@ -165,11 +131,11 @@ fn outside_changes_to_type_files_are_picked_up() {
     // A broken type file is a problem listed with the types and a warning on its pages, and
     // the pages still read.
     std::fs::write(
-        clone.join(".casebook/types/insight.toml"),
+        clone.dir.join(".casebook/types/insight.toml"),
         "label = \"Insight\"\n[[fields]]\nkey = \"audience\"\nkind = \"colour\"\n",
     )
     .unwrap();
-    push(&clone, "Break the insight type");
+    clone.push("Break the insight type");
     assert!(w.engine.sync().unwrap());
     let types = w.engine.types();
     assert_eq!(types.problems.len(), 1);
@@ -179,14 +145,7 @@ fn outside_changes_to_type_files_are_picked_up() {
         "{:?}",
         types.problems
     );
-    let page = w
-        .engine
-        .page(
-            &PagePath::parse("insights/Mobilizers Not Talkers").unwrap(),
-            None,
-            &ReadScope::everything(),
-        )
-        .unwrap();
+    let page = w.page("insights/Mobilizers Not Talkers");
     assert!(page.rendered.html.contains("mobilizer"));
     let warned = w.engine.check_type(&page.rendered.front_matter).warnings;
     assert!(
@@ -200,8 +159,8 @@ fn outside_changes_to_type_files_are_picked_up() {
     );
 
     // With no type files left, the built-in types apply again.
-    std::fs::remove_dir_all(clone.join(".casebook")).unwrap();
-    push(&clone, "Remove the types");
+    std::fs::remove_dir_all(clone.dir.join(".casebook")).unwrap();
+    clone.push("Remove the types");
     assert!(w.engine.sync().unwrap());
     let types = w.engine.types();
     assert!(types.builtin && types.problems.is_empty());
@@ -213,19 +172,7 @@ fn an_existing_repository_without_types_gets_the_built_in_ones() {
     let tmp = tempfile::tempdir().unwrap();
     let repo = tmp.path().join("notes");
     std::fs::create_dir_all(&repo).unwrap();
-    let run = |args: &[&str]| {
-        let o = Command::new("git")
-            .arg("-C")
-            .arg(&repo)
-            .args(args)
-            .env("GIT_AUTHOR_NAME", "A")
-            .env("GIT_AUTHOR_EMAIL", "a@x")
-            .env("GIT_COMMITTER_NAME", "A")
-            .env("GIT_COMMITTER_EMAIL", "a@x")
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    };
+    let run = |args: &[&str]| git_as(&repo, "A", "a@x", args);
     run(&["init", "-q", "-b", "main"]);
     std::fs::write(
         repo.join("Deal.md"),
@@ -274,11 +221,7 @@ fn a_new_page_of_a_type_is_one_commit_and_searchable_by_its_fields() {
     .collect();
     let values = t.read_form(&inputs).unwrap();
     let author = Author::new("Ann", "ann@example.com");
-    let before: u32 = w
-        .git(&["rev-list", "--count", "HEAD"])
-        .trim()
-        .parse()
-        .unwrap();
+    let before: u32 = w.commits();
     fn record<'a>(
         title: &'a str,
         values: &'a [(String, serde_json::Value)],
@@ -337,11 +280,7 @@ fn a_new_page_of_a_type_is_one_commit_and_searchable_by_its_fields() {
         .create_record(record("a/b", &values, &author))
         .unwrap_err();
     assert_eq!(bad.kind, ErrorKind::InvalidInput);
-    let after: u32 = w
-        .git(&["rev-list", "--count", "HEAD"])
-        .trim()
-        .parse()
-        .unwrap();
+    let after: u32 = w.commits();
     assert_eq!(
         after,
         before + 1,
