@@ -37,9 +37,23 @@ fn check_group(name: &str) -> Result<()> {
     })
 }
 
-/// Rows of (key, optional value) ordered by key, as each key with its values: the shape of a
-/// LEFT JOIN that lists groups with their members, or rules with their groups.
-fn grouped(stmt: &mut rusqlite::Statement<'_>) -> Result<Vec<(String, Vec<String>)>> {
+/// Every group with each of its members (or NULL), by name.
+const GROUP_MEMBERS: &str = "SELECT g.name, u.name FROM groups g
+    LEFT JOIN group_members m ON m.group_id = g.id
+    LEFT JOIN users u ON u.id = m.user_id
+    ORDER BY g.name COLLATE NOCASE, u.name COLLATE NOCASE";
+
+/// Every folder rule with each of the groups it lets in (or NULL), by folder.
+const RULE_GROUPS: &str = "SELECT r.folder, g.name FROM folder_rules r
+    LEFT JOIN folder_readers fr ON fr.folder = r.folder
+    LEFT JOIN groups g ON g.id = fr.group_id
+    ORDER BY r.folder COLLATE NOCASE, g.name COLLATE NOCASE";
+
+/// The rows of `sql`, (key, optional value) ordered by key, as each key with its values made
+/// into one `T`: the shape of a LEFT JOIN that lists groups with their members, or rules with
+/// their groups.
+fn grouped<T>(conn: &Connection, sql: &str, make: fn(String, Vec<String>) -> T) -> Result<Vec<T>> {
+    let mut stmt = conn.prepare(sql).map_err(db)?;
     let rows = stmt
         .query_map([], |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
@@ -55,7 +69,7 @@ fn grouped(stmt: &mut rusqlite::Statement<'_>) -> Result<Vec<(String, Vec<String
             values.push(v);
         }
     }
-    Ok(out)
+    Ok(out.into_iter().map(|(k, v)| make(k, v)).collect())
 }
 
 fn group_id(conn: &Connection, name: &str) -> Result<i64> {
@@ -105,19 +119,10 @@ impl Accounts {
 
     /// Every group with its members, by name.
     pub fn groups(&self) -> Result<Vec<Group>> {
-        let conn = self.conn();
-        let mut stmt = conn
-            .prepare(
-                "SELECT g.name, u.name FROM groups g
-                 LEFT JOIN group_members m ON m.group_id = g.id
-                 LEFT JOIN users u ON u.id = m.user_id
-                 ORDER BY g.name COLLATE NOCASE, u.name COLLATE NOCASE",
-            )
-            .map_err(db)?;
-        Ok(grouped(&mut stmt)?
-            .into_iter()
-            .map(|(name, members)| Group { name, members })
-            .collect())
+        grouped(&self.conn(), GROUP_MEMBERS, |name, members| Group {
+            name,
+            members,
+        })
     }
 
     /// Puts an account into a group (no change if it is in already).
@@ -207,19 +212,10 @@ impl Accounts {
 
     /// Every folder rule, by folder.
     pub fn folder_rules(&self) -> Result<Vec<FolderRule>> {
-        let conn = self.conn();
-        let mut stmt = conn
-            .prepare(
-                "SELECT r.folder, g.name FROM folder_rules r
-                 LEFT JOIN folder_readers fr ON fr.folder = r.folder
-                 LEFT JOIN groups g ON g.id = fr.group_id
-                 ORDER BY r.folder COLLATE NOCASE, g.name COLLATE NOCASE",
-            )
-            .map_err(db)?;
-        Ok(grouped(&mut stmt)?
-            .into_iter()
-            .map(|(folder, groups)| FolderRule { folder, groups })
-            .collect())
+        grouped(&self.conn(), RULE_GROUPS, |folder, groups| FolderRule {
+            folder,
+            groups,
+        })
     }
 
     /// What `user` may read (`None`: a visitor who is not signed in). Administrators read

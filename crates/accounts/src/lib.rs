@@ -28,43 +28,10 @@ pub const MIN_PASSWORD_CHARS: usize = 8;
 /// Longest password accepted (hashing is costly; nobody types more).
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 
-/// What an account may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Role {
-    Reader,
-    Editor,
-    Admin,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Reader => "reader",
-            Role::Editor => "editor",
-            Role::Admin => "admin",
-        }
-    }
-}
-
-impl std::fmt::Display for Role {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for Role {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Role> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "reader" => Ok(Role::Reader),
-            "editor" => Ok(Role::Editor),
-            "admin" => Ok(Role::Admin),
-            other => Err(Error::invalid(format!(
-                "a role is reader, editor or admin, not '{}'",
-                casebook_core::truncate(other, 40)
-            ))),
-        }
-    }
+casebook_core::word_enum! {
+    /// What an account may do.
+    #[derive(PartialOrd, Ord)]
+    pub enum Role("a role") { Reader = "reader", Editor = "editor", Admin = "admin" }
 }
 
 /// An account.
@@ -137,14 +104,11 @@ pub fn check_name(name: &str) -> Result<()> {
         && name
             .chars()
             .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_'));
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::invalid(format!(
-            "'{}' is not a valid user name: use 1 to 64 letters, digits, '.', '-' or '_', starting with a letter or digit",
-            casebook_core::truncate(name, 80)
-        )))
-    }
+    accept_if(
+        ok,
+        name,
+        "a valid user name: use 1 to 64 letters, digits, '.', '-' or '_', starting with a letter or digit",
+    )
 }
 
 /// An email address as it goes into a git author line: one `@` with text on both sides, no
@@ -156,14 +120,18 @@ pub fn check_email(email: &str) -> Result<()> {
         && !email
             .chars()
             .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ','));
+    accept_if(ok, email, "a valid email address")
+}
+
+/// `Ok` when the check passed, else an error that `input` (cut short) is not `what`.
+fn accept_if(ok: bool, input: &str, what: &str) -> Result<()> {
     if ok {
-        Ok(())
-    } else {
-        Err(Error::invalid(format!(
-            "'{}' is not a valid email address",
-            casebook_core::truncate(email, 80)
-        )))
+        return Ok(());
     }
+    Err(Error::invalid(format!(
+        "'{}' is not {what}",
+        casebook_core::truncate(input, 80)
+    )))
 }
 
 pub fn check_password(password: &str) -> Result<()> {
@@ -889,7 +857,12 @@ mod tests {
     #[test]
     fn roles_parse() {
         assert_eq!("Editor".parse::<Role>().unwrap(), Role::Editor);
-        assert!("root".parse::<Role>().is_err());
+        assert_eq!(
+            "root".parse::<Role>().unwrap_err().message,
+            "a role is reader, editor or admin, not 'root'"
+        );
+        assert_eq!("folder".parse::<WatchKind>().unwrap(), WatchKind::Folder);
+        assert_eq!(NotificationKind::Mention.as_str(), "mention");
         assert!(Role::Admin > Role::Editor && Role::Editor > Role::Reader);
     }
 

@@ -9,73 +9,22 @@ use std::collections::HashMap;
 /// Longest summary kept with a notification, in characters.
 const MAX_SUMMARY_CHARS: usize = 200;
 
-/// What a watch is on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum WatchKind {
-    Page,
-    Folder,
+casebook_core::word_enum! {
+    /// What a watch is on.
+    pub enum WatchKind("a watch") { Page = "page", Folder = "folder" }
 }
 
-impl WatchKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            WatchKind::Page => "page",
-            WatchKind::Folder => "folder",
-        }
-    }
-}
-
-impl std::str::FromStr for WatchKind {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<WatchKind> {
-        match s {
-            "page" => Ok(WatchKind::Page),
-            "folder" => Ok(WatchKind::Folder),
-            other => Err(Error::invalid(format!(
-                "a watch is on a page or a folder, not '{}'",
-                casebook_core::truncate(other, 40)
-            ))),
-        }
-    }
-}
-
-/// Why someone is told.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum NotificationKind {
-    /// A reply in a thread they took part in.
-    Reply,
-    /// Their name in a comment.
-    Mention,
-    /// An edit of a page they watch.
-    Edit,
-    /// A new thread on a page they watch.
-    Thread,
-}
-
-impl NotificationKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NotificationKind::Reply => "reply",
-            NotificationKind::Mention => "mention",
-            NotificationKind::Edit => "edit",
-            NotificationKind::Thread => "thread",
-        }
-    }
-}
-
-impl std::str::FromStr for NotificationKind {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<NotificationKind> {
-        match s {
-            "reply" => Ok(NotificationKind::Reply),
-            "mention" => Ok(NotificationKind::Mention),
-            "edit" => Ok(NotificationKind::Edit),
-            "thread" => Ok(NotificationKind::Thread),
-            other => Err(Error::invalid(format!(
-                "unknown notification kind '{}'",
-                casebook_core::truncate(other, 40)
-            ))),
-        }
+casebook_core::word_enum! {
+    /// Why someone is told.
+    pub enum NotificationKind("a notification kind") {
+        /// A reply in a thread they took part in.
+        Reply = "reply",
+        /// Their name in a comment.
+        Mention = "mention",
+        /// An edit of a page they watch.
+        Edit = "edit",
+        /// A new thread on a page they watch.
+        Thread = "thread",
     }
 }
 
