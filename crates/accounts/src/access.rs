@@ -246,25 +246,14 @@ impl Accounts {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn accounts() -> (tempfile::TempDir, Accounts) {
-        let dir = tempfile::tempdir().unwrap();
-        let acc = Accounts::open(dir.path()).unwrap();
-        (dir, acc)
-    }
+    use crate::testing::{accounts, add};
 
     #[test]
     fn a_restricted_folder_is_read_by_its_groups_and_administrators_only() {
         let (_d, acc) = accounts();
-        let admin = acc
-            .add_user("ada", "ada@x.test", Role::Admin, "a long password")
-            .unwrap();
-        let lead = acc
-            .add_user("lee", "lee@x.test", Role::Editor, "a long password")
-            .unwrap();
-        let rep = acc
-            .add_user("rob", "rob@x.test", Role::Editor, "a long password")
-            .unwrap();
+        let admin = add(&acc, "ada", Role::Admin);
+        let lead = add(&acc, "lee", Role::Editor);
+        let rep = add(&acc, "rob", Role::Editor);
         acc.add_group("deal-desk").unwrap();
         assert!(
             acc.add_group("Deal-Desk").is_err(),

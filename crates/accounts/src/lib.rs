@@ -815,6 +815,25 @@ fn insert_user(conn: &Connection, name: &str, email: &str, role: Role, hash: &st
     }
 }
 
+/// What the unit tests of this crate's modules start from.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// Accounts in a new temp dir (which lives as long as the dir returned with them).
+    pub fn accounts() -> (tempfile::TempDir, Accounts) {
+        let dir = tempfile::tempdir().unwrap();
+        let acc = Accounts::open(dir.path()).unwrap();
+        (dir, acc)
+    }
+
+    /// An account `name` with the address `name@example.com` and the password "correct horse".
+    pub fn add(acc: &Accounts, name: &str, role: Role) -> User {
+        let email = format!("{name}@example.com");
+        acc.add_user(name, &email, role, "correct horse").unwrap()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
