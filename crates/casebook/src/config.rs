@@ -142,6 +142,11 @@ fn env_flag(key: &str) -> Result<Option<bool>> {
     }
 }
 
+/// A library error as the command line shows it: its message alone.
+pub(crate) fn plain(e: casebook_core::Error) -> anyhow::Error {
+    anyhow::anyhow!("{}", e.message)
+}
+
 fn env(key: &str) -> Option<String> {
     std::env::var(format!("CASEBOOK_{key}"))
         .ok()
@@ -155,38 +160,25 @@ impl Config {
             None if Path::new("casebook.toml").is_file() => read_file(Path::new("casebook.toml"))?,
             None => File::default(),
         };
-        let data = c
-            .data
-            .clone()
-            .or(file.data)
-            .unwrap_or_else(|| PathBuf::from("casebook-data"));
-        let repo = c
-            .repo
-            .clone()
-            .or(file.repo)
-            .unwrap_or_else(|| data.join("wiki.git"));
-        let bind = c
-            .bind
-            .clone()
-            .or(file.bind)
-            .unwrap_or_else(|| "127.0.0.1:8080".into());
+        // A flag (or its variable in the environment), else the file's key of the same name.
+        macro_rules! given {
+            ($key:ident) => {
+                c.$key.clone().or(file.$key)
+            };
+        }
+        let data = given!(data).unwrap_or_else(|| PathBuf::from("casebook-data"));
+        let repo = given!(repo).unwrap_or_else(|| data.join("wiki.git"));
+        let bind = given!(bind).unwrap_or_else(|| "127.0.0.1:8080".into());
         if bind.parse::<std::net::SocketAddr>().is_err() && !bind.contains(':') {
             bail!(
                 "--bind '{bind}' is not an address; write it as HOST:PORT, for example 127.0.0.1:8080"
             );
         }
-        let anonymous: Access = c
-            .anonymous
-            .clone()
-            .or(file.anonymous)
+        let anonymous: Access = given!(anonymous)
             .unwrap_or_else(|| "read".into())
             .parse()
-            .map_err(|e: casebook_core::Error| anyhow::anyhow!("{}", e.message))?;
-        let log_format = c
-            .log_format
-            .clone()
-            .or(file.log_format)
-            .unwrap_or_else(|| "text".into());
+            .map_err(plain)?;
+        let log_format = given!(log_format).unwrap_or_else(|| "text".into());
         if !matches!(log_format.as_str(), "text" | "json") {
             bail!("log format must be text or json, not '{log_format}'");
         }
@@ -201,18 +193,11 @@ impl Config {
         if max_page_bytes < 1024 {
             bail!("max_page_bytes must be at least 1024");
         }
-        let search_language: SearchLanguage = c
-            .search_language
-            .clone()
-            .or(file.search_language)
+        let search_language: SearchLanguage = given!(search_language)
             .unwrap_or_else(|| "english".into())
             .parse()
-            .map_err(|e: casebook_core::Error| anyhow::anyhow!("{}", e.message))?;
-        let public_url = c
-            .public_url
-            .clone()
-            .or(file.public_url)
-            .map(|u| u.trim_end_matches('/').to_string());
+            .map_err(plain)?;
+        let public_url = given!(public_url).map(|u| u.trim_end_matches('/').to_string());
         if let Some(u) = &public_url
             && !(u.starts_with("http://") || u.starts_with("https://"))
         {
@@ -246,16 +231,8 @@ impl Config {
             oidc_required_group: file.oidc_required_group.clone(),
             ..File::default()
         };
-        let smtp_relay = c
-            .smtp_relay
-            .clone()
-            .or(file.smtp_relay)
-            .filter(|s| !s.trim().is_empty());
-        let smtp_from = c
-            .smtp_from
-            .clone()
-            .or(file.smtp_from)
-            .filter(|s| !s.trim().is_empty());
+        let smtp_relay = given!(smtp_relay).filter(|s| !s.trim().is_empty());
+        let smtp_from = given!(smtp_from).filter(|s| !s.trim().is_empty());
         if let Some(relay) = &smtp_relay {
             let port_ok = relay
                 .rsplit_once(':')
@@ -284,7 +261,7 @@ impl Config {
             data,
             bind,
             anonymous,
-            theme_dir: c.theme_dir.clone().or(file.theme_dir),
+            theme_dir: given!(theme_dir),
             log_format,
             log_level: env("LOG_LEVEL")
                 .or(file.log_level)
@@ -335,9 +312,7 @@ fn oidc(c: &Common, file: &File, public_url: Option<&str>) -> Result<Option<Oidc
     let allowed_domains = domains
         .unwrap_or_default()
         .iter()
-        .map(|d| {
-            casebook_server::check_allowed_domain(d).map_err(|e| anyhow::anyhow!("{}", e.message))
-        })
+        .map(|d| casebook_server::check_allowed_domain(d).map_err(plain))
         .collect::<Result<Vec<String>>>()?;
     let required_group = pick(&c.oidc_required_group, &file.oidc_required_group);
     let required = [
@@ -368,8 +343,7 @@ fn oidc(c: &Common, file: &File, public_url: Option<&str>) -> Result<Option<Oidc
     let (Some(issuer), Some(client_id), Some(client_secret)) = (issuer, client_id, secret) else {
         bail!("single sign-on needs oidc_issuer, oidc_client_id and oidc_client_secret");
     };
-    casebook_server::check_provider_url("oidc_issuer", &issuer)
-        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    casebook_server::check_provider_url("oidc_issuer", &issuer).map_err(plain)?;
     if public_url.is_none() {
         bail!(
             "single sign-on needs public_url: the provider sends people back to PUBLIC_URL/login/oidc/callback"
