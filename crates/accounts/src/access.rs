@@ -1,7 +1,7 @@
 //! Groups of accounts and the folders only some groups may read. Administrators set both; they
 //! live here, not in the repository, so that nobody who may push can widen their own access.
 
-use crate::{Accounts, Role, User, db, find_user, no_user, now};
+use crate::{Accounts, Role, User, all_rows, change_one, db, existing_user, now};
 use casebook_core::{Error, ReadScope, Result, folder_rule};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -53,15 +53,11 @@ const RULE_GROUPS: &str = "SELECT r.folder, g.name FROM folder_rules r
 /// into one `T`: the shape of a LEFT JOIN that lists groups with their members, or rules with
 /// their groups.
 fn grouped<T>(conn: &Connection, sql: &str, make: fn(String, Vec<String>) -> T) -> Result<Vec<T>> {
-    let mut stmt = conn.prepare(sql).map_err(db)?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
-        })
-        .map_err(db)?;
+    let rows = all_rows(conn, sql, [], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+    })?;
     let mut out: Vec<(String, Vec<String>)> = Vec::new();
-    for row in rows {
-        let (key, value) = row.map_err(db)?;
+    for (key, value) in rows {
         if out.last().is_none_or(|(k, _)| *k != key) {
             out.push((key, Vec::new()));
         }
@@ -92,19 +88,12 @@ impl Accounts {
     /// Makes a group (the name must be new, ignoring case).
     pub fn add_group(&self, name: &str) -> Result<()> {
         check_group(name)?;
-        let conn = self.conn();
-        let done = conn
-            .execute(
-                "INSERT INTO groups (name, created) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-                params![name, now()],
-            )
-            .map_err(db)?;
-        if done == 0 {
-            return Err(Error::conflict(format!(
-                "there is a group named '{name}' already"
-            )));
-        }
-        Ok(())
+        change_one(
+            &self.conn(),
+            "INSERT INTO groups (name, created) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            params![name, now()],
+            || Error::conflict(format!("there is a group named '{name}' already")),
+        )
     }
 
     /// Removes a group. Folders it could read stay restricted to their other groups (or to
@@ -129,7 +118,7 @@ impl Accounts {
     pub fn add_member(&self, group: &str, user: &str) -> Result<()> {
         let conn = self.conn();
         let gid = group_id(&conn, group)?;
-        let u = find_user(&conn, user)?.ok_or_else(|| no_user(user))?;
+        let u = existing_user(&conn, user)?;
         conn.execute(
             "INSERT OR IGNORE INTO group_members (group_id, user_id) VALUES (?1, ?2)",
             params![gid, u.id],
@@ -142,17 +131,13 @@ impl Accounts {
     pub fn remove_member(&self, group: &str, user: &str) -> Result<()> {
         let conn = self.conn();
         let gid = group_id(&conn, group)?;
-        let u = find_user(&conn, user)?.ok_or_else(|| no_user(user))?;
-        let done = conn
-            .execute(
-                "DELETE FROM group_members WHERE group_id = ?1 AND user_id = ?2",
-                params![gid, u.id],
-            )
-            .map_err(db)?;
-        if done == 0 {
-            return Err(Error::not_found(format!("{} is not in {group}", u.name)));
-        }
-        Ok(())
+        let u = existing_user(&conn, user)?;
+        change_one(
+            &conn,
+            "DELETE FROM group_members WHERE group_id = ?1 AND user_id = ?2",
+            params![gid, u.id],
+            || Error::not_found(format!("{} is not in {group}", u.name)),
+        )
     }
 
     /// Restricts a folder (`deals`, `deals/**`) to administrators and the members of `groups`,
@@ -195,19 +180,12 @@ impl Accounts {
     /// Lifts a folder's rule: everyone who may read the wiki may read it again.
     pub fn remove_folder_rule(&self, rule: &str) -> Result<()> {
         let folder = folder_rule(rule)?;
-        let done = self
-            .conn()
-            .execute(
-                "DELETE FROM folder_rules WHERE folder = ?1",
-                params![folder.as_str()],
-            )
-            .map_err(db)?;
-        if done == 0 {
-            return Err(Error::not_found(format!(
-                "there is no rule for the folder {folder}"
-            )));
-        }
-        Ok(())
+        change_one(
+            &self.conn(),
+            "DELETE FROM folder_rules WHERE folder = ?1",
+            params![folder.as_str()],
+            || Error::not_found(format!("there is no rule for the folder {folder}")),
+        )
     }
 
     /// Every folder rule, by folder.
@@ -225,20 +203,16 @@ impl Accounts {
         if user.is_some_and(|u| u.role == Role::Admin) {
             return Ok(ReadScope::everything());
         }
-        let conn = self.conn();
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT r.folder FROM folder_rules r WHERE NOT EXISTS (
-                    SELECT 1 FROM folder_readers fr
-                    JOIN group_members m ON m.group_id = fr.group_id
-                    WHERE fr.folder = r.folder AND m.user_id = ?1)",
-            )
-            .map_err(db)?;
         let id = user.map(|u| u.id).unwrap_or(-1);
-        let rows = stmt
-            .query_map(params![id], |r| r.get::<_, String>(0))
-            .map_err(db)?;
-        let hidden = rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)?;
+        let hidden = all_rows(
+            &self.conn(),
+            "SELECT r.folder FROM folder_rules r WHERE NOT EXISTS (
+                SELECT 1 FROM folder_readers fr
+                JOIN group_members m ON m.group_id = fr.group_id
+                WHERE fr.folder = r.folder AND m.user_id = ?1)",
+            params![id],
+            |r| r.get::<_, String>(0),
+        )?;
         Ok(ReadScope::hiding(hidden))
     }
 }
