@@ -1,7 +1,7 @@
 //! Groups of accounts and the folders only some groups may read. Administrators set both; they
 //! live here, not in the repository, so that nobody who may push can widen their own access.
 
-use crate::{Accounts, Role, User, db, find_user, no_user, now};
+use crate::{Accounts, Role, User, all_rows, change_one, db, existing_user, now};
 use casebook_core::{Error, ReadScope, Result, folder_rule};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -37,17 +37,27 @@ fn check_group(name: &str) -> Result<()> {
     })
 }
 
-/// Rows of (key, optional value) ordered by key, as each key with its values: the shape of a
-/// LEFT JOIN that lists groups with their members, or rules with their groups.
-fn grouped(stmt: &mut rusqlite::Statement<'_>) -> Result<Vec<(String, Vec<String>)>> {
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
-        })
-        .map_err(db)?;
+/// Every group with each of its members (or NULL), by name.
+const GROUP_MEMBERS: &str = "SELECT g.name, u.name FROM groups g
+    LEFT JOIN group_members m ON m.group_id = g.id
+    LEFT JOIN users u ON u.id = m.user_id
+    ORDER BY g.name COLLATE NOCASE, u.name COLLATE NOCASE";
+
+/// Every folder rule with each of the groups it lets in (or NULL), by folder.
+const RULE_GROUPS: &str = "SELECT r.folder, g.name FROM folder_rules r
+    LEFT JOIN folder_readers fr ON fr.folder = r.folder
+    LEFT JOIN groups g ON g.id = fr.group_id
+    ORDER BY r.folder COLLATE NOCASE, g.name COLLATE NOCASE";
+
+/// The rows of `sql`, (key, optional value) ordered by key, as each key with its values made
+/// into one `T`: the shape of a LEFT JOIN that lists groups with their members, or rules with
+/// their groups.
+fn grouped<T>(conn: &Connection, sql: &str, make: fn(String, Vec<String>) -> T) -> Result<Vec<T>> {
+    let rows = all_rows(conn, sql, [], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+    })?;
     let mut out: Vec<(String, Vec<String>)> = Vec::new();
-    for row in rows {
-        let (key, value) = row.map_err(db)?;
+    for (key, value) in rows {
         if out.last().is_none_or(|(k, _)| *k != key) {
             out.push((key, Vec::new()));
         }
@@ -55,7 +65,7 @@ fn grouped(stmt: &mut rusqlite::Statement<'_>) -> Result<Vec<(String, Vec<String
             values.push(v);
         }
     }
-    Ok(out)
+    Ok(out.into_iter().map(|(k, v)| make(k, v)).collect())
 }
 
 fn group_id(conn: &Connection, name: &str) -> Result<i64> {
@@ -78,19 +88,12 @@ impl Accounts {
     /// Makes a group (the name must be new, ignoring case).
     pub fn add_group(&self, name: &str) -> Result<()> {
         check_group(name)?;
-        let conn = self.conn();
-        let done = conn
-            .execute(
-                "INSERT INTO groups (name, created) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-                params![name, now()],
-            )
-            .map_err(db)?;
-        if done == 0 {
-            return Err(Error::conflict(format!(
-                "there is a group named '{name}' already"
-            )));
-        }
-        Ok(())
+        change_one(
+            &self.conn(),
+            "INSERT INTO groups (name, created) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            params![name, now()],
+            || Error::conflict(format!("there is a group named '{name}' already")),
+        )
     }
 
     /// Removes a group. Folders it could read stay restricted to their other groups (or to
@@ -105,26 +108,17 @@ impl Accounts {
 
     /// Every group with its members, by name.
     pub fn groups(&self) -> Result<Vec<Group>> {
-        let conn = self.conn();
-        let mut stmt = conn
-            .prepare(
-                "SELECT g.name, u.name FROM groups g
-                 LEFT JOIN group_members m ON m.group_id = g.id
-                 LEFT JOIN users u ON u.id = m.user_id
-                 ORDER BY g.name COLLATE NOCASE, u.name COLLATE NOCASE",
-            )
-            .map_err(db)?;
-        Ok(grouped(&mut stmt)?
-            .into_iter()
-            .map(|(name, members)| Group { name, members })
-            .collect())
+        grouped(&self.conn(), GROUP_MEMBERS, |name, members| Group {
+            name,
+            members,
+        })
     }
 
     /// Puts an account into a group (no change if it is in already).
     pub fn add_member(&self, group: &str, user: &str) -> Result<()> {
         let conn = self.conn();
         let gid = group_id(&conn, group)?;
-        let u = find_user(&conn, user)?.ok_or_else(|| no_user(user))?;
+        let u = existing_user(&conn, user)?;
         conn.execute(
             "INSERT OR IGNORE INTO group_members (group_id, user_id) VALUES (?1, ?2)",
             params![gid, u.id],
@@ -137,17 +131,13 @@ impl Accounts {
     pub fn remove_member(&self, group: &str, user: &str) -> Result<()> {
         let conn = self.conn();
         let gid = group_id(&conn, group)?;
-        let u = find_user(&conn, user)?.ok_or_else(|| no_user(user))?;
-        let done = conn
-            .execute(
-                "DELETE FROM group_members WHERE group_id = ?1 AND user_id = ?2",
-                params![gid, u.id],
-            )
-            .map_err(db)?;
-        if done == 0 {
-            return Err(Error::not_found(format!("{} is not in {group}", u.name)));
-        }
-        Ok(())
+        let u = existing_user(&conn, user)?;
+        change_one(
+            &conn,
+            "DELETE FROM group_members WHERE group_id = ?1 AND user_id = ?2",
+            params![gid, u.id],
+            || Error::not_found(format!("{} is not in {group}", u.name)),
+        )
     }
 
     /// Restricts a folder (`deals`, `deals/**`) to administrators and the members of `groups`,
@@ -190,36 +180,20 @@ impl Accounts {
     /// Lifts a folder's rule: everyone who may read the wiki may read it again.
     pub fn remove_folder_rule(&self, rule: &str) -> Result<()> {
         let folder = folder_rule(rule)?;
-        let done = self
-            .conn()
-            .execute(
-                "DELETE FROM folder_rules WHERE folder = ?1",
-                params![folder.as_str()],
-            )
-            .map_err(db)?;
-        if done == 0 {
-            return Err(Error::not_found(format!(
-                "there is no rule for the folder {folder}"
-            )));
-        }
-        Ok(())
+        change_one(
+            &self.conn(),
+            "DELETE FROM folder_rules WHERE folder = ?1",
+            params![folder.as_str()],
+            || Error::not_found(format!("there is no rule for the folder {folder}")),
+        )
     }
 
     /// Every folder rule, by folder.
     pub fn folder_rules(&self) -> Result<Vec<FolderRule>> {
-        let conn = self.conn();
-        let mut stmt = conn
-            .prepare(
-                "SELECT r.folder, g.name FROM folder_rules r
-                 LEFT JOIN folder_readers fr ON fr.folder = r.folder
-                 LEFT JOIN groups g ON g.id = fr.group_id
-                 ORDER BY r.folder COLLATE NOCASE, g.name COLLATE NOCASE",
-            )
-            .map_err(db)?;
-        Ok(grouped(&mut stmt)?
-            .into_iter()
-            .map(|(folder, groups)| FolderRule { folder, groups })
-            .collect())
+        grouped(&self.conn(), RULE_GROUPS, |folder, groups| FolderRule {
+            folder,
+            groups,
+        })
     }
 
     /// What `user` may read (`None`: a visitor who is not signed in). Administrators read
@@ -229,20 +203,16 @@ impl Accounts {
         if user.is_some_and(|u| u.role == Role::Admin) {
             return Ok(ReadScope::everything());
         }
-        let conn = self.conn();
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT r.folder FROM folder_rules r WHERE NOT EXISTS (
-                    SELECT 1 FROM folder_readers fr
-                    JOIN group_members m ON m.group_id = fr.group_id
-                    WHERE fr.folder = r.folder AND m.user_id = ?1)",
-            )
-            .map_err(db)?;
         let id = user.map(|u| u.id).unwrap_or(-1);
-        let rows = stmt
-            .query_map(params![id], |r| r.get::<_, String>(0))
-            .map_err(db)?;
-        let hidden = rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)?;
+        let hidden = all_rows(
+            &self.conn(),
+            "SELECT r.folder FROM folder_rules r WHERE NOT EXISTS (
+                SELECT 1 FROM folder_readers fr
+                JOIN group_members m ON m.group_id = fr.group_id
+                WHERE fr.folder = r.folder AND m.user_id = ?1)",
+            params![id],
+            |r| r.get::<_, String>(0),
+        )?;
         Ok(ReadScope::hiding(hidden))
     }
 }
@@ -250,25 +220,14 @@ impl Accounts {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn accounts() -> (tempfile::TempDir, Accounts) {
-        let dir = tempfile::tempdir().unwrap();
-        let acc = Accounts::open(dir.path()).unwrap();
-        (dir, acc)
-    }
+    use crate::testing::{accounts, add};
 
     #[test]
     fn a_restricted_folder_is_read_by_its_groups_and_administrators_only() {
         let (_d, acc) = accounts();
-        let admin = acc
-            .add_user("ada", "ada@x.test", Role::Admin, "a long password")
-            .unwrap();
-        let lead = acc
-            .add_user("lee", "lee@x.test", Role::Editor, "a long password")
-            .unwrap();
-        let rep = acc
-            .add_user("rob", "rob@x.test", Role::Editor, "a long password")
-            .unwrap();
+        let admin = add(&acc, "ada", Role::Admin);
+        let lead = add(&acc, "lee", Role::Editor);
+        let rep = add(&acc, "rob", Role::Editor);
         acc.add_group("deal-desk").unwrap();
         assert!(
             acc.add_group("Deal-Desk").is_err(),

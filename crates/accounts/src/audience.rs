@@ -139,6 +139,7 @@ impl Accounts {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{accounts, add};
     use crate::{Role, WatchKind};
 
     fn comment(mentions: &[&str]) -> CommentEvent {
@@ -165,12 +166,9 @@ mod tests {
 
     #[test]
     fn one_notice_each_by_the_strongest_reason_never_to_the_actor_nor_behind_a_folder_rule() {
-        let dir = tempfile::tempdir().unwrap();
-        let acc = Accounts::open(dir.path()).unwrap();
+        let (_dir, acc) = accounts();
         for name in ["ann", "bob", "cat", "dan"] {
-            let email = format!("{name}@example.com");
-            acc.add_user(name, &email, Role::Editor, "correct horse")
-                .unwrap();
+            add(&acc, name, Role::Editor);
         }
         for name in ["ann", "bob", "cat"] {
             acc.watch(name, WatchKind::Folder, "deals").unwrap();

@@ -28,43 +28,10 @@ pub const MIN_PASSWORD_CHARS: usize = 8;
 /// Longest password accepted (hashing is costly; nobody types more).
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 
-/// What an account may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Role {
-    Reader,
-    Editor,
-    Admin,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Reader => "reader",
-            Role::Editor => "editor",
-            Role::Admin => "admin",
-        }
-    }
-}
-
-impl std::fmt::Display for Role {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for Role {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Role> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "reader" => Ok(Role::Reader),
-            "editor" => Ok(Role::Editor),
-            "admin" => Ok(Role::Admin),
-            other => Err(Error::invalid(format!(
-                "a role is reader, editor or admin, not '{}'",
-                casebook_core::truncate(other, 40)
-            ))),
-        }
-    }
+casebook_core::word_enum! {
+    /// What an account may do.
+    #[derive(PartialOrd, Ord)]
+    pub enum Role("a role") { Reader = "reader", Editor = "editor", Admin = "admin" }
 }
 
 /// An account.
@@ -121,6 +88,31 @@ pub(crate) fn db(e: rusqlite::Error) -> Error {
     Error::internal(format!("the accounts database failed: {e}"))
 }
 
+/// Runs `sql`, which must change a row: when it changes none, the error is `missing()`.
+pub(crate) fn change_one(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    missing: impl FnOnce() -> Error,
+) -> Result<()> {
+    match conn.execute(sql, params).map_err(db)? {
+        0 => Err(missing()),
+        _ => Ok(()),
+    }
+}
+
+/// Every row `sql` selects, each made into a `T` by `row`.
+pub(crate) fn all_rows<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Vec<T>> {
+    let mut stmt = conn.prepare_cached(sql).map_err(db)?;
+    let rows = stmt.query_map(params, row).map_err(db)?;
+    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)
+}
+
 pub(crate) fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -137,14 +129,11 @@ pub fn check_name(name: &str) -> Result<()> {
         && name
             .chars()
             .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_'));
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::invalid(format!(
-            "'{}' is not a valid user name: use 1 to 64 letters, digits, '.', '-' or '_', starting with a letter or digit",
-            casebook_core::truncate(name, 80)
-        )))
-    }
+    accept_if(
+        ok,
+        name,
+        "a valid user name: use 1 to 64 letters, digits, '.', '-' or '_', starting with a letter or digit",
+    )
 }
 
 /// An email address as it goes into a git author line: one `@` with text on both sides, no
@@ -156,14 +145,18 @@ pub fn check_email(email: &str) -> Result<()> {
         && !email
             .chars()
             .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ','));
+    accept_if(ok, email, "a valid email address")
+}
+
+/// `Ok` when the check passed, else an error that `input` (cut short) is not `what`.
+fn accept_if(ok: bool, input: &str, what: &str) -> Result<()> {
     if ok {
-        Ok(())
-    } else {
-        Err(Error::invalid(format!(
-            "'{}' is not a valid email address",
-            casebook_core::truncate(email, 80)
-        )))
+        return Ok(());
     }
+    Err(Error::invalid(format!(
+        "'{}' is not {what}",
+        casebook_core::truncate(input, 80)
+    )))
 }
 
 pub fn check_password(password: &str) -> Result<()> {
@@ -308,24 +301,13 @@ impl Accounts {
 
     /// The account named `name`, or a not-found error saying so.
     pub fn require_user(&self, name: &str) -> Result<User> {
-        self.user(name)?.ok_or_else(|| {
-            Error::not_found(format!(
-                "there is no user named '{}'",
-                casebook_core::truncate(name, 80)
-            ))
-        })
+        self.user(name)?.ok_or_else(|| no_user(name))
     }
 
     /// Every account, by name.
     pub fn users(&self) -> Result<Vec<User>> {
-        let conn = self.conn();
-        let mut stmt = conn
-            .prepare(&format!(
-                "SELECT {USER_COLS} FROM users ORDER BY name COLLATE NOCASE"
-            ))
-            .map_err(db)?;
-        let rows = stmt.query_map([], user_row).map_err(db)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)
+        let sql = format!("SELECT {USER_COLS} FROM users ORDER BY name COLLATE NOCASE");
+        all_rows(&self.conn(), &sql, [], user_row)
     }
 
     pub fn has_admin(&self) -> Result<bool> {
@@ -338,7 +320,7 @@ impl Accounts {
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(db)?;
-        let user = find_user(&tx, name)?.ok_or_else(|| no_user(name))?;
+        let user = existing_user(&tx, name)?;
         if user.role == Role::Admin && role != Role::Admin && count_admins(&tx)? <= 1 {
             return Err(Error::conflict(format!(
                 "{} is the only administrator; make someone else an administrator first",
@@ -361,7 +343,7 @@ impl Accounts {
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(db)?;
-        let user = find_user(&tx, name)?.ok_or_else(|| no_user(name))?;
+        let user = existing_user(&tx, name)?;
         if user.role == Role::Admin && count_admins(&tx)? <= 1 {
             return Err(Error::conflict(format!(
                 "{} is the only administrator; make someone else an administrator first",
@@ -379,7 +361,7 @@ impl Accounts {
         let hash = hash_password(password)?;
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(db)?;
-        let user = find_user(&tx, name)?.ok_or_else(|| no_user(name))?;
+        let user = existing_user(&tx, name)?;
         tx.execute(
             "UPDATE users SET password_hash = ?1 WHERE id = ?2",
             params![hash, user.id],
@@ -427,7 +409,7 @@ impl Accounts {
         }
         let secret = format!("cbt_{}", new_secret());
         let conn = self.conn();
-        let user = find_user(&conn, name)?.ok_or_else(|| no_user(name))?;
+        let user = existing_user(&conn, name)?;
         let created = now();
         conn.execute(
             "INSERT INTO tokens (user_id, label, hash, created) VALUES (?1, ?2, ?3, ?4)",
@@ -446,39 +428,32 @@ impl Accounts {
     /// The account's tokens, newest first.
     pub fn tokens(&self, name: &str) -> Result<Vec<TokenInfo>> {
         let conn = self.conn();
-        let user = find_user(&conn, name)?.ok_or_else(|| no_user(name))?;
-        let mut stmt = conn
-            .prepare(
-                "SELECT id, label, created, last_used FROM tokens WHERE user_id = ?1 ORDER BY id DESC",
-            )
-            .map_err(db)?;
-        let rows = stmt
-            .query_map(params![user.id], |r| {
+        let user = existing_user(&conn, name)?;
+        all_rows(
+            &conn,
+            "SELECT id, label, created, last_used FROM tokens WHERE user_id = ?1 ORDER BY id DESC",
+            params![user.id],
+            |r| {
                 Ok(TokenInfo {
                     id: r.get(0)?,
                     label: r.get(1)?,
                     created: r.get(2)?,
                     last_used: r.get(3)?,
                 })
-            })
-            .map_err(db)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)
+            },
+        )
     }
 
     /// Revokes one of the account's tokens (only its own: another account's id is not found).
     pub fn revoke_token(&self, name: &str, id: i64) -> Result<()> {
         let conn = self.conn();
-        let user = find_user(&conn, name)?.ok_or_else(|| no_user(name))?;
-        let n = conn
-            .execute(
-                "DELETE FROM tokens WHERE id = ?1 AND user_id = ?2",
-                params![id, user.id],
-            )
-            .map_err(db)?;
-        if n == 0 {
-            return Err(Error::not_found("there is no such token"));
-        }
-        Ok(())
+        let user = existing_user(&conn, name)?;
+        change_one(
+            &conn,
+            "DELETE FROM tokens WHERE id = ?1 AND user_id = ?2",
+            params![id, user.id],
+            || Error::not_found("there is no such token"),
+        )
     }
 
     /// The account an API token belongs to, if the token is valid.
@@ -562,7 +537,7 @@ impl Accounts {
     /// How many sessions the account has open (for tests and the account page).
     pub fn session_count(&self, name: &str) -> Result<usize> {
         let conn = self.conn();
-        let user = find_user(&conn, name)?.ok_or_else(|| no_user(name))?;
+        let user = existing_user(&conn, name)?;
         conn.query_row(
             "SELECT count(*) FROM sessions WHERE user_id = ?1 AND expires > ?2",
             params![user.id, now()],
@@ -658,37 +633,34 @@ impl Accounts {
     pub fn link_identity(&self, name: &str, issuer: &str, subject: &str) -> Result<()> {
         check_identity(issuer, subject)?;
         let conn = self.conn();
-        let user = find_user(&conn, name)?.ok_or_else(|| no_user(name))?;
+        let user = existing_user(&conn, name)?;
         insert_identity(&conn, user.id, issuer, subject)
     }
 
     /// The identities linked to an account, oldest first.
     pub fn identities(&self, name: &str) -> Result<Vec<Identity>> {
         let conn = self.conn();
-        let user = find_user(&conn, name)?.ok_or_else(|| no_user(name))?;
-        let mut stmt = conn
-            .prepare(
-                "SELECT issuer, subject, created FROM identities WHERE user_id = ?1 \
-                 ORDER BY created, issuer, subject",
-            )
-            .map_err(db)?;
-        let rows = stmt
-            .query_map(params![user.id], |r| {
+        let user = existing_user(&conn, name)?;
+        all_rows(
+            &conn,
+            "SELECT issuer, subject, created FROM identities WHERE user_id = ?1 \
+             ORDER BY created, issuer, subject",
+            params![user.id],
+            |r| {
                 Ok(Identity {
                     issuer: r.get(0)?,
                     subject: r.get(1)?,
                     created: r.get(2)?,
                 })
-            })
-            .map_err(db)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)
+            },
+        )
     }
 
     /// Whether the account can sign in with a password (accounts made by single sign-on have
     /// none).
     pub fn has_password(&self, name: &str) -> Result<bool> {
         let conn = self.conn();
-        let user = find_user(&conn, name)?.ok_or_else(|| no_user(name))?;
+        let user = existing_user(&conn, name)?;
         conn.query_row(
             "SELECT password_hash IS NOT NULL FROM users WHERE id = ?1",
             params![user.id],
@@ -812,6 +784,11 @@ fn no_user(name: &str) -> Error {
     ))
 }
 
+/// The account named `name`, which must exist.
+fn existing_user(conn: &Connection, name: &str) -> Result<User> {
+    find_user(conn, name)?.ok_or_else(|| no_user(name))
+}
+
 fn find_user(conn: &Connection, name: &str) -> Result<Option<User>> {
     conn.query_row(
         &format!("SELECT {USER_COLS} FROM users WHERE name = ?1"),
@@ -844,6 +821,25 @@ fn insert_user(conn: &Connection, name: &str, email: &str, role: Role, hash: &st
             )))
         }
         Err(e) => Err(db(e)),
+    }
+}
+
+/// What the unit tests of this crate's modules start from.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// Accounts in a new temp dir (which lives as long as the dir returned with them).
+    pub fn accounts() -> (tempfile::TempDir, Accounts) {
+        let dir = tempfile::tempdir().unwrap();
+        let acc = Accounts::open(dir.path()).unwrap();
+        (dir, acc)
+    }
+
+    /// An account `name` with the address `name@example.com` and the password "correct horse".
+    pub fn add(acc: &Accounts, name: &str, role: Role) -> User {
+        let email = format!("{name}@example.com");
+        acc.add_user(name, &email, role, "correct horse").unwrap()
     }
 }
 
@@ -889,7 +885,12 @@ mod tests {
     #[test]
     fn roles_parse() {
         assert_eq!("Editor".parse::<Role>().unwrap(), Role::Editor);
-        assert!("root".parse::<Role>().is_err());
+        assert_eq!(
+            "root".parse::<Role>().unwrap_err().message,
+            "a role is reader, editor or admin, not 'root'"
+        );
+        assert_eq!("folder".parse::<WatchKind>().unwrap(), WatchKind::Folder);
+        assert_eq!(NotificationKind::Mention.as_str(), "mention");
         assert!(Role::Admin > Role::Editor && Role::Editor > Role::Reader);
     }
 

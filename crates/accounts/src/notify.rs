@@ -1,7 +1,7 @@
 //! Staying informed and "this helped me": watches, the inbox of notifications, and helpful marks.
 //! They are about people, not content, so they live here and never in the repository.
 
-use crate::{Accounts, USER_COLS, User, db, find_user, no_user, now, user_row};
+use crate::{Accounts, USER_COLS, User, all_rows, change_one, db, existing_user, now, user_row};
 use casebook_core::{Error, ReadScope, Result};
 use rusqlite::{Connection, params};
 use std::collections::HashMap;
@@ -9,73 +9,22 @@ use std::collections::HashMap;
 /// Longest summary kept with a notification, in characters.
 const MAX_SUMMARY_CHARS: usize = 200;
 
-/// What a watch is on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum WatchKind {
-    Page,
-    Folder,
+casebook_core::word_enum! {
+    /// What a watch is on.
+    pub enum WatchKind("a watch") { Page = "page", Folder = "folder" }
 }
 
-impl WatchKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            WatchKind::Page => "page",
-            WatchKind::Folder => "folder",
-        }
-    }
-}
-
-impl std::str::FromStr for WatchKind {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<WatchKind> {
-        match s {
-            "page" => Ok(WatchKind::Page),
-            "folder" => Ok(WatchKind::Folder),
-            other => Err(Error::invalid(format!(
-                "a watch is on a page or a folder, not '{}'",
-                casebook_core::truncate(other, 40)
-            ))),
-        }
-    }
-}
-
-/// Why someone is told.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum NotificationKind {
-    /// A reply in a thread they took part in.
-    Reply,
-    /// Their name in a comment.
-    Mention,
-    /// An edit of a page they watch.
-    Edit,
-    /// A new thread on a page they watch.
-    Thread,
-}
-
-impl NotificationKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NotificationKind::Reply => "reply",
-            NotificationKind::Mention => "mention",
-            NotificationKind::Edit => "edit",
-            NotificationKind::Thread => "thread",
-        }
-    }
-}
-
-impl std::str::FromStr for NotificationKind {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<NotificationKind> {
-        match s {
-            "reply" => Ok(NotificationKind::Reply),
-            "mention" => Ok(NotificationKind::Mention),
-            "edit" => Ok(NotificationKind::Edit),
-            "thread" => Ok(NotificationKind::Thread),
-            other => Err(Error::invalid(format!(
-                "unknown notification kind '{}'",
-                casebook_core::truncate(other, 40)
-            ))),
-        }
+casebook_core::word_enum! {
+    /// Why someone is told.
+    pub enum NotificationKind("a notification kind") {
+        /// A reply in a thread they took part in.
+        Reply = "reply",
+        /// Their name in a comment.
+        Mention = "mention",
+        /// An edit of a page they watch.
+        Edit = "edit",
+        /// A new thread on a page they watch.
+        Thread = "thread",
     }
 }
 
@@ -128,7 +77,7 @@ fn folders_of(page: &str) -> Vec<&str> {
 }
 
 fn user_id(conn: &Connection, name: &str) -> Result<i64> {
-    Ok(find_user(conn, name)?.ok_or_else(|| no_user(name))?.id)
+    Ok(existing_user(conn, name)?.id)
 }
 
 impl Accounts {
@@ -174,17 +123,14 @@ impl Accounts {
     pub fn watches(&self, name: &str) -> Result<Vec<(WatchKind, String)>> {
         let conn = self.conn();
         let id = user_id(&conn, name)?;
-        let mut stmt = conn
-            .prepare("SELECT kind, path FROM watches WHERE user_id = ?1 ORDER BY path, kind")
-            .map_err(db)?;
-        let rows = stmt
-            .query_map(params![id], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-            })
-            .map_err(db)?;
+        let rows = all_rows(
+            &conn,
+            "SELECT kind, path FROM watches WHERE user_id = ?1 ORDER BY path, kind",
+            params![id],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+        )?;
         let mut out = Vec::new();
-        for row in rows {
-            let (kind, path) = row.map_err(db)?;
+        for (kind, path) in rows {
             if let Ok(kind) = kind.parse() {
                 out.push((kind, path));
             }
@@ -203,12 +149,8 @@ impl Accounts {
                UNION SELECT user_id FROM watches WHERE kind = 'folder' AND path IN ({marks})) \
              ORDER BY name COLLATE NOCASE"
         );
-        let mut stmt = conn.prepare(&sql).map_err(db)?;
         let args = std::iter::once(page).chain(folders.iter().copied());
-        let rows = stmt
-            .query_map(rusqlite::params_from_iter(args), user_row)
-            .map_err(db)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)
+        all_rows(&conn, &sql, rusqlite::params_from_iter(args), user_row)
     }
 
     /// Puts a notification into the account's inbox.
@@ -249,14 +191,12 @@ impl Accounts {
     pub fn inbox(&self, name: &str, limit: usize) -> Result<Vec<Notification>> {
         let conn = self.conn();
         let id = user_id(&conn, name)?;
-        let mut stmt = conn
-            .prepare(
-                "SELECT id, kind, page, thread, comment, actor, summary, created, read \
-                 FROM notifications WHERE user_id = ?1 ORDER BY id DESC LIMIT ?2",
-            )
-            .map_err(db)?;
-        let rows = stmt
-            .query_map(params![id, limit as i64], |r| {
+        all_rows(
+            &conn,
+            "SELECT id, kind, page, thread, comment, actor, summary, created, read \
+             FROM notifications WHERE user_id = ?1 ORDER BY id DESC LIMIT ?2",
+            params![id, limit as i64],
+            |r| {
                 Ok(Notification {
                     id: r.get(0)?,
                     kind: kind_of(&r.get::<_, String>(1)?)?,
@@ -268,9 +208,8 @@ impl Accounts {
                     created: r.get(7)?,
                     read: r.get::<_, i64>(8)? != 0,
                 })
-            })
-            .map_err(db)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)
+            },
+        )
     }
 
     /// How many of the account's notifications are unread (one indexed count).
@@ -311,16 +250,12 @@ impl Accounts {
     pub fn mark_read(&self, name: &str, id: i64) -> Result<()> {
         let conn = self.conn();
         let user = user_id(&conn, name)?;
-        let n = conn
-            .execute(
-                "UPDATE notifications SET read = 1 WHERE id = ?1 AND user_id = ?2",
-                params![id, user],
-            )
-            .map_err(db)?;
-        if n == 0 {
-            return Err(Error::not_found("there is no such notification"));
-        }
-        Ok(())
+        change_one(
+            &conn,
+            "UPDATE notifications SET read = 1 WHERE id = ?1 AND user_id = ?2",
+            params![id, user],
+            || Error::not_found("there is no such notification"),
+        )
     }
 
     /// Marks all the account's notifications read; returns how many were unread.
@@ -360,37 +295,31 @@ impl Accounts {
 
     /// What the account marked helpful on a page: comment ids, `""` for the page itself.
     pub fn helpful_marks(&self, name: &str, page: &str) -> Result<Vec<String>> {
-        let conn = self.conn();
-        let mut stmt = conn
-            .prepare(
-                "SELECT h.comment FROM helpful h JOIN users u ON u.id = h.user_id \
-                 WHERE u.name = ?1 AND h.page = ?2 ORDER BY h.comment",
-            )
-            .map_err(db)?;
-        let rows = stmt
-            .query_map(params![name, page], |r| r.get::<_, String>(0))
-            .map_err(db)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)
+        all_rows(
+            &self.conn(),
+            "SELECT h.comment FROM helpful h JOIN users u ON u.id = h.user_id \
+             WHERE u.name = ?1 AND h.page = ?2 ORDER BY h.comment",
+            params![name, page],
+            |r| r.get::<_, String>(0),
+        )
     }
 
     /// Every helpful count: page → (comment id, `""` for the page itself) → number of people.
     pub fn helpful_counts(&self) -> Result<HashMap<String, HashMap<String, usize>>> {
-        let conn = self.conn();
-        let mut stmt = conn
-            .prepare("SELECT page, comment, count(*) FROM helpful GROUP BY page, comment")
-            .map_err(db)?;
-        let rows = stmt
-            .query_map([], |r| {
+        let rows = all_rows(
+            &self.conn(),
+            "SELECT page, comment, count(*) FROM helpful GROUP BY page, comment",
+            [],
+            |r| {
                 Ok((
                     r.get::<_, String>(0)?,
                     r.get::<_, String>(1)?,
                     r.get::<_, i64>(2)?,
                 ))
-            })
-            .map_err(db)?;
+            },
+        )?;
         let mut out: HashMap<String, HashMap<String, usize>> = HashMap::new();
-        for row in rows {
-            let (page, comment, n) = row.map_err(db)?;
+        for (page, comment, n) in rows {
             out.entry(page).or_default().insert(comment, n as usize);
         }
         Ok(out)
@@ -399,19 +328,13 @@ impl Accounts {
     /// Pages by the number of people they helped (marks on the page itself), most first, then
     /// by path; at most `limit`.
     pub fn top_helpful_pages(&self, limit: usize) -> Result<Vec<(String, usize)>> {
-        let conn = self.conn();
-        let mut stmt = conn
-            .prepare(
-                "SELECT page, count(*) AS n FROM helpful WHERE comment = '' \
-                 GROUP BY page ORDER BY n DESC, page LIMIT ?1",
-            )
-            .map_err(db)?;
-        let rows = stmt
-            .query_map(params![limit as i64], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as usize))
-            })
-            .map_err(db)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)
+        all_rows(
+            &self.conn(),
+            "SELECT page, count(*) AS n FROM helpful WHERE comment = '' \
+             GROUP BY page ORDER BY n DESC, page LIMIT ?1",
+            params![limit as i64],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as usize)),
+        )
     }
 }
 

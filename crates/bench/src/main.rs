@@ -288,15 +288,7 @@ fn main() -> Result<()> {
         let http = reqwest::Client::builder()
             .pool_max_idle_per_host(64)
             .build()?;
-        let url = |p: &str| {
-            format!(
-                "{base}/wiki/{}",
-                p.split('/')
-                    .map(|s| s.replace(' ', "%20"))
-                    .collect::<Vec<_>>()
-                    .join("/")
-            )
-        };
+        let url = |p: &str| format!("{base}/wiki/{}", url_path(p));
         let mut rng = Rng(42);
         // Related pages as computed on a page view when not cached (tags, links, more-like-this),
         // on pages the views below have not seen yet.
@@ -362,13 +354,7 @@ fn main() -> Result<()> {
                 let mut lat = Vec::new();
                 while Instant::now() < deadline {
                     let p = &pages[rng.below(pages.len())];
-                    let u = format!(
-                        "{base}/wiki/{}",
-                        p.split('/')
-                            .map(|s| s.replace(' ', "%20"))
-                            .collect::<Vec<_>>()
-                            .join("/")
-                    );
+                    let u = format!("{base}/wiki/{}", url_path(p));
                     let t = Instant::now();
                     if let Ok(r) = http.get(u).send().await {
                         let _ = r.bytes().await;
@@ -394,13 +380,7 @@ fn main() -> Result<()> {
         let mut lat = Vec::with_capacity(args.saves);
         for i in 0..args.saves {
             let p = &pages[rng.below(pages.len())];
-            let api = format!(
-                "{base}/api/v1/pages/{}",
-                p.split('/')
-                    .map(|s| s.replace(' ', "%20"))
-                    .collect::<Vec<_>>()
-                    .join("/")
-            );
+            let api = format!("{base}/api/v1/pages/{}", url_path(p));
             let current: serde_json::Value = http.get(&api).send().await?.json().await?;
             let md = format!(
                 "{}\nEdit number {i}.\n",
@@ -512,7 +492,7 @@ async fn links_phase(
     sources: usize,
     moves: usize,
 ) -> Result<()> {
-    let api = |p: &str| format!("{base}/api/v1/pages/{}", p.replace(' ', "%20"));
+    let api = |p: &str| format!("{base}/api/v1/pages/{}", url_path(p));
     let idle =
         |e: Engine| async move { tokio::task::spawn_blocking(move || e.wait_indexed()).await };
     idle(engine.clone()).await?;
@@ -586,6 +566,11 @@ async fn links_phase(
         &format!("one commit of {} files", sources + 1),
     );
     Ok(())
+}
+
+/// A page path as it goes into a URL: with its spaces escaped, all the generated names need.
+fn url_path(p: &str) -> String {
+    p.replace(' ', "%20")
 }
 
 fn mean(xs: &[f64]) -> f64 {

@@ -142,6 +142,25 @@ fn env_flag(key: &str) -> Result<Option<bool>> {
     }
 }
 
+/// A number of bytes from the environment (`CASEBOOK_<key>`), if given.
+fn env_bytes<T>(key: &str) -> Result<Option<T>>
+where
+    T: std::str::FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    env(key)
+        .map(|v| {
+            v.parse::<T>()
+                .with_context(|| format!("CASEBOOK_{key} must be a number of bytes"))
+        })
+        .transpose()
+}
+
+/// A library error as the command line shows it: its message alone.
+pub(crate) fn plain(e: casebook_core::Error) -> anyhow::Error {
+    anyhow::anyhow!("{}", e.message)
+}
+
 fn env(key: &str) -> Option<String> {
     std::env::var(format!("CASEBOOK_{key}"))
         .ok()
@@ -155,64 +174,45 @@ impl Config {
             None if Path::new("casebook.toml").is_file() => read_file(Path::new("casebook.toml"))?,
             None => File::default(),
         };
-        let data = c
-            .data
-            .clone()
-            .or(file.data)
-            .unwrap_or_else(|| PathBuf::from("casebook-data"));
-        let repo = c
-            .repo
-            .clone()
-            .or(file.repo)
-            .unwrap_or_else(|| data.join("wiki.git"));
-        let bind = c
-            .bind
-            .clone()
-            .or(file.bind)
-            .unwrap_or_else(|| "127.0.0.1:8080".into());
+        // A flag (or its variable in the environment), else the file's key of the same name.
+        macro_rules! given {
+            ($key:ident) => {
+                c.$key.clone().or(file.$key)
+            };
+        }
+        // The variable `CASEBOOK_<var>` in the environment, else the file's key, else a default.
+        macro_rules! env_or_file {
+            ($var:literal, $key:ident, $default:literal) => {
+                env($var).or(file.$key).unwrap_or_else(|| $default.into())
+            };
+        }
+        let data = given!(data).unwrap_or_else(|| PathBuf::from("casebook-data"));
+        let repo = given!(repo).unwrap_or_else(|| data.join("wiki.git"));
+        let bind = given!(bind).unwrap_or_else(|| "127.0.0.1:8080".into());
         if bind.parse::<std::net::SocketAddr>().is_err() && !bind.contains(':') {
             bail!(
                 "--bind '{bind}' is not an address; write it as HOST:PORT, for example 127.0.0.1:8080"
             );
         }
-        let anonymous: Access = c
-            .anonymous
-            .clone()
-            .or(file.anonymous)
+        let anonymous: Access = given!(anonymous)
             .unwrap_or_else(|| "read".into())
             .parse()
-            .map_err(|e: casebook_core::Error| anyhow::anyhow!("{}", e.message))?;
-        let log_format = c
-            .log_format
-            .clone()
-            .or(file.log_format)
-            .unwrap_or_else(|| "text".into());
+            .map_err(plain)?;
+        let log_format = given!(log_format).unwrap_or_else(|| "text".into());
         if !matches!(log_format.as_str(), "text" | "json") {
             bail!("log format must be text or json, not '{log_format}'");
         }
-        let max_page_bytes = env("MAX_PAGE_BYTES")
-            .map(|v| {
-                v.parse::<usize>()
-                    .context("CASEBOOK_MAX_PAGE_BYTES must be a number of bytes")
-            })
-            .transpose()?
+        let max_page_bytes = env_bytes::<usize>("MAX_PAGE_BYTES")?
             .or(file.max_page_bytes)
             .unwrap_or(5 * 1024 * 1024);
         if max_page_bytes < 1024 {
             bail!("max_page_bytes must be at least 1024");
         }
-        let search_language: SearchLanguage = c
-            .search_language
-            .clone()
-            .or(file.search_language)
+        let search_language: SearchLanguage = given!(search_language)
             .unwrap_or_else(|| "english".into())
             .parse()
-            .map_err(|e: casebook_core::Error| anyhow::anyhow!("{}", e.message))?;
-        let public_url = c
-            .public_url
-            .clone()
-            .or(file.public_url)
-            .map(|u| u.trim_end_matches('/').to_string());
+            .map_err(plain)?;
+        let public_url = given!(public_url).map(|u| u.trim_end_matches('/').to_string());
         if let Some(u) = &public_url
             && !(u.starts_with("http://") || u.starts_with("https://"))
         {
@@ -224,12 +224,7 @@ impl Config {
         let remote_images = env_flag("REMOTE_IMAGES")?
             .or(file.remote_images)
             .unwrap_or(false);
-        let max_push_bytes = env("MAX_PUSH_BYTES")
-            .map(|v| {
-                v.parse::<u64>()
-                    .context("CASEBOOK_MAX_PUSH_BYTES must be a number of bytes")
-            })
-            .transpose()?
+        let max_push_bytes = env_bytes::<u64>("MAX_PUSH_BYTES")?
             .or(file.max_push_bytes)
             .unwrap_or(1 << 30);
         if max_push_bytes < 1024 {
@@ -246,16 +241,8 @@ impl Config {
             oidc_required_group: file.oidc_required_group.clone(),
             ..File::default()
         };
-        let smtp_relay = c
-            .smtp_relay
-            .clone()
-            .or(file.smtp_relay)
-            .filter(|s| !s.trim().is_empty());
-        let smtp_from = c
-            .smtp_from
-            .clone()
-            .or(file.smtp_from)
-            .filter(|s| !s.trim().is_empty());
+        let smtp_relay = given!(smtp_relay).filter(|s| !s.trim().is_empty());
+        let smtp_from = given!(smtp_from).filter(|s| !s.trim().is_empty());
         if let Some(relay) = &smtp_relay {
             let port_ok = relay
                 .rsplit_once(':')
@@ -284,22 +271,18 @@ impl Config {
             data,
             bind,
             anonymous,
-            theme_dir: c.theme_dir.clone().or(file.theme_dir),
+            theme_dir: given!(theme_dir),
             log_format,
-            log_level: env("LOG_LEVEL")
-                .or(file.log_level)
-                .unwrap_or_else(|| "info".into()),
-            site_name: env("SITE_NAME")
-                .or(file.site_name)
-                .unwrap_or_else(|| "Casebook".into()),
+            log_level: env_or_file!("LOG_LEVEL", log_level, "info"),
+            site_name: env_or_file!("SITE_NAME", site_name, "Casebook"),
             max_page_bytes,
             max_push_bytes,
-            anonymous_name: env("ANONYMOUS_NAME")
-                .or(file.anonymous_name)
-                .unwrap_or_else(|| "Anonymous".into()),
-            anonymous_email: env("ANONYMOUS_EMAIL")
-                .or(file.anonymous_email)
-                .unwrap_or_else(|| "anonymous@casebook.invalid".into()),
+            anonymous_name: env_or_file!("ANONYMOUS_NAME", anonymous_name, "Anonymous"),
+            anonymous_email: env_or_file!(
+                "ANONYMOUS_EMAIL",
+                anonymous_email,
+                "anonymous@casebook.invalid"
+            ),
             import_name: env("IMPORT_NAME").unwrap_or_else(|| "Casebook import".into()),
             import_email: env("IMPORT_EMAIL").unwrap_or_else(|| "import@casebook.invalid".into()),
         })
@@ -335,9 +318,7 @@ fn oidc(c: &Common, file: &File, public_url: Option<&str>) -> Result<Option<Oidc
     let allowed_domains = domains
         .unwrap_or_default()
         .iter()
-        .map(|d| {
-            casebook_server::check_allowed_domain(d).map_err(|e| anyhow::anyhow!("{}", e.message))
-        })
+        .map(|d| casebook_server::check_allowed_domain(d).map_err(plain))
         .collect::<Result<Vec<String>>>()?;
     let required_group = pick(&c.oidc_required_group, &file.oidc_required_group);
     let required = [
@@ -368,8 +349,7 @@ fn oidc(c: &Common, file: &File, public_url: Option<&str>) -> Result<Option<Oidc
     let (Some(issuer), Some(client_id), Some(client_secret)) = (issuer, client_id, secret) else {
         bail!("single sign-on needs oidc_issuer, oidc_client_id and oidc_client_secret");
     };
-    casebook_server::check_provider_url("oidc_issuer", &issuer)
-        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    casebook_server::check_provider_url("oidc_issuer", &issuer).map_err(plain)?;
     if public_url.is_none() {
         bail!(
             "single sign-on needs public_url: the provider sends people back to PUBLIC_URL/login/oidc/callback"
@@ -404,6 +384,24 @@ fn read_file(path: &Path) -> Result<File> {
 mod tests {
     use super::*;
 
+    /// Options naming a config file that holds `toml`, in a temp dir that lives as long as the
+    /// dir returned.
+    fn with_file(toml: &str) -> (tempfile::TempDir, Common) {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("casebook.toml");
+        std::fs::write(&file, toml).unwrap();
+        let common = Common {
+            config: Some(file.clone()),
+            ..Common::default()
+        };
+        (dir, common)
+    }
+
+    /// The single sign-on settings `common` resolves to.
+    fn oidc_of(common: &Common) -> OidcOptions {
+        Config::resolve(common).unwrap().oidc.unwrap()
+    }
+
     fn with_smtp(relay: Option<&str>, from: Option<&str>) -> Result<Config> {
         Config::resolve(&Common {
             smtp_relay: relay.map(str::to_string),
@@ -437,33 +435,22 @@ mod tests {
 
     #[test]
     fn oidc_keys_go_together_and_need_a_public_url() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("casebook.toml");
-        std::fs::write(
-            &file,
+        let (_dir, common) = with_file(
             "oidc_issuer = \"https://id.example.com\"\noidc_client_id = \"wiki\"\n\
              oidc_client_secret = \"s3cret\"\npublic_url = \"https://wiki.example.com\"\n",
-        )
-        .unwrap();
-        let common = Common {
-            config: Some(file.clone()),
-            ..Common::default()
-        };
-        let o = Config::resolve(&common).unwrap().oidc.unwrap();
+        );
+        let o = oidc_of(&common);
         assert_eq!(o.issuer, "https://id.example.com");
         assert_eq!(
             (o.client_id.as_str(), o.client_secret.as_str()),
             ("wiki", "s3cret")
         );
         assert_eq!((o.name.as_str(), o.role), ("single sign-on", Role::Reader));
-        let o = Config::resolve(&Common {
+        let o = oidc_of(&Common {
             oidc_name: Some("Example ID".into()),
             oidc_role: Some("editor".into()),
             ..common.clone()
-        })
-        .unwrap()
-        .oidc
-        .unwrap();
+        });
         assert_eq!((o.name.as_str(), o.role), ("Example ID", Role::Editor));
         assert!(o.allowed_domains.is_empty() && o.required_group.is_none());
         assert!(Config::resolve(&Common::default()).unwrap().oidc.is_none());
@@ -498,7 +485,7 @@ mod tests {
             ("oidc_allowed_domains = \"example.com\"\n", "not valid"),
             ("oidc_allowed_domain = [\"example.com\"]\n", "not valid"),
         ] {
-            std::fs::write(&file, text).unwrap();
+            std::fs::write(common.config.as_ref().unwrap(), text).unwrap();
             let err = Config::resolve(&common).unwrap_err().to_string();
             assert!(err.contains(says), "{text}: {err}");
         }
@@ -506,31 +493,20 @@ mod tests {
 
     #[test]
     fn who_may_sign_on_comes_from_the_file_and_flags_win() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("casebook.toml");
-        std::fs::write(
-            &file,
+        let (_dir, common) = with_file(
             "oidc_issuer = \"https://id.example.com\"\noidc_client_id = \"wiki\"\n\
              oidc_client_secret = \"s3cret\"\npublic_url = \"https://wiki.example.com\"\n\
              oidc_allowed_domains = [\"Example.com\", \"@example.org\"]\n\
              oidc_required_group = \"sales\"\n",
-        )
-        .unwrap();
-        let common = Common {
-            config: Some(file.clone()),
-            ..Common::default()
-        };
-        let o = Config::resolve(&common).unwrap().oidc.unwrap();
+        );
+        let o = oidc_of(&common);
         assert_eq!(o.allowed_domains, ["example.com", "example.org"]);
         assert_eq!(o.required_group.as_deref(), Some("sales"));
-        let o = Config::resolve(&Common {
+        let o = oidc_of(&Common {
             oidc_allowed_domains: Some("corp.example, , team.example".into()),
             oidc_required_group: Some("wiki-users".into()),
             ..common.clone()
-        })
-        .unwrap()
-        .oidc
-        .unwrap();
+        });
         assert_eq!(o.allowed_domains, ["corp.example", "team.example"]);
         assert_eq!(o.required_group.as_deref(), Some("wiki-users"));
         let err = Config::resolve(&Common {
@@ -544,17 +520,8 @@ mod tests {
 
     #[test]
     fn smtp_keys_come_from_the_file_and_flags_win() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("casebook.toml");
-        std::fs::write(
-            &file,
-            "smtp_relay = \"mail.internal:25\"\nsmtp_from = \"wiki@example.com\"\n",
-        )
-        .unwrap();
-        let common = Common {
-            config: Some(file.clone()),
-            ..Common::default()
-        };
+        let (_dir, common) =
+            with_file("smtp_relay = \"mail.internal:25\"\nsmtp_from = \"wiki@example.com\"\n");
         let cfg = Config::resolve(&common).unwrap();
         assert_eq!(cfg.smtp_relay.as_deref(), Some("mail.internal:25"));
         let cfg = Config::resolve(&Common {

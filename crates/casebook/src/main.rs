@@ -8,7 +8,7 @@ use casebook_core::{Author, FolderPath};
 use casebook_engine::{Engine, Options};
 use casebook_server::{AppState, ServerOptions};
 use clap::{Parser, Subcommand};
-use config::{Common, Config};
+use config::{Common, Config, plain};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// mimalloc hands freed memory back to the system: with the C library's allocator, building the
@@ -95,23 +95,21 @@ enum GroupCommand {
         common: Common,
     },
     /// Put accounts into a group.
-    Add {
-        group: String,
-        #[arg(required = true)]
-        users: Vec<String>,
-        #[command(flatten)]
-        common: Common,
-    },
+    Add(Members),
     /// Take accounts out of a group.
-    Remove {
-        group: String,
-        #[arg(required = true)]
-        users: Vec<String>,
-        #[command(flatten)]
-        common: Common,
-    },
+    Remove(Members),
     /// List the groups and their members.
     List(Common),
+}
+
+// A group and the accounts to put into it or take out of it.
+#[derive(clap::Args, Debug)]
+struct Members {
+    group: String,
+    #[arg(required = true)]
+    users: Vec<String>,
+    #[command(flatten)]
+    common: Common,
 }
 
 #[derive(Subcommand, Debug)]
@@ -271,7 +269,7 @@ fn engine_options(cfg: &Config) -> Options {
 }
 
 fn open_engine(cfg: &Config) -> Result<Engine> {
-    Engine::open(engine_options(cfg)).map_err(|e| anyhow::anyhow!("{}", e.message))
+    Engine::open(engine_options(cfg)).map_err(plain)
 }
 
 fn serve(cfg: Config) -> Result<()> {
@@ -294,8 +292,7 @@ fn serve(cfg: Config) -> Result<()> {
         oidc: cfg.oidc.clone(),
         ..ServerOptions::default()
     };
-    let state =
-        AppState::new(engine.clone(), opts).map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let state = AppState::new(engine.clone(), opts).map_err(plain)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("casebook-http")
@@ -417,7 +414,7 @@ fn import(
     let started = std::time::Instant::now();
     let report = engine
         .import_with_links(src, &prefix, message, &author, Some(&progress), &links)
-        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+        .map_err(plain)?;
     reading.finish();
     engine.wait_indexed();
     indexing.finish();
@@ -446,8 +443,7 @@ fn reindex(cfg: Config) -> Result<()> {
         log_level: "warn".into(),
         ..cfg.clone()
     });
-    let engine = Engine::open_without_indexing(engine_options(&cfg))
-        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let engine = Engine::open_without_indexing(engine_options(&cfg)).map_err(plain)?;
     let pb = bar(
         engine.page_count(&casebook_core::ReadScope::everything()) as u64,
         "indexing",
@@ -459,7 +455,7 @@ fn reindex(cfg: Config) -> Result<()> {
             p.set_length(total);
             p.set_position(done);
         }))
-        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+        .map_err(plain)?;
     pb.finish();
     engine.shutdown();
     println!(

@@ -1,8 +1,8 @@
 //! `casebook user …`, `token …`, `group …` and `rule …`: accounts, API tokens, groups and
 //! folder rules from the command line.
 
-use crate::config::Config;
-use crate::{GroupCommand, RuleCommand, TokenCommand, UserCommand};
+use crate::config::{Common, Config, plain};
+use crate::{GroupCommand, Members, RuleCommand, TokenCommand, UserCommand};
 use anyhow::{Result, anyhow, bail};
 use casebook_accounts::{Accounts, Role};
 use std::io::BufRead;
@@ -12,7 +12,24 @@ use std::path::{Path, PathBuf};
 /// repository (accounts must never be committed with the pages).
 pub fn open_accounts(cfg: &Config) -> Result<Accounts> {
     check_data_dir(cfg)?;
-    Accounts::open(&cfg.data).map_err(|e| anyhow!("{}", e.message))
+    Accounts::open(&cfg.data).map_err(plain)
+}
+
+/// The accounts database of the wiki the command's options name.
+fn accounts(common: &Common) -> Result<Accounts> {
+    open_accounts(&Config::resolve(common)?)
+}
+
+/// Does `change` to each of the accounts named, in turn, printing what it says it did.
+fn each_member(
+    m: &Members,
+    change: impl Fn(&Accounts, &str) -> casebook_core::Result<String>,
+) -> Result<()> {
+    let acc = accounts(&m.common)?;
+    for u in &m.users {
+        println!("{}", change(&acc, u).map_err(plain)?);
+    }
+    Ok(())
 }
 
 /// Refuses a data dir inside the content repository, before anything is written to it.
@@ -46,12 +63,8 @@ fn resolved(path: &Path) -> Option<PathBuf> {
     }
 }
 
-fn core(e: casebook_core::Error) -> anyhow::Error {
-    anyhow!("{}", e.message)
-}
-
 fn role(s: &str) -> Result<Role> {
-    s.parse().map_err(core)
+    s.parse().map_err(plain)
 }
 
 /// The password from the first line of standard input, or a new random one.
@@ -84,16 +97,16 @@ pub fn user(cmd: UserCommand) -> Result<()> {
         } => {
             let role = role(&r)?;
             let (pw, generated) = password(password_stdin)?;
-            let acc = open_accounts(&Config::resolve(&common)?)?;
-            let user = acc.add_user(&name, &email, role, &pw).map_err(core)?;
+            let acc = accounts(&common)?;
+            let user = acc.add_user(&name, &email, role, &pw).map_err(plain)?;
             println!("added {} <{}> as {}", user.name, user.email, user.role);
             if generated {
                 println!("password (shown once): {pw}");
             }
         }
         UserCommand::List(common) => {
-            let acc = open_accounts(&Config::resolve(&common)?)?;
-            for u in acc.users().map_err(core)? {
+            let acc = accounts(&common)?;
+            for u in acc.users().map_err(plain)? {
                 println!("{}\t{}\t{}", u.name, u.email, u.role);
             }
         }
@@ -102,18 +115,18 @@ pub fn user(cmd: UserCommand) -> Result<()> {
             password_stdin,
             common,
         } => {
-            let acc = open_accounts(&Config::resolve(&common)?)?;
-            acc.require_user(&name).map_err(core)?;
+            let acc = accounts(&common)?;
+            acc.require_user(&name).map_err(plain)?;
             let (pw, generated) = password(password_stdin)?;
-            acc.set_password(&name, &pw).map_err(core)?;
+            acc.set_password(&name, &pw).map_err(plain)?;
             println!("password of {name} changed; its sessions have ended");
             if generated {
                 println!("password (shown once): {pw}");
             }
         }
         UserCommand::Remove { name, common } => {
-            let acc = open_accounts(&Config::resolve(&common)?)?;
-            acc.remove_user(&name).map_err(core)?;
+            let acc = accounts(&common)?;
+            acc.remove_user(&name).map_err(plain)?;
             println!("removed {name}, its tokens and its sessions");
         }
         UserCommand::Role {
@@ -122,8 +135,8 @@ pub fn user(cmd: UserCommand) -> Result<()> {
             common,
         } => {
             let role = role(&r)?;
-            let acc = open_accounts(&Config::resolve(&common)?)?;
-            let u = acc.set_role(&name, role).map_err(core)?;
+            let acc = accounts(&common)?;
+            let u = acc.set_role(&name, role).map_err(plain)?;
             println!("{} is now {}", u.name, u.role);
         }
     }
@@ -137,8 +150,8 @@ pub fn token(cmd: TokenCommand) -> Result<()> {
             label,
             common,
         } => {
-            let acc = open_accounts(&Config::resolve(&common)?)?;
-            let (info, secret) = acc.create_token(&name, &label).map_err(core)?;
+            let acc = accounts(&common)?;
+            let (info, secret) = acc.create_token(&name, &label).map_err(plain)?;
             eprintln!(
                 "token {} for {name}; it is shown once, keep it somewhere safe:",
                 info.id
@@ -146,8 +159,8 @@ pub fn token(cmd: TokenCommand) -> Result<()> {
             println!("{secret}");
         }
         TokenCommand::List { name, common } => {
-            let acc = open_accounts(&Config::resolve(&common)?)?;
-            for t in acc.tokens(&name).map_err(core)? {
+            let acc = accounts(&common)?;
+            for t in acc.tokens(&name).map_err(plain)? {
                 let last = t
                     .last_used
                     .map(|s| casebook_core::Timestamp::new(s, 0).short())
@@ -162,8 +175,8 @@ pub fn token(cmd: TokenCommand) -> Result<()> {
             }
         }
         TokenCommand::Revoke { name, id, common } => {
-            let acc = open_accounts(&Config::resolve(&common)?)?;
-            acc.revoke_token(&name, id).map_err(core)?;
+            let acc = accounts(&common)?;
+            acc.revoke_token(&name, id).map_err(plain)?;
             println!("token {id} of {name} revoked");
         }
     }
@@ -173,42 +186,24 @@ pub fn token(cmd: TokenCommand) -> Result<()> {
 pub fn group(cmd: GroupCommand) -> Result<()> {
     match cmd {
         GroupCommand::Create { name, common } => {
-            open_accounts(&Config::resolve(&common)?)?
-                .add_group(&name)
-                .map_err(core)?;
+            accounts(&common)?.add_group(&name).map_err(plain)?;
             println!("made the group {name}");
         }
         GroupCommand::Delete { name, common } => {
-            open_accounts(&Config::resolve(&common)?)?
-                .remove_group(&name)
-                .map_err(core)?;
+            accounts(&common)?.remove_group(&name).map_err(plain)?;
             println!("removed the group {name}");
         }
-        GroupCommand::Add {
-            group,
-            users,
-            common,
-        } => {
-            let acc = open_accounts(&Config::resolve(&common)?)?;
-            for u in &users {
-                acc.add_member(&group, u).map_err(core)?;
-                println!("{u} is in {group}");
-            }
-        }
-        GroupCommand::Remove {
-            group,
-            users,
-            common,
-        } => {
-            let acc = open_accounts(&Config::resolve(&common)?)?;
-            for u in &users {
-                acc.remove_member(&group, u).map_err(core)?;
-                println!("{u} is no longer in {group}");
-            }
-        }
+        GroupCommand::Add(m) => each_member(&m, |acc, u| {
+            acc.add_member(&m.group, u)?;
+            Ok(format!("{u} is in {}", m.group))
+        })?,
+        GroupCommand::Remove(m) => each_member(&m, |acc, u| {
+            acc.remove_member(&m.group, u)?;
+            Ok(format!("{u} is no longer in {}", m.group))
+        })?,
         GroupCommand::List(common) => {
-            let acc = open_accounts(&Config::resolve(&common)?)?;
-            for g in acc.groups().map_err(core)? {
+            let acc = accounts(&common)?;
+            for g in acc.groups().map_err(plain)? {
                 println!("{}\t{}", g.name, g.members.join(" "));
             }
         }
@@ -223,20 +218,20 @@ pub fn rule(cmd: RuleCommand) -> Result<()> {
             groups,
             common,
         } => {
-            let acc = open_accounts(&Config::resolve(&common)?)?;
+            let acc = accounts(&common)?;
             let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
-            let rule = acc.set_folder_rule(&folder, &groups).map_err(core)?;
+            let rule = acc.set_folder_rule(&folder, &groups).map_err(plain)?;
             println!("{}", rule_line(&rule));
         }
         RuleCommand::Remove { folder, common } => {
-            open_accounts(&Config::resolve(&common)?)?
+            accounts(&common)?
                 .remove_folder_rule(&folder)
-                .map_err(core)?;
+                .map_err(plain)?;
             println!("{folder} is open to every reader again");
         }
         RuleCommand::List(common) => {
-            let acc = open_accounts(&Config::resolve(&common)?)?;
-            for r in acc.folder_rules().map_err(core)? {
+            let acc = accounts(&common)?;
+            for r in acc.folder_rules().map_err(plain)? {
                 println!("{}", rule_line(&r));
             }
         }

@@ -31,36 +31,37 @@ pub struct Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// One constructor for each kind: `Error::not_found("…")`.
+macro_rules! constructors {
+    ($($name:ident => $kind:ident),+ $(,)?) => {
+        impl Error {
+            $(
+                #[doc = concat!("An error of the kind [`ErrorKind::", stringify!($kind), "`].")]
+                pub fn $name(message: impl Into<String>) -> Error {
+                    Error::new(ErrorKind::$kind, message)
+                }
+            )+
+        }
+    };
+}
+
+constructors! {
+    not_found => NotFound,
+    invalid => InvalidInput,
+    conflict => Conflict,
+    too_large => TooLarge,
+    forbidden => Forbidden,
+    unauthorized => Unauthorized,
+    internal => Internal,
+    unavailable => Unavailable,
+}
+
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
         Error {
             kind,
             message: message.into(),
         }
-    }
-    pub fn not_found(message: impl Into<String>) -> Error {
-        Error::new(ErrorKind::NotFound, message)
-    }
-    pub fn invalid(message: impl Into<String>) -> Error {
-        Error::new(ErrorKind::InvalidInput, message)
-    }
-    pub fn conflict(message: impl Into<String>) -> Error {
-        Error::new(ErrorKind::Conflict, message)
-    }
-    pub fn too_large(message: impl Into<String>) -> Error {
-        Error::new(ErrorKind::TooLarge, message)
-    }
-    pub fn forbidden(message: impl Into<String>) -> Error {
-        Error::new(ErrorKind::Forbidden, message)
-    }
-    pub fn unauthorized(message: impl Into<String>) -> Error {
-        Error::new(ErrorKind::Unauthorized, message)
-    }
-    pub fn internal(message: impl Into<String>) -> Error {
-        Error::new(ErrorKind::Internal, message)
-    }
-    pub fn unavailable(message: impl Into<String>) -> Error {
-        Error::new(ErrorKind::Unavailable, message)
     }
 
     /// Prefixes the message with what was being done, keeping the kind.

@@ -4,6 +4,7 @@ mod error;
 mod path;
 mod scope;
 mod time;
+mod words;
 
 pub use error::{Error, ErrorKind, Result};
 pub use path::{FolderPath, PagePath};
@@ -11,6 +12,7 @@ pub use scope::{
     ReadScope, fold_case, folder_of, folder_rule, is_discussion_id, split_doc_id, thread_doc_id,
 };
 pub use time::Timestamp;
+pub use words::{parse_word, word_list};
 
 use serde::{Deserialize, Serialize};
 

@@ -103,6 +103,20 @@ enum Tok {
     Not,
 }
 
+impl Tok {
+    /// The text of a word typed plainly: neither excluded (`-word`) nor quoted.
+    fn plain(&self) -> Option<&str> {
+        match self {
+            Tok::Text {
+                negated: false,
+                text,
+                quoted: false,
+            } => Some(text),
+            _ => None,
+        }
+    }
+}
+
 /// The tokens of a query with the byte range each was read from.
 fn tokenize(q: &str) -> Vec<(Tok, std::ops::Range<usize>)> {
     let mut out = Vec::new();
@@ -274,12 +288,7 @@ pub fn active_filters(q: &str) -> Vec<ActiveFilter> {
     let toks = tokenize(q);
     let mut out = Vec::new();
     for (i, (tok, span)) in toks.iter().enumerate() {
-        let Tok::Text {
-            negated: false,
-            text,
-            quoted: false,
-        } = tok
-        else {
+        let Some(text) = tok.plain() else {
             continue;
         };
         let joined = |j: Option<usize>| {
@@ -319,15 +328,10 @@ pub fn active_filters(q: &str) -> Vec<ActiveFilter> {
 pub(crate) fn correctable_words(q: &str) -> Vec<(std::ops::Range<usize>, String)> {
     let mut out = Vec::new();
     for (tok, span) in tokenize(q) {
-        let Tok::Text {
-            negated: false,
-            text,
-            quoted: false,
-        } = tok
-        else {
+        let Some(text) = tok.plain() else {
             continue;
         };
-        let Some(Atom::Word(w)) = atom(&text, false) else {
+        let Some(Atom::Word(w)) = atom(text, false) else {
             continue;
         };
         let words = analyze_plain(&w);
@@ -348,15 +352,10 @@ pub fn wants_history(q: &str) -> (bool, String) {
     let mut rest = q.to_string();
     let mut wanted = false;
     for (tok, span) in tokenize(q).into_iter().rev() {
-        let Tok::Text {
-            negated: false,
-            text,
-            quoted: false,
-        } = tok
-        else {
+        let Some(text) = tok.plain() else {
             continue;
         };
-        if let Some(Atom::Field { name, value }) = atom(&text, false)
+        if let Some(Atom::Field { name, value }) = atom(text, false)
             && matches!(name.as_str(), "history" | "past")
             && let Atom::Word(v) = *value
         {
@@ -700,31 +699,36 @@ mod tests {
             .collect()
     }
 
+    fn word(w: &str) -> Atom {
+        Atom::Word(w.into())
+    }
+
+    /// A clause of one atom, not negated.
+    fn plain(atom: Atom) -> (bool, Vec<Atom>) {
+        (false, vec![atom])
+    }
+
+    /// A clause of one `name:value` filter, not negated.
+    fn field(name: &str, value: Atom) -> (bool, Vec<Atom>) {
+        plain(Atom::Field {
+            name: name.into(),
+            value: Box::new(value),
+        })
+    }
+
     #[test]
     fn parses_the_language() {
         use Atom::*;
         assert_eq!(
             words(r#"pricing "exact phrase" nego* -churn a OR b tag:retail outcome:won"#),
             vec![
-                (false, vec![Word("pricing".into())]),
-                (false, vec![Phrase("exact phrase".into())]),
-                (false, vec![Prefix("nego".into())]),
-                (true, vec![Word("churn".into())]),
-                (false, vec![Word("a".into()), Word("b".into())]),
-                (
-                    false,
-                    vec![Field {
-                        name: "tag".into(),
-                        value: Box::new(Word("retail".into()))
-                    }]
-                ),
-                (
-                    false,
-                    vec![Field {
-                        name: "outcome".into(),
-                        value: Box::new(Word("won".into()))
-                    }]
-                ),
+                plain(word("pricing")),
+                plain(Phrase("exact phrase".into())),
+                plain(Prefix("nego".into())),
+                (true, vec![word("churn")]),
+                (false, vec![word("a"), word("b")]),
+                field("tag", word("retail")),
+                field("outcome", word("won")),
             ]
         );
     }
@@ -734,19 +738,13 @@ mod tests {
         use Atom::*;
         assert_eq!(
             words(r#""unbalanced"#),
-            vec![(false, vec![Phrase("unbalanced".into())])]
+            vec![plain(Phrase("unbalanced".into()))]
         );
-        assert_eq!(words("title:"), vec![(false, vec![Word("title".into())])]);
+        assert_eq!(words("title:"), vec![plain(word("title"))]);
         assert_eq!(words("((("), vec![]);
         assert_eq!(words("AND OR NOT"), vec![]);
-        assert_eq!(words("*"), vec![(false, vec![All])]);
-        assert_eq!(
-            words("- -"),
-            vec![
-                (false, vec![Word("-".into())]),
-                (false, vec![Word("-".into())])
-            ]
-        );
+        assert_eq!(words("*"), vec![plain(All)]);
+        assert_eq!(words("- -"), vec![plain(word("-")), plain(word("-"))]);
         assert!(parse_query(&"a ".repeat(5000)).clauses.len() <= MAX_CLAUSES);
         // Alternatives count against the limit too, and a word past it joins nothing.
         let many_ors = parse_query(&format!("x{}", " OR x".repeat(100)));
@@ -758,45 +756,18 @@ mod tests {
             past_the_limit
                 .clauses
                 .iter()
-                .all(|c| c.any_of == [Word("w".into())])
+                .all(|c| c.any_of == [word("w")])
         );
         // A field's value is never another field.
         assert_eq!(
             words("a:a:x tag:in:sales"),
-            vec![
-                (
-                    false,
-                    vec![Field {
-                        name: "a".into(),
-                        value: Box::new(Word("a:x".into()))
-                    }]
-                ),
-                (
-                    false,
-                    vec![Field {
-                        name: "tag".into(),
-                        value: Box::new(Word("in:sales".into()))
-                    }]
-                ),
-            ]
+            vec![field("a", word("a:x")), field("tag", word("in:sales"))]
         );
         assert_eq!(
             words("in:sales/ title:\"big deal\""),
             vec![
-                (
-                    false,
-                    vec![Field {
-                        name: "in".into(),
-                        value: Box::new(Word("sales/".into()))
-                    }]
-                ),
-                (
-                    false,
-                    vec![Field {
-                        name: "title".into(),
-                        value: Box::new(Phrase("big deal".into()))
-                    }]
-                ),
+                field("in", word("sales/")),
+                field("title", Phrase("big deal".into()))
             ]
         );
     }

@@ -18,21 +18,52 @@ fn doc(path: &str, title: &str, body: &str, tags: &[&str], fields: serde_json::V
     }
 }
 
+/// A page with no tags and no fields.
+fn page(path: &str, title: &str, body: &str) -> IndexDoc {
+    doc(path, title, body, &[], serde_json::json!({}))
+}
+
+/// Adds `pages` to the index as of `revision`.
+fn add(ix: &SearchIndex, pages: Vec<IndexDoc>, revision: &str) {
+    ix.apply(&[], pages, revision).unwrap();
+}
+
 fn index() -> (tempfile::TempDir, SearchIndex) {
     let tmp = tempfile::tempdir().unwrap();
     let (ix, rebuilt) = SearchIndex::open(&tmp.path().join("index")).unwrap();
     assert!(rebuilt);
-    ix.apply(
-        &[],
+    add(
+        &ix,
         vec![
-            doc("cases/Acme", "Acme renewal rescue", "The champion left in March. We negotiated pricing with procurement.", &["renewal", "Pricing"], serde_json::json!({"type": "case-story", "outcome": "won", "industry": "retail", "deal_size": 120000})),
-            doc("cases/Bolt", "Bolt renewal", "Lost on price to a cheaper competitor; the champion never had budget.", &["renewal"], serde_json::json!({"type": "case-story", "outcome": "lost", "industry": "logistics"})),
-            doc("insights/Teach", "Teach, don't pitch", "Insight selling: teach the customer something about their business.", &["insight"], serde_json::json!({"type": "insight"})),
-            doc("playbooks/Discovery", "Discovery call", "Questions for a discovery call with a new champion; café notes.", &[], serde_json::json!({})),
+            doc(
+                "cases/Acme",
+                "Acme renewal rescue",
+                "The champion left in March. We negotiated pricing with procurement.",
+                &["renewal", "Pricing"],
+                serde_json::json!({"type": "case-story", "outcome": "won", "industry": "retail", "deal_size": 120000}),
+            ),
+            doc(
+                "cases/Bolt",
+                "Bolt renewal",
+                "Lost on price to a cheaper competitor; the champion never had budget.",
+                &["renewal"],
+                serde_json::json!({"type": "case-story", "outcome": "lost", "industry": "logistics"}),
+            ),
+            doc(
+                "insights/Teach",
+                "Teach, don't pitch",
+                "Insight selling: teach the customer something about their business.",
+                &["insight"],
+                serde_json::json!({"type": "insight"}),
+            ),
+            page(
+                "playbooks/Discovery",
+                "Discovery call",
+                "Questions for a discovery call with a new champion; café notes.",
+            ),
         ],
         "abc123",
-    )
-    .unwrap();
+    );
     (tmp, ix)
 }
 
@@ -128,18 +159,11 @@ fn typos_find_something_and_say_so() {
 fn snippets_mark_matches_and_escape_the_rest() {
     let tmp = tempfile::tempdir().unwrap();
     let (ix, _) = SearchIndex::open(tmp.path()).unwrap();
-    ix.apply(
-        &[],
-        vec![doc(
-            "x",
-            "X",
-            "a <script>alert(1)</script> champion & co",
-            &[],
-            serde_json::json!({}),
-        )],
+    add(
+        &ix,
+        vec![page("x", "X", "a <script>alert(1)</script> champion & co")],
         "r",
-    )
-    .unwrap();
+    );
     let hit = &ix.search("champion", 1, 0).unwrap().hits[0];
     assert!(
         hit.snippet.contains("<mark>champion</mark>"),
@@ -196,13 +220,7 @@ fn updates_replace_and_remove_by_path() {
     let (_t, ix) = index();
     ix.apply(
         &["cases/Bolt".into()],
-        vec![doc(
-            "cases/Acme",
-            "Acme",
-            "now about quokkas",
-            &[],
-            serde_json::json!({}),
-        )],
+        vec![page("cases/Acme", "Acme", "now about quokkas")],
         "def456",
     )
     .unwrap();
@@ -299,18 +317,11 @@ fn did_you_mean_offers_the_words_the_pages_use() {
     assert_eq!(dym("zzzzqqq"), None, "nothing close: nothing to offer");
     assert_eq!(dym("\"champoin left\""), None, "phrases are left as typed");
     // The most frequent of equally close words: "champion" (3 pages) over "champions" (1).
-    ix.apply(
-        &[],
-        vec![doc(
-            "x/Champs",
-            "Champs",
-            "champions league",
-            &[],
-            serde_json::json!({}),
-        )],
+    add(
+        &ix,
+        vec![page("x/Champs", "Champs", "champions league")],
         "r2",
-    )
-    .unwrap();
+    );
     assert_eq!(dym("champio").as_deref(), Some("champion"));
     let r = ix.search("procurment", 10, 0).unwrap();
     assert_eq!(
@@ -353,27 +364,22 @@ fn questions_need_their_topic_words_not_every_word() {
 #[test]
 fn chinese_and_japanese_words_are_found() {
     let (_t, ix) = index();
-    ix.apply(
-        &[],
+    add(
+        &ix,
         vec![
-            doc(
+            page(
                 "zh/Shanghai",
                 "上海的续约",
                 "我们的销售团队在上海赢得了新客户。价格谈判很难。",
-                &[],
-                serde_json::json!({}),
             ),
-            doc(
+            page(
                 "ja/Osaka",
                 "大阪の更新",
                 "営業チームは大阪で新しい顧客を獲得しました。",
-                &[],
-                serde_json::json!({}),
             ),
         ],
         "cjk",
-    )
-    .unwrap();
+    );
     assert_eq!(paths(&ix, "销售"), ["zh/Shanghai"], "a Chinese word");
     assert_eq!(paths(&ix, "销售团队"), ["zh/Shanghai"], "a longer one");
     assert_eq!(paths(&ix, "价格谈判"), ["zh/Shanghai"]);
@@ -407,18 +413,15 @@ fn the_stemming_language_is_part_of_the_index() {
     let french: SearchLanguage = "French".parse().unwrap();
     let (ix, rebuilt) = SearchIndex::open_with_language(&dir, french).unwrap();
     assert!(rebuilt);
-    ix.apply(
-        &[],
-        vec![doc(
+    add(
+        &ix,
+        vec![page(
             "fr/Lyon",
             "Lyon",
             "Les négociations ont duré trois mois.",
-            &[],
-            serde_json::json!({}),
         )],
         "r1",
-    )
-    .unwrap();
+    );
     assert_eq!(paths(&ix, "négociation"), ["fr/Lyon"], "French word forms");
     assert_eq!(paths(&ix, "negociation"), ["fr/Lyon"], "accents folded");
     drop(ix);
@@ -429,18 +432,11 @@ fn the_stemming_language_is_part_of_the_index() {
     let (ix, rebuilt) = SearchIndex::open_with_language(&dir, SearchLanguage::NONE).unwrap();
     assert!(rebuilt, "another language: the index is built anew");
     assert_eq!(ix.num_docs(), 0);
-    ix.apply(
-        &[],
-        vec![doc(
-            "en/R",
-            "R",
-            "Two renewals this quarter.",
-            &[],
-            serde_json::json!({}),
-        )],
+    add(
+        &ix,
+        vec![page("en/R", "R", "Two renewals this quarter.")],
         "r2",
-    )
-    .unwrap();
+    );
     assert_eq!(paths(&ix, "renewals"), ["en/R"]);
     assert_eq!(paths(&ix, "renewal*"), ["en/R"]);
     assert!(
@@ -512,39 +508,31 @@ fn similar_pages_by_their_telling_words() {
     let tmp = tempfile::tempdir().unwrap();
     let (ix, _) = SearchIndex::open(&tmp.path().join("index")).unwrap();
     let mut docs = vec![
-        doc(
+        page(
             "a/Kiln",
             "Kiln retrofit",
             "The kiln retrofit cut gas use; the kiln burners and the kiln controls were replaced.",
-            &[],
-            serde_json::json!({}),
         ),
-        doc(
+        page(
             "b/Burners",
             "Burner swap",
             "Burners of the second kiln swapped; kiln controls tuned after the retrofit.",
-            &[],
-            serde_json::json!({}),
         ),
-        doc(
+        page(
             "c/Payroll",
             "Payroll run",
             "The payroll run moved to the first Monday; payslips by mail.",
-            &[],
-            serde_json::json!({}),
         ),
     ];
     // Filler pages, so that the words above are rare enough to tell pages apart.
     for i in 0..12 {
-        docs.push(doc(
+        docs.push(page(
             &format!("f/P{i}"),
             &format!("Note {i}"),
             "Meeting notes and other things.",
-            &[],
-            serde_json::json!({}),
         ));
     }
-    ix.apply(&[], docs, "r1").unwrap();
+    add(&ix, docs, "r1");
     let got = ix.similar("a/Kiln", 5, 0.0).unwrap();
     assert_eq!(
         got.first().map(|s| s.path.as_str()),

@@ -34,43 +34,22 @@ impl Pages for Handbook {
     }
 }
 
-const TAGS: &[&str] = &[
-    "script",
+/// Tags the pages are built from besides every one of `FORBIDDEN_ELEMENTS`: allowed ones, an
+/// odd spelling, and the MathML and SVG insides that parsers treat specially.
+const MORE_TAGS: &[&str] = &[
     "SCRIPT",
     "img",
     "a",
-    "svg",
-    "math",
-    "style",
-    "iframe",
-    "object",
-    "embed",
-    "form",
     "input",
-    "button",
     "div",
     "p",
     "span",
     "table",
     "td",
-    "noscript",
-    "template",
-    "textarea",
-    "xmp",
-    "plaintext",
-    "noembed",
-    "title",
-    "base",
-    "meta",
-    "link",
-    "body",
     "details",
-    "video",
-    "source",
     "mglyph",
     "mtext",
     "foreignObject",
-    "select",
     "option",
     "annotation-xml",
     "h1",
@@ -78,12 +57,6 @@ const TAGS: &[&str] = &[
     "code",
     "sup",
     "li",
-    "frame",
-    "frameset",
-    "applet",
-    "marquee",
-    "isindex",
-    "image",
 ];
 
 const ATTRS: &[&str] = &[
@@ -227,7 +200,13 @@ const MARKDOWN: &[&str] = &[
 /// One HTML tag built from a name and attributes, opened, closed or both.
 fn tag() -> impl Strategy<Value = String> {
     (
-        prop::sample::select(TAGS),
+        prop::sample::select(
+            FORBIDDEN_ELEMENTS
+                .iter()
+                .chain(MORE_TAGS)
+                .copied()
+                .collect::<Vec<_>>(),
+        ),
         prop::collection::vec(prop::sample::select(ATTRS), 0..4),
         0u8..4,
         "[a-z() ]{0,8}",
