@@ -50,7 +50,9 @@ pub(crate) async fn browse_type(
 ) -> WebResult {
     let query = RecordQuery::from_params(pairs);
     let found = st
-        .read(&actor, move |engine, scope| engine.browse_records(&name, &query, scope))
+        .read(&actor, move |engine, scope| {
+            engine.browse_records(&name, &query, scope)
+        })
         .await?;
     let t = &*found.page_type;
     let first = |kinds: &[FieldKind]| t.fields.iter().find(|f| kinds.contains(&f.kind));
