@@ -53,9 +53,8 @@ const RULE_GROUPS: &str = "SELECT r.folder, g.name FROM folder_rules r
 /// into one `T`: the shape of a LEFT JOIN that lists groups with their members, or rules with
 /// their groups.
 fn grouped<T>(conn: &Connection, sql: &str, make: fn(String, Vec<String>) -> T) -> Result<Vec<T>> {
-    let rows = all_rows(conn, sql, [], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
-    })?;
+    let rows =
+        all_rows(conn, sql, [], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)))?;
     let mut out: Vec<(String, Vec<String>)> = Vec::new();
     for (key, value) in rows {
         if out.last().is_none_or(|(k, _)| *k != key) {
@@ -69,19 +68,15 @@ fn grouped<T>(conn: &Connection, sql: &str, make: fn(String, Vec<String>) -> T) 
 }
 
 fn group_id(conn: &Connection, name: &str) -> Result<i64> {
-    conn.query_row(
-        "SELECT id FROM groups WHERE name = ?1",
-        params![name],
-        |r| r.get(0),
-    )
-    .optional()
-    .map_err(db)?
-    .ok_or_else(|| {
-        Error::not_found(format!(
-            "there is no group named '{}'",
-            casebook_core::truncate(name, 64)
-        ))
-    })
+    conn.query_row("SELECT id FROM groups WHERE name = ?1", params![name], |r| r.get(0))
+        .optional()
+        .map_err(db)?
+        .ok_or_else(|| {
+            Error::not_found(format!(
+                "there is no group named '{}'",
+                casebook_core::truncate(name, 64)
+            ))
+        })
 }
 
 impl Accounts {
@@ -101,17 +96,13 @@ impl Accounts {
     pub fn remove_group(&self, name: &str) -> Result<()> {
         let conn = self.conn();
         let id = group_id(&conn, name)?;
-        conn.execute("DELETE FROM groups WHERE id = ?1", params![id])
-            .map_err(db)?;
+        conn.execute("DELETE FROM groups WHERE id = ?1", params![id]).map_err(db)?;
         Ok(())
     }
 
     /// Every group with its members, by name.
     pub fn groups(&self) -> Result<Vec<Group>> {
-        grouped(&self.conn(), GROUP_MEMBERS, |name, members| Group {
-            name,
-            members,
-        })
+        grouped(&self.conn(), GROUP_MEMBERS, |name, members| Group { name, members })
     }
 
     /// Puts an account into a group (no change if it is in already).
@@ -145,18 +136,11 @@ impl Accounts {
     pub fn set_folder_rule(&self, rule: &str, groups: &[&str]) -> Result<FolderRule> {
         let folder = folder_rule(rule)?;
         let mut conn = self.conn();
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        let tx =
+            conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(db)?;
+        let ids = groups.iter().map(|g| group_id(&tx, g)).collect::<Result<Vec<_>>>()?;
+        tx.execute("DELETE FROM folder_rules WHERE folder = ?1", params![folder.as_str()])
             .map_err(db)?;
-        let ids = groups
-            .iter()
-            .map(|g| group_id(&tx, g))
-            .collect::<Result<Vec<_>>>()?;
-        tx.execute(
-            "DELETE FROM folder_rules WHERE folder = ?1",
-            params![folder.as_str()],
-        )
-        .map_err(db)?;
         tx.execute(
             "INSERT INTO folder_rules (folder, created) VALUES (?1, ?2)",
             params![folder.as_str(), now()],
@@ -190,10 +174,7 @@ impl Accounts {
 
     /// Every folder rule, by folder.
     pub fn folder_rules(&self) -> Result<Vec<FolderRule>> {
-        grouped(&self.conn(), RULE_GROUPS, |folder, groups| FolderRule {
-            folder,
-            groups,
-        })
+        grouped(&self.conn(), RULE_GROUPS, |folder, groups| FolderRule { folder, groups })
     }
 
     /// What `user` may read (`None`: a visitor who is not signed in). Administrators read
@@ -229,10 +210,7 @@ mod tests {
         let lead = add(&acc, "lee", Role::Editor);
         let rep = add(&acc, "rob", Role::Editor);
         acc.add_group("deal-desk").unwrap();
-        assert!(
-            acc.add_group("Deal-Desk").is_err(),
-            "names are unique ignoring case"
-        );
+        assert!(acc.add_group("Deal-Desk").is_err(), "names are unique ignoring case");
         acc.add_member("deal-desk", "lee").unwrap();
         let rule = acc.set_folder_rule("/Deals/**", &["deal-desk"]).unwrap();
         assert_eq!(rule.pattern(), "Deals/**");
@@ -242,11 +220,7 @@ mod tests {
         assert!(acc.read_scope(Some(&lead)).unwrap().sees("deals/Acme"));
         assert!(!acc.read_scope(Some(&rep)).unwrap().sees("deals/Acme"));
         assert!(!acc.read_scope(None).unwrap().sees("deals/Acme"));
-        assert!(
-            acc.read_scope(Some(&rep))
-                .unwrap()
-                .sees("playbooks/Discovery")
-        );
+        assert!(acc.read_scope(Some(&rep)).unwrap().sees("playbooks/Discovery"));
 
         acc.remove_member("deal-desk", "lee").unwrap();
         assert!(!acc.read_scope(Some(&lead)).unwrap().sees("deals/Acme"));
@@ -273,17 +247,8 @@ mod tests {
         assert!(acc.add_member("a", "ghost").is_err());
         assert_eq!(
             acc.folder_rules().unwrap(),
-            vec![FolderRule {
-                folder: "deals".into(),
-                groups: vec!["a".into()]
-            }]
+            vec![FolderRule { folder: "deals".into(), groups: vec!["a".into()] }]
         );
-        assert_eq!(
-            acc.groups().unwrap(),
-            vec![Group {
-                name: "a".into(),
-                members: vec![]
-            }]
-        );
+        assert_eq!(acc.groups().unwrap(), vec![Group { name: "a".into(), members: vec![] }]);
     }
 }

@@ -42,15 +42,9 @@ pub enum What {
     /// A thread was started with this comment.
     Thread(CommentEvent),
     /// A comment was added to a thread; `participants` started it or commented in it.
-    Reply {
-        comment: CommentEvent,
-        participants: Vec<Author>,
-    },
+    Reply { comment: CommentEvent, participants: Vec<Author> },
     /// A comment was changed: of its mentions, only those not in `before` are told.
-    CommentEdit {
-        comment: CommentEvent,
-        before: Vec<String>,
-    },
+    CommentEdit { comment: CommentEvent, before: Vec<String> },
     /// The page was edited.
     Edit,
 }
@@ -95,10 +89,7 @@ impl Accounts {
                     add(user, NotificationKind::Thread, Some(c), s);
                 }
             }
-            What::Reply {
-                comment: c,
-                participants,
-            } => {
+            What::Reply { comment: c, participants } => {
                 for user in mentioned(c, &[])? {
                     add(user, NotificationKind::Mention, Some(c), mention(c));
                 }
@@ -152,12 +143,7 @@ mod tests {
     }
 
     fn event(page: &str, what: What) -> Event {
-        Event {
-            actor: "ann".into(),
-            page: page.into(),
-            page_title: "Acme deal".into(),
-            what,
-        }
+        Event { actor: "ann".into(), page: page.into(), page_title: "Acme deal".into(), what }
     }
 
     fn told(sent: &[(User, Notification)]) -> Vec<(String, NotificationKind)> {
@@ -175,12 +161,8 @@ mod tests {
         }
         // A thread mentioning bob: bob by mention (not also as a watcher), cat as a watcher,
         // ann (who acted) not at all, dan (neither) not at all.
-        let sent = acc
-            .deliver(&event(
-                "deals/acme",
-                What::Thread(comment(&["BOB", "nobody"])),
-            ))
-            .unwrap();
+        let sent =
+            acc.deliver(&event("deals/acme", What::Thread(comment(&["BOB", "nobody"])))).unwrap();
         assert_eq!(
             told(&sent),
             [
@@ -188,14 +170,8 @@ mod tests {
                 ("cat".to_string(), NotificationKind::Thread)
             ]
         );
-        assert_eq!(
-            sent[0].1.summary,
-            "ann mentioned you in “Pricing” on Acme deal"
-        );
-        assert_eq!(
-            (sent[0].1.thread.as_str(), sent[0].1.comment.as_str()),
-            ("t1", "c2")
-        );
+        assert_eq!(sent[0].1.summary, "ann mentioned you in “Pricing” on Acme deal");
+        assert_eq!((sent[0].1.thread.as_str(), sent[0].1.comment.as_str()), ("t1", "c2"));
 
         // A reply tells the participants matched by name and e-mail, and no watcher.
         let participants = vec![
@@ -204,13 +180,7 @@ mod tests {
             Author::new("ann", "ann@example.com"),
         ];
         let sent = acc
-            .deliver(&event(
-                "deals/acme",
-                What::Reply {
-                    comment: comment(&[]),
-                    participants,
-                },
-            ))
+            .deliver(&event("deals/acme", What::Reply { comment: comment(&[]), participants }))
             .unwrap();
         assert_eq!(told(&sent), [("dan".to_string(), NotificationKind::Reply)]);
 
@@ -218,24 +188,16 @@ mod tests {
         let sent = acc
             .deliver(&event(
                 "deals/acme",
-                What::CommentEdit {
-                    comment: comment(&["bob", "dan"]),
-                    before: vec!["Bob".into()],
-                },
+                What::CommentEdit { comment: comment(&["bob", "dan"]), before: vec!["Bob".into()] },
             ))
             .unwrap();
-        assert_eq!(
-            told(&sent),
-            [("dan".to_string(), NotificationKind::Mention)]
-        );
+        assert_eq!(told(&sent), [("dan".to_string(), NotificationKind::Mention)]);
 
         // Behind a folder rule only the group hears of the page, even when mentioned.
         acc.add_group("deal-desk").unwrap();
         acc.add_member("deal-desk", "bob").unwrap();
         acc.set_folder_rule("deals/**", &["deal-desk"]).unwrap();
-        let sent = acc
-            .deliver(&event("deals/acme", What::Thread(comment(&["dan"]))))
-            .unwrap();
+        let sent = acc.deliver(&event("deals/acme", What::Thread(comment(&["dan"])))).unwrap();
         assert_eq!(told(&sent), [("bob".to_string(), NotificationKind::Thread)]);
         let sent = acc.deliver(&event("deals/acme", What::Edit)).unwrap();
         assert_eq!(told(&sent), [("bob".to_string(), NotificationKind::Edit)]);

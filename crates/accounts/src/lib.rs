@@ -78,9 +78,7 @@ pub struct Accounts {
 
 impl std::fmt::Debug for Accounts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Accounts")
-            .field("path", &self.path)
-            .finish()
+        f.debug_struct("Accounts").field("path", &self.path).finish()
     }
 }
 
@@ -114,10 +112,7 @@ pub(crate) fn all_rows<T>(
 }
 
 pub(crate) fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
 /// A user name: 1 to 64 letters, digits, `.`, `-` or `_`, starting with a letter or digit.
@@ -126,9 +121,7 @@ pub fn check_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.chars().count() <= 64
         && name.chars().next().is_some_and(|c| c.is_alphanumeric())
-        && name
-            .chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_'));
+        && name.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_'));
     accept_if(
         ok,
         name,
@@ -153,10 +146,7 @@ fn accept_if(ok: bool, input: &str, what: &str) -> Result<()> {
     if ok {
         return Ok(());
     }
-    Err(Error::invalid(format!(
-        "'{}' is not {what}",
-        casebook_core::truncate(input, 80)
-    )))
+    Err(Error::invalid(format!("'{}' is not {what}", casebook_core::truncate(input, 80))))
 }
 
 pub fn check_password(password: &str) -> Result<()> {
@@ -194,9 +184,7 @@ fn dummy_hash() -> &'static str {
 
 fn verify(password: &str, hash: &str) -> bool {
     match PasswordHash::new(hash) {
-        Ok(parsed) => Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok(),
+        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
         Err(_) => false,
     }
 }
@@ -222,10 +210,7 @@ impl Accounts {
     /// Opens (creating if needed) `accounts.db` in `data_dir`.
     pub fn open(data_dir: &Path) -> Result<Accounts> {
         std::fs::create_dir_all(data_dir).map_err(|e| {
-            Error::internal(format!(
-                "cannot create the data folder {}: {e}",
-                data_dir.display()
-            ))
+            Error::internal(format!("cannot create the data folder {}: {e}", data_dir.display()))
         })?;
         Accounts::open_file(&data_dir.join(FILE_NAME))
     }
@@ -235,21 +220,14 @@ impl Accounts {
     pub fn open_file(path: &Path) -> Result<Accounts> {
         secret::create_private(path)?;
         let conn = Connection::open(path).map_err(|e| {
-            Error::internal(format!(
-                "cannot open the accounts database {}: {e}",
-                path.display()
-            ))
+            Error::internal(format!("cannot open the accounts database {}: {e}", path.display()))
         })?;
         conn.busy_timeout(Duration::from_secs(10)).map_err(db)?;
-        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;")
-            .map_err(db)?;
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;").map_err(db)?;
         let mut conn = conn;
         schema::migrate(&mut conn)
             .map_err(|e| e.context(format!("the accounts database {}", path.display())))?;
-        Ok(Accounts {
-            conn: Mutex::new(conn),
-            path: path.to_path_buf(),
-        })
+        Ok(Accounts { conn: Mutex::new(conn), path: path.to_path_buf() })
     }
 
     pub fn path(&self) -> &Path {
@@ -281,13 +259,10 @@ impl Accounts {
         check_password(password)?;
         let hash = hash_password(password)?;
         let mut conn = self.conn();
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(db)?;
+        let tx =
+            conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(db)?;
         if count_admins(&tx)? > 0 {
-            return Err(Error::conflict(
-                "an administrator exists already; sign in instead",
-            ));
+            return Err(Error::conflict("an administrator exists already; sign in instead"));
         }
         insert_user(&tx, name, email, Role::Admin, &hash)?;
         let user = find_user(&tx, name)?.ok_or_else(|| Error::internal("the new user vanished"))?;
@@ -317,9 +292,8 @@ impl Accounts {
     /// Changes an account's role. The last administrator cannot be demoted.
     pub fn set_role(&self, name: &str, role: Role) -> Result<User> {
         let mut conn = self.conn();
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(db)?;
+        let tx =
+            conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(db)?;
         let user = existing_user(&tx, name)?;
         if user.role == Role::Admin && role != Role::Admin && count_admins(&tx)? <= 1 {
             return Err(Error::conflict(format!(
@@ -327,11 +301,8 @@ impl Accounts {
                 user.name
             )));
         }
-        tx.execute(
-            "UPDATE users SET role = ?1 WHERE id = ?2",
-            params![role.as_str(), user.id],
-        )
-        .map_err(db)?;
+        tx.execute("UPDATE users SET role = ?1 WHERE id = ?2", params![role.as_str(), user.id])
+            .map_err(db)?;
         tx.commit().map_err(db)?;
         Ok(User { role, ..user })
     }
@@ -340,9 +311,8 @@ impl Accounts {
     /// administrator cannot be removed.
     pub fn remove_user(&self, name: &str) -> Result<()> {
         let mut conn = self.conn();
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(db)?;
+        let tx =
+            conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(db)?;
         let user = existing_user(&tx, name)?;
         if user.role == Role::Admin && count_admins(&tx)? <= 1 {
             return Err(Error::conflict(format!(
@@ -350,8 +320,7 @@ impl Accounts {
                 user.name
             )));
         }
-        tx.execute("DELETE FROM users WHERE id = ?1", params![user.id])
-            .map_err(db)?;
+        tx.execute("DELETE FROM users WHERE id = ?1", params![user.id]).map_err(db)?;
         tx.commit().map_err(db)
     }
 
@@ -362,13 +331,9 @@ impl Accounts {
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(db)?;
         let user = existing_user(&tx, name)?;
-        tx.execute(
-            "UPDATE users SET password_hash = ?1 WHERE id = ?2",
-            params![hash, user.id],
-        )
-        .map_err(db)?;
-        tx.execute("DELETE FROM sessions WHERE user_id = ?1", params![user.id])
+        tx.execute("UPDATE users SET password_hash = ?1 WHERE id = ?2", params![hash, user.id])
             .map_err(db)?;
+        tx.execute("DELETE FROM sessions WHERE user_id = ?1", params![user.id]).map_err(db)?;
         tx.commit().map_err(db)
     }
 
@@ -492,16 +457,10 @@ impl Accounts {
         let expires = created.saturating_add(ttl.as_secs() as i64);
         let conn = self.conn();
         // Expired sessions are swept whenever a new one starts.
-        conn.execute("DELETE FROM sessions WHERE expires <= ?1", params![created])
-            .map_err(db)?;
+        conn.execute("DELETE FROM sessions WHERE expires <= ?1", params![created]).map_err(db)?;
         conn.execute(
             "INSERT INTO sessions (hash, user_id, created, expires) VALUES (?1, ?2, ?3, ?4)",
-            params![
-                secret::digest(&secret).as_slice(),
-                user_id,
-                created,
-                expires
-            ],
+            params![secret::digest(&secret).as_slice(), user_id, created, expires],
         )
         .map_err(db)?;
         Ok(NewSession { secret, expires })
@@ -597,11 +556,7 @@ pub fn name_for_sign_on(preferred_username: Option<&str>, email: Option<&str>) -
         .find(|s| s.chars().any(char::is_alphanumeric))
         .unwrap_or("user");
     // A preferred user name may itself be an e-mail address.
-    let raw = raw
-        .split('@')
-        .next()
-        .filter(|s| !s.is_empty())
-        .unwrap_or(raw);
+    let raw = raw.split('@').next().filter(|s| !s.is_empty()).unwrap_or(raw);
     let mut name = String::new();
     for c in raw.chars() {
         if c.is_alphanumeric() || matches!(c, '.' | '-' | '_') {
@@ -610,17 +565,10 @@ pub fn name_for_sign_on(preferred_username: Option<&str>, email: Option<&str>) -
             name.push('-');
         }
     }
-    let name: String = name
-        .trim_start_matches(|c: char| !c.is_alphanumeric())
-        .chars()
-        .take(56)
-        .collect();
+    let name: String =
+        name.trim_start_matches(|c: char| !c.is_alphanumeric()).chars().take(56).collect();
     let name = name.trim_end_matches(['-', '.']).to_string();
-    if check_name(&name).is_ok() {
-        name
-    } else {
-        "user".to_string()
-    }
+    if check_name(&name).is_ok() { name } else { "user".to_string() }
 }
 
 impl Accounts {
@@ -646,13 +594,7 @@ impl Accounts {
             "SELECT issuer, subject, created FROM identities WHERE user_id = ?1 \
              ORDER BY created, issuer, subject",
             params![user.id],
-            |r| {
-                Ok(Identity {
-                    issuer: r.get(0)?,
-                    subject: r.get(1)?,
-                    created: r.get(2)?,
-                })
-            },
+            |r| Ok(Identity { issuer: r.get(0)?, subject: r.get(1)?, created: r.get(2)? }),
         )
     }
 
@@ -678,9 +620,8 @@ impl Accounts {
     pub fn sign_on(&self, who: &SignOn<'_>) -> Result<(User, SignedOn)> {
         check_identity(who.issuer, who.subject)?;
         let mut conn = self.conn();
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(db)?;
+        let tx =
+            conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(db)?;
         if let Some(user) = identity_user(&tx, who.issuer, who.subject)? {
             return Ok((user, SignedOn::Known));
         }
@@ -769,19 +710,14 @@ fn insert_identity(conn: &Connection, user_id: i64, issuer: &str, subject: &str)
         Err(rusqlite::Error::SqliteFailure(e, _))
             if e.code == rusqlite::ErrorCode::ConstraintViolation =>
         {
-            Err(Error::conflict(
-                "that identity is linked to an account already",
-            ))
+            Err(Error::conflict("that identity is linked to an account already"))
         }
         Err(e) => Err(db(e)),
     }
 }
 
 fn no_user(name: &str) -> Error {
-    Error::not_found(format!(
-        "there is no user named '{}'",
-        casebook_core::truncate(name, 80)
-    ))
+    Error::not_found(format!("there is no user named '{}'", casebook_core::truncate(name, 80)))
 }
 
 /// The account named `name`, which must exist.
@@ -800,10 +736,7 @@ fn find_user(conn: &Connection, name: &str) -> Result<Option<User>> {
 }
 
 fn count_admins(conn: &Connection) -> Result<i64> {
-    conn.query_row("SELECT count(*) FROM users WHERE role = 'admin'", [], |r| {
-        r.get(0)
-    })
-    .map_err(db)
+    conn.query_row("SELECT count(*) FROM users WHERE role = 'admin'", [], |r| r.get(0)).map_err(db)
 }
 
 fn insert_user(conn: &Connection, name: &str, email: &str, role: Role, hash: &str) -> Result<()> {
@@ -816,9 +749,7 @@ fn insert_user(conn: &Connection, name: &str, email: &str, role: Role, hash: &st
         Err(rusqlite::Error::SqliteFailure(e, _))
             if e.code == rusqlite::ErrorCode::ConstraintViolation =>
         {
-            Err(Error::conflict(format!(
-                "a user named '{name}' exists already"
-            )))
+            Err(Error::conflict(format!("a user named '{name}' exists already")))
         }
         Err(e) => Err(db(e)),
     }
@@ -855,9 +786,7 @@ mod tests {
             assert!(check_name(bad).is_err(), "{bad}");
         }
         assert!(check_email("ann@example.com").is_ok());
-        for bad in [
-            "ann", "@x", "ann@", "a@b@c", "a b@c", "a<@b", "a@b>", "a@b\n",
-        ] {
+        for bad in ["ann", "@x", "ann@", "a@b@c", "a b@c", "a<@b", "a@b>", "a@b\n"] {
             assert!(check_email(bad).is_err(), "{bad:?}");
         }
     }

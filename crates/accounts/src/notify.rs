@@ -234,9 +234,7 @@ impl Accounts {
                  (SELECT id FROM users WHERE name = ?1)",
             )
             .map_err(db)?;
-        let pages = stmt
-            .query_map(params![name], |r| r.get::<_, String>(0))
-            .map_err(db)?;
+        let pages = stmt.query_map(params![name], |r| r.get::<_, String>(0)).map_err(db)?;
         let mut n = 0;
         for page in pages {
             if scope.sees(&page.map_err(db)?) {
@@ -310,13 +308,7 @@ impl Accounts {
             &self.conn(),
             "SELECT page, comment, count(*) FROM helpful GROUP BY page, comment",
             [],
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, i64>(2)?,
-                ))
-            },
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)),
         )?;
         let mut out: HashMap<String, HashMap<String, usize>> = HashMap::new();
         for (page, comment, n) in rows {

@@ -97,12 +97,9 @@ const MIGRATIONS: &[&str] = &[
 pub(crate) const VERSION: i64 = MIGRATIONS.len() as i64;
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
-    let tx = conn
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-        .map_err(db)?;
-    let version: i64 = tx
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .map_err(db)?;
+    let tx =
+        conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(db)?;
+    let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(db)?;
     if version > VERSION {
         return Err(Error::invalid(format!(
             "its schema version is {version}, newer than this Casebook knows ({VERSION}); run a newer Casebook"
@@ -110,8 +107,7 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
         tx.execute_batch(sql).map_err(db)?;
-        tx.pragma_update(None, "user_version", i as i64 + 1)
-            .map_err(db)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1).map_err(db)?;
     }
     tx.commit().map_err(db)
 }

@@ -39,10 +39,7 @@ pub fn csrf_token(session_secret: &str) -> String {
 /// Creates the file readable and writable by its owner only (or tightens an existing one).
 pub(crate) fn create_private(path: &Path) -> Result<()> {
     let fail = |e: std::io::Error| {
-        Error::internal(format!(
-            "cannot create the accounts database {}: {e}",
-            path.display()
-        ))
+        Error::internal(format!("cannot create the accounts database {}: {e}", path.display()))
     };
     let mut opts = std::fs::OpenOptions::new();
     opts.create(true).append(true);

@@ -49,10 +49,7 @@ fn a_newer_schema_is_refused() {
     let path = dir.path().join("accounts.db");
     drop(Accounts::open_file(&path).unwrap());
     // As a future Casebook would leave it.
-    rusqlite::Connection::open(&path)
-        .unwrap()
-        .pragma_update(None, "user_version", 99)
-        .unwrap();
+    rusqlite::Connection::open(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();
     let err = Accounts::open_file(&path).unwrap_err();
     assert!(err.message.contains("newer"), "{}", err.message);
 }
@@ -68,9 +65,7 @@ fn users_are_added_listed_and_checked() {
     assert_eq!(names, ["ann", "bob"]);
 
     // Names are unique regardless of case; bad input changes nothing.
-    let dup = acc
-        .add_user("ANN", "x@example.com", Role::Reader, "whatever12")
-        .unwrap_err();
+    let dup = acc.add_user("ANN", "x@example.com", Role::Reader, "whatever12").unwrap_err();
     assert_eq!(dup.kind, ErrorKind::Conflict);
     for (name, email, pw) in [
         ("c d", "c@example.com", "longenough"),
@@ -82,13 +77,7 @@ fn users_are_added_listed_and_checked() {
     }
     assert_eq!(acc.users().unwrap().len(), 2);
 
-    assert_eq!(
-        acc.check_password("ann", "correct horse")
-            .unwrap()
-            .unwrap()
-            .id,
-        ann.id
-    );
+    assert_eq!(acc.check_password("ann", "correct horse").unwrap().unwrap().id, ann.id);
     assert!(!signs_in(&acc, "ann", "correct horsE"));
     assert!(!signs_in(&acc, "nobody", "correct horse"));
 }
@@ -97,13 +86,10 @@ fn users_are_added_listed_and_checked() {
 fn the_last_admin_cannot_be_demoted() {
     let (_d, acc) = open();
     assert!(!acc.has_admin().unwrap());
-    acc.add_first_admin("root", "root@example.com", "first admin")
-        .unwrap();
+    acc.add_first_admin("root", "root@example.com", "first admin").unwrap();
     assert!(acc.has_admin().unwrap());
     // The setup door closes once an administrator exists.
-    let again = acc
-        .add_first_admin("eve", "eve@example.com", "second admin")
-        .unwrap_err();
+    let again = acc.add_first_admin("eve", "eve@example.com", "second admin").unwrap_err();
     assert_eq!(again.kind, ErrorKind::Conflict);
     assert!(acc.user("eve").unwrap().is_none());
 
@@ -112,14 +98,8 @@ fn the_last_admin_cannot_be_demoted() {
     assert_eq!(acc.require_user("root").unwrap().role, Role::Admin);
     add(&acc, "ann", Role::Reader);
     acc.set_role("ann", Role::Admin).unwrap();
-    assert_eq!(
-        acc.set_role("root", Role::Editor).unwrap().role,
-        Role::Editor
-    );
-    assert_eq!(
-        kind(acc.set_role("nobody", Role::Editor)),
-        ErrorKind::NotFound
-    );
+    assert_eq!(acc.set_role("root", Role::Editor).unwrap().role, Role::Editor);
+    assert_eq!(kind(acc.set_role("nobody", Role::Editor)), ErrorKind::NotFound);
 }
 
 #[test]
@@ -156,9 +136,7 @@ fn tokens_are_shown_once_stored_hashed_and_revocable() {
 fn sessions_expire_end_and_die_with_a_password_change() {
     let (_d, acc) = open();
     let ann = add(&acc, "ann", Role::Editor);
-    let s = acc
-        .create_session(ann.id, Duration::from_secs(3600))
-        .unwrap();
+    let s = acc.create_session(ann.id, Duration::from_secs(3600)).unwrap();
     assert_eq!(acc.session_user(&s.secret).unwrap().unwrap().name, "ann");
     assert!(acc.session_user(&"0".repeat(64)).unwrap().is_none());
 
@@ -171,12 +149,8 @@ fn sessions_expire_end_and_die_with_a_password_change() {
     assert!(acc.session_user(&expired.secret).unwrap().is_none());
 
     // A new password ends every session.
-    let a = acc
-        .create_session(ann.id, Duration::from_secs(3600))
-        .unwrap();
-    let b = acc
-        .create_session(ann.id, Duration::from_secs(3600))
-        .unwrap();
+    let a = acc.create_session(ann.id, Duration::from_secs(3600)).unwrap();
+    let b = acc.create_session(ann.id, Duration::from_secs(3600)).unwrap();
     assert_eq!(acc.session_count("ann").unwrap(), 2);
     acc.set_password("ann", "a new password").unwrap();
     assert!(acc.session_user(&a.secret).unwrap().is_none());
@@ -189,8 +163,7 @@ fn sessions_expire_end_and_die_with_a_password_change() {
 #[test]
 fn removing_an_account_takes_its_tokens_and_sessions() {
     let (_d, acc) = open();
-    acc.add_first_admin("root", "root@example.com", "first admin")
-        .unwrap();
+    acc.add_first_admin("root", "root@example.com", "first admin").unwrap();
     let ann = add(&acc, "ann", Role::Editor);
     let (_, tok) = acc.create_token("ann", "").unwrap();
     let s = acc.create_session(ann.id, Duration::from_secs(60)).unwrap();
@@ -201,8 +174,7 @@ fn removing_an_account_takes_its_tokens_and_sessions() {
     assert_eq!(kind(acc.remove_user("ann")), ErrorKind::NotFound);
     assert_eq!(kind(acc.remove_user("root")), ErrorKind::Conflict);
     // The name is free again, and a new account of that name gets none of the old tokens.
-    acc.add_user("ann", "ann@example.org", Role::Reader, "another one")
-        .unwrap();
+    acc.add_user("ann", "ann@example.org", Role::Reader, "another one").unwrap();
     assert!(acc.token_user(&tok).unwrap().is_none());
 }
 
@@ -212,8 +184,7 @@ fn two_handles_on_one_file_see_each_other() {
     let dir = tempfile::tempdir().unwrap();
     let a = Accounts::open(dir.path()).unwrap();
     let b = Accounts::open(dir.path()).unwrap();
-    a.add_user("ann", "ann@example.com", Role::Editor, "correct horse")
-        .unwrap();
+    a.add_user("ann", "ann@example.com", Role::Editor, "correct horse").unwrap();
     let (_, tok) = a.create_token("ann", "").unwrap();
     assert_eq!(b.token_user(&tok).unwrap().unwrap().name, "ann");
 }
@@ -227,13 +198,8 @@ fn watches_cover_pages_and_the_folders_around_them() {
     acc.watch("ann", WatchKind::Folder, "cases").unwrap();
     acc.watch("ann", WatchKind::Folder, "cases").unwrap();
     acc.watch("bob", WatchKind::Page, "cases/fire.md").unwrap();
-    let names = |page: &str| {
-        acc.watchers(page)
-            .unwrap()
-            .into_iter()
-            .map(|u| u.name)
-            .collect::<Vec<_>>()
-    };
+    let names =
+        |page: &str| acc.watchers(page).unwrap().into_iter().map(|u| u.name).collect::<Vec<_>>();
     assert_eq!(names("cases/fire.md"), ["ann", "bob"]);
     assert_eq!(names("cases/deep/flood.md"), ["ann"]);
     assert!(names("casesx/fire.md").is_empty());
@@ -262,19 +228,15 @@ fn the_inbox_counts_unread_and_marks_read() {
         actor: "bob".into(),
         summary: summary.into(),
     };
-    let first = acc
-        .notify("ann", &n(NotificationKind::Reply, "one"))
-        .unwrap();
-    acc.notify("ANN", &n(NotificationKind::Mention, "two"))
-        .unwrap();
+    let first = acc.notify("ann", &n(NotificationKind::Reply, "one")).unwrap();
+    acc.notify("ANN", &n(NotificationKind::Mention, "two")).unwrap();
     assert_eq!(acc.unread_count("ann", &all).unwrap(), 2);
     assert_eq!(acc.unread_count("bob", &all).unwrap(), 0);
     // A reader kept out of the folder since is not told of them.
     let outside = casebook_core::ReadScope::hiding(["Cases".to_string()]);
     assert_eq!(acc.unread_count("ann", &outside).unwrap(), 0);
     // ...and still of what is elsewhere (bob is told of one page in the folder, one outside).
-    acc.notify("bob", &n(NotificationKind::Reply, "in the folder"))
-        .unwrap();
+    acc.notify("bob", &n(NotificationKind::Reply, "in the folder")).unwrap();
     acc.notify(
         "bob",
         &NewNotification {
@@ -321,10 +283,7 @@ fn helpful_marks_are_one_per_person_and_counted() {
     assert_eq!(acc.helpful_marks("cy", "b.md").unwrap(), ["c9"]);
     acc.set_helpful("ann", "a.md", "", false).unwrap();
     acc.set_helpful("bob", "a.md", "", false).unwrap();
-    assert_eq!(
-        acc.top_helpful_pages(10).unwrap(),
-        [("b.md".to_string(), 1)]
-    );
+    assert_eq!(acc.top_helpful_pages(10).unwrap(), [("b.md".to_string(), 1)]);
     // Removing an account takes its marks.
     acc.remove_user("cy").unwrap();
     assert!(!acc.helpful_counts().unwrap()["b.md"].contains_key("c9"));
@@ -334,9 +293,7 @@ fn helpful_marks_are_one_per_person_and_counted() {
 fn sign_on_finds_links_or_creates_accounts() {
     use casebook_accounts::{SignOn, SignedOn};
     let (_dir, acc) = open();
-    let ann = acc
-        .add_user("ann", "Ann@Example.com", Role::Editor, "correct horse")
-        .unwrap();
+    let ann = acc.add_user("ann", "Ann@Example.com", Role::Editor, "correct horse").unwrap();
     let idp = "https://id.example.com";
     let who = |sub, email, verified, preferred| SignOn {
         issuer: idp,
@@ -348,9 +305,7 @@ fn sign_on_finds_links_or_creates_accounts() {
     };
 
     // An unverified e-mail never reaches an existing account: a new one is made.
-    let (u, how) = acc
-        .sign_on(&who("s-1", Some("ann@example.com"), false, Some("ann")))
-        .unwrap();
+    let (u, how) = acc.sign_on(&who("s-1", Some("ann@example.com"), false, Some("ann"))).unwrap();
     assert_eq!(how, SignedOn::Created);
     assert_ne!(u.id, ann.id);
     assert_eq!(u.name, "ann-2");
@@ -359,26 +314,17 @@ fn sign_on_finds_links_or_creates_accounts() {
     assert!(acc.check_password("ann-2", "").unwrap().is_none());
 
     // A verified e-mail (any case) links the existing account, once and for all.
-    let (u, how) = acc
-        .sign_on(&who("s-2", Some("ann@EXAMPLE.com"), true, None))
-        .unwrap();
+    let (u, how) = acc.sign_on(&who("s-2", Some("ann@EXAMPLE.com"), true, None)).unwrap();
     assert_eq!((u.id, how), (ann.id, SignedOn::Linked));
     let (u, how) = acc.sign_on(&who("s-2", None, false, None)).unwrap();
     assert_eq!((u.id, how), (ann.id, SignedOn::Known));
     assert!(acc.has_password("ann").unwrap());
     let ids = acc.identities("ann").unwrap();
     assert_eq!(ids.len(), 1);
-    assert_eq!(
-        (ids[0].issuer.as_str(), ids[0].subject.as_str()),
-        (idp, "s-2")
-    );
+    assert_eq!((ids[0].issuer.as_str(), ids[0].subject.as_str()), (idp, "s-2"));
     assert_eq!(acc.identity_user(idp, "s-2").unwrap().unwrap().id, ann.id);
     // The same subject at another provider is another person.
-    assert!(
-        acc.identity_user("https://other.example", "s-2")
-            .unwrap()
-            .is_none()
-    );
+    assert!(acc.identity_user("https://other.example", "s-2").unwrap().is_none());
 
     // No e-mail at all: a placeholder address keeps git authorship valid.
     let (u, how) = acc.sign_on(&who("s-3", None, true, None)).unwrap();
@@ -395,18 +341,13 @@ fn sign_on_finds_links_or_creates_accounts() {
     assert_eq!(acc.users().unwrap().len(), before);
 
     // An identity belongs to one account.
-    assert_eq!(
-        kind(acc.link_identity("user", idp, "s-2")),
-        ErrorKind::Conflict
-    );
+    assert_eq!(kind(acc.link_identity("user", idp, "s-2")), ErrorKind::Conflict);
     acc.link_identity("user", idp, "s-4").unwrap();
     assert_eq!(acc.identities("user").unwrap().len(), 2);
 
     // Accounts that sign on already are never linked by e-mail: the unverified "ann-2" keeps
     // the address but is not a candidate, and neither is ann now.
-    let (u, how) = acc
-        .sign_on(&who("s-5", Some("ann@example.com"), true, None))
-        .unwrap();
+    let (u, how) = acc.sign_on(&who("s-5", Some("ann@example.com"), true, None)).unwrap();
     assert_eq!(how, SignedOn::Created);
     assert_eq!(u.name, "ann-3");
 

@@ -127,13 +127,7 @@ fn generate(dir: &std::path::Path, n: usize, link_sources: usize) -> Result<()> 
     let step = n.checked_div(link_sources).unwrap_or(0).max(1);
     let mut sources = 0;
     let mut rng = Rng(0x5eed_cafe_f00d_1234);
-    let folders = [
-        "cases",
-        "insights",
-        "playbooks",
-        "accounts/emea",
-        "accounts/americas",
-    ];
+    let folders = ["cases", "insights", "playbooks", "accounts/emea", "accounts/americas"];
     for i in 0..n {
         let folder = folders[i % folders.len()];
         std::fs::create_dir_all(dir.join(folder))?;
@@ -206,13 +200,9 @@ fn rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| {
-                l.split_whitespace()
-                    .nth(1)
-                    .unwrap_or("0")
-                    .parse::<f64>()
-                    .unwrap_or(0.0)
-            })
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse::<f64>().unwrap_or(0.0))
         })
         .unwrap_or(0.0)
         / 1024.0
@@ -258,25 +248,18 @@ fn main() -> Result<()> {
     );
     println!(
         "machine: {} cores, {}",
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1),
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         cpu_name()
     );
     println!();
     println!("| metric | p50 ms | p95 ms | p99 ms | n | other |");
     println!("|---|---|---|---|---|---|");
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async {
         let state = AppState::new(
             engine.clone(),
-            ServerOptions {
-                anonymous: Access::Edit,
-                ..ServerOptions::default()
-            },
+            ServerOptions { anonymous: Access::Edit, ..ServerOptions::default() },
         )
         .map_err(|e| anyhow::anyhow!(e.message))?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -285,9 +268,7 @@ fn main() -> Result<()> {
         let server = tokio::spawn(casebook_server::serve(listener, state, async {
             let _ = rx.await;
         }));
-        let http = reqwest::Client::builder()
-            .pool_max_idle_per_host(64)
-            .build()?;
+        let http = reqwest::Client::builder().pool_max_idle_per_host(64).build()?;
         let url = |p: &str| format!("{base}/wiki/{}", url_path(p));
         let mut rng = Rng(42);
         // Related pages as computed on a page view when not cached (tags, links, more-like-this),
@@ -309,18 +290,10 @@ fn main() -> Result<()> {
             .await??;
             lat.push(took);
         }
-        row(
-            "related pages, not cached (engine)",
-            &mut lat,
-            "tags, links, more-like-this",
-        );
+        row("related pages, not cached (engine)", &mut lat, "tags, links, more-like-this");
         // Warm-up.
         for _ in 0..50 {
-            http.get(url(&pages[rng.below(pages.len())]))
-                .send()
-                .await?
-                .bytes()
-                .await?;
+            http.get(url(&pages[rng.below(pages.len())])).send().await?.bytes().await?;
         }
         // Page views, one at a time.
         let mut lat = Vec::with_capacity(args.views);
@@ -371,21 +344,14 @@ fn main() -> Result<()> {
             all.extend(t.await?);
         }
         let rate = done.load(Ordering::Relaxed) as f64 / t0.elapsed().as_secs_f64();
-        row(
-            &format!("page view, c={}", args.concurrency),
-            &mut all,
-            &format!("{rate:.0} views/s"),
-        );
+        row(&format!("page view, c={}", args.concurrency), &mut all, &format!("{rate:.0} views/s"));
         // Saves: each is a git commit; the first and the last quarter show whether cost grows.
         let mut lat = Vec::with_capacity(args.saves);
         for i in 0..args.saves {
             let p = &pages[rng.below(pages.len())];
             let api = format!("{base}/api/v1/pages/{}", url_path(p));
             let current: serde_json::Value = http.get(&api).send().await?.json().await?;
-            let md = format!(
-                "{}\nEdit number {i}.\n",
-                current["markdown"].as_str().unwrap_or("")
-            );
+            let md = format!("{}\nEdit number {i}.\n", current["markdown"].as_str().unwrap_or(""));
             let t = Instant::now();
             let r = http
                 .put(&api)
@@ -502,10 +468,7 @@ async fn links_phase(
         .backlinks(&target, &ReadScope::everything())
         .map_err(|e| anyhow::anyhow!(e.message))?
         .len();
-    anyhow::ensure!(
-        found == sources,
-        "{found} backlinks where {sources} were generated"
-    );
+    anyhow::ensure!(found == sources, "{found} backlinks where {sources} were generated");
     // The engine call alone, then the page over HTTP (page, rendering and backlinks).
     let mut lat = Vec::new();
     for _ in 0..200 {
@@ -516,11 +479,7 @@ async fn links_phase(
             .map_err(|e| anyhow::anyhow!(e.message))?;
         lat.push(started.elapsed().as_secs_f64() * 1000.0);
     }
-    row(
-        &format!("backlinks of a page linked from {sources} (engine)"),
-        &mut lat,
-        "",
-    );
+    row(&format!("backlinks of a page linked from {sources} (engine)"), &mut lat, "");
     let mut lat = Vec::new();
     for _ in 0..100 {
         let started = Instant::now();
@@ -530,19 +489,11 @@ async fn links_phase(
         anyhow::ensure!(v["backlinks"].as_array().map_or(0, |b| b.len()) == sources);
         lat.push(started.elapsed().as_secs_f64() * 1000.0);
     }
-    row(
-        &format!("GET page with {sources} backlinks (HTTP)"),
-        &mut lat,
-        "",
-    );
+    row(&format!("GET page with {sources} backlinks (HTTP)"), &mut lat, "");
     let moved = "hub/Target Moved";
     let mut lat = Vec::new();
     for i in 0..moves {
-        let (from, to) = if i % 2 == 0 {
-            (LINK_TARGET, moved)
-        } else {
-            (moved, LINK_TARGET)
-        };
+        let (from, to) = if i % 2 == 0 { (LINK_TARGET, moved) } else { (moved, LINK_TARGET) };
         // The previous move's index update is not this move's cost.
         idle(engine.clone()).await?;
         let started = Instant::now();
@@ -555,10 +506,7 @@ async fn links_phase(
         let v: serde_json::Value = r.json().await?;
         lat.push(started.elapsed().as_secs_f64() * 1000.0);
         let updated = v["updated_pages"].as_array().map_or(0, |u| u.len());
-        anyhow::ensure!(
-            updated == sources,
-            "the move rewrote {updated} pages, not {sources}"
-        );
+        anyhow::ensure!(updated == sources, "the move rewrote {updated} pages, not {sources}");
     }
     row(
         &format!("move a page linked from {sources}, links rewritten (HTTP)"),

@@ -150,8 +150,7 @@ where
 {
     env(key)
         .map(|v| {
-            v.parse::<T>()
-                .with_context(|| format!("CASEBOOK_{key} must be a number of bytes"))
+            v.parse::<T>().with_context(|| format!("CASEBOOK_{key} must be a number of bytes"))
         })
         .transpose()
 }
@@ -162,9 +161,7 @@ pub(crate) fn plain(e: casebook_core::Error) -> anyhow::Error {
 }
 
 fn env(key: &str) -> Option<String> {
-    std::env::var(format!("CASEBOOK_{key}"))
-        .ok()
-        .filter(|v| !v.is_empty())
+    std::env::var(format!("CASEBOOK_{key}")).ok().filter(|v| !v.is_empty())
 }
 
 impl Config {
@@ -194,10 +191,8 @@ impl Config {
                 "--bind '{bind}' is not an address; write it as HOST:PORT, for example 127.0.0.1:8080"
             );
         }
-        let anonymous: Access = given!(anonymous)
-            .unwrap_or_else(|| "read".into())
-            .parse()
-            .map_err(plain)?;
+        let anonymous: Access =
+            given!(anonymous).unwrap_or_else(|| "read".into()).parse().map_err(plain)?;
         let log_format = given!(log_format).unwrap_or_else(|| "text".into());
         if !matches!(log_format.as_str(), "text" | "json") {
             bail!("log format must be text or json, not '{log_format}'");
@@ -208,25 +203,18 @@ impl Config {
         if max_page_bytes < 1024 {
             bail!("max_page_bytes must be at least 1024");
         }
-        let search_language: SearchLanguage = given!(search_language)
-            .unwrap_or_else(|| "english".into())
-            .parse()
-            .map_err(plain)?;
+        let search_language: SearchLanguage =
+            given!(search_language).unwrap_or_else(|| "english".into()).parse().map_err(plain)?;
         let public_url = given!(public_url).map(|u| u.trim_end_matches('/').to_string());
         if let Some(u) = &public_url
             && !(u.starts_with("http://") || u.starts_with("https://"))
         {
             bail!("public_url '{u}' must start with http:// or https://");
         }
-        let trusted_proxy = env_flag("TRUSTED_PROXY")?
-            .or(file.trusted_proxy)
-            .unwrap_or(false);
-        let remote_images = env_flag("REMOTE_IMAGES")?
-            .or(file.remote_images)
-            .unwrap_or(false);
-        let max_push_bytes = env_bytes::<u64>("MAX_PUSH_BYTES")?
-            .or(file.max_push_bytes)
-            .unwrap_or(1 << 30);
+        let trusted_proxy = env_flag("TRUSTED_PROXY")?.or(file.trusted_proxy).unwrap_or(false);
+        let remote_images = env_flag("REMOTE_IMAGES")?.or(file.remote_images).unwrap_or(false);
+        let max_push_bytes =
+            env_bytes::<u64>("MAX_PUSH_BYTES")?.or(file.max_push_bytes).unwrap_or(1 << 30);
         if max_push_bytes < 1024 {
             bail!("max_push_bytes must be at least 1024");
         }
@@ -294,10 +282,7 @@ impl Config {
 /// redirect URI.
 fn oidc(c: &Common, file: &File, public_url: Option<&str>) -> Result<Option<OidcOptions>> {
     let pick = |flag: &Option<String>, key: &Option<String>| {
-        flag.clone()
-            .or_else(|| key.clone())
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty())
+        flag.clone().or_else(|| key.clone()).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
     };
     let issuer = pick(&c.oidc_issuer, &file.oidc_issuer);
     let client_id = pick(&c.oidc_client_id, &file.oidc_client_id);
@@ -307,11 +292,7 @@ fn oidc(c: &Common, file: &File, public_url: Option<&str>) -> Result<Option<Oidc
     // A flag or the environment lists domains separated by commas; the file as an array.
     let domains: Option<Vec<String>> = match &c.oidc_allowed_domains {
         Some(list) => Some(
-            list.split(',')
-                .map(str::trim)
-                .filter(|d| !d.is_empty())
-                .map(str::to_string)
-                .collect(),
+            list.split(',').map(str::trim).filter(|d| !d.is_empty()).map(str::to_string).collect(),
         ),
         None => file.oidc_allowed_domains.clone(),
     };
@@ -334,11 +315,7 @@ fn oidc(c: &Common, file: &File, public_url: Option<&str>) -> Result<Option<Oidc
     if !any {
         return Ok(None);
     }
-    let missing: Vec<&str> = required
-        .iter()
-        .filter(|(_, set)| !set)
-        .map(|(k, _)| *k)
-        .collect();
+    let missing: Vec<&str> = required.iter().filter(|(_, set)| !set).map(|(k, _)| *k).collect();
     if !missing.is_empty() {
         bail!(
             "single sign-on is half configured: {} {} missing (set oidc_issuer, oidc_client_id and oidc_client_secret together, or none of the oidc keys)",
@@ -390,10 +367,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("casebook.toml");
         std::fs::write(&file, toml).unwrap();
-        let common = Common {
-            config: Some(file.clone()),
-            ..Common::default()
-        };
+        let common = Common { config: Some(file.clone()), ..Common::default() };
         (dir, common)
     }
 
@@ -421,11 +395,7 @@ mod tests {
             (Some("127.0.0.1:2525"), None, "go together"),
             (None, Some("wiki@example.com"), "go together"),
             (Some("localhost"), Some("wiki@example.com"), "HOST:PORT"),
-            (
-                Some("localhost:smtp"),
-                Some("wiki@example.com"),
-                "HOST:PORT",
-            ),
+            (Some("localhost:smtp"), Some("wiki@example.com"), "HOST:PORT"),
             (Some("127.0.0.1:25"), Some("wiki"), "e-mail address"),
         ] {
             let err = with_smtp(relay, from).unwrap_err().to_string();
@@ -441,10 +411,7 @@ mod tests {
         );
         let o = oidc_of(&common);
         assert_eq!(o.issuer, "https://id.example.com");
-        assert_eq!(
-            (o.client_id.as_str(), o.client_secret.as_str()),
-            ("wiki", "s3cret")
-        );
+        assert_eq!((o.client_id.as_str(), o.client_secret.as_str()), ("wiki", "s3cret"));
         assert_eq!((o.name.as_str(), o.role), ("single sign-on", Role::Reader));
         let o = oidc_of(&Common {
             oidc_name: Some("Example ID".into()),
@@ -473,10 +440,7 @@ mod tests {
                 "oidc_issuer = \"https://id.example.com\"\noidc_client_id = \"w\"\noidc_client_secret = \"s\"\npublic_url = \"https://w.example\"\noidc_role = \"root\"\n",
                 "oidc_role",
             ),
-            (
-                "oidc_allowed_domains = [\"example.com\"]\n",
-                "half configured",
-            ),
+            ("oidc_allowed_domains = [\"example.com\"]\n", "half configured"),
             ("oidc_required_group = \"sales\"\n", "half configured"),
             (
                 "oidc_issuer = \"https://id.example.com\"\noidc_client_id = \"w\"\noidc_client_secret = \"s\"\npublic_url = \"https://w.example\"\noidc_allowed_domains = [\"*.example.com\"]\n",
@@ -524,11 +488,8 @@ mod tests {
             with_file("smtp_relay = \"mail.internal:25\"\nsmtp_from = \"wiki@example.com\"\n");
         let cfg = Config::resolve(&common).unwrap();
         assert_eq!(cfg.smtp_relay.as_deref(), Some("mail.internal:25"));
-        let cfg = Config::resolve(&Common {
-            smtp_relay: Some("127.0.0.1:2525".into()),
-            ..common
-        })
-        .unwrap();
+        let cfg = Config::resolve(&Common { smtp_relay: Some("127.0.0.1:2525".into()), ..common })
+            .unwrap();
         assert_eq!(cfg.smtp_relay.as_deref(), Some("127.0.0.1:2525"));
         assert_eq!(cfg.smtp_from.as_deref(), Some("wiki@example.com"));
     }

@@ -224,19 +224,9 @@ fn main() {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(common) => serve(Config::resolve(&common)?),
-        Command::Import {
-            src,
-            prefix,
-            message,
-            map_links,
-            common,
-        } => import(
-            Config::resolve(&common)?,
-            &src,
-            &prefix,
-            &message,
-            &map_links,
-        ),
+        Command::Import { src, prefix, message, map_links, common } => {
+            import(Config::resolve(&common)?, &src, &prefix, &message, &map_links)
+        }
         Command::Reindex(common) => reindex(Config::resolve(&common)?),
         Command::User(cmd) => users::user(cmd),
         Command::Token(cmd) => users::token(cmd),
@@ -382,10 +372,7 @@ fn import(
     message: &str,
     map_links: &[String],
 ) -> Result<()> {
-    init_logging(&Config {
-        log_level: "warn".into(),
-        ..cfg.clone()
-    });
+    init_logging(&Config { log_level: "warn".into(), ..cfg.clone() });
     let prefix =
         FolderPath::parse(prefix).map_err(|e| anyhow::anyhow!("--prefix: {}", e.message))?;
     let links = casebook_engine::parse_link_prefixes(map_links)
@@ -439,15 +426,9 @@ fn import(
 }
 
 fn reindex(cfg: Config) -> Result<()> {
-    init_logging(&Config {
-        log_level: "warn".into(),
-        ..cfg.clone()
-    });
+    init_logging(&Config { log_level: "warn".into(), ..cfg.clone() });
     let engine = Engine::open_without_indexing(engine_options(&cfg)).map_err(plain)?;
-    let pb = bar(
-        engine.page_count(&casebook_core::ReadScope::everything()) as u64,
-        "indexing",
-    );
+    let pb = bar(engine.page_count(&casebook_core::ReadScope::everything()) as u64, "indexing");
     let p = pb.clone();
     let started = std::time::Instant::now();
     let n = engine
@@ -458,10 +439,7 @@ fn reindex(cfg: Config) -> Result<()> {
         .map_err(plain)?;
     pb.finish();
     engine.shutdown();
-    println!(
-        "indexed {n} documents in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
+    println!("indexed {n} documents in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
 }
 

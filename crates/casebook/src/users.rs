@@ -88,13 +88,7 @@ fn password(from_stdin: bool) -> Result<(String, bool)> {
 
 pub fn user(cmd: UserCommand) -> Result<()> {
     match cmd {
-        UserCommand::Add {
-            name,
-            email,
-            role: r,
-            password_stdin,
-            common,
-        } => {
+        UserCommand::Add { name, email, role: r, password_stdin, common } => {
             let role = role(&r)?;
             let (pw, generated) = password(password_stdin)?;
             let acc = accounts(&common)?;
@@ -110,11 +104,7 @@ pub fn user(cmd: UserCommand) -> Result<()> {
                 println!("{}\t{}\t{}", u.name, u.email, u.role);
             }
         }
-        UserCommand::Passwd {
-            name,
-            password_stdin,
-            common,
-        } => {
+        UserCommand::Passwd { name, password_stdin, common } => {
             let acc = accounts(&common)?;
             acc.require_user(&name).map_err(plain)?;
             let (pw, generated) = password(password_stdin)?;
@@ -129,11 +119,7 @@ pub fn user(cmd: UserCommand) -> Result<()> {
             acc.remove_user(&name).map_err(plain)?;
             println!("removed {name}, its tokens and its sessions");
         }
-        UserCommand::Role {
-            name,
-            role: r,
-            common,
-        } => {
+        UserCommand::Role { name, role: r, common } => {
             let role = role(&r)?;
             let acc = accounts(&common)?;
             let u = acc.set_role(&name, role).map_err(plain)?;
@@ -145,17 +131,10 @@ pub fn user(cmd: UserCommand) -> Result<()> {
 
 pub fn token(cmd: TokenCommand) -> Result<()> {
     match cmd {
-        TokenCommand::Create {
-            name,
-            label,
-            common,
-        } => {
+        TokenCommand::Create { name, label, common } => {
             let acc = accounts(&common)?;
             let (info, secret) = acc.create_token(&name, &label).map_err(plain)?;
-            eprintln!(
-                "token {} for {name}; it is shown once, keep it somewhere safe:",
-                info.id
-            );
+            eprintln!("token {} for {name}; it is shown once, keep it somewhere safe:", info.id);
             println!("{secret}");
         }
         TokenCommand::List { name, common } => {
@@ -213,20 +192,14 @@ pub fn group(cmd: GroupCommand) -> Result<()> {
 
 pub fn rule(cmd: RuleCommand) -> Result<()> {
     match cmd {
-        RuleCommand::Set {
-            folder,
-            groups,
-            common,
-        } => {
+        RuleCommand::Set { folder, groups, common } => {
             let acc = accounts(&common)?;
             let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
             let rule = acc.set_folder_rule(&folder, &groups).map_err(plain)?;
             println!("{}", rule_line(&rule));
         }
         RuleCommand::Remove { folder, common } => {
-            accounts(&common)?
-                .remove_folder_rule(&folder)
-                .map_err(plain)?;
+            accounts(&common)?.remove_folder_rule(&folder).map_err(plain)?;
             println!("{folder} is open to every reader again");
         }
         RuleCommand::List(common) => {
@@ -243,10 +216,6 @@ fn rule_line(r: &casebook_accounts::FolderRule) -> String {
     if r.groups.is_empty() {
         format!("{}\tadministrators only", r.pattern())
     } else {
-        format!(
-            "{}\t{} and administrators",
-            r.pattern(),
-            r.groups.join(", ")
-        )
+        format!("{}\t{} and administrators", r.pattern(), r.groups.join(", "))
     }
 }

@@ -14,9 +14,7 @@ struct Cli {
 impl Cli {
     /// A wiki and its data in a new temp dir.
     fn new() -> Cli {
-        Cli {
-            tmp: tempfile::tempdir().unwrap(),
-        }
+        Cli { tmp: tempfile::tempdir().unwrap() }
     }
 
     /// `user add NAME --email NAME@example.com [--role ROLE] --password-stdin`: what it said.
@@ -54,11 +52,7 @@ impl Cli {
 
     fn ok(&self, args: &[&str], stdin: Option<&str>) -> String {
         let out = self.run(args, stdin);
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap()
     }
 
@@ -82,21 +76,11 @@ fn users_and_tokens_from_the_command_line() {
     let out = cli.add_user("ann", Some("editor"), "correct horse battery");
     assert!(out.contains("added ann"), "{out}");
     // Without --password-stdin a password is made up and shown once.
-    let out = cli.ok(
-        &words("user add bob --email bob@example.com --role reader"),
-        None,
-    );
-    let generated = out
-        .lines()
-        .find_map(|l| l.strip_prefix("password (shown once): "))
-        .unwrap();
+    let out = cli.ok(&words("user add bob --email bob@example.com --role reader"), None);
+    let generated = out.lines().find_map(|l| l.strip_prefix("password (shown once): ")).unwrap();
     assert!(generated.len() >= 16, "{out}");
 
-    cli.fails(
-        &["user", "add", "cy", "--email", "nope"],
-        None,
-        "not a valid email",
-    );
+    cli.fails(&["user", "add", "cy", "--email", "nope"], None, "not a valid email");
     cli.fails(
         &words("user add ann --email a@example.com --password-stdin"),
         Some("long enough\n"),
@@ -114,17 +98,11 @@ fn users_and_tokens_from_the_command_line() {
     );
     cli.fails(&["token", "create", "nobody"], None, "no user named");
     let list = cli.ok(&["user", "list"], None);
-    assert_eq!(
-        list,
-        "ann\tann@example.com\teditor\nbob\tbob@example.com\treader\n"
-    );
+    assert_eq!(list, "ann\tann@example.com\teditor\nbob\tbob@example.com\treader\n");
 
     let out = cli.ok(&["user", "role", "bob", "editor"], None);
     assert!(out.contains("bob is now editor"));
-    cli.ok(
-        &["user", "passwd", "bob", "--password-stdin"],
-        Some("bobs new password\n"),
-    );
+    cli.ok(&["user", "passwd", "bob", "--password-stdin"], Some("bobs new password\n"));
 
     cli.ok(&["user", "add", "eve", "--email", "eve@example.com"], None);
     cli.ok(&["user", "remove", "eve"], None);
@@ -134,10 +112,7 @@ fn users_and_tokens_from_the_command_line() {
     let token = token.trim();
     assert!(token.starts_with("cbt_") && token.len() > 60, "{token}");
     let list = cli.ok(&["token", "list", "ann"], None);
-    assert!(
-        list.contains("\tci\n") && list.contains("never used"),
-        "{list}"
-    );
+    assert!(list.contains("\tci\n") && list.contains("never used"), "{list}");
 
     #[cfg(unix)]
     {
@@ -152,26 +127,14 @@ fn groups_and_folder_rules_from_the_command_line() {
     let cli = Cli::new();
     cli.add_user("ann", None, "a long password");
     cli.ok(&["group", "create", "deal-desk"], None);
-    cli.fails(
-        &["group", "create", "Deal-Desk"],
-        None,
-        "there is a group named",
-    );
+    cli.fails(&["group", "create", "Deal-Desk"], None, "there is a group named");
     cli.ok(&["group", "add", "deal-desk", "ann"], None);
     cli.fails(&["group", "add", "deal-desk", "ghost"], None, "ghost");
     assert_eq!(cli.ok(&["group", "list"], None), "deal-desk\tann\n");
     let set = cli.ok(&["rule", "set", "deals/**", "--group", "deal-desk"], None);
     assert_eq!(set, "deals/**\tdeal-desk and administrators\n");
-    cli.fails(
-        &["rule", "set", "deals/*.md", "--group", "deal-desk"],
-        None,
-        "folder/**",
-    );
-    cli.fails(
-        &["rule", "set", "x/**", "--group", "nobody"],
-        None,
-        "nobody",
-    );
+    cli.fails(&["rule", "set", "deals/*.md", "--group", "deal-desk"], None, "folder/**");
+    cli.fails(&["rule", "set", "x/**", "--group", "nobody"], None, "nobody");
     cli.ok(&["rule", "set", "board"], None);
     assert_eq!(
         cli.ok(&["rule", "list"], None),
@@ -240,13 +203,7 @@ async fn the_served_wiki_knows_the_cli_accounts() {
             .recv_timeout(Duration::from_secs(60))
             .expect("the server logs its address and the setup link");
         if let Some(at) = line.find("url=http://") {
-            base = Some(
-                line[at + 4..]
-                    .split_whitespace()
-                    .next()
-                    .unwrap()
-                    .to_string(),
-            );
+            base = Some(line[at + 4..].split_whitespace().next().unwrap().to_string());
         }
         if let Some(at) = line.find("http://")
             && line.contains("/setup?code=")
@@ -260,18 +217,8 @@ async fn the_served_wiki_knows_the_cli_accounts() {
     let body = serde_json::json!({"markdown": "# From CLI\n"});
 
     let anon = http.put(&page).json(&body).send().await.unwrap();
-    assert_eq!(
-        anon.status().as_u16(),
-        401,
-        "visitors may only read by default"
-    );
-    let put = http
-        .put(&page)
-        .bearer_auth(&token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(anon.status().as_u16(), 401, "visitors may only read by default");
+    let put = http.put(&page).bearer_auth(&token).json(&body).send().await.unwrap();
     assert_eq!(put.status().as_u16(), 201);
     assert_eq!(
         common::git(&repo, &["log", "-1", "--format=%an <%ae>"]).trim(),
@@ -280,12 +227,7 @@ async fn the_served_wiki_knows_the_cli_accounts() {
 
     let form = http.get(&setup).send().await.unwrap();
     assert_eq!(form.status().as_u16(), 200);
-    assert!(
-        form.text()
-            .await
-            .unwrap()
-            .contains("Create the administrator")
-    );
+    assert!(form.text().await.unwrap().contains("Create the administrator"));
 
     let _ = server.kill();
     let _ = server.wait();

@@ -151,11 +151,8 @@ impl Corpus {
                 .replace("tN]", &format!("t{n}]"))
                 .replace("^fN]", &format!("^f{n}]"))
         };
-        let markup: Vec<(usize, String)> = MARKUP
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (i + 1, fill(i + 1, t)))
-            .collect();
+        let markup: Vec<(usize, String)> =
+            MARKUP.iter().enumerate().map(|(i, t)| (i + 1, fill(i + 1, t))).collect();
         let markdown = MARKDOWN
             .iter()
             .enumerate()
@@ -173,11 +170,7 @@ impl Corpus {
 
     /// The markup payloads in one line, for single-line doors.
     fn line(&self) -> String {
-        self.markup
-            .iter()
-            .map(|(_, p)| p.as_str())
-            .collect::<Vec<_>>()
-            .join(" ")
+        self.markup.iter().map(|(_, p)| p.as_str()).collect::<Vec<_>>().join(" ")
     }
 
     /// The markup payloads in lines of at most `max` bytes.
@@ -286,10 +279,7 @@ impl Findings {
         let mut rest = dom;
         while let Some(i) = rest.find("data-xssran") {
             rest = &rest[i + "data-xssran".len()..];
-            let id: String = rest
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric())
-                .collect();
+            let id: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
             if rest[id.len()..].starts_with('=') {
                 f.ran.insert(id);
             }
@@ -305,11 +295,7 @@ impl Findings {
                     .map(|s| s.replace("&amp;", "&")),
             );
         }
-        f.evaluated = EVALUATED
-            .iter()
-            .copied()
-            .filter(|e| dom.contains(e))
-            .collect();
+        f.evaluated = EVALUATED.iter().copied().filter(|e| dom.contains(e)).collect();
         f
     }
 
@@ -320,9 +306,7 @@ impl Findings {
 
 /// Loads every URL, a few browsers at a time, and returns what each showed.
 fn load_all(chromium: &Path, urls: &[String]) -> Vec<(String, Findings, String)> {
-    let queue = Arc::new(Mutex::new(
-        urls.iter().cloned().enumerate().collect::<Vec<_>>(),
-    ));
+    let queue = Arc::new(Mutex::new(urls.iter().cloned().enumerate().collect::<Vec<_>>()));
     let results = Arc::new(Mutex::new(Vec::new()));
     let workers: Vec<_> = (0..3)
         .map(|_| {
@@ -340,10 +324,7 @@ fn load_all(chromium: &Path, urls: &[String]) -> Vec<(String, Findings, String)>
                             format!("<!-- {url} {:?} -->\n{dom}", t.elapsed()),
                         );
                     }
-                    results
-                        .lock()
-                        .unwrap()
-                        .push((i, url, Findings::of(&dom), dom));
+                    results.lock().unwrap().push((i, url, Findings::of(&dom), dom));
                 }
             })
         })
@@ -459,8 +440,7 @@ fn read_request(conn: &mut TcpStream) -> std::io::Result<(String, Vec<u8>)> {
         .lines()
         .find_map(|l| {
             let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("content-length")
-                .then(|| v.trim().parse().ok())?
+            k.eq_ignore_ascii_case("content-length").then(|| v.trim().parse().ok())?
         })
         .unwrap_or(0);
     let mut body = buf[head_end..].to_vec();
@@ -488,18 +468,10 @@ fn relay(mut conn: TcpStream, casebook: &str, saved: &Saved) -> std::io::Result<
         out
     };
     let reply = if target == "/__control" {
-        answer(
-            "200 OK",
-            "text/html; charset=utf-8",
-            inject(&control_page()).as_bytes(),
-        )
+        answer("200 OK", "text/html; charset=utf-8", inject(&control_page()).as_bytes())
     } else if let Some(name) = target.strip_prefix("/__saved/") {
         let doc = saved.lock().unwrap().get(name).cloned().unwrap_or_default();
-        answer(
-            "200 OK",
-            "text/html; charset=utf-8",
-            inject(&doc).as_bytes(),
-        )
+        answer("200 OK", "text/html; charset=utf-8", inject(&doc).as_bytes())
     } else if let Some(n) = target.strip_prefix("/__ran/") {
         let n: String = n.chars().take_while(|c| c.is_ascii_digit()).collect();
         let page =
@@ -510,8 +482,7 @@ fn relay(mut conn: TcpStream, casebook: &str, saved: &Saved) -> std::io::Result<
         let mut up = TcpStream::connect(casebook)?;
         let ctype = head.lines().find_map(|l| {
             let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("content-type")
-                .then(|| v.trim().to_string())
+            k.eq_ignore_ascii_case("content-type").then(|| v.trim().to_string())
         });
         let mut req = format!("{method} {target} HTTP/1.0\r\nhost: {casebook}\r\n");
         if let Some(t) = ctype {
@@ -525,11 +496,8 @@ fn relay(mut conn: TcpStream, casebook: &str, saved: &Saved) -> std::io::Result<
         up.write_all(&body)?;
         let mut raw = Vec::new();
         up.read_to_end(&mut raw)?;
-        let split = raw
-            .windows(4)
-            .position(|w| w == b"\r\n\r\n")
-            .map(|i| i + 4)
-            .unwrap_or(raw.len());
+        let split =
+            raw.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4).unwrap_or(raw.len());
         let up_head = String::from_utf8_lossy(&raw[..split]).into_owned();
         let mut lines = up_head.lines();
         let status = lines
@@ -578,16 +546,8 @@ fn inject(html: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 
 /// The fields of a case story that every door fills: text, enum, money and date fields.
-const CASE_FIELDS: [&str; 8] = [
-    "customer",
-    "industry",
-    "region",
-    "outcome",
-    "deal_type",
-    "deal_size",
-    "currency",
-    "closed",
-];
+const CASE_FIELDS: [&str; 8] =
+    ["customer", "industry", "region", "outcome", "deal_type", "deal_size", "currency", "closed"];
 
 /// A YAML scalar for any text (YAML reads JSON strings).
 fn yaml(s: &str) -> String {
@@ -609,23 +569,12 @@ impl Planter {
             .await
             .unwrap();
         let st = resp.status();
-        assert!(
-            st.is_success(),
-            "{path}: {st} {}",
-            resp.text().await.unwrap()
-        );
+        assert!(st.is_success(), "{path}: {st} {}", resp.text().await.unwrap());
     }
 
     /// The page as the API answers it.
     async fn page(&self, path: &str) -> Value {
-        self.http
-            .get(page_url(&self.base, path))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.http.get(page_url(&self.base, path)).send().await.unwrap().json().await.unwrap()
     }
 
     async fn revision(&self, path: &str) -> String {
@@ -646,10 +595,7 @@ impl Planter {
             .await
             .unwrap();
         let status = resp.status().as_u16();
-        let location = resp
-            .headers()
-            .get("location")
-            .map(|v| v.to_str().unwrap().to_string());
+        let location = resp.headers().get("location").map(|v| v.to_str().unwrap().to_string());
         (status, resp.text().await.unwrap(), location)
     }
 
@@ -698,15 +644,8 @@ async fn xss_corpus_stays_inert_in_headless_chromium() {
     }
 
     let corpus = Corpus::new(&ctl);
-    assert!(
-        corpus.len() >= 50,
-        "the corpus has {} payloads",
-        corpus.len()
-    );
-    let p = Planter {
-        http: reqwest::Client::new(),
-        base: base.clone(),
-    };
+    assert!(corpus.len() >= 50, "the corpus has {} payloads", corpus.len());
+    let p = Planter { http: reqwest::Client::new(), base: base.clone() };
 
     // Page body: every payload. Markup that is dropped together with everything after it (the
     // sanitiser removes an unclosed element whole) would hide the payloads behind it, so the
@@ -731,11 +670,7 @@ async fn xss_corpus_stays_inert_in_headless_chromium() {
     // The form of a new case story: refused with every field hostile (the form is shown again
     // with the values and the errors), then accepted with hostile text in the free fields.
     let form = |pairs: &[(&str, &str)]| {
-        pairs
-            .iter()
-            .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-            .collect::<Vec<_>>()
-            .join("&")
+        pairs.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&")
     };
     let line = corpus.line();
     let hostile: Vec<(String, &str)> = CASE_FIELDS
@@ -745,14 +680,9 @@ async fn xss_corpus_stays_inert_in_headless_chromium() {
         .collect();
     let mut pairs: Vec<(&str, &str)> = hostile.iter().map(|(k, v)| (k.as_str(), *v)).collect();
     pairs.extend([("title", line.as_str()), ("tags", line.as_str())]);
-    let refused = p
-        .form(&format!("{base}/new/case-story"), form(&pairs))
-        .await;
+    let refused = p.form(&format!("{base}/new/case-story"), form(&pairs)).await;
     assert_eq!(refused.0, 400, "{}", refused.1);
-    saved
-        .lock()
-        .unwrap()
-        .insert("refused-form".into(), refused.1);
+    saved.lock().unwrap().insert("refused-form".into(), refused.1);
     let name = corpus.markup[1].1.as_str();
     let accepted = p
         .form(
@@ -775,11 +705,7 @@ async fn xss_corpus_stays_inert_in_headless_chromium() {
     assert_eq!(accepted.0, 303, "{}", accepted.1);
     let created = accepted.2.expect("the new page's editor");
     // An old revision and a diff: the corpus, then removed again.
-    p.put(
-        "xss/Diffed",
-        &format!("Tagged xsscorpus.\n\n{}", corpus.body(1)),
-    )
-    .await;
+    p.put("xss/Diffed", &format!("Tagged xsscorpus.\n\n{}", corpus.body(1))).await;
     let old_rev = p.revision("xss/Diffed").await;
     p.put("xss/Diffed", "Tagged xsscorpus.\n").await;
     // Titles: front matter and first heading.
@@ -789,11 +715,7 @@ async fn xss_corpus_stays_inert_in_headless_chromium() {
         &format!("---\ntitle: {}\n---\n\nTagged xsscorpus.\n", yaml(&title)),
     )
     .await;
-    p.put(
-        "xss/Heading title",
-        &format!("# {title}\n\nTagged xsscorpus.\n"),
-    )
-    .await;
+    p.put("xss/Heading title", &format!("# {title}\n\nTagged xsscorpus.\n")).await;
     // Paths: payloads without a slash as file and folder names (a slash would only make more
     // folders), two to a name.
     let no_slash: Vec<&str> = corpus
@@ -805,14 +727,9 @@ async fn xss_corpus_stays_inert_in_headless_chromium() {
     let mut paths = Vec::new();
     for pair in no_slash.chunks(4) {
         let folder = pair[..pair.len().min(2)].join(" ");
-        let name = if pair.len() > 2 {
-            pair[2..].join(" ")
-        } else {
-            "page".into()
-        };
+        let name = if pair.len() > 2 { pair[2..].join(" ") } else { "page".into() };
         let path = format!("xss-path/{folder}/{name}");
-        p.put(&path, "Tagged xsscorpus, under a hostile name.\n")
-            .await;
+        p.put(&path, "Tagged xsscorpus, under a hostile name.\n").await;
         paths.push(path);
     }
     // A page at the top whose whole name is a `javascript:` URL.
@@ -822,28 +739,19 @@ async fn xss_corpus_stays_inert_in_headless_chromium() {
         .map(|(_, s)| s.clone())
         .find(|s| s.starts_with("javascript:"))
         .unwrap();
-    p.put(&js_name, "Tagged xsscorpus, named like a script URL.\n")
-        .await;
+    p.put(&js_name, "Tagged xsscorpus, named like a script URL.\n").await;
     paths.push(js_name);
     // A link to a missing page with a hostile name (wanted pages) and a page linking to them.
     p.put(
         "xss/Links",
         &format!(
             "Tagged xsscorpus. {}\n",
-            no_slash
-                .iter()
-                .map(|s| format!("[[{s}]]"))
-                .collect::<Vec<_>>()
-                .join(" ")
+            no_slash.iter().map(|s| format!("[[{s}]]")).collect::<Vec<_>>().join(" ")
         ),
     )
     .await;
     // Tags.
-    let tags: Vec<String> = corpus
-        .markup
-        .iter()
-        .map(|(_, s)| s.replace(',', " "))
-        .collect();
+    let tags: Vec<String> = corpus.markup.iter().map(|(_, s)| s.replace(',', " ")).collect();
     p.put(
         "xss/Tagged",
         &format!(
@@ -898,11 +806,7 @@ async fn xss_corpus_stays_inert_in_headless_chromium() {
             )
             .await;
         let cid = comment["id"].as_str().expect("a comment id").to_string();
-        comment_edits.push(format!(
-            "/discussions/{}/comments/{}/edit",
-            enc(&id),
-            enc(&cid)
-        ));
+        comment_edits.push(format!("/discussions/{}/comments/{}/edit", enc(&id), enc(&cid)));
     }
 
     // Every page that shows a payload.
@@ -945,14 +849,8 @@ async fn xss_corpus_stays_inert_in_headless_chromium() {
         "/search?q=xsscorpus".into(),
         "/search?q=xsscorpus&limit=100#probe-suggest=hostile".into(),
         format!("/api/v1/suggest?q={}", enc(no_slash[1])),
-        format!(
-            "/wiki/{}",
-            enc_path(&format!("xss/missing {}", no_slash[5]))
-        ),
-        format!(
-            "/edit/{}",
-            enc_path(&format!("xss/missing {}", no_slash[1]))
-        ),
+        format!("/wiki/{}", enc_path(&format!("xss/missing {}", no_slash[5]))),
+        format!("/edit/{}", enc_path(&format!("xss/missing {}", no_slash[1]))),
         format!("/wiki/{}", enc(&format!(".{}", no_slash[1]))),
     ];
     for body in &bodies {
@@ -973,9 +871,7 @@ async fn xss_corpus_stays_inert_in_headless_chromium() {
     urls.push(format!("{ctl}/__control"));
     urls.push(format!("{ctl}/__saved/refused-form"));
     let started = Instant::now();
-    let results = tokio::task::spawn_blocking(move || load_all(&chromium, &urls))
-        .await
-        .unwrap();
+    let results = tokio::task::spawn_blocking(move || load_all(&chromium, &urls)).await.unwrap();
     println!("page bodies start at payloads {starts:?}");
     println!(
         "{} payloads, {} documents loaded in Chromium in {:.1} s",
@@ -986,15 +882,9 @@ async fn xss_corpus_stays_inert_in_headless_chromium() {
 
     // The control must be caught: marker from a handler, from a parsed element, from a
     // followed javascript: link, and the probe's hazards.
-    let (_, control, dom) = results
-        .iter()
-        .find(|(u, _, _)| u.ends_with("/__control"))
-        .unwrap();
+    let (_, control, dom) = results.iter().find(|(u, _, _)| u.ends_with("/__control")).unwrap();
     let want: BTreeSet<String> = ["9001", "9002", "9003"].map(String::from).into();
-    assert_eq!(
-        control.ran, want,
-        "the control page's payloads did not all run: {dom}"
-    );
+    assert_eq!(control.ran, want, "the control page's payloads did not all run: {dom}");
     assert!(
         control.hazards.iter().any(|h| h.contains("onerror"))
             && control.hazards.iter().any(|h| h.contains("javascript:")),
@@ -1011,21 +901,14 @@ async fn xss_corpus_stays_inert_in_headless_chromium() {
         if !f.clean() {
             failures.insert(url.clone(), format!("{f:?}"));
         } else if url.starts_with(&ctl) && html && !dom.contains("data-probe-done") {
-            failures.insert(
-                url.clone(),
-                format!("the probe did not finish: {dom:.2000}"),
-            );
+            failures.insert(url.clone(), format!("the probe did not finish: {dom:.2000}"));
         }
     }
     assert!(
         failures.is_empty(),
         "hostile markup was live in {} documents:\n{}",
         failures.len(),
-        failures
-            .iter()
-            .map(|(u, f)| format!("{u}\n    {f}"))
-            .collect::<Vec<_>>()
-            .join("\n")
+        failures.iter().map(|(u, f)| format!("{u}\n    {f}")).collect::<Vec<_>>().join("\n")
     );
 
     // Every payload of the markdown doors reached the browser with the text after it.
@@ -1039,20 +922,11 @@ async fn xss_corpus_stays_inert_in_headless_chromium() {
             .collect()
     };
     let hidden = shown(&|u: &str| u.contains("/wiki/xss/Body"));
-    assert!(
-        hidden.is_empty(),
-        "page bodies never showed payloads {hidden:?}"
-    );
+    assert!(hidden.is_empty(), "page bodies never showed payloads {hidden:?}");
     let hidden = shown(&|u: &str| u.contains("#probe-preview"));
-    assert!(
-        hidden.is_empty(),
-        "editor previews never showed payloads {hidden:?}"
-    );
+    assert!(hidden.is_empty(), "editor previews never showed payloads {hidden:?}");
     let hidden = shown(&|u: &str| u.ends_with("/wiki/xss/Discussed"));
-    assert!(
-        hidden.is_empty(),
-        "discussions never showed payloads {hidden:?}"
-    );
+    assert!(hidden.is_empty(), "discussions never showed payloads {hidden:?}");
 
     server.stop().await;
 }

@@ -24,16 +24,10 @@ async fn create_edit_read_history_then_git_log() {
     let r2 = v["revision"].as_str().unwrap().to_string();
     let (st, v) = send(http.get(&url)).await;
     assert_eq!(st, 200);
-    assert_eq!(
-        v["markdown"],
-        "# Deal Review\n\nWe lost on value, not price.\n"
-    );
+    assert_eq!(v["markdown"], "# Deal Review\n\nWe lost on value, not price.\n");
     assert_eq!(v["revision"], r2.as_str());
     let (_, v) = send(http.get(format!("{url}/history"))).await;
-    assert_eq!(
-        each(&v, "revisions", "revision"),
-        [r2.as_str(), r1.as_str()]
-    );
+    assert_eq!(each(&v, "revisions", "revision"), [r2.as_str(), r1.as_str()]);
     // The people's page shows it too.
     let html = http
         .get(format!("{}/wiki/e2e/Deal%20Review", s.base))
@@ -55,18 +49,10 @@ async fn create_edit_read_history_then_git_log() {
     let started = std::time::Instant::now();
     loop {
         let (_, v) = send(http.get(format!("{}/api/v1/search?q=value+price", s.base))).await;
-        if v["hits"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|h| h["path"] == "e2e/Deal Review")
-        {
+        if v["hits"].as_array().unwrap().iter().any(|h| h["path"] == "e2e/Deal Review") {
             break;
         }
-        assert!(
-            started.elapsed().as_secs_f64() < 1.0,
-            "not searchable within a second"
-        );
+        assert!(started.elapsed().as_secs_f64() < 1.0, "not searchable within a second");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     s.stop().await;
@@ -92,11 +78,8 @@ async fn sixteen_stale_writers_lose_nothing() {
         tasks.push(tokio::spawn(async move {
             let mine = format!("Paragraph {i} rewritten by writer {i}.");
             let text = base.replace(&format!("Paragraph {i} as it was."), &mine);
-            let (st, v) = send(
-                http.put(&url)
-                    .json(&json!({"markdown": text, "base_revision": r0})),
-            )
-            .await;
+            let (st, v) =
+                send(http.put(&url).json(&json!({"markdown": text, "base_revision": r0}))).await;
             (i, mine, st, v)
         }));
     }
@@ -150,10 +133,7 @@ fn the_binary_explains_bad_arguments_in_one_line() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     let last = err.lines().last().unwrap_or("");
-    assert!(
-        last.starts_with("error: ") && last.contains("is not a git repository"),
-        "{err}"
-    );
+    assert!(last.starts_with("error: ") && last.contains("is not a git repository"), "{err}");
     let out = Command::new(bin)
         .args(["import", "/no/such/folder"])
         .arg("--data")
@@ -162,10 +142,7 @@ fn the_binary_explains_bad_arguments_in_one_line() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not a folder"));
-    let out = Command::new(bin)
-        .args(["serve", "--anonymous", "sometimes"])
-        .output()
-        .unwrap();
+    let out = Command::new(bin).args(["serve", "--anonymous", "sometimes"]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("none, read or edit"));
     let out = Command::new(bin).arg("--version").output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("casebook "));
@@ -193,11 +170,7 @@ fn search_language_comes_from_flag_then_environment_then_file() {
             cmd.env("CASEBOOK_SEARCH_LANGUAGE", e);
         }
         let out = cmd.output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         std::fs::read_to_string(data.join("index/casebook-version")).unwrap()
     };
     assert!(reindex(Some("Spanish"), Some("french")).contains("language=spanish"));
@@ -214,10 +187,7 @@ fn search_language_comes_from_flag_then_environment_then_file() {
         err.contains("search language 'klingon' is not known") && err.contains("english"),
         "{err}"
     );
-    assert!(
-        reindex(None, None).contains("language=german"),
-        "the refused run changed nothing"
-    );
+    assert!(reindex(None, None).contains("language=german"), "the refused run changed nothing");
 }
 
 #[path = "e2e/git_http.rs"]
@@ -229,11 +199,8 @@ fn import_maps_site_links_and_refuses_a_bad_mapping() {
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("site");
     std::fs::create_dir_all(src.join("sales")).unwrap();
-    std::fs::write(
-        src.join("sales/index.html.md"),
-        "# Sales\n\n[Team](/handbook/team/)\n",
-    )
-    .unwrap();
+    std::fs::write(src.join("sales/index.html.md"), "# Sales\n\n[Team](/handbook/team/)\n")
+        .unwrap();
     std::fs::create_dir_all(src.join("team")).unwrap();
     std::fs::write(src.join("team/index.html.md"), "# Team\n").unwrap();
     let repo = tmp.path().join("wiki.git");
@@ -253,20 +220,10 @@ fn import_maps_site_links_and_refuses_a_bad_mapping() {
     let out = import(&["--map-links", "handbook=hb"]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.lines()
-            .last()
-            .unwrap_or("")
-            .starts_with("error: --map-links: "),
-        "{err}"
-    );
+    assert!(err.lines().last().unwrap_or("").starts_with("error: --map-links: "), "{err}");
     assert!(!repo.exists(), "a refused import must not create the wiki");
     let out = import(&["--map-links", "/handbook/=hb/"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let files = common::git(&repo, &["show", "--name-only", "--format=", "HEAD"]);
     assert!(
         files.contains(".casebook/links.toml") && files.contains("hb/sales/index.html.md"),

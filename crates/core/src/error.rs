@@ -58,17 +58,11 @@ constructors! {
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
-        Error {
-            kind,
-            message: message.into(),
-        }
+        Error { kind, message: message.into() }
     }
 
     /// Prefixes the message with what was being done, keeping the kind.
     pub fn context(self, what: impl std::fmt::Display) -> Error {
-        Error {
-            kind: self.kind,
-            message: format!("{what}: {}", self.message),
-        }
+        Error { kind: self.kind, message: format!("{what}: {}", self.message) }
     }
 }

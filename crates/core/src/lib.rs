@@ -65,10 +65,7 @@ pub struct Author {
 
 impl Author {
     pub fn new(name: impl Into<String>, email: impl Into<String>) -> Author {
-        Author {
-            name: name.into(),
-            email: email.into(),
-        }
+        Author { name: name.into(), email: email.into() }
     }
 }
 

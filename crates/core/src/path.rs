@@ -44,9 +44,7 @@ pub struct FolderPath(String);
 
 fn check_segments(s: &str, what: &str) -> Result<()> {
     if s.len() > MAX_PATH {
-        return Err(Error::invalid(format!(
-            "the {what} path is longer than {MAX_PATH} bytes"
-        )));
+        return Err(Error::invalid(format!("the {what} path is longer than {MAX_PATH} bytes")));
     }
     for seg in s.split('/') {
         let shown = truncate(seg, 60);
@@ -62,14 +60,10 @@ fn check_segments(s: &str, what: &str) -> Result<()> {
             )));
         }
         if seg.starts_with('.') {
-            return Err(Error::invalid(format!(
-                "'{shown}': a name may not start with '.'"
-            )));
+            return Err(Error::invalid(format!("'{shown}': a name may not start with '.'")));
         }
         if seg.contains('\\') {
-            return Err(Error::invalid(format!(
-                "'{shown}': a name may not contain a backslash"
-            )));
+            return Err(Error::invalid(format!("'{shown}': a name may not contain a backslash")));
         }
         if seg.chars().any(char::is_control) {
             return Err(Error::invalid(format!(
@@ -218,11 +212,7 @@ impl FolderPath {
     }
 
     pub fn join(&self, name: &str) -> String {
-        if self.is_root() {
-            name.to_string()
-        } else {
-            format!("{}/{name}", self.0)
-        }
+        if self.is_root() { name.to_string() } else { format!("{}/{name}", self.0) }
     }
 }
 
@@ -266,12 +256,7 @@ mod tests {
 
     #[test]
     fn accepts_ordinary_paths() {
-        for ok in [
-            "Home",
-            "sales/playbooks/Discovery Call",
-            "ünïcode/页面",
-            "a b/c-d_e (f)",
-        ] {
+        for ok in ["Home", "sales/playbooks/Discovery Call", "ünïcode/页面", "a b/c-d_e (f)"] {
             assert_eq!(PagePath::parse(ok).unwrap().as_str(), ok);
         }
     }
@@ -306,10 +291,7 @@ mod tests {
         assert_eq!(p.name(), "Discovery Call");
         assert_eq!(p.folder().as_str(), "sales/playbooks");
         assert_eq!(p.url_encoded(), "sales/playbooks/Discovery%20Call");
-        assert_eq!(
-            PagePath::from_file("a/b.md").map(|p| p.to_string()),
-            Some("a/b".into())
-        );
+        assert_eq!(PagePath::from_file("a/b.md").map(|p| p.to_string()), Some("a/b".into()));
         assert_eq!(PagePath::from_file("a/b.png"), None);
         let f = FolderPath::parse("/sales/playbooks/").unwrap();
         assert!(f.contains("sales/playbooks/x"));

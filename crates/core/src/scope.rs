@@ -51,9 +51,7 @@ pub fn is_discussion_id(s: &str) -> bool {
         && b[8] == b'-'
         && b[15] == b'-'
         && b[..8].iter().chain(&b[9..15]).all(u8::is_ascii_digit)
-        && b[16..]
-            .iter()
-            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c))
+        && b[16..].iter().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c))
 }
 
 /// The search document's id of a thread: `<page path>#<thread id>`.
@@ -94,9 +92,7 @@ impl ReadScope {
         let mut hidden: Vec<String> = folders.into_iter().map(|f| fold_case(&f)).collect();
         hidden.sort();
         hidden.dedup();
-        ReadScope {
-            hidden: hidden.into(),
-        }
+        ReadScope { hidden: hidden.into() }
     }
 
     /// True when nothing is hidden.
@@ -139,10 +135,7 @@ impl ReadScope {
 /// the folder `deals` and everything below it. Returns the folder's path.
 pub fn folder_rule(rule: &str) -> Result<FolderPath> {
     let trimmed = rule.trim();
-    let folder = trimmed
-        .strip_suffix("/**")
-        .unwrap_or(trimmed)
-        .trim_matches('/');
+    let folder = trimmed.strip_suffix("/**").unwrap_or(trimmed).trim_matches('/');
     if folder.is_empty() {
         return Err(crate::Error::invalid(
             "a folder rule names a folder, such as deals/** (the whole wiki cannot be restricted this way; set anonymous access instead)",

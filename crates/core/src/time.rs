@@ -10,10 +10,7 @@ pub struct Timestamp {
 
 impl Timestamp {
     pub fn new(seconds: i64, offset_minutes: i32) -> Timestamp {
-        Timestamp {
-            seconds,
-            offset_minutes,
-        }
+        Timestamp { seconds, offset_minutes }
     }
 
     /// RFC 3339 in UTC, e.g. `2026-11-27T07:22:07Z`.
@@ -98,14 +95,7 @@ fn civil(secs: i64) -> (i64, u32, u32, u32, u32, u32) {
     let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     let y = if m <= 2 { y + 1 } else { y };
-    (
-        y,
-        m,
-        d,
-        (rem / 3600) as u32,
-        ((rem % 3600) / 60) as u32,
-        (rem % 60) as u32,
-    )
+    (y, m, d, (rem / 3600) as u32, ((rem % 3600) / 60) as u32, (rem % 60) as u32)
 }
 
 impl Serialize for Timestamp {
@@ -121,10 +111,7 @@ mod tests {
     #[test]
     fn formats_known_instants() {
         assert_eq!(Timestamp::new(0, 0).rfc3339(), "1970-01-01T00:00:00Z");
-        assert_eq!(
-            Timestamp::new(1_795_763_327, 0).rfc3339(),
-            "2026-11-27T07:08:47Z"
-        );
+        assert_eq!(Timestamp::new(1_795_763_327, 0).rfc3339(), "2026-11-27T07:08:47Z");
         assert_eq!(Timestamp::new(951_782_400, 0).date(), "2000-02-29");
         assert_eq!(Timestamp::new(-86_400, 0).date(), "1969-12-31");
     }

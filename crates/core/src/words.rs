@@ -19,16 +19,13 @@ pub fn word_list(words: &[&str]) -> String {
 /// its article: "a role") is one of `words`.
 pub fn parse_word(input: &str, what: &str, words: &[&str]) -> Result<usize> {
     let input = input.trim();
-    words
-        .iter()
-        .position(|w| w.eq_ignore_ascii_case(input))
-        .ok_or_else(|| {
-            Error::invalid(format!(
-                "{what} is {}, not '{}'",
-                word_list(words),
-                truncate(input, ECHO_BYTES)
-            ))
-        })
+    words.iter().position(|w| w.eq_ignore_ascii_case(input)).ok_or_else(|| {
+        Error::invalid(format!(
+            "{what} is {}, not '{}'",
+            word_list(words),
+            truncate(input, ECHO_BYTES)
+        ))
+    })
 }
 
 /// Declares an enum whose every value is spelled as one word. Besides the enum (deriving `Debug`,

@@ -61,11 +61,7 @@ impl Engine {
         let snap = self.snapshot();
         let mut out = Listing::default();
         let mut folders: std::collections::BTreeMap<String, usize> = Default::default();
-        let prefix = if folder.is_root() {
-            String::new()
-        } else {
-            format!("{}/", folder.as_str())
-        };
+        let prefix = if folder.is_root() { String::new() } else { format!("{}/", folder.as_str()) };
         for (p, m) in snap.pages.range(prefix.clone()..) {
             let Some(rest) = p.strip_prefix(&prefix) else {
                 break;
@@ -85,11 +81,7 @@ impl Engine {
         }
         out.folders = folders
             .into_iter()
-            .map(|(name, pages)| FolderEntry {
-                path: folder.join(&name),
-                name,
-                pages,
-            })
+            .map(|(name, pages)| FolderEntry { path: folder.join(&name), name, pages })
             .collect();
         out.pages.sort_by_key(|a| a.title.to_lowercase());
         out
@@ -111,17 +103,12 @@ impl Engine {
         let mut counts: HashMap<String, (String, usize)> = HashMap::new();
         for (_, m) in snap.pages.iter().filter(|(p, _)| scope.sees(p)) {
             for t in &m.tags {
-                let e = counts
-                    .entry(t.to_lowercase())
-                    .or_insert_with(|| (t.clone(), 0));
+                let e = counts.entry(t.to_lowercase()).or_insert_with(|| (t.clone(), 0));
                 e.1 += 1;
             }
         }
         let mut out: Vec<(String, usize)> = counts.into_values().collect();
-        out.sort_by(|a, b| {
-            b.1.cmp(&a.1)
-                .then_with(|| a.0.to_lowercase().cmp(&b.0.to_lowercase()))
-        });
+        out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.to_lowercase().cmp(&b.0.to_lowercase())));
         out
     }
 }

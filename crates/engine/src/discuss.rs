@@ -38,10 +38,7 @@ impl Engine {
             created: now.rfc3339(),
         };
         let changes = vec![
-            Change::Put {
-                path: format!("{dir}thread.md"),
-                content: write_file(&head, "")?,
-            },
+            Change::Put { path: format!("{dir}thread.md"), content: write_file(&head, "")? },
             Change::Put {
                 path: format!("{dir}{first}.md"),
                 content: write_file(&comment_head(author, now), body)?,
@@ -96,17 +93,11 @@ impl Engine {
         scope: &ReadScope,
     ) -> Result<Arc<Thread>> {
         let thread = self.thread(id, scope)?;
-        let old = thread
-            .comments
-            .iter()
-            .find(|c| c.id == comment)
-            .ok_or_else(|| {
-                Error::not_found(format!("there is no comment {comment} in this discussion"))
-            })?;
+        let old = thread.comments.iter().find(|c| c.id == comment).ok_or_else(|| {
+            Error::not_found(format!("there is no comment {comment} in this discussion"))
+        })?;
         if !any && !same_author(&old.author, author) {
-            return Err(Error::forbidden(
-                "only the author of a comment may change it",
-            ));
+            return Err(Error::forbidden("only the author of a comment may change it"));
         }
         let body = check_body(body, self.inner.opts.max_page_bytes)?;
         if body == old.markdown.trim() {

@@ -42,9 +42,9 @@ impl std::str::FromStr for Status {
         match s.trim().to_ascii_lowercase().as_str() {
             "open" | "reopen" | "reopened" => Ok(Status::Open),
             "resolved" | "resolve" | "closed" => Ok(Status::Resolved),
-            other => Err(Error::invalid(format!(
-                "a discussion is open or resolved, not '{other}'"
-            ))),
+            other => {
+                Err(Error::invalid(format!("a discussion is open or resolved, not '{other}'")))
+            }
         }
     }
 }
@@ -134,17 +134,8 @@ pub(crate) fn new_id(now: Timestamp) -> String {
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u128(nanos);
     let millis = ((nanos / 1_000_000) % 1000) as u64;
-    let stamp: String = now
-        .rfc3339()
-        .chars()
-        .filter(|c| c.is_ascii_digit())
-        .collect();
-    format!(
-        "{}-{}-{:04x}",
-        &stamp[..8],
-        &stamp[8..14],
-        millis * 64 + (h.finish() & 63)
-    )
+    let stamp: String = now.rfc3339().chars().filter(|c| c.is_ascii_digit()).collect();
+    format!("{}-{}-{:04x}", &stamp[..8], &stamp[8..14], millis * 64 + (h.finish() & 63))
 }
 
 /// A new id that sorts after `last` (the newest comment of a thread), whatever the clock says.
@@ -179,10 +170,7 @@ pub(crate) fn write_file<T: Serialize>(head: &T, body: &str) -> Result<Vec<u8>> 
 pub(crate) fn read_head<T: for<'de> Deserialize<'de>>(text: &str) -> Option<(T, &str)> {
     let (front, body) = casebook_markdown::split_front_matter(text);
     let head = serde_norway::from_str(front?).ok()?;
-    let body = body
-        .strip_prefix("\r\n")
-        .or_else(|| body.strip_prefix('\n'))
-        .unwrap_or(body);
+    let body = body.strip_prefix("\r\n").or_else(|| body.strip_prefix('\n')).unwrap_or(body);
     Some((head, body))
 }
 
@@ -190,9 +178,7 @@ pub(crate) fn read_head<T: for<'de> Deserialize<'de>>(text: &str) -> Option<(T, 
 pub(crate) fn check_body(body: &str, max: usize) -> Result<&str> {
     let body = body.trim();
     if body.is_empty() {
-        return Err(Error::invalid(
-            "write something first: the comment is empty",
-        ));
+        return Err(Error::invalid("write something first: the comment is empty"));
     }
     if body.len() > max {
         return Err(Error::too_large(format!(
@@ -209,9 +195,7 @@ pub(crate) fn check_title(title: &str) -> Result<String> {
         return Err(Error::invalid("give the discussion a title"));
     }
     if title.chars().count() > MAX_TITLE {
-        return Err(Error::invalid(format!(
-            "the title is longer than {MAX_TITLE} characters"
-        )));
+        return Err(Error::invalid(format!("the title is longer than {MAX_TITLE} characters")));
     }
     Ok(title)
 }
@@ -228,11 +212,7 @@ pub fn same_author(a: &Author, b: &Author) -> bool {
 
 /// The pages a rendering's links lead to, those that exist.
 fn existing_links(r: &casebook_markdown::Rendered) -> Vec<String> {
-    r.links
-        .iter()
-        .filter(|l| l.exists)
-        .map(|l| l.path.clone())
-        .collect()
+    r.links.iter().filter(|l| l.exists).map(|l| l.path.clone()).collect()
 }
 
 /// The thread as a reader with `scope` sees it: a comment whose links lead into folders closed
@@ -277,11 +257,7 @@ pub(crate) fn load(inner: &Inner, id: &str) -> Result<Option<Arc<Thread>>> {
         (t.page.clone(), files, snap.generation)
     };
     let blobs: Vec<BlobId> = files.iter().map(|(_, b)| *b).collect();
-    if let Some((g, b, t)) = inner
-        .threads
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(id)
+    if let Some((g, b, t)) = inner.threads.lock().unwrap_or_else(|e| e.into_inner()).get(id)
         && *g == generation
         && *b == blobs
     {
@@ -389,12 +365,7 @@ pub(crate) fn index_doc(t: &Thread) -> IndexDoc {
         path: casebook_core::thread_doc_id(&t.page, &t.id),
         title: t.title.clone(),
         headings: Vec::new(),
-        body: t
-            .comments
-            .iter()
-            .map(|c| c.text.as_str())
-            .collect::<Vec<_>>()
-            .join("\n\n"),
+        body: t.comments.iter().map(|c| c.text.as_str()).collect::<Vec<_>>().join("\n\n"),
         tags: Vec::new(),
         kind: "discussion".into(),
         author: t.author.name.clone(),
@@ -500,17 +471,8 @@ mod tests {
         assert_eq!(later, "20261127-070847-fff1");
         assert!(is_id(&later));
         let past = Timestamp::new(1_000_000_000, 0);
-        assert!(
-            new_id_after(past, Some(&a)) > a,
-            "a slow clock still sorts after"
-        );
-        for bad in [
-            "",
-            "thread",
-            "20261127-070847-zzzz",
-            "20261127_070847-0000",
-            "../../x",
-        ] {
+        assert!(new_id_after(past, Some(&a)) > a, "a slow clock still sorts after");
+        for bad in ["", "thread", "20261127-070847-zzzz", "20261127_070847-0000", "../../x"] {
             assert!(!is_id(bad), "{bad}");
         }
     }
@@ -576,19 +538,11 @@ mod tests {
     fn the_index_follows_files_coming_and_going() {
         let mut ix = ThreadIndex::default();
         let t = ".casebook/discussions/P/20261127-070847-00af/";
-        for f in [
-            "thread.md",
-            "20261127-070900-0001.md",
-            "20261127-070901-0002.md",
-        ] {
+        for f in ["thread.md", "20261127-070900-0001.md", "20261127-070901-0002.md"] {
             ix.add(parse_file(&format!("{t}{f}")).unwrap());
         }
         assert_eq!(ix.files_of_page("P").len(), 3);
-        for f in [
-            "thread.md",
-            "20261127-070900-0001.md",
-            "20261127-070901-0002.md",
-        ] {
+        for f in ["thread.md", "20261127-070900-0001.md", "20261127-070901-0002.md"] {
             ix.remove(&parse_file(&format!("{t}{f}")).unwrap());
         }
         assert!(ix.threads.is_empty() && ix.by_page.is_empty());

@@ -128,10 +128,7 @@ impl Field {
     /// The option `s` stands for, matched without regard to case.
     pub fn option(&self, s: &str) -> Option<&str> {
         let s = s.trim();
-        self.options
-            .iter()
-            .find(|o| o.eq_ignore_ascii_case(s))
-            .map(String::as_str)
+        self.options.iter().find(|o| o.eq_ignore_ascii_case(s)).map(String::as_str)
     }
 
     /// A form input as a front matter value; `None` when left empty.
@@ -190,9 +187,7 @@ fn number_value(n: f64) -> Value {
     if n.fract() == 0.0 && n.abs() < 9e15 {
         Value::from(n as i64)
     } else {
-        serde_json::Number::from_f64(n)
-            .map(Value::Number)
-            .unwrap_or(Value::Null)
+        serde_json::Number::from_f64(n).map(Value::Number).unwrap_or(Value::Null)
     }
 }
 
@@ -212,10 +207,7 @@ pub fn parse_number(s: &str) -> Option<f64> {
             return None;
         }
     }
-    let digits: String = int
-        .chars()
-        .filter(|c| !matches!(c, ',' | '_' | ' '))
-        .collect();
+    let digits: String = int.chars().filter(|c| !matches!(c, ',' | '_' | ' ')).collect();
     let mut text = digits;
     if let Some(f) = frac {
         text.push('.');
@@ -252,10 +244,8 @@ pub fn parse_money(s: &str) -> Option<f64> {
     };
     let owned = strip_code(t);
     t = owned.as_str();
-    let t = t
-        .trim_start_matches(['$', '€', '£', '¥'])
-        .trim_end_matches(['$', '€', '£', '¥'])
-        .trim();
+    let t =
+        t.trim_start_matches(['$', '€', '£', '¥']).trim_end_matches(['$', '€', '£', '¥']).trim();
     let (num, factor) = match t.char_indices().last() {
         Some((i, 'k' | 'K')) => (&t[..i], 1e3),
         Some((i, 'm' | 'M')) => (&t[..i], 1e6),
@@ -274,12 +264,7 @@ pub fn parse_date(s: &str) -> Option<(i32, u32, u32)> {
     let y: i32 = s[..4].parse().ok()?;
     let m: u32 = s[5..7].parse().ok()?;
     let d: u32 = s[8..].parse().ok()?;
-    if !s[..4]
-        .bytes()
-        .chain(s[5..7].bytes())
-        .chain(s[8..].bytes())
-        .all(|c| c.is_ascii_digit())
-    {
+    if !s[..4].bytes().chain(s[5..7].bytes()).chain(s[8..].bytes()).all(|c| c.is_ascii_digit()) {
         return None;
     }
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
@@ -310,17 +295,7 @@ mod tests {
         ] {
             assert_eq!(parse_money(s), Some(n), "{s}");
         }
-        for s in [
-            "",
-            "lots",
-            "1,5",
-            "12,34,567",
-            "$",
-            "k",
-            "1.2.3",
-            "NaN",
-            "inf",
-        ] {
+        for s in ["", "lots", "1,5", "12,34,567", "$", "k", "1.2.3", "NaN", "inf"] {
             assert_eq!(parse_money(s), None, "{s}");
         }
         assert_eq!(parse_number("1_000.5"), Some(1000.5));

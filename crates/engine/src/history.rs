@@ -43,10 +43,7 @@ impl Engine {
         }
         let mut entries = self.inner.store.file_history(&path.file(), limit)?;
         if scope.is_everything() {
-            return Ok(History {
-                entries,
-                hidden_earlier: 0,
-            });
+            return Ok(History { entries, hidden_earlier: 0 });
         }
         let hidden = |c: &CommitInfo| c.paths.first().is_some_and(|p| !scope.sees(p));
         let kept = entries.iter().position(hidden).unwrap_or(entries.len());
@@ -56,22 +53,15 @@ impl Engine {
             if c.paths.get(1).is_some_and(|old| !scope.sees(old)) {
                 c.paths.truncate(1);
                 c.summary = "Moved here from a folder you cannot read".to_string();
-            } else if !scope.sees_all(
-                self.inner
-                    .store
-                    .changed_files(&c.revision)?
-                    .iter()
-                    .map(String::as_str),
-            ) {
+            } else if !scope
+                .sees_all(self.inner.store.changed_files(&c.revision)?.iter().map(String::as_str))
+            {
                 // The commit also changed files the reader may not see, which its message
                 // may name (a move into a hidden folder, say): as recent changes show it.
                 c.summary = "Changed this page (and files in folders you cannot read)".to_string();
             }
         }
-        Ok(History {
-            entries,
-            hidden_earlier,
-        })
+        Ok(History { entries, hidden_earlier })
     }
 
     /// Unified diff of the page between two revisions (the page absent at one is an empty text).
@@ -118,11 +108,8 @@ impl Engine {
                     page == folder || page.starts_with(&format!("{folder}/"))
                 })
         };
-        let by = |c: &CommitInfo| {
-            author
-                .as_ref()
-                .is_none_or(|a| c.author.name.to_lowercase() == *a)
-        };
+        let by =
+            |c: &CommitInfo| author.as_ref().is_none_or(|a| c.author.name.to_lowercase() == *a);
         if folder.is_empty() && author.is_none() && scope.is_everything() {
             return self.inner.store.log(limit, skip);
         }
@@ -219,11 +206,7 @@ impl Engine {
             }
         }
         comments.sort_by_key(|c| std::cmp::Reverse(c.0));
-        out.comments = comments
-            .into_iter()
-            .take(limit)
-            .map(|(_, t, c)| (t, c))
-            .collect();
+        out.comments = comments.into_iter().take(limit).map(|(_, t, c)| (t, c)).collect();
         Ok(out)
     }
 }

@@ -32,14 +32,7 @@ impl Engine {
         author: &Author,
         progress: Option<&Progress>,
     ) -> Result<ImportReport> {
-        self.import_with_links(
-            src,
-            prefix,
-            message,
-            author,
-            progress,
-            &LinkPrefixes::default(),
-        )
+        self.import_with_links(src, prefix, message, author, progress, &LinkPrefixes::default())
     }
 
     /// Like [`Engine::import`], and adds `links` to the wiki's link prefixes
@@ -73,22 +66,14 @@ impl Engine {
             let full = src.join(rel);
             let target = prefix.join(rel);
             if PagePath::parse(&target).is_err() {
-                report
-                    .skipped
-                    .push((rel.clone(), "not a valid wiki path".into()));
+                report.skipped.push((rel.clone(), "not a valid wiki path".into()));
                 continue;
             }
             let size = std::fs::metadata(&full).map(|m| m.len()).unwrap_or(0);
             let is_page = rel.ends_with(".md");
-            let limit = if is_page {
-                self.max_page_bytes() as u64
-            } else {
-                MAX_ATTACHMENT
-            };
+            let limit = if is_page { self.max_page_bytes() as u64 } else { MAX_ATTACHMENT };
             if size > limit {
-                report
-                    .skipped
-                    .push((rel.clone(), format!("larger than {limit} bytes")));
+                report.skipped.push((rel.clone(), format!("larger than {limit} bytes")));
                 continue;
             }
             let content = std::fs::read(&full)
@@ -102,10 +87,7 @@ impl Engine {
             } else {
                 report.attachments += 1;
             }
-            changes.push(Change::Put {
-                path: target,
-                content,
-            });
+            changes.push(Change::Put { path: target, content });
         }
         if let Some(p) = progress {
             p(total, total);
@@ -117,9 +99,7 @@ impl Engine {
             format!(
                 "Import {} pages from {}",
                 report.pages,
-                src.file_name()
-                    .and_then(|n| n.to_str())
-                    .unwrap_or("a folder")
+                src.file_name().and_then(|n| n.to_str()).unwrap_or("a folder")
             )
         } else {
             message.trim().to_string()
@@ -145,19 +125,17 @@ fn collect(dir: &Path, rel: &str, out: &mut Vec<String>, report: &mut ImportRepo
             entry.map_err(|e| Error::invalid(format!("cannot read {}: {e}", dir.display())))?;
         let name = entry.file_name();
         let Some(name) = name.to_str() else {
-            report.skipped.push((
-                format!("{rel}{}", name.to_string_lossy()),
-                "name is not UTF-8".into(),
-            ));
+            report
+                .skipped
+                .push((format!("{rel}{}", name.to_string_lossy()), "name is not UTF-8".into()));
             continue;
         };
         if name.starts_with('.') {
             continue;
         }
         let path = format!("{rel}{name}");
-        let ft = entry
-            .file_type()
-            .map_err(|e| Error::invalid(format!("cannot read {path}: {e}")))?;
+        let ft =
+            entry.file_type().map_err(|e| Error::invalid(format!("cannot read {path}: {e}")))?;
         if ft.is_symlink() {
             report.skipped.push((path, "symbolic link".into()));
         } else if ft.is_dir() {

@@ -15,14 +15,8 @@ const BATCH_WINDOW: std::time::Duration = std::time::Duration::from_millis(300);
 const QUIET: std::time::Duration = std::time::Duration::from_millis(60);
 
 pub(crate) enum Job {
-    Update {
-        revision: Revision,
-        deltas: Vec<FileDelta>,
-    },
-    Rebuild {
-        revision: Revision,
-        progress: Option<crate::Progress>,
-    },
+    Update { revision: Revision, deltas: Vec<FileDelta> },
+    Rebuild { revision: Revision, progress: Option<crate::Progress> },
     Flush(Sender<()>),
     Stop,
 }
@@ -50,10 +44,7 @@ pub(crate) fn start(inner: Weak<Inner>) -> Handle {
         .name("casebook-indexer".into())
         .spawn(move || run(inner, rx))
         .expect("spawn the indexer thread");
-    Handle {
-        tx,
-        thread: Some(thread),
-    }
+    Handle { tx, thread: Some(thread) }
 }
 
 fn run(inner: Weak<Inner>, rx: Receiver<Job>) {
@@ -64,10 +55,7 @@ fn run(inner: Weak<Inner>, rx: Receiver<Job>) {
         // one second in which a save must become searchable; a flush cuts it short.
         let started = std::time::Instant::now();
         loop {
-            if jobs
-                .iter()
-                .any(|j| matches!(j, Job::Flush(_) | Job::Stop | Job::Rebuild { .. }))
-            {
+            if jobs.iter().any(|j| matches!(j, Job::Flush(_) | Job::Stop | Job::Rebuild { .. })) {
                 break;
             }
             let left = BATCH_WINDOW.saturating_sub(started.elapsed());
@@ -94,28 +82,21 @@ fn run(inner: Weak<Inner>, rx: Receiver<Job>) {
                     if let Err(e) = rebuild(&inner, &revision, progress.as_deref()) {
                         tracing::error!(error = %e, "rebuilding the search index failed");
                     }
-                    inner
-                        .rebuilding
-                        .store(false, std::sync::atomic::Ordering::SeqCst);
-                    inner
-                        .pending
-                        .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                    inner.rebuilding.store(false, std::sync::atomic::Ordering::SeqCst);
+                    inner.pending.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
                 }
                 Job::Flush(tx) => {
                     apply(&inner, std::mem::take(&mut pending));
-                    inner.pending.fetch_sub(
-                        std::mem::take(&mut done),
-                        std::sync::atomic::Ordering::SeqCst,
-                    );
+                    inner
+                        .pending
+                        .fetch_sub(std::mem::take(&mut done), std::sync::atomic::Ordering::SeqCst);
                     flushes.push(tx);
                 }
                 Job::Stop => stop = true,
             }
         }
         apply(&inner, pending);
-        inner
-            .pending
-            .fetch_sub(done, std::sync::atomic::Ordering::SeqCst);
+        inner.pending.fetch_sub(done, std::sync::atomic::Ordering::SeqCst);
         for f in flushes {
             let _ = f.send(());
         }
@@ -173,11 +154,7 @@ fn apply(inner: &Inner, batches: Vec<(Revision, Vec<FileDelta>)>) {
             present_pages.push(page);
         }
     }
-    let hook = inner
-        .progress
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .take();
+    let hook = inner.progress.lock().unwrap_or_else(|e| e.into_inner()).take();
     let started = std::time::Instant::now();
     // A large batch is committed in parts as the index it was before: after a crash in between,
     // the whole batch is applied again, which is harmless.
@@ -229,18 +206,12 @@ fn doc_for(inner: &Inner, page: &PagePath) -> Option<IndexDoc> {
     };
     Some(IndexDoc {
         path: page.as_str().to_string(),
-        title: rendered
-            .title
-            .clone()
-            .unwrap_or_else(|| page.name().to_string()),
+        title: rendered.title.clone().unwrap_or_else(|| page.name().to_string()),
         headings: rendered.headings.iter().map(|h| h.text.clone()).collect(),
         body: rendered.text,
         tags: rendered.tags,
         kind: "page".into(),
-        author: last
-            .as_ref()
-            .map(|c| c.author.name.clone())
-            .unwrap_or_default(),
+        author: last.as_ref().map(|c| c.author.name.clone()).unwrap_or_default(),
         updated: last.as_ref().map(|c| c.date.seconds).unwrap_or(0),
         links: rendered.links.into_iter().map(|l| l.path).collect(),
         fields: rendered.front_matter.0,
@@ -266,10 +237,7 @@ fn past_doc_for(
     let commit = inner.store.commit_info(at).ok();
     Some(IndexDoc {
         path: page.as_str().to_string(),
-        title: rendered
-            .title
-            .clone()
-            .unwrap_or_else(|| page.name().to_string()),
+        title: rendered.title.clone().unwrap_or_else(|| page.name().to_string()),
         headings: rendered.headings.iter().map(|h| h.text.clone()).collect(),
         body: rendered.text,
         tags: rendered.tags,
@@ -291,10 +259,7 @@ fn rebuild(
     inner.search.clear()?;
     let pages: Vec<PagePath> = {
         let snap = inner.snap.read().unwrap_or_else(|e| e.into_inner());
-        snap.pages
-            .keys()
-            .filter_map(|p| PagePath::parse(p).ok())
-            .collect()
+        snap.pages.keys().filter_map(|p| PagePath::parse(p).ok()).collect()
     };
     // Committed in parts with no revision: after a crash in between, the index is rebuilt.
     stage_pages(inner, &pages, progress, "")?;
@@ -305,11 +270,7 @@ fn rebuild(
     let n = pages.len() + threads.len();
     inner.search.stage_new(thread_docs(inner, threads))?;
     inner.search.commit_at(revision.as_str())?;
-    tracing::info!(
-        pages = n,
-        took_ms = started.elapsed().as_millis() as u64,
-        "search index built"
-    );
+    tracing::info!(pages = n, took_ms = started.elapsed().as_millis() as u64, "search index built");
     Ok(())
 }
 
@@ -364,10 +325,7 @@ fn build_docs(
 ) -> Vec<IndexDoc> {
     let total = pages.len() as u64;
     let done = std::sync::atomic::AtomicU64::new(0);
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(4);
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(4);
     let chunk = pages.len().div_ceil(threads).max(1);
     if pages.len() < 64 {
         let docs = pages.iter().filter_map(|p| doc_for(inner, p)).collect();
@@ -399,10 +357,7 @@ fn build_docs(
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
     });
     docs
 }

@@ -67,12 +67,7 @@ pub(crate) fn link_context<'a>(
     page: &'a str,
     pages: &'a dyn casebook_markdown::Pages,
 ) -> Context<'a> {
-    Context {
-        page,
-        pages,
-        view_prefix: VIEW_PREFIX,
-        edit_prefix: EDIT_PREFIX,
-    }
+    Context { page, pages, view_prefix: VIEW_PREFIX, edit_prefix: EDIT_PREFIX }
 }
 
 /// The starter content, compiled in from the project's `content/` folder.
@@ -118,9 +113,7 @@ pub struct Engine {
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine")
-            .field("repo", &self.inner.store.path())
-            .finish()
+        f.debug_struct("Engine").field("repo", &self.inner.store.path()).finish()
     }
 }
 
@@ -176,10 +169,7 @@ impl Engine {
             tracing::info!(repo = %opts.repo.display(), "created a new wiki repository with the starter content");
         }
         std::fs::create_dir_all(&opts.data).map_err(|e| {
-            Error::unavailable(format!(
-                "cannot create the data dir {}: {e}",
-                opts.data.display()
-            ))
+            Error::unavailable(format!("cannot create the data dir {}: {e}", opts.data.display()))
         })?;
         let (search, rebuilt) =
             SearchIndex::open_with_language(&opts.data.join("index"), opts.search_language)?;
@@ -204,11 +194,7 @@ impl Engine {
         let engine = Engine { inner };
         engine.load_head()?;
         let handle = indexer::start(Arc::downgrade(&engine.inner));
-        *engine
-            .inner
-            .indexer
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = Some(handle);
+        *engine.inner.indexer.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle);
         if catch_up_index {
             engine.catch_up_index(rebuilt)?;
         }
@@ -217,12 +203,7 @@ impl Engine {
 
     /// The commit the wiki shows now.
     pub fn head(&self) -> Option<Revision> {
-        self.inner
-            .snap
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .head
-            .clone()
+        self.inner.snap.read().unwrap_or_else(|e| e.into_inner()).head.clone()
     }
 
     pub fn repo_path(&self) -> &Path {
@@ -255,14 +236,8 @@ impl Engine {
     /// Checks that the repository and the index can be read.
     pub fn health(&self) -> Result<()> {
         self.inner.store.head()?;
-        if self
-            .inner
-            .rebuilding
-            .load(std::sync::atomic::Ordering::SeqCst)
-        {
-            return Err(Error::unavailable(
-                "building the search index; ready in a moment",
-            ));
+        if self.inner.rebuilding.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(Error::unavailable("building the search index; ready in a moment"));
         }
         let _ = self.inner.search.num_docs();
         Ok(())

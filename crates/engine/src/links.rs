@@ -28,9 +28,7 @@ pub fn parse(text: &str) -> Result<LinkPrefixes> {
 
 /// The file's text for these prefixes.
 pub fn to_text(prefixes: &LinkPrefixes) -> String {
-    let file = LinksFile {
-        prefixes: prefixes.pairs().collect(),
-    };
+    let file = LinksFile { prefixes: prefixes.pairs().collect() };
     let body = toml::to_string(&file).unwrap_or_default();
     format!(
         "# Site-absolute link prefixes of imported pages and the wiki folders they stand for:\n\
@@ -99,11 +97,7 @@ impl Engine {
             };
             let text = String::from_utf8_lossy(&bytes);
             if needles.iter().any(|n| text.contains(n.as_str())) {
-                extra.push(FileDelta {
-                    path: file,
-                    old: Some(blob),
-                    new: Some(blob),
-                });
+                extra.push(FileDelta { path: file, old: Some(blob), new: Some(blob) });
             }
         }
         {

@@ -99,10 +99,7 @@ impl Engine {
         let mut rendered = self.render_cached(path, blob, &markdown);
         // The shared rendering shows every link as it is; one into a folder the reader may not
         // see is rendered again for this reader (rarely: only such pages, for such readers).
-        let links_hidden = rendered
-            .links
-            .iter()
-            .any(|l| l.exists && !scope.sees(&l.path));
+        let links_hidden = rendered.links.iter().any(|l| l.exists && !scope.sees(&l.path));
         if links_hidden {
             rendered = Arc::new(self.render_for(path, &markdown, scope));
         }
@@ -113,10 +110,7 @@ impl Engine {
             self.last_change(path)
         };
         Ok(Page {
-            title: rendered
-                .title
-                .clone()
-                .unwrap_or_else(|| path.name().to_string()),
+            title: rendered.title.clone().unwrap_or_else(|| path.name().to_string()),
             path: path.clone(),
             markdown,
             rendered,
@@ -142,13 +136,8 @@ impl Engine {
         let snap = self.snapshot();
         let generation = snap.generation;
         let key = (path.as_str().to_string(), blob);
-        if let Some((g, r)) = self
-            .inner
-            .cache
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .pages
-            .get(&key)
+        if let Some((g, r)) =
+            self.inner.cache.lock().unwrap_or_else(|e| e.into_inner()).pages.get(&key)
             && *g == generation
         {
             return r.clone();
@@ -163,9 +152,7 @@ impl Engine {
             cache.bytes = 0;
         }
         if let Some((_, old)) = cache.pages.insert(key, (generation, rendered.clone())) {
-            cache.bytes = cache
-                .bytes
-                .saturating_sub(old.html.len() + old.text.len() + 256);
+            cache.bytes = cache.bytes.saturating_sub(old.html.len() + old.text.len() + 256);
         }
         cache.bytes += size;
         rendered
@@ -195,8 +182,7 @@ impl Engine {
         let found = Arc::new(found);
         let mut snap = self.inner.snap.write().unwrap_or_else(|e| e.into_inner());
         if snap.pages.contains_key(path.as_str()) {
-            snap.last_change
-                .insert(path.as_str().to_string(), found.clone());
+            snap.last_change.insert(path.as_str().to_string(), found.clone());
         }
         Some(found)
     }
@@ -204,12 +190,7 @@ impl Engine {
     /// The newest commit at or before `at` that changed the file (a walk back from `at`, not
     /// from the head, bounded like every history walk).
     fn last_change_at(&self, file: &str, at: &Revision) -> Result<Option<Arc<CommitInfo>>> {
-        Ok(self
-            .inner
-            .store
-            .file_history_at(at, file, 1)?
-            .pop()
-            .map(Arc::new))
+        Ok(self.inner.store.file_history_at(at, file, 1)?.pop().map(Arc::new))
     }
 
     /// A file at the head (an attachment), for serving as it is: read when it is small,
@@ -221,15 +202,9 @@ impl Engine {
         };
         let size = self.inner.store.blob_size(blob)?;
         if size > ATTACHMENT_READ_MAX as u64 {
-            return Ok(Some(Attachment::Large {
-                blob: blob.hex(),
-                size,
-            }));
+            return Ok(Some(Attachment::Large { blob: blob.hex(), size }));
         }
-        self.inner
-            .store
-            .blob(blob, ATTACHMENT_READ_MAX)
-            .map(|b| Some(Attachment::Read(b)))
+        self.inner.store.blob(blob, ATTACHMENT_READ_MAX).map(|b| Some(Attachment::Read(b)))
     }
 }
 

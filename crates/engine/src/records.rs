@@ -58,10 +58,7 @@ impl Engine {
     /// The type a page's front matter names and what does not fit it.
     pub fn check_type(&self, fm: &FrontMatter) -> TypeCheck {
         let (page_type, warnings) = self.types().check(fm);
-        TypeCheck {
-            page_type,
-            warnings,
-        }
+        TypeCheck { page_type, warnings }
     }
 
     /// The text a new page of `t` starts from: its template page (if `scope` sees it) without
@@ -70,9 +67,7 @@ impl Engine {
         if let Some(tpl) = t.template.as_deref().and_then(|p| PagePath::parse(p).ok())
             && let Ok(page) = self.page(&tpl, None, scope)
         {
-            return casebook_markdown::split_front_matter(&page.markdown)
-                .1
-                .to_string();
+            return casebook_markdown::split_front_matter(&page.markdown).1.to_string();
         }
         t.body.clone().unwrap_or_default()
     }
@@ -120,10 +115,7 @@ impl Engine {
                 return Err(Error::conflict(format!("a page {path} exists already")).into());
             }
             w.commit(
-                &[Change::Put {
-                    path: file.clone(),
-                    content: text.clone().into_bytes(),
-                }],
+                &[Change::Put { path: file.clone(), content: text.clone().into_bytes() }],
                 r.author,
                 &message,
             )
@@ -158,10 +150,7 @@ impl RecordQuery {
     /// Values are trimmed; empty ones are left out, and a page that is not a number is the
     /// first.
     pub fn from_params(pairs: impl IntoIterator<Item = (String, String)>) -> RecordQuery {
-        let mut q = RecordQuery {
-            page: 1,
-            ..RecordQuery::default()
-        };
+        let mut q = RecordQuery { page: 1, ..RecordQuery::default() };
         for (name, value) in pairs {
             let value = value.trim();
             if value.is_empty() {
@@ -282,17 +271,10 @@ impl Record {
                 })
                 .filter(|s| !s.is_empty())
                 .collect(),
-            Some(Value::String(s)) if s.contains(',') => s
-                .split(',')
-                .map(|s| s.trim().to_lowercase())
-                .filter(|s| !s.is_empty())
-                .collect(),
-            _ => self
-                .fields
-                .text(key)
-                .map(|v| v.to_lowercase())
-                .into_iter()
-                .collect(),
+            Some(Value::String(s)) if s.contains(',') => {
+                s.split(',').map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty()).collect()
+            }
+            _ => self.fields.text(key).map(|v| v.to_lowercase()).into_iter().collect(),
         }
     }
 
@@ -351,25 +333,19 @@ fn conditions<'a>(t: &'a PageType, q: &RecordQuery) -> Vec<(&'a Field, Cond)> {
 
 /// Whether a record passes every filter, leaving out the field `except`.
 fn passes(r: &Record, conds: &[(&Field, Cond)], except: Option<&str>) -> bool {
-    conds
-        .iter()
-        .filter(|(f, _)| Some(f.key.as_str()) != except)
-        .all(|(f, cond)| match cond {
-            Cond::Range(min, max) => {
-                let n = r.number(f);
-                min.is_none_or(|m| n.is_some_and(|n| n >= m))
-                    && max.is_none_or(|m| n.is_some_and(|n| n <= m))
-            }
-            Cond::Span(from, to) => {
-                let d = r.date(&f.key);
-                from.as_deref()
-                    .is_none_or(|m| d.as_deref().is_some_and(|d| d >= m))
-                    && to
-                        .as_deref()
-                        .is_none_or(|m| d.as_deref().is_some_and(|d| d <= m))
-            }
-            Cond::Value(want) => r.values(&f.key).contains(want),
-        })
+    conds.iter().filter(|(f, _)| Some(f.key.as_str()) != except).all(|(f, cond)| match cond {
+        Cond::Range(min, max) => {
+            let n = r.number(f);
+            min.is_none_or(|m| n.is_some_and(|n| n >= m))
+                && max.is_none_or(|m| n.is_some_and(|n| n <= m))
+        }
+        Cond::Span(from, to) => {
+            let d = r.date(&f.key);
+            from.as_deref().is_none_or(|m| d.as_deref().is_some_and(|d| d >= m))
+                && to.as_deref().is_none_or(|m| d.as_deref().is_some_and(|d| d <= m))
+        }
+        Cond::Value(want) => r.values(&f.key).contains(want),
+    })
 }
 
 /// The facets of `t` over `all`, each value counted over the records passing the other
@@ -411,11 +387,7 @@ fn facets(
                 mode,
                 values: counts
                     .into_iter()
-                    .map(|(value, count)| FacetCount {
-                        active: value == active,
-                        value,
-                        count,
-                    })
+                    .map(|(value, count)| FacetCount { active: value == active, value, count })
                     .collect(),
                 low: end(low),
                 high: end(high),
@@ -433,10 +405,8 @@ fn order(t: &PageType, sort: &str, shown: &mut Vec<&Record>) {
     };
     match t.field(sort) {
         Some(f) if matches!(f.kind, FieldKind::Money | FieldKind::Number) => {
-            let mut keyed: Vec<(f64, &Record)> = shown
-                .iter()
-                .map(|r| (r.number(f).unwrap_or(f64::MIN), *r))
-                .collect();
+            let mut keyed: Vec<(f64, &Record)> =
+                shown.iter().map(|r| (r.number(f).unwrap_or(f64::MIN), *r)).collect();
             keyed.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.title.cmp(&b.1.title)));
             *shown = keyed.into_iter().map(|(_, r)| r).collect();
         }
@@ -445,11 +415,9 @@ fn order(t: &PageType, sort: &str, shown: &mut Vec<&Record>) {
         // By the first date field, newest first; else by last change.
         _ => match first_date {
             Some(f) => by_date(shown, f),
-            None => shown.sort_by(|a, b| {
-                b.updated
-                    .cmp(&a.updated)
-                    .then_with(|| a.title.cmp(&b.title))
-            }),
+            None => {
+                shown.sort_by(|a, b| b.updated.cmp(&a.updated).then_with(|| a.title.cmp(&b.title)))
+            }
         },
     }
 }
@@ -473,9 +441,7 @@ impl Engine {
             .filter(|(p, _)| scope.sees(p))
             .filter(|(p, _)| !p.starts_with("templates/") && !templates.contains(p.as_str()))
             .filter(|(_, m)| {
-                m.page_type
-                    .as_deref()
-                    .is_some_and(|t| t.eq_ignore_ascii_case(page_type))
+                m.page_type.as_deref().is_some_and(|t| t.eq_ignore_ascii_case(page_type))
             })
             .map(|(p, m)| Record {
                 path: p.clone(),
@@ -510,9 +476,7 @@ impl Engine {
                 fields: Vec::new(),
             }),
             (None, None) => {
-                return Err(Error::not_found(format!(
-                    "there is no page type {type_name}"
-                )));
+                return Err(Error::not_found(format!("there is no page type {type_name}")));
             }
         };
         let query = query.resolved(&t);
@@ -521,10 +485,8 @@ impl Engine {
         let facets = facets(&t, &query, &conds, &all);
         let mut shown: Vec<&Record> = all.iter().filter(|r| passes(r, &conds, None)).collect();
         let first_date = t.fields.iter().find(|f| f.kind == FieldKind::Date);
-        let first_amount = t
-            .fields
-            .iter()
-            .find(|f| matches!(f.kind, FieldKind::Money | FieldKind::Number));
+        let first_amount =
+            t.fields.iter().find(|f| matches!(f.kind, FieldKind::Money | FieldKind::Number));
         let sort = match query.sort.as_deref().unwrap_or("") {
             "size" => first_amount.map(|f| f.key.as_str()).unwrap_or(""),
             s => s,

@@ -115,12 +115,7 @@ impl Engine {
         for _ in 0..SAVE_PLANS {
             let head = store.head()?;
             let plan = plan_save(&req, &file, head.as_ref(), store, MERGE_LINES, max)?;
-            let SavePlan::Write {
-                against,
-                text,
-                merged,
-            } = plan
-            else {
+            let SavePlan::Write { against, text, merged } = plan else {
                 // Nothing to write: the answer holds for this head, which the engine catches
                 // up with, as it would have after taking the writer.
                 self.sync()?;
@@ -164,16 +159,10 @@ impl Engine {
                             base,
                             theirs,
                             reason: ConflictReason::TooLarge { lines, .. },
-                        } if lines <= MERGE_LINES => SavePlan::Conflict {
-                            base,
-                            theirs,
-                            reason: ConflictReason::Busy,
-                        },
-                        SavePlan::Write {
-                            against,
-                            text,
-                            merged,
-                        } => SavePlan::Committed {
+                        } if lines <= MERGE_LINES => {
+                            SavePlan::Conflict { base, theirs, reason: ConflictReason::Busy }
+                        }
+                        SavePlan::Write { against, text, merged } => SavePlan::Committed {
                             rev: self.commit_page(w, &req, &file, &text, against.is_none())?,
                             merged,
                             created: against.is_none(),
@@ -184,11 +173,7 @@ impl Engine {
             })?,
         };
         match plan {
-            SavePlan::Committed {
-                rev,
-                merged,
-                created,
-            } => Ok(SaveOutcome::Saved {
+            SavePlan::Committed { rev, merged, created } => Ok(SaveOutcome::Saved {
                 path: req.path.clone(),
                 revision: rev,
                 merged,
@@ -206,11 +191,7 @@ impl Engine {
                 created: false,
                 unchanged: true,
             }),
-            SavePlan::Conflict {
-                base,
-                theirs,
-                reason,
-            } => Ok(SaveOutcome::Conflict {
+            SavePlan::Conflict { base, theirs, reason } => Ok(SaveOutcome::Conflict {
                 base,
                 theirs,
                 yours: req.markdown.to_string(),
@@ -236,15 +217,9 @@ impl Engine {
         text: &str,
         created: bool,
     ) -> std::result::Result<Revision, CommitError> {
-        let message = default_message(
-            req.message,
-            if created { "Create" } else { "Update" },
-            req.path,
-        );
-        let change = Change::Put {
-            path: file.to_string(),
-            content: text.as_bytes().to_vec(),
-        };
+        let message =
+            default_message(req.message, if created { "Create" } else { "Update" }, req.path);
+        let change = Change::Put { path: file.to_string(), content: text.as_bytes().to_vec() };
         w.commit(&[change], req.author, &message)
     }
 
@@ -253,18 +228,9 @@ impl Engine {
         let old = self.page(path, Some(rev), &ReadScope::everything())?;
         let message = format!(
             "Revert {path} to {}",
-            old.revision
-                .as_ref()
-                .map(|r| r.short())
-                .unwrap_or(rev.short())
+            old.revision.as_ref().map(|r| r.short()).unwrap_or(rev.short())
         );
-        self.save(Save {
-            path,
-            markdown: &old.markdown,
-            message: &message,
-            base: None,
-            author,
-        })
+        self.save(Save { path, markdown: &old.markdown, message: &message, base: None, author })
     }
 }
 
@@ -279,25 +245,13 @@ const LOCKED_MERGE_LINES: usize = 1_000;
 /// What a save does, worked out from the page at one head.
 enum SavePlan {
     /// Write `text` over the page whose blob at the head is `against` (`None`: no page).
-    Write {
-        against: Option<BlobId>,
-        text: String,
-        merged: bool,
-    },
+    Write { against: Option<BlobId>, text: String, merged: bool },
     /// Written, with the writer held.
-    Committed {
-        rev: Revision,
-        merged: bool,
-        created: bool,
-    },
+    Committed { rev: Revision, merged: bool, created: bool },
     /// The page has the text already.
     Unchanged { merged: bool },
     /// A person must decide.
-    Conflict {
-        base: String,
-        theirs: String,
-        reason: ConflictReason,
-    },
+    Conflict { base: String, theirs: String, reason: ConflictReason },
 }
 
 /// A page summary in `Inner::prepared`, there for as long as this lives.
@@ -309,33 +263,17 @@ struct Prepared<'a> {
 
 impl<'a> Prepared<'a> {
     fn new(engine: &'a Engine, path: &PagePath, meta: PageMeta) -> Prepared<'a> {
-        let mut prepared = engine
-            .inner
-            .prepared
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut prepared = engine.inner.prepared.lock().unwrap_or_else(|e| e.into_inner());
         let blob = meta.blob;
         prepared.push((path.as_str().to_string(), meta));
-        Prepared {
-            engine,
-            path: path.as_str().to_string(),
-            blob,
-        }
+        Prepared { engine, path: path.as_str().to_string(), blob }
     }
 }
 
 impl Drop for Prepared<'_> {
     fn drop(&mut self) {
-        let mut prepared = self
-            .engine
-            .inner
-            .prepared
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        if let Some(i) = prepared
-            .iter()
-            .position(|(p, m)| m.blob == self.blob && *p == self.path)
-        {
+        let mut prepared = self.engine.inner.prepared.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(i) = prepared.iter().position(|(p, m)| m.blob == self.blob && *p == self.path) {
             prepared.swap_remove(i);
         }
     }
@@ -398,10 +336,7 @@ fn plan_save(
         None => req.markdown.to_string(),
         Some(base) => {
             let base_blob = read.blob_at(base, file).map_err(|e| {
-                Error::invalid(format!(
-                    "the base revision is not in this wiki ({})",
-                    e.message
-                ))
+                Error::invalid(format!("the base revision is not in this wiki ({})", e.message))
             })?;
             if base_blob == against {
                 req.markdown.to_string()
@@ -450,9 +385,5 @@ fn plan_save(
     if against == Some(BlobId::of(text.as_bytes())) {
         return Ok(SavePlan::Unchanged { merged });
     }
-    Ok(SavePlan::Write {
-        against,
-        text,
-        merged,
-    })
+    Ok(SavePlan::Write { against, text, merged })
 }

@@ -102,13 +102,8 @@ impl Engine {
     /// A link from a page the reader may not see does not count: to them, the page is as
     /// orphaned as it looks.
     pub fn orphans(&self, scope: &ReadScope) -> Result<Vec<PageEntry>> {
-        let linked: std::collections::HashSet<String> = self
-            .inner
-            .search
-            .link_targets(scope)?
-            .into_iter()
-            .map(|(p, _)| p)
-            .collect();
+        let linked: std::collections::HashSet<String> =
+            self.inner.search.link_targets(scope)?.into_iter().map(|(p, _)| p).collect();
         Ok(self
             .list_pages(&FolderPath::root(), None, scope)
             .into_iter()
@@ -142,12 +137,8 @@ impl Engine {
         let index_current = self.inner.pending.load(std::sync::atomic::Ordering::SeqCst) == 0;
         let key = page.path.as_str().to_string();
         if !page.links_hidden
-            && let Some((h, r)) = self
-                .inner
-                .related
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get(&key)
+            && let Some((h, r)) =
+                self.inner.related.lock().unwrap_or_else(|e| e.into_inner()).get(&key)
             && *h == head
         {
             return Ok(r.clone());
@@ -156,12 +147,8 @@ impl Engine {
         let mut score: HashMap<String, f32> = HashMap::new();
         {
             let snap = self.snapshot();
-            let mut mine: Vec<String> = page
-                .rendered
-                .tags
-                .iter()
-                .map(|t| t.to_lowercase())
-                .collect();
+            let mut mine: Vec<String> =
+                page.rendered.tags.iter().map(|t| t.to_lowercase()).collect();
             mine.sort();
             mine.dedup();
             for t in &mine {
@@ -180,26 +167,17 @@ impl Engine {
             *score.entry(b.path).or_default() += related::LINK;
         }
         let similar =
-            self.inner
-                .search
-                .similar(me, related::SIMILAR_CANDIDATES, related::MIN_LIKENESS)?;
+            self.inner.search.similar(me, related::SIMILAR_CANDIDATES, related::MIN_LIKENESS)?;
         for s in similar {
             *score.entry(s.path).or_default() += related::LIKENESS * s.likeness;
         }
         score.remove(me);
-        let mut ranked: Vec<(String, f32)> = score
-            .into_iter()
-            .filter(|(_, s)| *s >= related::THRESHOLD)
-            .collect();
+        let mut ranked: Vec<(String, f32)> =
+            score.into_iter().filter(|(_, s)| *s >= related::THRESHOLD).collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         let out: Vec<LinkingPage> = ranked
             .into_iter()
-            .filter_map(|(p, _)| {
-                Some(LinkingPage {
-                    title: self.title_of(&p)?,
-                    path: p,
-                })
-            })
+            .filter_map(|(p, _)| Some(LinkingPage { title: self.title_of(&p)?, path: p }))
             .take(limit)
             .collect();
         if index_current

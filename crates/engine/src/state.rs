@@ -75,14 +75,9 @@ impl Snapshot {
             self.untag(&path, &old_tags);
         }
         for t in &meta.tags {
-            self.by_tag
-                .entry(t.to_lowercase())
-                .or_default()
-                .insert(path.clone());
+            self.by_tag.entry(t.to_lowercase()).or_default().insert(path.clone());
         }
-        self.by_name
-            .entry(meta.title.to_lowercase())
-            .or_insert_with(|| path.clone());
+        self.by_name.entry(meta.title.to_lowercase()).or_insert_with(|| path.clone());
         self.by_name.insert(path.to_lowercase(), path.clone());
         self.pages.insert(path, meta);
         if new {

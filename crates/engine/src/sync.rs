@@ -20,10 +20,7 @@ impl Engine {
             return Ok(());
         };
         let files = inner.store.files(&head)?;
-        let mut snap = Snapshot {
-            head: Some(head.clone()),
-            ..Snapshot::default()
-        };
+        let mut snap = Snapshot { head: Some(head.clone()), ..Snapshot::default() };
         for f in &files {
             snap.put_file(&f.path, f.blob);
             if let Some(path) = PagePath::from_file(&f.path) {
@@ -41,8 +38,7 @@ impl Engine {
             let c = Arc::new(c);
             for p in &paths {
                 if let Some(page) = PagePath::from_file(p) {
-                    snap.last_change
-                        .insert(page.as_str().to_string(), c.clone());
+                    snap.last_change.insert(page.as_str().to_string(), c.clone());
                 }
             }
         }
@@ -131,9 +127,7 @@ impl Engine {
             let c = Arc::new(c);
             for p in &paths {
                 if let Some(page) = PagePath::from_file(p) {
-                    authors
-                        .entry(page.as_str().to_string())
-                        .or_insert_with(|| c.clone());
+                    authors.entry(page.as_str().to_string()).or_insert_with(|| c.clone());
                 }
             }
         }
@@ -218,21 +212,14 @@ impl Engine {
         let mut deltas = deltas;
         let relinked = self.apply_link_prefixes(&deltas);
         deltas.extend(relinked);
-        self.send(indexer::Job::Update {
-            revision: new,
-            deltas,
-        });
+        self.send(indexer::Job::Update { revision: new, deltas });
         Ok(())
     }
 
     /// Brings the index up to the head: from the revision it records, or from scratch.
     pub(crate) fn catch_up_index(&self, rebuilt: bool) -> Result<()> {
         let head = self.head();
-        let indexed = if rebuilt {
-            None
-        } else {
-            self.inner.search.indexed_revision()
-        };
+        let indexed = if rebuilt { None } else { self.inner.search.indexed_revision() };
         let indexed = indexed.and_then(|r| Revision::parse(&r).ok());
         match (indexed, head) {
             (_, None) => Ok(()),
@@ -240,18 +227,12 @@ impl Engine {
             (Some(i), Some(h)) if self.inner.store.resolve(&i).is_ok() => {
                 let deltas = self.inner.store.changes_between(Some(&i), &h)?;
                 tracing::info!(from = %i.short(), to = %h.short(), files = deltas.len(), "catching the search index up");
-                self.send(indexer::Job::Update {
-                    revision: h,
-                    deltas,
-                });
+                self.send(indexer::Job::Update { revision: h, deltas });
                 Ok(())
             }
             (_, Some(h)) => {
                 tracing::info!(revision = %h.short(), "building the search index");
-                self.send(indexer::Job::Rebuild {
-                    revision: h,
-                    progress: None,
-                });
+                self.send(indexer::Job::Rebuild { revision: h, progress: None });
                 Ok(())
             }
         }
@@ -263,10 +244,7 @@ impl Engine {
         let Some(head) = self.head() else {
             return Ok(0);
         };
-        self.send(indexer::Job::Rebuild {
-            revision: head,
-            progress: Some(progress),
-        });
+        self.send(indexer::Job::Rebuild { revision: head, progress: Some(progress) });
         self.wait_indexed();
         Ok(self.inner.search.num_docs() as usize)
     }
@@ -283,24 +261,14 @@ impl Engine {
             }
             _ => {}
         }
-        if let Some(h) = self
-            .inner
-            .indexer
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-        {
+        if let Some(h) = self.inner.indexer.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
             h.send(job);
         }
     }
 
     /// Reports the progress of the next index update through `progress`.
     pub fn on_next_index_update(&self, progress: Progress) {
-        *self
-            .inner
-            .progress
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = Some(progress);
+        *self.inner.progress.lock().unwrap_or_else(|e| e.into_inner()) = Some(progress);
     }
 
     /// Waits until every change sent to the index so far is searchable.
@@ -313,13 +281,7 @@ impl Engine {
     /// Stops the indexer after it has finished the work it was given.
     pub fn shutdown(&self) {
         self.wait_indexed();
-        if let Some(h) = self
-            .inner
-            .indexer
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-        {
+        if let Some(h) = self.inner.indexer.lock().unwrap_or_else(|e| e.into_inner()).take() {
             h.stop();
         }
     }

@@ -30,11 +30,7 @@ pub(crate) fn parse_file(path: &str) -> Option<FileKey> {
         c if is_id(c) => Some(c.to_string()),
         _ => return None,
     };
-    Some(FileKey {
-        page: page.to_string(),
-        thread: thread.to_string(),
-        comment,
-    })
+    Some(FileKey { page: page.to_string(), thread: thread.to_string(), comment })
 }
 
 /// The folder of a thread in the repository.

@@ -67,16 +67,14 @@ fn is_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 40
         && s.starts_with(|c: char| c.is_ascii_lowercase())
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 fn is_key(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 40
         && s.starts_with(|c: char| c.is_ascii_lowercase())
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 /// `deal_type` → `Deal type`.
@@ -155,10 +153,7 @@ impl PageType {
                 FieldKind::Enum => {
                     f.options = f.options.iter().map(|o| o.trim().to_string()).collect();
                     if f.options.is_empty() {
-                        return Err(format!(
-                            "the enum field `{}` needs a list of options",
-                            f.key
-                        ));
+                        return Err(format!("the enum field `{}` needs a list of options", f.key));
                     }
                     let mut opts = std::collections::HashSet::new();
                     for o in &f.options {
@@ -189,10 +184,7 @@ impl PageType {
 
     /// What is wrong with a page's fields, one message each; empty when it fits.
     pub fn check(&self, fm: &FrontMatter) -> Vec<String> {
-        self.fields
-            .iter()
-            .filter_map(|f| f.check(fm.get(&f.key)))
-            .collect()
+        self.fields.iter().filter_map(|f| f.check(fm.get(&f.key))).collect()
     }
 
     /// Reads the form of a new page: the value of each field as it goes into the front
@@ -216,11 +208,7 @@ impl PageType {
                 }
             }
         }
-        if errors.is_empty() {
-            Ok(values)
-        } else {
-            Err(errors)
-        }
+        if errors.is_empty() { Ok(values) } else { Err(errors) }
     }
 }
 
@@ -258,21 +246,12 @@ impl TypeSet {
 
     /// Records a type file that could not be read at all.
     pub fn add_problem(&mut self, file: &str, message: String) {
-        let name = file
-            .rsplit('/')
-            .next()
-            .unwrap_or(file)
-            .trim_end_matches(".toml")
-            .to_string();
+        let name = file.rsplit('/').next().unwrap_or(file).trim_end_matches(".toml").to_string();
         self.problem(file, &name, message);
     }
 
     fn problem(&mut self, file: &str, name: &str, message: String) {
-        self.problems.push(TypeProblem {
-            file: file.to_string(),
-            name: name.to_string(),
-            message,
-        });
+        self.problems.push(TypeProblem { file: file.to_string(), name: name.to_string(), message });
     }
 
     /// The type of that name, without regard to case.
@@ -313,28 +292,20 @@ impl TypeSet {
 /// A YAML scalar for `s`: plain when that reads back as the same text, else double-quoted
 /// (a JSON string is a valid YAML double-quoted scalar).
 fn yaml_string(s: &str) -> String {
-    const WORDS: &[&str] = &[
-        "true", "false", "yes", "no", "on", "off", "null", "y", "n", "~",
-    ];
+    const WORDS: &[&str] = &["true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"];
     let plain = s.starts_with(|c: char| c.is_alphabetic())
         && !s.ends_with(' ')
-        && s.chars()
-            .all(|c| c.is_alphanumeric() || " -_.&()'/+".contains(c))
+        && s.chars().all(|c| c.is_alphanumeric() || " -_.&()'/+".contains(c))
         && !WORDS.contains(&s.to_ascii_lowercase().as_str());
-    if plain {
-        s.to_string()
-    } else {
-        serde_json::to_string(s).unwrap_or_default()
-    }
+    if plain { s.to_string() } else { serde_json::to_string(s).unwrap_or_default() }
 }
 
 fn yaml_value(v: &Value) -> String {
     match v {
         Value::String(s) => yaml_string(s),
-        Value::Array(items) => format!(
-            "[{}]",
-            items.iter().map(yaml_value).collect::<Vec<_>>().join(", ")
-        ),
+        Value::Array(items) => {
+            format!("[{}]", items.iter().map(yaml_value).collect::<Vec<_>>().join(", "))
+        }
         Value::Null => "null".into(),
         other => other.to_string(),
     }
@@ -435,40 +406,20 @@ required = true
         let cases = [
             ("x", "fields = [", "line"),
             ("x", "[[fields]]\nkey = \"a\"\nkind = \"colour\"", "colour"),
-            (
-                "x",
-                "[[fields]]\nkey = \"a\"\nkind = \"enum\"",
-                "needs a list of options",
-            ),
-            (
-                "x",
-                "[[fields]]\nkey = \"a\"\nkind = \"text\"\noptions = [\"b\"]",
-                "only enum",
-            ),
+            ("x", "[[fields]]\nkey = \"a\"\nkind = \"enum\"", "needs a list of options"),
+            ("x", "[[fields]]\nkey = \"a\"\nkind = \"text\"\noptions = [\"b\"]", "only enum"),
             (
                 "x",
                 "[[fields]]\nkey = \"a\"\nkind = \"text\"\n[[fields]]\nkey = \"a\"\nkind = \"date\"",
                 "twice",
             ),
-            (
-                "x",
-                "[[fields]]\nkey = \"title\"\nkind = \"text\"",
-                "cannot be a field",
-            ),
-            (
-                "x",
-                "[[fields]]\nkey = \"Bad Key\"\nkind = \"text\"",
-                "lowercase",
-            ),
+            ("x", "[[fields]]\nkey = \"title\"\nkind = \"text\"", "cannot be a field"),
+            ("x", "[[fields]]\nkey = \"Bad Key\"\nkind = \"text\"", "lowercase"),
             ("x", "name = \"y\"", "must agree"),
             ("Bad Name", "", "lowercase"),
             ("x", "folder = \"../up\"", "folder"),
             ("x", "colour = \"red\"", "colour"),
-            (
-                "x",
-                "[[fields]]\nkey = \"a\"\nkind = \"enum\"\noptions = [\"b\", \"B\"]",
-                "distinct",
-            ),
+            ("x", "[[fields]]\nkey = \"a\"\nkind = \"enum\"\noptions = [\"b\", \"B\"]", "distinct"),
         ];
         for (name, text, says) in cases {
             let err = PageType::parse(name, text).expect_err(text);
@@ -495,10 +446,7 @@ required = true
             "outcome: maybe\ndeal_size: lots\nclosed: 2024-02-30\ncount: many\npeople: {a: 1}\ncustomer: [a]",
         ));
         assert_eq!(w.len(), 6, "{w:?}");
-        assert!(
-            w[0].contains("`maybe`") && w[0].contains("won, lost"),
-            "{w:?}"
-        );
+        assert!(w[0].contains("`maybe`") && w[0].contains("won, lost"), "{w:?}");
         assert!(w[1].contains("not an amount"));
         assert!(w[2].contains("not a date"));
         assert!(w[3].contains("not a number"));
@@ -535,10 +483,7 @@ required = true
         bad.insert("customer".into(), " ".into());
         bad.insert("closed".into(), "31/01/2025".into());
         let errors = t.read_form(&bad).unwrap_err();
-        assert_eq!(
-            errors.keys().collect::<Vec<_>>(),
-            ["closed", "customer", "outcome"]
-        );
+        assert_eq!(errors.keys().collect::<Vec<_>>(), ["closed", "customer", "outcome"]);
     }
 
     #[test]
@@ -548,10 +493,7 @@ required = true
             ("outcome".to_string(), Value::from("won")),
             ("deal_size".to_string(), Value::from(120000)),
             ("closed".to_string(), Value::from("2025-01-31")),
-            (
-                "people".to_string(),
-                serde_json::json!(["Ann", "yes", "a, b"]),
-            ),
+            ("people".to_string(), serde_json::json!(["Ann", "yes", "a, b"])),
             ("customer".to_string(), Value::from("true")),
         ];
         let title = "Acme: \"the\" deal # 1";
@@ -566,30 +508,18 @@ required = true
         let read = FrontMatter::parse(raw.unwrap()).unwrap();
         assert_eq!(read.text("title").as_deref(), Some(title));
         assert_eq!(read.get("customer"), Some(&Value::from("true")));
-        assert_eq!(
-            read.get("people"),
-            Some(&serde_json::json!(["Ann", "yes", "a, b"]))
-        );
+        assert_eq!(read.get("people"), Some(&serde_json::json!(["Ann", "yes", "a, b"])));
         assert_eq!(read.tags(), ["x"]);
         assert!(t.check(&read).is_empty(), "{:?}", t.check(&read));
-        assert!(
-            body.starts_with(&format!("\n# {title}\n\nBody.")),
-            "{body:?}"
-        );
+        assert!(body.starts_with(&format!("\n# {title}\n\nBody.")), "{body:?}");
         let plain = new_page_text("Plain", "insight", &[], &[], "No heading.\n");
-        assert!(
-            plain.ends_with("---\n\n# Plain\n\nNo heading.\n"),
-            "{plain}"
-        );
+        assert!(plain.ends_with("---\n\n# Plain\n\nNo heading.\n"), "{plain}");
     }
 
     #[test]
     fn a_type_set_keeps_broken_files_as_problems() {
         let set = TypeSet::from_files([
-            (
-                format!("{TYPES_DIR}case-story.toml"),
-                GOOD.as_bytes().to_vec(),
-            ),
+            (format!("{TYPES_DIR}case-story.toml"), GOOD.as_bytes().to_vec()),
             (format!("{TYPES_DIR}insight.toml"), b"fields = [".to_vec()),
             (format!("{TYPES_DIR}README.md"), b"notes".to_vec()),
             (format!("{TYPES_DIR}old/x.toml"), b"".to_vec()),

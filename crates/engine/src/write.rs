@@ -83,19 +83,15 @@ impl Engine {
         let revision = self.with_writer(|w| {
             self.caught_up();
             updated.clear();
-            let head = w
-                .head()?
-                .ok_or_else(|| Error::not_found(format!("there is no page {from}")))?;
+            let head =
+                w.head()?.ok_or_else(|| Error::not_found(format!("there is no page {from}")))?;
             if w.blob_at(&head, &from.file())?.is_none() {
                 return Err(Error::not_found(format!("there is no page {from}")).into());
             }
             if w.blob_at(&head, &to.file())?.is_some() {
                 return Err(Error::conflict(format!("a page {to} exists already")).into());
             }
-            let mut changes = vec![Change::Move {
-                from: from.file(),
-                to: to.file(),
-            }];
+            let mut changes = vec![Change::Move { from: from.file(), to: to.file() }];
             changes.extend(self.discussion_changes(from, Some(to)));
             for path in &linking {
                 // A page over the limit is left as it is: it is never read.
@@ -137,9 +133,6 @@ impl Engine {
             };
             w.commit(&changes, author, &message)
         })?;
-        Ok(Moved {
-            revision,
-            updated_pages: updated,
-        })
+        Ok(Moved { revision, updated_pages: updated })
     }
 }

@@ -56,11 +56,7 @@ impl Engine {
 
 pub(crate) fn default_message(given: &str, verb: &str, path: &PagePath) -> String {
     let given = given.trim();
-    if given.is_empty() {
-        format!("{verb} {path}")
-    } else {
-        given.to_string()
-    }
+    if given.is_empty() { format!("{verb} {path}") } else { given.to_string() }
 }
 
 #[cfg(test)]
@@ -71,10 +67,7 @@ mod tests {
     use casebook_store::Change;
 
     fn put(path: &str) -> Vec<Change> {
-        vec![Change::Put {
-            path: path.to_string(),
-            content: b"# Retried\n".to_vec(),
-        }]
+        vec![Change::Put { path: path.to_string(), content: b"# Retried\n".to_vec() }]
     }
 
     #[test]

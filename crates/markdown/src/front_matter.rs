@@ -12,10 +12,7 @@ pub struct FrontMatter(pub Map<String, Value>);
 /// and the body after it; a page without a complete block is all body.
 pub fn split_front_matter(source: &str) -> (Option<&str>, &str) {
     let s = source.strip_prefix('\u{feff}').unwrap_or(source);
-    let Some(rest) = s
-        .strip_prefix("---\n")
-        .or_else(|| s.strip_prefix("---\r\n"))
-    else {
+    let Some(rest) = s.strip_prefix("---\n").or_else(|| s.strip_prefix("---\r\n")) else {
         return (None, source);
     };
     let mut offset = 0;
@@ -110,11 +107,7 @@ pub fn display_value(v: &Value) -> String {
     match v {
         Value::Null => String::new(),
         Value::String(s) => s.clone(),
-        Value::Array(items) => items
-            .iter()
-            .map(display_value)
-            .collect::<Vec<_>>()
-            .join(", "),
+        Value::Array(items) => items.iter().map(display_value).collect::<Vec<_>>().join(", "),
         Value::Object(_) => v.to_string(),
         other => other.to_string(),
     }
@@ -129,14 +122,8 @@ mod tests {
 
     #[test]
     fn splits_only_complete_blocks() {
-        assert_eq!(
-            split_front_matter("---\na: 1\n---\nbody"),
-            (Some("a: 1\n"), "body")
-        );
-        assert_eq!(
-            split_front_matter("---\r\na: 1\r\n---\r\nbody"),
-            (Some("a: 1\r\n"), "body")
-        );
+        assert_eq!(split_front_matter("---\na: 1\n---\nbody"), (Some("a: 1\n"), "body"));
+        assert_eq!(split_front_matter("---\r\na: 1\r\n---\r\nbody"), (Some("a: 1\r\n"), "body"));
         assert_eq!(split_front_matter("---\na: 1\n"), (None, "---\na: 1\n"));
         assert_eq!(split_front_matter("text\n---\n"), (None, "text\n---\n"));
     }

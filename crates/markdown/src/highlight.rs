@@ -61,9 +61,7 @@ fn highlight(code: &str, lang: &str) -> Option<String> {
         ClassStyle::SpacedPrefixed { prefix: "hl-" },
     );
     for line in LinesWithEndings::from(code) {
-        generator
-            .parse_html_for_line_which_includes_newline(line)
-            .ok()?;
+        generator.parse_html_for_line_which_includes_newline(line).ok()?;
     }
     let lang_class: String = lang
         .chars()

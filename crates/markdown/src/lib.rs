@@ -243,10 +243,7 @@ struct Body {
 fn render_body(body: &str, cx: &Context<'_>, drop_title: bool) -> Body {
     let mut events: Vec<Event<'_>> = Parser::new_ext(body, options()).collect();
     let headings = anchor_headings(&mut events);
-    let h1 = headings
-        .iter()
-        .find(|h| h.level == 1)
-        .map(|h| h.text.clone());
+    let h1 = headings.iter().find(|h| h.level == 1).map(|h| h.text.clone());
     let links = resolve_links(&mut events, cx);
     let text = plain_text(&events);
     // The page shows its title above the body; a body that opens with the same `# Title` would
@@ -254,14 +251,10 @@ fn render_body(body: &str, cx: &Context<'_>, drop_title: bool) -> Body {
     if drop_title
         && matches!(
             events.first(),
-            Some(Event::Start(Tag::Heading {
-                level: HeadingLevel::H1,
-                ..
-            }))
+            Some(Event::Start(Tag::Heading { level: HeadingLevel::H1, .. }))
         )
-        && let Some(end) = events
-            .iter()
-            .position(|e| matches!(e, Event::End(TagEnd::Heading(HeadingLevel::H1))))
+        && let Some(end) =
+            events.iter().position(|e| matches!(e, Event::End(TagEnd::Heading(HeadingLevel::H1))))
     {
         events.drain(..=end);
     }
@@ -273,14 +266,7 @@ fn render_body(body: &str, cx: &Context<'_>, drop_title: bool) -> Body {
     let events = highlight::highlight_code_blocks(events);
     let mut html = String::with_capacity(body.len() * 3 / 2);
     pulldown_cmark::html::push_html(&mut html, events.into_iter());
-    Body {
-        html: sanitize::clean(&html),
-        h1,
-        headings,
-        links,
-        text,
-        mentions: mentioned,
-    }
+    Body { html: sanitize::clean(&html), h1, headings, links, text, mentions: mentioned }
 }
 
 /// Gives every heading an id (its slug, made unique) unless the author set one with `{#id}`.
@@ -306,18 +292,10 @@ fn anchor_headings(events: &mut [Event<'_>]) -> Vec<Heading> {
                     None => slugify(&text),
                 };
                 let n = seen.entry(base.clone()).or_insert(0);
-                let unique = if *n == 0 {
-                    base.clone()
-                } else {
-                    format!("{base}-{n}")
-                };
+                let unique = if *n == 0 { base.clone() } else { format!("{base}-{n}") };
                 *n += 1;
                 *id = Some(CowStr::from(unique.clone()));
-                out.push(Heading {
-                    level: level_number(level),
-                    id: unique,
-                    text,
-                });
+                out.push(Heading { level: level_number(level), id: unique, text });
             }
             i = j;
         }
@@ -366,13 +344,7 @@ fn resolve_links(events: &mut [Event<'_>], cx: &Context<'_>) -> Vec<Link> {
         None => "",
     };
     for ev in events.iter_mut() {
-        let Event::Start(Tag::Link {
-            link_type,
-            dest_url,
-            title,
-            ..
-        }) = ev
-        else {
+        let Event::Start(Tag::Link { link_type, dest_url, title, .. }) = ev else {
             continue;
         };
         let wiki = matches!(link_type, LinkType::WikiLink { .. });
@@ -396,10 +368,7 @@ fn resolve_links(events: &mut [Event<'_>], cx: &Context<'_>) -> Vec<Link> {
         // An inline link whose destination was rewritten is rendered as a plain link now.
         *link_type = LinkType::Inline;
         if !found.iter().any(|l| l.path == target.path) {
-            found.push(Link {
-                path: target.path,
-                exists: target.exists,
-            });
+            found.push(Link { path: target.path, exists: target.exists });
         }
     }
     found
@@ -437,17 +406,11 @@ mod tests {
     #[test]
     fn mentions_are_found_where_people_write_them() {
         let names = |t: &str| -> Vec<String> {
-            mentions(t)
-                .into_iter()
-                .map(|(s, e)| t[s..e].to_string())
-                .collect()
+            mentions(t).into_iter().map(|(s, e)| t[s..e].to_string()).collect()
         };
         assert_eq!(names("@anna and @marcus.l, see."), ["@anna", "@marcus.l"]);
         assert_eq!(names("ask @bo."), ["@bo"]);
-        assert_eq!(
-            names("mail ann@example.com or @ or @@x"),
-            Vec::<String>::new()
-        );
+        assert_eq!(names("mail ann@example.com or @ or @@x"), Vec::<String>::new());
         assert_eq!(names("(@zoë)"), ["@zoë"]);
     }
 
@@ -530,10 +493,7 @@ pub fn analyze(source: &str, cx: &Context<'_>) -> Rendered {
     let mut events: Vec<Event<'_>> = Parser::new_ext(body, options()).collect();
     let headings = anchor_headings(&mut events);
     if out.title.is_none() {
-        out.title = headings
-            .iter()
-            .find(|h| h.level == 1)
-            .map(|h| h.text.clone());
+        out.title = headings.iter().find(|h| h.level == 1).map(|h| h.text.clone());
     }
     out.links = resolve_links(&mut events, cx);
     out.text = plain_text(&events);

@@ -42,11 +42,7 @@ pub fn resolve_target(
     folder: &str,
     pages: &dyn Pages,
 ) -> Option<LinkTarget> {
-    if wiki {
-        resolve_wiki(dest, folder, pages)
-    } else {
-        resolve_markdown(dest, folder, pages)
-    }
+    if wiki { resolve_wiki(dest, folder, pages) } else { resolve_markdown(dest, folder, pages) }
 }
 
 fn split_fragment(s: &str) -> (&str, Option<String>) {
@@ -65,21 +61,9 @@ fn resolve_wiki(dest: &str, folder: &str, pages: &dyn Pages) -> Option<LinkTarge
         return None;
     }
     let explicit_relative = name.starts_with("./") || name.starts_with("../");
-    let relative = if name.starts_with('/') {
-        None
-    } else {
-        join(folder, name)
-    };
-    let absolute = if explicit_relative {
-        None
-    } else {
-        normalize(name.trim_start_matches('/'))
-    };
-    let found = |path: String| LinkTarget {
-        path,
-        fragment: fragment.clone(),
-        exists: true,
-    };
+    let relative = if name.starts_with('/') { None } else { join(folder, name) };
+    let absolute = if explicit_relative { None } else { normalize(name.trim_start_matches('/')) };
+    let found = |path: String| LinkTarget { path, fragment: fragment.clone(), exists: true };
     if let Some(r) = relative.as_ref().filter(|r| pages.exists(r)) {
         return Some(found(r.clone()));
     }
@@ -89,17 +73,9 @@ fn resolve_wiki(dest: &str, folder: &str, pages: &dyn Pages) -> Option<LinkTarge
     if let Some(p) = pages.find(name.trim_start_matches('/')) {
         return Some(found(p));
     }
-    let missing = if name.contains('/') && !explicit_relative {
-        absolute
-    } else {
-        relative
-    }?;
+    let missing = if name.contains('/') && !explicit_relative { absolute } else { relative }?;
     PagePath::parse(&missing).ok()?;
-    Some(LinkTarget {
-        path: missing,
-        fragment,
-        exists: false,
-    })
+    Some(LinkTarget { path: missing, fragment, exists: false })
 }
 
 fn resolve_markdown(dest: &str, folder: &str, pages: &dyn Pages) -> Option<LinkTarget> {
@@ -109,19 +85,13 @@ fn resolve_markdown(dest: &str, folder: &str, pages: &dyn Pages) -> Option<LinkT
     }
     let (path, fragment) = split_fragment(dest);
     let path = path.split('?').next().unwrap_or("");
-    let decoded = percent_encoding::percent_decode_str(path)
-        .decode_utf8()
-        .ok()?;
+    let decoded = percent_encoding::percent_decode_str(path).decode_utf8().ok()?;
     let prefixes = pages.link_prefixes().filter(|p| !p.is_empty());
     if has_scheme(dest) {
         // A full address is a page link only through a prefix naming its site.
         let prefixes = prefixes.filter(|p| p.has_addresses())?;
         let (path, exists) = mapped(&decoded, prefixes, pages)?;
-        return exists.then_some(LinkTarget {
-            path,
-            fragment,
-            exists,
-        });
+        return exists.then_some(LinkTarget { path, fragment, exists });
     }
     let (is_md, stem) = split_md(&decoded);
     if stem.is_empty() && prefixes.is_none() {
@@ -148,11 +118,7 @@ fn resolve_markdown(dest: &str, folder: &str, pages: &dyn Pages) -> Option<LinkT
         return None;
     }
     PagePath::parse(&resolved).ok()?;
-    Some(LinkTarget {
-        path: resolved,
-        fragment,
-        exists,
-    })
+    Some(LinkTarget { path: resolved, fragment, exists })
 }
 
 /// `(is a .md link, the path without .md or trailing slashes)`.
@@ -211,13 +177,8 @@ fn has_scheme(s: &str) -> bool {
         Some(i) => {
             let scheme = &s[..i];
             !scheme.is_empty()
-                && scheme
-                    .chars()
-                    .next()
-                    .is_some_and(|c| c.is_ascii_alphabetic())
-                && scheme
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+                && scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
         }
         None => false,
     }
@@ -225,11 +186,7 @@ fn has_scheme(s: &str) -> bool {
 
 /// Joins a relative path to a folder and removes `.` and `..`; `None` when it climbs above the root.
 fn join(folder: &str, rel: &str) -> Option<String> {
-    if folder.is_empty() {
-        normalize(rel)
-    } else {
-        normalize(&format!("{folder}/{rel}"))
-    }
+    if folder.is_empty() { normalize(rel) } else { normalize(&format!("{folder}/{rel}")) }
 }
 
 fn normalize(path: &str) -> Option<String> {
@@ -243,11 +200,7 @@ fn normalize(path: &str) -> Option<String> {
             s => out.push(s),
         }
     }
-    if out.is_empty() {
-        None
-    } else {
-        Some(out.join("/"))
-    }
+    if out.is_empty() { None } else { Some(out.join("/")) }
 }
 
 /// Percent-encodes a page path for a URL, segment by segment.
@@ -275,12 +228,7 @@ pub fn rewrite_links(
     let _ = fm;
     let mut edits: Vec<(std::ops::Range<usize>, String)> = Vec::new();
     for (ev, range) in Parser::new_ext(body, crate::options()).into_offset_iter() {
-        let Event::Start(Tag::Link {
-            link_type,
-            dest_url,
-            ..
-        }) = ev
-        else {
+        let Event::Start(Tag::Link { link_type, dest_url, .. }) = ev else {
             continue;
         };
         let wiki = matches!(link_type, LinkType::WikiLink { .. });
@@ -323,11 +271,7 @@ fn rewrite_wiki(
     let at = text.find(target)?;
     let new_folder = to.rfind('/').map(|i| &to[..i]).unwrap_or("");
     let name = to.rsplit('/').next().unwrap_or(to);
-    let new = if new_folder == folder {
-        name.to_string()
-    } else {
-        to.to_string()
-    };
+    let new = if new_folder == folder { name.to_string() } else { to.to_string() };
     Some((at..at + target.len(), new))
 }
 
@@ -342,11 +286,7 @@ fn rewrite_markdown(
     let at = text.rfind(path_part)?;
     let from_segs: Vec<&str> = folder.split('/').filter(|s| !s.is_empty()).collect();
     let to_segs: Vec<&str> = to.split('/').collect();
-    let common = from_segs
-        .iter()
-        .zip(&to_segs)
-        .take_while(|(a, b)| a == b)
-        .count();
+    let common = from_segs.iter().zip(&to_segs).take_while(|(a, b)| a == b).count();
     let mut parts: Vec<String> =
         std::iter::repeat_n("..".to_string(), from_segs.len() - common).collect();
     parts.extend(to_segs[common..].iter().map(|s| {
@@ -388,21 +328,12 @@ mod tests {
 
     #[test]
     fn wiki_links_resolve_relative_absolute_then_by_title() {
-        assert_eq!(
-            wiki("Discovery Call", "sales"),
-            Some(("sales/Discovery Call".into(), true))
-        );
+        assert_eq!(wiki("Discovery Call", "sales"), Some(("sales/Discovery Call".into(), true)));
         assert_eq!(wiki("Home", "sales"), Some(("Home".into(), true)));
         assert_eq!(wiki("the home page", "x/y"), Some(("Home".into(), true)));
-        assert_eq!(
-            wiki("DISCOVERY CALL", ""),
-            Some(("sales/Discovery Call".into(), true))
-        );
+        assert_eq!(wiki("DISCOVERY CALL", ""), Some(("sales/Discovery Call".into(), true)));
         assert_eq!(wiki("Nope", "sales"), Some(("sales/Nope".into(), false)));
-        assert_eq!(
-            wiki("other/Nope", "sales"),
-            Some(("other/Nope".into(), false))
-        );
+        assert_eq!(wiki("other/Nope", "sales"), Some(("other/Nope".into(), false)));
         assert_eq!(wiki("../Home", "sales"), Some(("Home".into(), true)));
         assert_eq!(wiki("../../x", "sales"), None);
         let t = resolve_target("Home#Big Heading", true, "", &Some3).unwrap();
@@ -411,14 +342,8 @@ mod tests {
 
     #[test]
     fn markdown_links() {
-        assert_eq!(
-            md("Discovery%20Call.md", "sales"),
-            Some(("sales/Discovery Call".into(), true))
-        );
-        assert_eq!(
-            md("deep/Notes.md#x", "sales"),
-            Some(("sales/deep/Notes".into(), true))
-        );
+        assert_eq!(md("Discovery%20Call.md", "sales"), Some(("sales/Discovery Call".into(), true)));
+        assert_eq!(md("deep/Notes.md#x", "sales"), Some(("sales/deep/Notes".into(), true)));
         assert_eq!(md("../Home.md", "sales"), Some(("Home".into(), true)));
         assert_eq!(md("/Home.md", "sales/deep"), Some(("Home".into(), true)));
         assert_eq!(md("New.md", "sales"), Some(("sales/New".into(), false)));
@@ -433,10 +358,7 @@ mod tests {
     struct Site(LinkPrefixes);
     impl Pages for Site {
         fn exists(&self, p: &str) -> bool {
-            matches!(
-                p,
-                "hb/a/index.html" | "hb/a/b.html" | "handbook/x" | "jobs/j/index"
-            )
+            matches!(p, "hb/a/index.html" | "hb/a/b.html" | "handbook/x" | "jobs/j/index")
         }
         fn find(&self, _: &str) -> Option<String> {
             None
@@ -463,10 +385,7 @@ mod tests {
         assert_eq!(at("/handbook/a/b/"), found("hb/a/b.html"));
         assert_eq!(at("/handbook/a/b.html"), found("hb/a/b.html"));
         assert_eq!(at("/job-families/j/#duties"), found("jobs/j/index"));
-        assert_eq!(
-            at("https://site.example/handbook/a/#x"),
-            found("hb/a/index.html")
-        );
+        assert_eq!(at("https://site.example/handbook/a/#x"), found("hb/a/index.html"));
         // A page at the plain root path wins over the prefix.
         assert_eq!(at("/handbook/x"), found("handbook/x"));
         // Nothing there: a link to the site, left alone; a `.md` link is a missing page.

@@ -54,11 +54,7 @@ impl LinkPrefixes {
     /// The pairs as written back: `from` and `to` each with a trailing `/`.
     pub fn pairs(&self) -> impl Iterator<Item = (String, String)> + '_ {
         self.entries.iter().map(|(f, t)| {
-            let to = if t.is_empty() {
-                "/".to_string()
-            } else {
-                format!("{t}/")
-            };
+            let to = if t.is_empty() { "/".to_string() } else { format!("{t}/") };
             (format!("{f}/"), to)
         })
     }
@@ -101,10 +97,7 @@ fn check_from(from: &str) -> Result<String, String> {
     if from.chars().any(|c| c.is_whitespace() || c.is_control()) || from.contains(['#', '?']) {
         return bad("it holds a space, '#' or '?'");
     }
-    if let Some(rest) = from
-        .strip_prefix("https://")
-        .or_else(|| from.strip_prefix("http://"))
-    {
+    if let Some(rest) = from.strip_prefix("https://").or_else(|| from.strip_prefix("http://")) {
         if rest.is_empty() || rest.starts_with('/') {
             return bad("the address has no host");
         }
@@ -143,15 +136,7 @@ mod tests {
 
     #[test]
     fn bad_prefixes_and_folders_are_refused() {
-        for from in [
-            "",
-            "handbook/",
-            "//host/x",
-            "ftp://x/",
-            "https://",
-            "/a b/",
-            "/a/../b",
-        ] {
+        for from in ["", "handbook/", "//host/x", "ftp://x/", "https://", "/a b/", "/a/../b"] {
             assert!(LinkPrefixes::new([(from, "x")]).is_err(), "{from:?}");
         }
         for to in ["../x", "a/../b", ".hidden", "a//b"] {

@@ -48,10 +48,8 @@ fn builder() -> &'static ammonia::Builder<'static> {
 
 /// An element id an author may set: never one of the theme's own (`cb-…`), no odd characters.
 pub(crate) fn safe_id(id: &str) -> String {
-    let cleaned: String = id
-        .chars()
-        .filter(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
-        .collect();
+    let cleaned: String =
+        id.chars().filter(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ':')).collect();
     if cleaned.is_empty() {
         "section".into()
     } else if cleaned.starts_with("cb-") {

@@ -5,10 +5,7 @@ use casebook_markdown::{Context, Pages, render};
 struct Wiki;
 impl Pages for Wiki {
     fn exists(&self, p: &str) -> bool {
-        matches!(
-            p,
-            "Home" | "cases/Acme Renewal" | "cases/Bolt Deal" | "guide/Writing Pages"
-        )
+        matches!(p, "Home" | "cases/Acme Renewal" | "cases/Bolt Deal" | "guide/Writing Pages")
     }
     fn find(&self, name: &str) -> Option<String> {
         match name.to_lowercase().as_str() {
@@ -24,12 +21,7 @@ fn html(md: &str) -> String {
 }
 
 fn html_at(page: &str, md: &str) -> String {
-    let cx = Context {
-        page,
-        pages: &Wiki,
-        view_prefix: "/wiki/",
-        edit_prefix: "/edit/",
-    };
+    let cx = Context { page, pages: &Wiki, view_prefix: "/wiki/", edit_prefix: "/edit/" };
     render(md, &cx).html
 }
 
@@ -37,19 +29,13 @@ fn html_at(page: &str, md: &str) -> String {
 fn check(md: &str, expected: &[&str]) {
     let out = html(md);
     for e in expected {
-        assert!(
-            out.contains(e),
-            "rendering {md:?}\nexpected {e:?} in\n{out}"
-        );
+        assert!(out.contains(e), "rendering {md:?}\nexpected {e:?} in\n{out}");
     }
 }
 
 #[test]
 fn gfm() {
-    check(
-        "| a | b |\n|---|---|\n| 1 | 2 |\n",
-        &["<table>", "<th>a</th>", "<td>2</td>"],
-    );
+    check("| a | b |\n|---|---|\n| 1 | 2 |\n", &["<table>", "<th>a</th>", "<td>2</td>"]);
     check(
         "- [ ] open\n- [x] done\n",
         &[
@@ -60,10 +46,7 @@ fn gfm() {
     check("~~gone~~", &["<del>gone</del>"]);
     check(
         "Claim.[^1]\n\n[^1]: Source.\n",
-        &[
-            "class=\"footnote-reference\"",
-            "class=\"footnote-definition\"",
-        ],
+        &["class=\"footnote-reference\"", "class=\"footnote-definition\""],
     );
     check(
         "# Title\n\n## Next Steps\n\n## Next Steps\n",
@@ -74,10 +57,7 @@ fn gfm() {
 #[test]
 fn the_leading_title_is_not_repeated_in_the_body() {
     let out = html("# Title\n\nBody.\n\n# Later\n");
-    assert!(
-        !out.contains(">Title</h1>") && out.contains(">Later</h1>"),
-        "{out}"
-    );
+    assert!(!out.contains(">Title</h1>") && out.contains(">Later</h1>"), "{out}");
 }
 
 #[test]
@@ -91,34 +71,21 @@ fn wiki_links_and_relative_links() {
         &["href=\"/wiki/cases/Acme%20Renewal\"", ">the story</a>"],
     );
     check("[[Home#Big Picture]]", &["href=\"/wiki/Home#big-picture\""]);
-    check(
-        "[[Missing Page]]",
-        &["href=\"/edit/cases/Missing%20Page\"", "class=\"missing\""],
-    );
-    check(
-        "[it](Bolt%20Deal.md)",
-        &["href=\"/wiki/cases/Bolt%20Deal\""],
-    );
+    check("[[Missing Page]]", &["href=\"/edit/cases/Missing%20Page\"", "class=\"missing\""]);
+    check("[it](Bolt%20Deal.md)", &["href=\"/wiki/cases/Bolt%20Deal\""]);
     check(
         "[g](../guide/Writing%20Pages.md#tables)",
         &["href=\"/wiki/guide/Writing%20Pages#tables\""],
     );
-    check(
-        "[ext](https://example.com/x.md)",
-        &["href=\"https://example.com/x.md\""],
-    );
+    check("[ext](https://example.com/x.md)", &["href=\"https://example.com/x.md\""]);
     check("`[[Acme Renewal]]`", &["<code>[[Acme Renewal]]</code>"]);
     check("```\n[[Acme Renewal]]\n```", &["[[Acme Renewal]]"]);
 }
 
 #[test]
 fn front_matter_is_data_not_text() {
-    let cx = Context {
-        page: "cases/X",
-        pages: &Wiki,
-        view_prefix: "/wiki/",
-        edit_prefix: "/edit/",
-    };
+    let cx =
+        Context { page: "cases/X", pages: &Wiki, view_prefix: "/wiki/", edit_prefix: "/edit/" };
     let r = render(
         "---\ntitle: Acme\ntags: [retail, renewal]\noutcome: won\ndeal_size: 120000\n---\n\nBody.\n",
         &cx,
@@ -135,22 +102,13 @@ fn front_matter_is_data_not_text() {
 
 #[test]
 fn title_comes_from_the_first_h1() {
-    let cx = Context {
-        page: "X",
-        pages: &Wiki,
-        view_prefix: "/wiki/",
-        edit_prefix: "/edit/",
-    };
+    let cx = Context { page: "X", pages: &Wiki, view_prefix: "/wiki/", edit_prefix: "/edit/" };
     assert_eq!(
-        render("intro\n\n# The *Real* Title\n", &cx)
-            .title
-            .as_deref(),
+        render("intro\n\n# The *Real* Title\n", &cx).title.as_deref(),
         Some("The Real Title")
     );
     assert_eq!(
-        casebook_markdown::summary("```\n# not\n```\n# Yes\n")
-            .title
-            .as_deref(),
+        casebook_markdown::summary("```\n# not\n```\n# Yes\n").title.as_deref(),
         Some("Yes")
     );
 }
@@ -158,14 +116,8 @@ fn title_comes_from_the_first_h1() {
 #[test]
 fn code_is_highlighted_with_classes_only() {
     let out = html("```rust\nfn main() { let x = \"s\"; }\n```\n");
-    assert!(
-        out.contains("<pre class=\"hl\"><code class=\"language-rust\">"),
-        "{out}"
-    );
-    assert!(
-        out.contains("hl-keyword") || out.contains("hl-storage"),
-        "{out}"
-    );
+    assert!(out.contains("<pre class=\"hl\"><code class=\"language-rust\">"), "{out}");
+    assert!(out.contains("hl-keyword") || out.contains("hl-storage"), "{out}");
     assert!(!out.contains("style="), "{out}");
     let plain = html("```unknown-lang\n<b>x</b>\n```\n");
     assert!(plain.contains("&lt;b&gt;"), "{plain}");
@@ -236,10 +188,7 @@ fn hostile_markup_comes_out_inert() {
         for page in ["cases/Current", "Top"] {
             let out = html_at(page, payload);
             for re in &live {
-                assert!(
-                    !re.is_match(&out),
-                    "payload {payload:?} came out live:\n{out}"
-                );
+                assert!(!re.is_match(&out), "payload {payload:?} came out live:\n{out}");
             }
         }
     }
@@ -269,14 +218,8 @@ fn never_panics_on_odd_input() {
 fn rewriting_links_for_a_move() {
     use casebook_markdown::rewrite_links;
     let src = "See [[Acme Renewal]], [[Acme Renewal|the story]], [[cases/Acme Renewal#Pricing]] and [md](Acme%20Renewal.md#x).\n\n`[[Acme Renewal]]` stays.\n\n```\n[[Acme Renewal]]\n```\n\nNot [[Bolt Deal]].\n";
-    let out = rewrite_links(
-        src,
-        "cases/Current",
-        &Wiki,
-        "cases/Acme Renewal",
-        "archive/Acme Win",
-    )
-    .unwrap();
+    let out = rewrite_links(src, "cases/Current", &Wiki, "cases/Acme Renewal", "archive/Acme Win")
+        .unwrap();
     assert_eq!(
         out,
         "See [[archive/Acme Win]], [[archive/Acme Win|the story]], [[archive/Acme Win#Pricing]] and [md](../archive/Acme%20Win.md#x).\n\n`[[Acme Renewal]]` stays.\n\n```\n[[Acme Renewal]]\n```\n\nNot [[Bolt Deal]].\n"
@@ -291,13 +234,7 @@ fn rewriting_links_for_a_move() {
     .unwrap();
     assert_eq!(same_folder, "[[Acme Won]]");
     assert_eq!(
-        rewrite_links(
-            "nothing here",
-            "cases/Current",
-            &Wiki,
-            "cases/Acme Renewal",
-            "x"
-        ),
+        rewrite_links("nothing here", "cases/Current", &Wiki, "cases/Acme Renewal", "x"),
         None
     );
 }

@@ -48,10 +48,7 @@ impl IndexDir {
                 root.display()
             ))
         })?;
-        Ok(IndexDir {
-            root: root.to_path_buf(),
-            mapped,
-        })
+        Ok(IndexDir { root: root.to_path_buf(), mapped })
     }
 }
 
@@ -69,16 +66,10 @@ impl Directory for IndexDir {
             io::ErrorKind::NotFound => OpenReadError::FileDoesNotExist(path.to_path_buf()),
             _ => OpenReadError::wrap_io_error(e, path.to_path_buf()),
         })?;
-        let len = file
-            .metadata()
-            .map_err(|e| OpenReadError::wrap_io_error(e, path.to_path_buf()))?
-            .len() as usize;
-        Ok(Arc::new(ReadFile {
-            path: path.to_path_buf(),
-            file,
-            len,
-            mapped: self.mapped.clone(),
-        }))
+        let len =
+            file.metadata().map_err(|e| OpenReadError::wrap_io_error(e, path.to_path_buf()))?.len()
+                as usize;
+        Ok(Arc::new(ReadFile { path: path.to_path_buf(), file, len, mapped: self.mapped.clone() }))
     }
 
     fn delete(&self, path: &Path) -> Result<(), DeleteError> {
@@ -149,10 +140,7 @@ impl FileHandle for ReadFile {
         if range.len() > READ_LIMIT {
             // The map is dropped with the bytes (and its pages leave the server's memory then):
             // the directory keeps only a weak reference to it.
-            let mapped = self
-                .mapped
-                .get_file_handle(&self.path)
-                .map_err(io::Error::other)?;
+            let mapped = self.mapped.get_file_handle(&self.path).map_err(io::Error::other)?;
             return mapped.read_bytes(range);
         }
         let mut buf = vec![0u8; range.len()];

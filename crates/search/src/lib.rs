@@ -115,11 +115,7 @@ pub struct SearchOptions {
 
 impl Default for SearchOptions {
     fn default() -> Self {
-        SearchOptions {
-            facets: true,
-            did_you_mean: true,
-            scope: ReadScope::everything(),
-        }
+        SearchOptions { facets: true, did_you_mean: true, scope: ReadScope::everything() }
     }
 }
 
@@ -142,9 +138,7 @@ pub struct SearchIndex {
 
 impl std::fmt::Debug for SearchIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SearchIndex")
-            .field("dir", &self.dir)
-            .finish()
+        f.debug_struct("SearchIndex").field("dir", &self.dir).finish()
     }
 }
 
@@ -173,25 +167,16 @@ impl SearchIndex {
         }
         if dir.exists() {
             std::fs::remove_dir_all(dir).map_err(|e| {
-                Error::unavailable(format!(
-                    "cannot clear the index folder {}: {e}",
-                    dir.display()
-                ))
+                Error::unavailable(format!("cannot clear the index folder {}: {e}", dir.display()))
             })?;
         }
         std::fs::create_dir_all(dir).map_err(|e| {
-            Error::unavailable(format!(
-                "cannot create the index folder {}: {e}",
-                dir.display()
-            ))
+            Error::unavailable(format!("cannot create the index folder {}: {e}", dir.display()))
         })?;
         let (schema, f) = schema::build(language);
         // Stored documents in blocks of about one page each: showing a hit decompresses its
         // block, and a smaller block means less of the store read (and held) per hit.
-        let settings = tantivy::IndexSettings {
-            docstore_blocksize: 4096,
-            ..Default::default()
-        };
+        let settings = tantivy::IndexSettings { docstore_blocksize: 4096, ..Default::default() };
         let index = Index::create(dir::IndexDir::open(dir)?, schema, settings)
             .map_err(ix_err("cannot create the index"))?;
         std::fs::write(dir.join("casebook-version"), &version)
@@ -237,13 +222,7 @@ impl SearchIndex {
         let writer = index.writer_with_options(options).map_err(ix_err(
             "cannot lock the index (is another casebook running on this data dir?)",
         ))?;
-        Ok(SearchIndex {
-            dir: dir.to_path_buf(),
-            index,
-            reader,
-            writer: Mutex::new(writer),
-            f,
-        })
+        Ok(SearchIndex { dir: dir.to_path_buf(), index, reader, writer: Mutex::new(writer), f })
     }
 
     /// The stemming language of the index.
@@ -253,11 +232,7 @@ impl SearchIndex {
 
     /// The commit the index reflects, as recorded with its last commit.
     pub fn indexed_revision(&self) -> Option<String> {
-        self.index
-            .load_metas()
-            .ok()
-            .and_then(|m| m.payload)
-            .filter(|p| !p.is_empty())
+        self.index.load_metas().ok().and_then(|m| m.payload).filter(|p| !p.is_empty())
     }
 
     /// Number of documents searchable now.
@@ -293,8 +268,7 @@ impl SearchIndex {
 
     fn add_all(&self, w: &IndexWriter, add: Vec<IndexDoc>) -> Result<()> {
         for doc in add {
-            w.add_document(self.f.to_document(&doc))
-                .map_err(ix_err("cannot add a document"))?;
+            w.add_document(self.f.to_document(&doc)).map_err(ix_err("cannot add a document"))?;
         }
         Ok(())
     }
@@ -318,24 +292,17 @@ impl SearchIndex {
 
     /// Commits what the writer holds, recording `revision`, and makes it searchable.
     fn commit(&self, mut w: std::sync::MutexGuard<'_, IndexWriter>, revision: &str) -> Result<()> {
-        let mut prepared = w
-            .prepare_commit()
-            .map_err(ix_err("cannot commit the index"))?;
+        let mut prepared = w.prepare_commit().map_err(ix_err("cannot commit the index"))?;
         prepared.set_payload(revision);
-        prepared
-            .commit()
-            .map_err(ix_err("cannot commit the index"))?;
+        prepared.commit().map_err(ix_err("cannot commit the index"))?;
         drop(w);
-        self.reader
-            .reload()
-            .map_err(ix_err("cannot reload the index"))
+        self.reader.reload().map_err(ix_err("cannot reload the index"))
     }
 
     /// Removes every document (before a full rebuild).
     pub fn clear(&self) -> Result<()> {
         let w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        w.delete_all_documents()
-            .map_err(ix_err("cannot clear the index"))?;
+        w.delete_all_documents().map_err(ix_err("cannot clear the index"))?;
         self.commit(w, "")
     }
 
@@ -369,9 +336,7 @@ impl SearchIndex {
                     query,
                     &(
                         Count,
-                        TopDocs::with_limit(limit)
-                            .and_offset(offset)
-                            .order_by_score(),
+                        TopDocs::with_limit(limit).and_offset(offset).order_by_score(),
                         facets,
                     ),
                 )
@@ -379,34 +344,22 @@ impl SearchIndex {
         };
         let hidden = self.hidden_terms(&searcher, &opts.scope)?;
         let scoped = |q: Box<dyn Query>| self.scoped(q, &hidden);
-        let strict = scoped(query::to_tantivy(
-            &parsed,
-            &self.f,
-            &self.index,
-            query::Mode::AllTerms,
-        ));
+        let strict =
+            scoped(query::to_tantivy(&parsed, &self.f, &self.index, query::Mode::AllTerms));
         let (mut total, mut top, mut counts) = run(strict.as_ref())?;
         let strict_total = total;
         let mut used = strict;
         let mut relaxed = false;
         if total == 0 && parsed.words() > 1 {
-            let loose = scoped(query::to_tantivy(
-                &parsed,
-                &self.f,
-                &self.index,
-                query::Mode::AnyTerm,
-            ));
+            let loose =
+                scoped(query::to_tantivy(&parsed, &self.f, &self.index, query::Mode::AnyTerm));
             (total, top, counts) = run(loose.as_ref())?;
             used = loose;
             relaxed = true;
         }
         if total == 0 && parsed.words() > 0 {
-            let fuzzy = scoped(query::to_tantivy(
-                &parsed,
-                &self.f,
-                &self.index,
-                query::Mode::Fuzzy,
-            ));
+            let fuzzy =
+                scoped(query::to_tantivy(&parsed, &self.f, &self.index, query::Mode::Fuzzy));
             (total, top, counts) = run(fuzzy.as_ref())?;
             used = fuzzy;
             relaxed = true;
@@ -447,13 +400,7 @@ impl SearchIndex {
                 revision: Some(self.f.text(&doc, self.f.revision)).filter(|r| !r.is_empty()),
             });
         }
-        Ok(Results {
-            total,
-            hits,
-            relaxed,
-            facets,
-            did_you_mean,
-        })
+        Ok(Results { total, hits, relaxed, facets, did_you_mean })
     }
 
     /// The query with each word that no page contains replaced by the closest word the pages
@@ -486,9 +433,7 @@ impl SearchIndex {
             query::to_tantivy(&parsed, &self.f, &self.index, query::Mode::AllTerms),
             hidden,
         );
-        let n = searcher
-            .search(strict.as_ref(), &Count)
-            .map_err(ix_err("search failed"))?;
+        let n = searcher.search(strict.as_ref(), &Count).map_err(ix_err("search failed"))?;
         Ok((n > 0 && n >= found).then_some(corrected))
     }
 
@@ -504,19 +449,15 @@ impl SearchIndex {
         let mut terms: std::collections::BTreeSet<String> =
             scope.hidden().iter().cloned().collect();
         for segment in searcher.segment_readers() {
-            let inverted = segment
-                .inverted_index(self.f.folder)
-                .map_err(ix_err("cannot read the folders"))?;
+            let inverted =
+                segment.inverted_index(self.f.folder).map_err(ix_err("cannot read the folders"))?;
             let mut stream = inverted
                 .terms()
                 .stream()
                 .map_err(|e| Error::internal(format!("cannot read the folders: {e}")))?;
             while stream.advance() {
                 if let Ok(t) = std::str::from_utf8(stream.key())
-                    && scope
-                        .hidden()
-                        .binary_search(&casebook_core::fold_case(t))
-                        .is_ok()
+                    && scope.hidden().binary_search(&casebook_core::fold_case(t)).is_ok()
                 {
                     terms.insert(t.to_string());
                 }
@@ -553,17 +494,11 @@ impl SearchIndex {
     ) -> Result<u64> {
         let term = Term::from_field_text(self.f.spell, word);
         if hidden.is_empty() {
-            return searcher
-                .doc_freq(&term)
-                .map_err(ix_err("cannot read the dictionary"));
+            return searcher.doc_freq(&term).map_err(ix_err("cannot read the dictionary"));
         }
-        let q = self.scoped(
-            Box::new(TermQuery::new(term, IndexRecordOption::Basic)),
-            hidden,
-        );
-        let n = searcher
-            .search(q.as_ref(), &Count)
-            .map_err(ix_err("cannot read the dictionary"))?;
+        let q = self.scoped(Box::new(TermQuery::new(term, IndexRecordOption::Basic)), hidden);
+        let n =
+            searcher.search(q.as_ref(), &Count).map_err(ix_err("cannot read the dictionary"))?;
         Ok(n as u64)
     }
 
@@ -658,10 +593,7 @@ impl SearchIndex {
     /// Pages that link to `path`, by title.
     pub fn backlinks(&self, path: &str, limit: usize) -> Result<Vec<LinkingPage>> {
         let searcher = self.reader.searcher();
-        let q = TermQuery::new(
-            Term::from_field_text(self.f.links, path),
-            IndexRecordOption::Basic,
-        );
+        let q = TermQuery::new(Term::from_field_text(self.f.links, path), IndexRecordOption::Basic);
         let top = searcher
             .search(&q, &TopDocs::with_limit(limit.max(1)).order_by_score())
             .map_err(ix_err("cannot find backlinks"))?;
@@ -683,9 +615,8 @@ impl SearchIndex {
         let searcher = self.reader.searcher();
         let mut seen: std::collections::BTreeSet<String> = Default::default();
         for segment in searcher.segment_readers() {
-            let inverted = segment
-                .inverted_index(self.f.links)
-                .map_err(ix_err("cannot read links"))?;
+            let inverted =
+                segment.inverted_index(self.f.links).map_err(ix_err("cannot read links"))?;
             let mut stream = inverted
                 .terms()
                 .stream()
@@ -707,9 +638,7 @@ impl SearchIndex {
                 )),
                 &hidden,
             );
-            let n = searcher
-                .search(q.as_ref(), &Count)
-                .map_err(ix_err("cannot count links"))?;
+            let n = searcher.search(q.as_ref(), &Count).map_err(ix_err("cannot count links"))?;
             if n > 0 {
                 out.push((target, n));
             }
@@ -778,10 +707,7 @@ fn facet_groups(counts: &FacetCounts, q: &str) -> Vec<FacetGroup> {
         values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
         values.truncate(FACET_VALUES);
         if !values.is_empty() {
-            groups.push(FacetGroup {
-                name: family.to_string(),
-                values,
-            });
+            groups.push(FacetGroup { name: family.to_string(), values });
         }
     }
     groups

@@ -46,10 +46,7 @@ pub struct ParsedQuery {
 impl ParsedQuery {
     /// Free-text clauses (not filters, not exclusions): the ones that may be loosened.
     pub fn words(&self) -> usize {
-        self.clauses
-            .iter()
-            .filter(|c| !c.negated && c.any_of.iter().all(is_free_text))
-            .count()
+        self.clauses.iter().filter(|c| !c.negated && c.any_of.iter().all(is_free_text)).count()
     }
 }
 
@@ -79,10 +76,7 @@ fn is_stop_clause(c: &Clause, language: SearchLanguage) -> bool {
     match c.any_of.as_slice() {
         [Atom::Word(w)] => {
             let words = analyze_plain(w);
-            !words.is_empty()
-                && words
-                    .iter()
-                    .all(|w| crate::schema::is_stop_word(language, w))
+            !words.is_empty() && words.iter().all(|w| crate::schema::is_stop_word(language, w))
         }
         _ => false,
     }
@@ -94,11 +88,7 @@ fn is_free_text(a: &Atom) -> bool {
 
 #[derive(Debug, PartialEq)]
 enum Tok {
-    Text {
-        negated: bool,
-        text: String,
-        quoted: bool,
-    },
+    Text { negated: bool, text: String, quoted: bool },
     Or,
     Not,
 }
@@ -107,11 +97,7 @@ impl Tok {
     /// The text of a word typed plainly: neither excluded (`-word`) nor quoted.
     fn plain(&self) -> Option<&str> {
         match self {
-            Tok::Text {
-                negated: false,
-                text,
-                quoted: false,
-            } => Some(text),
+            Tok::Text { negated: false, text, quoted: false } => Some(text),
             _ => None,
         }
     }
@@ -121,11 +107,8 @@ impl Tok {
 fn tokenize(q: &str) -> Vec<(Tok, std::ops::Range<usize>)> {
     let mut out = Vec::new();
     let chars: Vec<char> = q.chars().collect();
-    let offsets: Vec<usize> = q
-        .char_indices()
-        .map(|(at, _)| at)
-        .chain(std::iter::once(q.len()))
-        .collect();
+    let offsets: Vec<usize> =
+        q.char_indices().map(|(at, _)| at).chain(std::iter::once(q.len())).collect();
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
@@ -177,14 +160,7 @@ fn tokenize(q: &str) -> Vec<(Tok, std::ops::Range<usize>)> {
             out.push((Tok::Not, span));
         } else if !negated && !quoted && (text == "AND" || text == "&&") {
         } else if !text.is_empty() || quoted {
-            out.push((
-                Tok::Text {
-                    negated,
-                    text,
-                    quoted,
-                },
-                span,
-            ));
+            out.push((Tok::Text { negated, text, quoted }, span));
         }
     }
     out
@@ -195,9 +171,7 @@ fn atom(text: &str, quoted: bool) -> Option<Atom> {
         let name_ok = !name.is_empty()
             && name.len() <= 64
             && name.chars().next().is_some_and(|c| c.is_alphabetic())
-            && name
-                .chars()
-                .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'));
+            && name.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'));
         if name_ok && !value.is_empty() {
             let (value, quoted) = match value.strip_prefix('"') {
                 Some(v) => (v.trim_end_matches('"'), true),
@@ -205,10 +179,7 @@ fn atom(text: &str, quoted: bool) -> Option<Atom> {
             };
             // A field's value is never another field: `tag:a:b` is the tag `a:b`.
             let inner = value_atom(value, quoted)?;
-            return Some(Atom::Field {
-                name: name.to_lowercase(),
-                value: Box::new(inner),
-            });
+            return Some(Atom::Field { name: name.to_lowercase(), value: Box::new(inner) });
         }
     }
     value_atom(text, quoted)
@@ -244,11 +215,7 @@ pub fn parse_query(q: &str) -> ParsedQuery {
         match tok {
             Tok::Or => join_next = !clauses.is_empty(),
             Tok::Not => negate_next = true,
-            Tok::Text {
-                negated,
-                text,
-                quoted,
-            } => {
+            Tok::Text { negated, text, quoted } => {
                 let Some(a) = atom(&text, quoted) else {
                     continue;
                 };
@@ -259,10 +226,7 @@ pub fn parse_query(q: &str) -> ParsedQuery {
                 terms += 1;
                 match clauses.last_mut() {
                     Some(last) if join_next && !negated && !last.negated => last.any_of.push(a),
-                    _ => clauses.push(Clause {
-                        negated,
-                        any_of: vec![a],
-                    }),
+                    _ => clauses.push(Clause { negated, any_of: vec![a] }),
                 }
                 join_next = false;
             }
@@ -292,8 +256,7 @@ pub fn active_filters(q: &str) -> Vec<ActiveFilter> {
             continue;
         };
         let joined = |j: Option<usize>| {
-            j.and_then(|j| toks.get(j))
-                .is_some_and(|(t, _)| matches!(t, Tok::Or | Tok::Not))
+            j.and_then(|j| toks.get(j)).is_some_and(|(t, _)| matches!(t, Tok::Or | Tok::Not))
         };
         if joined(i.checked_sub(1)) || joined(Some(i + 1)) {
             continue;
@@ -308,11 +271,7 @@ pub fn active_filters(q: &str) -> Vec<ActiveFilter> {
             Atom::Word(v) | Atom::Phrase(v) => v,
             _ => continue,
         };
-        let value = if name == "in" {
-            value.trim_matches('/').to_string()
-        } else {
-            value
-        };
+        let value = if name == "in" { value.trim_matches('/').to_string() } else { value };
         out.push(ActiveFilter {
             name: name.to_string(),
             value,
@@ -337,9 +296,7 @@ pub(crate) fn correctable_words(q: &str) -> Vec<(std::ops::Range<usize>, String)
         let words = analyze_plain(&w);
         if let [word] = words.as_slice()
             && word.chars().count() >= 3
-            && word
-                .chars()
-                .all(|c| c.is_alphabetic() && !crate::schema::is_cjk(c))
+            && word.chars().all(|c| c.is_alphabetic() && !crate::schema::is_cjk(c))
         {
             out.push((span, word.clone()));
         }
@@ -361,11 +318,7 @@ pub fn wants_history(q: &str) -> (bool, String) {
         {
             wanted |= matches!(v.to_lowercase().as_str(), "yes" | "true" | "1" | "on");
             // Right to left, and nothing left of the span moves.
-            rest = format!(
-                "{} {}",
-                rest[..span.start].trim_end(),
-                rest[span.end..].trim_start()
-            );
+            rest = format!("{} {}", rest[..span.start].trim_end(), rest[span.end..].trim_start());
         }
     }
     (wanted, rest.trim().to_string())
@@ -386,15 +339,9 @@ pub fn filter_text(name: &str, value: &str) -> String {
     let value: String = value.chars().filter(|c| *c != '"').collect();
     let slash = if name == "in" { "/" } else { "" };
     let plain = !value.is_empty()
-        && value
-            .chars()
-            .all(|c| !c.is_whitespace() && !matches!(c, '(' | ')' | ':' | '*'))
+        && value.chars().all(|c| !c.is_whitespace() && !matches!(c, '(' | ')' | ':' | '*'))
         && !value.starts_with(['-', '!', '+']);
-    if plain {
-        format!("{name}:{value}{slash}")
-    } else {
-        format!("{name}:\"{value}{slash}\"")
-    }
+    if plain { format!("{name}:{value}{slash}") } else { format!("{name}:\"{value}{slash}\"") }
 }
 
 /// Two pieces of a query joined with one space between them.
@@ -439,17 +386,12 @@ fn any(mut qs: Vec<Box<dyn Query>>) -> Box<dyn Query> {
     match qs.len() {
         0 => boxed(EmptyQuery),
         1 => qs.pop().expect("one"),
-        _ => boxed(BooleanQuery::new(
-            qs.into_iter().map(|q| (Occur::Should, q)).collect(),
-        )),
+        _ => boxed(BooleanQuery::new(qs.into_iter().map(|q| (Occur::Should, q)).collect())),
     }
 }
 
 fn term(field: Field, text: &str) -> Box<dyn Query> {
-    boxed(TermQuery::new(
-        Term::from_field_text(field, text),
-        IndexRecordOption::WithFreqs,
-    ))
+    boxed(TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::WithFreqs))
 }
 
 /// The text fields searched by free text, with their weights.
@@ -473,18 +415,11 @@ fn text_query(
                     1 if mode == Mode::Fuzzy && matches!(a, Atom::Word(_)) => {
                         let t = &tokens[0];
                         let distance = if t.chars().count() >= 8 { 2 } else { 1 };
-                        boxed(FuzzyTermQuery::new(
-                            Term::from_field_text(field, t),
-                            distance,
-                            true,
-                        ))
+                        boxed(FuzzyTermQuery::new(Term::from_field_text(field, t), distance, true))
                     }
                     1 => term(field, &tokens[0]),
                     _ => boxed(PhraseQuery::new(
-                        tokens
-                            .iter()
-                            .map(|t| Term::from_field_text(field, t))
-                            .collect(),
+                        tokens.iter().map(|t| Term::from_field_text(field, t)).collect(),
                     )),
                 }
             }
@@ -495,11 +430,7 @@ fn text_query(
             Atom::All => boxed(AllQuery),
             Atom::Field { .. } => continue,
         };
-        per_field.push(if weight == 1.0 {
-            q
-        } else {
-            boxed(BoostQuery::new(q, weight))
-        });
+        per_field.push(if weight == 1.0 { q } else { boxed(BoostQuery::new(q, weight)) });
     }
     any(per_field)
 }
@@ -512,17 +443,11 @@ fn prefix_query(p: &str, field: Field, language: SearchLanguage) -> Option<Box<d
     // Indexed words are stems ("negotiated" is stored as "negoti"), and the stem of a word's
     // beginning is not always a beginning of its stem; so also try the stem and the prefix less
     // its last two letters, keeping the shortest that the others start with.
-    let stem = analyze(last, Some(language))
-        .into_iter()
-        .next()
-        .unwrap_or_default();
+    let stem = analyze(last, Some(language)).into_iter().next().unwrap_or_default();
     let mut prefix = last.clone();
-    for candidate in [
-        stem,
-        last.chars()
-            .take(last.chars().count().saturating_sub(2))
-            .collect::<String>(),
-    ] {
+    for candidate in
+        [stem, last.chars().take(last.chars().count().saturating_sub(2)).collect::<String>()]
+    {
         if candidate.chars().count() >= 4 && prefix.starts_with(&candidate) {
             prefix = candidate;
         }
@@ -625,10 +550,7 @@ pub(crate) fn to_tantivy(
     let mut loose: Vec<Box<dyn Query>> = Vec::new();
     let mut words: Vec<Box<dyn Query>> = Vec::new();
     // Stop words need not match when some other word must.
-    let optional_words = p
-        .clauses
-        .iter()
-        .any(|c| !c.negated && !is_stop_clause(c, f.language));
+    let optional_words = p.clauses.iter().any(|c| !c.negated && !is_stop_clause(c, f.language));
     let mut positive = 0;
     for clause in &p.clauses {
         let alts: Vec<Box<dyn Query>> = clause
@@ -692,11 +614,7 @@ mod tests {
     use super::*;
 
     fn words(q: &str) -> Vec<(bool, Vec<Atom>)> {
-        parse_query(q)
-            .clauses
-            .into_iter()
-            .map(|c| (c.negated, c.any_of))
-            .collect()
+        parse_query(q).clauses.into_iter().map(|c| (c.negated, c.any_of)).collect()
     }
 
     fn word(w: &str) -> Atom {
@@ -710,10 +628,7 @@ mod tests {
 
     /// A clause of one `name:value` filter, not negated.
     fn field(name: &str, value: Atom) -> (bool, Vec<Atom>) {
-        plain(Atom::Field {
-            name: name.into(),
-            value: Box::new(value),
-        })
+        plain(Atom::Field { name: name.into(), value: Box::new(value) })
     }
 
     #[test]
@@ -736,10 +651,7 @@ mod tests {
     #[test]
     fn hostile_input_degrades_to_words() {
         use Atom::*;
-        assert_eq!(
-            words(r#""unbalanced"#),
-            vec![plain(Phrase("unbalanced".into()))]
-        );
+        assert_eq!(words(r#""unbalanced"#), vec![plain(Phrase("unbalanced".into()))]);
         assert_eq!(words("title:"), vec![plain(word("title"))]);
         assert_eq!(words("((("), vec![]);
         assert_eq!(words("AND OR NOT"), vec![]);
@@ -752,12 +664,7 @@ mod tests {
         assert_eq!(many_ors.clauses[0].any_of.len(), MAX_CLAUSES);
         let past_the_limit = parse_query(&format!("{}late OR later", "w ".repeat(MAX_CLAUSES)));
         assert_eq!(past_the_limit.clauses.len(), MAX_CLAUSES);
-        assert!(
-            past_the_limit
-                .clauses
-                .iter()
-                .all(|c| c.any_of == [word("w")])
-        );
+        assert!(past_the_limit.clauses.iter().all(|c| c.any_of == [word("w")]));
         // A field's value is never another field.
         assert_eq!(
             words("a:a:x tag:in:sales"),
@@ -765,10 +672,7 @@ mod tests {
         );
         assert_eq!(
             words("in:sales/ title:\"big deal\""),
-            vec![
-                field("in", word("sales/")),
-                field("title", Phrase("big deal".into()))
-            ]
+            vec![field("in", word("sales/")), field("title", Phrase("big deal".into()))]
         );
     }
 
@@ -778,10 +682,7 @@ mod tests {
             let text = filter_text(name, value);
             let found = active_filters(&text);
             assert_eq!(found.len(), 1, "{text:?}");
-            assert_eq!(
-                (found[0].name.as_str(), found[0].value.as_str()),
-                (name, value)
-            );
+            assert_eq!((found[0].name.as_str(), found[0].value.as_str()), (name, value));
         }
     }
 }

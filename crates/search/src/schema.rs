@@ -52,19 +52,11 @@ impl SearchLanguage {
 
     /// Every accepted name, `none` last.
     pub fn names() -> Vec<&'static str> {
-        LANGUAGES
-            .iter()
-            .map(|(n, _)| *n)
-            .chain(std::iter::once("none"))
-            .collect()
+        LANGUAGES.iter().map(|(n, _)| *n).chain(std::iter::once("none")).collect()
     }
 
     pub fn name(self) -> &'static str {
-        LANGUAGES
-            .iter()
-            .find(|(_, l)| Some(*l) == self.0)
-            .map(|(n, _)| *n)
-            .unwrap_or("none")
+        LANGUAGES.iter().find(|(_, l)| Some(*l) == self.0).map(|(n, _)| *n).unwrap_or("none")
     }
 
     fn is_english(self) -> bool {
@@ -92,16 +84,14 @@ impl std::str::FromStr for SearchLanguage {
         if s == "none" {
             return Ok(SearchLanguage::NONE);
         }
-        LANGUAGES
-            .iter()
-            .find(|(n, _)| *n == s)
-            .map(|(_, l)| SearchLanguage(Some(*l)))
-            .ok_or_else(|| {
+        LANGUAGES.iter().find(|(n, _)| *n == s).map(|(_, l)| SearchLanguage(Some(*l))).ok_or_else(
+            || {
                 casebook_core::Error::invalid(format!(
                     "search language '{s}' is not known; use one of: {}",
                     SearchLanguage::names().join(", ")
                 ))
-            })
+            },
+        )
     }
 }
 
@@ -268,15 +258,11 @@ impl Fields {
     }
 
     pub(crate) fn text(&self, doc: &TantivyDocument, field: Field) -> String {
-        doc.get_first(field)
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default()
+        doc.get_first(field).and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
     }
 
     pub(crate) fn texts(&self, doc: &TantivyDocument, field: Field) -> Vec<String> {
-        doc.get_all(field)
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect()
+        doc.get_all(field).filter_map(|v| v.as_str().map(str::to_string)).collect()
     }
 
     pub(crate) fn i64(&self, doc: &TantivyDocument, field: Field) -> i64 {
@@ -424,10 +410,7 @@ impl Tokenizer for WordTokenizer {
                 push(&mut self.tokens, at, to);
             }
         }
-        WordTokens {
-            tokens: &mut self.tokens,
-            next: 0,
-        }
+        WordTokens { tokens: &mut self.tokens, next: 0 }
     }
 }
 
@@ -445,12 +428,7 @@ mod tests {
             got.push((tok.text.clone(), tok.position));
         }
         let words: Vec<&str> = got.iter().map(|(w, _)| w.as_str()).collect();
-        assert_eq!(
-            words,
-            [
-                "GitLab", "中文", "abc", "销售", "售团", "团队", "x", "客", "café"
-            ]
-        );
+        assert_eq!(words, ["GitLab", "中文", "abc", "销售", "售团", "团队", "x", "客", "café"]);
         let positions: Vec<usize> = got.iter().map(|(_, p)| *p).collect();
         assert_eq!(positions, (0..9).collect::<Vec<_>>());
     }

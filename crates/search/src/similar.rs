@@ -55,10 +55,8 @@ impl SearchIndex {
     /// by tf-idf; an unindexed page has none.
     pub fn similar(&self, path: &str, limit: usize, min_likeness: f32) -> Result<Vec<Similar>> {
         let searcher = self.reader.searcher();
-        let by_path = TermQuery::new(
-            Term::from_field_text(self.f.path, path),
-            IndexRecordOption::Basic,
-        );
+        let by_path =
+            TermQuery::new(Term::from_field_text(self.f.path, path), IndexRecordOption::Basic);
         let Some((_, me)) = searcher
             .search(&by_path, &TopDocs::with_limit(1).order_by_score())
             .map_err(ix_err("cannot find the page"))?
@@ -104,10 +102,7 @@ impl SearchIndex {
             ),
         ]);
         let top = searcher
-            .search(
-                &query,
-                &TopDocs::with_limit(limit.saturating_add(1)).order_by_score(),
-            )
+            .search(&query, &TopDocs::with_limit(limit.saturating_add(1)).order_by_score())
             .map_err(ix_err("cannot find similar pages"))?;
         let Some(own) = top
             .iter()
@@ -133,10 +128,7 @@ impl SearchIndex {
             if self.f.text(&doc, self.f.kind) != "page" {
                 continue;
             }
-            out.push(Similar {
-                path: self.f.text(&doc, self.f.path),
-                likeness,
-            });
+            out.push(Similar { path: self.f.text(&doc, self.f.path), likeness });
         }
         out.truncate(limit);
         Ok(out)

@@ -68,13 +68,8 @@ fn index() -> (tempfile::TempDir, SearchIndex) {
 }
 
 fn paths(ix: &SearchIndex, q: &str) -> Vec<String> {
-    let mut p: Vec<String> = ix
-        .search(q, 20, 0)
-        .unwrap()
-        .hits
-        .into_iter()
-        .map(|h| h.path)
-        .collect();
+    let mut p: Vec<String> =
+        ix.search(q, 20, 0).unwrap().hits.into_iter().map(|h| h.path).collect();
     p.sort();
     p
 }
@@ -82,15 +77,8 @@ fn paths(ix: &SearchIndex, q: &str) -> Vec<String> {
 #[test]
 fn words_phrases_prefixes_exclusions_or() {
     let (_t, ix) = index();
-    assert_eq!(
-        paths(&ix, "champion"),
-        ["cases/Acme", "cases/Bolt", "playbooks/Discovery"]
-    );
-    assert_eq!(
-        paths(&ix, "champion procurement"),
-        ["cases/Acme"],
-        "all words first"
-    );
+    assert_eq!(paths(&ix, "champion"), ["cases/Acme", "cases/Bolt", "playbooks/Discovery"]);
+    assert_eq!(paths(&ix, "champion procurement"), ["cases/Acme"], "all words first");
     assert_eq!(
         paths(&ix, "champion pricing"),
         ["cases/Acme", "cases/Bolt"],
@@ -98,24 +86,10 @@ fn words_phrases_prefixes_exclusions_or() {
     );
     assert_eq!(paths(&ix, "\"champion left\""), ["cases/Acme"]);
     assert_eq!(paths(&ix, "negotiat*"), ["cases/Acme"]);
-    assert_eq!(
-        paths(&ix, "champion -budget"),
-        ["cases/Acme", "playbooks/Discovery"]
-    );
-    assert_eq!(
-        paths(&ix, "procurement OR competitor"),
-        ["cases/Acme", "cases/Bolt"]
-    );
-    assert_eq!(
-        paths(&ix, "renewals"),
-        ["cases/Acme", "cases/Bolt"],
-        "English word forms match"
-    );
-    assert_eq!(
-        paths(&ix, "cafe"),
-        ["playbooks/Discovery"],
-        "accents folded"
-    );
+    assert_eq!(paths(&ix, "champion -budget"), ["cases/Acme", "playbooks/Discovery"]);
+    assert_eq!(paths(&ix, "procurement OR competitor"), ["cases/Acme", "cases/Bolt"]);
+    assert_eq!(paths(&ix, "renewals"), ["cases/Acme", "cases/Bolt"], "English word forms match");
+    assert_eq!(paths(&ix, "cafe"), ["playbooks/Discovery"], "accents folded");
     assert_eq!(ix.indexed_revision().as_deref(), Some("abc123"));
 }
 
@@ -132,10 +106,7 @@ fn filters() {
     assert_eq!(paths(&ix, "deal_size:120000"), ["cases/Acme"]);
     assert_eq!(paths(&ix, "tag:pricing"), ["cases/Acme"]);
     assert_eq!(paths(&ix, "title:teach"), ["insights/Teach"]);
-    assert_eq!(
-        paths(&ix, "in:cases champion"),
-        ["cases/Acme", "cases/Bolt"]
-    );
+    assert_eq!(paths(&ix, "in:cases champion"), ["cases/Acme", "cases/Bolt"]);
     assert_eq!(paths(&ix, "author:anna discovery"), ["playbooks/Discovery"]);
     assert_eq!(paths(&ix, "nosuchfield:x"), Vec::<String>::new());
 }
@@ -149,27 +120,16 @@ fn typos_find_something_and_say_so() {
     let r = ix.search("champoin", 10, 0).unwrap();
     assert!(r.relaxed && r.total == 3, "a transposition is forgiven");
     let r = ix.search("champion zzzzqqq", 10, 0).unwrap();
-    assert!(
-        r.relaxed && r.total == 3,
-        "no page has both: any word may match"
-    );
+    assert!(r.relaxed && r.total == 3, "no page has both: any word may match");
 }
 
 #[test]
 fn snippets_mark_matches_and_escape_the_rest() {
     let tmp = tempfile::tempdir().unwrap();
     let (ix, _) = SearchIndex::open(tmp.path()).unwrap();
-    add(
-        &ix,
-        vec![page("x", "X", "a <script>alert(1)</script> champion & co")],
-        "r",
-    );
+    add(&ix, vec![page("x", "X", "a <script>alert(1)</script> champion & co")], "r");
     let hit = &ix.search("champion", 1, 0).unwrap().hits[0];
-    assert!(
-        hit.snippet.contains("<mark>champion</mark>"),
-        "{}",
-        hit.snippet
-    );
+    assert!(hit.snippet.contains("<mark>champion</mark>"), "{}", hit.snippet);
     assert!(
         hit.snippet.contains("&lt;script&gt;") && !hit.snippet.contains("<script"),
         "{}",
@@ -201,18 +161,10 @@ fn hostile_queries_answer_sanely() {
         "a:b:c",
         "🙂",
     ] {
-        ix.search(q, 10, 0)
-            .unwrap_or_else(|e| panic!("{q:.20}: {e}"));
+        ix.search(q, 10, 0).unwrap_or_else(|e| panic!("{q:.20}: {e}"));
     }
-    assert_eq!(
-        ix.search("*", 10, 0).unwrap().total,
-        4,
-        "a lone star lists everything"
-    );
-    assert_eq!(
-        paths(&ix, &deep),
-        ["cases/Acme", "cases/Bolt", "playbooks/Discovery"]
-    );
+    assert_eq!(ix.search("*", 10, 0).unwrap().total, 4, "a lone star lists everything");
+    assert_eq!(paths(&ix, &deep), ["cases/Acme", "cases/Bolt", "playbooks/Discovery"]);
 }
 
 #[test]
@@ -250,10 +202,7 @@ fn facets_count_the_whole_result_set_and_filter_on_click() {
         [("renewal".into(), 2, false), ("pricing".into(), 1, false)],
         "tags counted as the filter matches them, lowercased"
     );
-    assert_eq!(
-        facet(&r, "in"),
-        [("cases".into(), 2, false), ("playbooks".into(), 1, false)]
-    );
+    assert_eq!(facet(&r, "in"), [("cases".into(), 2, false), ("playbooks".into(), 1, false)]);
     // Clicking a value adds its filter; the answer narrows and shows it as active.
     let filter = &r.facets.iter().find(|g| g.name == "in").unwrap().values[0].filter;
     assert_eq!(filter, "in:cases/");
@@ -273,23 +222,13 @@ fn facets_count_the_whole_result_set_and_filter_on_click() {
 fn active_filters_can_be_taken_away() {
     use casebook_search::{active_filters, filter_text};
     let f = active_filters("renewal tag:pricing -tag:old in:\"Case Stories/\" a OR type:insight");
-    let got: Vec<(&str, &str, &str)> = f
-        .iter()
-        .map(|a| (a.name.as_str(), a.value.as_str(), a.without.as_str()))
-        .collect();
+    let got: Vec<(&str, &str, &str)> =
+        f.iter().map(|a| (a.name.as_str(), a.value.as_str(), a.without.as_str())).collect();
     assert_eq!(
         got,
         [
-            (
-                "tag",
-                "pricing",
-                "renewal -tag:old in:\"Case Stories/\" a OR type:insight"
-            ),
-            (
-                "in",
-                "Case Stories",
-                "renewal tag:pricing -tag:old a OR type:insight"
-            ),
+            ("tag", "pricing", "renewal -tag:old in:\"Case Stories/\" a OR type:insight"),
+            ("in", "Case Stories", "renewal tag:pricing -tag:old a OR type:insight"),
         ],
         "excluded and OR-joined filters are not narrowing filters"
     );
@@ -317,17 +256,10 @@ fn did_you_mean_offers_the_words_the_pages_use() {
     assert_eq!(dym("zzzzqqq"), None, "nothing close: nothing to offer");
     assert_eq!(dym("\"champoin left\""), None, "phrases are left as typed");
     // The most frequent of equally close words: "champion" (3 pages) over "champions" (1).
-    add(
-        &ix,
-        vec![page("x/Champs", "Champs", "champions league")],
-        "r2",
-    );
+    add(&ix, vec![page("x/Champs", "Champs", "champions league")], "r2");
     assert_eq!(dym("champio").as_deref(), Some("champion"));
     let r = ix.search("procurment", 10, 0).unwrap();
-    assert_eq!(
-        r.total, 1,
-        "the misspelling shares the stem, so the page is found anyway"
-    );
+    assert_eq!(r.total, 1, "the misspelling shares the stem, so the page is found anyway");
 }
 
 #[test]
@@ -335,10 +267,7 @@ fn questions_need_their_topic_words_not_every_word() {
     let (_t, ix) = index();
     let r = ix.search("how do I negotiate pricing", 10, 0).unwrap();
     assert!(!r.relaxed, "the little words are not required");
-    assert_eq!(
-        r.hits.iter().map(|h| h.path.as_str()).collect::<Vec<_>>(),
-        ["cases/Acme"]
-    );
+    assert_eq!(r.hits.iter().map(|h| h.path.as_str()).collect::<Vec<_>>(), ["cases/Acme"]);
     assert_eq!(
         paths(&ix, "the"),
         ["cases/Acme", "cases/Bolt", "insights/Teach"],
@@ -351,9 +280,7 @@ fn questions_need_their_topic_words_not_every_word() {
         ["cases/Acme"],
         "from three words on, a page may miss one"
     );
-    let r = ix
-        .search("champion budget cheaper procurement", 10, 0)
-        .unwrap();
+    let r = ix.search("champion budget cheaper procurement", 10, 0).unwrap();
     assert_eq!(
         r.hits.first().map(|h| h.path.as_str()),
         Some("cases/Bolt"),
@@ -367,16 +294,8 @@ fn chinese_and_japanese_words_are_found() {
     add(
         &ix,
         vec![
-            page(
-                "zh/Shanghai",
-                "上海的续约",
-                "我们的销售团队在上海赢得了新客户。价格谈判很难。",
-            ),
-            page(
-                "ja/Osaka",
-                "大阪の更新",
-                "営業チームは大阪で新しい顧客を獲得しました。",
-            ),
+            page("zh/Shanghai", "上海的续约", "我们的销售团队在上海赢得了新客户。价格谈判很难。"),
+            page("ja/Osaka", "大阪の更新", "営業チームは大阪で新しい顧客を獲得しました。"),
         ],
         "cjk",
     );
@@ -384,25 +303,14 @@ fn chinese_and_japanese_words_are_found() {
     assert_eq!(paths(&ix, "销售团队"), ["zh/Shanghai"], "a longer one");
     assert_eq!(paths(&ix, "价格谈判"), ["zh/Shanghai"]);
     assert_eq!(paths(&ix, "営業"), ["ja/Osaka"], "a Japanese word (kanji)");
-    assert_eq!(
-        paths(&ix, "チーム"),
-        ["ja/Osaka"],
-        "a Japanese word (katakana)"
-    );
+    assert_eq!(paths(&ix, "チーム"), ["ja/Osaka"], "a Japanese word (katakana)");
     assert_eq!(paths(&ix, "顧客"), ["ja/Osaka"]);
     assert_eq!(paths(&ix, "title:更新"), ["ja/Osaka"]);
-    assert_eq!(
-        paths(&ix, "团队销售"),
-        Vec::<String>::new(),
-        "order matters"
-    );
+    assert_eq!(paths(&ix, "团队销售"), Vec::<String>::new(), "order matters");
     let hit = &ix.search("销售", 1, 0).unwrap().hits[0];
     assert!(hit.snippet.contains("<mark>销售</mark>"), "{}", hit.snippet);
     // Words of other scripts beside them are still words.
-    assert_eq!(
-        paths(&ix, "champion"),
-        ["cases/Acme", "cases/Bolt", "playbooks/Discovery"]
-    );
+    assert_eq!(paths(&ix, "champion"), ["cases/Acme", "cases/Bolt", "playbooks/Discovery"]);
 }
 
 #[test]
@@ -413,15 +321,7 @@ fn the_stemming_language_is_part_of_the_index() {
     let french: SearchLanguage = "French".parse().unwrap();
     let (ix, rebuilt) = SearchIndex::open_with_language(&dir, french).unwrap();
     assert!(rebuilt);
-    add(
-        &ix,
-        vec![page(
-            "fr/Lyon",
-            "Lyon",
-            "Les négociations ont duré trois mois.",
-        )],
-        "r1",
-    );
+    add(&ix, vec![page("fr/Lyon", "Lyon", "Les négociations ont duré trois mois.")], "r1");
     assert_eq!(paths(&ix, "négociation"), ["fr/Lyon"], "French word forms");
     assert_eq!(paths(&ix, "negociation"), ["fr/Lyon"], "accents folded");
     drop(ix);
@@ -432,11 +332,7 @@ fn the_stemming_language_is_part_of_the_index() {
     let (ix, rebuilt) = SearchIndex::open_with_language(&dir, SearchLanguage::NONE).unwrap();
     assert!(rebuilt, "another language: the index is built anew");
     assert_eq!(ix.num_docs(), 0);
-    add(
-        &ix,
-        vec![page("en/R", "R", "Two renewals this quarter.")],
-        "r2",
-    );
+    add(&ix, vec![page("en/R", "R", "Two renewals this quarter.")], "r2");
     assert_eq!(paths(&ix, "renewals"), ["en/R"]);
     assert_eq!(paths(&ix, "renewal*"), ["en/R"]);
     assert!(
@@ -444,11 +340,7 @@ fn the_stemming_language_is_part_of_the_index() {
         "without stemming, only the typo tolerance links renewal to renewals"
     );
     let err = "klingon".parse::<SearchLanguage>().unwrap_err();
-    assert!(
-        err.message.contains("english") && err.message.contains("none"),
-        "{}",
-        err.message
-    );
+    assert!(err.message.contains("english") && err.message.contains("none"), "{}", err.message);
     assert_eq!(SearchLanguage::default().to_string(), "english");
 }
 
@@ -460,32 +352,15 @@ fn past_versions_are_found_with_their_revision() {
     let version = |text: &str, rev: &str| IndexDoc {
         revision: rev.into(),
         kind: "revision".into(),
-        ..doc(
-            "cases/Acme",
-            "Acme",
-            text,
-            &["pricing"],
-            serde_json::json!({"type": "case-story"}),
-        )
+        ..doc("cases/Acme", "Acme", text, &["pricing"], serde_json::json!({"type": "case-story"}))
     };
-    past.append(
-        vec![version("The old discount was forty percent.", "r1")],
-        "r2",
-    )
-    .unwrap();
-    past.append(
-        vec![version("The discount is now thirty percent.", "r2")],
-        "r3",
-    )
-    .unwrap();
+    past.append(vec![version("The old discount was forty percent.", "r1")], "r2").unwrap();
+    past.append(vec![version("The discount is now thirty percent.", "r2")], "r3").unwrap();
     let r = past.search("discount", 10, 0).unwrap();
     assert_eq!(r.total, 2, "every past version is kept");
     let r = past.search("forty", 10, 0).unwrap();
     assert_eq!(
-        r.hits
-            .iter()
-            .map(|h| (h.path.as_str(), h.revision.as_deref()))
-            .collect::<Vec<_>>(),
+        r.hits.iter().map(|h| (h.path.as_str(), h.revision.as_deref())).collect::<Vec<_>>(),
         [("cases/Acme", Some("r1"))]
     );
     assert_eq!(facet(&r, "type"), [("case-story".into(), 1, false)]);
@@ -493,10 +368,7 @@ fn past_versions_are_found_with_their_revision() {
         wants_history("discount  history:yes tag:pricing"),
         (true, "discount tag:pricing".into())
     );
-    assert_eq!(
-        wants_history("history:no discount"),
-        (false, "discount".into())
-    );
+    assert_eq!(wants_history("history:no discount"), (false, "discount".into()));
     assert_eq!(wants_history("discount"), (false, "discount".into()));
     // The current index has no revisions on its hits.
     let (_t, ix) = index();
@@ -534,17 +406,9 @@ fn similar_pages_by_their_telling_words() {
     }
     add(&ix, docs, "r1");
     let got = ix.similar("a/Kiln", 5, 0.0).unwrap();
-    assert_eq!(
-        got.first().map(|s| s.path.as_str()),
-        Some("b/Burners"),
-        "{got:?}"
-    );
+    assert_eq!(got.first().map(|s| s.path.as_str()), Some("b/Burners"), "{got:?}");
     assert!(got[0].likeness > 0.2 && got[0].likeness <= 1.0, "{got:?}");
-    assert!(
-        got.iter()
-            .all(|s| s.path != "a/Kiln" && s.path != "c/Payroll"),
-        "{got:?}"
-    );
+    assert!(got.iter().all(|s| s.path != "a/Kiln" && s.path != "c/Payroll"), "{got:?}");
     assert!(ix.similar("no/Such", 5, 0.0).unwrap().is_empty());
     // Weaker hits than asked for are left out.
     let strict = ix.similar("a/Kiln", 5, 0.99).unwrap();

@@ -41,14 +41,7 @@ async fn login_form(
     Query(q): Query<NextQuery>,
 ) -> Result<Response, PageError> {
     accounts(&st)?;
-    Ok(login_page(
-        &st,
-        &actor,
-        StatusCode::OK,
-        "",
-        local(&q.next),
-        "",
-    ))
+    Ok(login_page(&st, &actor, StatusCode::OK, "", local(&q.next), ""))
 }
 
 fn login_page(
@@ -79,9 +72,7 @@ async fn login(
 ) -> Result<Response, PageError> {
     let acc = accounts(&st)?;
     let Ok(FormBody(form)) = form else {
-        return Err(PageError(Error::invalid(
-            "send the user name and password as a form",
-        )));
+        return Err(PageError(Error::invalid("send the user name and password as a form")));
     };
     let next = local(&form.next).to_string();
     let throttle = &st.auth.throttle;
@@ -95,8 +86,7 @@ async fn login(
             &next,
             &wait.message(),
         );
-        resp.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(wait.seconds()));
+        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait.seconds()));
         return Ok(resp);
     }
     let (name, password) = (form.name.trim().to_string(), form.password);
@@ -132,8 +122,7 @@ async fn logout(State(st): State<AppState>, headers: HeaderMap) -> Result<Respon
         blocking(move || acc.end_session(&secret)).await?;
     }
     let mut resp = Redirect::to("/").into_response();
-    resp.headers_mut()
-        .append(header::SET_COOKIE, cookie(&st, &headers, "", 0));
+    resp.headers_mut().append(header::SET_COOKIE, cookie(&st, &headers, "", 0));
     Ok(resp)
 }
 
@@ -193,10 +182,7 @@ async fn account_page(
             id: t.id,
             label: t.label,
             created: Timestamp::new(t.created, 0).short(),
-            last_used: t
-                .last_used
-                .map(|s| Timestamp::new(s, 0).short())
-                .unwrap_or_default(),
+            last_used: t.last_used.map(|s| Timestamp::new(s, 0).short()).unwrap_or_default(),
         })
         .collect();
     let page = st.page(
@@ -296,10 +282,8 @@ async fn admin_page(
     let acc = accounts(st)?;
     let (users, groups, rules) =
         blocking(move || Ok((acc.users()?, acc.groups()?, acc.folder_rules()?))).await?;
-    let groups: Vec<_> = groups
-        .into_iter()
-        .map(|g| context! { name => g.name, members => g.members })
-        .collect();
+    let groups: Vec<_> =
+        groups.into_iter().map(|g| context! { name => g.name, members => g.members }).collect();
     let rules: Vec<_> = rules
         .into_iter()
         .map(|r| context! { pattern => r.pattern(), folder => r.folder, groups => r.groups.join(", ") })
@@ -393,9 +377,7 @@ async fn admin_groups(
             "delete" => acc.remove_group(group),
             "add" => acc.add_member(group, user),
             "remove" => acc.remove_member(group, user),
-            _ => Err(Error::invalid(
-                "the action is create, delete, add or remove",
-            )),
+            _ => Err(Error::invalid("the action is create, delete, add or remove")),
         }?;
         tracing::info!(group, user, action = %f.action, "group changed");
         Ok(())
@@ -441,9 +423,7 @@ fn check_code(st: &AppState, code: &str) -> Result<(), PageError> {
         Some(_) => Err(PageError(Error::forbidden(
             "this setup link is not valid; use the link printed in the server's log",
         ))),
-        None => Err(PageError(Error::not_found(
-            "this wiki is set up already; sign in instead",
-        ))),
+        None => Err(PageError(Error::not_found("this wiki is set up already; sign in instead"))),
     }
 }
 

@@ -64,9 +64,7 @@ impl AuthState {
     }
 
     pub(crate) fn setup_link(&self) -> Option<String> {
-        self.lock_code()
-            .as_ref()
-            .map(|c| format!("/setup?code={c}"))
+        self.lock_code().as_ref().map(|c| format!("/setup?code={c}"))
     }
 }
 
@@ -157,9 +155,7 @@ fn basic_user(
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then_some(token.trim())
+    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
 }
 
 pub(crate) fn session_secret(headers: &HeaderMap) -> Option<&str> {
@@ -181,11 +177,7 @@ pub(crate) fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a
 
 /// Compares two secrets in time independent of where they differ.
 pub(crate) fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn anonymous(st: &AppState) -> Actor {
@@ -215,10 +207,7 @@ fn refused(st: &AppState, why: Error) -> Actor {
 
 /// Refused because the accounts (or the folder rules) cannot be read.
 fn unavailable(st: &AppState) -> Actor {
-    refused(
-        st,
-        Error::unavailable("the accounts cannot be read just now; try again"),
-    )
+    refused(st, Error::unavailable("the accounts cannot be read just now; try again"))
 }
 
 /// The actor with what their folder rules let them read. When the rules cannot be read the
@@ -246,11 +235,7 @@ fn signed_in(st: &AppState, user: User, csrf: Option<String>) -> Actor {
         signed_in: true,
         // Signing in never gives less than visitors have.
         access: by_role.max(st.opts.anonymous),
-        account: Some(SignedIn {
-            name: user.name.clone(),
-            role: user.role,
-            csrf,
-        }),
+        account: Some(SignedIn { name: user.name.clone(), role: user.role, csrf }),
         refused: None,
         scope: ReadScope::everything(),
     };
@@ -363,8 +348,7 @@ fn too_many(req: &Request, wait: &Wait) -> Response {
     } else {
         (StatusCode::TOO_MANY_REQUESTS, format!("{message}\n")).into_response()
     };
-    resp.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(wait.seconds()));
+    resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait.seconds()));
     resp
 }
 
@@ -387,16 +371,8 @@ pub(crate) async fn csrf(State(st): State<AppState>, req: Request, next: Next) -
         // Not signed in by a session: anonymous, or a script with a token.
         return next.run(req).await;
     };
-    if let Some(given) = req
-        .headers()
-        .get("x-csrf-token")
-        .and_then(|v| v.to_str().ok())
-    {
-        return if same(given, &expected) {
-            next.run(req).await
-        } else {
-            csrf_refused(&req)
-        };
+    if let Some(given) = req.headers().get("x-csrf-token").and_then(|v| v.to_str().ok()) {
+        return if same(given, &expected) { next.run(req).await } else { csrf_refused(&req) };
     }
     let is_form = req
         .headers()
@@ -410,19 +386,13 @@ pub(crate) async fn csrf(State(st): State<AppState>, req: Request, next: Next) -
     let bytes = match axum::body::to_bytes(body, crate::body_limit(&st.engine)).await {
         Ok(b) => b,
         Err(_) => {
-            return PageError(Error::too_large(
-                "the form is larger than the server accepts",
-            ))
-            .into_response();
+            return PageError(Error::too_large("the form is larger than the server accepts"))
+                .into_response();
         }
     };
     let ok = form_urlencoded::parse(&bytes).any(|(k, v)| k == "csrf_token" && same(&v, &expected));
     let req = Request::from_parts(parts, Body::from(bytes));
-    if ok {
-        next.run(req).await
-    } else {
-        csrf_refused(&req)
-    }
+    if ok { next.run(req).await } else { csrf_refused(&req) }
 }
 
 fn csrf_refused(req: &Request) -> Response {
@@ -458,11 +428,8 @@ fn client_ip(
     headers: &HeaderMap,
     extensions: &axum::http::Extensions,
 ) -> Option<IpAddr> {
-    forwarded_ip(st, headers).or_else(|| {
-        extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip())
-    })
+    forwarded_ip(st, headers)
+        .or_else(|| extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()))
 }
 
 impl FromRequestParts<AppState> for ClientAddr {
@@ -474,10 +441,7 @@ impl FromRequestParts<AppState> for ClientAddr {
 
 /// Whether the site is served over HTTPS, so the cookie may only travel that way.
 pub(crate) fn https(st: &AppState, headers: &HeaderMap) -> bool {
-    st.opts
-        .public_url
-        .as_deref()
-        .is_some_and(|u| u.starts_with("https://"))
+    st.opts.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
         || (st.opts.trusted_proxy
             && headers
                 .get("x-forwarded-proto")
@@ -507,10 +471,8 @@ pub(crate) async fn start_session(
     match blocking(move || acc.create_session(id, ttl)).await {
         Ok(s) => {
             let mut resp = Redirect::to(to).into_response();
-            resp.headers_mut().append(
-                header::SET_COOKIE,
-                cookie(st, headers, &s.secret, ttl.as_secs()),
-            );
+            resp.headers_mut()
+                .append(header::SET_COOKIE, cookie(st, headers, &s.secret, ttl.as_secs()));
             resp
         }
         Err(e) => PageError(e).into_response(),
@@ -522,10 +484,7 @@ fn no_accounts() -> Error {
 }
 
 pub(crate) fn accounts(st: &AppState) -> Result<Arc<Accounts>, PageError> {
-    st.opts
-        .accounts
-        .clone()
-        .ok_or_else(|| PageError(no_accounts()))
+    st.opts.accounts.clone().ok_or_else(|| PageError(no_accounts()))
 }
 
 /// Where to go after signing in (by the form or by single sign-on): `next` when it is a path on
@@ -541,9 +500,7 @@ pub(crate) fn accounts(st: &AppState) -> Result<Arc<Accounts>, PageError> {
 pub(crate) fn local(next: &str) -> &str {
     let stays_here = next.starts_with('/')
         && !next.starts_with("//")
-        && !next
-            .chars()
-            .any(|c| c == '\\' || c.is_whitespace() || c.is_control());
+        && !next.chars().any(|c| c == '\\' || c.is_whitespace() || c.is_control());
     if stays_here { next } else { "/" }
 }
 
@@ -553,39 +510,21 @@ mod tests {
 
     #[tokio::test]
     async fn a_route_outside_with_actor_gets_a_server_error_not_an_anonymous_actor() {
-        let (mut parts, ()) = Request::builder()
-            .uri("/somewhere")
-            .body(())
-            .unwrap()
-            .into_parts();
-        let refused = Actor::from_request_parts(&mut parts, &())
-            .await
-            .unwrap_err();
+        let (mut parts, ()) = Request::builder().uri("/somewhere").body(()).unwrap().into_parts();
+        let refused = Actor::from_request_parts(&mut parts, &()).await.unwrap_err();
         assert_eq!(refused.0.kind, casebook_core::ErrorKind::Internal);
         assert!(refused.0.message.contains("with_actor"));
-        assert_eq!(
-            refused.into_response().status(),
-            StatusCode::INTERNAL_SERVER_ERROR
-        );
+        assert_eq!(refused.into_response().status(), StatusCode::INTERNAL_SERVER_ERROR);
     }
 
     #[test]
     fn cookies_and_bearer_tokens_are_found() {
         let mut h = HeaderMap::new();
-        h.insert(
-            header::COOKIE,
-            HeaderValue::from_static("theme=dark; casebook_session=abc; x=y"),
-        );
+        h.insert(header::COOKIE, HeaderValue::from_static("theme=dark; casebook_session=abc; x=y"));
         assert_eq!(session_secret(&h), Some("abc"));
-        h.insert(
-            header::AUTHORIZATION,
-            HeaderValue::from_static("Bearer  t1 "),
-        );
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer  t1 "));
         assert_eq!(bearer(&h), Some("t1"));
-        h.insert(
-            header::AUTHORIZATION,
-            HeaderValue::from_static("Basic eA=="),
-        );
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic eA=="));
         assert_eq!(bearer(&h), None);
     }
 

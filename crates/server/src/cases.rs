@@ -27,11 +27,7 @@ fn page_url(action: &str, q: &RecordQuery, page: usize) -> String {
     if page > 1 {
         parts.push(format!("page={page}"));
     }
-    if parts.is_empty() {
-        action.to_string()
-    } else {
-        format!("{action}?{}", parts.join("&"))
-    }
+    if parts.is_empty() { action.to_string() } else { format!("{action}?{}", parts.join("&")) }
 }
 
 pub(crate) async fn browse(
@@ -49,11 +45,8 @@ pub(crate) async fn browse_type(
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> WebResult {
     let query = RecordQuery::from_params(pairs);
-    let found = st
-        .read(&actor, move |engine, scope| {
-            engine.browse_records(&name, &query, scope)
-        })
-        .await?;
+    let found =
+        st.read(&actor, move |engine, scope| engine.browse_records(&name, &query, scope)).await?;
     let t = &*found.page_type;
     let first = |kinds: &[FieldKind]| t.fields.iter().find(|f| kinds.contains(&f.kind));
     let first_date = first(&[FieldKind::Date]);

@@ -24,10 +24,7 @@ pub(crate) fn api_routes() -> Router<AppState> {
         .route("/discussions", get(api_list))
         .route("/discussions/{id}", get(api_thread).patch(api_status))
         .route("/discussions/{id}/comments", post(api_reply))
-        .route(
-            "/discussions/{id}/comments/{comment}",
-            axum::routing::put(api_edit),
-        )
+        .route("/discussions/{id}/comments/{comment}", axum::routing::put(api_edit))
 }
 
 /// Routes for people.
@@ -37,10 +34,7 @@ pub(crate) fn web_routes() -> Router<AppState> {
         .route("/discussions/{id}", get(goto_thread))
         .route("/discussions/{id}/reply", post(reply_form))
         .route("/discussions/{id}/status", post(status_form))
-        .route(
-            "/discussions/{id}/comments/{comment}/edit",
-            get(edit_form).post(edit_save),
-        )
+        .route("/discussions/{id}/comments/{comment}/edit", get(edit_form).post(edit_save))
         .route("/discuss/{*path}", post(start_form))
         .route("/people/{name}", get(person_page))
 }
@@ -81,10 +75,8 @@ pub(crate) async fn api_page_threads(st: AppState, page: PagePath, scope: ReadSc
             engine.threads(&page, &scope)
         })
         .await?;
-    Ok(
-        Json(json!({"threads": threads.iter().map(|t| thread_json(t)).collect::<Vec<_>>()}))
-            .into_response(),
-    )
+    Ok(Json(json!({"threads": threads.iter().map(|t| thread_json(t)).collect::<Vec<_>>()}))
+        .into_response())
 }
 
 /// `POST /api/v1/pages/{path}/discussions`.
@@ -117,13 +109,9 @@ async fn api_list(
 ) -> ApiResult {
     let status = status_filter(q.status.as_deref())?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    let threads = st
-        .run(move |engine| engine.all_threads(status, limit, &actor.scope))
-        .await?;
-    Ok(
-        Json(json!({"threads": threads.iter().map(|t| thread_json(t)).collect::<Vec<_>>()}))
-            .into_response(),
-    )
+    let threads = st.run(move |engine| engine.all_threads(status, limit, &actor.scope)).await?;
+    Ok(Json(json!({"threads": threads.iter().map(|t| thread_json(t)).collect::<Vec<_>>()}))
+        .into_response())
 }
 
 async fn api_thread(
@@ -131,9 +119,7 @@ async fn api_thread(
     Reader(actor): Reader,
     Path(id): Path<String>,
 ) -> ApiResult {
-    let t = st
-        .run(move |engine| engine.thread(&id, &actor.scope))
-        .await?;
+    let t = st.run(move |engine| engine.thread(&id, &actor.scope)).await?;
     Ok(Json(thread_json(&t)).into_response())
 }
 
@@ -157,22 +143,10 @@ async fn api_reply(
     JsonBody(body): JsonBody<CommentBody>,
 ) -> ApiResult {
     let author = actor.author.clone();
-    let (t, cid) = st
-        .read(&actor, move |engine, scope| {
-            engine.reply(&id, &body.body, &author, scope)
-        })
-        .await?;
-    crate::notify::after(
-        &st,
-        &actor,
-        crate::notify::Event::Reply(t.clone(), cid.clone()),
-    )
-    .await;
-    let comment = t
-        .comments
-        .iter()
-        .find(|c| c.id == cid)
-        .map_or(Value::Null, comment_json);
+    let (t, cid) =
+        st.read(&actor, move |engine, scope| engine.reply(&id, &body.body, &author, scope)).await?;
+    crate::notify::after(&st, &actor, crate::notify::Event::Reply(t.clone(), cid.clone())).await;
+    let comment = t.comments.iter().find(|c| c.id == cid).map_or(Value::Null, comment_json);
     Ok((
         StatusCode::CREATED,
         Json(json!({"thread": t.id, "page": t.page, "comment": comment, "id": cid})),
@@ -214,11 +188,7 @@ async fn edit_comment(
             Ok((t, before))
         })
         .await?;
-    let event = crate::notify::Event::CommentEdit {
-        thread: t.clone(),
-        comment: cid,
-        before,
-    };
+    let event = crate::notify::Event::CommentEdit { thread: t.clone(), comment: cid, before };
     crate::notify::after(st, actor, event).await;
     Ok(t)
 }
@@ -314,17 +284,9 @@ async fn reply_form(
 ) -> Result<Response, PageError> {
     let body = form.body.replace("\r\n", "\n");
     let author = actor.author.clone();
-    let (t, cid) = st
-        .read(&actor, move |engine, scope| {
-            engine.reply(&id, &body, &author, scope)
-        })
-        .await?;
-    crate::notify::after(
-        &st,
-        &actor,
-        crate::notify::Event::Reply(t.clone(), cid.clone()),
-    )
-    .await;
+    let (t, cid) =
+        st.read(&actor, move |engine, scope| engine.reply(&id, &body, &author, scope)).await?;
+    crate::notify::after(&st, &actor, crate::notify::Event::Reply(t.clone(), cid.clone())).await;
     Ok(Redirect::to(&format!("/wiki/{}#comment-{cid}", encode(&t.page))).into_response())
 }
 
@@ -346,9 +308,7 @@ async fn edit_form(
     Discussant(actor): Discussant,
     Path((id, comment)): Path<(String, String)>,
 ) -> Result<Response, PageError> {
-    let t = st
-        .read(&actor, move |engine, scope| engine.thread(&id, scope))
-        .await?;
+    let t = st.read(&actor, move |engine, scope| engine.thread(&id, scope)).await?;
     let c = t
         .comments
         .iter()
@@ -356,9 +316,7 @@ async fn edit_form(
         .ok_or_else(|| PageError(Error::not_found("there is no such comment")))?;
     // The same rule as the save: the form is no use to someone whose change would be refused.
     if !actor.may_change(&c.author) {
-        return Err(PageError(Error::forbidden(
-            "only the author of a comment may change it",
-        )));
+        return Err(PageError(Error::forbidden("only the author of a comment may change it")));
     }
     Ok(st.page(
         "comment_edit.html",
@@ -390,9 +348,7 @@ async fn goto_thread(
     Reader(actor): Reader,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let t = st
-        .run(move |engine| engine.thread(&id, &actor.scope))
-        .await?;
+    let t = st.run(move |engine| engine.thread(&id, &actor.scope)).await?;
     Ok(Redirect::to(&thread_url(&t)).into_response())
 }
 
@@ -402,11 +358,8 @@ async fn list_page(
     Query(q): Query<ListPageQuery>,
 ) -> Result<Response, PageError> {
     let status = status_filter(q.status.as_deref())?;
-    let threads = st
-        .read(&actor, move |engine, scope| {
-            engine.all_threads(status, 200, scope)
-        })
-        .await?;
+    let threads =
+        st.read(&actor, move |engine, scope| engine.all_threads(status, 200, scope)).await?;
     let shown = match status {
         Some(ThreadStatus::Open) => "open",
         Some(ThreadStatus::Resolved) => "resolved",

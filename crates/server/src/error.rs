@@ -56,11 +56,9 @@ impl IntoResponse for ApiError {
         } else {
             e.message
         };
-        let mut resp = (
-            status(e.kind),
-            Json(json!({"error": {"code": code(e.kind), "message": message}})),
-        )
-            .into_response();
+        let mut resp =
+            (status(e.kind), Json(json!({"error": {"code": code(e.kind), "message": message}})))
+                .into_response();
         if e.kind == ErrorKind::Unauthorized {
             resp.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,

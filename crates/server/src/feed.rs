@@ -30,26 +30,15 @@ async fn site(
     }
     // Links are absolute only at the configured address: a request's `Host` header is the
     // client's word, and a feed is read far from the request that fetched it.
-    let base = st
-        .opts
-        .public_url
-        .as_deref()
-        .unwrap_or("")
-        .trim_end_matches('/')
-        .to_string();
+    let base = st.opts.public_url.as_deref().unwrap_or("").trim_end_matches('/').to_string();
     let folder = q.folder.trim().trim_matches('/').to_string();
     let f = folder.clone();
-    let log = match st
-        .run(move |engine| engine.changes_in(&f, None, 50, 0, &actor.scope))
-        .await
-    {
+    let log = match st.run(move |engine| engine.changes_in(&f, None, 50, 0, &actor.scope)).await {
         Ok(l) => l,
         Err(e) => return crate::ApiError(e).into_response(),
     };
-    let updated = log
-        .first()
-        .map(|c| c.date.rfc3339())
-        .unwrap_or_else(|| "1970-01-01T00:00:00Z".into());
+    let updated =
+        log.first().map(|c| c.date.rfc3339()).unwrap_or_else(|| "1970-01-01T00:00:00Z".into());
     let mut xml = String::with_capacity(4096);
     xml.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n");
     let what = if folder.is_empty() {
@@ -57,11 +46,7 @@ async fn site(
     } else {
         format!("changes in {folder}")
     };
-    xml.push_str(&format!(
-        "  <title>{} – {}</title>\n",
-        escape(&st.opts.site_name),
-        escape(&what)
-    ));
+    xml.push_str(&format!("  <title>{} – {}</title>\n", escape(&st.opts.site_name), escape(&what)));
     xml.push_str(&format!(
         "  <id>{}</id>\n  <updated>{updated}</updated>\n",
         escape(&if base.is_empty() {
@@ -75,10 +60,7 @@ async fn site(
         escape(&base)
     ));
     for c in &log {
-        let page = c
-            .paths
-            .iter()
-            .find_map(|p| casebook_engine::page_of_file(p));
+        let page = c.paths.iter().find_map(|p| casebook_engine::page_of_file(p));
         let link = match page {
             Some(p) => format!("{base}/wiki/{}", encode(p)),
             None => format!("{base}/changes"),

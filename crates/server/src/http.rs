@@ -41,11 +41,8 @@ fn form_error(e: FormRejection) -> Error {
 
 /// A value for a URL's query string: everything but unreserved characters percent-encoded.
 pub(crate) fn encode_query(s: &str) -> String {
-    const QUERY: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'_')
-        .remove(b'.')
-        .remove(b'~');
+    const QUERY: &percent_encoding::AsciiSet =
+        &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
     percent_encoding::utf8_percent_encode(s, QUERY).to_string()
 }
 
@@ -56,15 +53,13 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(|rej| {
-                if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    Error::too_large("the request body is larger than the server accepts")
-                } else {
-                    Error::invalid(format!("cannot read the request body: {rej}"))
-                }
-            })?;
+        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|rej| {
+            if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                Error::too_large("the request body is larger than the server accepts")
+            } else {
+                Error::invalid(format!("cannot read the request body: {rej}"))
+            }
+        })?;
         if std::str::from_utf8(&bytes).is_err() {
             return Err(Error::invalid("the request body is not valid UTF-8").into());
         }
@@ -77,7 +72,5 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
 /// A page path as it goes in a URL (each segment percent-encoded); empty for a string that is
 /// not a page path.
 pub(crate) fn encode(path: &str) -> String {
-    PagePath::parse(path)
-        .map(|p| p.url_encoded())
-        .unwrap_or_default()
+    PagePath::parse(path).map(|p| p.url_encoded()).unwrap_or_default()
 }

@@ -136,10 +136,9 @@ impl AppState {
             notify::Notices::default()
         };
         let oidc = match &opts.oidc {
-            Some(o) if opts.accounts.is_some() => Some(Arc::new(signon::Oidc::new(
-                o.clone(),
-                opts.public_url.as_deref(),
-            )?)),
+            Some(o) if opts.accounts.is_some() => {
+                Some(Arc::new(signon::Oidc::new(o.clone(), opts.public_url.as_deref())?))
+            }
             Some(_) => {
                 return Err(Error::invalid("single sign-on needs the accounts database"));
             }
@@ -185,19 +184,10 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api_routes())
         .merge(git::routes())
         .layer(DefaultBodyLimit::max(limit))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            auth::csrf,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            auth::with_actor,
-        ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::csrf))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::with_actor))
         .merge(web::public_routes())
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            error::themed,
-        ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), error::themed))
         .layer(axum::middleware::from_fn_with_state(
             security::csp(state.opts.remote_images),
             security::guard,
@@ -213,9 +203,7 @@ fn api_routes() -> Router<AppState> {
         .merge(discussions::api_routes())
         .merge(notify::api_routes())
         .fallback(|| async {
-            ApiError(Error::not_found(
-                "there is no such API route; see /api/v1 in the README",
-            ))
+            ApiError(Error::not_found("there is no such API route; see /api/v1 in the README"))
         })
 }
 
@@ -252,9 +240,7 @@ pub async fn serve(
         }
     });
     let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     watcher.abort();
     result
 }

@@ -24,24 +24,19 @@ pub(crate) struct Mailer {
 }
 
 /// Waits between tries of one message.
-const RETRY_WAITS: [Duration; 3] = [
-    Duration::from_secs(1),
-    Duration::from_secs(5),
-    Duration::from_secs(30),
-];
+const RETRY_WAITS: [Duration; 3] =
+    [Duration::from_secs(1), Duration::from_secs(5), Duration::from_secs(30)];
 const IO_TIMEOUT: Duration = Duration::from_secs(20);
 
 impl Mailer {
     /// Starts the sending thread for `relay` (`host:port`), sending from `from`.
     pub(crate) fn start(relay: String, from: String) -> std::io::Result<Mailer> {
         let (tx, rx) = mpsc::channel::<Mail>();
-        std::thread::Builder::new()
-            .name("casebook-mail".into())
-            .spawn(move || {
-                for mail in rx {
-                    deliver(&relay, &from, &mail);
-                }
-            })?;
+        std::thread::Builder::new().name("casebook-mail".into()).spawn(move || {
+            for mail in rx {
+                deliver(&relay, &from, &mail);
+            }
+        })?;
         Ok(Mailer { tx })
     }
 
@@ -123,12 +118,7 @@ fn send(relay: &str, from: &str, mail: &Mail) -> std::io::Result<()> {
         command(&mut w, &mut r, "HELO casebook", &[250])?;
     }
     command(&mut w, &mut r, &format!("MAIL FROM:<{from}>"), &[250])?;
-    command(
-        &mut w,
-        &mut r,
-        &format!("RCPT TO:<{}>", mail.to),
-        &[250, 251],
-    )?;
+    command(&mut w, &mut r, &format!("RCPT TO:<{}>", mail.to), &[250, 251])?;
     command(&mut w, &mut r, "DATA", &[354])?;
     w.write_all(message(from, mail).as_bytes())?;
     command(&mut w, &mut r, ".", &[250])?;
@@ -159,15 +149,8 @@ fn message(from: &str, mail: &Mail) -> String {
 /// A header value on one line: control characters become spaces; anything beyond ASCII is
 /// encoded as an RFC 2047 word.
 fn header_text(s: &str) -> String {
-    let flat: String = s
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if flat.is_ascii() {
-        flat
-    } else {
-        format!("=?UTF-8?B?{}?=", STANDARD.encode(flat.as_bytes()))
-    }
+    let flat: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    if flat.is_ascii() { flat } else { format!("=?UTF-8?B?{}?=", STANDARD.encode(flat.as_bytes())) }
 }
 
 #[cfg(test)]

@@ -45,20 +45,12 @@ impl Notices {
             ),
             _ => None,
         };
-        Ok(Notices {
-            mailer,
-            helpful: RwLock::new(None),
-        })
+        Ok(Notices { mailer, helpful: RwLock::new(None) })
     }
 
     /// Every helpful count, read from the database once and kept until a mark changes.
     pub(crate) fn helpful_counts(&self, acc: &Accounts) -> Arc<HelpfulCounts> {
-        if let Some(c) = self
-            .helpful
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-        {
+        if let Some(c) = self.helpful.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
             return c.clone();
         }
         let counts = Arc::new(acc.helpful_counts().unwrap_or_else(|e| {
@@ -81,11 +73,7 @@ pub(crate) enum Event {
     /// A comment was added to a thread.
     Reply(Arc<Thread>, String),
     /// A comment was changed: names it mentions now and did not before are told.
-    CommentEdit {
-        thread: Arc<Thread>,
-        comment: String,
-        before: Vec<String>,
-    },
+    CommentEdit { thread: Arc<Thread>, comment: String, before: Vec<String> },
     /// A page was edited.
     Edit { page: String },
 }
@@ -97,10 +85,7 @@ pub(crate) async fn after_save(
     path: &PagePath,
     outcome: &casebook_engine::SaveOutcome,
 ) {
-    if let casebook_engine::SaveOutcome::Saved {
-        unchanged: false, ..
-    } = outcome
-    {
+    if let casebook_engine::SaveOutcome::Saved { unchanged: false, .. } = outcome {
         let page = path.as_str().to_string();
         after(st, actor, Event::Edit { page }).await;
     }
@@ -160,27 +145,15 @@ fn plain(
                     .collect(),
             },
         ),
-        Event::CommentEdit {
-            thread,
-            comment: cid,
-            before,
-        } => {
+        Event::CommentEdit { thread, comment: cid, before } => {
             let mut c = comment(&thread, Some(&cid));
             c.comment = cid;
-            (
-                thread.page.clone(),
-                What::CommentEdit { comment: c, before },
-            )
+            (thread.page.clone(), What::CommentEdit { comment: c, before })
         }
         Event::Edit { page } => (page, What::Edit),
     };
     let page_title = engine.title_of(&page).unwrap_or_else(|| page.clone());
-    casebook_accounts::Event {
-        actor,
-        page,
-        page_title,
-        what,
-    }
+    casebook_accounts::Event { actor, page, page_title, what }
 }
 
 /// Where a notification leads.
@@ -222,9 +195,7 @@ pub(crate) fn web_routes() -> Router<AppState> {
 
 /// Routes under `/api/v1`.
 pub(crate) fn api_routes() -> Router<AppState> {
-    Router::new()
-        .route("/inbox", get(api_inbox))
-        .route("/inbox/read", post(api_read))
+    Router::new().route("/inbox", get(api_inbox)).route("/inbox/read", post(api_read))
 }
 
 /// The signed-in account, or why not.
@@ -256,13 +227,9 @@ fn notification_json(n: &Notification) -> Value {
 async fn api_inbox(State(st): State<AppState>, actor: Actor) -> ApiResult {
     let (acc, name) = account(&st, &actor)?;
     let scope = actor.scope.clone();
-    let (mut list, unread) = blocking(move || {
-        Ok((
-            acc.inbox(&name, INBOX_LIMIT)?,
-            acc.unread_count(&name, &scope)?,
-        ))
-    })
-    .await?;
+    let (mut list, unread) =
+        blocking(move || Ok((acc.inbox(&name, INBOX_LIMIT)?, acc.unread_count(&name, &scope)?)))
+            .await?;
     // Told before a folder was closed to them: no longer theirs to read.
     list.retain(|n| actor.sees(&n.page));
     Ok(Json(json!({
@@ -393,13 +360,11 @@ async fn watch_form(
             (f.as_str().to_string(), back)
         }
     };
-    blocking(move || {
-        if on {
-            acc.watch(&name, kind, &path)
-        } else {
-            acc.unwatch(&name, kind, &path)
-        }
-    })
+    blocking(
+        move || {
+            if on { acc.watch(&name, kind, &path) } else { acc.unwatch(&name, kind, &path) }
+        },
+    )
     .await?;
     Ok(Redirect::to(&back).into_response())
 }
@@ -439,10 +404,7 @@ async fn helpful_form(
             return Err(Error::not_found(format!("there is no page {p}")));
         }
         if !c.is_empty()
-            && !engine
-                .threads(&p, &scope)?
-                .iter()
-                .any(|t| t.comments.iter().any(|x| x.id == c))
+            && !engine.threads(&p, &scope)?.iter().any(|t| t.comments.iter().any(|x| x.id == c))
         {
             return Err(Error::not_found("there is no such comment on this page"));
         }
@@ -471,39 +433,25 @@ pub(crate) struct PageMarks {
 /// viewer two indexed reads.
 pub(crate) fn page_marks(st: &AppState, actor: &Actor, page: &str) -> PageMarks {
     let Some(acc) = st.opts.accounts.as_deref() else {
-        return PageMarks {
-            watching: false,
-            counts: HashMap::new(),
-            mine: Vec::new(),
-        };
+        return PageMarks { watching: false, counts: HashMap::new(), mine: Vec::new() };
     };
-    let counts = st
-        .notices
-        .helpful_counts(acc)
-        .get(page)
-        .cloned()
-        .unwrap_or_default();
+    let counts = st.notices.helpful_counts(acc).get(page).cloned().unwrap_or_default();
     let (watching, mine) = match &actor.account {
         Some(me) => (
-            acc.is_watching(&me.name, WatchKind::Page, page)
-                .unwrap_or(false),
+            acc.is_watching(&me.name, WatchKind::Page, page).unwrap_or(false),
             acc.helpful_marks(&me.name, page).unwrap_or_default(),
         ),
         None => (false, Vec::new()),
     };
-    PageMarks {
-        watching,
-        counts,
-        mine,
-    }
+    PageMarks { watching, counts, mine }
 }
 
 /// Whether the viewer watches a folder.
 pub(crate) fn watching_folder(st: &AppState, actor: &Actor, folder: &str) -> bool {
     match (st.opts.accounts.as_deref(), &actor.account) {
-        (Some(acc), Some(me)) => acc
-            .is_watching(&me.name, WatchKind::Folder, folder)
-            .unwrap_or(false),
+        (Some(acc), Some(me)) => {
+            acc.is_watching(&me.name, WatchKind::Folder, folder).unwrap_or(false)
+        }
         _ => false,
     }
 }

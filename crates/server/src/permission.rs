@@ -87,9 +87,7 @@ impl Actor {
         if self.can_discuss() {
             Ok(())
         } else if self.signed_in {
-            Err(Error::forbidden(
-                "you may read this wiki but not take part in discussions",
-            ))
+            Err(Error::forbidden("you may read this wiki but not take part in discussions"))
         } else {
             Err(Error::unauthorized("sign in to take part in discussions"))
         }
@@ -101,9 +99,7 @@ impl Actor {
     /// Reading (or changing) something at `path`: a page in a folder this person may not read
     /// is answered exactly as a page that does not exist, so no door tells it is there.
     pub(crate) fn require_sees(&self, path: &str) -> Result<()> {
-        self.unless_hidden(path, |page| {
-            Error::not_found(format!("there is no page {page}"))
-        })
+        self.unless_hidden(path, |page| Error::not_found(format!("there is no page {page}")))
     }
     /// Writing a page at `path`: a page in a folder this person may not read cannot be written
     /// either (nor made, nor moved there).
@@ -147,9 +143,7 @@ impl Actor {
         match &self.account {
             Some(a) if a.role == Role::Admin => Ok(()),
             Some(_) => Err(Error::forbidden("only administrators may manage accounts")),
-            None => Err(Error::unauthorized(
-                "sign in as an administrator to manage accounts",
-            )),
+            None => Err(Error::unauthorized("sign in as an administrator to manage accounts")),
         }
     }
 }
@@ -250,22 +244,10 @@ mod tests {
             ("anonymous, read", person(Access::Read, None)),
             ("anonymous, none", person(Access::None, None)),
             ("anonymous, edit", person(Access::Edit, None)),
-            (
-                "reader",
-                person(Access::Read, Some(("rita", Role::Reader, true))),
-            ),
-            (
-                "editor",
-                person(Access::Edit, Some(("ed", Role::Editor, true))),
-            ),
-            (
-                "admin",
-                person(Access::Edit, Some(("ada", Role::Admin, true))),
-            ),
-            (
-                "admin by token",
-                person(Access::Edit, Some(("ada", Role::Admin, false))),
-            ),
+            ("reader", person(Access::Read, Some(("rita", Role::Reader, true)))),
+            ("editor", person(Access::Edit, Some(("ed", Role::Editor, true)))),
+            ("admin", person(Access::Edit, Some(("ada", Role::Admin, true)))),
+            ("admin by token", person(Access::Edit, Some(("ada", Role::Admin, false)))),
             ("refused", refused),
         ]
     }

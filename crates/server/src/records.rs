@@ -38,11 +38,7 @@ pub(crate) struct Card {
 pub(crate) fn card(engine: &Engine, fm: &FrontMatter) -> Card {
     let check = engine.check_type(fm);
     let Some(t) = check.page_type else {
-        return Card {
-            fields: fm.display_fields(),
-            warnings: check.warnings,
-            ..Card::default()
-        };
+        return Card { fields: fm.display_fields(), warnings: check.warnings, ..Card::default() };
     };
     // A money field shows the page's currency with the amount, so it is not repeated.
     let shown_currency = t.fields.iter().any(|f| f.kind == FieldKind::Money);
@@ -164,11 +160,7 @@ fn form_page(
             }
         })
         .collect();
-    let folder = if inputs.contains_key("folder") {
-        value("folder")
-    } else {
-        t.folder.clone()
-    };
+    let folder = if inputs.contains_key("folder") { value("folder") } else { t.folder.clone() };
     let page = st.page(
         "new-record.html",
         actor,
@@ -194,15 +186,7 @@ async fn form(
     Path(name): Path<String>,
 ) -> Result<Response, PageError> {
     let t = find_type(&st, &name)?;
-    Ok(form_page(
-        &st,
-        &actor,
-        StatusCode::OK,
-        &t,
-        &HashMap::new(),
-        &BTreeMap::new(),
-        None,
-    ))
+    Ok(form_page(&st, &actor, StatusCode::OK, &t, &HashMap::new(), &BTreeMap::new(), None))
 }
 
 async fn create(
@@ -279,15 +263,7 @@ async fn create(
             } else {
                 StatusCode::BAD_REQUEST
             };
-            Ok(form_page(
-                &st,
-                &actor,
-                status,
-                &t,
-                &inputs,
-                &BTreeMap::new(),
-                Some(e.message),
-            ))
+            Ok(form_page(&st, &actor, status, &t, &inputs, &BTreeMap::new(), Some(e.message)))
         }
         Err(e) => Err(PageError(e)),
     }

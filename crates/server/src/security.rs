@@ -10,11 +10,7 @@ use axum::response::{IntoResponse, Response};
 /// and `data:` URLs; with `remote_images`, also from any `https:` address (a page's author could
 /// then make every reader's browser fetch a tracking image).
 pub(crate) fn csp(remote_images: bool) -> HeaderValue {
-    let img = if remote_images {
-        "'self' data: https:"
-    } else {
-        "'self' data:"
-    };
+    let img = if remote_images { "'self' data: https:" } else { "'self' data:" };
     HeaderValue::from_str(&format!(
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src {img}; \
          object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
@@ -62,17 +58,10 @@ pub(crate) async fn guard(State(csp): State<HeaderValue>, req: Request, next: Ne
 }
 
 fn add_headers(h: &mut HeaderMap, csp: &HeaderValue) {
-    h.entry(header::CONTENT_SECURITY_POLICY)
-        .or_insert_with(|| csp.clone());
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    h.entry(header::CONTENT_SECURITY_POLICY).or_insert_with(|| csp.clone());
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
 }
 
 #[cfg(test)]
@@ -89,10 +78,7 @@ mod tests {
 
     #[test]
     fn refuses_cross_site_writes_only() {
-        assert!(cross_site(
-            &Method::POST,
-            &h(&[("sec-fetch-site", "cross-site")])
-        ));
+        assert!(cross_site(&Method::POST, &h(&[("sec-fetch-site", "cross-site")])));
         assert!(cross_site(
             &Method::POST,
             &h(&[("origin", "https://evil.example"), ("host", "wiki.example")])
@@ -101,14 +87,8 @@ mod tests {
             &Method::POST,
             &h(&[("origin", "https://wiki.example"), ("host", "wiki.example")])
         ));
-        assert!(!cross_site(
-            &Method::POST,
-            &h(&[("sec-fetch-site", "same-origin")])
-        ));
+        assert!(!cross_site(&Method::POST, &h(&[("sec-fetch-site", "same-origin")])));
         assert!(!cross_site(&Method::PUT, &h(&[])));
-        assert!(!cross_site(
-            &Method::GET,
-            &h(&[("sec-fetch-site", "cross-site")])
-        ));
+        assert!(!cross_site(&Method::GET, &h(&[("sec-fetch-site", "cross-site")])));
     }
 }

@@ -49,10 +49,7 @@ impl Theme {
         if let Some(d) = &dir
             && !d.is_dir()
         {
-            return Err(Error::invalid(format!(
-                "the theme folder {} does not exist",
-                d.display()
-            )));
+            return Err(Error::invalid(format!("the theme folder {} does not exist", d.display())));
         }
         let mut env = Environment::new();
         let loader_dir = dir.clone();

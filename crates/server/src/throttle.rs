@@ -78,11 +78,7 @@ impl Wait {
             Reason::Account => "for this account",
         };
         let s = self.seconds();
-        let (n, unit) = if s < 120 {
-            (s, "second")
-        } else {
-            (s.div_ceil(60), "minute")
-        };
+        let (n, unit) = if s < 120 { (s, "second") } else { (s.div_ceil(60), "minute") };
         format!(
             "Too many failed sign-ins {whom}. Try again in {n} {unit}{}.",
             if n == 1 { "" } else { "s" }
@@ -158,10 +154,7 @@ fn run_fail(map: &mut HashMap<String, Run>, key: String, free: u32, now: Instant
             map.retain(|_, r| r.failures > free);
         }
     }
-    let r = map.entry(key).or_insert(Run {
-        failures: 0,
-        last: now,
-    });
+    let r = map.entry(key).or_insert(Run { failures: 0, last: now });
     if now.saturating_duration_since(r.last) >= FORGET {
         r.failures = 0;
     }
@@ -225,19 +218,11 @@ impl Throttle {
         let mut accounts = lock(&self.accounts);
         let waits = [
             (run_wait(&pairs, &pair, PAIR_FREE, now), Reason::Pair),
-            (
-                run_wait(&addresses, &address, ADDRESS_FREE, now),
-                Reason::Address,
-            ),
-            (
-                Self::account_wait(&accounts, &account, now),
-                Reason::Account,
-            ),
+            (run_wait(&addresses, &address, ADDRESS_FREE, now), Reason::Address),
+            (Self::account_wait(&accounts, &account, now), Reason::Account),
         ];
-        if let Some((time, reason)) = waits
-            .into_iter()
-            .filter(|(t, _)| !t.is_zero())
-            .max_by_key(|(t, _)| *t)
+        if let Some((time, reason)) =
+            waits.into_iter().filter(|(t, _)| !t.is_zero()).max_by_key(|(t, _)| *t)
         {
             return Err(Wait { time, reason });
         }
@@ -249,17 +234,9 @@ impl Throttle {
                 accounts.retain(|_, w| w.failures >= ACCOUNT_CEILING);
             }
         }
-        let w = accounts.entry(account).or_insert(Window {
-            start: now,
-            failures: 0,
-            last: now,
-        });
+        let w = accounts.entry(account).or_insert(Window { start: now, failures: 0, last: now });
         if now.saturating_duration_since(w.start) >= ACCOUNT_WINDOW {
-            *w = Window {
-                start: now,
-                failures: 0,
-                last: now,
-            };
+            *w = Window { start: now, failures: 0, last: now };
         }
         w.failures = w.failures.saturating_add(1);
         w.last = now;
@@ -290,12 +267,7 @@ mod tests {
     #[test]
     fn the_delay_grows_from_one_second_and_is_capped() {
         let got: Vec<u64> = (0..=16).map(|n| delay(n, 4).as_secs()).collect();
-        assert_eq!(
-            got,
-            [
-                0, 0, 0, 0, 0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300, 300
-            ]
-        );
+        assert_eq!(got, [0, 0, 0, 0, 0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300, 300]);
         assert_eq!(delay(u32::MAX, 4), MAX_DELAY);
     }
 
@@ -319,23 +291,16 @@ mod tests {
         assert_eq!(w.time, Duration::from_secs(2));
         assert_eq!(w.seconds(), 2);
         // Half-way through, half the wait is left.
-        let w = t
-            .attempt_at("ann", a, later + Duration::from_millis(1500))
-            .unwrap_err();
+        let w = t.attempt_at("ann", a, later + Duration::from_millis(1500)).unwrap_err();
         assert_eq!(w.time, Duration::from_millis(500));
         assert_eq!(w.seconds(), 1);
         // The wait runs from when the failure was answered.
         t.failed_at("ann", a, later + Duration::from_millis(1800));
-        let w = t
-            .attempt_at("ann", a, later + Duration::from_millis(1900))
-            .unwrap_err();
+        let w = t.attempt_at("ann", a, later + Duration::from_millis(1900)).unwrap_err();
         assert_eq!(w.time, Duration::from_millis(1900));
         // Other accounts from that address are not slowed, and quiet makes it forget.
         assert!(t.attempt_at("bob", a, later).is_ok());
-        assert!(
-            t.attempt_at("ann", a, later + Duration::from_millis(1800) + FORGET)
-                .is_ok()
-        );
+        assert!(t.attempt_at("ann", a, later + Duration::from_millis(1800) + FORGET).is_ok());
     }
 
     #[test]
@@ -365,18 +330,10 @@ mod tests {
         t.attempt_at("mine", ip("2001:db8:1:2::1"), now).unwrap();
         t.succeeded("mine", ip("2001:db8:1:2::1"));
         t.attempt_at("guess", ip("2001:db8:1:2::1"), now).unwrap();
-        let w = t
-            .attempt_at("someone", ip("2001:db8:1:2:ffff::1"), now)
-            .unwrap_err();
+        let w = t.attempt_at("someone", ip("2001:db8:1:2:ffff::1"), now).unwrap_err();
         assert_eq!((w.time, w.reason), (FIRST_DELAY, Reason::Address));
-        assert!(
-            t.attempt_at("someone", ip("2001:db8:1:3::1"), now).is_ok(),
-            "another network"
-        );
-        assert_eq!(
-            address_key(ip("::ffff:192.0.2.1")),
-            address_key(ip("192.0.2.1"))
-        );
+        assert!(t.attempt_at("someone", ip("2001:db8:1:3::1"), now).is_ok(), "another network");
+        assert_eq!(address_key(ip("::ffff:192.0.2.1")), address_key(ip("192.0.2.1")));
     }
 
     #[test]
@@ -393,20 +350,14 @@ mod tests {
         let next = now + ACCOUNT_DELAY;
         assert!(t.attempt_at("admin", ip("192.0.2.50"), next).is_ok());
         t.succeeded("admin", ip("192.0.2.50"));
-        assert!(
-            t.attempt_at("admin", ip("192.0.2.51"), next + ACCOUNT_DELAY)
-                .is_ok()
-        );
+        assert!(t.attempt_at("admin", ip("192.0.2.51"), next + ACCOUNT_DELAY).is_ok());
         assert!(t.attempt_at("admin", None, next + ACCOUNT_WINDOW).is_ok());
         assert!(ACCOUNT_DELAY < Duration::from_secs(5));
     }
 
     #[test]
     fn waits_are_told_in_seconds_or_minutes() {
-        let w = |s: u64, reason| Wait {
-            time: Duration::from_secs(s),
-            reason,
-        };
+        let w = |s: u64, reason| Wait { time: Duration::from_secs(s), reason };
         assert_eq!(
             w(1, Reason::Pair).message(),
             "Too many failed sign-ins for this account from your address. Try again in 1 second."

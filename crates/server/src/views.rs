@@ -13,15 +13,9 @@ pub(crate) struct Crumb {
 
 /// "Pages › sales › playbooks" for a page in `sales/playbooks`.
 pub(crate) fn crumbs(folder: &FolderPath) -> Vec<Crumb> {
-    let mut out = vec![Crumb {
-        name: "Pages".into(),
-        url: "/browse".into(),
-    }];
+    let mut out = vec![Crumb { name: "Pages".into(), url: "/browse".into() }];
     for f in folder.ancestors() {
-        out.push(Crumb {
-            name: f.name().to_string(),
-            url: format!("/wiki/{}/", f.url_encoded()),
-        });
+        out.push(Crumb { name: f.name().to_string(), url: format!("/wiki/{}/", f.url_encoded()) });
     }
     out
 }
@@ -112,10 +106,7 @@ pub(crate) fn diff_lines(diff: &str) -> Vec<DiffLine> {
             } else {
                 "ctx"
             };
-            DiffLine {
-                kind,
-                text: l.to_string(),
-            }
+            DiffLine { kind, text: l.to_string() }
         })
         .collect()
 }

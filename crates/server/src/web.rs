@@ -24,9 +24,7 @@ pub(crate) fn routes() -> Router<AppState> {
 /// Routes that answer the same to everyone, and so need no actor (nor its reads of the
 /// accounts database): the health check and the theme's static files.
 pub(crate) fn public_routes() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/static/{*file}", get(static_file))
+    Router::new().route("/healthz", get(healthz)).route("/static/{*file}", get(static_file))
 }
 
 impl AppState {
@@ -51,10 +49,7 @@ impl AppState {
 async fn healthz(State(st): State<AppState>) -> Response {
     match st.run(move |engine| engine.health()).await {
         Ok(()) => (StatusCode::OK, "ok\n").into_response(),
-        Err(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("unavailable: {}\n", e.message),
-        )
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("unavailable: {}\n", e.message))
             .into_response(),
     }
 }
@@ -96,10 +91,7 @@ async fn static_file(State(st): State<AppState>, Path(file): Path<String>) -> Re
             let mut resp = (StatusCode::OK, data.into_owned()).into_response();
             let h = resp.headers_mut();
             h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
-            h.insert(
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("public, max-age=3600"),
-            );
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
             resp
         }
         None => (StatusCode::NOT_FOUND, "no such file\n").into_response(),

@@ -47,10 +47,7 @@ enum Class {
 use Class::*;
 
 fn classify(status: StatusCode, headers: &HeaderMap) -> Option<Class> {
-    let location = headers
-        .get(header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let location = headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("");
     match status.as_u16() {
         200..=299 => Some(Ok),
         300..=399 if location.starts_with("/login") => Some(Unauth),
@@ -109,11 +106,7 @@ fn row(method: &'static str, pattern: &'static str, path: &'static str, expect: 
         pattern,
         path,
         payload: Payload::None,
-        via: if pattern.starts_with("/api/") {
-            Via::Token
-        } else {
-            Via::Browser
-        },
+        via: if pattern.starts_with("/api/") { Via::Token } else { Via::Browser },
         expect,
         outside: expect[3],
     }
@@ -202,22 +195,12 @@ fn table() -> Vec<Row> {
         // Discussions for people.
         row("GET", "/discussions", "/discussions", READ),
         row("GET", "/discussions/{id}", "/discussions/{thread}", READ).outside(NotFound),
-        row(
-            "POST",
-            "/discussions/{id}/reply",
-            "/discussions/{thread}/reply",
-            DISCUSS,
-        )
-        .form(&[("body", "a reply by {who}")])
-        .outside(NotFound),
-        row(
-            "POST",
-            "/discussions/{id}/status",
-            "/discussions/{thread}/status",
-            DISCUSS,
-        )
-        .form(&[("status", "resolved")])
-        .outside(NotFound),
+        row("POST", "/discussions/{id}/reply", "/discussions/{thread}/reply", DISCUSS)
+            .form(&[("body", "a reply by {who}")])
+            .outside(NotFound),
+        row("POST", "/discussions/{id}/status", "/discussions/{thread}/status", DISCUSS)
+            .form(&[("status", "resolved")])
+            .outside(NotFound),
         // Only the author (the editor here) and administrators may change a comment.
         row(
             "GET",
@@ -258,33 +241,18 @@ fn table() -> Vec<Row> {
         // Single sign-on is not configured here: both ends say so to everyone (the flow
         // itself is tested in tests/oidc.rs).
         row("GET", "/login/oidc", "/login/oidc", [NotFound; 5]),
-        row(
-            "GET",
-            "/login/oidc/callback",
-            "/login/oidc/callback?state=x&code=y",
-            [NotFound; 5],
-        ),
+        row("GET", "/login/oidc/callback", "/login/oidc/callback?state=x&code=y", [NotFound; 5]),
         row("GET", "/account", "/account", SIGNED_IN),
         // A wrong current password: let in, refused, nothing changed.
-        row(
-            "POST",
-            "/account/password",
-            "/account/password",
-            [Unauth, Unauth, Bad, Bad, Bad],
-        )
-        .form(&[
-            ("current", "not the password"),
-            ("new", "another long password"),
-            ("confirm", "another long password"),
-        ]),
+        row("POST", "/account/password", "/account/password", [Unauth, Unauth, Bad, Bad, Bad])
+            .form(&[
+                ("current", "not the password"),
+                ("new", "another long password"),
+                ("confirm", "another long password"),
+            ]),
         row("POST", "/account/tokens", "/account/tokens", SIGNED_IN).form(&[("label", "walk")]),
-        row(
-            "POST",
-            "/account/tokens/{id}/revoke",
-            "/account/tokens/{token}/revoke",
-            SIGNED_IN,
-        )
-        .form(&[]),
+        row("POST", "/account/tokens/{id}/revoke", "/account/tokens/{token}/revoke", SIGNED_IN)
+            .form(&[]),
         // Another person's token is not found, for administrators too.
         row(
             "POST",
@@ -315,64 +283,28 @@ fn table() -> Vec<Row> {
         ]),
         // The JSON API.
         row("GET", "/api/v1/pages", "/api/v1/pages", READ),
-        row(
-            "GET",
-            "/api/v1/pages/{*path}",
-            "/api/v1/pages/walk/Page",
-            READ,
-        )
-        .outside(NotFound),
-        row(
-            "PUT",
-            "/api/v1/pages/{*path}",
-            "/api/v1/pages/walk/{who}/Put",
-            EDIT,
-        )
-        .json(json!({"markdown": "# Put\n"}))
-        .outside(Forbidden),
-        row(
-            "DELETE",
-            "/api/v1/pages/{*path}",
-            "/api/v1/pages/walk/{who}/Doomed",
-            EDIT,
-        )
-        .outside(Forbidden),
-        row(
-            "POST",
-            "/api/v1/pages/{*path}",
-            "/api/v1/pages/walk/{who}/Shifting/move",
-            EDIT,
-        )
-        .json(json!({"to": "walk/{who}/Shifted"}))
-        // Moving a page one may not see is answered as moving one that is not there.
-        .outside(NotFound),
-        row(
-            "POST",
-            "/api/v1/pages/{*path}",
-            "/api/v1/pages/walk/Page/discussions",
-            DISCUSS,
-        )
-        .json(json!({"title": "API question", "body": "from {who}"}))
-        .outside(NotFound),
+        row("GET", "/api/v1/pages/{*path}", "/api/v1/pages/walk/Page", READ).outside(NotFound),
+        row("PUT", "/api/v1/pages/{*path}", "/api/v1/pages/walk/{who}/Put", EDIT)
+            .json(json!({"markdown": "# Put\n"}))
+            .outside(Forbidden),
+        row("DELETE", "/api/v1/pages/{*path}", "/api/v1/pages/walk/{who}/Doomed", EDIT)
+            .outside(Forbidden),
+        row("POST", "/api/v1/pages/{*path}", "/api/v1/pages/walk/{who}/Shifting/move", EDIT)
+            .json(json!({"to": "walk/{who}/Shifted"}))
+            // Moving a page one may not see is answered as moving one that is not there.
+            .outside(NotFound),
+        row("POST", "/api/v1/pages/{*path}", "/api/v1/pages/walk/Page/discussions", DISCUSS)
+            .json(json!({"title": "API question", "body": "from {who}"}))
+            .outside(NotFound),
         row("GET", "/api/v1/search", "/api/v1/search?q=walk", READ),
         row("GET", "/api/v1/suggest", "/api/v1/suggest?q=wal", READ),
         row("GET", "/api/v1/changes", "/api/v1/changes", READ),
         row("GET", "/api/v1/discussions", "/api/v1/discussions", READ),
-        row(
-            "GET",
-            "/api/v1/discussions/{id}",
-            "/api/v1/discussions/{thread}",
-            READ,
-        )
-        .outside(NotFound),
-        row(
-            "PATCH",
-            "/api/v1/discussions/{id}",
-            "/api/v1/discussions/{thread}",
-            DISCUSS,
-        )
-        .json(json!({"status": "open"}))
-        .outside(NotFound),
+        row("GET", "/api/v1/discussions/{id}", "/api/v1/discussions/{thread}", READ)
+            .outside(NotFound),
+        row("PATCH", "/api/v1/discussions/{id}", "/api/v1/discussions/{thread}", DISCUSS)
+            .json(json!({"status": "open"}))
+            .outside(NotFound),
         row(
             "POST",
             "/api/v1/discussions/{id}/comments",
@@ -390,30 +322,14 @@ fn table() -> Vec<Row> {
         .json(json!({"body": "api change by {who}"}))
         .outside(NotFound),
         row("GET", "/api/v1/inbox", "/api/v1/inbox", SIGNED_IN),
-        row(
-            "POST",
-            "/api/v1/inbox/read",
-            "/api/v1/inbox/read",
-            SIGNED_IN,
-        )
-        .json(json!({})),
+        row("POST", "/api/v1/inbox/read", "/api/v1/inbox/read", SIGNED_IN).json(json!({})),
         // git over HTTP: fetching is reading, the push advertisement is editing.
-        row(
-            "GET",
-            "/wiki.git/{*rest}",
-            "/wiki.git/info/refs?service=git-upload-pack",
-            READ,
-        )
-        .token()
-        .outside(Forbidden),
-        row(
-            "GET",
-            "/wiki.git/{*rest}",
-            "/wiki.git/info/refs?service=git-receive-pack",
-            EDIT,
-        )
-        .token()
-        .outside(Forbidden),
+        row("GET", "/wiki.git/{*rest}", "/wiki.git/info/refs?service=git-upload-pack", READ)
+            .token()
+            .outside(Forbidden),
+        row("GET", "/wiki.git/{*rest}", "/wiki.git/info/refs?service=git-receive-pack", EDIT)
+            .token()
+            .outside(Forbidden),
         // A push that is not one: refused before git runs unless the pusher may edit, and then
         // by git itself (415), with nothing changed.
         row(
@@ -470,11 +386,8 @@ fn source_routes() -> BTreeSet<(String, String)> {
                 .map(|f| &text[f + 3..])
                 .and_then(|s| s.split('(').next())
                 .unwrap_or("");
-            let prefix = if file.ends_with("api.rs") || enclosing == "api_routes" {
-                "/api/v1"
-            } else {
-                ""
-            };
+            let prefix =
+                if file.ends_with("api.rs") || enclosing == "api_routes" { "/api/v1" } else { "" };
             let mut any = false;
             for m in methods {
                 let needle = format!("{m}(");
@@ -496,11 +409,7 @@ fn source_routes() -> BTreeSet<(String, String)> {
 fn table_routes(rows: &[Row]) -> BTreeSet<(String, String)> {
     rows.iter()
         .map(|r| {
-            let m = if r.pattern == "/wiki.git/{*rest}" {
-                "ANY"
-            } else {
-                r.method
-            };
+            let m = if r.pattern == "/wiki.git/{*rest}" { "ANY" } else { r.method };
             (m.to_string(), r.pattern.to_string())
         })
         .collect()
@@ -524,11 +433,7 @@ fn the_table_lists_every_route_and_only_routes() {
     }
     assert!(files.len() > 20, "too few source files found: {files:?}");
     for path in files {
-        let name = path
-            .strip_prefix(&src)
-            .unwrap()
-            .to_string_lossy()
-            .replace('\\', "/");
+        let name = path.strip_prefix(&src).unwrap().to_string_lossy().replace('\\', "/");
         let text = std::fs::read_to_string(&path).unwrap();
         if text.contains(".route(") {
             assert!(
@@ -546,10 +451,7 @@ fn the_table_lists_every_route_and_only_routes() {
         missing.is_empty(),
         "routes with no row in the access table (say who may use them): {missing:?}"
     );
-    assert!(
-        stale.is_empty(),
-        "rows for routes the router does not have: {stale:?}"
-    );
+    assert!(stale.is_empty(), "rows for routes the router does not have: {stale:?}");
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -563,13 +465,7 @@ enum Who {
 }
 
 impl Who {
-    const ALL: [Who; 5] = [
-        Who::Anon,
-        Who::Reader,
-        Who::Editor,
-        Who::Admin,
-        Who::Outsider,
-    ];
+    const ALL: [Who; 5] = [Who::Anon, Who::Reader, Who::Editor, Who::Admin, Who::Outsider];
     fn label(self) -> &'static str {
         match self {
             Who::Anon => "anon",
@@ -611,15 +507,8 @@ impl Kit {
 
 impl App {
     async fn api(&self, method: &str, uri: &str, token: &str, body: Value) -> Value {
-        let r = self
-            .send(call(method, uri).token(Some(token)).json(&body))
-            .await;
-        assert!(
-            r.status.is_success(),
-            "{method} {uri}: {} {}",
-            r.status,
-            r.body
-        );
+        let r = self.send(call(method, uri).token(Some(token)).json(&body)).await;
+        assert!(r.status.is_success(), "{method} {uri}: {} {}", r.status, r.body);
         serde_json::from_str(&r.body).unwrap()
     }
 
@@ -627,29 +516,17 @@ impl App {
     /// request that succeeds for one leaves the others' fixtures alone. With `restricted`,
     /// `walk/**` is restricted to a group the outsider is not in.
     async fn setup(&self, restricted: bool) -> (HashMap<&'static str, Kit>, String) {
-        self.accounts()
-            .add_user("rita", "rita@example.com", Role::Reader, PW)
-            .unwrap();
-        self.accounts()
-            .add_user("ed", "ed@example.com", Role::Editor, PW)
-            .unwrap();
-        self.accounts()
-            .add_user("ada", "ada@example.com", Role::Admin, PW)
-            .unwrap();
-        self.accounts()
-            .add_user("zed", "zed@example.com", Role::Reader, PW)
-            .unwrap();
-        self.accounts()
-            .add_user("otto", "otto@example.com", Role::Editor, PW)
-            .unwrap();
+        self.accounts().add_user("rita", "rita@example.com", Role::Reader, PW).unwrap();
+        self.accounts().add_user("ed", "ed@example.com", Role::Editor, PW).unwrap();
+        self.accounts().add_user("ada", "ada@example.com", Role::Admin, PW).unwrap();
+        self.accounts().add_user("zed", "zed@example.com", Role::Reader, PW).unwrap();
+        self.accounts().add_user("otto", "otto@example.com", Role::Editor, PW).unwrap();
         if restricted {
             self.accounts().add_group("walkers").unwrap();
             for member in ["rita", "ed", "zed"] {
                 self.accounts().add_member("walkers", member).unwrap();
             }
-            self.accounts()
-                .set_folder_rule("walk/**", &["walkers"])
-                .unwrap();
+            self.accounts().set_folder_rule("walk/**", &["walkers"]).unwrap();
         }
         let ada = self.accounts().create_token("ada", "setup").unwrap().1;
         let ed = self.accounts().create_token("ed", "setup").unwrap().1;
@@ -660,11 +537,7 @@ impl App {
             let ada = ada.clone();
             async move { self.api("PUT", &uri, &ada, body).await }
         };
-        put(
-            "walk/Page".into(),
-            "---\ntags: [walkers]\n---\n# Walk page\n\nwalk text\n",
-        )
-        .await;
+        put("walk/Page".into(), "---\ntags: [walkers]\n---\n# Walk page\n\nwalk text\n").await;
         let mut kits = HashMap::new();
         for who in Who::ALL {
             let l = who.label();
@@ -688,19 +561,13 @@ impl App {
                 kit.session = Some(signed_in.session);
                 kit.csrf = Some(signed_in.csrf);
             }
-            let spare = self
-                .accounts()
-                .create_token(who.account().unwrap_or("zed"), "spare")
-                .unwrap()
-                .0;
+            let spare =
+                self.accounts().create_token(who.account().unwrap_or("zed"), "spare").unwrap().0;
             kit.fill = vec![
                 ("{who}", l.to_string()),
                 ("{rev}", first["revision"].as_str().unwrap().to_string()),
                 ("{thread}", thread["id"].as_str().unwrap().to_string()),
-                (
-                    "{comment}",
-                    thread["comments"][0]["id"].as_str().unwrap().to_string(),
-                ),
+                ("{comment}", thread["comments"][0]["id"].as_str().unwrap().to_string()),
                 ("{token}", spare.id.to_string()),
                 ("{zed_token}", zed_token.id.to_string()),
             ];
@@ -771,10 +638,7 @@ impl App {
                 );
                 if got != Some(expected) {
                     let body: String = r.body.chars().take(200).collect();
-                    wrong.push(format!(
-                        "{what}: expected {expected:?}, got {} ({body})",
-                        r.status
-                    ));
+                    wrong.push(format!("{what}: expected {expected:?}, got {} ({body})", r.status));
                 }
                 if changes && got != Some(Ok) {
                     let after = self.commits();
@@ -790,17 +654,13 @@ impl App {
         }
         // Refused account changes are not commits: look at the accounts themselves.
         if self.accounts().token_user(&zed_secret).unwrap().is_none() {
-            wrong.push(format!(
-                "anonymous={anonymous:?}: someone revoked another person's token"
-            ));
+            wrong.push(format!("anonymous={anonymous:?}: someone revoked another person's token"));
         }
         for who in Who::ALL {
             let name = format!("new-{}", who.label());
             let made = self.accounts().user(&name).unwrap().is_some();
             if made != (who == Who::Admin) {
-                wrong.push(format!(
-                    "anonymous={anonymous:?} {who:?}: account {name} made: {made}"
-                ));
+                wrong.push(format!("anonymous={anonymous:?} {who:?}: account {name} made: {made}"));
             }
         }
         wrong
@@ -810,20 +670,13 @@ impl App {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_route_for_every_kind_of_person() {
     let mut wrong = Vec::new();
-    for (anonymous, restricted) in [
-        (Access::Read, false),
-        (Access::None, false),
-        (Access::None, true),
-    ] {
+    for (anonymous, restricted) in
+        [(Access::Read, false), (Access::None, false), (Access::None, true)]
+    {
         let app = App::with_accounts(anonymous);
         wrong.extend(app.walk(restricted).await);
     }
-    assert!(
-        wrong.is_empty(),
-        "{} differences:\n{}",
-        wrong.len(),
-        wrong.join("\n")
-    );
+    assert!(wrong.is_empty(), "{} differences:\n{}", wrong.len(), wrong.join("\n"));
 }
 
 impl App {
@@ -841,12 +694,9 @@ impl App {
 async fn a_restricted_folder_never_shows_to_people_outside_it() {
     let app = App::with_accounts(Access::Read);
     let acc = app.accounts();
-    acc.add_user("ada", "ada@example.com", Role::Admin, PW)
-        .unwrap();
-    acc.add_user("lee", "lee@example.com", Role::Editor, PW)
-        .unwrap();
-    acc.add_user("otto", "otto@example.com", Role::Editor, PW)
-        .unwrap();
+    acc.add_user("ada", "ada@example.com", Role::Admin, PW).unwrap();
+    acc.add_user("lee", "lee@example.com", Role::Editor, PW).unwrap();
+    acc.add_user("otto", "otto@example.com", Role::Editor, PW).unwrap();
     acc.add_group("deal-desk").unwrap();
     acc.add_member("deal-desk", "lee").unwrap();
     acc.set_folder_rule("deals/**", &["deal-desk"]).unwrap();
@@ -902,11 +752,7 @@ async fn a_restricted_folder_never_shows_to_people_outside_it() {
     let secrets = ["zanzibar", "quokkaword", "zanzitag"];
     let leaks = |body: &str, except: &str| -> Vec<&str> {
         let lower = body.to_lowercase();
-        secrets
-            .iter()
-            .copied()
-            .filter(|s| *s != except && lower.contains(s))
-            .collect()
+        secrets.iter().copied().filter(|s| *s != except && lower.contains(s)).collect()
     };
     // Doors that answer 200 to both, and must name the secret only to the member. A search
     // page repeats its query, so the word searched for is not counted there.
@@ -945,9 +791,7 @@ async fn a_restricted_folder_never_shows_to_people_outside_it() {
             continue;
         }
         if leaks(&b_in, asked).is_empty() {
-            wrong.push(format!(
-                "{door}: the member does not see the folder ({b_in:.300})"
-            ));
+            wrong.push(format!("{door}: the member does not see the folder ({b_in:.300})"));
         }
         let found = leaks(&b_out, asked);
         if !found.is_empty() {
@@ -997,18 +841,12 @@ async fn a_restricted_folder_never_shows_to_people_outside_it() {
     let (_, dym) = app.get("/api/v1/search?q=quokkawrd", &otto).await;
     let dym: Value = serde_json::from_str(&dym).unwrap();
     if !dym["did_you_mean"].is_null() {
-        wrong.push(format!(
-            "did you mean, for the outsider: {}",
-            dym["did_you_mean"]
-        ));
+        wrong.push(format!("did you mean, for the outsider: {}", dym["did_you_mean"]));
     }
     let (_, dym) = app.get("/api/v1/search?q=quokkawrd", &lee).await;
     let dym: Value = serde_json::from_str(&dym).unwrap();
     if dym["did_you_mean"] != "quokkaword" {
-        wrong.push(format!(
-            "did you mean, for the member: {}",
-            dym["did_you_mean"]
-        ));
+        wrong.push(format!("did you mean, for the member: {}", dym["did_you_mean"]));
     }
     // The mention of the outsider in the folder's thread never reached their inbox.
     let (_, inbox) = app.get("/api/v1/inbox", &otto).await;
@@ -1027,16 +865,12 @@ async fn a_restricted_folder_never_shows_to_people_outside_it() {
     let (_, html_out) = app.get("/wiki/Public%20Page", &otto).await;
     let (_, html_in) = app.get("/wiki/Public%20Page", &lee).await;
     if html_out.contains("href=\"/wiki/deals/") || html_out.contains("deals/Floor") {
-        wrong.push(format!(
-            "Public Page links into the folder for the outsider: {html_out}"
-        ));
+        wrong.push(format!("Public Page links into the folder for the outsider: {html_out}"));
     }
     if !html_in.contains("href=\"/wiki/deals/D-17\"")
         || !html_in.contains("href=\"/wiki/deals/Floor\"")
     {
-        wrong.push(format!(
-            "Public Page links into the folder for the member: {html_in}"
-        ));
+        wrong.push(format!("Public Page links into the folder for the member: {html_in}"));
     }
     let hidden_links: Vec<&Value> = public["links"]
         .as_array()
@@ -1045,10 +879,7 @@ async fn a_restricted_folder_never_shows_to_people_outside_it() {
         .filter(|l| l["exists"] == true || l["path"] == "deals/Floor")
         .collect();
     if public["links"].as_array().unwrap().len() != 2 || !hidden_links.is_empty() {
-        wrong.push(format!(
-            "Public Page's links for the outsider: {}",
-            public["links"]
-        ));
+        wrong.push(format!("Public Page's links for the outsider: {}", public["links"]));
     }
     // The same in a discussion of the open page, wherever its comments are shown.
     app.api(
@@ -1058,9 +889,7 @@ async fn a_restricted_folder_never_shows_to_people_outside_it() {
         json!({"title": "Where to look", "body": "Compare [[Floor Memo]] with [[deals/D-17]]."}),
     )
     .await;
-    let (_, threads_in) = app
-        .get("/api/v1/pages/Public%20Page/discussions", &lee)
-        .await;
+    let (_, threads_in) = app.get("/api/v1/pages/Public%20Page/discussions", &lee).await;
     let threads_in: Value = serde_json::from_str(&threads_in).unwrap();
     let public_thread = threads_in["threads"][0]["id"].as_str().unwrap().to_string();
     for door in [
@@ -1080,9 +909,7 @@ async fn a_restricted_folder_never_shows_to_people_outside_it() {
         }
     }
     // Git copies everything, so the outsider may not clone.
-    let (status, _) = app
-        .get("/wiki.git/info/refs?service=git-upload-pack", &otto)
-        .await;
+    let (status, _) = app.get("/wiki.git/info/refs?service=git-upload-pack", &otto).await;
     if status != StatusCode::FORBIDDEN {
         wrong.push(format!("git for the outsider: {status}"));
     }
@@ -1096,13 +923,7 @@ async fn a_restricted_folder_never_shows_to_people_outside_it() {
     }
     // Told about a page while it was open, then the folder closes: the inbox and its unread
     // count forget it.
-    app.api(
-        "PUT",
-        "/api/v1/pages/later/Plan",
-        &lee,
-        json!({"markdown": "# Plan\n"}),
-    )
-    .await;
+    app.api("PUT", "/api/v1/pages/later/Plan", &lee, json!({"markdown": "# Plan\n"})).await;
     app.api(
         "POST",
         "/api/v1/pages/later/Plan/discussions",
@@ -1151,16 +972,13 @@ impl App {
 async fn restricted_folders_hold_whatever_the_names_and_the_door() {
     let app = App::with_accounts(Access::Read);
     let acc = app.accounts();
-    acc.add_user("lee", "lee@example.com", Role::Editor, PW)
-        .unwrap();
-    acc.add_user("otto", "otto@example.com", Role::Editor, PW)
-        .unwrap();
+    acc.add_user("lee", "lee@example.com", Role::Editor, PW).unwrap();
+    acc.add_user("otto", "otto@example.com", Role::Editor, PW).unwrap();
     acc.add_group("desk").unwrap();
     acc.add_member("desk", "lee").unwrap();
     let odd = ["C# team", "50% off", "a&b?c", "Q+A", "v1.2 notes", "Ärger"];
     for folder in odd.iter().chain(&["deals"]) {
-        acc.set_folder_rule(&format!("{folder}/**"), &["desk"])
-            .unwrap();
+        acc.set_folder_rule(&format!("{folder}/**"), &["desk"]).unwrap();
     }
     let lee = acc.create_token("lee", "t").unwrap().1;
     let otto = acc.create_token("otto", "t").unwrap().1;
@@ -1186,11 +1004,7 @@ async fn restricted_folders_hold_whatever_the_names_and_the_door() {
                 format!("/wiki/{}", url(&spelled)),
                 format!("/history/{}", url(&spelled)),
             ] {
-                let want_in = if spelled == page {
-                    StatusCode::OK
-                } else {
-                    StatusCode::NOT_FOUND
-                };
+                let want_in = if spelled == page { StatusCode::OK } else { StatusCode::NOT_FOUND };
                 let (s_in, _) = app.call("GET", &door, Some(&lee), None).await;
                 let (s_anon, b_anon) = app.call("GET", &door, None, None).await;
                 let (s_out, _) = app.call("GET", &door, Some(&otto), None).await;
@@ -1218,14 +1032,8 @@ async fn restricted_folders_hold_whatever_the_names_and_the_door() {
     .await;
     app.state.engine.wait_indexed();
     for (who, token, want) in [("member", Some(&lee), 7), ("outsider", Some(&otto), 0)] {
-        let (_, b) = app
-            .call(
-                "GET",
-                "/api/v1/search?q=secretword",
-                token.map(|t| t.as_str()),
-                None,
-            )
-            .await;
+        let (_, b) =
+            app.call("GET", "/api/v1/search?q=secretword", token.map(|t| t.as_str()), None).await;
         let v: Value = serde_json::from_str(&b).unwrap();
         if v["total"] != want || b.contains("secretword") != (want > 0) {
             wrong.push(format!("search for the {who}: {b:.300}"));
@@ -1253,14 +1061,7 @@ async fn restricted_folders_hold_whatever_the_names_and_the_door() {
         ("outsider", Some(otto.as_str()), None),
         ("visitor", None, None),
     ] {
-        let (_, b) = app
-            .call(
-                "GET",
-                "/api/v1/search?q=alpha%20bravo%20zanzibr",
-                token,
-                None,
-            )
-            .await;
+        let (_, b) = app.call("GET", "/api/v1/search?q=alpha%20bravo%20zanzibr", token, None).await;
         let v: Value = serde_json::from_str(&b).unwrap();
         if v["did_you_mean"].as_str() != want {
             wrong.push(format!("did you mean for the {who}: {}", v["did_you_mean"]));
@@ -1269,13 +1070,7 @@ async fn restricted_folders_hold_whatever_the_names_and_the_door() {
 
     // 3. A move by someone outside the folder neither writes into it nor names it, and the old
     // path still leads to the page.
-    app.api(
-        "PUT",
-        "/api/v1/pages/Pricing",
-        &otto,
-        json!({"markdown": "# Pricing\n"}),
-    )
-    .await;
+    app.api("PUT", "/api/v1/pages/Pricing", &otto, json!({"markdown": "# Pricing\n"})).await;
     app.api(
         "PUT",
         "/api/v1/pages/deals/Deal2",
@@ -1312,13 +1107,8 @@ async fn restricted_folders_hold_whatever_the_names_and_the_door() {
         ));
     }
     let (status, _) = app.call("GET", "/wiki/Pricing", Some(&lee), None).await;
-    let r = app
-        .send(call("GET", "/wiki/Pricing").token(Some(&lee)).empty())
-        .await;
-    let location = r
-        .headers
-        .get(header::LOCATION)
-        .map(|l| l.to_str().unwrap().to_string());
+    let r = app.send(call("GET", "/wiki/Pricing").token(Some(&lee)).empty()).await;
+    let location = r.headers.get(header::LOCATION).map(|l| l.to_str().unwrap().to_string());
     if !status.is_redirection() || location.as_deref() != Some("/wiki/Price%20List") {
         wrong.push(format!("the old path answers {status} to {location:?}"));
     }
@@ -1333,13 +1123,8 @@ async fn restricted_folders_hold_whatever_the_names_and_the_door() {
         )
         .await;
     }
-    app.api(
-        "POST",
-        "/api/v1/pages/deals/Secret%20Plan/move",
-        &lee,
-        json!({"to": "Open Plan"}),
-    )
-    .await;
+    app.api("POST", "/api/v1/pages/deals/Secret%20Plan/move", &lee, json!({"to": "Open Plan"}))
+        .await;
     app.api(
         "PUT",
         "/api/v1/pages/Open%20Plan",
@@ -1362,14 +1147,7 @@ async fn restricted_folders_hold_whatever_the_names_and_the_door() {
             wrong.push(format!("{door}: the outsider's history: {b_out:.600}"));
         }
     }
-    let (_, h) = app
-        .call(
-            "GET",
-            "/api/v1/pages/Open%20Plan/history",
-            Some(&otto),
-            None,
-        )
-        .await;
+    let (_, h) = app.call("GET", "/api/v1/pages/Open%20Plan/history", Some(&otto), None).await;
     let h: Value = serde_json::from_str(&h).unwrap();
     if h["revisions"].as_array().map(Vec::len) != Some(2) || h["earlier"].is_null() {
         wrong.push(format!("the outsider's history: {h}"));
@@ -1377,53 +1155,23 @@ async fn restricted_folders_hold_whatever_the_names_and_the_door() {
     // The old address of a page moved out of the folder is as missing as any other there (for
     // the member it leads to the page), and a page moved into the folder leaves a history
     // that does not name where it went.
-    let (s_out, _) = app
-        .call("GET", "/wiki/deals/Secret%20Plan", Some(&otto), None)
-        .await;
-    let (s_in, _) = app
-        .call("GET", "/wiki/deals/Secret%20Plan", Some(&lee), None)
-        .await;
+    let (s_out, _) = app.call("GET", "/wiki/deals/Secret%20Plan", Some(&otto), None).await;
+    let (s_in, _) = app.call("GET", "/wiki/deals/Secret%20Plan", Some(&lee), None).await;
     if s_out != StatusCode::NOT_FOUND || !s_in.is_redirection() {
-        wrong.push(format!(
-            "the moved page's old address: outsider {s_out}, member {s_in}"
-        ));
+        wrong.push(format!("the moved page's old address: outsider {s_out}, member {s_in}"));
     }
-    app.api(
-        "PUT",
-        "/api/v1/pages/Roadmap",
-        &otto,
-        json!({"markdown": "# Roadmap\n"}),
-    )
-    .await;
-    app.api(
-        "POST",
-        "/api/v1/pages/Roadmap/move",
-        &lee,
-        json!({"to": "deals/Zanzibar Roadmap"}),
-    )
-    .await;
+    app.api("PUT", "/api/v1/pages/Roadmap", &otto, json!({"markdown": "# Roadmap\n"})).await;
+    app.api("POST", "/api/v1/pages/Roadmap/move", &lee, json!({"to": "deals/Zanzibar Roadmap"}))
+        .await;
     let (_, b_out) = app.call("GET", "/history/Roadmap", Some(&otto), None).await;
     if b_out.contains("Zanzibar") || !b_out.contains("folders you cannot read") {
-        wrong.push(format!(
-            "the history of a page moved into the folder: {b_out:.300}"
-        ));
+        wrong.push(format!("the history of a page moved into the folder: {b_out:.300}"));
     }
 
     // 5. Orphaned pages: a link from a page the reader may not see does not count.
-    app.api(
-        "PUT",
-        "/api/v1/pages/Lonely",
-        &otto,
-        json!({"markdown": "# Lonely\n"}),
-    )
-    .await;
-    app.api(
-        "PUT",
-        "/api/v1/pages/deals/Fan",
-        &lee,
-        json!({"markdown": "# Fan\n\n[[Lonely]]\n"}),
-    )
-    .await;
+    app.api("PUT", "/api/v1/pages/Lonely", &otto, json!({"markdown": "# Lonely\n"})).await;
+    app.api("PUT", "/api/v1/pages/deals/Fan", &lee, json!({"markdown": "# Fan\n\n[[Lonely]]\n"}))
+        .await;
     app.state.engine.wait_indexed();
     let (_, orphans_in) = app.call("GET", "/special/orphans", Some(&lee), None).await;
     let (_, orphans_out) = app.call("GET", "/special/orphans", Some(&otto), None).await;
@@ -1439,34 +1187,16 @@ async fn restricted_folders_hold_whatever_the_names_and_the_door() {
     // 6. No existence oracle: to the outsider and the visitor, every door answers the hidden
     // page `deals/Acme` (and folder `deals/Acme/`) exactly as the missing `deals/Nope` (its
     // name aside).
-    app.api(
-        "PUT",
-        "/api/v1/pages/deals/Acme/Inner",
-        &lee,
-        json!({"markdown": "# Inner\n"}),
-    )
-    .await;
+    app.api("PUT", "/api/v1/pages/deals/Acme/Inner", &lee, json!({"markdown": "# Inner\n"})).await;
     let probes: &[(&str, &str, Option<Value>)] = &[
         ("GET", "/api/v1/pages/{}", None),
         ("GET", "/api/v1/pages/{}/history", None),
         ("GET", "/api/v1/pages/{}/diff?from=HEAD&to=HEAD", None),
         ("GET", "/api/v1/pages/{}/discussions", None),
         ("GET", "/api/v1/pages/{}?rev=HEAD", None),
-        (
-            "POST",
-            "/api/v1/pages/{}/move",
-            Some(json!({"to": "Somewhere Else"})),
-        ),
-        (
-            "POST",
-            "/api/v1/pages/{}/discussions",
-            Some(json!({"title": "t", "body": "b"})),
-        ),
-        (
-            "PUT",
-            "/api/v1/pages/{}",
-            Some(json!({"markdown": "# x\n"})),
-        ),
+        ("POST", "/api/v1/pages/{}/move", Some(json!({"to": "Somewhere Else"}))),
+        ("POST", "/api/v1/pages/{}/discussions", Some(json!({"title": "t", "body": "b"}))),
+        ("PUT", "/api/v1/pages/{}", Some(json!({"markdown": "# x\n"}))),
         ("DELETE", "/api/v1/pages/{}", None),
         ("GET", "/wiki/{}", None),
         ("GET", "/wiki/{}?rev=HEAD", None),
@@ -1488,10 +1218,7 @@ async fn restricted_folders_hold_whatever_the_names_and_the_door() {
             let missing = pattern.replace("{}", "deals/Nope");
             let (s_h, b_h) = app.call(method, &hidden, token, body.clone()).await;
             let (s_m, b_m) = app.call(method, &missing, token, body.clone()).await;
-            let (b_h, b_m) = (
-                without_timings(&b_h),
-                without_timings(&b_m.replace("Nope", "Acme")),
-            );
+            let (b_h, b_m) = (without_timings(&b_h), without_timings(&b_m.replace("Nope", "Acme")));
             if s_h != s_m || b_h != b_m {
                 // Where the answers part, to say what told them apart.
                 let at = b_h
@@ -1522,9 +1249,7 @@ fn without_timings(text: &str) -> String {
     while let Some(at) = rest.find(|c: char| c.is_ascii_digit()) {
         let (before, from) = rest.split_at(at);
         out.push_str(before);
-        let end = from
-            .find(|c: char| !c.is_ascii_digit() && c != '.')
-            .unwrap_or(from.len());
+        let end = from.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(from.len());
         let (number, after) = from.split_at(end);
         if after.starts_with(" ms") || before.ends_with("\"took_ms\":") {
             out.push('#');

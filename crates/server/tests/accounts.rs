@@ -26,11 +26,7 @@ impl App {
         pairs: &[(&str, &str)],
         extra: &[(&str, &str)],
     ) -> Resp {
-        let b = extra
-            .iter()
-            .fold(call("POST", uri).session(session), |b, (k, v)| {
-                b.header(k, v)
-            });
+        let b = extra.iter().fold(call("POST", uri).session(session), |b, (k, v)| b.header(k, v));
         self.send(b.form(pairs)).await
     }
 
@@ -56,8 +52,7 @@ impl App {
     }
 
     async fn login_from(&self, name: &str, password: &str, from: SocketAddr) -> Resp {
-        self.send_from(sign_in_request(name, password, "/wiki/Home"), from)
-            .await
+        self.send_from(sign_in_request(name, password, "/wiki/Home"), from).await
     }
 
     async fn api(&self, method: &str, uri: &str, token: Option<&str>, body: Value) -> Resp {
@@ -66,15 +61,13 @@ impl App {
 
     /// `PUT /api/v1/pages/{path}` with `body`, as the owner of `token`.
     async fn put_page(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
-        self.api("PUT", &format!("/api/v1/pages/{path}"), token, body)
-            .await
+        self.api("PUT", &format!("/api/v1/pages/{path}"), token, body).await
     }
 
     /// A new thread on the page at `path`, started by the owner of `token`.
     async fn post_thread(&self, path: &str, token: Option<&str>, title: &str, body: &str) -> Resp {
         let uri = format!("/api/v1/pages/{path}/discussions");
-        self.api("POST", &uri, token, json!({"title": title, "body": body}))
-            .await
+        self.api("POST", &uri, token, json!({"title": title, "body": body})).await
     }
 
     /// A comment in the thread `id` by the owner of `token`.
@@ -90,9 +83,7 @@ impl App {
     }
 
     fn git_log_author(&self) -> String {
-        self.git(&["log", "-1", "--format=%an <%ae>"])
-            .trim()
-            .to_string()
+        self.git(&["log", "-1", "--format=%an <%ae>"]).trim().to_string()
     }
 }
 
@@ -122,15 +113,9 @@ async fn sign_in_with_the_right_password_only() {
     assert!(page.body.contains("ann@example.com"));
     assert!(page.body.contains("Sign out"));
     // Without the cookie the account page asks to sign in.
-    assert_eq!(
-        app.get("/account", None).await.status,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(app.get("/account", None).await.status, StatusCode::UNAUTHORIZED);
     // A forged cookie is just anonymous.
-    assert_eq!(
-        app.get("/account", Some(&"0".repeat(64))).await.status,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(app.get("/account", Some(&"0".repeat(64))).await.status, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
@@ -158,9 +143,7 @@ async fn an_open_redirect_after_sign_in_is_refused() {
         assert!(r.cookie().is_some(), "{next:?}: the sign-in itself works");
     }
     // A path on this site, escapes and all, is where the browser goes.
-    let r = app
-        .send_from(sign_in("/wiki/Case%20Stories?q=a%2Fb#top"), addr(1))
-        .await;
+    let r = app.send_from(sign_in("/wiki/Case%20Stories?q=a%2Fb#top"), addr(1)).await;
     assert_eq!(r.location(), "/wiki/Case%20Stories?q=a%2Fb#top");
     // The sign-in form carries only a local path forward: `next=/%09/evil.example` arrives as
     // a tab and is dropped.
@@ -180,32 +163,17 @@ async fn tokens_roles_and_the_commit_author() {
     let before = app.commits();
 
     let r = app.put_page("team/Plan", None, body.clone()).await;
-    assert_eq!(
-        r.status,
-        StatusCode::UNAUTHORIZED,
-        "anonymous may only read"
-    );
-    let r = app
-        .put_page("team/Plan", Some("cbt_wrong"), body.clone())
-        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "anonymous may only read");
+    let r = app.put_page("team/Plan", Some("cbt_wrong"), body.clone()).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
-    assert!(
-        r.json()["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("token")
-    );
+    assert!(r.json()["error"]["message"].as_str().unwrap().contains("token"));
     // A wrong token is refused even for reading, rather than silently ignored.
-    let r = app
-        .api("GET", "/api/v1/pages", Some("cbt_wrong"), json!(null))
-        .await;
+    let r = app.api("GET", "/api/v1/pages", Some("cbt_wrong"), json!(null)).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     let r = app.put_page("team/Plan", Some(&rita), body.clone()).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "a reader may not write");
     assert_eq!(app.commits(), before, "refusals change nothing");
-    let r = app
-        .api("GET", "/api/v1/pages", Some(&rita), json!(null))
-        .await;
+    let r = app.api("GET", "/api/v1/pages", Some(&rita), json!(null)).await;
     assert_eq!(r.status, StatusCode::OK, "a reader may read");
 
     let r = app.put_page("team/Plan", Some(&ann), body.clone()).await;
@@ -233,15 +201,10 @@ async fn form_posts_of_a_session_need_its_csrf_token() {
     let (session, csrf) = (&ann.session, &ann.csrf);
     let before = app.commits();
 
-    let fields = [
-        ("markdown", "# Notes\n\nfrom the browser\n"),
-        ("message", "notes"),
-    ];
+    let fields = [("markdown", "# Notes\n\nfrom the browser\n"), ("message", "notes")];
     let mut wrong = fields.to_vec();
     wrong.push(("csrf_token", "0000"));
-    let r = app
-        .post_form("/edit/team/Notes", Some(session), &wrong)
-        .await;
+    let r = app.post_form("/edit/team/Notes", Some(session), &wrong).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "a wrong token");
     // Another session's token does not fit this one.
     let other = app.login("ann").await;
@@ -249,21 +212,15 @@ async fn form_posts_of_a_session_need_its_csrf_token() {
     assert_ne!(&other_csrf, csrf);
     let mut theirs = fields.to_vec();
     theirs.push(("csrf_token", &other_csrf));
-    let r = app
-        .post_form("/edit/team/Notes", Some(session), &theirs)
-        .await;
+    let r = app.post_form("/edit/team/Notes", Some(session), &theirs).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(app.commits(), before);
-    app.post_needing_the_token(&ann, "/edit/team/Notes", &fields)
-        .await;
+    app.post_needing_the_token(&ann, "/edit/team/Notes", &fields).await;
 
     // The editor's page carries the token for its form and for the preview's fetch.
     let page = app.get("/edit/team/Notes", Some(session)).await;
     assert!(page.body.contains(&ann.csrf_field()));
-    assert!(
-        page.body
-            .contains(&format!("<meta name=\"csrf-token\" content=\"{csrf}\">"))
-    );
+    assert!(page.body.contains(&format!("<meta name=\"csrf-token\" content=\"{csrf}\">")));
 
     // JSON with the session cookie: the header carries the token.
     let req = |token: Option<&str>| {
@@ -289,9 +246,7 @@ async fn cross_site_posts_are_refused_even_with_the_token() {
         [("sec-fetch-site", "cross-site"), ("x-none", "")],
         [("origin", "https://evil.example"), ("host", "wiki.example")],
     ] {
-        let r = app
-            .post_form_with("/edit/team/X", Some(&session), &fields, &extra)
-            .await;
+        let r = app.post_form_with("/edit/team/X", Some(&session), &fields, &extra).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN);
     }
     // Nor can another site sign a visitor in (login CSRF).
@@ -328,13 +283,7 @@ impl App {
 }
 
 fn retry_after(r: &Resp) -> u64 {
-    r.headers
-        .get(header::RETRY_AFTER)
-        .expect("Retry-After")
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap()
+    r.headers.get(header::RETRY_AFTER).expect("Retry-After").to_str().unwrap().parse().unwrap()
 }
 
 #[tokio::test]
@@ -352,8 +301,7 @@ async fn a_guesser_at_one_address_cannot_lock_the_owner_out() {
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
     assert_eq!(retry_after(&r), 1);
     assert!(
-        r.body
-            .contains("Too many failed sign-ins for this account from your address"),
+        r.body.contains("Too many failed sign-ins for this account from your address"),
         "{}",
         r.body
     );
@@ -367,15 +315,9 @@ async fn a_guesser_at_one_address_cannot_lock_the_owner_out() {
     let r = app.login_from("root", PW, owner).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert!(r.cookie().is_some());
-    assert_eq!(
-        app.api_basic("root", PW, owner).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(app.api_basic("root", PW, owner).await.status, StatusCode::OK);
     // Other accounts from the guesser's address are not slowed.
-    assert_eq!(
-        app.login_from("bob", PW, guesser).await.status,
-        StatusCode::SEE_OTHER
-    );
+    assert_eq!(app.login_from("bob", PW, guesser).await.status, StatusCode::SEE_OTHER);
 
     // The wait over, the next failure makes it longer.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
@@ -395,21 +337,11 @@ async fn failed_basic_credentials_count_like_failed_sign_ins() {
     app.user("ann", Role::Editor);
     for i in 0..5 {
         let r = app.api_basic("ann", "wrong password", addr(1)).await;
-        assert_eq!(
-            r.status,
-            StatusCode::UNAUTHORIZED,
-            "failure {i}: {}",
-            r.body
-        );
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "failure {i}: {}", r.body);
     }
     let r = app.api_basic("ann", PW, addr(1)).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
-    assert!(
-        r.json()["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("Try again in 1 second")
-    );
+    assert!(r.json()["error"]["message"].as_str().unwrap().contains("Try again in 1 second"));
     // Git's paths get the wait as text.
     let req = call("GET", "/wiki.git/info/refs?service=git-upload-pack")
         .header("authorization", basic_auth("ann", PW))
@@ -419,20 +351,11 @@ async fn failed_basic_credentials_count_like_failed_sign_ins() {
     assert!(r.body.contains("Too many failed sign-ins"), "{}", r.body);
     assert_eq!(retry_after(&r), 1);
     // The same count as the form.
-    assert_eq!(
-        app.login_from("ann", PW, addr(1)).await.status,
-        StatusCode::TOO_MANY_REQUESTS
-    );
-    assert_eq!(
-        app.api_basic("ann", PW, addr(2)).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(app.login_from("ann", PW, addr(1)).await.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(app.api_basic("ann", PW, addr(2)).await.status, StatusCode::OK);
     // A right password clears the count of its own address: a slip right after is not slowed.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    assert_eq!(
-        app.login_from("ann", PW, addr(1)).await.status,
-        StatusCode::SEE_OTHER
-    );
+    assert_eq!(app.login_from("ann", PW, addr(1)).await.status, StatusCode::SEE_OTHER);
     let r = app.api_basic("ann", "wrong password", addr(1)).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
     let r = app.login_from("ann", "wrong password", addr(1)).await;
@@ -445,9 +368,7 @@ async fn one_address_trying_many_accounts_is_slowed() {
     app.user("bob", Role::Editor);
     // Twenty-one failures from one address, spread over many names, slow that address.
     for i in 0..21 {
-        let r = app
-            .login_from(&format!("guess{i}"), "wrong password", addr(3))
-            .await;
+        let r = app.login_from(&format!("guess{i}"), "wrong password", addr(3)).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "failure {i}");
     }
     let r = app.login_from("bob", PW, addr(3)).await;
@@ -470,14 +391,9 @@ async fn sign_out_ends_the_session() {
     // Signing out is a form post like any other: no token, no sign-out.
     let r = app.post_form("/logout", Some(&session), &[]).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    assert_eq!(
-        app.get("/account", Some(&session)).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(app.get("/account", Some(&session)).await.status, StatusCode::OK);
 
-    let r = app
-        .post_form("/logout", Some(&session), &[("csrf_token", &csrf)])
-        .await;
+    let r = app.post_form("/logout", Some(&session), &[("csrf_token", &csrf)]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert!(r.cookie().unwrap().contains("Max-Age=0"));
     assert_eq!(
@@ -524,42 +440,22 @@ async fn a_password_change_ends_other_sessions_and_tokens_are_made_on_the_accoun
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let renewed = session_of(&r.cookie().unwrap());
-    assert_eq!(
-        app.get("/account", Some(&elsewhere)).await.status,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        app.get("/account", Some(&session)).await.status,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        app.get("/account", Some(&renewed)).await.status,
-        StatusCode::OK
-    );
-    assert!(
-        app.accounts()
-            .check_password("ann", "a new password")
-            .unwrap()
-            .is_some()
-    );
+    assert_eq!(app.get("/account", Some(&elsewhere)).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.get("/account", Some(&session)).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.get("/account", Some(&renewed)).await.status, StatusCode::OK);
+    assert!(app.accounts().check_password("ann", "a new password").unwrap().is_some());
 
     // A token made on the account page is shown once and works.
     let csrf = app.csrf(&renewed).await;
     let r = app
-        .post_form(
-            "/account/tokens",
-            Some(&renewed),
-            &[("csrf_token", &csrf), ("label", "laptop")],
-        )
+        .post_form("/account/tokens", Some(&renewed), &[("csrf_token", &csrf), ("label", "laptop")])
         .await;
     assert_eq!(r.status, StatusCode::OK);
     let marker = "<code class=\"token\">";
     let at = r.body.find(marker).unwrap() + marker.len();
     let token = r.body[at..].split('<').next().unwrap().to_string();
     assert!(token.starts_with("cbt_"));
-    let put = app
-        .put_page("Laptop", Some(&token), json!({"markdown": "x"}))
-        .await;
+    let put = app.put_page("Laptop", Some(&token), json!({"markdown": "x"})).await;
     assert_eq!(put.status, StatusCode::CREATED);
     let page = app.get("/account", Some(&renewed)).await;
     assert!(page.body.contains("laptop"));
@@ -582,31 +478,18 @@ async fn only_administrators_manage_accounts() {
     app.user("root", Role::Admin);
     app.user("ann", Role::Editor);
     let ann = app.login("ann").await;
-    assert_eq!(
-        app.get("/admin", Some(&ann)).await.status,
-        StatusCode::FORBIDDEN
-    );
-    assert_eq!(
-        app.get("/admin", None).await.status,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(app.get("/admin", Some(&ann)).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.get("/admin", None).await.status, StatusCode::UNAUTHORIZED);
     let ann_csrf = app.csrf(&ann).await;
     let r = app
         .post_form(
             "/admin/role",
             Some(&ann),
-            &[
-                ("csrf_token", &ann_csrf),
-                ("name", "ann"),
-                ("role", "admin"),
-            ],
+            &[("csrf_token", &ann_csrf), ("name", "ann"), ("role", "admin")],
         )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    assert_eq!(
-        app.accounts().require_user("ann").unwrap().role,
-        Role::Editor
-    );
+    assert_eq!(app.accounts().require_user("ann").unwrap().role, Role::Editor);
 
     let root = app.login("root").await;
     let csrf = app.csrf(&root).await;
@@ -621,10 +504,7 @@ async fn only_administrators_manage_accounts() {
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    assert_eq!(
-        app.accounts().require_user("ann").unwrap().role,
-        Role::Reader
-    );
+    assert_eq!(app.accounts().require_user("ann").unwrap().role, Role::Reader);
     // The last administrator stays one.
     let r = app
         .post_form(
@@ -649,12 +529,7 @@ async fn only_administrators_manage_accounts() {
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    assert!(
-        app.accounts()
-            .check_password("dan", "dans password")
-            .unwrap()
-            .is_some()
-    );
+    assert!(app.accounts().check_password("dan", "dans password").unwrap().is_some());
     let r = app
         .post_form(
             "/admin/users",
@@ -678,16 +553,9 @@ async fn the_setup_link_creates_the_first_administrator_once() {
     let app = App::with_accounts(Access::None);
     let link = app.state.setup_link().expect("no administrator yet");
     let code = link.strip_prefix("/setup?code=").unwrap();
-    assert_eq!(
-        app.get("/setup?code=wrong", None).await.status,
-        StatusCode::FORBIDDEN
-    );
+    assert_eq!(app.get("/setup?code=wrong", None).await.status, StatusCode::FORBIDDEN);
     let page = app.get(&link, None).await;
-    assert_eq!(
-        page.status,
-        StatusCode::OK,
-        "setup works while visitors may not read"
-    );
+    assert_eq!(page.status, StatusCode::OK, "setup works while visitors may not read");
     // The sign-in page, too.
     assert_eq!(app.get("/login", None).await.status, StatusCode::OK);
 
@@ -711,14 +579,8 @@ async fn the_setup_link_creates_the_first_administrator_once() {
     let r = app.post_form("/setup", None, &pairs).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let session = session_of(&r.cookie().unwrap());
-    assert_eq!(
-        app.accounts().require_user("root").unwrap().role,
-        Role::Admin
-    );
-    assert_eq!(
-        app.get("/admin", Some(&session)).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(app.accounts().require_user("root").unwrap().role, Role::Admin);
+    assert_eq!(app.get("/admin", Some(&session)).await.status, StatusCode::OK);
 
     // The link is spent.
     assert!(app.state.setup_link().is_none());
@@ -742,16 +604,10 @@ async fn anonymous_none_hides_everything_but_signing_in() {
     let app = App::with_accounts(Access::None);
     app.user("rita", Role::Reader);
     assert_eq!(app.get("/", None).await.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        app.get("/api/v1/search?q=x", None).await.status,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(app.get("/api/v1/search?q=x", None).await.status, StatusCode::UNAUTHORIZED);
     let session = app.login("rita").await;
     assert_eq!(app.get("/", Some(&session)).await.status, StatusCode::OK);
-    assert_eq!(
-        app.get("/api/v1/search?q=x", Some(&session)).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(app.get("/api/v1/search?q=x", Some(&session)).await.status, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -764,51 +620,26 @@ async fn the_cookie_is_secure_behind_https() {
     let r = app.login_from("ann", PW, addr(1)).await;
     assert!(r.cookie().unwrap().contains("; Secure"));
 
-    let proxied = App::with_accounts_and(ServerOptions {
-        trusted_proxy: true,
-        ..ServerOptions::default()
-    });
+    let proxied =
+        App::with_accounts_and(ServerOptions { trusted_proxy: true, ..ServerOptions::default() });
     proxied.user("ann", Role::Editor);
     let req = |proto: &str| {
         call("POST", "/login")
             .header("x-forwarded-proto", proto)
             .form(&[("name", "ann"), ("password", PW)])
     };
-    assert!(
-        proxied
-            .send(req("https"))
-            .await
-            .cookie()
-            .unwrap()
-            .contains("; Secure")
-    );
-    assert!(
-        !proxied
-            .send(req("http"))
-            .await
-            .cookie()
-            .unwrap()
-            .contains("Secure")
-    );
+    assert!(proxied.send(req("https")).await.cookie().unwrap().contains("; Secure"));
+    assert!(!proxied.send(req("http")).await.cookie().unwrap().contains("Secure"));
     // Without trusting a proxy, its header is ignored.
     let direct = App::with_accounts(Access::Read);
     direct.user("ann", Role::Editor);
-    assert!(
-        !direct
-            .send(req("https"))
-            .await
-            .cookie()
-            .unwrap()
-            .contains("Secure")
-    );
+    assert!(!direct.send(req("https")).await.cookie().unwrap().contains("Secure"));
 }
 
 #[tokio::test]
 async fn behind_a_trusted_proxy_the_throttle_counts_the_forwarded_address() {
-    let app = App::with_accounts_and(ServerOptions {
-        trusted_proxy: true,
-        ..ServerOptions::default()
-    });
+    let app =
+        App::with_accounts_and(ServerOptions { trusted_proxy: true, ..ServerOptions::default() });
     app.user("ann", Role::Editor);
     let login = |name: &str, password: &str, forwarded: &str| {
         call("POST", "/login")
@@ -819,23 +650,15 @@ async fn behind_a_trusted_proxy_the_throttle_counts_the_forwarded_address() {
     for i in 0..21 {
         let r = app
             .send_from(
-                login(
-                    &format!("guess{i}"),
-                    "wrong password",
-                    "9.9.9.9, 203.0.113.7",
-                ),
+                login(&format!("guess{i}"), "wrong password", "9.9.9.9, 203.0.113.7"),
                 addr(1),
             )
             .await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     }
-    let r = app
-        .send_from(login("ann", PW, "203.0.113.7"), addr(1))
-        .await;
+    let r = app.send_from(login("ann", PW, "203.0.113.7"), addr(1)).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
-    let r = app
-        .send_from(login("ann", PW, "203.0.113.8"), addr(1))
-        .await;
+    let r = app.send_from(login("ann", PW, "203.0.113.8"), addr(1)).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
 }
 
@@ -845,8 +668,7 @@ async fn discussions_from_a_session_need_the_token_and_carry_the_account() {
     app.user("ann", Role::Editor);
     let ann = app.sign_in("ann").await;
     let fields = [("title", "Pricing?"), ("body", "Why the discount?")];
-    app.post_needing_the_token(&ann, "/discuss/Home", &fields)
-        .await;
+    app.post_needing_the_token(&ann, "/discuss/Home", &fields).await;
     // The page's discussion forms carry the token.
     let page = app.get("/wiki/Home", Some(&ann.session)).await;
     assert!(
@@ -868,8 +690,7 @@ async fn the_typed_record_form_carries_the_token() {
     assert_eq!(form_page.status, StatusCode::OK);
     assert!(form_page.body.contains(&ann.csrf_field()));
     let fields = [("title", "Listen first"), ("folder", "insights")];
-    app.post_needing_the_token(&ann, "/new/insight", &fields)
-        .await;
+    app.post_needing_the_token(&ann, "/new/insight", &fields).await;
 }
 
 #[tokio::test]
@@ -880,37 +701,21 @@ async fn signed_in_readers_discuss_but_do_not_edit_and_admins_fix_any_comment() 
     app.user("root", Role::Admin);
     let token = |n: &str| app.accounts().create_token(n, "t").unwrap().1;
     let (rita, ann, root) = (token("rita"), token("ann"), token("root"));
-    let r = app
-        .post_thread("Home", Some(&rita), "A reader asks", "Why this page?")
-        .await;
+    let r = app.post_thread("Home", Some(&rita), "A reader asks", "Why this page?").await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     assert_eq!(app.git_log_author(), "rita <rita@example.com>");
     let id = r.json()["id"].as_str().unwrap().to_string();
     let cid = r.json()["comments"][0]["id"].as_str().unwrap().to_string();
-    let r = app
-        .put_page(
-            "Home",
-            Some(&rita),
-            json!({"markdown": "# Home\n\nmine now\n"}),
-        )
-        .await;
+    let r = app.put_page("Home", Some(&rita), json!({"markdown": "# Home\n\nmine now\n"})).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "discussing is not editing");
     let uri = format!("/api/v1/discussions/{id}/comments/{cid}");
-    let r = app
-        .api("PUT", &uri, Some(&ann), json!({"body": "tidied"}))
-        .await;
+    let r = app.api("PUT", &uri, Some(&ann), json!({"body": "tidied"})).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "not her comment");
-    let r = app
-        .api("PUT", &uri, Some(&root), json!({"body": "tidied"}))
-        .await;
+    let r = app.api("PUT", &uri, Some(&root), json!({"body": "tidied"})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.json()["comments"][0]["markdown"], "tidied");
     let r = app.post_thread("Home", None, "x", "y").await;
-    assert_eq!(
-        r.status,
-        StatusCode::UNAUTHORIZED,
-        "visitors who only read do not post"
-    );
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "visitors who only read do not post");
 }
 
 #[tokio::test]
@@ -919,15 +724,11 @@ async fn a_comment_belongs_to_its_account_not_to_its_email_address() {
     // E-mail addresses are not unique: an administrator may give two accounts the same one, and
     // single sign-on may make an account with an address its provider did not verify.
     for name in ["ann", "mallory"] {
-        app.accounts()
-            .add_user(name, "team@example.com", Role::Editor, PW)
-            .unwrap();
+        app.accounts().add_user(name, "team@example.com", Role::Editor, PW).unwrap();
     }
     let token = |n: &str| app.accounts().create_token(n, "t").unwrap().1;
     let (ann, mallory) = (token("ann"), token("mallory"));
-    let r = app
-        .post_thread("Home", Some(&ann), "Pricing", "Ann's words")
-        .await;
+    let r = app.post_thread("Home", Some(&ann), "Pricing", "Ann's words").await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let id = r.json()["id"].as_str().unwrap().to_string();
     let cid = r.json()["comments"][0]["id"].as_str().unwrap().to_string();
@@ -935,29 +736,15 @@ async fn a_comment_belongs_to_its_account_not_to_its_email_address() {
 
     // Mallory, with the same address, may not change Ann's comment, nor see the way to.
     let uri = format!("/api/v1/discussions/{id}/comments/{cid}");
-    let r = app
-        .api(
-            "PUT",
-            &uri,
-            Some(&mallory),
-            json!({"body": "Mallory's words"}),
-        )
-        .await;
+    let r = app.api("PUT", &uri, Some(&mallory), json!({"body": "Mallory's words"})).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
     assert_eq!(app.commits(), before);
     let session = app.login("mallory").await;
     let edit = format!("/discussions/{id}/comments/{cid}/edit");
-    assert_eq!(
-        app.get(&edit, Some(&session)).await.status,
-        StatusCode::FORBIDDEN
-    );
+    assert_eq!(app.get(&edit, Some(&session)).await.status, StatusCode::FORBIDDEN);
     let csrf = app.csrf(&session).await;
     let r = app
-        .post_form(
-            &edit,
-            Some(&session),
-            &[("body", "Mallory's words"), ("csrf_token", &csrf)],
-        )
+        .post_form(&edit, Some(&session), &[("body", "Mallory's words"), ("csrf_token", &csrf)])
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
     assert_eq!(app.commits(), before);
@@ -969,14 +756,7 @@ async fn a_comment_belongs_to_its_account_not_to_its_email_address() {
     let session = app.login("ann").await;
     let page = app.get("/wiki/Home", Some(&session)).await;
     assert!(page.body.contains(&edit), "{}", page.body);
-    let r = app
-        .api(
-            "PUT",
-            &uri,
-            Some(&ann),
-            json!({"body": "Ann's better words"}),
-        )
-        .await;
+    let r = app.api("PUT", &uri, Some(&ann), json!({"body": "Ann's better words"})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(app.commits(), before + 1);
 }
@@ -985,17 +765,13 @@ async fn a_comment_belongs_to_its_account_not_to_its_email_address() {
 
 /// The inbox as the API answers it for `token`.
 async fn inbox(app: &App, token: &str) -> Value {
-    let r = app
-        .api("GET", "/api/v1/inbox", Some(token), json!(null))
-        .await;
+    let r = app.api("GET", "/api/v1/inbox", Some(token), json!(null)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     r.json()
 }
 
 async fn start_thread(app: &App, token: &str, page: &str, title: &str, body: &str) -> String {
-    let r = app
-        .post_thread(&page.replace(' ', "%20"), Some(token), title, body)
-        .await;
+    let r = app.post_thread(&page.replace(' ', "%20"), Some(token), title, body).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     r.json()["id"].as_str().unwrap().to_string()
 }
@@ -1017,12 +793,7 @@ async fn a_mention_reaches_the_inbox_and_a_reply_the_thread_starter() {
     assert_eq!(n["kind"], "mention");
     assert_eq!(n["actor"], "ann");
     assert_eq!(n["thread"], id.as_str());
-    assert!(
-        n["url"]
-            .as_str()
-            .unwrap()
-            .starts_with("/wiki/Home#comment-")
-    );
+    assert!(n["url"].as_str().unwrap().starts_with("/wiki/Home#comment-"));
     assert!(n["summary"].as_str().unwrap().contains("Renewals"));
     // Not the author, and nobody unmentioned.
     assert_eq!(inbox(&app, &ann).await["unread"], 0);
@@ -1031,26 +802,18 @@ async fn a_mention_reaches_the_inbox_and_a_reply_the_thread_starter() {
     // The header shows the unread count to the signed-in person.
     let session = app.login("Bob").await;
     let page = app.get("/wiki/Home", Some(&session)).await;
-    assert!(
-        page.body.contains("aria-label=\"1 unread\">1</span>"),
-        "{}",
-        page.body
-    );
+    assert!(page.body.contains("aria-label=\"1 unread\">1</span>"), "{}", page.body);
     let inbox_page = app.get("/inbox", Some(&session)).await;
     assert_eq!(inbox_page.status, StatusCode::OK);
     assert!(inbox_page.body.contains("mentioned you in “Renewals”"));
 
-    let r = app
-        .api("POST", "/api/v1/inbox/read", Some(&bob), json!({}))
-        .await;
+    let r = app.api("POST", "/api/v1/inbox/read", Some(&bob), json!({})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.json()["unread"], 0);
     assert_eq!(inbox(&app, &bob).await["unread"], 0);
 
     // A reply tells whoever took part, never the one replying.
-    let r = app
-        .post_comment(&id, Some(&cy), "We lost it on price.")
-        .await;
+    let r = app.post_comment(&id, Some(&cy), "We lost it on price.").await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let a = inbox(&app, &ann).await;
     assert_eq!(a["unread"], 1, "{a}");
@@ -1061,27 +824,15 @@ async fn a_mention_reaches_the_inbox_and_a_reply_the_thread_starter() {
     assert_eq!(inbox(&app, &bob).await["unread"], 0);
 
     // One notification per person per action: a mention wins over a reply.
-    let r = app
-        .post_comment(&id, Some(&cy), "@ann does that match your notes?")
-        .await;
+    let r = app.post_comment(&id, Some(&cy), "@ann does that match your notes?").await;
     assert_eq!(r.status, StatusCode::CREATED);
     let a = inbox(&app, &ann).await;
     assert_eq!(a["unread"], 2);
     assert_eq!(a["notifications"][0]["kind"], "mention");
 
     // Changing a comment tells only the names it newly mentions.
-    let cid = a["notifications"][0]["comment"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let r = app
-        .edit_comment(
-            &id,
-            &cid,
-            Some(&cy),
-            "@ann @bob does that match your notes?",
-        )
-        .await;
+    let cid = a["notifications"][0]["comment"].as_str().unwrap().to_string();
+    let r = app.edit_comment(&id, &cid, Some(&cy), "@ann @bob does that match your notes?").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(inbox(&app, &ann).await["unread"], 2);
     let b = inbox(&app, &bob).await;
@@ -1090,13 +841,9 @@ async fn a_mention_reaches_the_inbox_and_a_reply_the_thread_starter() {
 
     // Marking one read, by its id; another's id is not found.
     let nid = a["notifications"][0]["id"].as_i64().unwrap();
-    let r = app
-        .api("POST", "/api/v1/inbox/read", Some(&bob), json!({"id": nid}))
-        .await;
+    let r = app.api("POST", "/api/v1/inbox/read", Some(&bob), json!({"id": nid})).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
-    let r = app
-        .api("POST", "/api/v1/inbox/read", Some(&ann), json!({"id": nid}))
-        .await;
+    let r = app.api("POST", "/api/v1/inbox/read", Some(&ann), json!({"id": nid})).await;
     assert_eq!(r.json()["unread"], 1);
     // Visitors have no inbox.
     let r = app.api("GET", "/api/v1/inbox", None, json!(null)).await;
@@ -1114,9 +861,7 @@ async fn watching_a_folder_tells_of_edits_until_unwatched() {
         let app = &app;
         let ann = ann.clone();
         async move {
-            let r = app
-                .put_page("team/deep/Plan", Some(&ann), json!({"markdown": text}))
-                .await;
+            let r = app.put_page("team/deep/Plan", Some(&ann), json!({"markdown": text})).await;
             assert!(r.status.is_success(), "{}", r.body);
         }
     };
@@ -1176,12 +921,7 @@ async fn watching_a_folder_tells_of_edits_until_unwatched() {
     assert_eq!(inbox(&app, &bob).await["unread"], 2);
 
     // Watching one page works the same way.
-    let page = [
-        ("kind", "page"),
-        ("path", "team/deep/Plan"),
-        ("on", "1"),
-        ("csrf_token", &csrf),
-    ];
+    let page = [("kind", "page"), ("path", "team/deep/Plan"), ("on", "1"), ("csrf_token", &csrf)];
     let r = app.post_form("/watch", Some(&session), &page).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     put("# Plan\n\nfour\n").await;
@@ -1217,11 +957,7 @@ async fn helpful_marks_toggle_count_and_feed_the_home_page() {
         assert!(page.body.contains("This helped me"));
         assert!(page.body.contains(&signed_in.csrf_field()));
         let SignedIn { session: s, csrf } = signed_in;
-        let mark = [
-            ("page", story.path.as_str()),
-            ("on", "1"),
-            ("csrf_token", &csrf),
-        ];
+        let mark = [("page", story.path.as_str()), ("on", "1"), ("csrf_token", &csrf)];
         let r = app.post_form("/helpful", Some(&s), &mark).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
         // Twice is still one mark.
@@ -1238,11 +974,7 @@ async fn helpful_marks_toggle_count_and_feed_the_home_page() {
     assert!(home.body.contains(&story.title));
 
     let (s, csrf) = &sessions[0];
-    let unmark = [
-        ("page", story.path.as_str()),
-        ("on", "0"),
-        ("csrf_token", csrf),
-    ];
+    let unmark = [("page", story.path.as_str()), ("on", "0"), ("csrf_token", csrf)];
     app.post_form("/helpful", Some(s), &unmark).await;
     assert!(app.get(&url, None).await.body.contains("Helped 1 person"));
 
@@ -1252,19 +984,13 @@ async fn helpful_marks_toggle_count_and_feed_the_home_page() {
     let thread = app
         .api(
             "GET",
-            &format!(
-                "/api/v1/pages/{}/discussions",
-                story.path.replace(' ', "%20")
-            ),
+            &format!("/api/v1/pages/{}/discussions", story.path.replace(' ', "%20")),
             Some(&ann),
             json!(null),
         )
         .await
         .json();
-    let cid = thread["threads"][0]["comments"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let cid = thread["threads"][0]["comments"][0]["id"].as_str().unwrap().to_string();
     let on = [
         ("page", story.path.as_str()),
         ("comment", cid.as_str()),
@@ -1274,22 +1000,12 @@ async fn helpful_marks_toggle_count_and_feed_the_home_page() {
     let r = app.post_form("/helpful", Some(s), &on).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert!(r.location().ends_with(&format!("#comment-{cid}")));
-    assert_eq!(
-        app.accounts().helpful_counts().unwrap()[&story.path][&cid],
-        1
-    );
-    let wrong = [
-        ("page", "Home"),
-        ("comment", cid.as_str()),
-        ("on", "1"),
-        ("csrf_token", csrf),
-    ];
+    assert_eq!(app.accounts().helpful_counts().unwrap()[&story.path][&cid], 1);
+    let wrong = [("page", "Home"), ("comment", cid.as_str()), ("on", "1"), ("csrf_token", csrf)];
     let r = app.post_form("/helpful", Some(s), &wrong).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     // A visitor cannot mark.
-    let r = app
-        .post_form("/helpful", None, &[("page", "Home"), ("on", "1")])
-        .await;
+    let r = app.post_form("/helpful", None, &[("page", "Home"), ("on", "1")]).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }
 
@@ -1322,17 +1038,11 @@ async fn with_smtp_configured_a_mention_is_also_mailed() {
         .and_then(|s| s.strip_suffix("?="))
         .map(base64_decode)
         .expect("an encoded subject");
-    assert_eq!(
-        subject,
-        "[Casebook] ann mentioned you in “Pricing” on Welcome to Casebook"
-    );
+    assert_eq!(subject, "[Casebook] ann mentioned you in “Pricing” on Welcome to Casebook");
     // The body says it too, in UTF-8.
     assert!(data.contains("ann mentioned you in “Pricing”"), "{data}");
     assert!(data.contains("/wiki/Home#comment-"), "{data}");
-    assert_eq!(
-        inbox(&app, &app.accounts().create_token("bob", "t").unwrap().1).await["unread"],
-        1
-    );
+    assert_eq!(inbox(&app, &app.accounts().create_token("bob", "t").unwrap().1).await["unread"], 1);
 }
 
 fn base64_decode(s: &str) -> String {

@@ -23,8 +23,7 @@ impl App {
 
     /// `PUT /api/v1/pages/{path}` with `body`, as an anonymous visitor.
     async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.json("PUT", &format!("/api/v1/pages/{path}"), Some(body))
-            .await
+        self.json("PUT", &format!("/api/v1/pages/{path}"), Some(body)).await
     }
 
     /// `POST uri` with `body`, as an anonymous visitor.
@@ -69,52 +68,27 @@ async fn page_lifecycle_over_the_api() {
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["merged"], false);
     let r2 = v["revision"].as_str().unwrap().to_string();
-    let (_, v) = app
-        .api_get("/api/v1/pages/deals/Acme%20Renewal/history")
-        .await;
-    assert_eq!(
-        each(&v, "revisions", "revision"),
-        [r2.as_str(), r1.as_str()]
-    );
-    let (_, v) = app
-        .api_get(&format!(
-            "/api/v1/pages/deals/Acme%20Renewal/diff?from={r1}&to={r2}"
-        ))
-        .await;
+    let (_, v) = app.api_get("/api/v1/pages/deals/Acme%20Renewal/history").await;
+    assert_eq!(each(&v, "revisions", "revision"), [r2.as_str(), r1.as_str()]);
+    let (_, v) =
+        app.api_get(&format!("/api/v1/pages/deals/Acme%20Renewal/diff?from={r1}&to={r2}")).await;
     assert!(v["diff"].as_str().unwrap().contains("+Second."), "{v}");
     let (_, v) = app.api_get("/api/v1/search?q=second").await;
     assert_eq!(v["hits"][0]["path"], "deals/Acme Renewal", "{v}");
-    assert!(
-        v["hits"][0]["updated"].as_str().unwrap().ends_with('Z'),
-        "dates are RFC 3339"
-    );
-    assert!(
-        v["hits"][0]["snippet"]
-            .as_str()
-            .unwrap()
-            .contains("<mark>Second</mark>")
-    );
+    assert!(v["hits"][0]["updated"].as_str().unwrap().ends_with('Z'), "dates are RFC 3339");
+    assert!(v["hits"][0]["snippet"].as_str().unwrap().contains("<mark>Second</mark>"));
     let (_, v) = app.api_get("/api/v1/changes?limit=2").await;
     assert_eq!(v["changes"][0]["paths"][0], "deals/Acme Renewal");
     let (s, v) = app.api_get("/api/v1/pages?prefix=deals").await;
     assert_eq!((s, v["total"].as_u64()), (StatusCode::OK, Some(1)));
     let (s, _) = app
-        .json(
-            "DELETE",
-            &format!("/api/v1/pages/deals/Acme%20Renewal?base_revision={r1}"),
-            None,
-        )
+        .json("DELETE", &format!("/api/v1/pages/deals/Acme%20Renewal?base_revision={r1}"), None)
         .await;
     assert_eq!(s, StatusCode::CONFLICT, "a stale delete is refused");
-    let (s, _) = app
-        .json("DELETE", "/api/v1/pages/deals/Acme%20Renewal", None)
-        .await;
+    let (s, _) = app.json("DELETE", "/api/v1/pages/deals/Acme%20Renewal", None).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     let (s, v) = app.api_get("/api/v1/pages/deals/Acme%20Renewal").await;
-    assert_eq!(
-        (s, v["error"]["code"].as_str()),
-        (StatusCode::NOT_FOUND, Some("not_found"))
-    );
+    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
 }
 
 #[tokio::test]
@@ -122,12 +96,9 @@ async fn conflicting_stale_save_answers_409_with_both_sides() {
     let app = App::new(Access::Edit);
     let (_, v) = app.put("C", json!({"markdown": "line\n"})).await;
     let r0 = v["revision"].as_str().unwrap().to_string();
-    app.put("C", json!({"markdown": "theirs\n", "base_revision": r0}))
-        .await;
+    app.put("C", json!({"markdown": "theirs\n", "base_revision": r0})).await;
     let n = app.commits();
-    let (s, v) = app
-        .put("C", json!({"markdown": "yours\n", "base_revision": r0}))
-        .await;
+    let (s, v) = app.put("C", json!({"markdown": "yours\n", "base_revision": r0})).await;
     assert_eq!(s, StatusCode::CONFLICT);
     assert_eq!(v["conflict"]["theirs"], "theirs\n");
     assert_eq!(v["conflict"]["yours"], "yours\n");
@@ -175,16 +146,9 @@ async fn bad_input_is_refused_and_changes_nothing() {
     assert!(r.body.contains("UTF-8"));
     let (s, _) = app.put("Json", json!({"text": "no markdown field"})).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
-    let (s, _) = app
-        .put("Rev", json!({"markdown": "x", "base_revision": "not-hex"}))
-        .await;
+    let (s, _) = app.put("Rev", json!({"markdown": "x", "base_revision": "not-hex"})).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
-    let (s, _) = app
-        .put(
-            "Rev",
-            json!({"markdown": "x", "base_revision": "abcdef1234"}),
-        )
-        .await;
+    let (s, _) = app.put("Rev", json!({"markdown": "x", "base_revision": "abcdef1234"})).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "an unknown base revision");
     assert_eq!(app.commits(), n, "no bad request made a commit");
 }
@@ -202,10 +166,7 @@ async fn read_only_visitors_cannot_write() {
     assert_eq!(s, StatusCode::OK);
     let closed = App::new(Access::None);
     assert_eq!(closed.get("/wiki/Home").await.0, StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        closed.api_get("/api/v1/search?q=x").await.0,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(closed.api_get("/api/v1/search?q=x").await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(closed.get("/healthz").await.0, StatusCode::OK);
 }
 
@@ -220,10 +181,7 @@ async fn pages_for_people() {
     assert!(body.contains("Linked from") && body.contains("data-shortcut=\"edit\""));
     let (s, body) = app.get("/wiki/No%20Such%20Page").await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    assert!(
-        body.contains("/edit/No%20Such%20Page"),
-        "the 404 offers to create the page"
-    );
+    assert!(body.contains("/edit/No%20Such%20Page"), "the 404 offers to create the page");
     assert_eq!(app.get("/wiki/guide/").await.0, StatusCode::OK);
     assert_eq!(app.get("/wiki/guide").await.0, StatusCode::SEE_OTHER);
     assert_eq!(app.get("/browse").await.0, StatusCode::OK);
@@ -245,20 +203,15 @@ async fn pages_for_people() {
     let (s, _) = app.get("/wiki/..%2F..%2Fetc").await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(app.get("/static/casebook.css").await.0, StatusCode::OK);
-    assert_eq!(
-        app.get("/static/../Cargo.toml").await.0,
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(app.get("/static/../Cargo.toml").await.0, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
 async fn the_editor_form_saves_merges_and_shows_conflicts() {
     let app = App::new(Access::Edit);
     let form = |md: &str, base: &str| {
-        call("POST", "/edit/F").form_body(format!(
-            "markdown={}&message=m&base_revision={base}",
-            encode(md)
-        ))
+        call("POST", "/edit/F")
+            .form_body(format!("markdown={}&message=m&base_revision={base}", encode(md)))
     };
     let r = app.send(form("a\n\nb\n\nc\n", "")).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
@@ -267,10 +220,7 @@ async fn the_editor_form_saves_merges_and_shows_conflicts() {
     let r0 = v["revision"].as_str().unwrap().to_string();
     app.send(form("A\n\nb\n\nc\n", &r0)).await;
     let r = app.send(form("a\n\nb\n\nC\n", &r0)).await;
-    assert_eq!(
-        (r.status, r.location()),
-        (StatusCode::SEE_OTHER, "/wiki/F?merged=1")
-    );
+    assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, "/wiki/F?merged=1"));
     let r = app.send(form("X\n\nb\n\nc\n", &r0)).await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     let body = r.body;
@@ -285,19 +235,9 @@ async fn the_editor_form_saves_merges_and_shows_conflicts() {
 async fn security_headers_and_cross_site_posts() {
     let app = App::new(Access::Edit);
     let h = app.send(call("GET", "/").empty()).await.headers;
-    assert!(
-        h["content-security-policy"]
-            .to_str()
-            .unwrap()
-            .contains("script-src 'self'")
-    );
+    assert!(h["content-security-policy"].to_str().unwrap().contains("script-src 'self'"));
     assert_eq!(h["x-content-type-options"], "nosniff");
-    assert!(
-        h["content-security-policy"]
-            .to_str()
-            .unwrap()
-            .contains("frame-ancestors 'none'")
-    );
+    assert!(h["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
     let n = app.commits();
     let req = call("POST", "/edit/Forged")
         .header("origin", "https://evil.example")
@@ -313,17 +253,10 @@ async fn remote_images_are_an_option_off_by_default() {
     let csp = |app: App| async move {
         let h = app.send(call("GET", "/").empty()).await.headers;
         let csp = h["content-security-policy"].to_str().unwrap().to_string();
-        csp.split(';')
-            .map(str::trim)
-            .find(|d| d.starts_with("img-src"))
-            .unwrap()
-            .to_string()
+        csp.split(';').map(str::trim).find(|d| d.starts_with("img-src")).unwrap().to_string()
     };
     assert_eq!(csp(App::new(Access::Read)).await, "img-src 'self' data:");
-    let allowing = App::with(ServerOptions {
-        remote_images: true,
-        ..ServerOptions::default()
-    });
+    let allowing = App::with(ServerOptions { remote_images: true, ..ServerOptions::default() });
     assert_eq!(csp(allowing).await, "img-src 'self' data: https:");
 }
 
@@ -333,11 +266,7 @@ async fn remote_images_are_an_option_off_by_default() {
 async fn the_feed_links_to_the_public_address_not_the_host_header() {
     let app = App::new(Access::Edit);
     app.put("Fed", json!({"markdown": "# Fed\n"})).await;
-    let feed = || {
-        call("GET", "/feed.atom")
-            .header("host", "evil.example")
-            .empty()
-    };
+    let feed = || call("GET", "/feed.atom").header("host", "evil.example").empty();
     let body = String::from_utf8(app.send(feed()).await.bytes).unwrap();
     assert!(!body.contains("evil.example"), "{body}");
     assert!(body.contains("<link href=\"/wiki/Fed\"/>"), "{body}");
@@ -349,34 +278,19 @@ async fn the_feed_links_to_the_public_address_not_the_host_header() {
     public.put("Fed", json!({"markdown": "# Fed\n"})).await;
     let body = String::from_utf8(public.send(feed()).await.bytes).unwrap();
     assert!(!body.contains("evil.example"), "{body}");
-    assert!(
-        body.contains("<link href=\"https://wiki.example.org/wiki/Fed\"/>"),
-        "{body}"
-    );
+    assert!(body.contains("<link href=\"https://wiki.example.org/wiki/Fed\"/>"), "{body}");
 }
 
 #[tokio::test]
 async fn link_reports_tags_and_scoped_feeds() {
     let app = App::new(Access::Edit);
     app.put("r/Linker", json!({"markdown": "---\ntags: [Pricing]\n---\n[[Never Written]] and [[Never Written]] again, and [[r/Other]].\n"})).await;
-    app.put("r/Second", json!({"markdown": "[[Never Written]]\n"}))
-        .await;
-    app.put(
-        "r/Other",
-        json!({"markdown": "---\ntags: [pricing, renewal]\n---\nfine\n"}),
-    )
-    .await;
+    app.put("r/Second", json!({"markdown": "[[Never Written]]\n"})).await;
+    app.put("r/Other", json!({"markdown": "---\ntags: [pricing, renewal]\n---\nfine\n"})).await;
     app.state.engine.wait_indexed();
-    let wanted = app
-        .state
-        .engine
-        .wanted_pages(&casebook_core::ReadScope::everything())
-        .unwrap();
+    let wanted = app.state.engine.wanted_pages(&casebook_core::ReadScope::everything()).unwrap();
     assert_eq!(
-        wanted
-            .iter()
-            .find(|(p, _)| p == "r/Never Written")
-            .map(|w| w.1),
+        wanted.iter().find(|(p, _)| p == "r/Never Written").map(|w| w.1),
         Some(2),
         "{wanted:?}"
     );
@@ -394,10 +308,7 @@ async fn link_reports_tags_and_scoped_feeds() {
     );
     let (s, body) = app.get("/special/wanted").await;
     assert_eq!(s, StatusCode::OK);
-    assert!(
-        body.contains("Never%20Written") && body.contains("2 pages link here"),
-        "{body}"
-    );
+    assert!(body.contains("Never%20Written") && body.contains("2 pages link here"), "{body}");
     assert_eq!(app.get("/special/orphans").await.0, StatusCode::OK);
     assert_eq!(app.get("/special/nonsense").await.0, StatusCode::NOT_FOUND);
     let (s, body) = app.get("/tags").await;
@@ -438,26 +349,15 @@ async fn the_case_story_browser_filters_by_fields() {
         "filtered by deal size"
     );
     let (_, emea) = app.get("/cases?region=EMEA").await;
-    assert!(
-        emea.contains("selected>emea"),
-        "facet values are matched without regard to case"
-    );
+    assert!(emea.contains("selected>emea"), "facet values are matched without regard to case");
     let (s, _) = app.get("/cases?min=lots&from=not-a-date").await;
-    assert_eq!(
-        s,
-        StatusCode::OK,
-        "odd filter values are ignored, not errors"
-    );
+    assert_eq!(s, StatusCode::OK, "odd filter values are ignored, not errors");
 }
 
 #[tokio::test]
 async fn discussions_over_the_api_and_on_the_page() {
     let app = App::new(Access::Edit);
-    app.put(
-        "cases/Deal%20X",
-        json!({"markdown": "# Deal X\n\nWhat happened.\n"}),
-    )
-    .await;
+    app.put("cases/Deal%20X", json!({"markdown": "# Deal X\n\nWhat happened.\n"})).await;
     let n0 = app.commits();
     let (s, t) = app
         .post(
@@ -479,9 +379,7 @@ async fn discussions_over_the_api_and_on_the_page() {
     assert!(!c["comment"]["html"].as_str().unwrap().contains("<script"));
     assert_eq!(app.commits(), n0 + 2);
 
-    let (s, list) = app
-        .api_get("/api/v1/pages/cases/Deal%20X/discussions")
-        .await;
+    let (s, list) = app.api_get("/api/v1/pages/cases/Deal%20X/discussions").await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(list["threads"].as_array().unwrap().len(), 1);
     assert_eq!(list["threads"][0]["comments"].as_array().unwrap().len(), 2);
@@ -501,16 +399,9 @@ async fn discussions_over_the_api_and_on_the_page() {
 
     // Resolve over the API; the open list is empty then, the resolved one is not.
     let (s, r) = app
-        .json(
-            "PATCH",
-            &format!("/api/v1/discussions/{id}"),
-            Some(json!({"status": "resolved"})),
-        )
+        .json("PATCH", &format!("/api/v1/discussions/{id}"), Some(json!({"status": "resolved"})))
         .await;
-    assert_eq!(
-        (s, r["status"].as_str()),
-        (StatusCode::OK, Some("resolved"))
-    );
+    assert_eq!((s, r["status"].as_str()), (StatusCode::OK, Some("resolved")));
     let (_, open) = app.api_get("/api/v1/discussions").await;
     assert!(open["threads"].as_array().unwrap().is_empty());
     let (_, resolved) = app.api_get("/api/v1/discussions?status=resolved").await;
@@ -527,60 +418,31 @@ async fn discussions_over_the_api_and_on_the_page() {
     // Forms for people: reply, and bad input changes nothing.
     let n1 = app.commits();
     let form = |uri: &str, body: &str| call("POST", uri).form_body(body);
-    let r = app
-        .send(form(&format!("/discussions/{id}/reply"), "body=Agreed"))
-        .await;
+    let r = app.send(form(&format!("/discussions/{id}/reply"), "body=Agreed")).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert!(r.location().starts_with("/wiki/cases/Deal%20X#comment-"));
     assert_eq!(app.commits(), n1 + 1);
     for (uri, body) in [
-        (
-            format!("/discussions/{id}/reply"),
-            "body=%20%20".to_string(),
-        ),
+        (format!("/discussions/{id}/reply"), "body=%20%20".to_string()),
         ("/discussions/nope/reply".to_string(), "body=x".to_string()),
-        (
-            "/discuss/Missing%20Page".to_string(),
-            "title=t&body=b".to_string(),
-        ),
-        (
-            "/discuss/cases/Deal%20X".to_string(),
-            "title=&body=b".to_string(),
-        ),
+        ("/discuss/Missing%20Page".to_string(), "title=t&body=b".to_string()),
+        ("/discuss/cases/Deal%20X".to_string(), "title=&body=b".to_string()),
     ] {
         let s = app.send(form(&uri, &body)).await.status;
         assert!(s.is_client_error(), "{uri}: {s}");
     }
     for (method, uri, body) in [
-        (
-            "POST",
-            format!("/api/v1/discussions/{id}/comments"),
-            json!({"body": ""}),
-        ),
-        (
-            "POST",
-            "/api/v1/discussions/../comments".to_string(),
-            json!({"body": "x"}),
-        ),
-        (
-            "PATCH",
-            format!("/api/v1/discussions/{id}"),
-            json!({"status": "sideways"}),
-        ),
-        (
-            "POST",
-            "/api/v1/pages/Nope/discussions".to_string(),
-            json!({"title": "t", "body": "b"}),
-        ),
+        ("POST", format!("/api/v1/discussions/{id}/comments"), json!({"body": ""})),
+        ("POST", "/api/v1/discussions/../comments".to_string(), json!({"body": "x"})),
+        ("PATCH", format!("/api/v1/discussions/{id}"), json!({"status": "sideways"})),
+        ("POST", "/api/v1/pages/Nope/discussions".to_string(), json!({"title": "t", "body": "b"})),
     ] {
         let (s, v) = app.json(method, &uri, Some(body)).await;
         assert!(s.is_client_error(), "{method} {uri}: {s} {v}");
     }
     // A reply larger than any request the server reads is refused as too large, like a page.
     let huge = format!("body={}", "x".repeat(7 * 1024 * 1024));
-    let r = app
-        .send(form(&format!("/discussions/{id}/reply"), &huge))
-        .await;
+    let r = app.send(form(&format!("/discussions/{id}/reply"), &huge)).await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(app.commits(), n1 + 1, "refused input made no commit");
 
@@ -592,10 +454,7 @@ async fn discussions_over_the_api_and_on_the_page() {
         )
         .await;
     let html = c["comment"]["html"].as_str().unwrap();
-    assert!(
-        html.contains("href=\"/people/Dana%2EK\"") && html.contains(">@Dana.K</a>"),
-        "{html}"
-    );
+    assert!(html.contains("href=\"/people/Dana%2EK\"") && html.contains(">@Dana.K</a>"), "{html}");
     assert_eq!(html.matches("/people/").count(), 1, "{html}");
     let (s, person) = app.get("/people/Anonymous").await;
     assert_eq!(s, StatusCode::OK);
@@ -610,12 +469,8 @@ async fn discussions_over_the_api_and_on_the_page() {
 #[tokio::test]
 async fn read_only_visitors_cannot_discuss() {
     let app = App::new(Access::Read);
-    let (s, _) = app
-        .post(
-            "/api/v1/pages/Home/discussions",
-            json!({"title": "t", "body": "b"}),
-        )
-        .await;
+    let (s, _) =
+        app.post("/api/v1/pages/Home/discussions", json!({"title": "t", "body": "b"})).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     let (_, page) = app.get("/wiki/Home").await;
     assert!(!page.contains("Start a discussion"));
@@ -638,14 +493,9 @@ async fn search_facets_count_and_filter_on_click() {
             "deals/Beta",
             "---\ntype: case-story\ntags: [renewal]\n---\n# Beta\n\nAnother quokka deal.\n",
         ),
-        (
-            "notes/Gamma",
-            "---\ntype: insight\n---\n# Gamma\n\nWhat the quokka taught us.\n",
-        ),
+        ("notes/Gamma", "---\ntype: insight\n---\n# Gamma\n\nWhat the quokka taught us.\n"),
     ] {
-        let (s, _) = app
-            .put(&path.replace(' ', "%20"), json!({"markdown": md}))
-            .await;
+        let (s, _) = app.put(&path.replace(' ', "%20"), json!({"markdown": md})).await;
         assert_eq!(s, StatusCode::CREATED, "{path}");
     }
     let (s, v) = app.api_get("/api/v1/search?q=quokka&limit=1").await;
@@ -666,22 +516,14 @@ async fn search_facets_count_and_filter_on_click() {
     // The page links each value to the query with its filter added…
     let (s, body) = app.get("/search?q=quokka").await;
     assert_eq!(s, StatusCode::OK);
-    assert!(
-        body.contains("href=\"/search?q=quokka%20type%3Acase-story\""),
-        "{body}"
-    );
+    assert!(body.contains("href=\"/search?q=quokka%20type%3Acase-story\""), "{body}");
     // …which narrows the results and shows the filter as removable.
     let (s, body) = app.get("/search?q=quokka%20type%3Acase-story").await;
     assert_eq!(s, StatusCode::OK);
     assert!(body.contains("2 results"), "{body}");
     assert!(body.contains("Remove the filter type:case-story"));
-    assert!(
-        body.contains("href=\"/search?q=quokka\""),
-        "removing leads back"
-    );
-    let (_, v) = app
-        .api_get("/api/v1/search?q=quokka%20type%3Acase-story")
-        .await;
+    assert!(body.contains("href=\"/search?q=quokka\""), "removing leads back");
+    let (_, v) = app.api_get("/api/v1/search?q=quokka%20type%3Acase-story").await;
     assert_eq!(v["total"], 2);
     assert_eq!(v["facets"]["type"][0]["active"], true);
     // Hostile values stay text.
@@ -714,28 +556,16 @@ async fn search_offers_a_spelling_that_finds_more() {
 async fn search_of_past_versions_answers_with_revisions() {
     let app = App::new(Access::Edit);
     let (_, v1) = app
-        .put(
-            "deals/Acme",
-            json!({"markdown": "# Acme\n\nThe discount was quetzal percent.\n"}),
-        )
+        .put("deals/Acme", json!({"markdown": "# Acme\n\nThe discount was quetzal percent.\n"}))
         .await;
     let r1 = v1["revision"].as_str().unwrap().to_string();
     let (s, _) = app
-        .put(
-            "deals/Acme",
-            json!({"markdown": "# Acme\n\nThe discount is thirty percent now.\n"}),
-        )
+        .put("deals/Acme", json!({"markdown": "# Acme\n\nThe discount is thirty percent now.\n"}))
         .await;
     assert_eq!(s, StatusCode::OK);
     let (_, now) = app.api_get("/api/v1/search?q=quetzal").await;
-    assert_eq!(
-        (now["total"].clone(), now["past"].clone()),
-        (json!(0), json!(false))
-    );
-    for uri in [
-        "/api/v1/search?q=quetzal&past=1",
-        "/api/v1/search?q=quetzal%20history%3Ayes",
-    ] {
+    assert_eq!((now["total"].clone(), now["past"].clone()), (json!(0), json!(false)));
+    for uri in ["/api/v1/search?q=quetzal&past=1", "/api/v1/search?q=quetzal%20history%3Ayes"] {
         let (s, v) = app.json("GET", uri, None).await;
         assert_eq!(s, StatusCode::OK);
         assert_eq!(v["past"], true, "{uri}");

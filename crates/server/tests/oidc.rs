@@ -106,10 +106,7 @@ struct Idp {
 }
 
 fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
 }
 
 impl Idp {
@@ -157,21 +154,11 @@ impl Idp {
             "RS256" => {
                 let mut sig = vec![0; self.rsa.public().modulus_len()];
                 self.rsa
-                    .sign(
-                        &signature::RSA_PKCS1_SHA256,
-                        &rng,
-                        input.as_bytes(),
-                        &mut sig,
-                    )
+                    .sign(&signature::RSA_PKCS1_SHA256, &rng, input.as_bytes(), &mut sig)
                     .unwrap();
                 sig
             }
-            "ES256" => self
-                .ec
-                .sign(&rng, input.as_bytes())
-                .unwrap()
-                .as_ref()
-                .to_vec(),
+            "ES256" => self.ec.sign(&rng, input.as_bytes()).unwrap().as_ref().to_vec(),
             _ => Vec::new(),
         };
         if b.bad_signature {
@@ -213,10 +200,7 @@ async fn authorize(
         || get("state").is_empty()
         || get("nonce").is_empty()
     {
-        return (
-            StatusCode::BAD_REQUEST,
-            format!("bad authorization request {q:?}"),
-        )
+        return (StatusCode::BAD_REQUEST, format!("bad authorization request {q:?}"))
             .into_response();
     }
     let code = casebook_accounts::new_secret();
@@ -243,10 +227,7 @@ async fn token(
 ) -> Response {
     let refuse = |why: String| {
         idp.refusals.lock().unwrap().push(why.clone());
-        (
-            StatusCode::BAD_REQUEST,
-            Json(json!({"error": "invalid_grant", "error_description": why})),
-        )
+        (StatusCode::BAD_REQUEST, Json(json!({"error": "invalid_grant", "error_description": why})))
             .into_response()
     };
     let b = idp.behaviour.lock().unwrap().clone();
@@ -275,10 +256,8 @@ async fn token(
         return refuse("redirect_uri differs".into());
     }
     let verifier = get("code_verifier");
-    let challenge = URL_SAFE_NO_PAD.encode(ring::digest::digest(
-        &ring::digest::SHA256,
-        verifier.as_bytes(),
-    ));
+    let challenge =
+        URL_SAFE_NO_PAD.encode(ring::digest::digest(&ring::digest::SHA256, verifier.as_bytes()));
     if verifier.len() < 43 || challenge != granted.challenge {
         return refuse("PKCE verifier does not match".into());
     }
@@ -343,9 +322,7 @@ async fn start_wiki_admitting(issuer: &str, domains: &[&str], group: Option<&str
         }),
         ..ServerOptions::default()
     };
-    let app = tokio::task::spawn_blocking(move || App::with_accounts_and(opts))
-        .await
-        .unwrap();
+    let app = tokio::task::spawn_blocking(move || App::with_accounts_and(opts)).await.unwrap();
     app.serve(listener);
     Wiki { app, base }
 }
@@ -385,11 +362,7 @@ impl Browser {
     async fn get(&mut self, url: &str) -> Page {
         let mut req = self.http.get(url);
         if !self.cookies.is_empty() {
-            let jar: Vec<String> = self
-                .cookies
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
+            let jar: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
             req = req.header(header::COOKIE, jar.join("; "));
         }
         let resp = req.send().await.unwrap();
@@ -415,12 +388,7 @@ impl Browser {
             }
         }
         let body = resp.text().await.unwrap();
-        Page {
-            status,
-            location,
-            set_cookies,
-            body,
-        }
+        Page { status, location, set_cookies, body }
     }
 }
 
@@ -432,10 +400,7 @@ impl Wiki {
     /// Everyone's sessions, counted.
     fn sessions(&self) -> usize {
         let users = self.accounts().users().unwrap();
-        users
-            .iter()
-            .map(|u| self.accounts().session_count(&u.name).unwrap())
-            .sum()
+        users.iter().map(|u| self.accounts().session_count(&u.name).unwrap()).sum()
     }
 
     /// An account with a password, made by an administrator before anyone signed on.
@@ -450,26 +415,19 @@ impl Wiki {
 
     /// Starts a sign-on in `b` and lets the provider answer: the callback URL it sends back.
     async fn to_provider_and_back(&self, b: &mut Browser, next: &str) -> String {
-        let start = b
-            .get(&format!("{}/login/oidc?next={next}", self.base))
-            .await;
+        let start = b.get(&format!("{}/login/oidc?next={next}", self.base)).await;
         assert_eq!(start.status, StatusCode::SEE_OTHER, "{}", start.body);
         assert!(
-            start
-                .set_cookies
-                .iter()
-                .any(|c| c.starts_with("casebook_oidc=")
-                    && c.contains("HttpOnly")
-                    && c.contains("Max-Age=600")),
+            start.set_cookies.iter().any(|c| c.starts_with("casebook_oidc=")
+                && c.contains("HttpOnly")
+                && c.contains("Max-Age=600")),
             "{:?}",
             start.set_cookies
         );
         let at_idp = b.get(&start.location).await;
         assert_eq!(at_idp.status, StatusCode::SEE_OTHER, "{}", at_idp.body);
         assert!(
-            at_idp
-                .location
-                .starts_with(&format!("{}/login/oidc/callback?", self.base)),
+            at_idp.location.starts_with(&format!("{}/login/oidc/callback?", self.base)),
             "{}",
             at_idp.location
         );
@@ -500,19 +458,9 @@ async fn sign_on_creates_reuses_and_links_accounts() {
 
     // The sign-in page offers the provider beside the password form.
     let mut ann = Browser::new();
-    let login = ann
-        .get(&format!("{}/login?next=/wiki/Home", wiki.base))
-        .await;
-    assert!(
-        login.body.contains("Sign in with Corp ID"),
-        "{}",
-        login.body
-    );
-    assert!(
-        login
-            .body
-            .contains("href=\"/login/oidc?next=&#x2f;wiki&#x2f;Home\"")
-    );
+    let login = ann.get(&format!("{}/login?next=/wiki/Home", wiki.base)).await;
+    assert!(login.body.contains("Sign in with Corp ID"), "{}", login.body);
+    assert!(login.body.contains("href=\"/login/oidc?next=&#x2f;wiki&#x2f;Home\""));
     assert!(login.body.contains("name=\"password\""));
 
     // The authorization request carries state, nonce and an S256 challenge.
@@ -604,11 +552,7 @@ async fn forged_replayed_and_bad_sign_ons_are_refused() {
     let forged = back.replace("state=", "state=0").to_string();
     let p = b.get(&forged).await;
     assert_eq!(p.status, StatusCode::BAD_REQUEST);
-    assert!(
-        p.body.contains("expired or was finished already"),
-        "{}",
-        p.body
-    );
+    assert!(p.body.contains("expired or was finished already"), "{}", p.body);
     assert!(!p.sets_session());
 
     // A state carried to another browser is refused there, and still works where it began.
@@ -637,87 +581,41 @@ async fn forged_replayed_and_bad_sign_ons_are_refused() {
     // ID tokens that must not be trusted.
     type Spoil = fn(&mut Behaviour);
     let cases: [(&str, Spoil, &str); 7] = [
-        (
-            "wrong nonce",
-            |b| b.nonce = Some("someone-elses".into()),
-            "nonce",
-        ),
-        (
-            "wrong audience",
-            |b| b.aud = json!("another-app"),
-            "another client",
-        ),
+        ("wrong nonce", |b| b.nonce = Some("someone-elses".into()), "nonce"),
+        ("wrong audience", |b| b.aud = json!("another-app"), "another client"),
         ("expired", |b| b.exp_in = -3600, "expired"),
-        (
-            "bad signature",
-            |b| b.bad_signature = true,
-            "signature does not verify",
-        ),
+        ("bad signature", |b| b.bad_signature = true, "signature does not verify"),
         ("alg none", |b| b.alg = "none", "not signed"),
-        (
-            "wrong issuer",
-            |b| b.iss = Some("http://127.0.0.1:1".into()),
-            "issued by",
-        ),
-        (
-            "several audiences without azp",
-            |b| b.aud = json!([CLIENT_ID, "another-app"]),
-            "azp",
-        ),
+        ("wrong issuer", |b| b.iss = Some("http://127.0.0.1:1".into()), "issued by"),
+        ("several audiences without azp", |b| b.aud = json!([CLIENT_ID, "another-app"]), "azp"),
     ];
     for (what, spoil, says) in cases {
         idp.behave(|b| {
-            *b = Behaviour {
-                sub: format!("sub-{what}"),
-                ..Behaviour::default()
-            };
+            *b = Behaviour { sub: format!("sub-{what}"), ..Behaviour::default() };
             spoil(b);
         });
         let users = wiki.accounts().users().unwrap().len();
         let mut b = Browser::new();
         let p = wiki.sign_on(&mut b).await;
         assert_eq!(p.status, StatusCode::UNAUTHORIZED, "{what}: {}", p.body);
-        assert!(
-            p.body.contains("single sign-on failed"),
-            "{what}: {}",
-            p.body
-        );
+        assert!(p.body.contains("single sign-on failed"), "{what}: {}", p.body);
         assert!(p.body.contains(says), "{what}: {}", p.body);
         assert!(!p.sets_session(), "{what}");
         assert_eq!(wiki.accounts().users().unwrap().len(), users, "{what}");
         assert_eq!(wiki.sessions(), 1, "{what}");
-        assert_eq!(
-            wiki.account_page(&mut b).await.status,
-            StatusCode::UNAUTHORIZED
-        );
+        assert_eq!(wiki.account_page(&mut b).await.status, StatusCode::UNAUTHORIZED);
     }
 
     // The provider refusing the person, or the code, is a clear page too.
     idp.behave(|b| *b = Behaviour::default());
     let mut b = Browser::new();
     let back = wiki.to_provider_and_back(&mut b, "/").await;
-    let code = back
-        .split("code=")
-        .nth(1)
-        .unwrap()
-        .split('&')
-        .next()
-        .unwrap();
+    let code = back.split("code=").nth(1).unwrap().split('&').next().unwrap();
     let p = b.get(&back.replace(code, "not-a-code")).await;
     assert_eq!(p.status, StatusCode::UNAUTHORIZED);
-    assert!(
-        p.body.contains("refused to complete the sign-in"),
-        "{}",
-        p.body
-    );
+    assert!(p.body.contains("refused to complete the sign-in"), "{}", p.body);
     let back = wiki.to_provider_and_back(&mut b, "/").await;
-    let state = back
-        .split("state=")
-        .nth(1)
-        .unwrap()
-        .split('&')
-        .next()
-        .unwrap();
+    let state = back.split("state=").nth(1).unwrap().split('&').next().unwrap();
     let p = b
         .get(&format!(
             "{}/login/oidc/callback?state={state}&error=access_denied&error_description=%3Cb%3Eno%3C%2Fb%3E",
@@ -726,8 +624,7 @@ async fn forged_replayed_and_bad_sign_ons_are_refused() {
         .await;
     assert_eq!(p.status, StatusCode::UNAUTHORIZED);
     assert!(
-        p.body
-            .contains("did not sign you in: access_denied &lt;b&gt;no&lt;&#x2f;b&gt;"),
+        p.body.contains("did not sign you in: access_denied &lt;b&gt;no&lt;&#x2f;b&gt;"),
         "{}",
         p.body
     );
@@ -745,11 +642,7 @@ async fn forged_replayed_and_bad_sign_ons_are_refused() {
     ] {
         let back = wiki.to_provider_and_back(&mut b, next).await;
         let p = b.get(&back).await;
-        assert_eq!(
-            (p.status, p.location.as_str()),
-            (StatusCode::SEE_OTHER, "/"),
-            "{next}"
-        );
+        assert_eq!((p.status, p.location.as_str()), (StatusCode::SEE_OTHER, "/"), "{next}");
     }
 }
 
@@ -796,11 +689,7 @@ async fn only_verified_addresses_at_the_listed_domains_in_the_group_are_admitted
             |b| b.groups = Some(json!(["support", "Sales"])),
             "members of the group &#x27;sales&#x27;",
         ),
-        (
-            "no groups claim",
-            |b| b.groups = None,
-            "members of the group &#x27;sales&#x27;",
-        ),
+        ("no groups claim", |b| b.groups = None, "members of the group &#x27;sales&#x27;"),
     ];
     for (what, spoil, says) in refused {
         idp.behave(|b| {
@@ -820,10 +709,7 @@ async fn only_verified_addresses_at_the_listed_domains_in_the_group_are_admitted
         assert!(p.body.contains(says), "{what}: {}", p.body);
         assert!(!p.sets_session(), "{what}");
         assert_eq!(wiki.accounts().users().unwrap().len(), users, "{what}");
-        assert!(
-            wiki.linked(&idp.issuer, &format!("sub-{what}")).is_none(),
-            "{what}"
-        );
+        assert!(wiki.linked(&idp.issuer, &format!("sub-{what}")).is_none(), "{what}");
         assert_eq!(wiki.sessions(), 0, "{what}");
     }
     assert!(wiki.accounts().identities("carol").unwrap().is_empty());
@@ -861,11 +747,7 @@ async fn a_provider_that_is_down_gives_an_error_page_and_is_tried_again() {
     idp.behave(|b| b.down = true);
     let p = b.get(&format!("{}/login/oidc", wiki.base)).await;
     assert_eq!(p.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(
-        p.body.contains("sign-on provider answered 500"),
-        "{}",
-        p.body
-    );
+    assert!(p.body.contains("sign-on provider answered 500"), "{}", p.body);
 
     // Back up: the next attempt fetches the discovery document again.
     idp.behave(|b| b.down = false);
@@ -876,11 +758,7 @@ async fn a_provider_that_is_down_gives_an_error_page_and_is_tried_again() {
     let mut c = Browser::new();
     let p = wiki.sign_on(&mut c).await;
     assert_eq!(p.status, StatusCode::SERVICE_UNAVAILABLE, "{}", p.body);
-    assert!(
-        p.body.contains("failed at its token endpoint"),
-        "{}",
-        p.body
-    );
+    assert!(p.body.contains("failed at its token endpoint"), "{}", p.body);
     assert!(!p.sets_session());
 
     // A provider nobody answers for.

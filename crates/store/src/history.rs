@@ -11,11 +11,7 @@ fn walk<'r>(repo: &'r Repository, branch: &str) -> Result<Option<FirstParents<'r
     let Ok(head) = repo.refname_to_id(branch) else {
         return Ok(None);
     };
-    Ok(Some(FirstParents {
-        repo,
-        next: Some(head),
-        stop: None,
-    }))
+    Ok(Some(FirstParents { repo, next: Some(head), stop: None }))
 }
 
 struct FirstParents<'r> {
@@ -60,23 +56,12 @@ pub(crate) fn between(
     to: Oid,
     limit: usize,
 ) -> Result<Vec<CommitInfo>> {
-    with_paths(
-        repo,
-        FirstParents {
-            repo,
-            next: Some(to),
-            stop: from,
-        }
-        .take(limit),
-    )
+    with_paths(repo, FirstParents { repo, next: Some(to), stop: from }.take(limit))
 }
 
 /// The files the commit `oid` changed against its first parent.
 pub(crate) fn changed_files(repo: &Repository, oid: Oid) -> Result<Vec<String>> {
-    Ok(with_paths(repo, std::iter::once(Ok(oid)))?
-        .pop()
-        .map(|c| c.paths)
-        .unwrap_or_default())
+    Ok(with_paths(repo, std::iter::once(Ok(oid)))?.pop().map(|c| c.paths).unwrap_or_default())
 }
 
 fn with_paths(
@@ -86,16 +71,12 @@ fn with_paths(
     let mut out = Vec::new();
     for oid in oids {
         let oid = oid.map_err(git_err("cannot walk history"))?;
-        let commit = repo
-            .find_commit(oid)
-            .map_err(git_err("cannot read a commit"))?;
+        let commit = repo.find_commit(oid).map_err(git_err("cannot read a commit"))?;
         let mut ci = info(&commit);
         let new = commit.tree().map_err(git_err("cannot read a tree"))?;
         let old = commit.parent(0).ok().and_then(|p| p.tree().ok());
-        ci.paths = crate::tree::deltas(repo, old.as_ref(), &new)?
-            .into_iter()
-            .map(|d| d.path)
-            .collect();
+        ci.paths =
+            crate::tree::deltas(repo, old.as_ref(), &new)?.into_iter().map(|d| d.path).collect();
         out.push(ci);
     }
     Ok(out)
@@ -114,11 +95,7 @@ pub(crate) fn file_history(
     scan: usize,
 ) -> Result<Vec<CommitInfo>> {
     let walk = match from {
-        Some(oid) => FirstParents {
-            repo,
-            next: Some(oid),
-            stop: None,
-        },
+        Some(oid) => FirstParents { repo, next: Some(oid), stop: None },
         None => match walk(repo, branch)? {
             Some(w) => w,
             None => return Ok(Vec::new()),
@@ -131,9 +108,7 @@ pub(crate) fn file_history(
             break;
         }
         let oid = oid.map_err(git_err("cannot walk history"))?;
-        let commit = repo
-            .find_commit(oid)
-            .map_err(git_err("cannot read a commit"))?;
+        let commit = repo.find_commit(oid).map_err(git_err("cannot read a commit"))?;
         let tree = commit.tree().map_err(git_err("cannot read a tree"))?;
         let here = blob_in(&tree, &current);
         let parent_tree = commit.parent(0).ok().and_then(|p| p.tree().ok());
@@ -146,10 +121,7 @@ pub(crate) fn file_history(
         out.push(ci);
         if here.is_some() && before.is_none() {
             // Created here, or renamed from another name: follow the rename.
-            match parent_tree
-                .as_ref()
-                .and_then(|pt| renamed_from(repo, pt, &tree, &current))
-            {
+            match parent_tree.as_ref().and_then(|pt| renamed_from(repo, pt, &tree, &current)) {
                 Some(old) => {
                     if let Some(last) = out.last_mut() {
                         last.paths.push(old.clone());
@@ -195,9 +167,7 @@ pub(crate) fn renamed_to(
     };
     for oid in walk.take(limit) {
         let oid = oid.map_err(git_err("cannot walk history"))?;
-        let commit = repo
-            .find_commit(oid)
-            .map_err(git_err("cannot read a commit"))?;
+        let commit = repo.find_commit(oid).map_err(git_err("cannot read a commit"))?;
         let tree = commit.tree().map_err(git_err("cannot read a tree"))?;
         if blob_in(&tree, file).is_some() {
             return Ok(None);
@@ -213,8 +183,7 @@ pub(crate) fn renamed_to(
             .map_err(git_err("cannot compare trees"))?;
         let mut opts = git2::DiffFindOptions::new();
         opts.renames(true);
-        diff.find_similar(Some(&mut opts))
-            .map_err(git_err("cannot find renames"))?;
+        diff.find_similar(Some(&mut opts)).map_err(git_err("cannot find renames"))?;
         return Ok(diff
             .deltas()
             .find(|d| {

@@ -111,10 +111,7 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store")
-            .field("path", &self.path)
-            .field("branch", &self.branch)
-            .finish()
+        f.debug_struct("Store").field("path", &self.path).field("branch", &self.branch).finish()
     }
 }
 
@@ -174,17 +171,11 @@ impl Store {
         })?;
         drop(repo);
         let store = Store::open(path)?;
-        let changes: Vec<Change> = seed()
-            .into_iter()
-            .map(|(path, content)| Change::Put { path, content })
-            .collect();
+        let changes: Vec<Change> =
+            seed().into_iter().map(|(path, content)| Change::Put { path, content }).collect();
         if !changes.is_empty() {
             let mut w = store.writer();
-            w.commit(
-                &changes,
-                author,
-                "Start the wiki with Casebook's starter content",
-            )?;
+            w.commit(&changes, author, "Start the wiki with Casebook's starter content")?;
         }
         Ok((store, Opened::Created))
     }
@@ -200,9 +191,7 @@ impl Store {
                 e.message()
             ))
         })?;
-        let head = repo
-            .find_reference("HEAD")
-            .map_err(git_err("cannot read HEAD"))?;
+        let head = repo.find_reference("HEAD").map_err(git_err("cannot read HEAD"))?;
         let target = head.symbolic_target().ok().flatten().map(str::to_string);
         drop(head);
         let branch = match target {
@@ -262,9 +251,7 @@ impl Store {
     /// All files of the tree at `at`.
     pub fn files(&self, at: &Revision) -> Result<Vec<FileEntry>> {
         self.read(|repo| {
-            let tree = commit_of(repo, at)?
-                .tree()
-                .map_err(git_err("cannot read a tree"))?;
+            let tree = commit_of(repo, at)?.tree().map_err(git_err("cannot read a tree"))?;
             let mut out = Vec::new();
             tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
                 if entry.kind() == Some(ObjectType::Blob)
@@ -289,15 +276,9 @@ impl Store {
         to: &Revision,
     ) -> Result<Vec<FileDelta>> {
         self.read(|repo| {
-            let new = commit_of(repo, to)?
-                .tree()
-                .map_err(git_err("cannot read a tree"))?;
+            let new = commit_of(repo, to)?.tree().map_err(git_err("cannot read a tree"))?;
             let old = match from {
-                Some(f) => Some(
-                    commit_of(repo, f)?
-                        .tree()
-                        .map_err(git_err("cannot read a tree"))?,
-                ),
+                Some(f) => Some(commit_of(repo, f)?.tree().map_err(git_err("cannot read a tree"))?),
                 None => None,
             };
             tree::deltas(repo, old.as_ref(), &new)
@@ -307,9 +288,7 @@ impl Store {
     /// The blob of `file` at `at`, if the file exists there.
     pub fn blob_at(&self, at: &Revision, file: &str) -> Result<Option<BlobId>> {
         self.read(|repo| {
-            let tree = commit_of(repo, at)?
-                .tree()
-                .map_err(git_err("cannot read a tree"))?;
+            let tree = commit_of(repo, at)?.tree().map_err(git_err("cannot read a tree"))?;
             Ok(tree::blob_in(&tree, file))
         })
     }
@@ -332,9 +311,7 @@ impl Store {
     /// garbage collection, as git itself leaves the objects of an abandoned commit.
     pub fn write_blob(&self, content: &[u8]) -> Result<BlobId> {
         self.read(|repo| {
-            repo.blob(content)
-                .map(BlobId::from_oid)
-                .map_err(git_err("cannot write a blob"))
+            repo.blob(content).map(BlobId::from_oid).map_err(git_err("cannot write a blob"))
         })
     }
 
@@ -452,9 +429,7 @@ impl Writer<'_> {
     /// The blob of `file` at `at`, if the file exists there. Two revisions of a file are the
     /// same text exactly when their blobs are the same.
     pub fn blob_at(&self, at: &Revision, file: &str) -> Result<Option<BlobId>> {
-        let tree = commit_of(&self.repo, at)?
-            .tree()
-            .map_err(git_err("cannot read a tree"))?;
+        let tree = commit_of(&self.repo, at)?.tree().map_err(git_err("cannot read a tree"))?;
         Ok(tree::blob_in(&tree, file))
     }
 
@@ -480,9 +455,7 @@ impl Writer<'_> {
         if a == d {
             return Ok(true);
         }
-        self.repo
-            .graph_descendant_of(d, a)
-            .map_err(git_err("cannot compare revisions"))
+        self.repo.graph_descendant_of(d, a).map_err(git_err("cannot compare revisions"))
     }
 
     /// Commits `changes` on top of the branch's head as one commit by `author`, and moves the
@@ -508,15 +481,9 @@ impl Writer<'_> {
             tree::refuse_dirty(repo, wd, changes)?;
         }
         let (new_tree, deltas) = tree::apply(repo, base_tree.as_ref(), changes)?;
-        let tree = repo
-            .find_tree(new_tree)
-            .map_err(git_err("cannot read the new tree"))?;
+        let tree = repo.find_tree(new_tree).map_err(git_err("cannot read the new tree"))?;
         let sig = signature(author)?;
-        let message = if message.trim().is_empty() {
-            "Update the wiki"
-        } else {
-            message.trim()
-        };
+        let message = if message.trim().is_empty() { "Update the wiki" } else { message.trim() };
         let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
         let oid = repo
             .commit(None, &sig, &sig, message, &tree, &parents)
@@ -537,16 +504,10 @@ impl Writer<'_> {
         if let Some(wd) = &self.store.workdir {
             tree::update_workdir(repo, wd, &tree, changes)?;
         }
-        let commit = repo
-            .find_commit(oid)
-            .map_err(git_err("cannot read the new commit"))?;
+        let commit = repo.find_commit(oid).map_err(git_err("cannot read the new commit"))?;
         let mut info = info(&commit);
         info.paths = deltas.iter().map(|d| d.path.clone()).collect();
-        self.committed.push(Committed {
-            parent: parent_oid.map(rev),
-            info,
-            deltas,
-        });
+        self.committed.push(Committed { parent: parent_oid.map(rev), info, deltas });
         Ok(rev(oid))
     }
 }
@@ -559,32 +520,23 @@ pub fn blob_id_of(content: &[u8]) -> Result<BlobId> {
 }
 
 pub(crate) fn blob_size(repo: &Repository, oid: Oid) -> Result<u64> {
-    let odb = repo
-        .odb()
-        .map_err(git_err("cannot open the object database"))?;
+    let odb = repo.odb().map_err(git_err("cannot open the object database"))?;
     match odb.read_header(oid) {
         Ok((size, ObjectType::Blob)) => Ok(size as u64),
         Ok(_) => Err(Error::not_found(format!("{oid} is not a blob"))),
         Err(e) if e.code() == git2::ErrorCode::NotFound => {
             Err(Error::not_found(format!("no blob {oid}")))
         }
-        Err(e) => Err(Error::internal(format!(
-            "cannot read the blob {oid}: {}",
-            e.message()
-        ))),
+        Err(e) => Err(Error::internal(format!("cannot read the blob {oid}: {}", e.message()))),
     }
 }
 
 pub(crate) fn read_blob(repo: &Repository, oid: Oid, max: usize) -> Result<Vec<u8>> {
     let size = blob_size(repo, oid)?;
     if size > max as u64 {
-        return Err(Error::too_large(format!(
-            "{size} bytes, over the limit of {max} bytes"
-        )));
+        return Err(Error::too_large(format!("{size} bytes, over the limit of {max} bytes")));
     }
-    let blob = repo
-        .find_blob(oid)
-        .map_err(|_| Error::not_found(format!("no blob {oid}")))?;
+    let blob = repo.find_blob(oid).map_err(|_| Error::not_found(format!("no blob {oid}")))?;
     Ok(blob.content().to_vec())
 }
 
@@ -592,9 +544,7 @@ pub(crate) fn read_blob(repo: &Repository, oid: Oid, max: usize) -> Result<Vec<u
 /// object Casebook writes is), else whole.
 pub(crate) fn copy_blob(repo: &Repository, oid: Oid, out: &mut dyn std::io::Write) -> Result<u64> {
     let io = |e: std::io::Error| Error::internal(format!("cannot copy the blob {oid}: {e}"));
-    let odb = repo
-        .odb()
-        .map_err(git_err("cannot open the object database"))?;
+    let odb = repo.odb().map_err(git_err("cannot open the object database"))?;
     // libgit2 streams loose objects only; a packed one is inflated whole either way.
     if let Ok((mut reader, _, _)) = odb.reader(oid) {
         return std::io::copy(&mut reader, out).map_err(io);
@@ -612,10 +562,7 @@ fn head_oid(repo: &Repository, branch: &str) -> Result<Option<Oid>> {
     match repo.refname_to_id(branch) {
         Ok(oid) => Ok(Some(oid)),
         Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
-        Err(e) => Err(Error::internal(format!(
-            "cannot read {branch}: {}",
-            e.message()
-        ))),
+        Err(e) => Err(Error::internal(format!("cannot read {branch}: {}", e.message()))),
     }
 }
 
@@ -623,16 +570,11 @@ fn commit_of<'r>(repo: &'r Repository, at: &Revision) -> Result<git2::Commit<'r>
     let obj = repo
         .revparse_single(at.as_str())
         .map_err(|_| Error::not_found(format!("no revision {}", at.short())))?;
-    obj.peel_to_commit()
-        .map_err(|_| Error::not_found(format!("{} is not a commit", at.short())))
+    obj.peel_to_commit().map_err(|_| Error::not_found(format!("{} is not a commit", at.short())))
 }
 
 fn signature(author: &Author) -> Result<Signature<'static>> {
-    let name = if author.name.trim().is_empty() {
-        "Anonymous"
-    } else {
-        author.name.trim()
-    };
+    let name = if author.name.trim().is_empty() { "Anonymous" } else { author.name.trim() };
     let email = if author.email.trim().is_empty() {
         "anonymous@casebook.invalid"
     } else {

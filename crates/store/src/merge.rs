@@ -98,11 +98,7 @@ impl Edit {
         let suffix = (1..=shortest - prefix)
             .take_while(|&i| base[base.len() - i] == side[side.len() - i])
             .count();
-        Edit {
-            start: prefix,
-            end: base.len() - suffix,
-            new: side.len() - prefix - suffix,
-        }
+        Edit { start: prefix, end: base.len() - suffix, new: side.len() - prefix - suffix }
     }
 
     /// The lines a diff of this side with the base compares.
@@ -134,10 +130,7 @@ mod tests {
         let base = "a\n\nb\n\nc\n";
         let theirs = "A\n\nb\n\nc\n";
         let yours = "a\n\nb\n\nC\n";
-        assert_eq!(
-            merge3(base, theirs, yours),
-            MergeOutcome::Clean("A\n\nb\n\nC\n".into())
-        );
+        assert_eq!(merge3(base, theirs, yours), MergeOutcome::Clean("A\n\nb\n\nC\n".into()));
     }
 
     #[test]
@@ -147,10 +140,7 @@ mod tests {
 
     #[test]
     fn identical_edits_are_not_a_conflict() {
-        assert_eq!(
-            merge3("a\n", "b\n", "b\n"),
-            MergeOutcome::Clean("b\n".into())
-        );
+        assert_eq!(merge3("a\n", "b\n", "b\n"), MergeOutcome::Clean("b\n".into()));
     }
 
     #[test]
@@ -159,20 +149,11 @@ mod tests {
         let base = "a\nb\nc\nd\ne";
         let theirs = "a\nB\nc\nd\ne";
         let yours = "a\nb\nc\nD\ne\n";
-        assert_eq!(
-            merge3(base, theirs, yours),
-            MergeOutcome::Clean("a\nB\nc\nD\ne\n".into())
-        );
+        assert_eq!(merge3(base, theirs, yours), MergeOutcome::Clean("a\nB\nc\nD\ne\n".into()));
         // Insertions at the same place with shared lines around them still conflict.
-        assert_eq!(
-            merge3("a\nb\n", "a\nX\nb\n", "a\nY\nb\n"),
-            MergeOutcome::Conflict
-        );
+        assert_eq!(merge3("a\nb\n", "a\nX\nb\n", "a\nY\nb\n"), MergeOutcome::Conflict);
         // One side removing a line the other kept, at the very start and end.
-        assert_eq!(
-            merge3("a\nb\nc\n", "b\nc\n", "a\nb\n"),
-            MergeOutcome::Clean("b\n".into())
-        );
+        assert_eq!(merge3("a\nb\nc\n", "b\nc\n", "a\nb\n"), MergeOutcome::Clean("b\n".into()));
     }
 
     #[test]
@@ -232,11 +213,7 @@ mod tests {
                 Ok(m) => MergeOutcome::Clean(m),
                 Err(_) => MergeOutcome::Conflict,
             };
-            assert_eq!(
-                merge3(&base, &theirs, &yours),
-                expected,
-                "{base:?} {theirs:?} {yours:?}"
-            );
+            assert_eq!(merge3(&base, &theirs, &yours), expected, "{base:?} {theirs:?} {yours:?}");
         }
     }
 
@@ -248,11 +225,7 @@ mod tests {
     fn a_one_line_change_in_a_huge_page_merges_quickly() {
         let base = numbered(400_000, "line");
         let theirs = base.replacen("line 10\n", "line ten\n", 1);
-        let yours = base.replacen(
-            "line 399990\n",
-            "line three hundred ninety-nine thousand\n",
-            1,
-        );
+        let yours = base.replacen("line 399990\n", "line three hundred ninety-nine thousand\n", 1);
         let t = Instant::now();
         let MergeOutcome::Clean(merged) = merge3(&base, &theirs, &yours) else {
             panic!("a clean merge");
@@ -272,13 +245,7 @@ mod tests {
         let t = Instant::now();
         let outcome = merge3(&base, &theirs, &yours);
         let took = t.elapsed();
-        assert_eq!(
-            outcome,
-            MergeOutcome::TooLarge {
-                lines: 1_600_000,
-                limit: MERGE_LINES
-            }
-        );
+        assert_eq!(outcome, MergeOutcome::TooLarge { lines: 1_600_000, limit: MERGE_LINES });
         assert!(took < Duration::from_secs(2), "took {took:?}");
         // Just over the limit is refused too; just under is merged.
         let base = numbered(100, "line");
@@ -286,14 +253,8 @@ mod tests {
         let yours = base.replacen("line 99\n", "", 1);
         assert_eq!(
             merge3_within(&base, &theirs, &yours, 200),
-            MergeOutcome::TooLarge {
-                lines: 201,
-                limit: 200
-            }
+            MergeOutcome::TooLarge { lines: 201, limit: 200 }
         );
-        assert_eq!(
-            merge3_within(&base, &theirs, &yours, 201),
-            MergeOutcome::Conflict
-        );
+        assert_eq!(merge3_within(&base, &theirs, &yours, 201), MergeOutcome::Conflict);
     }
 }

@@ -44,10 +44,7 @@ pub(crate) fn apply(
             }
         }
     }
-    let list: Vec<Edit<'_>> = edits
-        .iter()
-        .map(|(p, o)| (p.split('/').collect(), *o))
-        .collect();
+    let list: Vec<Edit<'_>> = edits.iter().map(|(p, o)| (p.split('/').collect(), *o)).collect();
     // The old blob of every edited file, found while the trees along its path are rebuilt.
     let mut old: BTreeMap<String, Oid> = BTreeMap::new();
     let tree = match build(repo, base, &list, "", &mut old)? {
@@ -79,9 +76,7 @@ fn build(
     prefix: &str,
     old: &mut BTreeMap<String, Oid>,
 ) -> Result<Option<Oid>> {
-    let mut tb = repo
-        .treebuilder(base)
-        .map_err(git_err("cannot build a tree"))?;
+    let mut tb = repo.treebuilder(base).map_err(git_err("cannot build a tree"))?;
     let mut groups: BTreeMap<&str, Vec<Edit<'_>>> = BTreeMap::new();
     for (segs, oid) in edits {
         if let Some((first, rest)) = segs.split_first() {
@@ -89,10 +84,8 @@ fn build(
         }
     }
     for (name, group) in groups {
-        let existing = tb
-            .get(name)
-            .map_err(git_err("cannot read a tree entry"))?
-            .map(|e| (e.id(), e.kind()));
+        let existing =
+            tb.get(name).map_err(git_err("cannot read a tree entry"))?.map(|e| (e.id(), e.kind()));
         if let Some((_, oid)) = group.iter().find(|(rest, _)| rest.is_empty()) {
             if let Some((id, Some(ObjectType::Blob))) = existing {
                 old.insert(format!("{prefix}{name}"), id);
@@ -102,8 +95,7 @@ fn build(
                     if matches!(existing, Some((_, Some(ObjectType::Tree)))) {
                         return Err(Error::conflict(format!("'{name}' is a folder, not a file")));
                     }
-                    tb.insert(name, *oid, FILE_MODE)
-                        .map_err(git_err("cannot add a file"))?;
+                    tb.insert(name, *oid, FILE_MODE).map_err(git_err("cannot add a file"))?;
                 }
                 None => {
                     if existing.is_some() {
@@ -126,8 +118,7 @@ fn build(
         };
         match build(repo, sub.as_ref(), &group, &format!("{prefix}{name}/"), old)? {
             Some(oid) => {
-                tb.insert(name, oid, TREE_MODE)
-                    .map_err(git_err("cannot add a folder"))?;
+                tb.insert(name, oid, TREE_MODE).map_err(git_err("cannot add a folder"))?;
             }
             None => {
                 if existing.is_some() {
@@ -147,9 +138,8 @@ pub(crate) fn deltas(
     old: Option<&Tree<'_>>,
     new: &Tree<'_>,
 ) -> Result<Vec<FileDelta>> {
-    let diff = repo
-        .diff_tree_to_tree(old, Some(new), None)
-        .map_err(git_err("cannot compare trees"))?;
+    let diff =
+        repo.diff_tree_to_tree(old, Some(new), None).map_err(git_err("cannot compare trees"))?;
     let id = |oid: Oid| (!oid.is_zero()).then(|| BlobId::from_oid(oid));
     Ok(diff
         .deltas()
@@ -186,10 +176,7 @@ pub(crate) fn refuse_dirty(repo: &Repository, workdir: &Path, changes: &[Change]
     let index = repo.index().map_err(git_err("cannot read the index"))?;
     for path in touched(changes) {
         check_no_symlink(workdir, path)?;
-        let committed = head_tree
-            .as_ref()
-            .and_then(|t| blob_in(t, path))
-            .map(|b| b.oid());
+        let committed = head_tree.as_ref().and_then(|t| blob_in(t, path)).map(|b| b.oid());
         let staged = index.get_path(Path::new(path), 0).map(|e| e.id);
         let full = workdir.join(path);
         let on_disk = if full.is_file() {
@@ -245,9 +232,7 @@ pub(crate) fn update_workdir(
                 let mut file =
                     std::fs::File::create(&full).map_err(|e| io("cannot write a file", e))?;
                 crate::copy_blob(repo, id.oid(), &mut file)?;
-                index
-                    .add_path(Path::new(path))
-                    .map_err(git_err("cannot update the index"))?;
+                index.add_path(Path::new(path)).map_err(git_err("cannot update the index"))?;
             }
             None => {
                 match std::fs::remove_file(&full) {

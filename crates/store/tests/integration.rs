@@ -26,26 +26,16 @@ fn git_output(dir: &Path, args: &[&str]) -> std::process::Output {
 /// Runs git in `dir`, which must succeed; its standard output.
 fn git(dir: &Path, args: &[&str]) -> String {
     let out = git_output(dir, args);
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }
 
 fn put(path: &str, text: &str) -> Change {
-    Change::Put {
-        path: path.into(),
-        content: text.as_bytes().to_vec(),
-    }
+    Change::Put { path: path.into(), content: text.as_bytes().to_vec() }
 }
 
 fn mv(from: &str, to: &str) -> Change {
-    Change::Move {
-        from: from.into(),
-        to: to.into(),
-    }
+    Change::Move { from: from.into(), to: to.into() }
 }
 
 fn delete(path: &str) -> Change {
@@ -110,23 +100,13 @@ fn read(store: &Store, at: &Revision, file: &str) -> Option<String> {
 
 #[test]
 fn creates_a_bare_repository_seeded_in_one_commit() {
-    let Seeded {
-        tmp: _tmp,
-        store,
-        repo,
-    } = seeded();
-    assert_eq!(
-        git(&repo, &["rev-parse", "--is-bare-repository"]).trim(),
-        "true"
-    );
+    let Seeded { tmp: _tmp, store, repo } = seeded();
+    assert_eq!(git(&repo, &["rev-parse", "--is-bare-repository"]).trim(), "true");
     assert_eq!(git(&repo, &["rev-list", "--count", "HEAD"]).trim(), "1");
     let files = git(&repo, &["ls-tree", "-r", "--name-only", "HEAD"]);
     assert_eq!(files, "Home.md\na/b/Deep.md\n");
     let head = store.head().unwrap().unwrap();
-    assert_eq!(
-        read(&store, &head, "a/b/Deep.md").as_deref(),
-        Some("deep\n")
-    );
+    assert_eq!(read(&store, &head, "a/b/Deep.md").as_deref(), Some("deep\n"));
     assert_eq!(
         git(&repo, &["log", "-1", "--format=%an <%ae>"]).trim(),
         "Ann Example <ann@example.com>"
@@ -145,11 +125,7 @@ fn creates_a_bare_repository_seeded_in_one_commit() {
 
 #[test]
 fn each_write_is_one_commit_and_git_agrees() {
-    let Seeded {
-        tmp: _tmp,
-        store,
-        repo,
-    } = seeded();
+    let Seeded { tmp: _tmp, store, repo } = seeded();
     let r1 = commit(&store, &[put("a/New.md", "one\n")], "Create a/New");
     let r2 = commit(&store, &[put("a/New.md", "two\n")], "Update a/New");
     let r3 = commit(&store, &[mv("a/New.md", "z/Renamed.md")], "Move");
@@ -175,9 +151,7 @@ fn each_write_is_one_commit_and_git_agrees() {
 
 #[test]
 fn refuses_a_file_where_a_folder_is_and_changes_nothing() {
-    let Seeded {
-        tmp: _tmp, store, ..
-    } = seeded();
+    let Seeded { tmp: _tmp, store, .. } = seeded();
     let head = store.head().unwrap();
     let err = refused(&store, &[put("a/b", "x")]);
     assert!(err.message.contains("folder"), "{}", err.message);
@@ -200,21 +174,11 @@ fn an_existing_repository_keeps_its_history_and_only_grows() {
     assert_eq!(store.file_history("Notes.md", 10).unwrap().len(), 2);
     commit(&store, &[put("Notes.md", "# Notes\n\nthird\n")], "third");
     // The working tree and index follow the commit: git sees a clean tree.
-    assert_eq!(
-        std::fs::read_to_string(repo.join("Notes.md")).unwrap(),
-        "# Notes\n\nthird\n"
-    );
+    assert_eq!(std::fs::read_to_string(repo.join("Notes.md")).unwrap(), "# Notes\n\nthird\n");
     assert_eq!(git(&repo, &["status", "--porcelain"]), "");
-    assert_eq!(
-        git(&repo, &["rev-parse", "HEAD~1"]).trim(),
-        before,
-        "old history is kept"
-    );
+    assert_eq!(git(&repo, &["rev-parse", "HEAD~1"]).trim(), before, "old history is kept");
     commit(&store, &[put("new/Page.md", "p\n")], "add");
-    assert_eq!(
-        std::fs::read_to_string(repo.join("new/Page.md")).unwrap(),
-        "p\n"
-    );
+    assert_eq!(std::fs::read_to_string(repo.join("new/Page.md")).unwrap(), "p\n");
     commit(&store, &[delete("new/Page.md")], "rm");
     assert!(!repo.join("new").exists());
     assert_eq!(git(&repo, &["status", "--porcelain"]), "");
@@ -228,16 +192,9 @@ fn a_dirty_working_tree_file_is_never_overwritten() {
     let store = Store::open(&repo).unwrap();
     let head = store.head().unwrap();
     let err = refused(&store, &[put("Page.md", "from the wiki\n")]);
-    assert!(
-        err.message.contains("uncommitted changes"),
-        "{}",
-        err.message
-    );
+    assert!(err.message.contains("uncommitted changes"), "{}", err.message);
     assert_eq!(store.head().unwrap(), head);
-    assert_eq!(
-        std::fs::read_to_string(repo.join("Page.md")).unwrap(),
-        "local work in progress\n"
-    );
+    assert_eq!(std::fs::read_to_string(repo.join("Page.md")).unwrap(), "local work in progress\n");
     // Other files can still be saved.
     commit(&store, &[put("Other.md", "fine\n")], "y");
 }
@@ -247,43 +204,25 @@ fn a_commit_made_by_git_meanwhile_is_kept() {
     let Seeded { tmp, store, repo } = seeded();
     // Another process commits through a clone and pushes.
     let clone = tmp.path().join("clone");
-    git(
-        tmp.path(),
-        &[
-            "clone",
-            "-q",
-            repo.to_str().unwrap(),
-            clone.to_str().unwrap(),
-        ],
-    );
+    git(tmp.path(), &["clone", "-q", repo.to_str().unwrap(), clone.to_str().unwrap()]);
     std::fs::write(clone.join("Pushed.md"), "pushed\n").unwrap();
     git(&clone, &["add", "."]);
     git(&clone, &["commit", "-q", "-m", "pushed"]);
     git(&clone, &["push", "-q", "origin", "HEAD:main"]);
     commit(&store, &[put("Mine.md", "mine\n")], "mine");
     let files = git(&repo, &["ls-tree", "-r", "--name-only", "HEAD"]);
-    assert!(
-        files.contains("Pushed.md") && files.contains("Mine.md"),
-        "{files}"
-    );
+    assert!(files.contains("Pushed.md") && files.contains("Mine.md"), "{files}");
     assert_eq!(git(&repo, &["rev-list", "--count", "HEAD"]).trim(), "3");
 }
 
 #[test]
 fn a_branch_moved_while_committing_is_reported_as_such() {
-    let Seeded {
-        tmp: _tmp,
-        store,
-        repo,
-    } = seeded();
+    let Seeded { tmp: _tmp, store, repo } = seeded();
     let head = store.head().unwrap();
     // Another process is moving the branch: git holds the branch's lock file while it does.
     let lock = repo.join("refs/heads/main.lock");
     std::fs::write(&lock, git(&repo, &["rev-parse", "HEAD"])).unwrap();
-    let moved = store
-        .writer()
-        .commit(&[put("Late.md", "late\n")], &ann(), "late")
-        .unwrap_err();
+    let moved = store.writer().commit(&[put("Late.md", "late\n")], &ann(), "late").unwrap_err();
     assert!(matches!(moved, CommitError::BranchMoved), "{moved:?}");
     assert_eq!(store.head().unwrap(), head, "nothing was committed");
     assert_eq!(git(&repo, &["rev-list", "--count", "HEAD"]).trim(), "1");
@@ -309,18 +248,12 @@ fn unified_diff_names_both_sides() {
 fn not_a_repository_is_a_clear_error() {
     let tmp = tempfile::tempdir().unwrap();
     let err = Store::open(tmp.path()).unwrap_err();
-    assert!(
-        err.message.contains("is not a git repository"),
-        "{}",
-        err.message
-    );
+    assert!(err.message.contains("is not a git repository"), "{}", err.message);
 }
 
 #[test]
 fn a_commit_reports_exactly_what_a_tree_diff_would() {
-    let Seeded {
-        tmp: _tmp, store, ..
-    } = seeded();
+    let Seeded { tmp: _tmp, store, .. } = seeded();
     let parent = store.head().unwrap().unwrap();
     let mut w = store.writer();
     let rev = w
@@ -336,8 +269,7 @@ fn a_commit_reports_exactly_what_a_tree_diff_would() {
         )
         .unwrap();
     // A put of unchanged content is no change at all.
-    w.commit(&[put("Same.md", "same\n")], &ann(), "again")
-        .unwrap();
+    w.commit(&[put("Same.md", "same\n")], &ann(), "again").unwrap();
     let mut committed = w.take_committed();
     assert!(w.take_committed().is_empty(), "taking empties the list");
     drop(w);
@@ -357,34 +289,17 @@ fn a_commit_reports_exactly_what_a_tree_diff_would() {
     assert_eq!(reported, diffed);
     let mut paths = first.info.paths.clone();
     paths.sort();
-    assert_eq!(
-        paths,
-        [
-            "Home.md",
-            "Same.md",
-            "a/b/Deep.md",
-            "c/Deep.md",
-            "x/y/New.md"
-        ]
-    );
+    assert_eq!(paths, ["Home.md", "Same.md", "a/b/Deep.md", "c/Deep.md", "x/y/New.md"]);
 }
 
 #[test]
 fn a_blob_written_ahead_is_the_one_the_commit_puts() {
-    let Seeded {
-        tmp: _tmp,
-        store,
-        repo,
-    } = seeded();
+    let Seeded { tmp: _tmp, store, repo } = seeded();
     let text = "written ahead\n";
     let id = store.write_blob(text.as_bytes()).unwrap();
     assert_eq!(id, casebook_store::BlobId::of(text.as_bytes()));
     // git has the object before any commit refers to it, under the id git gives it.
-    assert_eq!(
-        git(&repo, &["cat-file", "blob", &id.hex()]),
-        text,
-        "the blob is in the repository"
-    );
+    assert_eq!(git(&repo, &["cat-file", "blob", &id.hex()]), text, "the blob is in the repository");
     let mut w = store.writer();
     let rev = w.commit(&[put("Ahead.md", text)], &ann(), "Ahead").unwrap();
     assert_eq!(w.blob_at(&rev, "Ahead.md").unwrap(), Some(id));
@@ -395,11 +310,7 @@ fn a_blob_written_ahead_is_the_one_the_commit_puts() {
 
 #[test]
 fn a_blob_over_the_limit_is_refused_from_its_header() {
-    let Seeded {
-        tmp: _tmp,
-        store,
-        repo,
-    } = seeded();
+    let Seeded { tmp: _tmp, store, repo } = seeded();
     // A loose object whose header says it is a mebibyte, holding only a hundred bytes: reading
     // it whole fails, so a refusal that names its size cannot have read it.
     let mut raw = b"blob 1048576\0".to_vec();

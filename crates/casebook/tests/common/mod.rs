@@ -32,10 +32,7 @@ impl Server {
     pub async fn start_with(access: Access, tweak: impl FnOnce(&mut ServerOptions)) -> Server {
         let tmp = tempfile::tempdir().unwrap();
         let repo = tmp.path().join("wiki.git");
-        let mut opts = ServerOptions {
-            anonymous: access,
-            ..ServerOptions::default()
-        };
+        let mut opts = ServerOptions { anonymous: access, ..ServerOptions::default() };
         tweak(&mut opts);
         Server::start_in(tmp, repo, |_| {}, opts).await
     }
@@ -63,14 +60,7 @@ impl Server {
             .await
             .unwrap();
         });
-        Server {
-            base,
-            repo,
-            engine,
-            tmp,
-            stop: Some(tx),
-            task: Some(task),
-        }
+        Server { base, repo, engine, tmp, stop: Some(tx), task: Some(task) }
     }
 
     /// `host:port`
@@ -90,10 +80,7 @@ impl Server {
 
     /// How many commits the server's branch has.
     pub fn commits(&self) -> u32 {
-        self.repo_git(&["rev-list", "--count", "HEAD"])
-            .trim()
-            .parse()
-            .unwrap()
+        self.repo_git(&["rev-list", "--count", "HEAD"]).trim().parse().unwrap()
     }
 
     /// Stops serving, waits for the server to end, and shuts the engine down.
@@ -107,18 +94,9 @@ impl Server {
 /// The real git CLI in `dir` (a work tree or a bare repository): its output; a failure fails
 /// the test.
 pub fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .env_remove("GIT_DIR")
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out =
+        Command::new("git").arg("-C").arg(dir).env_remove("GIT_DIR").args(args).output().unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -127,10 +105,7 @@ pub async fn send(req: reqwest::RequestBuilder) -> (u16, Value) {
     let resp = req.send().await.unwrap();
     let status = resp.status().as_u16();
     let body = resp.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&body).unwrap_or(Value::String(body)),
-    )
+    (status, serde_json::from_str(&body).unwrap_or(Value::String(body)))
 }
 
 /// The `field` of each element of the list `v[list]`, as text.

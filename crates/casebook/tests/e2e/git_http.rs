@@ -64,9 +64,7 @@ async fn start_full(
         ok(git_cmd(&home, &dir, &["init", "-q"]).output().await);
         std::fs::write(dir.join("Home.md"), "# Home\n").unwrap();
         ok(git_cmd(&home, &dir, &["add", "."]).output().await);
-        ok(git_cmd(&home, &dir, &["commit", "-q", "-m", "Start"])
-            .output()
-            .await);
+        ok(git_cmd(&home, &dir, &["commit", "-q", "-m", "Start"]).output().await);
         dir
     } else {
         tmp.path().join("wiki.git")
@@ -135,11 +133,7 @@ impl Wiki {
 
 fn ok(out: std::io::Result<Output>) -> Output {
     let out = out.unwrap();
-    assert!(
-        out.status.success(),
-        "git failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "git failed: {}", String::from_utf8_lossy(&out.stderr));
     out
 }
 
@@ -178,10 +172,7 @@ async fn clone_commit_push_then_read_and_search_at_once() {
 
     // A second clone falls behind; its push is not a fast-forward and git refuses it.
     ok(Ok(w.clone("b").await));
-    w.write(
-        "a/notes/Pushed Page.md",
-        "# Pushed Page\n\nSecond thoughts.\n",
-    );
+    w.write("a/notes/Pushed Page.md", "# Pushed Page\n\nSecond thoughts.\n");
     w.commit("a", "Second thoughts").await;
     w.push("a", "main").await;
     let head = w.server_head().await;
@@ -194,11 +185,7 @@ async fn clone_commit_push_then_read_and_search_at_once() {
     // Forcing it is refused by the server: the wiki's history is never rewritten.
     let out = w.git("b", &["push", "--force", "origin", "main"]).await;
     assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("non-fast-forward"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("non-fast-forward"), "{}", stderr(&out));
     assert_eq!(w.server_head().await, head);
     // Nor may the branch be deleted.
     let out = w.git("b", &["push", "origin", ":main"]).await;
@@ -250,10 +237,7 @@ async fn a_push_to_another_branch_is_refused_and_says_which_one_to_use() {
             "{args:?}: {said}"
         );
         assert_eq!(w.server_head().await, head);
-        assert_eq!(
-            w.server_git(&["for-each-ref", "--format=%(refname)"]).await,
-            refs
-        );
+        assert_eq!(w.server_git(&["for-each-ref", "--format=%(refname)"]).await, refs);
     }
     // A push the server cannot read ahead (here its body is declared encoded) goes to git as
     // it is, and git refuses the other branch itself.
@@ -272,10 +256,7 @@ async fn a_push_to_another_branch_is_refused_and_says_which_one_to_use() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("hidden ref"), "{}", stderr(&out));
     assert_eq!(w.server_head().await, head);
-    assert_eq!(
-        w.server_git(&["for-each-ref", "--format=%(refname)"]).await,
-        refs
-    );
+    assert_eq!(w.server_git(&["for-each-ref", "--format=%(refname)"]).await, refs);
     let (st, _) = get_json(&format!("{}/api/v1/pages/notes/Idea", w.base)).await;
     assert_eq!(st, 404);
 
@@ -300,15 +281,11 @@ async fn readers_clone_but_may_not_push() {
     assert!(stderr(&out).contains("Username"), "{}", stderr(&out));
     assert_eq!(w.server_head().await, before);
 
-    let resp = reqwest::get(format!("{}/info/refs?service=git-receive-pack", w.url()))
-        .await
-        .unwrap();
+    let resp =
+        reqwest::get(format!("{}/info/refs?service=git-receive-pack", w.url())).await.unwrap();
     assert_eq!(resp.status().as_u16(), 401);
     let challenge = resp.headers()["www-authenticate"].to_str().unwrap();
-    assert!(
-        challenge.starts_with("Basic realm=\"Casebook\""),
-        "{challenge}"
-    );
+    assert!(challenge.starts_with("Basic realm=\"Casebook\""), "{challenge}");
     // Sending the pack anyway changes nothing either.
     let resp = reqwest::Client::new()
         .post(format!("{}/git-receive-pack", w.url()))
@@ -328,16 +305,10 @@ async fn closed_wiki_refuses_clones() {
     let out = w.clone("a").await;
     assert!(!out.status.success());
     assert!(!w.tmp.path().join("a/.git").exists());
-    let resp = reqwest::get(format!("{}/info/refs?service=git-upload-pack", w.url()))
-        .await
-        .unwrap();
+    let resp =
+        reqwest::get(format!("{}/info/refs?service=git-upload-pack", w.url())).await.unwrap();
     assert_eq!(resp.status().as_u16(), 401);
-    assert!(
-        resp.headers()["www-authenticate"]
-            .to_str()
-            .unwrap()
-            .starts_with("Basic ")
-    );
+    assert!(resp.headers()["www-authenticate"].to_str().unwrap().starts_with("Basic "));
     w.stop().await;
 }
 
@@ -345,10 +316,7 @@ async fn closed_wiki_refuses_clones() {
 async fn a_repository_with_a_working_tree_is_cloned_but_not_pushed_to() {
     let w = start_with(Access::Edit, true, |_| {}).await;
     ok(Ok(w.clone("a").await));
-    assert_eq!(
-        std::fs::read_to_string(w.tmp.path().join("a/Home.md")).unwrap(),
-        "# Home\n"
-    );
+    assert_eq!(std::fs::read_to_string(w.tmp.path().join("a/Home.md")).unwrap(), "# Home\n");
     let before = w.server_head().await;
     w.write("a/Home.md", "# Home\n\nFrom a clone.\n");
     w.commit("a", "Edit from a clone").await;
@@ -356,10 +324,7 @@ async fn a_repository_with_a_working_tree_is_cloned_but_not_pushed_to() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("not bare"), "{}", stderr(&out));
     assert_eq!(w.server_head().await, before);
-    assert_eq!(
-        std::fs::read_to_string(w.repo.join("Home.md")).unwrap(),
-        "# Home\n"
-    );
+    assert_eq!(std::fs::read_to_string(w.repo.join("Home.md")).unwrap(), "# Home\n");
     w.stop().await;
 }
 
@@ -388,25 +353,15 @@ async fn a_push_over_the_size_limit_is_refused() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("413"), "{}", stderr(&out));
     assert_eq!(w.server_head().await, before);
-    let out = w
-        .git(
-            "a",
-            &["-c", "http.postBuffer=8192", "push", "origin", "main"],
-        )
-        .await;
+    let out = w.git("a", &["-c", "http.postBuffer=8192", "push", "origin", "main"]).await;
     assert!(!out.status.success());
     // The server answers 413 and stops reading; git, still sending, may see that answer or only
     // the connection closing under it, depending on timing. Either way nothing is taken.
     let err = stderr(&out);
-    assert!(
-        err.contains("413") || err.contains("RPC failed") || err.contains("hung up"),
-        "{err}"
-    );
+    assert!(err.contains("413") || err.contains("RPC failed") || err.contains("hung up"), "{err}");
     assert_eq!(w.server_head().await, before);
     // A small push still goes through.
-    ok(Ok(w
-        .git("a", &["reset", "-q", "--hard", "origin/main"])
-        .await));
+    ok(Ok(w.git("a", &["reset", "-q", "--hard", "origin/main"]).await));
     w.write("a/Small.md", "# Small\n");
     w.commit("a", "A small page").await;
     w.push("a", "main").await;
@@ -438,12 +393,8 @@ async fn a_push_with_a_page_over_the_page_limit_is_refused_by_git() {
     assert_eq!(w.server_head().await, before);
     assert_eq!(w.engine.head().unwrap().as_str(), before);
     // Nothing of the refused push was stored.
-    let blob = String::from_utf8(
-        w.git("a", &["rev-parse", "HEAD:notes/Big Page.md"])
-            .await
-            .stdout,
-    )
-    .unwrap();
+    let blob = String::from_utf8(w.git("a", &["rev-parse", "HEAD:notes/Big Page.md"]).await.stdout)
+        .unwrap();
     let kept = Command::new("git")
         .arg("-C")
         .arg(&w.repo)
@@ -451,31 +402,17 @@ async fn a_push_with_a_page_over_the_page_limit_is_refused_by_git() {
         .output()
         .await
         .unwrap();
-    assert!(
-        !kept.status.success(),
-        "the refused page's blob is in the repository"
-    );
+    assert!(!kept.status.success(), "the refused page's blob is in the repository");
     // A discussion's file is held to the same limit.
-    ok(Ok(w
-        .git("a", &["reset", "-q", "--hard", "origin/main"])
-        .await));
-    w.write(
-        "a/.casebook/discussions/Welcome/20261201-093000-3fa2/20261201-093100-0001.md",
-        &big,
-    );
+    ok(Ok(w.git("a", &["reset", "-q", "--hard", "origin/main"]).await));
+    w.write("a/.casebook/discussions/Welcome/20261201-093000-3fa2/20261201-093100-0001.md", &big);
     w.commit("a", "A long comment").await;
     let out = w.git("a", &["push", "origin", "main"]).await;
     assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("20261201-093100-0001.md is 22000 bytes"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("20261201-093100-0001.md is 22000 bytes"), "{}", stderr(&out));
     assert_eq!(w.server_head().await, before);
     // Pages under the limit, and attachments of any size, still go through.
-    ok(Ok(w
-        .git("a", &["reset", "-q", "--hard", "origin/main"])
-        .await));
+    ok(Ok(w.git("a", &["reset", "-q", "--hard", "origin/main"]).await));
     w.write("a/notes/Big Copy.bin", &big);
     w.write("a/notes/Fine.md", "Fine. ".repeat(600));
     w.commit("a", "A page under the limit").await;
@@ -486,10 +423,7 @@ async fn a_push_with_a_page_over_the_page_limit_is_refused_by_git() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_request_is_cut_off() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let w = start_with(Access::Edit, false, |o| {
-        o.git_timeout = Duration::from_millis(300)
-    })
-    .await;
+    let w = start_with(Access::Edit, false, |o| o.git_timeout = Duration::from_millis(300)).await;
     let addr = w.base.trim_start_matches("http://").to_string();
     let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
     tcp.write_all(
@@ -514,17 +448,8 @@ async fn accounts_clone_and_push_with_a_password_or_a_token() {
     use casebook_accounts::{Accounts, Role};
     let data = tempfile::tempdir().unwrap();
     let accounts = std::sync::Arc::new(Accounts::open(data.path()).unwrap());
-    accounts
-        .add_user(
-            "rita",
-            "rita@example.com",
-            Role::Reader,
-            "reader password 1",
-        )
-        .unwrap();
-    accounts
-        .add_user("ed", "ed@example.com", Role::Editor, "editor password 1")
-        .unwrap();
+    accounts.add_user("rita", "rita@example.com", Role::Reader, "reader password 1").unwrap();
+    accounts.add_user("ed", "ed@example.com", Role::Editor, "editor password 1").unwrap();
     let (_, token) = accounts.create_token("ed", "git").unwrap();
     let acc = accounts.clone();
     let w = start_with(Access::None, false, move |o| o.accounts = Some(acc)).await;
@@ -532,29 +457,15 @@ async fn accounts_clone_and_push_with_a_password_or_a_token() {
         let enc = |s: &str| {
             percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
         };
-        w.url().replacen(
-            "http://",
-            &format!("http://{}:{}@", enc(user), enc(secret)),
-            1,
-        )
+        w.url().replacen("http://", &format!("http://{}:{}@", enc(user), enc(secret)), 1)
     };
 
     // Nobody gets in without an account, nor with a wrong password.
     assert!(!w.clone("anon").await.status.success());
-    let out = w
-        .git(
-            ".",
-            &["clone", "-q", &with("rita", "wrong password!"), "bad"],
-        )
-        .await;
+    let out = w.git(".", &["clone", "-q", &with("rita", "wrong password!"), "bad"]).await;
     assert!(!out.status.success());
     // A reader clones with the password but may not push.
-    ok(Ok(w
-        .git(
-            ".",
-            &["clone", "-q", &with("rita", "reader password 1"), "r"],
-        )
-        .await));
+    ok(Ok(w.git(".", &["clone", "-q", &with("rita", "reader password 1"), "r"]).await));
     let before = w.server_head().await;
     w.write("r/Rita.md", "# Rita\n");
     w.commit("r", "Reader tries").await;
@@ -562,9 +473,7 @@ async fn accounts_clone_and_push_with_a_password_or_a_token() {
     assert!(!out.status.success(), "a reader's push is refused");
     assert_eq!(w.server_head().await, before);
     // An editor pushes with an API token as the password, and the commit keeps its author.
-    ok(Ok(w
-        .git(".", &["clone", "-q", &with("ed", &token), "e"])
-        .await));
+    ok(Ok(w.git(".", &["clone", "-q", &with("ed", &token), "e"]).await));
     w.write("e/Pushed by Ed.md", "# Pushed by Ed\n\nfrom a laptop\n");
     w.commit("e", "Ed writes offline").await;
     w.push("e", "main").await;

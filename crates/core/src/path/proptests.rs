@@ -57,18 +57,12 @@ fn assert_safe(s: &str) -> std::result::Result<(), TestCaseError> {
 /// The URL form decodes, segment by segment, back to the path, and hides nothing.
 fn assert_url_round_trip(path: &str, encoded: &str) -> std::result::Result<(), TestCaseError> {
     prop_assert!(
-        encoded
-            .bytes()
-            .all(|b| b.is_ascii_graphic() && !b"\"#<>?`{}\\^|[]&+;= ".contains(&b)),
+        encoded.bytes().all(|b| b.is_ascii_graphic() && !b"\"#<>?`{}\\^|[]&+;= ".contains(&b)),
         "{encoded:?}"
     );
     let decoded: Vec<String> = encoded
         .split('/')
-        .map(|seg| {
-            percent_decode_str(seg)
-                .decode_utf8()
-                .map(|s| s.into_owned())
-        })
+        .map(|seg| percent_decode_str(seg).decode_utf8().map(|s| s.into_owned()))
         .collect::<std::result::Result<_, _>>()
         .map_err(|e| TestCaseError::fail(format!("{encoded:?} does not decode: {e}")))?;
     prop_assert_eq!(decoded.join("/"), path);

@@ -26,24 +26,14 @@ impl TestWiki {
         let mut opts = Options::new(&repo, tmp.path().join("data"));
         adjust(&mut opts);
         let engine = Engine::open(opts).unwrap();
-        TestWiki {
-            _tmp: tmp,
-            engine,
-            repo,
-        }
+        TestWiki { _tmp: tmp, engine, repo }
     }
 
     /// Saves `md` as the page at `path` by Ann, from `base`.
     pub fn save(&self, path: &str, md: &str, base: Option<&Revision>) -> SaveOutcome {
         let p = PagePath::parse(path).unwrap();
         self.engine
-            .save(Save {
-                path: &p,
-                markdown: md,
-                message: "",
-                base,
-                author: &ann(),
-            })
+            .save(Save { path: &p, markdown: md, message: "", base, author: &ann() })
             .unwrap()
     }
 
@@ -57,13 +47,7 @@ impl TestWiki {
 
     /// The page at `path` at the head, read with every folder in view.
     pub fn page(&self, path: &str) -> Page {
-        self.engine
-            .page(
-                &PagePath::parse(path).unwrap(),
-                None,
-                &ReadScope::everything(),
-            )
-            .unwrap()
+        self.engine.page(&PagePath::parse(path).unwrap(), None, &ReadScope::everything()).unwrap()
     }
 
     /// The text of the page at `path` at the head.
@@ -87,10 +71,7 @@ impl TestWiki {
 
     /// The number of commits on the branch.
     pub fn commits(&self) -> u32 {
-        self.git(&["rev-list", "--count", "HEAD"])
-            .trim()
-            .parse()
-            .unwrap()
+        self.git(&["rev-list", "--count", "HEAD"]).trim().parse().unwrap()
     }
 
     pub fn git(&self, args: &[&str]) -> String {
@@ -104,17 +85,8 @@ pub fn ann() -> Author {
 
 /// Runs git on the repository at `dir`, which must succeed: its standard output.
 pub fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("--git-dir")
-        .arg(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = Command::new("git").arg("--git-dir").arg(dir).args(args).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -150,17 +122,8 @@ impl GitClone {
     pub fn of_as(w: &TestWiki, name: &str, email: &str) -> GitClone {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("c");
-        git_as(
-            tmp.path(),
-            name,
-            email,
-            &["clone", "-q", w.repo.to_str().unwrap(), "c"],
-        );
-        GitClone {
-            _tmp: tmp,
-            dir,
-            author: (name.to_string(), email.to_string()),
-        }
+        git_as(tmp.path(), name, email, &["clone", "-q", w.repo.to_str().unwrap(), "c"]);
+        GitClone { _tmp: tmp, dir, author: (name.to_string(), email.to_string()) }
     }
 
     /// Writes `text` to the file at `path` in the clone, making its folders.

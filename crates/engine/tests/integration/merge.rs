@@ -13,13 +13,11 @@ fn numbered(lines: usize) -> String {
 fn rewritten(text: &str, from: usize, count: usize, tag: &str) -> String {
     text.split_inclusive('\n')
         .enumerate()
-        .map(|(i, l)| {
-            if (from..from + count).contains(&i) {
-                format!("{tag}{l}")
-            } else {
-                l.to_string()
-            }
-        })
+        .map(
+            |(i, l)| {
+                if (from..from + count).contains(&i) { format!("{tag}{l}") } else { l.to_string() }
+            },
+        )
         .collect()
 }
 
@@ -34,23 +32,15 @@ fn a_large_merge_does_not_hold_up_other_saves() {
     let big = PagePath::parse("Big").unwrap();
     let base = numbered(400_000);
     let r0 = match engine
-        .save(Save {
-            path: &big,
-            markdown: &base,
-            message: "",
-            base: None,
-            author: &ann,
-        })
+        .save(Save { path: &big, markdown: &base, message: "", base: None, author: &ann })
         .unwrap()
     {
         SaveOutcome::Saved { revision, .. } => revision,
         other => panic!("{other:?}"),
     };
     // Each rewrites 15,000 lines, far apart: mergeable in principle, but a costly diff.
-    let edits = [
-        rewritten(&base, 1_000, 15_000, "Ann: "),
-        rewritten(&base, 300_000, 15_000, "Bob: "),
-    ];
+    let edits =
+        [rewritten(&base, 1_000, 15_000, "Ann: "), rewritten(&base, 300_000, 15_000, "Bob: ")];
 
     let start = Arc::new(Barrier::new(3));
     let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -116,16 +106,10 @@ fn a_large_merge_does_not_hold_up_other_saves() {
             })
             .collect::<Vec<_>>()
     );
-    assert!(
-        longest < Duration::from_secs(1),
-        "a small save waited {longest:?} for a large one"
-    );
+    assert!(longest < Duration::from_secs(1), "a small save waited {longest:?} for a large one");
 
     // Nothing was lost: each large edit is on the page, or came back as a conflict whole.
-    let page = engine
-        .page(&big, None, &ReadScope::everything())
-        .unwrap()
-        .markdown;
+    let page = engine.page(&big, None, &ReadScope::everything()).unwrap().markdown;
     for (edit, outcome) in edits.iter().zip(&outcomes) {
         match outcome {
             SaveOutcome::Saved { .. } => {}
@@ -134,11 +118,7 @@ fn a_large_merge_does_not_hold_up_other_saves() {
                 continue;
             }
         }
-        let tag = if edit.contains("Ann: ") {
-            "Ann: line 1000\n"
-        } else {
-            "Bob: line 300000\n"
-        };
+        let tag = if edit.contains("Ann: ") { "Ann: line 1000\n" } else { "Bob: line 300000\n" };
         assert!(page.contains(tag), "a saved edit is on the page");
     }
 }
@@ -152,15 +132,7 @@ fn overlapping_large_edits_are_a_conflict_saying_why() {
     let ann = ann();
     let big = PagePath::parse("Big").unwrap();
     let save = |text: &str, base: Option<&Revision>| {
-        engine
-            .save(Save {
-                path: &big,
-                markdown: text,
-                message: "",
-                base,
-                author: &ann,
-            })
-            .unwrap()
+        engine.save(Save { path: &big, markdown: text, message: "", base, author: &ann }).unwrap()
     };
     let base = numbered(400_000);
     let SaveOutcome::Saved { revision: r0, .. } = save(&base, None) else {
@@ -172,21 +144,12 @@ fn overlapping_large_edits_are_a_conflict_saying_why() {
     };
     let yours = rewritten(&base, 10_000, 20_000, "Bob: ");
     match save(&yours, Some(&r0)) {
-        SaveOutcome::Conflict {
-            base: b,
-            theirs: t,
-            yours: y,
-            current,
-            reason,
-        } => {
+        SaveOutcome::Conflict { base: b, theirs: t, yours: y, current, reason } => {
             assert!(b == base && t == theirs && y == yours, "both sides whole");
             assert_eq!(current, Some(r1.clone()));
             assert_eq!(
                 reason,
-                casebook_engine::ConflictReason::TooLarge {
-                    lines: 80_000,
-                    limit: 10_000
-                }
+                casebook_engine::ConflictReason::TooLarge { lines: 80_000, limit: 10_000 }
             );
             assert!(reason.to_string().contains("80000 lines"), "{reason}");
         }
@@ -204,13 +167,7 @@ fn a_merge_over_the_page_limit_is_refused() {
     let ann = ann();
     let page = PagePath::parse("Limit").unwrap();
     let save = |text: &str, base: Option<&Revision>| {
-        engine.save(Save {
-            path: &page,
-            markdown: text,
-            message: "",
-            base,
-            author: &ann,
-        })
+        engine.save(Save { path: &page, markdown: text, message: "", base, author: &ann })
     };
     let base = "top\n\nmiddle\n\nbottom\n";
     let Ok(SaveOutcome::Saved { revision: r0, .. }) = save(base, None) else {

@@ -8,14 +8,8 @@ use casebook_engine::NewRecord;
 static EVERYTHING: std::sync::LazyLock<ReadScope> = std::sync::LazyLock::new(ReadScope::everything);
 
 fn warnings(w: &TestWiki, path: &str) -> Vec<String> {
-    let page = w
-        .engine
-        .page(
-            &PagePath::parse(path).unwrap(),
-            None,
-            &ReadScope::everything(),
-        )
-        .unwrap();
+    let page =
+        w.engine.page(&PagePath::parse(path).unwrap(), None, &ReadScope::everything()).unwrap();
     w.engine.check_type(&page.rendered.front_matter).warnings
 }
 
@@ -23,31 +17,18 @@ fn warnings(w: &TestWiki, path: &str) -> Vec<String> {
 fn the_starter_pages_fit_the_shipped_types() {
     let w = TestWiki::new();
     let types = w.engine.types();
-    assert!(
-        !types.builtin,
-        "a new wiki gets the type files in its repository"
-    );
+    assert!(!types.builtin, "a new wiki gets the type files in its repository");
     assert!(types.problems.is_empty(), "{:?}", types.problems);
-    assert_eq!(
-        types.types.keys().collect::<Vec<_>>(),
-        ["case-story", "insight"]
-    );
+    assert_eq!(types.types.keys().collect::<Vec<_>>(), ["case-story", "insight"]);
     let files = w.git(&["ls-tree", "-r", "--name-only", "HEAD", ".casebook/types/"]);
     assert_eq!(
         files.lines().collect::<Vec<_>>(),
-        [
-            ".casebook/types/case-story.toml",
-            ".casebook/types/insight.toml"
-        ]
+        [".casebook/types/case-story.toml", ".casebook/types/insight.toml"]
     );
     let cases = w.engine.records("case-story", &ReadScope::everything());
     let insights = w.engine.records("insight", &ReadScope::everything());
     assert!(cases.len() >= 7 && insights.len() >= 6);
-    for r in cases
-        .iter()
-        .chain(&insights)
-        .map(|r| r.path.as_str())
-        .chain(["templates/Case Story"])
+    for r in cases.iter().chain(&insights).map(|r| r.path.as_str()).chain(["templates/Case Story"])
     {
         assert_eq!(warnings(&w, r), Vec::<String>::new(), "{r}");
     }
@@ -63,10 +44,7 @@ fn a_types_template_is_not_a_record_wherever_it_is_kept() {
             .map(|r| r.path)
             .collect()
     };
-    w.rev(
-        "cases/Blank Story",
-        "---\ntype: case-story\ncustomer: \n---\n# Customer: headline\n",
-    );
+    w.rev("cases/Blank Story", "---\ntype: case-story\ncustomer: \n---\n# Customer: headline\n");
     let before = listed(&w);
     assert!(before.contains(&"cases/Blank Story".to_string()));
     assert!(!before.iter().any(|p| p.starts_with("templates/")));
@@ -78,19 +56,13 @@ fn a_types_template_is_not_a_record_wherever_it_is_kept() {
     assert!(text.contains("template = \"templates/Case Story\""));
     std::fs::write(
         &file,
-        text.replace(
-            "template = \"templates/Case Story\"",
-            "template = \"cases/Blank Story\"",
-        ),
+        text.replace("template = \"templates/Case Story\"", "template = \"cases/Blank Story\""),
     )
     .unwrap();
     clone.push("Keep the blank story beside the stories");
     assert!(w.engine.sync().unwrap());
     let after = listed(&w);
-    assert!(
-        !after.contains(&"cases/Blank Story".to_string()),
-        "{after:?}"
-    );
+    assert!(!after.contains(&"cases/Blank Story".to_string()), "{after:?}");
     assert_eq!(after.len(), before.len() - 1);
 }
 
@@ -109,11 +81,7 @@ fn outside_changes_to_type_files_are_picked_up() {
     let clone = GitClone::of(&w);
     let file = clone.dir.join(".casebook/types/case-story.toml");
     let text = std::fs::read_to_string(&file).unwrap();
-    std::fs::write(
-        &file,
-        text.replace("\"software\",", "\"software\", \"mining\","),
-    )
-    .unwrap();
+    std::fs::write(&file, text.replace("\"software\",", "\"software\", \"mining\",")).unwrap();
     clone.push("Add mining to the industries");
     assert!(w.engine.sync().unwrap());
     assert!(
@@ -140,23 +108,12 @@ fn outside_changes_to_type_files_are_picked_up() {
     let types = w.engine.types();
     assert_eq!(types.problems.len(), 1);
     assert_eq!(types.problems[0].file, ".casebook/types/insight.toml");
-    assert!(
-        types.problems[0].message.contains("colour"),
-        "{:?}",
-        types.problems
-    );
+    assert!(types.problems[0].message.contains("colour"), "{:?}", types.problems);
     let page = w.page("insights/Mobilizers Not Talkers");
     assert!(page.rendered.html.contains("mobilizer"));
     let warned = w.engine.check_type(&page.rendered.front_matter).warnings;
-    assert!(
-        warned.len() == 1 && warned[0].contains("cannot be read"),
-        "{warned:?}"
-    );
-    assert_eq!(
-        warnings(&w, "cases/Mine"),
-        Vec::<String>::new(),
-        "other types are unaffected"
-    );
+    assert!(warned.len() == 1 && warned[0].contains("cannot be read"), "{warned:?}");
+    assert_eq!(warnings(&w, "cases/Mine"), Vec::<String>::new(), "other types are unaffected");
 
     // With no type files left, the built-in types apply again.
     std::fs::remove_dir_all(clone.dir.join(".casebook")).unwrap();
@@ -185,19 +142,10 @@ fn an_existing_repository_without_types_gets_the_built_in_ones() {
     let types = engine.types();
     assert!(types.builtin);
     assert!(types.get("case-story").is_some() && types.get("insight").is_some());
-    let page = engine
-        .page(
-            &PagePath::parse("Deal").unwrap(),
-            None,
-            &ReadScope::everything(),
-        )
-        .unwrap();
+    let page =
+        engine.page(&PagePath::parse("Deal").unwrap(), None, &ReadScope::everything()).unwrap();
     let check = engine.check_type(&page.rendered.front_matter);
-    assert!(
-        check.warnings.iter().any(|w| w.contains("`sideways`")),
-        "{:?}",
-        check.warnings
-    );
+    assert!(check.warnings.iter().any(|w| w.contains("`sideways`")), "{:?}", check.warnings);
     assert!(check.warnings.iter().any(|w| w.contains("missing")));
     engine.shutdown();
 }
@@ -237,60 +185,35 @@ fn a_new_page_of_a_type_is_one_commit_and_searchable_by_its_fields() {
             scope: &EVERYTHING,
         }
     }
-    let path = w
-        .engine
-        .create_record(record("Zephyr Pilot", &values, &author))
-        .unwrap();
+    let path = w.engine.create_record(record("Zephyr Pilot", &values, &author)).unwrap();
     assert_eq!(path.as_str(), "cases/Zephyr Pilot");
     let text = w.text("cases/Zephyr Pilot");
-    assert!(
-        text.contains("deal_size: 120000\n") && text.contains("industry: retail\n"),
-        "{text}"
-    );
+    assert!(text.contains("deal_size: 120000\n") && text.contains("industry: retail\n"), "{text}");
     assert!(
         text.contains("\n# Zephyr Pilot\n") && text.contains("## Situation"),
         "starts from the template: {text}"
     );
     assert_eq!(warnings(&w, "cases/Zephyr Pilot"), Vec::<String>::new());
-    let page = w
-        .engine
-        .page(&path, None, &ReadScope::everything())
-        .unwrap();
+    let page = w.engine.page(&path, None, &ReadScope::everything()).unwrap();
     assert_eq!(
         page.rendered.front_matter.get("competitors"),
         Some(&serde_json::json!(["Acme", "Globex"]))
     );
     assert_eq!(page.author.unwrap().name, "Ann");
 
-    let again = w
-        .engine
-        .create_record(record("Zephyr Pilot", &values, &author))
-        .unwrap_err();
+    let again = w.engine.create_record(record("Zephyr Pilot", &values, &author)).unwrap_err();
     assert_eq!(again.kind, ErrorKind::Conflict);
     let bad = w
         .engine
-        .create_record(NewRecord {
-            folder: "../up",
-            ..record("X", &values, &author)
-        })
+        .create_record(NewRecord { folder: "../up", ..record("X", &values, &author) })
         .unwrap_err();
     assert_eq!(bad.kind, ErrorKind::InvalidInput);
-    let bad = w
-        .engine
-        .create_record(record("a/b", &values, &author))
-        .unwrap_err();
+    let bad = w.engine.create_record(record("a/b", &values, &author)).unwrap_err();
     assert_eq!(bad.kind, ErrorKind::InvalidInput);
     let after: u32 = w.commits();
-    assert_eq!(
-        after,
-        before + 1,
-        "one commit, and none for the refused ones"
-    );
+    assert_eq!(after, before + 1, "one commit, and none for the refused ones");
 
-    let hits = w
-        .engine
-        .search("outcome:won industry:retail", 20, 0)
-        .unwrap();
+    let hits = w.engine.search("outcome:won industry:retail", 20, 0).unwrap();
     let paths: Vec<&str> = hits.hits.iter().map(|h| h.path.as_str()).collect();
     assert!(paths.contains(&"cases/Zephyr Pilot"), "{paths:?}");
     assert!(
@@ -298,8 +221,5 @@ fn a_new_page_of_a_type_is_one_commit_and_searchable_by_its_fields() {
         "logistics is not retail: {paths:?}"
     );
     let hits = w.engine.search("competitors:globex", 20, 0).unwrap();
-    assert_eq!(
-        hits.hits.first().map(|h| h.path.as_str()),
-        Some("cases/Zephyr Pilot")
-    );
+    assert_eq!(hits.hits.first().map(|h| h.path.as_str()), Some("cases/Zephyr Pilot"));
 }

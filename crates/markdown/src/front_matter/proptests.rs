@@ -45,13 +45,8 @@ fn billion_laughs() -> String {
 
 /// Page sources: lines joined by `\n` or `\r\n`, sometimes behind a byte order mark.
 fn source() -> impl Strategy<Value = String> {
-    (
-        prop::collection::vec(line(), 0..12),
-        any::<bool>(),
-        any::<bool>(),
-        any::<bool>(),
-    )
-        .prop_map(|(lines, crlf, bom, open)| {
+    (prop::collection::vec(line(), 0..12), any::<bool>(), any::<bool>(), any::<bool>()).prop_map(
+        |(lines, crlf, bom, open)| {
             let nl = if crlf { "\r\n" } else { "\n" };
             let mut s = String::new();
             if bom {
@@ -63,7 +58,8 @@ fn source() -> impl Strategy<Value = String> {
             }
             s.push_str(&lines.join(nl));
             s
-        })
+        },
+    )
 }
 
 fn any_source() -> impl Strategy<Value = String> {

@@ -81,11 +81,7 @@ const ATTRS: &[&str] = &[
 ];
 
 fn tag() -> impl Strategy<Value = String> {
-    (
-        prop::sample::select(TAGS),
-        prop::collection::vec(prop::sample::select(ATTRS), 0..3),
-        0u8..3,
-    )
+    (prop::sample::select(TAGS), prop::collection::vec(prop::sample::select(ATTRS), 0..3), 0u8..3)
         .prop_map(|(name, attrs, form)| {
             let attrs: String = attrs.iter().map(|a| format!(" {a}")).collect();
             match form {
@@ -142,8 +138,5 @@ proptest! {
 fn a_removed_element_can_leave_a_nesting_the_parser_reshuffles() {
     let once = builder().clean("<p/><select/><h1/>").to_string();
     assert_eq!(once, "<p><h1></h1></p>");
-    assert_eq!(
-        builder().clean(&once).to_string(),
-        "<p></p><h1></h1><p></p>"
-    );
+    assert_eq!(builder().clean(&once).to_string(), "<p></p><h1></h1><p></p>");
 }

@@ -13,10 +13,7 @@ use std::sync::OnceLock;
 struct Handbook;
 impl Pages for Handbook {
     fn exists(&self, p: &str) -> bool {
-        matches!(
-            p,
-            "hb/index" | "hb/sales/index" | "hb/sales/Pricing" | "site/x.html" | "Home"
-        )
+        matches!(p, "hb/index" | "hb/sales/index" | "hb/sales/Pricing" | "site/x.html" | "Home")
     }
     fn find(&self, name: &str) -> Option<String> {
         (name.eq_ignore_ascii_case("pricing")).then(|| "hb/sales/Pricing".into())
@@ -201,11 +198,7 @@ const MARKDOWN: &[&str] = &[
 fn tag() -> impl Strategy<Value = String> {
     (
         prop::sample::select(
-            FORBIDDEN_ELEMENTS
-                .iter()
-                .chain(MORE_TAGS)
-                .copied()
-                .collect::<Vec<_>>(),
+            FORBIDDEN_ELEMENTS.iter().chain(MORE_TAGS).copied().collect::<Vec<_>>(),
         ),
         prop::collection::vec(prop::sample::select(ATTRS), 0..4),
         0u8..4,
@@ -233,9 +226,7 @@ fn fragment() -> impl Strategy<Value = String> {
 }
 
 fn separator() -> impl Strategy<Value = &'static str> {
-    prop::sample::select(vec![
-        "", "", " ", "\n", "\n\n", "\r\n", "\t", "  \n", "\n    ",
-    ])
+    prop::sample::select(vec!["", "", " ", "\n", "\n\n", "\r\n", "\t", "  \n", "\n    "])
 }
 
 /// A page: maybe a front matter block, then fragments.
@@ -247,18 +238,14 @@ fn page() -> impl Strategy<Value = String> {
         1 => Just("---\n<script>alert(1)</script>: x\n---\n".to_string()),
         1 => "\\PC{0,30}".prop_map(|s| format!("---\n{s}\n---\n")),
     ];
-    (
-        front,
-        prop::collection::vec((fragment(), separator()), 0..16),
-    )
-        .prop_map(|(front, parts)| {
-            let mut s = front;
-            for (f, sep) in parts {
-                s.push_str(&f);
-                s.push_str(sep);
-            }
-            s
-        })
+    (front, prop::collection::vec((fragment(), separator()), 0..16)).prop_map(|(front, parts)| {
+        let mut s = front;
+        for (f, sep) in parts {
+            s.push_str(&f);
+            s.push_str(sep);
+        }
+        s
+    })
 }
 
 /// Classes the sanitiser lets through (see `sanitize.rs`), and `missing` for links to
@@ -399,10 +386,7 @@ fn read_tags(html: &str) -> Result<Vec<OutTag>, String> {
         if i == start {
             return Err(format!("a '<' that opens no tag at {start}"));
         }
-        let mut tag = OutTag {
-            name: html[start..i].to_ascii_lowercase(),
-            attrs: Vec::new(),
-        };
+        let mut tag = OutTag { name: html[start..i].to_ascii_lowercase(), attrs: Vec::new() };
         loop {
             while i < b.len() && b[i].is_ascii_whitespace() {
                 i += 1;
@@ -448,13 +432,8 @@ fn read_tags(html: &str) -> Result<Vec<OutTag>, String> {
 /// The invariant of the markdown crate, checked on one output.
 fn check_inert(source: &str, html: &str) -> Result<(), TestCaseError> {
     let lower = html.to_ascii_lowercase();
-    for live in [
-        "<script", "<iframe", "<style", "<svg", "<math", "<object", "<embed",
-    ] {
-        prop_assert!(
-            !lower.contains(live),
-            "{live} in the rendering of {source:?}:\n{html}"
-        );
+    for live in ["<script", "<iframe", "<style", "<svg", "<math", "<object", "<embed"] {
+        prop_assert!(!lower.contains(live), "{live} in the rendering of {source:?}:\n{html}");
     }
     let tags = read_tags(html)
         .map_err(|e| TestCaseError::fail(format!("{e} in the rendering of {source:?}:\n{html}")))?;

@@ -21,23 +21,12 @@ use tokio::process::{Child, ChildStdout, Command};
 
 /// A short answer for the git client, which shows a `text/plain` body to its user.
 pub(crate) fn text(status: StatusCode, message: &str) -> Response {
-    answer(
-        status,
-        "text/plain; charset=utf-8",
-        format!("{message}\n").into_bytes(),
-    )
+    answer(status, "text/plain; charset=utf-8", format!("{message}\n").into_bytes())
 }
 
 /// An answer of the server's own to the git client, never cached.
 pub(crate) fn answer(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Response {
-    (
-        status,
-        [
-            (header::CONTENT_TYPE, content_type),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        body,
-    )
+    (status, [(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "no-cache")], body)
         .into_response()
 }
 
@@ -80,12 +69,7 @@ pub(crate) fn blob_body(repo: &std::path::Path, blob: &str) -> casebook_core::Re
         .arg("-C")
         .arg(repo)
         .args(["-c", "core.bigFileThreshold=1m"])
-        .args([
-            "-c",
-            "core.packedGitWindowSize=4m",
-            "-c",
-            "core.packedGitLimit=16m",
-        ])
+        .args(["-c", "core.packedGitWindowSize=4m", "-c", "core.packedGitLimit=16m"])
         .args(["cat-file", "blob", blob])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -94,22 +78,15 @@ pub(crate) fn blob_body(repo: &std::path::Path, blob: &str) -> casebook_core::Re
     let mut child = cmd
         .spawn()
         .map_err(|e| Error::unavailable(format!("cannot run git to read a file: {e}")))?;
-    let stdout = child
-        .stdout
-        .take()
-        .ok_or_else(|| Error::internal("cannot read from git cat-file"))?;
+    let stdout =
+        child.stdout.take().ok_or_else(|| Error::internal("cannot read from git cat-file"))?;
     struct Cat {
         child: Child,
         stdout: ChildStdout,
         blob: String,
         done: bool,
     }
-    let cat = Cat {
-        child,
-        stdout,
-        blob: blob.to_string(),
-        done: false,
-    };
+    let cat = Cat { child, stdout, blob: blob.to_string(), done: false };
     let chunks = futures_util::stream::unfold(cat, |mut cat| async move {
         if cat.done {
             return None;
@@ -121,10 +98,7 @@ pub(crate) fn blob_body(repo: &std::path::Path, blob: &str) -> casebook_core::Re
                 _ => {
                     cat.done = true;
                     tracing::warn!(blob = %cat.blob, "git cat-file could not read a file");
-                    Some((
-                        Err(std::io::Error::other("git could not read the file")),
-                        cat,
-                    ))
+                    Some((Err(std::io::Error::other("git could not read the file")), cat))
                 }
             },
             Ok(n) => {
@@ -168,10 +142,7 @@ pub(crate) async fn run(mut cmd: Command, body: Body, st: &AppState, push: bool)
     let (Some(stdin), Some(mut stdout), Some(stderr)) =
         (child.stdin.take(), child.stdout.take(), child.stderr.take())
     else {
-        return text(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "cannot talk to git http-backend",
-        );
+        return text(StatusCode::INTERNAL_SERVER_ERROR, "cannot talk to git http-backend");
     };
     let stderr = tokio::spawn(read_stderr(stderr));
     let limit = st.opts.max_push_bytes;
@@ -243,10 +214,7 @@ pub(crate) async fn run(mut cmd: Command, body: Body, st: &AppState, push: bool)
         Err(e) => {
             let _ = child.start_kill();
             tracing::error!(error = %e, "git http-backend gave unreadable CGI headers");
-            return text(
-                StatusCode::BAD_GATEWAY,
-                "the git backend gave an unreadable answer",
-            );
+            return text(StatusCode::BAD_GATEWAY, "the git backend gave an unreadable answer");
         }
     };
     let tail = Tail {
@@ -308,14 +276,8 @@ async fn read_stderr(mut stderr: tokio::process::ChildStderr) -> String {
 
 /// Where the CGI header block ends: (its length, where the body starts).
 fn head_end(out: &[u8]) -> Option<(usize, usize)> {
-    let crlf = out
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|i| (i, i + 4));
-    let lf = out
-        .windows(2)
-        .position(|w| w == b"\n\n")
-        .map(|i| (i, i + 2));
+    let crlf = out.windows(4).position(|w| w == b"\r\n\r\n").map(|i| (i, i + 4));
+    let lf = out.windows(2).position(|w| w == b"\n\n").map(|i| (i, i + 2));
     match (crlf, lf) {
         (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
         (a, b) => a.or(b),
@@ -328,9 +290,8 @@ fn parse_head(head: &[u8]) -> Result<Response, String> {
     let head = std::str::from_utf8(head).map_err(|_| "headers are not UTF-8".to_string())?;
     let mut resp = Response::new(Body::empty());
     for line in head.lines().filter(|l| !l.trim().is_empty()) {
-        let (name, value) = line
-            .split_once(':')
-            .ok_or_else(|| format!("not a header line: {line:?}"))?;
+        let (name, value) =
+            line.split_once(':').ok_or_else(|| format!("not a header line: {line:?}"))?;
         let value = value.trim();
         if name.eq_ignore_ascii_case("status") {
             let code = value.split_whitespace().next().unwrap_or("");

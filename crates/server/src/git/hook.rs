@@ -100,10 +100,7 @@ const PASSED_ON: &[&str] = &[
 pub(crate) fn write(data: &Path) -> Result<PathBuf> {
     let dir = data.join(DIR);
     let fail = |what: &str, e: std::io::Error| {
-        Error::unavailable(format!(
-            "cannot write the git hooks in {}: {what}: {e}",
-            dir.display()
-        ))
+        Error::unavailable(format!("cannot write the git hooks in {}: {what}: {e}", dir.display()))
     };
     std::fs::create_dir_all(&dir).map_err(|e| fail("cannot create the folder", e))?;
     let files = std::iter::once(("pre-receive", PRE_RECEIVE))

@@ -78,10 +78,7 @@ fn is_object_file(rest: &str) -> bool {
     let hex = |s: &str, lens: &[usize]| {
         lens.contains(&s.len()) && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
     };
-    let Some((dir, file)) = rest
-        .strip_prefix("objects/")
-        .and_then(|o| o.split_once('/'))
-    else {
+    let Some((dir, file)) = rest.strip_prefix("objects/").and_then(|o| o.split_once('/')) else {
         return false;
     };
     if dir == "pack" {
@@ -135,10 +132,7 @@ async fn serve(
 ) -> Response {
     let query = req.uri().query().unwrap_or("").to_string();
     let Some(want) = classify(&rest, &query) else {
-        return text(
-            StatusCode::NOT_FOUND,
-            "not a path of the wiki's git repository",
-        );
+        return text(StatusCode::NOT_FOUND, "not a path of the wiki's git repository");
     };
     if let Err(e) = allowed(&actor, want) {
         return refuse(e);
@@ -164,13 +158,7 @@ async fn serve(
     // here (git would take it, and the wiki never show it). A compressed body goes to git as it is.
     let plain = !req.headers().contains_key(header::CONTENT_ENCODING);
     let body = if rest == "git-receive-pack" && plain {
-        match only_the_branch(
-            req.into_body(),
-            st.engine.branch(),
-            limit,
-            st.opts.git_timeout,
-        )
-        .await
+        match only_the_branch(req.into_body(), st.engine.branch(), limit, st.opts.git_timeout).await
         {
             Ok(body) => body,
             Err(refused) => return refused,
@@ -202,10 +190,7 @@ async fn only_the_branch(
     let mut next = async || match tokio::time::timeout(idle, stream.next()).await {
         Ok(Some(Ok(chunk))) => Ok(Some(chunk)),
         Ok(None) => Ok(None),
-        Ok(Some(Err(_))) => Err(text(
-            StatusCode::BAD_REQUEST,
-            "the request body was cut off",
-        )),
+        Ok(Some(Err(_))) => Err(text(StatusCode::BAD_REQUEST, "the request body was cut off")),
         Err(_) => Err(text(StatusCode::REQUEST_TIMEOUT, "the push stalled")),
     };
     let mut head: Vec<u8> = Vec::new();
@@ -237,11 +222,7 @@ async fn only_the_branch(
         }
     }
     tracing::info!(refs = ?c.refs, "refused a push to refs the wiki does not show");
-    Err(answer(
-        StatusCode::OK,
-        "application/x-git-receive-pack-result",
-        refusal(&c, branch),
-    ))
+    Err(answer(StatusCode::OK, "application/x-git-receive-pack-result", refusal(&c, branch)))
 }
 
 /// `git http-backend` with the CGI variables of this request.
@@ -319,13 +300,9 @@ fn command(
     }
     cmd.env("GIT_CONFIG_COUNT", config.len().to_string());
     for (i, (key, value)) in config.iter().enumerate() {
-        cmd.env(format!("GIT_CONFIG_KEY_{i}"), key)
-            .env(format!("GIT_CONFIG_VALUE_{i}"), value);
+        cmd.env(format!("GIT_CONFIG_KEY_{i}"), key).env(format!("GIT_CONFIG_VALUE_{i}"), value);
     }
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
     cmd
 }
 
@@ -335,31 +312,16 @@ mod tests {
 
     #[test]
     fn only_known_paths_reach_git() {
-        assert_eq!(
-            classify("info/refs", "service=git-upload-pack"),
-            Some(Want::Read)
-        );
-        assert_eq!(
-            classify("info/refs", "service=git-receive-pack"),
-            Some(Want::Push)
-        );
-        assert_eq!(
-            classify("info/refs", "service=git%2dreceive%2Dpack"),
-            Some(Want::Push)
-        );
+        assert_eq!(classify("info/refs", "service=git-upload-pack"), Some(Want::Read));
+        assert_eq!(classify("info/refs", "service=git-receive-pack"), Some(Want::Push));
+        assert_eq!(classify("info/refs", "service=git%2dreceive%2Dpack"), Some(Want::Push));
         assert_eq!(classify("info/refs", ""), Some(Want::Read));
         assert_eq!(classify("git-upload-pack", ""), Some(Want::Read));
         assert_eq!(classify("git-receive-pack", ""), Some(Want::Push));
         assert_eq!(classify("HEAD", ""), Some(Want::Read));
         let sha = "0123456789abcdef0123456789abcdef01234567";
-        assert_eq!(
-            classify(&format!("objects/{}/{}", &sha[..2], &sha[2..]), ""),
-            Some(Want::Read)
-        );
-        assert_eq!(
-            classify(&format!("objects/pack/pack-{sha}.idx"), ""),
-            Some(Want::Read)
-        );
+        assert_eq!(classify(&format!("objects/{}/{}", &sha[..2], &sha[2..]), ""), Some(Want::Read));
+        assert_eq!(classify(&format!("objects/pack/pack-{sha}.idx"), ""), Some(Want::Read));
         for bad in [
             "config",
             "hooks/pre-receive",

@@ -41,9 +41,8 @@ impl Reader {
             let Some(head) = buf.get(at..at + 4) else {
                 return Scan::More;
             };
-            let Some(len) = std::str::from_utf8(head)
-                .ok()
-                .and_then(|h| usize::from_str_radix(h, 16).ok())
+            let Some(len) =
+                std::str::from_utf8(head).ok().and_then(|h| usize::from_str_radix(h, 16).ok())
             else {
                 return Scan::Unreadable;
             };
@@ -125,9 +124,7 @@ pub(crate) fn advice(branch: &str) -> String {
 
 /// Whether the client reads a report of each ref (every git client since 2005 does).
 pub(crate) fn wants_report(c: &Commands) -> bool {
-    c.caps
-        .iter()
-        .any(|c| c == "report-status" || c == "report-status-v2")
+    c.caps.iter().any(|c| c == "report-status" || c == "report-status-v2")
 }
 
 /// The whole push refused: each ref of another branch for that reason, the wiki's branch (if
@@ -167,10 +164,9 @@ mod tests {
 
     #[test]
     fn reads_the_command_list_as_it_arrives() {
-        let mut body = pkt(format!(
-            "{OLD} {NEW} refs/heads/main\0report-status side-band-64k agent=git/2\n"
-        )
-        .as_bytes());
+        let mut body =
+            pkt(format!("{OLD} {NEW} refs/heads/main\0report-status side-band-64k agent=git/2\n")
+                .as_bytes());
         body.extend(pkt(format!("{OLD} {NEW} refs/heads/idea\n").as_bytes()));
         body.extend_from_slice(b"0000PACK...");
         for cut in [0, 3, 10, body.len() - 12] {
@@ -228,10 +224,7 @@ mod tests {
              003bng refs/heads/idea Casebook shows only the branch main\n\
              0000"
         );
-        let banded = Commands {
-            caps: vec!["report-status".into(), "side-band-64k".into()],
-            ..c
-        };
+        let banded = Commands { caps: vec!["report-status".into(), "side-band-64k".into()], ..c };
         let out = refusal(&banded, "refs/heads/main");
         // A message on band 2, the report on band 1, then the end.
         assert_eq!(&out[4..5], b"\x02");

@@ -16,13 +16,9 @@ use serde_json::{Value, json};
 
 /// The JSON API for pages, under `/api/v1`.
 pub(super) fn routes() -> Router<AppState> {
-    Router::new().route("/pages", get(list_pages)).route(
-        "/pages/{*path}",
-        get(get_page)
-            .put(put_page)
-            .delete(delete_page)
-            .post(post_page),
-    )
+    Router::new()
+        .route("/pages", get(list_pages))
+        .route("/pages/{*path}", get(get_page).put(put_page).delete(delete_page).post(post_page))
 }
 
 fn page_path(raw: &str) -> Result<PagePath, ApiError> {
@@ -61,9 +57,7 @@ async fn list_pages(
     Query(q): Query<ListQuery>,
 ) -> ApiResult {
     let folder = FolderPath::parse(q.prefix.as_deref().unwrap_or(""))?;
-    let all = st
-        .engine
-        .list_pages(&folder, q.tag.as_deref(), &actor.scope);
+    let all = st.engine.list_pages(&folder, q.tag.as_deref(), &actor.scope);
     let total = all.len();
     let limit = q.limit.unwrap_or(100).clamp(1, 10_000);
     let pages: Vec<Value> = all
@@ -116,10 +110,7 @@ async fn read_page(st: AppState, actor: Actor, path: PagePath, rev: Option<Revis
         .map(|l| {
             // The page's own text names the link; the title is the target's, so only for
             // those who may read the target.
-            let title = actor
-                .sees(&l.path)
-                .then(|| st.engine.title_of(&l.path))
-                .flatten();
+            let title = actor.sees(&l.path).then(|| st.engine.title_of(&l.path)).flatten();
             json!({"path": l.path, "exists": l.exists, "title": title})
         })
         .collect();
@@ -144,9 +135,7 @@ async fn read_page(st: AppState, actor: Actor, path: PagePath, rev: Option<Revis
 
 async fn history(st: AppState, actor: Actor, path: PagePath, limit: Option<usize>) -> ApiResult {
     let limit = limit.unwrap_or(100).clamp(1, 1000);
-    let history = st
-        .run(move |engine| engine.history(&path, limit, &actor.scope))
-        .await?;
+    let history = st.run(move |engine| engine.history(&path, limit, &actor.scope)).await?;
     let revisions: Vec<Value> = history
         .entries
         .into_iter()
@@ -175,10 +164,7 @@ async fn diff(st: AppState, path: PagePath, q: PageQuery) -> ApiResult {
         .ok_or_else(|| Error::invalid("give the revisions to compare as ?from=REV&to=REV"))?;
     let to = match revision(q.to.as_deref())? {
         Some(t) => t,
-        None => st
-            .engine
-            .head()
-            .ok_or_else(|| Error::not_found("the wiki has no revisions"))?,
+        None => st.engine.head().ok_or_else(|| Error::not_found("the wiki has no revisions"))?,
     };
     let (f, t) = (from.clone(), to.clone());
     let text = st.run(move |engine| engine.diff(&path, &f, &t)).await?;
@@ -241,8 +227,7 @@ async fn delete_page(
     let path = page_path(&raw)?;
     actor.require_writes(path.as_str())?;
     let base = revision(q.base_revision.as_deref())?;
-    st.run(move |engine| engine.delete(&path, base.as_ref(), &actor.author, ""))
-        .await?;
+    st.run(move |engine| engine.delete(&path, base.as_ref(), &actor.author, "")).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -19,11 +19,8 @@ pub(crate) async fn new_page(
     Query(q): Query<NewQuery>,
 ) -> WebResult {
     let mut error = None;
-    if let Some(raw) = q
-        .path
-        .as_deref()
-        .map(|p| p.trim().trim_matches('/'))
-        .filter(|p| !p.is_empty())
+    if let Some(raw) =
+        q.path.as_deref().map(|p| p.trim().trim_matches('/')).filter(|p| !p.is_empty())
     {
         let raw = raw.strip_suffix(".md").unwrap_or(raw);
         match PagePath::parse(raw) {
@@ -31,11 +28,7 @@ pub(crate) async fn new_page(
             Err(e) => error = Some(e.message),
         }
     }
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
     let context = context! { title => "New page", error, value => q.path, types => crate::records::new_links(&st.engine) };
     Ok((status, st.page("new.html", &actor, context)).into_response())
 }
@@ -46,27 +39,15 @@ pub(crate) async fn edit_form(
 ) -> WebResult {
     let p = path.clone();
     let page = st
-        .read(&actor, move |engine, scope| {
-            match engine.page(&p, None, scope) {
-                Ok(page) => Ok(Some(page)),
-                Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
-                Err(e) => Err(e),
-            }
+        .read(&actor, move |engine, scope| match engine.page(&p, None, scope) {
+            Ok(page) => Ok(Some(page)),
+            Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
         })
         .await?;
     let (markdown, base, title, new) = match page {
-        Some(p) => (
-            p.markdown,
-            p.revision.map(|r| r.to_string()),
-            p.title,
-            false,
-        ),
-        None => (
-            format!("# {}\n\n", path.name()),
-            None,
-            path.name().to_string(),
-            true,
-        ),
+        Some(p) => (p.markdown, p.revision.map(|r| r.to_string()), p.title, false),
+        None => (format!("# {}\n\n", path.name()), None, path.name().to_string(), true),
     };
     Ok(editor_page(
         &st,
@@ -134,12 +115,7 @@ pub(crate) async fn edit_save(
             let flag = if merged { "merged=1" } else { "saved=1" };
             Ok(Redirect::to(&format!("/wiki/{}?{flag}", path.url_encoded())).into_response())
         }
-        SaveOutcome::Conflict {
-            theirs,
-            yours,
-            current,
-            ..
-        } => {
+        SaveOutcome::Conflict { theirs, yours, current, .. } => {
             let diff = views::text_diff(&theirs, &yours);
             let conflict = context! {
                 theirs => theirs,
@@ -190,18 +166,13 @@ pub(crate) async fn preview(
             .into_response();
     };
     match st
-        .read(&actor, move |engine, scope| {
-            Ok(engine.preview(&path, &form.markdown, scope))
-        })
+        .read(&actor, move |engine, scope| Ok(engine.preview(&path, &form.markdown, scope)))
         .await
     {
         Ok(r) => {
             let mut html = String::new();
             if let Some(e) = &r.front_matter_error {
-                html.push_str(&format!(
-                    "<div class=\"flash warn\">{}</div>",
-                    views::escape(e)
-                ));
+                html.push_str(&format!("<div class=\"flash warn\">{}</div>", views::escape(e)));
             }
             let warnings = st.engine.check_type(&r.front_matter).warnings;
             if !warnings.is_empty() {
@@ -226,9 +197,7 @@ pub(crate) async fn revert(
     let rev = Revision::parse(&form.rev)?;
     let p = path.clone();
     let author = actor.author.clone();
-    let outcome = st
-        .run(move |engine| engine.revert(&p, &rev, &author))
-        .await?;
+    let outcome = st.run(move |engine| engine.revert(&p, &rev, &author)).await?;
     crate::notify::after_save(&st, &actor, &path, &outcome).await;
     Ok(Redirect::to(&format!("/wiki/{}?reverted=1", path.url_encoded())).into_response())
 }
@@ -237,14 +206,9 @@ pub(crate) async fn delete_form(
     State(st): State<AppState>,
     PageToWrite(actor, path): PageToWrite,
 ) -> WebResult {
-    let Some(last) = st
-        .engine
-        .last_change(&path)
-        .filter(|_| st.engine.exists(&path, &actor.scope))
+    let Some(last) = st.engine.last_change(&path).filter(|_| st.engine.exists(&path, &actor.scope))
     else {
-        return Err(PageError(Error::not_found(format!(
-            "there is no page {path}"
-        ))));
+        return Err(PageError(Error::not_found(format!("there is no page {path}"))));
     };
     Ok(st.page(
         "delete.html",
@@ -263,8 +227,7 @@ pub(crate) async fn delete(
 ) -> WebResult {
     let base = optional_revision(&form.base_revision)?;
     let p = path.clone();
-    st.run(move |engine| engine.delete(&p, base.as_ref(), &actor.author, &form.message))
-        .await?;
+    st.run(move |engine| engine.delete(&p, base.as_ref(), &actor.author, &form.message)).await?;
     let folder = path.folder();
     let to = if folder.is_root() {
         "/browse".to_string()
@@ -279,9 +242,7 @@ pub(crate) async fn move_form(
     PageToWrite(actor, path): PageToWrite,
 ) -> WebResult {
     if !st.engine.exists(&path, &actor.scope) {
-        return Err(PageError(Error::not_found(format!(
-            "there is no page {path}"
-        ))));
+        return Err(PageError(Error::not_found(format!("there is no page {path}"))));
     }
     let head = views::page_head(&path, st.engine.title_of(path.as_str()));
     Ok(st.page("move.html", &actor, head))
@@ -299,12 +260,8 @@ pub(crate) async fn move_page(
     let moved = st
         .run(move |engine| engine.move_page(&path, &t, update, &actor.scope, &actor.author, ""))
         .await?;
-    Ok(Redirect::to(&format!(
-        "/wiki/{}?moved={}",
-        to.url_encoded(),
-        moved.updated_pages.len()
-    ))
-    .into_response())
+    Ok(Redirect::to(&format!("/wiki/{}?moved={}", to.url_encoded(), moved.updated_pages.len()))
+        .into_response())
 }
 
 #[derive(Deserialize)]

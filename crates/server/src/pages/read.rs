@@ -38,11 +38,7 @@ pub(crate) async fn view(
             let page = engine.page(&p, rev.as_ref(), scope)?;
             let backlinks = engine.backlinks(&p, scope)?;
             let related = engine.related(&page, 6, scope)?;
-            let threads = if page.historic {
-                Vec::new()
-            } else {
-                engine.threads(&p, scope)?
-            };
+            let threads = if page.historic { Vec::new() } else { engine.threads(&p, scope)? };
             Ok((page, backlinks, related, threads))
         })
         .await?;
@@ -64,10 +60,7 @@ pub(crate) async fn view(
             },
         ))
     } else if q.reverted.is_some() {
-        Some((
-            "ok",
-            "Restored the earlier version as a new revision.".to_string(),
-        ))
+        Some(("ok", "Restored the earlier version as a new revision.".to_string()))
     } else {
         None
     };
@@ -162,22 +155,13 @@ fn attachment(name: &str, body: Body, len: u64) -> Response {
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     h.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static(if inline {
-            ct
-        } else {
-            "application/octet-stream"
-        }),
+        HeaderValue::from_static(if inline { ct } else { "application/octet-stream" }),
     );
     if !inline {
-        let file = name
-            .rsplit('/')
-            .next()
-            .unwrap_or("file")
-            .replace(['"', '\\', '\r', '\n'], "_");
-        if let Ok(v) = HeaderValue::from_str(&format!(
-            "attachment; filename=\"{}\"",
-            file.escape_default()
-        )) {
+        let file = name.rsplit('/').next().unwrap_or("file").replace(['"', '\\', '\r', '\n'], "_");
+        if let Ok(v) =
+            HeaderValue::from_str(&format!("attachment; filename=\"{}\"", file.escape_default()))
+        {
             h.insert(header::CONTENT_DISPOSITION, v);
         }
     }
@@ -196,9 +180,7 @@ fn folder_page(st: &AppState, actor: &Actor, raw: &str) -> WebResult {
     let folder = FolderPath::parse(raw)?;
     let listing = st.engine.listing(&folder, &actor.scope);
     if !folder.is_root() && listing.pages.is_empty() && listing.folders.is_empty() {
-        return Err(PageError(Error::not_found(format!(
-            "there is no folder {folder}"
-        ))));
+        return Err(PageError(Error::not_found(format!("there is no folder {folder}"))));
     }
     let crumbs: Vec<Crumb> = match folder.parent() {
         Some(parent) => views::crumbs(&parent),
@@ -227,9 +209,7 @@ pub(crate) async fn history(
     PageToRead(actor, path): PageToRead,
 ) -> WebResult {
     let p = path.clone();
-    let history = st
-        .read(&actor, move |engine, scope| engine.history(&p, 500, scope))
-        .await?;
+    let history = st.read(&actor, move |engine, scope| engine.history(&p, 500, scope)).await?;
     let revs = history.entries;
     if revs.is_empty() {
         return Err(Error::not_found(format!("{path} has no history")).into());
@@ -271,10 +251,7 @@ pub(crate) async fn diff(
             };
             let from = match from {
                 Some(f) => f,
-                None => history
-                    .get(1)
-                    .map(|c| c.revision.clone())
-                    .unwrap_or_else(|| to.clone()),
+                None => history.get(1).map(|c| c.revision.clone()).unwrap_or_else(|| to.clone()),
             };
             let text = engine.diff(&p, &from, &to)?;
             Ok((from, to, text))

@@ -99,11 +99,7 @@ async fn suggest(
     if text.is_empty() {
         return Ok(Json(json!({"suggestions": []})).into_response());
     }
-    let query = if text.ends_with(['*', '"', ' ']) {
-        text
-    } else {
-        format!("{text}*")
-    };
+    let query = if text.ends_with(['*', '"', ' ']) { text } else { format!("{text}*") };
     let res = st
         .run(move |engine| {
             engine.search_with(
@@ -133,9 +129,8 @@ async fn changes(
     Query(q): Query<ChangesQuery>,
 ) -> ApiResult {
     let limit = q.limit.unwrap_or(50).clamp(1, 500);
-    let log = st
-        .run(move |engine| engine.changes(limit, q.offset.unwrap_or(0), &actor.scope))
-        .await?;
+    let log =
+        st.run(move |engine| engine.changes(limit, q.offset.unwrap_or(0), &actor.scope)).await?;
     let changes: Vec<Value> = log
         .into_iter()
         .map(|c| {

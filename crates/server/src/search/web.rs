@@ -18,10 +18,8 @@ pub(crate) async fn changes(
 ) -> WebResult {
     let page = q.page.unwrap_or(1).clamp(1, 1000);
     let per = 50;
-    let (folder, author) = (
-        q.folder.trim().trim_matches('/').to_string(),
-        q.author.trim().to_string(),
-    );
+    let (folder, author) =
+        (q.folder.trim().trim_matches('/').to_string(), q.author.trim().to_string());
     let (f, a, scope) = (folder.clone(), author.clone(), actor.scope.clone());
     let log = st
         .run(move |engine| engine.changes_in(&f, Some(&a), per + 1, (page - 1) * per, &scope))
@@ -69,13 +67,9 @@ pub(crate) async fn tag_page(
     Reader(actor): Reader,
     Path(tag): Path<String>,
 ) -> WebResult {
-    let pages = st
-        .engine
-        .list_pages(&FolderPath::root(), Some(&tag), &actor.scope);
+    let pages = st.engine.list_pages(&FolderPath::root(), Some(&tag), &actor.scope);
     if pages.is_empty() {
-        return Err(PageError(Error::not_found(format!(
-            "no page is tagged '{tag}'"
-        ))));
+        return Err(PageError(Error::not_found(format!("no page is tagged '{tag}'"))));
     }
     Ok(st.page(
         "report.html",
@@ -98,9 +92,7 @@ pub(crate) async fn special(
 ) -> WebResult {
     let (title, intro, items) = match list.as_str() {
         "wanted" => {
-            let wanted = st
-                .read(&actor, |engine, scope| engine.wanted_pages(scope))
-                .await?;
+            let wanted = st.read(&actor, |engine, scope| engine.wanted_pages(scope)).await?;
             let items = wanted.iter().map(|(p, n)| {
                 context! {
                     title => p, url => format!("/edit/{}", encode(p)), missing => true,
@@ -114,9 +106,7 @@ pub(crate) async fn special(
             )
         }
         "orphans" => {
-            let pages = st
-                .read(&actor, |engine, scope| engine.orphans(scope))
-                .await?;
+            let pages = st.read(&actor, |engine, scope| engine.orphans(scope)).await?;
             let items = pages.iter().map(|p| context! { title => p.title, url => format!("/wiki/{}", encode(&p.path)), note => p.path });
             (
                 "Orphaned pages",
@@ -161,10 +151,7 @@ pub(crate) async fn search(
     };
     let took = format!("{:.1}", started.elapsed().as_secs_f64() * 1000.0);
     let total = results.as_ref().map(|r| r.total).unwrap_or(0);
-    let facets = results
-        .as_ref()
-        .map(|r| search_facets(&query, &r.facets))
-        .unwrap_or_default();
+    let facets = results.as_ref().map(|r| search_facets(&query, &r.facets)).unwrap_or_default();
     let filters: Vec<_> = casebook_engine::active_filters(&query)
         .into_iter()
         .map(|f| context! { name => f.name, value => f.value, without => f.without })

@@ -230,11 +230,9 @@ fn check_claims(c: &Value, expect: &Expect<'_>) -> Result<Claims, Refused> {
         email_verified,
         preferred_username: text("preferred_username").map(str::to_string),
         groups: match c.get("groups") {
-            Some(Value::Array(a)) => a
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect(),
+            Some(Value::Array(a)) => {
+                a.iter().filter_map(Value::as_str).map(str::to_string).collect()
+            }
             Some(Value::String(g)) => vec![g.clone()],
             _ => Vec::new(),
         },
@@ -263,12 +261,9 @@ impl Verify for Rsa {
             let first = v.iter().position(|b| *b != 0).unwrap_or(v.len());
             v[first..].to_vec()
         };
-        signature::RsaPublicKeyComponents {
-            n: strip(&n),
-            e: strip(&e),
-        }
-        .verify(self.0, signed, sig)
-        .is_ok()
+        signature::RsaPublicKeyComponents { n: strip(&n), e: strip(&e) }
+            .verify(self.0, signed, sig)
+            .is_ok()
     }
 }
 
@@ -334,22 +329,14 @@ mod tests {
             URL_SAFE_NO_PAD.encode(header.to_string()),
             URL_SAFE_NO_PAD.encode(claims.to_string())
         );
-        let sig = key
-            .pair
-            .sign(&SystemRandom::new(), input.as_bytes())
-            .unwrap();
+        let sig = key.pair.sign(&SystemRandom::new(), input.as_bytes()).unwrap();
         format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.as_ref()))
     }
 
     const NOW: i64 = 1_800_000_000;
 
     fn expect() -> Expect<'static> {
-        Expect {
-            issuer: "https://id.example.com",
-            client_id: "wiki",
-            nonce: "n1",
-            now: NOW,
-        }
+        Expect { issuer: "https://id.example.com", client_id: "wiki", nonce: "n1", now: NOW }
     }
 
     fn claims() -> Value {
@@ -376,25 +363,13 @@ mod tests {
         // Groups come as an array of names; other values in it are skipped.
         let grouped = with(claims(), "groups", json!(["sales", 7, "support"]));
         let t = sign(&key, json!({"alg": "ES256"}), grouped);
-        assert_eq!(
-            verify(&t, &key.jwks, &expect()).unwrap().groups,
-            ["sales", "support"]
-        );
+        assert_eq!(verify(&t, &key.jwks, &expect()).unwrap().groups, ["sales", "support"]);
         // Several audiences need azp naming this client.
         let many = with(claims(), "aud", json!(["wiki", "other"]));
-        let t = sign(
-            &key,
-            json!({"alg": "ES256"}),
-            with(many.clone(), "azp", json!("wiki")),
-        );
+        let t = sign(&key, json!({"alg": "ES256"}), with(many.clone(), "azp", json!("wiki")));
         assert!(verify(&t, &key.jwks, &expect()).is_ok());
         let t = sign(&key, json!({"alg": "ES256"}), many);
-        assert!(
-            verify(&t, &key.jwks, &expect())
-                .unwrap_err()
-                .0
-                .contains("azp")
-        );
+        assert!(verify(&t, &key.jwks, &expect()).unwrap_err().0.contains("azp"));
     }
 
     #[test]
@@ -404,51 +379,17 @@ mod tests {
         let h = json!({"alg": "ES256", "kid": "k1"});
         let cases: Vec<(String, &str)> = vec![
             (sign(&other, h.clone(), claims()), "signature"),
-            (
-                sign(&key, json!({"alg": "ES256", "kid": "k9"}), claims()),
-                "no ES256 key",
-            ),
-            (
-                sign(
-                    &key,
-                    h.clone(),
-                    with(claims(), "iss", json!("https://evil")),
-                ),
-                "issued by",
-            ),
-            (
-                sign(&key, h.clone(), with(claims(), "aud", json!("other"))),
-                "another client",
-            ),
-            (
-                sign(&key, h.clone(), with(claims(), "azp", json!("other"))),
-                "azp",
-            ),
-            (
-                sign(&key, h.clone(), with(claims(), "exp", json!(NOW - 600))),
-                "expired",
-            ),
-            (
-                sign(&key, h.clone(), with(claims(), "iat", json!(NOW + 600))),
-                "future",
-            ),
-            (
-                sign(&key, h.clone(), with(claims(), "nonce", json!("n2"))),
-                "nonce",
-            ),
-            (
-                sign(&key, h.clone(), with(claims(), "sub", json!(""))),
-                "sub",
-            ),
+            (sign(&key, json!({"alg": "ES256", "kid": "k9"}), claims()), "no ES256 key"),
+            (sign(&key, h.clone(), with(claims(), "iss", json!("https://evil"))), "issued by"),
+            (sign(&key, h.clone(), with(claims(), "aud", json!("other"))), "another client"),
+            (sign(&key, h.clone(), with(claims(), "azp", json!("other"))), "azp"),
+            (sign(&key, h.clone(), with(claims(), "exp", json!(NOW - 600))), "expired"),
+            (sign(&key, h.clone(), with(claims(), "iat", json!(NOW + 600))), "future"),
+            (sign(&key, h.clone(), with(claims(), "nonce", json!("n2"))), "nonce"),
+            (sign(&key, h.clone(), with(claims(), "sub", json!(""))), "sub"),
             (sign(&key, json!({"alg": "none"}), claims()), "alg none"),
-            (
-                sign(&key, json!({"alg": "HS256"}), claims()),
-                "shared secret",
-            ),
-            (
-                sign(&key, json!({"alg": "RS256"}), claims()),
-                "no RS256 key",
-            ),
+            (sign(&key, json!({"alg": "HS256"}), claims()), "shared secret"),
+            (sign(&key, json!({"alg": "RS256"}), claims()), "no RS256 key"),
             ("a.b".into(), "three"),
             ("!!.b.c".into(), "base64url"),
         ];

@@ -61,10 +61,7 @@ pub(crate) struct Oidc {
 
 impl Oidc {
     pub(crate) fn new(opts: OidcOptions, public_url: Option<&str>) -> Result<Oidc> {
-        Ok(Oidc {
-            client: Client::new(opts, public_url)?,
-            pending: Mutex::new(HashMap::new()),
-        })
+        Ok(Oidc { client: Client::new(opts, public_url)?, pending: Mutex::new(HashMap::new()) })
     }
 
     pub(crate) fn name(&self) -> &str {
@@ -83,10 +80,7 @@ impl Oidc {
         let mut map = self.pending();
         map.retain(|_, p| p.created.elapsed() < PENDING_TTL);
         if map.len() >= MAX_PENDING
-            && let Some(oldest) = map
-                .iter()
-                .min_by_key(|(_, p)| p.created)
-                .map(|(k, _)| k.clone())
+            && let Some(oldest) = map.iter().min_by_key(|(_, p)| p.created).map(|(k, _)| k.clone())
         {
             map.remove(&oldest);
         }
@@ -119,9 +113,7 @@ impl Oidc {
 }
 
 pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/login/oidc", get(start))
-        .route("/login/oidc/callback", get(callback))
+    Router::new().route("/login/oidc", get(start)).route("/login/oidc/callback", get(callback))
 }
 
 fn oidc(st: &AppState) -> std::result::Result<&Oidc, PageError> {
@@ -152,14 +144,10 @@ async fn start(
     let o = oidc(&st)?;
     let p = o.client.provider().await?;
     // One cookie per browser, kept while it lasts, so sign-ins in two tabs both work.
-    let browser = binding(&headers)
-        .map(str::to_string)
-        .unwrap_or_else(new_secret);
+    let browser = binding(&headers).map(str::to_string).unwrap_or_else(new_secret);
     let (state, nonce, verifier) = (new_secret(), new_secret(), new_secret());
-    let challenge = URL_SAFE_NO_PAD.encode(ring::digest::digest(
-        &ring::digest::SHA256,
-        verifier.as_bytes(),
-    ));
+    let challenge =
+        URL_SAFE_NO_PAD.encode(ring::digest::digest(&ring::digest::SHA256, verifier.as_bytes()));
     let mut url = p.authorization.clone();
     url.query_pairs_mut()
         .append_pair("response_type", "code")
@@ -180,11 +168,7 @@ async fn start(
             created: Instant::now(),
         },
     );
-    let secure = if auth::https(&st, &headers) {
-        "; Secure"
-    } else {
-        ""
-    };
+    let secure = if auth::https(&st, &headers) { "; Secure" } else { "" };
     let cookie = format!(
         "{BINDING_COOKIE}={browser}; Path=/login/oidc; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
         PENDING_TTL.as_secs()
@@ -237,11 +221,7 @@ async fn callback(
         )));
     }
     let mut p = o.client.provider().await.map_err(&fail)?;
-    let id_token = o
-        .client
-        .exchange(&p, &q.code, &pending.verifier)
-        .await
-        .map_err(&fail)?;
+    let id_token = o.client.exchange(&p, &q.code, &pending.verifier).await.map_err(&fail)?;
     if let Some(kid) = jwt::kid(&id_token)
         && !p.jwks.has_kid(&kid)
     {
@@ -313,10 +293,7 @@ mod tests {
             o.take("s1", Some("b1")).err().unwrap().kind,
             casebook_core::ErrorKind::InvalidInput
         );
-        let old = Pending {
-            created: Instant::now() - PENDING_TTL,
-            ..pending("b1")
-        };
+        let old = Pending { created: Instant::now() - PENDING_TTL, ..pending("b1") };
         o.remember("old".into(), old);
         assert!(o.take("old", Some("b1")).is_err());
         for i in 0..MAX_PENDING + 5 {

@@ -43,16 +43,11 @@ impl Resp {
     }
 
     pub fn cookie(&self) -> Option<String> {
-        self.headers
-            .get(header::SET_COOKIE)
-            .map(|v| v.to_str().unwrap().to_string())
+        self.headers.get(header::SET_COOKIE).map(|v| v.to_str().unwrap().to_string())
     }
 
     pub fn location(&self) -> &str {
-        self.headers
-            .get(header::LOCATION)
-            .map(|v| v.to_str().unwrap())
-            .unwrap_or("")
+        self.headers.get(header::LOCATION).map(|v| v.to_str().unwrap()).unwrap_or("")
     }
 }
 
@@ -105,18 +100,12 @@ impl App {
 
     /// The accounts database the app was opened with.
     pub fn accounts(&self) -> &Arc<Accounts> {
-        self.state
-            .opts
-            .accounts
-            .as_ref()
-            .expect("an app with accounts")
+        self.state.opts.accounts.as_ref().expect("an app with accounts")
     }
 
     /// An account `name` with the address `name@example.com` and the password [`PW`].
     pub fn user(&self, name: &str, role: Role) {
-        self.accounts()
-            .add_user(name, &format!("{name}@example.com"), role, PW)
-            .unwrap();
+        self.accounts().add_user(name, &format!("{name}@example.com"), role, PW).unwrap();
     }
 
     /// One request through the real router.
@@ -124,17 +113,9 @@ impl App {
         let resp = router(self.state.clone()).oneshot(req).await.unwrap();
         let status = resp.status();
         let headers = resp.headers().clone();
-        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
-            .await
-            .unwrap()
-            .to_vec();
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap().to_vec();
         let body = String::from_utf8_lossy(&bytes).into_owned();
-        Resp {
-            status,
-            headers,
-            bytes,
-            body,
-        }
+        Resp { status, headers, bytes, body }
     }
 
     /// One request through the real router, as if it came from `from`.
@@ -145,18 +126,14 @@ impl App {
 
     /// Signs in through the form (from [`addr`]`(1)`) and returns the session secret.
     pub async fn login(&self, name: &str) -> String {
-        let r = self
-            .send_from(sign_in_request(name, PW, "/wiki/Home"), addr(1))
-            .await;
+        let r = self.send_from(sign_in_request(name, PW, "/wiki/Home"), addr(1)).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
         session_of(&r.cookie().unwrap())
     }
 
     /// The CSRF token the server put into the account page of this session.
     pub async fn csrf(&self, session: &str) -> String {
-        let page = self
-            .send(call("GET", "/account").session(Some(session)).empty())
-            .await;
+        let page = self.send(call("GET", "/account").session(Some(session)).empty()).await;
         assert_eq!(page.status, StatusCode::OK, "{}", page.body);
         let at = page.body.find("name=\"csrf_token\" value=\"").unwrap() + 25;
         page.body[at..at + 64].to_string()
@@ -177,10 +154,7 @@ impl App {
     }
 
     pub fn commits(&self) -> u32 {
-        self.git(&["rev-list", "--count", "HEAD"])
-            .trim()
-            .parse()
-            .unwrap()
+        self.git(&["rev-list", "--count", "HEAD"]).trim().parse().unwrap()
     }
 
     pub fn head(&self) -> String {
@@ -201,12 +175,7 @@ impl App {
         git_as(
             author,
             tmp.path(),
-            &[
-                "clone",
-                "-q",
-                self.repo.to_str().unwrap(),
-                clone.to_str().unwrap(),
-            ],
+            &["clone", "-q", self.repo.to_str().unwrap(), clone.to_str().unwrap()],
         );
         change(&clone);
         git_as(author, &clone, &["add", "-A"]);
@@ -227,10 +196,7 @@ impl App {
 
 /// The default options, but for what visitors may do.
 pub fn visitors(anonymous: Access) -> ServerOptions {
-    ServerOptions {
-        anonymous,
-        ..ServerOptions::default()
-    }
+    ServerOptions { anonymous, ..ServerOptions::default() }
 }
 
 /// The real git CLI in `dir` as `(name, email)`; a failure fails the test.
@@ -247,11 +213,7 @@ pub fn git_as(author: (&str, &str), dir: &Path, args: &[&str]) -> String {
 /// Runs `git` with `args`: its output; a failure fails the test.
 fn run_git(mut git: Command, args: &[&str]) -> String {
     let out = git.args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -280,11 +242,7 @@ pub fn encode(s: &str) -> String {
 
 /// A form body, `application/x-www-form-urlencoded`.
 pub fn form(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
+    pairs.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&")
 }
 
 /// The session secret from a `Set-Cookie` header.
@@ -345,13 +303,10 @@ impl Call {
 
     /// A form body given whole.
     pub fn form_body(self, body: impl Into<String>) -> Request<Body> {
-        self.header(
-            header::CONTENT_TYPE.as_str(),
-            "application/x-www-form-urlencoded",
-        )
-        .0
-        .body(Body::from(body.into()))
-        .unwrap()
+        self.header(header::CONTENT_TYPE.as_str(), "application/x-www-form-urlencoded")
+            .0
+            .body(Body::from(body.into()))
+            .unwrap()
     }
 
     pub fn body(self, body: impl Into<Body>) -> Request<Body> {

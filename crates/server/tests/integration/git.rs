@@ -7,10 +7,7 @@ use axum::http::Request;
 use std::process::Command;
 
 fn get_git(uri: &str, headers: &[(&str, &str)]) -> Request<Body> {
-    headers
-        .iter()
-        .fold(call("GET", uri), |b, (k, v)| b.header(k, v))
-        .empty()
+    headers.iter().fold(call("GET", uri), |b, (k, v)| b.header(k, v)).empty()
 }
 
 /// A protocol v2 `ls-refs` request: pkt-lines, a delimiter and a flush.
@@ -50,16 +47,10 @@ async fn ref_advertisement_is_served_as_git_expects_and_never_compressed() {
         ))
         .await;
     assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(
-        r.headers["content-type"],
-        "application/x-git-upload-pack-advertisement"
-    );
+    assert_eq!(r.headers["content-type"], "application/x-git-upload-pack-advertisement");
     assert!(r.headers.get("content-encoding").is_none());
     let text = r.body;
-    assert!(
-        text.starts_with("001e# service=git-upload-pack\n0000"),
-        "{text}"
-    );
+    assert!(text.starts_with("001e# service=git-upload-pack\n0000"), "{text}");
     assert!(text.contains(&format!("{} HEAD", app.head())), "{text}");
     assert!(text.contains("refs/heads/main"), "{text}");
 
@@ -79,17 +70,10 @@ async fn upload_pack_reads_plain_and_gzipped_requests() {
     let app = App::new(Access::Read);
     let head = app.head();
     for gzipped in [false, true] {
-        let body = if gzipped {
-            gzip(LS_REFS)
-        } else {
-            LS_REFS.to_vec()
-        };
+        let body = if gzipped { gzip(LS_REFS) } else { LS_REFS.to_vec() };
         let r = app.send(ls_refs(body, gzipped)).await;
         assert_eq!(r.status, StatusCode::OK, "gzip {gzipped}");
-        assert_eq!(
-            r.headers["content-type"],
-            "application/x-git-upload-pack-result"
-        );
+        assert_eq!(r.headers["content-type"], "application/x-git-upload-pack-result");
         let text = r.body;
         assert!(
             text.contains(&format!("{head} HEAD symref-target:refs/heads/main")),
@@ -113,12 +97,7 @@ async fn dumb_paths_are_served_and_nothing_else() {
     ] {
         let r = app.send(get_git(path, &[])).await;
         assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
-        assert!(
-            r.headers["content-type"]
-                .to_str()
-                .unwrap()
-                .starts_with("text/plain")
-        );
+        assert!(r.headers["content-type"].to_str().unwrap().starts_with("text/plain"));
         assert!(!r.body.contains("[core]"));
     }
 }
@@ -126,16 +105,10 @@ async fn dumb_paths_are_served_and_nothing_else() {
 #[tokio::test]
 async fn access_rules_decide_who_clones_and_who_pushes() {
     let closed = App::new(Access::None);
-    for uri in [
-        "/wiki.git/info/refs?service=git-upload-pack",
-        "/wiki.git/HEAD",
-    ] {
+    for uri in ["/wiki.git/info/refs?service=git-upload-pack", "/wiki.git/HEAD"] {
         let r = closed.send(get_git(uri, &[])).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{uri}");
-        assert_eq!(
-            r.headers["www-authenticate"],
-            "Basic realm=\"Casebook\", charset=\"UTF-8\""
-        );
+        assert_eq!(r.headers["www-authenticate"], "Basic realm=\"Casebook\", charset=\"UTF-8\"");
     }
     let r = closed.send(ls_refs(LS_REFS.to_vec(), false)).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
@@ -151,14 +124,9 @@ async fn access_rules_decide_who_clones_and_who_pushes() {
     }
 
     let editors = App::new(Access::Edit);
-    let r = editors
-        .send(get_git("/wiki.git/info/refs?service=git-receive-pack", &[]))
-        .await;
+    let r = editors.send(get_git("/wiki.git/info/refs?service=git-receive-pack", &[])).await;
     assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(
-        r.headers["content-type"],
-        "application/x-git-receive-pack-advertisement"
-    );
+    assert_eq!(r.headers["content-type"], "application/x-git-receive-pack-advertisement");
     assert!(r.body.contains("report-status"));
 }
 

@@ -48,20 +48,14 @@ async fn the_new_page_form_follows_the_type() {
         "enum fields are selects"
     );
     assert!(body.contains("<option value=\"no-decision\">"));
-    assert!(
-        body.contains("name=\"f_closed\" type=\"date\""),
-        "date fields are date inputs"
-    );
+    assert!(body.contains("name=\"f_closed\" type=\"date\""), "date fields are date inputs");
     assert!(
         body.contains(
             "name=\"f_deal_size\" type=\"text\" value=\"\" required inputmode=\"decimal\""
         ),
         "{body}"
     );
-    assert!(
-        body.contains("name=\"folder\" value=\"cases\""),
-        "the folder comes from the type"
-    );
+    assert!(body.contains("name=\"folder\" value=\"cases\""), "the folder comes from the type");
 
     // Missing and wrong fields: the form comes back with the person's input, nothing is saved.
     let n = app.commits();
@@ -78,10 +72,7 @@ async fn the_new_page_form_follows_the_type() {
     let r = app.send(form("/new/case-story", &bad)).await;
     let body = r.body;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert!(
-        body.contains("value=\"Zephyr &amp; Co\""),
-        "the input is kept: {body}"
-    );
+    assert!(body.contains("value=\"Zephyr &amp; Co\""), "the input is kept: {body}");
     assert!(body.contains("value=\"March 3rd\""));
     assert!(body.contains("choose one of won, lost, no-decision"));
     assert!(body.contains("is not a date"));
@@ -106,10 +97,7 @@ async fn the_new_page_form_follows_the_type() {
     assert_eq!(v["tags"], json!(["pilot", "grocery"]));
     assert!(v["markdown"].as_str().unwrap().contains("## Situation"));
     let (_, page) = app.get("/wiki/cases/Zephyr%20Pilot").await;
-    assert!(
-        page.contains("<dt>Deal size</dt><dd>EUR 120,000</dd>"),
-        "{page}"
-    );
+    assert!(page.contains("<dt>Deal size</dt><dd>EUR 120,000</dd>"), "{page}");
     assert!(!page.contains("does not fit its type"));
 
     // The same title again is refused, with the input kept.
@@ -134,10 +122,8 @@ async fn the_new_page_form_respects_permissions_and_the_cross_site_guard() {
     let app_edit = App::new(Access::Edit);
     let n_edit = app_edit.commits();
     let mut req = form("/new/case-story", GOOD);
-    req.headers_mut()
-        .insert("origin", "https://evil.example".parse().unwrap());
-    req.headers_mut()
-        .insert("host", "wiki.example".parse().unwrap());
+    req.headers_mut().insert("origin", "https://evil.example".parse().unwrap());
+    req.headers_mut().insert("host", "wiki.example".parse().unwrap());
     assert_eq!(app_edit.send(req).await.status, StatusCode::FORBIDDEN);
     assert_eq!((app.commits(), app_edit.commits()), (n, n_edit));
 }
@@ -158,18 +144,13 @@ async fn pages_show_what_does_not_fit_their_type_and_keep_their_text() {
     let (_, v) = app.api_get("/api/v1/pages/cases/Odd").await;
     let warnings = v["type_warnings"].as_array().unwrap();
     assert_eq!(warnings.len(), 2, "{v}");
-    let (_, v) = app
-        .api_get("/api/v1/pages/cases/Northwind%20Renewal%20Rescue")
-        .await;
+    let (_, v) = app.api_get("/api/v1/pages/cases/Northwind%20Renewal%20Rescue").await;
     assert_eq!(v["type_warnings"], json!([]));
 
     let r = app
         .send(form(
             "/preview/cases/Draft",
-            &[(
-                "markdown",
-                "---\ntype: case-story\noutcome: <b>maybe</b>\n---\nDraft text.\n",
-            )],
+            &[("markdown", "---\ntype: case-story\noutcome: <b>maybe</b>\n---\nDraft text.\n")],
         ))
         .await;
     let preview = r.body;
@@ -193,16 +174,12 @@ async fn the_browser_takes_its_filters_from_the_type() {
     let app = App::new(Access::Edit);
     let (_, body) = app.get("/cases").await;
     for select in ["outcome", "industry", "region", "deal_type"] {
-        assert!(
-            body.contains(&format!("<select class=\"input\" name=\"{select}\">")),
-            "{select}"
-        );
+        assert!(body.contains(&format!("<select class=\"input\" name=\"{select}\">")), "{select}");
     }
     assert!(body.contains("name=\"deal_size_min\"") && body.contains("name=\"closed_from\""));
     assert!(!body.contains("name=\"owner\""));
-    let (_, filtered) = app
-        .get("/cases?deal_size_min=%24300k&closed_to=2025-12-31&sort=deal_size")
-        .await;
+    let (_, filtered) =
+        app.get("/cases?deal_size_min=%24300k&closed_to=2025-12-31&sort=deal_size").await;
     let harbor = filtered.find("Harbor City").unwrap();
     let tessaro = filtered.find("Tessaro").unwrap();
     assert!(harbor < tessaro, "largest deal first");
@@ -224,10 +201,7 @@ async fn the_browser_takes_its_filters_from_the_type() {
         std::fs::write(&file, text).unwrap();
     });
     let (_, body) = app.get("/cases").await;
-    assert!(
-        body.contains("<select class=\"input\" name=\"owner\">"),
-        "{body}"
-    );
+    assert!(body.contains("<select class=\"input\" name=\"owner\">"), "{body}");
     assert!(body.contains(">anna (1)</option>"));
     assert!(!body.contains("name=\"region\""));
     let (_, anna) = app.get("/cases?owner=Anna").await;
@@ -258,10 +232,7 @@ async fn the_browser_takes_its_filters_from_the_type() {
     let (s, body) = app.get("/types").await;
     let body = unescape_slashes(&body);
     assert_eq!(s, StatusCode::OK);
-    assert!(
-        body.contains(".casebook/types/case-story.toml</code> cannot be read"),
-        "{body}"
-    );
+    assert!(body.contains(".casebook/types/case-story.toml</code> cannot be read"), "{body}");
     assert!(body.contains("needs a list of options"));
     assert!(!body.contains("<img src=x") && body.contains("&lt;img src=x"));
     let (s, body) = app.get("/cases").await;
@@ -290,10 +261,7 @@ async fn the_browser_pages_through_many_records() {
     let cards = |body: &str| body.matches("class=\"case-card\"").count();
     let (_, first) = app.get("/cases?industry=software&sort=deal_size").await;
     let first = unescape_slashes(&first);
-    assert!(
-        first.contains("66 of 72 match"),
-        "seven starter stories and 65 more"
-    );
+    assert!(first.contains("66 of 72 match"), "seven starter stories and 65 more");
     assert_eq!(cards(&first), 60);
     assert!(first.contains("Page 1 of 2"));
     assert!(
@@ -301,15 +269,9 @@ async fn the_browser_pages_through_many_records() {
         "the next page keeps the filters"
     );
     assert!(first.find(">Deal 64<").unwrap() < first.find(">Deal 63<").unwrap());
-    let (_, second) = app
-        .get("/cases?industry=software&sort=deal_size&page=2")
-        .await;
+    let (_, second) = app.get("/cases?industry=software&sort=deal_size&page=2").await;
     assert_eq!(cards(&second), 6);
     assert!(second.contains(">Deal 00<") && !second.contains(">Deal 64<"));
     let (s, past) = app.get("/cases?industry=software&page=99").await;
-    assert_eq!(
-        (s, cards(&past)),
-        (StatusCode::OK, 6),
-        "a page past the end shows the last"
-    );
+    assert_eq!((s, cards(&past)), (StatusCode::OK, 6), "a page past the end shows the last");
 }
