@@ -13,11 +13,12 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use casebook_accounts::{Accounts, Role};
 use casebook_core::{Error, Timestamp};
 use minijinja::context;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -28,10 +29,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/account/tokens", post(create_token))
         .route("/account/tokens/{id}/revoke", post(revoke_token))
         .route("/admin", get(admin))
-        .route("/admin/role", post(admin_role))
-        .route("/admin/users", post(admin_add_user))
-        .route("/admin/groups", post(admin_groups))
-        .route("/admin/rules", post(admin_rules))
+        .route("/admin/role", admin_form("role", change_role))
+        .route("/admin/users", admin_form("added", add_user))
+        .route("/admin/groups", admin_form("groups", change_groups))
+        .route("/admin/rules", admin_form("rules", change_rules))
         .route("/setup", get(setup_form).post(setup))
 }
 
@@ -319,41 +320,23 @@ async fn admin(
     admin_page(&st, &actor, StatusCode::OK, notice, "").await
 }
 
-async fn admin_role(
-    State(st): State<AppState>,
-    Admin(actor): Admin,
-    FormBody(form): FormBody<RoleForm>,
-) -> Result<Response, PageError> {
-    admin_action(st, actor, form, "role", |acc, form| {
-        let role: Role = form.role.parse()?;
-        let u = acc.set_role(&form.name, role)?;
-        tracing::info!(user = %u.name, role = %u.role, "role changed");
-        Ok(())
+/// The POST route of one of the administrators' forms: `act` runs on the blocking pool; success
+/// goes back to the admin page with `done`, a refusal shows the admin page again with the reason.
+fn admin_form<T: DeserializeOwned + Send + 'static>(
+    done: &'static str,
+    act: fn(&Accounts, T) -> casebook_core::Result<()>,
+) -> MethodRouter<AppState> {
+    post(move |State(st): State<AppState>, Admin(actor): Admin, FormBody(form): FormBody<T>| {
+        admin_action(st, actor, form, done, act)
     })
-    .await
 }
 
-async fn admin_add_user(
-    State(st): State<AppState>,
-    Admin(actor): Admin,
-    FormBody(form): FormBody<AddUserForm>,
-) -> Result<Response, PageError> {
-    admin_action(st, actor, form, "added", |acc, form| {
-        let role: Role = form.role.parse()?;
-        acc.add_user(form.name.trim(), form.email.trim(), role, &form.password)?;
-        Ok(())
-    })
-    .await
-}
-
-/// Runs an administrator's form on the blocking pool: success goes back to the admin page with
-/// `done`, a refusal shows the admin page again with the reason.
 async fn admin_action<T: Send + 'static>(
     st: AppState,
     actor: Actor,
     form: T,
     done: &str,
-    act: impl FnOnce(&Accounts, T) -> casebook_core::Result<()> + Send + 'static,
+    act: fn(&Accounts, T) -> casebook_core::Result<()>,
 ) -> Result<Response, PageError> {
     let acc = accounts(&st)?;
     match blocking(move || act(&acc, form)).await {
@@ -365,49 +348,44 @@ async fn admin_action<T: Send + 'static>(
     }
 }
 
-async fn admin_groups(
-    State(st): State<AppState>,
-    Admin(actor): Admin,
-    FormBody(form): FormBody<GroupForm>,
-) -> Result<Response, PageError> {
-    admin_action(st, actor, form, "groups", |acc, f| {
-        let (group, user) = (f.group.trim(), f.user.trim());
-        match f.action.as_str() {
-            "create" => acc.add_group(group),
-            "delete" => acc.remove_group(group),
-            "add" => acc.add_member(group, user),
-            "remove" => acc.remove_member(group, user),
-            _ => Err(Error::invalid("the action is create, delete, add or remove")),
-        }?;
-        tracing::info!(group, user, action = %f.action, "group changed");
-        Ok(())
-    })
-    .await
+fn change_role(acc: &Accounts, form: RoleForm) -> casebook_core::Result<()> {
+    let role: Role = form.role.parse()?;
+    let u = acc.set_role(&form.name, role)?;
+    tracing::info!(user = %u.name, role = %u.role, "role changed");
+    Ok(())
 }
 
-async fn admin_rules(
-    State(st): State<AppState>,
-    Admin(actor): Admin,
-    FormBody(form): FormBody<RuleForm>,
-) -> Result<Response, PageError> {
-    admin_action(st, actor, form, "rules", |acc, f| {
-        match f.action.as_str() {
-            "set" => {
-                let groups: Vec<&str> = f
-                    .groups
-                    .split([',', ' '])
-                    .map(str::trim)
-                    .filter(|g| !g.is_empty())
-                    .collect();
-                acc.set_folder_rule(&f.folder, &groups).map(|_| ())
-            }
-            "remove" => acc.remove_folder_rule(&f.folder),
-            _ => Err(Error::invalid("the action is set or remove")),
-        }?;
-        tracing::info!(folder = %f.folder, groups = %f.groups, action = %f.action, "folder rule changed");
-        Ok(())
-    })
-    .await
+fn add_user(acc: &Accounts, form: AddUserForm) -> casebook_core::Result<()> {
+    let role: Role = form.role.parse()?;
+    acc.add_user(form.name.trim(), form.email.trim(), role, &form.password)?;
+    Ok(())
+}
+
+fn change_groups(acc: &Accounts, f: GroupForm) -> casebook_core::Result<()> {
+    let (group, user) = (f.group.trim(), f.user.trim());
+    match f.action.as_str() {
+        "create" => acc.add_group(group),
+        "delete" => acc.remove_group(group),
+        "add" => acc.add_member(group, user),
+        "remove" => acc.remove_member(group, user),
+        _ => Err(Error::invalid("the action is create, delete, add or remove")),
+    }?;
+    tracing::info!(group, user, action = %f.action, "group changed");
+    Ok(())
+}
+
+fn change_rules(acc: &Accounts, f: RuleForm) -> casebook_core::Result<()> {
+    match f.action.as_str() {
+        "set" => {
+            let groups: Vec<&str> =
+                f.groups.split([',', ' ']).map(str::trim).filter(|g| !g.is_empty()).collect();
+            acc.set_folder_rule(&f.folder, &groups).map(|_| ())
+        }
+        "remove" => acc.remove_folder_rule(&f.folder),
+        _ => Err(Error::invalid("the action is set or remove")),
+    }?;
+    tracing::info!(folder = %f.folder, groups = %f.groups, action = %f.action, "folder rule changed");
+    Ok(())
 }
 
 fn check_code(st: &AppState, code: &str) -> Result<(), PageError> {
