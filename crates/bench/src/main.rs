@@ -230,6 +230,7 @@ fn main() -> Result<()> {
             "Import the benchmark corpus",
             &Author::new("Bench", "bench@localhost"),
             None,
+            &casebook_engine::LinkPrefixes::default(),
         )
         .map_err(|e| anyhow::anyhow!(e.message))?;
     let commit_s = started.elapsed().as_secs_f64();

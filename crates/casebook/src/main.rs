@@ -399,9 +399,8 @@ fn import(
     }));
     let author = Author::new(&cfg.import_name, &cfg.import_email);
     let started = std::time::Instant::now();
-    let report = engine
-        .import_with_links(src, &prefix, message, &author, Some(&progress), &links)
-        .map_err(plain)?;
+    let report =
+        engine.import(src, &prefix, message, &author, Some(&progress), &links).map_err(plain)?;
     reading.finish();
     engine.wait_indexed();
     indexing.finish();

@@ -24,22 +24,12 @@ impl Engine {
     /// Copies every file below `src` into the wiki under `prefix` as one commit by `author`.
     /// Hidden files and folders (`.git`, `.github`) and symbolic links are left out, and so is
     /// any file whose name is not a valid page path or that is too large; the report lists them.
+    ///
+    /// `links` are added to the wiki's link prefixes (`.casebook/links.toml`) in the same commit,
+    /// so that the imported pages' site-absolute links (`/handbook/sales/`) resolve to the
+    /// imported pages; a prefix the wiki maps already takes the new folder. Pass
+    /// `LinkPrefixes::default()` for none.
     pub fn import(
-        &self,
-        src: &Path,
-        prefix: &FolderPath,
-        message: &str,
-        author: &Author,
-        progress: Option<&Progress>,
-    ) -> Result<ImportReport> {
-        self.import_with_links(src, prefix, message, author, progress, &LinkPrefixes::default())
-    }
-
-    /// Like [`Engine::import`], and adds `links` to the wiki's link prefixes
-    /// (`.casebook/links.toml`) in the same commit, so that the imported pages' site-absolute
-    /// links (`/handbook/sales/`) resolve to the imported pages. A prefix the wiki maps already
-    /// takes the new folder.
-    pub fn import_with_links(
         &self,
         src: &Path,
         prefix: &FolderPath,

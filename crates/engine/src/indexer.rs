@@ -197,25 +197,12 @@ fn doc_for(inner: &Inner, page: &PagePath) -> Option<IndexDoc> {
         let meta = snap.pages.get(page.as_str())?;
         (meta.blob, snap.last_change.get(page.as_str()).cloned())
     };
-    let bytes = page_bytes(inner, page, blob)?;
-    let text = String::from_utf8_lossy(&bytes);
-    let rendered = {
-        let snap = inner.snap.read().unwrap_or_else(|e| e.into_inner());
-        let cx = crate::link_context(page.as_str(), &*snap);
-        casebook_markdown::analyze(&text, &cx)
-    };
+    let (doc, links) = version_doc(inner, page, blob, "page")?;
     Some(IndexDoc {
-        path: page.as_str().to_string(),
-        title: rendered.title.clone().unwrap_or_else(|| page.name().to_string()),
-        headings: rendered.headings.iter().map(|h| h.text.clone()).collect(),
-        body: rendered.text,
-        tags: rendered.tags,
-        kind: "page".into(),
         author: last.as_ref().map(|c| c.author.name.clone()).unwrap_or_default(),
         updated: last.as_ref().map(|c| c.date.seconds).unwrap_or(0),
-        links: rendered.links.into_iter().map(|l| l.path).collect(),
-        fields: rendered.front_matter.0,
-        revision: String::new(),
+        links,
+        ..doc
     })
 }
 
@@ -227,6 +214,23 @@ fn past_doc_for(
     blob: casebook_store::BlobId,
     at: &Revision,
 ) -> Option<IndexDoc> {
+    let (doc, _) = version_doc(inner, page, blob, "revision")?;
+    let commit = inner.store.commit_info(at).ok();
+    Some(IndexDoc {
+        updated: commit.map(|c| c.date.seconds).unwrap_or(0),
+        revision: at.as_str().to_string(),
+        ..doc
+    })
+}
+
+/// What the text of one version of a page gives the index (title, headings, body, tags, fields),
+/// with no author, date, links or revision yet, and the paths it links to.
+fn version_doc(
+    inner: &Inner,
+    page: &PagePath,
+    blob: casebook_store::BlobId,
+    kind: &str,
+) -> Option<(IndexDoc, Vec<String>)> {
     let bytes = page_bytes(inner, page, blob)?;
     let text = String::from_utf8_lossy(&bytes);
     let rendered = {
@@ -234,20 +238,20 @@ fn past_doc_for(
         let cx = crate::link_context(page.as_str(), &*snap);
         casebook_markdown::analyze(&text, &cx)
     };
-    let commit = inner.store.commit_info(at).ok();
-    Some(IndexDoc {
+    let doc = IndexDoc {
         path: page.as_str().to_string(),
         title: rendered.title.clone().unwrap_or_else(|| page.name().to_string()),
         headings: rendered.headings.iter().map(|h| h.text.clone()).collect(),
         body: rendered.text,
         tags: rendered.tags,
-        kind: "revision".into(),
+        kind: kind.into(),
         author: String::new(),
-        updated: commit.map(|c| c.date.seconds).unwrap_or(0),
+        updated: 0,
         links: Vec::new(),
         fields: rendered.front_matter.0,
-        revision: at.as_str().to_string(),
-    })
+        revision: String::new(),
+    };
+    Some((doc, rendered.links.into_iter().map(|l| l.path).collect()))
 }
 
 fn rebuild(

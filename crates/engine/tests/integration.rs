@@ -160,7 +160,7 @@ fn import_with_link_prefixes_writes_them_in_the_same_commit() {
     .unwrap();
     let report = w
         .engine
-        .import_with_links(
+        .import(
             src.path(),
             &FolderPath::parse("imported").unwrap(),
             "",
@@ -191,7 +191,7 @@ fn import_with_link_prefixes_writes_them_in_the_same_commit() {
     // A later import adds to the prefixes; a bad one is refused before anything changes.
     let more = casebook_engine::parse_link_prefixes(&["/jobs/=jobs".to_string()]).unwrap();
     w.engine
-        .import_with_links(
+        .import(
             src.path(),
             &FolderPath::parse("jobs").unwrap(),
             "",
@@ -293,7 +293,14 @@ fn import_is_one_commit() {
     let before = w.commits();
     let report = w
         .engine
-        .import(src.path(), &FolderPath::parse("imp").unwrap(), "", &Author::new("I", "i@x"), None)
+        .import(
+            src.path(),
+            &FolderPath::parse("imp").unwrap(),
+            "",
+            &Author::new("I", "i@x"),
+            None,
+            &casebook_engine::LinkPrefixes::default(),
+        )
         .unwrap();
     assert_eq!((report.pages, report.attachments, report.skipped.len()), (2, 1, 1));
     assert_eq!(w.commits(), before + 1);
@@ -586,7 +593,7 @@ fn corpus_sales_handbook_links_resolve_and_backlinks_match() {
     let prefixes = casebook_engine::LinkPrefixes::new(GITLAB_SITE.iter().copied()).unwrap();
     let report = w
         .engine
-        .import_with_links(&src, &FolderPath::root(), "", &Author::new("I", "i@x"), None, &prefixes)
+        .import(&src, &FolderPath::root(), "", &Author::new("I", "i@x"), None, &prefixes)
         .unwrap();
     assert_eq!(report.pages, 700);
     w.engine.wait_indexed();
@@ -1046,7 +1053,16 @@ fn corpus_sales_questions_find_the_pages_people_want() {
         return;
     };
     let w = TestWiki::new();
-    w.engine.import(&src, &FolderPath::root(), "", &Author::new("I", "i@x"), None).unwrap();
+    w.engine
+        .import(
+            &src,
+            &FolderPath::root(),
+            "",
+            &Author::new("I", "i@x"),
+            None,
+            &casebook_engine::LinkPrefixes::default(),
+        )
+        .unwrap();
     w.engine.wait_indexed();
     // The rank (1-based) of the first wanted page among `paths`.
     let rank = |paths: &[String], wanted: &[&str]| {
