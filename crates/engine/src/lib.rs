@@ -41,6 +41,7 @@ pub use records::{
     RecordQuery, TypeCheck,
 };
 pub use save::{ConflictReason, Save, SaveOutcome};
+pub use search::Versions;
 pub use state::PageMeta;
 pub use types::{PageType, TYPES_DIR, TypeProblem, TypeSet, new_page_text};
 pub use write::Moved;

@@ -28,6 +28,16 @@ mod related {
     pub const KEPT: usize = 30;
 }
 
+/// Which versions of the pages a search looks through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Versions {
+    /// The pages as they are at the head.
+    Current,
+    /// Versions replaced or removed since the index of past versions was started; each hit
+    /// carries the revision at which the page read so.
+    Past,
+}
+
 /// Related pages by path, with the head they were computed at.
 pub(crate) type RelatedCache = HashMap<String, (Option<Revision>, Vec<LinkingPage>)>;
 
@@ -40,34 +50,27 @@ impl Engine {
         }
     }
 
-    /// Full-text search.
+    /// Full-text search over the pages as they are now.
     pub fn search(&self, q: &str, limit: usize, offset: usize) -> Result<Results> {
-        self.search_with(q, limit, offset, SearchOptions::default())
+        self.search_in(Versions::Current, q, limit, offset, SearchOptions::default())
     }
 
-    /// Full-text search, computing only what `opts` asks for besides the hits.
-    pub fn search_with(
+    /// Full-text search over the pages now or over their past versions, computing only what
+    /// `opts` asks for besides the hits.
+    pub fn search_in(
         &self,
+        versions: Versions,
         q: &str,
         limit: usize,
         offset: usize,
         opts: SearchOptions,
     ) -> Result<Results> {
         self.read_your_writes();
-        self.inner.search.search_with(q, limit, offset, opts)
-    }
-
-    /// Full-text search over past versions of pages (those replaced or removed since the index
-    /// of past versions was started); each hit carries the revision at which the page read so.
-    pub fn search_past(
-        &self,
-        q: &str,
-        limit: usize,
-        offset: usize,
-        opts: SearchOptions,
-    ) -> Result<Results> {
-        self.read_your_writes();
-        self.inner.history.search_with(q, limit, offset, opts)
+        let index = match versions {
+            Versions::Current => &self.inner.search,
+            Versions::Past => &self.inner.history,
+        };
+        index.search_with(q, limit, offset, opts)
     }
 
     /// Plain BM25 over the same index, without Casebook's ranking: for measuring relevance.

@@ -1132,20 +1132,27 @@ fn past_versions_are_searchable_with_the_revision_that_had_them() {
     w.engine.wait_indexed();
     let opts = casebook_engine::SearchOptions::default();
     assert_eq!(w.engine.search("quetzal", 10, 0).unwrap().total, 0);
-    let past = w.engine.search_past("quetzal", 10, 0, opts.clone()).unwrap();
+    let past = w
+        .engine
+        .search_in(casebook_engine::Versions::Past, "quetzal", 10, 0, opts.clone())
+        .unwrap();
     assert_eq!(
         past.hits.iter().map(|h| (h.path.as_str(), h.revision.clone())).collect::<Vec<_>>(),
         [("deals/Acme", Some(r1.as_str().to_string()))],
         "the old text, with the last revision that had it"
     );
-    let gone = w.engine.search_past("quokka", 10, 0, opts.clone()).unwrap();
+    let gone =
+        w.engine.search_in(casebook_engine::Versions::Past, "quokka", 10, 0, opts.clone()).unwrap();
     assert_eq!(
         gone.hits.first().and_then(|h| h.revision.clone()),
         Some(r3.as_str().to_string()),
         "a deleted page's last text"
     );
     assert_eq!(
-        w.engine.search_past("ocelot", 10, 0, opts.clone()).unwrap().total,
+        w.engine
+            .search_in(casebook_engine::Versions::Past, "ocelot", 10, 0, opts.clone())
+            .unwrap()
+            .total,
         0,
         "the current text is not a past version"
     );

@@ -13,12 +13,11 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{get, post};
 use casebook_accounts::{Accounts, Role};
 use casebook_core::{Error, Timestamp};
 use minijinja::context;
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -29,10 +28,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/account/tokens", post(create_token))
         .route("/account/tokens/{id}/revoke", post(revoke_token))
         .route("/admin", get(admin))
-        .route("/admin/role", admin_form("role", change_role))
-        .route("/admin/users", admin_form("added", add_user))
-        .route("/admin/groups", admin_form("groups", change_groups))
-        .route("/admin/rules", admin_form("rules", change_rules))
+        .route("/admin/role", post(|s, a, f| admin_action(s, a, f, "role", change_role)))
+        .route("/admin/users", post(|s, a, f| admin_action(s, a, f, "added", add_user)))
+        .route("/admin/groups", post(|s, a, f| admin_action(s, a, f, "groups", change_groups)))
+        .route("/admin/rules", post(|s, a, f| admin_action(s, a, f, "rules", change_rules)))
         .route("/setup", get(setup_form).post(setup))
 }
 
@@ -320,21 +319,14 @@ async fn admin(
     admin_page(&st, &actor, StatusCode::OK, notice, "").await
 }
 
-/// The POST route of one of the administrators' forms: `act` runs on the blocking pool; success
-/// goes back to the admin page with `done`, a refusal shows the admin page again with the reason.
-fn admin_form<T: DeserializeOwned + Send + 'static>(
-    done: &'static str,
-    act: fn(&Accounts, T) -> casebook_core::Result<()>,
-) -> MethodRouter<AppState> {
-    post(move |State(st): State<AppState>, Admin(actor): Admin, FormBody(form): FormBody<T>| {
-        admin_action(st, actor, form, done, act)
-    })
-}
-
+/// One of the administrators' forms, routed as
+/// `post(|s, a, f| admin_action(s, a, f, "done", act))`: `act` runs on the blocking pool;
+/// success goes back to the admin page with `done`, a refusal shows the admin page again with
+/// the reason.
 async fn admin_action<T: Send + 'static>(
-    st: AppState,
-    actor: Actor,
-    form: T,
+    State(st): State<AppState>,
+    Admin(actor): Admin,
+    FormBody(form): FormBody<T>,
     done: &str,
     act: fn(&Accounts, T) -> casebook_core::Result<()>,
 ) -> Result<Response, PageError> {

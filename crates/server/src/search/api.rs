@@ -8,6 +8,7 @@ use axum::extract::{Query, State};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
+use casebook_engine::Versions;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -42,11 +43,13 @@ async fn search(
                 did_you_mean: !past,
                 scope: actor.scope,
             };
-            if past {
-                engine.search_past(&text, limit, offset, opts)
-            } else {
-                engine.search_with(&text, limit, offset, opts)
-            }
+            engine.search_in(
+                if past { Versions::Past } else { Versions::Current },
+                &text,
+                limit,
+                offset,
+                opts,
+            )
         })
         .await?;
     let took = started.elapsed().as_secs_f64() * 1000.0;
@@ -102,7 +105,8 @@ async fn suggest(
     let query = if text.ends_with(['*', '"', ' ']) { text } else { format!("{text}*") };
     let res = st
         .run(move |engine| {
-            engine.search_with(
+            engine.search_in(
+                Versions::Current,
                 &query,
                 8,
                 0,

@@ -8,6 +8,7 @@ use crate::views;
 use crate::{AppState, PageError};
 use axum::extract::{Path, Query, State};
 use casebook_core::{Error, FolderPath};
+use casebook_engine::Versions;
 use minijinja::context;
 use serde::Deserialize;
 
@@ -140,11 +141,13 @@ pub(crate) async fn search(
         };
         Some(
             st.run(move |engine| {
-                if past {
-                    engine.search_past(&text, per, (page - 1) * per, opts)
-                } else {
-                    engine.search_with(&text, per, (page - 1) * per, opts)
-                }
+                engine.search_in(
+                    if past { Versions::Past } else { Versions::Current },
+                    &text,
+                    per,
+                    (page - 1) * per,
+                    opts,
+                )
             })
             .await?,
         )
