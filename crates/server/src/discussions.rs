@@ -36,7 +36,6 @@ pub(crate) fn web_routes() -> Router<AppState> {
         .route("/discussions/{id}/status", post(status_form))
         .route("/discussions/{id}/comments/{comment}/edit", get(edit_form).post(edit_save))
         .route("/discuss/{*path}", post(start_form))
-        .route("/people/{name}", get(person_page))
 }
 
 /// A thread as the API answers it.
@@ -374,70 +373,6 @@ async fn list_page(
             threads => thread_views(&threads, &actor),
         },
     ))
-}
-
-/// A person's page: what they wrote and said, and where they were mentioned.
-async fn person_page(
-    State(st): State<AppState>,
-    Reader(actor): Reader,
-    Path(name): Path<String>,
-) -> Result<Response, PageError> {
-    let name = name.trim().to_string();
-    if name.is_empty() || name.len() > 200 || name.chars().any(char::is_control) {
-        return Err(PageError(Error::invalid("that is not a name")));
-    }
-    let n = name.clone();
-    let (activity, changes) = st
-        .read(&actor, move |engine, scope| {
-            let a = engine.activity(&n, 30, scope)?;
-            let c = engine.changes_in("", Some(&n), 20, 0, scope)?;
-            Ok((a, c))
-        })
-        .await?;
-    let comments: Vec<Value> = activity
-        .comments
-        .iter()
-        .filter_map(|(t, cid)| {
-            let c = t.comments.iter().find(|c| &c.id == cid)?;
-            Some(json!({
-                "thread": t.title,
-                "page": t.page,
-                "url": format!("/wiki/{}#comment-{}", encode(&t.page), c.id),
-                "date": c.date.short(),
-                "date_iso": c.date.rfc3339(),
-                "html": c.html,
-            }))
-        })
-        .collect();
-    let found = !(activity.pages.is_empty()
-        && activity.threads.is_empty()
-        && comments.is_empty()
-        && changes.is_empty());
-    let status = if found || !activity.mentioned_in.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::NOT_FOUND
-    };
-    let page = st.page(
-        "person.html",
-        &actor,
-        context! {
-            title => name,
-            found => found,
-            pages => activity.pages.iter().map(|p| context! {
-                url => format!("/wiki/{}", encode(&p.path)),
-                title => p.title,
-                path => p.path,
-                updated => p.updated.map(|t| t.short()),
-            }).collect::<Vec<_>>(),
-            threads => thread_views(&activity.threads, &actor),
-            mentioned_in => thread_views(&activity.mentioned_in, &actor),
-            comments => comments,
-            changes => crate::views::changes(&changes),
-            changes_url => format!("/changes?author={}", crate::http::encode_query(&name)),
-        },
-    );
-    Ok((status, page).into_response())
 }
 
 /// Where a search hit leads: a page, or a thread on a page (`page#thread`).

@@ -11,6 +11,7 @@ mod http;
 mod mail;
 mod notify;
 mod pages;
+mod people;
 mod permission;
 mod records;
 mod search;
@@ -176,6 +177,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::web_routes())
         .merge(search::web_routes())
         .merge(discussions::web_routes())
+        .merge(people::web_routes())
         .merge(notify::web_routes())
         .merge(records::routes())
         .merge(accounts::routes())
@@ -201,6 +203,7 @@ fn api_routes() -> Router<AppState> {
         .merge(pages::api_routes())
         .merge(search::api_routes())
         .merge(discussions::api_routes())
+        .merge(people::api_routes())
         .merge(notify::api_routes())
         .fallback(|| async {
             ApiError(Error::not_found("there is no such API route; see /api/v1 in the README"))

@@ -24,6 +24,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("auth.rs", include_str!("../src/auth.rs")),
     ("accounts.rs", include_str!("../src/accounts.rs")),
     ("discussions.rs", include_str!("../src/discussions.rs")),
+    ("people.rs", include_str!("../src/people.rs")),
     ("records.rs", include_str!("../src/records.rs")),
     ("notify.rs", include_str!("../src/notify.rs")),
     ("git/mod.rs", include_str!("../src/git/mod.rs")),
@@ -298,6 +299,7 @@ fn table() -> Vec<Row> {
             .outside(NotFound),
         row("GET", "/api/v1/search", "/api/v1/search?q=walk", READ),
         row("GET", "/api/v1/suggest", "/api/v1/suggest?q=wal", READ),
+        row("GET", "/api/v1/people", "/api/v1/people?q=e", READ),
         row("GET", "/api/v1/changes", "/api/v1/changes", READ),
         row("GET", "/api/v1/discussions", "/api/v1/discussions", READ),
         row("GET", "/api/v1/discussions/{id}", "/api/v1/discussions/{thread}", READ)

@@ -1061,3 +1061,30 @@ fn base64_decode(s: &str) -> String {
     }
     String::from_utf8(out).unwrap()
 }
+
+/// `@` completion: the authors of changes for everyone who may read, and the accounts only for
+/// someone signed in; names starting with the question come before names containing it.
+#[tokio::test]
+async fn people_are_offered_by_name_and_accounts_only_to_those_signed_in() {
+    let app = App::with_accounts(Access::Read);
+    app.user("ann", Role::Admin);
+    app.user("Mariana", Role::Editor);
+    assert!(app.change_with_git(("Anders Lind", "al@example.com"), "a page", |dir| {
+        std::fs::write(dir.join("Plan.md"), "# Plan\n").unwrap();
+    }));
+    let names = |r: &Resp| -> Vec<String> {
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        r.json()["people"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let anonymous = app.send(call("GET", "/api/v1/people?q=an").empty()).await;
+    assert_eq!(names(&anonymous), ["Anders Lind"], "an anonymous reader sees only authors");
+    let ann = app.login("ann").await;
+    let signed_in = app.send(call("GET", "/api/v1/people?q=AN").session(Some(&ann)).empty()).await;
+    assert_eq!(names(&signed_in), ["Anders Lind", "ann", "Mariana"]);
+    assert_eq!(signed_in.json()["people"][2]["url"], "/people/Mariana");
+}
