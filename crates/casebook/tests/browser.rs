@@ -355,7 +355,7 @@ const PROBE: &str = r#"<script id="cb-probe">(function () {
     d.querySelectorAll('*').forEach(function (el) {
       var tag = el.localName.toLowerCase();
       if (el.id === 'cb-probe') return;
-      if (tag === 'script' && el.getAttribute('src') !== '/static/casebook.js') flag(when + ': script element');
+      if (tag === 'script' && !/^\/static\/(casebook|editor)\.js$/.test(el.getAttribute('src') || '')) flag(when + ': script element');
       if (BAD.indexOf(tag) >= 0) flag(when + ': ' + tag + ' element');
       if (tag === 'meta' && el.hasAttribute('http-equiv')) flag(when + ': meta http-equiv');
       if (tag === 'link' && !/^(stylesheet|icon|alternate)$/.test(el.getAttribute('rel') || '')) flag(when + ': link rel=' + el.getAttribute('rel'));

@@ -10,7 +10,7 @@
  *   4. Mobile navigation
  *   5. Shortcuts dialog
  *   6. Search suggestions
- *   7. Editor (save, preview, unsaved changes)
+ *   7. Drafts of the editor (editor.js) dropped once saved
  *   8. History (compare button)
  *   9. Global keyboard shortcuts
  */
@@ -24,8 +24,6 @@
   const doc = document;
   const root = doc.documentElement;
   const $ = (sel, ctx = doc) => ctx.querySelector(sel);
-  // The session's CSRF token, sent with every state-changing fetch.
-  const csrfToken = () => { const m = $('meta[name="csrf-token"]'); return m ? m.content : ''; };
   const $$ = (sel, ctx = doc) => Array.from(ctx.querySelectorAll(sel));
 
   root.classList.add('js');
@@ -349,156 +347,23 @@
   }
 
   /* ---------------------------------------------------------------------
-     7. Editor
+     7. Drafts (the editor itself is editor.js, loaded on the edit page)
      --------------------------------------------------------------------- */
 
-  const editorForm = $('#cb-editor-form');
-
-  if (editorForm) {
-    const textarea = $('#cb-editor') || $('textarea[name="markdown"]', editorForm);
-    const preview = $('#cb-preview');
-    const tabs = $$('.editor-tabs .tab', editorForm);
-    const previewUrl = editorForm.getAttribute('data-preview');
-    let submitting = false;
-    let renderedFor = null;
-    let renderSeq = 0;
-
-    if (textarea) {
-      const isDirty = () => textarea.value !== textarea.defaultValue;
-      const showingPreview = () => !!preview && !preview.hidden;
-
-      tabs.forEach((tab) => {
-        tab.setAttribute('role', 'tab');
-        const panel = tab.dataset.tab === 'preview' ? preview : textarea;
-        if (panel && panel.id) tab.setAttribute('aria-controls', panel.id);
-        tab.setAttribute('aria-selected', tab.classList.contains('active') ? 'true' : 'false');
-      });
-      if (preview) {
-        preview.setAttribute('role', 'tabpanel');
-        preview.tabIndex = -1;
+  // The editor keeps unsaved text in this browser and marks a save in the tab's session
+  // storage. Landing on the saved page's view means the save went through: its draft is done.
+  // Anywhere else (an error page, a sign-in form) the draft stays to be offered again.
+  if (!$('#cb-editor-form')) {
+    try {
+      const saved = window.sessionStorage.getItem('casebook-draft-submitted');
+      if (saved !== null) {
+        window.sessionStorage.removeItem('casebook-draft-submitted');
+        if (decodeURIComponent(window.location.pathname) === '/wiki/' + saved) {
+          window.localStorage.removeItem('casebook-draft:' + saved);
+        }
       }
-
-      const setPreviewMessage = (text, className) => {
-        preview.textContent = '';
-        const p = doc.createElement('p');
-        p.className = className;
-        p.textContent = text;
-        preview.append(p);
-      };
-
-      const errorMessage = async (res) => {
-        try {
-          const data = await res.json();
-          if (data && data.error && typeof data.error.message === 'string') return data.error.message;
-        } catch (_) {
-          /* not JSON */
-        }
-        return 'the server answered ' + res.status;
-      };
-
-      const renderPreview = async () => {
-        if (!preview) return;
-        const text = textarea.value;
-        if (text === renderedFor) return;
-        if (!previewUrl) {
-          setPreviewMessage('Preview is not available here.', 'preview-error');
-          return;
-        }
-        const mine = ++renderSeq;
-        preview.setAttribute('aria-busy', 'true');
-        setPreviewMessage('Rendering…', 'preview-status');
-        try {
-          const res = await fetch(previewUrl, {
-            method: 'POST',
-            credentials: 'same-origin',
-            headers: {
-              'Content-Type': 'application/x-www-form-urlencoded',
-              'X-Requested-With': 'casebook',
-              'X-CSRF-Token': csrfToken(),
-            },
-            body: new URLSearchParams({ markdown: text }).toString(),
-          });
-          if (mine !== renderSeq) return;
-          if (!res.ok) throw new Error(await errorMessage(res));
-          const html = await res.text();
-          if (mine !== renderSeq) return;
-          // The server sanitises preview HTML before sending it.
-          preview.innerHTML = html;
-          if (!html.trim()) setPreviewMessage('Nothing to preview yet.', 'preview-status');
-          renderedFor = text;
-        } catch (err) {
-          if (mine !== renderSeq) return;
-          renderedFor = null;
-          const why = err && err.message ? err.message : 'network error';
-          setPreviewMessage('Could not render the preview (' + why + '). Your text is unchanged.', 'preview-error');
-        } finally {
-          if (mine === renderSeq) preview.removeAttribute('aria-busy');
-        }
-      };
-
-      const showTab = (name, moveFocus) => {
-        const wantPreview = name === 'preview' && !!preview;
-        tabs.forEach((tab) => {
-          const on = (tab.dataset.tab === 'preview') === wantPreview;
-          tab.classList.toggle('active', on);
-          tab.setAttribute('aria-selected', on ? 'true' : 'false');
-        });
-        textarea.hidden = wantPreview;
-        if (preview) preview.hidden = !wantPreview;
-        if (wantPreview) {
-          renderPreview();
-          if (moveFocus) preview.focus({ preventScroll: true });
-        } else if (moveFocus) {
-          textarea.focus();
-        }
-      };
-
-      tabs.forEach((tab) => {
-        tab.addEventListener('click', (e) => {
-          e.preventDefault();
-          showTab(tab.dataset.tab, false);
-        });
-      });
-
-      const submitEditor = () => {
-        if (submitting) return;
-        if (typeof editorForm.requestSubmit === 'function') {
-          const button = $('button[type="submit"].primary', editorForm) || $('button[type="submit"]', editorForm);
-          editorForm.requestSubmit(button || undefined);
-        } else {
-          const message = editorForm.getAttribute('data-confirm');
-          if (message && !window.confirm(message)) return;
-          submitting = true;
-          editorForm.submit();
-        }
-      };
-
-      doc.addEventListener('keydown', (e) => {
-        if (!(e.ctrlKey || e.metaKey) || e.altKey || e.isComposing) return;
-        if (e.key === 's' || e.key === 'S') {
-          e.preventDefault();
-          if (!e.repeat) submitEditor();
-        } else if (e.key === 'Enter') {
-          e.preventDefault();
-          showTab(showingPreview() ? 'write' : 'preview', true);
-        }
-      });
-
-      editorForm.addEventListener('submit', (e) => {
-        if (!e.defaultPrevented) submitting = true;
-      });
-
-      window.addEventListener('beforeunload', (e) => {
-        if (submitting || !isDirty()) return undefined;
-        e.preventDefault();
-        e.returnValue = '';
-        return '';
-      });
-
-      // Coming back through the history cache: the earlier submit is over.
-      window.addEventListener('pageshow', (e) => {
-        if (e.persisted) submitting = false;
-      });
+    } catch (_) {
+      /* no storage, or an address that does not decode: nothing to drop */
     }
   }
 
