@@ -263,9 +263,17 @@ fn render_body(body: &str, cx: &Context<'_>, drop_title: bool) -> Body {
     if !drop_title {
         events = link_mentions(events, &mut mentioned);
     }
-    let events = highlight::highlight_code_blocks(events);
+    let events = highlight::highlight_code_blocks(events).into_iter().map(|ev| match ev {
+        // A task's box, named for screen readers (an unnamed form control is an audit failure).
+        Event::TaskListMarker(done) => Event::InlineHtml(CowStr::from(if done {
+            "<input type=\"checkbox\" disabled checked aria-label=\"Done\"> "
+        } else {
+            "<input type=\"checkbox\" disabled aria-label=\"Not done\"> "
+        })),
+        other => other,
+    });
     let mut html = String::with_capacity(body.len() * 3 / 2);
-    pulldown_cmark::html::push_html(&mut html, events.into_iter());
+    pulldown_cmark::html::push_html(&mut html, events);
     Body { html: sanitize::clean(&html), h1, headings, links, text, mentions: mentioned }
 }
 

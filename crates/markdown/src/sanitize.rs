@@ -24,7 +24,7 @@ fn builder() -> &'static ammonia::Builder<'static> {
     B.get_or_init(|| {
         let mut b = ammonia::Builder::default();
         b.add_tags(["input"])
-            .add_tag_attributes("input", ["type", "checked", "disabled"])
+            .add_tag_attributes("input", ["type", "checked", "disabled", "aria-label"])
             .add_generic_attributes(["class", "id"])
             .add_tag_attributes("a", ["title"])
             .add_tag_attributes("img", ["title"])

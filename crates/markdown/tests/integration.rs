@@ -39,8 +39,8 @@ fn gfm() {
     check(
         "- [ ] open\n- [x] done\n",
         &[
-            "<input disabled=\"\" type=\"checkbox\">",
-            "<input disabled=\"\" type=\"checkbox\" checked=\"\">",
+            "<input type=\"checkbox\" disabled=\"\" aria-label=\"Not done\"> open",
+            "<input type=\"checkbox\" disabled=\"\" checked=\"\" aria-label=\"Done\"> done",
         ],
     );
     check("~~gone~~", &["<del>gone</del>"]);
