@@ -352,11 +352,20 @@ fn resolve_links(events: &mut [Event<'_>], cx: &Context<'_>) -> Vec<Link> {
         None => "",
     };
     for ev in events.iter_mut() {
+        if let Event::Start(Tag::Image { dest_url, .. }) = ev {
+            if let Some(url) = file_url(dest_url, folder, cx.view_prefix) {
+                *dest_url = CowStr::from(url);
+            }
+            continue;
+        }
         let Event::Start(Tag::Link { link_type, dest_url, title, .. }) = ev else {
             continue;
         };
         let wiki = matches!(link_type, LinkType::WikiLink { .. });
         let Some(target) = resolve_target(dest_url, wiki, folder, cx.pages) else {
+            if !wiki && let Some(url) = file_url(dest_url, folder, cx.view_prefix) {
+                *dest_url = CowStr::from(url);
+            }
             continue;
         };
         let fragment = target
@@ -380,6 +389,35 @@ fn resolve_links(events: &mut [Event<'_>], cx: &Context<'_>) -> Vec<Link> {
         }
     }
     found
+}
+
+/// The address of a file (an attachment, an image) named by a relative link on a page in
+/// `folder`: the same file wherever the HTML is shown (the page, the editor's preview, a feed),
+/// not only at the page's own address. `None` for anything not relative: a scheme, `/…`, `#…`.
+/// `.` and `..` are resolved; a `..` above the root stays at the root. What the author wrote
+/// (encoded or not) is kept; the folder is encoded.
+fn file_url(dest: &str, folder: &str, view_prefix: &str) -> Option<String> {
+    let scheme = dest.find(':').is_some_and(|c| !dest[..c].contains(['/', '?', '#']));
+    if dest.is_empty() || scheme || dest.starts_with(['/', '#', '?', '\\']) {
+        return None;
+    }
+    let end = dest.find(['?', '#']).unwrap_or(dest.len());
+    let (path, rest) = dest.split_at(end);
+    let mut parts: Vec<String> = if folder.is_empty() {
+        Vec::new()
+    } else {
+        folder.split('/').map(|s| links::encode_path(s)).collect()
+    };
+    for seg in path.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            s => parts.push(s.to_string()),
+        }
+    }
+    Some(format!("{view_prefix}{}{rest}", parts.join("/")))
 }
 
 fn slugify_fragment(f: &str) -> String {

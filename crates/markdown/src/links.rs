@@ -11,7 +11,8 @@
 //!   exists or not; another target is a page link only when a page of that path exists, or when it
 //!   names a folder holding an `index`, `README` or `index.html` page (as handbooks link to
 //!   sections), or when `PATH.html` is a page (static sites serve `PATH.html.md` at `PATH/`);
-//!   else it may be an attachment and is left alone.
+//!   else it is a file (an attachment, an image), whose relative address the renderer makes
+//!   absolute from the page's folder so that it works wherever the HTML is shown.
 //! * Site-absolute links of an imported static site (`/handbook/sales/#anchor`, or its full
 //!   address `https://example.com/handbook/sales/`) use the wiki's link prefixes
 //!   ([`LinkPrefixes`], kept in `.casebook/links.toml`): a `/` link that finds no page from the

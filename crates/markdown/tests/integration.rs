@@ -241,3 +241,30 @@ fn rewriting_links_for_a_move() {
 
 #[path = "integration/properties.rs"]
 mod properties;
+
+/// A relative link to a file (an attachment beside the page, an image in a folder) becomes the
+/// file's address under the wiki, so that it works wherever the HTML is shown: on the page, in
+/// the editor's preview (served at /edit/…), in a feed.
+#[test]
+fn relative_files_resolve_from_the_pages_folder() {
+    let at = |page: &str, md: &str| html_at(page, md);
+    let deal = at("cases/Northwind Deal", "![shot](<Northwind Deal.files/pic.png>)\n");
+    assert!(deal.contains(r#"src="/wiki/cases/Northwind%20Deal.files/pic.png""#), "{deal}");
+    let encoded = at("cases/Northwind Deal", "![shot](Northwind%20Deal.files/pic.png)\n");
+    assert!(encoded.contains(r#"src="/wiki/cases/Northwind%20Deal.files/pic.png""#), "{encoded}");
+    let up = at("a/b/Page", "[deck](../decks/q3.pdf#page=2) ![x](./x.png) ![y](../../../y.png)\n");
+    assert!(up.contains(r#"href="/wiki/a/decks/q3.pdf#page=2""#), "{up}");
+    assert!(up.contains(r#"src="/wiki/a/b/x.png""#), "{up}");
+    assert!(up.contains(r#"src="/wiki/y.png""#), "{up}");
+    let root = at("Home", "![logo](logo.png)\n");
+    assert!(root.contains(r#"src="/wiki/logo.png""#), "{root}");
+    let left = at(
+        "cases/Current",
+        "![a](https://example.com/a.png) ![b](/static/b.png) [c](#top) [d](mailto:d@example.com)\n",
+    );
+    for kept in [r#"src="https://example.com/a.png""#, r#"src="/static/b.png""#, r##"href="#top""##]
+    {
+        assert!(left.contains(kept), "{kept} in {left}");
+    }
+    assert!(left.contains("mailto:d@example.com"), "{left}");
+}
