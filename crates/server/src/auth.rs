@@ -574,6 +574,23 @@ pub(crate) fn local(next: &str) -> &str {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_multipart_form_shows_its_first_field_only_when_whole() {
+        assert_eq!(
+            multipart_boundary("multipart/form-data; boundary=\"abc\"").as_deref(),
+            Some("abc")
+        );
+        assert_eq!(multipart_boundary("multipart/form-data;boundary=x").as_deref(), Some("x"));
+        assert_eq!(multipart_boundary("application/json; boundary=x"), None);
+        let body =
+            b"--b\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\ntok\r\n--b\r\n";
+        assert_eq!(first_field(body, "b", "csrf_token").as_deref(), Some("tok"));
+        assert_eq!(first_field(&body[..body.len() - 6], "b", "csrf_token"), None, "cut short");
+        assert_eq!(first_field(body, "b", "other"), None);
+        let second = b"--b\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nx\r\n--b\r\n";
+        assert_eq!(first_field(second, "b", "csrf_token"), None, "only the first field counts");
+    }
+
     #[tokio::test]
     async fn a_route_outside_with_actor_gets_a_server_error_not_an_anonymous_actor() {
         let (mut parts, ()) = Request::builder().uri("/somewhere").body(()).unwrap().into_parts();
