@@ -241,3 +241,13 @@ fn rewriting_links_for_a_move() {
 
 #[path = "integration/properties.rs"]
 mod properties;
+
+/// A page's attachments sit beside it in `<page>.files/`; a relative image link written on the
+/// page, as `/wiki/cases/Bolt%20Deal` serves it, resolves in the browser to the served file.
+#[test]
+fn images_of_a_page_s_attachments_keep_their_relative_address() {
+    for md in ["![shot](Bolt%20Deal.files/pic.png)", "![shot](<Bolt Deal.files/pic.png>)"] {
+        let out = html_at("cases/Bolt Deal", md);
+        assert!(out.contains("<img src=\"Bolt%20Deal.files/pic.png\" alt=\"shot\""), "{md}: {out}");
+    }
+}
