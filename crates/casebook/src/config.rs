@@ -85,6 +85,7 @@ struct File {
     log_level: Option<String>,
     site_name: Option<String>,
     max_page_bytes: Option<usize>,
+    max_attachment_bytes: Option<usize>,
     max_push_bytes: Option<u64>,
     anonymous_name: Option<String>,
     anonymous_email: Option<String>,
@@ -115,6 +116,7 @@ pub struct Config {
     pub log_level: String,
     pub site_name: String,
     pub max_page_bytes: usize,
+    pub max_attachment_bytes: usize,
     pub max_push_bytes: u64,
     pub anonymous_name: String,
     pub anonymous_email: String,
@@ -203,6 +205,12 @@ impl Config {
         if max_page_bytes < 1024 {
             bail!("max_page_bytes must be at least 1024");
         }
+        let max_attachment_bytes = env_bytes::<usize>("MAX_ATTACHMENT_BYTES")?
+            .or(file.max_attachment_bytes)
+            .unwrap_or(20 * 1024 * 1024);
+        if max_attachment_bytes < 1024 {
+            bail!("max_attachment_bytes must be at least 1024");
+        }
         let search_language: SearchLanguage =
             given!(search_language).unwrap_or_else(|| "english".into()).parse().map_err(plain)?;
         let public_url = given!(public_url).map(|u| u.trim_end_matches('/').to_string());
@@ -264,6 +272,7 @@ impl Config {
             log_level: env_or_file!("LOG_LEVEL", log_level, "info"),
             site_name: env_or_file!("SITE_NAME", site_name, "Casebook"),
             max_page_bytes,
+            max_attachment_bytes,
             max_push_bytes,
             anonymous_name: env_or_file!("ANONYMOUS_NAME", anonymous_name, "Anonymous"),
             anonymous_email: env_or_file!(
@@ -492,5 +501,15 @@ mod tests {
             .unwrap();
         assert_eq!(cfg.smtp_relay.as_deref(), Some("127.0.0.1:2525"));
         assert_eq!(cfg.smtp_from.as_deref(), Some("wiki@example.com"));
+    }
+
+    #[test]
+    fn the_attachment_limit_comes_from_the_file_or_is_20_mib() {
+        assert_eq!(Config::resolve(&Common::default()).unwrap().max_attachment_bytes, 20 << 20);
+        let (_dir, common) = with_file("max_attachment_bytes = 1048576\n");
+        assert_eq!(Config::resolve(&common).unwrap().max_attachment_bytes, 1 << 20);
+        let (_dir, common) = with_file("max_attachment_bytes = 10\n");
+        let err = Config::resolve(&common).unwrap_err().to_string();
+        assert!(err.contains("max_attachment_bytes"), "{err}");
     }
 }

@@ -254,6 +254,7 @@ fn init_logging(cfg: &Config) {
 fn engine_options(cfg: &Config) -> Options {
     let mut o = Options::new(&cfg.repo, &cfg.data);
     o.max_page_bytes = cfg.max_page_bytes;
+    o.max_attachment_bytes = cfg.max_attachment_bytes;
     o.search_language = cfg.search_language;
     o
 }

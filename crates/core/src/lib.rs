@@ -7,7 +7,7 @@ mod time;
 mod words;
 
 pub use error::{Error, ErrorKind, Result};
-pub use path::{FolderPath, PagePath};
+pub use path::{ATTACHMENTS_SUFFIX, AttachmentName, FolderPath, PagePath, url_encode_path};
 pub use scope::{
     ReadScope, fold_case, folder_of, folder_rule, is_discussion_id, split_doc_id, thread_doc_id,
 };

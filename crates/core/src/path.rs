@@ -38,6 +38,15 @@ const SEGMENT: &AsciiSet = &CONTROLS
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PagePath(String);
 
+/// A validated attachment name: one path segment (`Q3 forecast.xlsx`), kept in its page's
+/// attachments folder ([`PagePath::attachments_folder`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AttachmentName(String);
+
+/// What a page's attachments folder adds to the page's path: the attachments of
+/// `cases/Northwind Deal` are in `cases/Northwind Deal.files/`, beside the page's file.
+pub const ATTACHMENTS_SUFFIX: &str = ".files";
+
 /// A validated folder path; the root folder is the empty path.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct FolderPath(String);
@@ -137,6 +146,18 @@ impl PagePath {
         encode_segments(&self.0)
     }
 
+    /// The folder of the page's attachments in the repository: `cases/Northwind Deal.files`
+    /// for the page `cases/Northwind Deal`. It sits beside the page's file, in the same folder,
+    /// so the same folder rules cover both.
+    pub fn attachments_folder(&self) -> String {
+        format!("{}{ATTACHMENTS_SUFFIX}", self.0)
+    }
+
+    /// The repository file of the page's attachment `name`.
+    pub fn attachment_file(&self, name: &AttachmentName) -> String {
+        format!("{}/{}", self.attachments_folder(), name.0)
+    }
+
     /// This page's name placed in another folder.
     pub fn in_folder(folder: &FolderPath, name: &str) -> Result<PagePath> {
         if folder.is_root() {
@@ -144,6 +165,49 @@ impl PagePath {
         } else {
             PagePath::parse(&format!("{}/{}", folder.as_str(), name))
         }
+    }
+}
+
+impl AttachmentName {
+    /// Parses an attachment's name as given by a person or a URL (already percent-decoded):
+    /// one segment under the rules of every path segment (no `/`, `\`, leading dot, control
+    /// character, surrounding white space, at most 240 bytes), and not ending in `.md`, which
+    /// would make the file a page.
+    pub fn parse(s: &str) -> Result<AttachmentName> {
+        if s.is_empty() {
+            return Err(Error::invalid("the attachment's name is empty"));
+        }
+        if s.contains('/') {
+            return Err(Error::invalid(format!(
+                "'{}': an attachment's name may not contain '/'",
+                truncate(s, 80)
+            )));
+        }
+        check_segments(s, "attachment")?;
+        if s.to_lowercase().ends_with(".md") {
+            return Err(Error::invalid(format!(
+                "'{}': a file ending in .md would be read as a page; rename it (say, to \
+                 '{}.txt') or make it a page",
+                truncate(s, 80),
+                truncate(s, 80)
+            )));
+        }
+        Ok(AttachmentName(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The name percent-encoded, for use as one segment of a URL.
+    pub fn url_encoded(&self) -> String {
+        encode_segments(&self.0)
+    }
+}
+
+impl std::fmt::Display for AttachmentName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
     }
 }
 
@@ -216,6 +280,12 @@ impl FolderPath {
     }
 }
 
+/// A path of the repository (segments joined by `/`) percent-encoded segment by segment, for
+/// use in a URL.
+pub fn url_encode_path(s: &str) -> String {
+    encode_segments(s)
+}
+
 fn encode_segments(s: &str) -> String {
     s.split('/')
         .map(|seg| utf8_percent_encode(seg, SEGMENT).to_string())
@@ -282,6 +352,27 @@ mod tests {
             assert!(PagePath::parse(bad).is_err(), "accepted {bad:?}");
         }
         assert!(PagePath::parse(&"x".repeat(MAX_SEGMENT + 1)).is_err());
+    }
+
+    #[test]
+    fn attachment_names() {
+        for ok in ["pic.png", "Q3 forecast (final).xlsx", "README", "ünïcode 页面.pdf", "a#b?.txt"]
+        {
+            assert_eq!(AttachmentName::parse(ok).unwrap().as_str(), ok);
+        }
+        for bad in [
+            "", "a/b.png", "..", ".", ".hidden", "a\\b", "a\nb", "a\0b", " x", "x ", "notes.md",
+            "N.MD",
+        ] {
+            assert!(AttachmentName::parse(bad).is_err(), "accepted {bad:?}");
+        }
+        assert!(AttachmentName::parse(&"x".repeat(MAX_SEGMENT + 1)).is_err());
+        let page = PagePath::parse("cases/Northwind Deal").unwrap();
+        let name = AttachmentName::parse("pic 1.png").unwrap();
+        assert_eq!(page.attachments_folder(), "cases/Northwind Deal.files");
+        assert_eq!(page.attachment_file(&name), "cases/Northwind Deal.files/pic 1.png");
+        assert_eq!(name.url_encoded(), "pic%201.png");
+        assert_eq!(crate::folder_of(&page.attachment_file(&name)), "cases/Northwind Deal.files");
     }
 
     #[test]

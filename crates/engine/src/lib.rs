@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod attachments;
 mod browse;
 mod discuss;
 mod discussions;
@@ -23,6 +24,7 @@ pub use discussions::{
     Comment, Status as ThreadStatus, Thread, discussed_page, page_of_file, same_author,
 };
 
+pub use attachments::{Attached, AttachmentInfo};
 pub use browse::{FolderEntry, Listing, PageEntry};
 pub use casebook_markdown::LinkPrefixes;
 pub use casebook_markdown::{FrontMatter, Heading, Link, Rendered, display_value};
@@ -88,6 +90,8 @@ pub struct Options {
     pub data: PathBuf,
     /// Largest page accepted, in bytes.
     pub max_page_bytes: usize,
+    /// Largest attachment accepted, in bytes.
+    pub max_attachment_bytes: usize,
     /// Who the first commit of a new repository is by.
     pub system_author: Author,
     /// How search folds word forms; changing it rebuilds the index.
@@ -100,6 +104,7 @@ impl Options {
             repo: repo.into(),
             data: data.into(),
             max_page_bytes: 5 * 1024 * 1024,
+            max_attachment_bytes: 20 * 1024 * 1024,
             system_author: Author::new("Casebook", "casebook@localhost"),
             search_language: SearchLanguage::default(),
         }

@@ -30,10 +30,19 @@ pub struct Page {
 /// A file to serve as it is (see [`Engine::attachment`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Attachment {
-    /// Its content, read.
-    Read(Vec<u8>),
+    /// Its content, read, and its blob id (hex).
+    Read { content: Vec<u8>, blob: String },
     /// Too large to read at once: its blob id (hex) and size, to stream from git.
     Large { blob: String, size: u64 },
+}
+
+impl Attachment {
+    /// The blob id (hex): the same exactly when the content is, so a validator for caches.
+    pub fn blob(&self) -> &str {
+        match self {
+            Attachment::Read { blob, .. } | Attachment::Large { blob, .. } => blob,
+        }
+    }
 }
 
 /// The largest attachment read into memory to be served; larger ones are streamed.
@@ -204,7 +213,8 @@ impl Engine {
         if size > ATTACHMENT_READ_MAX as u64 {
             return Ok(Some(Attachment::Large { blob: blob.hex(), size }));
         }
-        self.inner.store.blob(blob, ATTACHMENT_READ_MAX).map(|b| Some(Attachment::Read(b)))
+        let content = self.inner.store.blob(blob, ATTACHMENT_READ_MAX)?;
+        Ok(Some(Attachment::Read { content, blob: blob.hex() }))
     }
 }
 

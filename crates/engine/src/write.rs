@@ -1,5 +1,5 @@
-//! Deleting and moving pages: each one commit, with the page's discussions, and for a move the
-//! links to it rewritten in the pages the mover sees.
+//! Deleting and moving pages: each one commit, with the page's discussions and attachments, and
+//! for a move the links to it rewritten in the pages the mover sees.
 
 use crate::Engine;
 use crate::writer::default_message;
@@ -39,9 +39,10 @@ impl Engine {
                 }
             }
             let message = default_message(message, "Delete", path);
-            // The page's discussions go with it (git history keeps them).
+            // The page's discussions and attachments go with it (git history keeps them).
             let mut changes = vec![Change::Delete { path: file.clone() }];
             changes.extend(self.discussion_changes(path, None));
+            changes.extend(Engine::attachment_changes(w, &head, path, None)?);
             w.commit(&changes, author, &message)
         })
     }
@@ -93,6 +94,17 @@ impl Engine {
             }
             let mut changes = vec![Change::Move { from: from.file(), to: to.file() }];
             changes.extend(self.discussion_changes(from, Some(to)));
+            let attachments = Engine::attachment_changes(w, &head, from, Some(to))?;
+            if !attachments.is_empty()
+                && !w.files_in(&head, &to.attachments_folder(), true)?.is_empty()
+            {
+                return Err(Error::conflict(format!(
+                    "there are files in {} already; move or remove them first",
+                    to.attachments_folder()
+                ))
+                .into());
+            }
+            changes.extend(attachments);
             for path in &linking {
                 // A page over the limit is left as it is: it is never read.
                 let bytes = match w.read(&head, &format!("{path}.md"), max) {

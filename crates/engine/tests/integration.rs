@@ -1309,3 +1309,6 @@ fn a_page_over_the_limit_committed_by_hand_is_never_read() {
     assert_eq!(page.title, "Huge no more");
     e.shutdown();
 }
+
+#[path = "integration/attachments.rs"]
+mod attachments;

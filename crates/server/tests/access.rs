@@ -169,6 +169,9 @@ fn table() -> Vec<Row> {
         row("POST", "/delete/{*path}", "/delete/walk/{who}/Gone", EDIT)
             .form(&[("base_revision", ""), ("message", "walk")])
             .outside(Forbidden),
+        row("POST", "/attachments/{*path}", "/attachments/walk/{who}/Attached", EDIT)
+            .form(&[("delete", "web.txt")])
+            .outside(Forbidden),
         row("GET", "/move/{*path}", "/move/walk/Page", EDIT).outside(Forbidden),
         row("POST", "/move/{*path}", "/move/walk/{who}/Moving", EDIT)
             .form(&[("to", "walk/{who}/Moved")])
@@ -294,6 +297,24 @@ fn table() -> Vec<Row> {
             .json(json!({"to": "walk/{who}/Shifted"}))
             // Moving a page one may not see is answered as moving one that is not there.
             .outside(NotFound),
+        // A page's attachments, inside the pages route; hidden with the page.
+        row("GET", "/api/v1/pages/{*path}", "/api/v1/pages/walk/Page/attachments", READ)
+            .outside(NotFound),
+        row(
+            "PUT",
+            "/api/v1/pages/{*path}",
+            "/api/v1/pages/walk/{who}/Attached/attachments/put.txt",
+            EDIT,
+        )
+        .json(json!({"any": "bytes"}))
+        .outside(NotFound),
+        row(
+            "DELETE",
+            "/api/v1/pages/{*path}",
+            "/api/v1/pages/walk/{who}/Attached/attachments/api.txt",
+            EDIT,
+        )
+        .outside(NotFound),
         row("POST", "/api/v1/pages/{*path}", "/api/v1/pages/walk/Page/discussions", DISCUSS)
             .json(json!({"title": "API question", "body": "from {who}"}))
             .outside(NotFound),
@@ -545,6 +566,12 @@ impl App {
             let l = who.label();
             for name in ["Gone", "Moving", "Doomed", "Shifting"] {
                 put(format!("walk/{l}/{name}"), &format!("# {name}\n")).await;
+            }
+            put(format!("walk/{l}/Attached"), "# Attached\n").await;
+            for file in ["web.txt", "api.txt"] {
+                let uri = format!("/api/v1/pages/walk/{l}/Attached/attachments/{file}");
+                let r = self.send(call("PUT", &uri).token(Some(&ada)).body("attached")).await;
+                assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
             }
             let first = put(format!("walk/{l}/Rev"), "# Rev\n\none\n").await;
             put(format!("walk/{l}/Rev"), "# Rev\n\ntwo\n").await;

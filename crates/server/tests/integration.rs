@@ -581,3 +581,6 @@ async fn search_of_past_versions_answers_with_revisions() {
     );
     assert!(body.contains("name=\"past\" value=\"1\" checked"));
 }
+
+#[path = "integration/attachments.rs"]
+mod attachments;

@@ -293,6 +293,16 @@ impl Store {
         })
     }
 
+    /// The files of the folder `folder` at `at`, with their paths from the top; only those
+    /// directly in it unless `below`, then those of its subfolders too. None when there is no
+    /// such folder. Reads the trees along the folder's path only.
+    pub fn files_in(&self, at: &Revision, folder: &str, below: bool) -> Result<Vec<FileEntry>> {
+        self.read(|repo| {
+            let tree = commit_of(repo, at)?.tree().map_err(git_err("cannot read a tree"))?;
+            tree::files_in(repo, &tree, folder, below)
+        })
+    }
+
     /// The size of a blob in bytes, read from the object's header: its content is not inflated.
     pub fn blob_size(&self, id: BlobId) -> Result<u64> {
         self.read(|repo| blob_size(repo, id.oid()))
@@ -431,6 +441,12 @@ impl Writer<'_> {
     pub fn blob_at(&self, at: &Revision, file: &str) -> Result<Option<BlobId>> {
         let tree = commit_of(&self.repo, at)?.tree().map_err(git_err("cannot read a tree"))?;
         Ok(tree::blob_in(&tree, file))
+    }
+
+    /// The files of the folder `folder` at `at` (see [`Store::files_in`]).
+    pub fn files_in(&self, at: &Revision, folder: &str, below: bool) -> Result<Vec<FileEntry>> {
+        let tree = commit_of(&self.repo, at)?.tree().map_err(git_err("cannot read a tree"))?;
+        tree::files_in(&self.repo, &tree, folder, below)
     }
 
     /// The content of `file` at `at`, if it is at most `max` bytes (`TooLarge` otherwise,

@@ -17,6 +17,49 @@ pub(crate) fn blob_in(tree: &Tree<'_>, file: &str) -> Option<BlobId> {
     (entry.kind() == Some(ObjectType::Blob)).then(|| BlobId::from_oid(entry.id()))
 }
 
+/// The files of `folder` in `root` (see `Store::files_in`).
+pub(crate) fn files_in(
+    repo: &Repository,
+    root: &Tree<'_>,
+    folder: &str,
+    below: bool,
+) -> Result<Vec<crate::FileEntry>> {
+    let Ok(entry) = root.get_path(Path::new(folder)) else {
+        return Ok(Vec::new());
+    };
+    if entry.kind() != Some(ObjectType::Tree) {
+        return Ok(Vec::new());
+    }
+    let tree = repo.find_tree(entry.id()).map_err(git_err("cannot read a tree"))?;
+    let mut out = Vec::new();
+    if below {
+        tree.walk(git2::TreeWalkMode::PreOrder, |dir, e| {
+            if e.kind() == Some(ObjectType::Blob)
+                && let Ok(name) = e.name()
+            {
+                out.push(crate::FileEntry {
+                    path: format!("{folder}/{dir}{name}"),
+                    blob: BlobId::from_oid(e.id()),
+                });
+            }
+            git2::TreeWalkResult::Ok
+        })
+        .map_err(git_err("cannot walk a tree"))?;
+    } else {
+        for e in tree.iter() {
+            if e.kind() == Some(ObjectType::Blob)
+                && let Ok(name) = e.name()
+            {
+                out.push(crate::FileEntry {
+                    path: format!("{folder}/{name}"),
+                    blob: BlobId::from_oid(e.id()),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Writes the blobs of `changes` and returns the id of `base` with the changes applied, and how
 /// each touched file changed. Only the trees on the changed paths are read and rewritten, so the
 /// cost does not grow with the wiki.

@@ -367,3 +367,37 @@ fn a_blob_over_the_limit_is_refused_from_its_header() {
     assert_eq!(store.blob(home, 7).unwrap(), b"# Home\n");
     assert_eq!(store.blob(home, 6).unwrap_err().kind, ErrorKind::TooLarge);
 }
+
+#[test]
+fn lists_the_files_of_a_folder_directly_in_it_or_below() {
+    let s = seeded();
+    let rev = commit(
+        &s.store,
+        &[
+            put("a/Page.files/one.png", "1"),
+            put("a/Page.files/two.txt", "2"),
+            put("a/Page.files/sub/three", "3"),
+        ],
+        "files",
+    );
+    let names = |below| {
+        let mut v: Vec<String> = s
+            .store
+            .files_in(&rev, "a/Page.files", below)
+            .unwrap()
+            .into_iter()
+            .map(|f| f.path)
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names(false), ["a/Page.files/one.png", "a/Page.files/two.txt"]);
+    assert_eq!(
+        names(true),
+        ["a/Page.files/one.png", "a/Page.files/sub/three", "a/Page.files/two.txt"]
+    );
+    assert!(s.store.files_in(&rev, "a/None.files", true).unwrap().is_empty());
+    assert!(s.store.files_in(&rev, "Home.md", false).unwrap().is_empty(), "a file is no folder");
+    let listed = git(&s.repo, &["ls-tree", "--name-only", &rev.to_string(), "a/Page.files/"]);
+    assert_eq!(listed.lines().count(), 3, "{listed}");
+}

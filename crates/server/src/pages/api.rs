@@ -1,9 +1,11 @@
-//! The JSON API for pages (CONTRACT.md): list, read, history, diff, save, delete, move.
+//! The JSON API for pages (CONTRACT.md): list, read, history, diff, save, delete, move; a
+//! page's attachments are found inside the same wildcard route (`attachments.rs` says how).
 
+use super::attachments::{self, Target};
 use crate::http::{ApiResult, JsonBody};
 use crate::permission::{Editor, Reader};
 use crate::{Actor, ApiError, AppState};
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -82,6 +84,11 @@ async fn get_page(
     Path(raw): Path<String>,
     Query(q): Query<PageQuery>,
 ) -> ApiResult {
+    match attachments::target(&st, &actor, &raw)? {
+        Some(Target::List(page)) => return attachments::api_list(st, actor, page).await,
+        Some(Target::One(page, name)) => return attachments::api_get(st, actor, page, name).await,
+        None => {}
+    }
     let (raw, sub) = split_sub(&st, &actor, &raw, &["history", "diff", "discussions"]);
     let path = page_path(raw)?;
     actor.require_sees(path.as_str())?;
@@ -175,10 +182,18 @@ async fn put_page(
     State(st): State<AppState>,
     Editor(actor): Editor,
     Path(raw): Path<String>,
-    JsonBody(body): JsonBody<PutBody>,
+    req: Request,
 ) -> ApiResult {
+    match attachments::target(&st, &actor, &raw)? {
+        Some(Target::One(page, name)) => {
+            return attachments::api_put(st, actor, page, name, req.into_body()).await;
+        }
+        Some(t) => return Err(attachments::not_here("PUT", &t)),
+        None => {}
+    }
     let path = page_path(&raw)?;
     actor.require_writes(path.as_str())?;
+    let JsonBody(body) = JsonBody::<PutBody>::from_request(req, &st).await?;
     let base = revision(body.base_revision.as_deref())?;
     let author = actor.author.clone();
     let p = path.clone();
@@ -224,6 +239,13 @@ async fn delete_page(
     Path(raw): Path<String>,
     Query(q): Query<PageQuery>,
 ) -> ApiResult {
+    match attachments::target(&st, &actor, &raw)? {
+        Some(Target::One(page, name)) => {
+            return attachments::api_delete(st, actor, page, name).await;
+        }
+        Some(t) => return Err(attachments::not_here("DELETE", &t)),
+        None => {}
+    }
     let path = page_path(&raw)?;
     actor.require_writes(path.as_str())?;
     let base = revision(q.base_revision.as_deref())?;
@@ -239,6 +261,9 @@ async fn post_page(
 ) -> ApiResult {
     // Who may not read at all hears so before anything about the page.
     actor.require_read()?;
+    if let Some(t) = attachments::target(&st, &actor, &raw)? {
+        return Err(attachments::not_here("POST", &t));
+    }
     let (raw, sub) = split_sub(&st, &actor, &raw, &["move", "discussions"]);
     match sub {
         Some("move") => {

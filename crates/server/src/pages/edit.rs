@@ -49,6 +49,7 @@ pub(crate) async fn edit_form(
         Some(p) => (p.markdown, p.revision.map(|r| r.to_string()), p.title, false),
         None => (format!("# {}\n\n", path.name()), None, path.name().to_string(), true),
     };
+    let attachments = super::attachments::for_page(&st, &actor, &path).await;
     Ok(editor_page(
         &st,
         &actor,
@@ -60,6 +61,7 @@ pub(crate) async fn edit_form(
         "",
         new,
         None,
+        attachments,
     ))
 }
 
@@ -75,6 +77,7 @@ fn editor_page(
     message: &str,
     new: bool,
     conflict: Option<minijinja::Value>,
+    attachments: Vec<minijinja::Value>,
 ) -> Response {
     let context = context! {
             markdown => markdown,
@@ -83,6 +86,9 @@ fn editor_page(
             new => new,
             conflict => conflict,
             max_bytes => st.engine.max_page_bytes(),
+            attachments => attachments,
+            attach_name => path.name(),
+            attach_in_editor => true,
             ..views::page_head(path, title),
     };
     (status, st.page("edit.html", actor, context)).into_response()
@@ -122,6 +128,7 @@ pub(crate) async fn edit_save(
                 diff => views::diff_lines(&diff),
             };
             let current = current.map(|r| r.to_string());
+            let attachments = super::attachments::for_page(&st, &actor, &path).await;
             Ok(editor_page(
                 &st,
                 &actor,
@@ -133,6 +140,7 @@ pub(crate) async fn edit_save(
                 &form.message,
                 false,
                 Some(conflict),
+                attachments,
             ))
         }
     }

@@ -1,12 +1,14 @@
-//! Pages: reading them (`read`), changing them through the editor's forms (`edit`), and the
-//! same for scripts as JSON (`api`).
+//! Pages: reading them (`read`), changing them through the editor's forms (`edit`), the same
+//! for scripts as JSON (`api`), and their attached files (`attachments`).
 
 mod api;
+mod attachments;
 mod edit;
 mod read;
 
 use crate::AppState;
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
 /// The pages people read and edit.
@@ -20,6 +22,11 @@ pub(crate) fn web_routes() -> Router<AppState> {
         .route("/revert/{*path}", post(edit::revert))
         .route("/delete/{*path}", get(edit::delete_form).post(edit::delete))
         .route("/move/{*path}", get(edit::move_form).post(edit::move_page))
+        .route(
+            "/attachments/{*path}",
+            // The file's size is checked while it is read, against `max_attachment_bytes`.
+            post(attachments::form_post).layer(DefaultBodyLimit::disable()),
+        )
         .route("/new", get(edit::new_page))
         .route("/browse", get(read::browse_root))
 }

@@ -8,7 +8,7 @@ use crate::views::{self, Crumb};
 use crate::{Actor, AppState, PageError};
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use casebook_core::{Error, FolderPath, PagePath, Revision};
 use casebook_engine::Attachment;
@@ -20,6 +20,7 @@ pub(crate) async fn view(
     Reader(actor): Reader,
     Path(raw): Path<String>,
     Query(q): Query<ViewQuery>,
+    headers: HeaderMap,
 ) -> WebResult {
     if let Some(folder) = raw.strip_suffix('/') {
         return folder_page(&st, &actor, folder);
@@ -30,7 +31,9 @@ pub(crate) async fn view(
         None => None,
     };
     if !actor.sees(path.as_str()) || rev.is_none() && !st.engine.exists(&path, &actor.scope) {
-        return missing(&st, &actor, &raw, &path).await;
+        let served =
+            Served { if_none_match: headers.get(header::IF_NONE_MATCH), versioned: q.v.is_some() };
+        return missing(&st, &actor, &raw, &path, served).await;
     }
     let p = path.clone();
     let (page, backlinks, related, threads) = st
@@ -64,6 +67,11 @@ pub(crate) async fn view(
     } else {
         None
     };
+    let attachments = if page.historic {
+        Vec::new()
+    } else {
+        super::attachments::for_page(&st, &actor, &path).await
+    };
     let card = crate::records::card(&st.engine, &page.rendered.front_matter);
     let marks = crate::notify::page_marks(&st, &actor, path.as_str());
     let mut threads = crate::discussions::thread_views(&threads, &actor);
@@ -92,6 +100,8 @@ pub(crate) async fn view(
             related => related.iter().map(|b| views::link(&b.path, &b.title)).collect::<Vec<_>>(),
             flash => flash.map(|(kind, text)| context! { kind, text }),
             threads => threads,
+            attachments => attachments,
+            attach_name => path.name(),
             can_discuss => actor.can_discuss(),
             watching => marks.watching,
             helpful => marks.counts.get("").copied().unwrap_or(0),
@@ -101,23 +111,55 @@ pub(crate) async fn view(
     ))
 }
 
+/// How a request for a file asks for it: a validator it holds, and whether its URL names the
+/// content (`?v=`, as the attachments' listing gives it).
+struct Served<'a> {
+    if_none_match: Option<&'a HeaderValue>,
+    versioned: bool,
+}
+
 /// A page that does not exist (or that the reader may not see): an attachment of that name, a
 /// folder, another spelling, or an offer to create it.
-async fn missing(st: &AppState, actor: &Actor, raw: &str, path: &PagePath) -> WebResult {
+async fn missing(
+    st: &AppState,
+    actor: &Actor,
+    raw: &str,
+    path: &PagePath,
+    served: Served<'_>,
+) -> WebResult {
     let file = raw.to_string();
     if actor.sees(raw)
         && let Some(found) = st.run(move |engine| engine.attachment(&file)).await?
     {
+        // The blob id names the content, so it is the validator. A URL carrying `?v=` (the
+        // blob's start, from the listing) names one content for good; it is private all the
+        // same, since folder rules may hide the file from others behind a shared cache.
+        let etag = HeaderValue::from_str(&format!("\"{}\"", found.blob()))
+            .map_err(|_| Error::internal("a blob id is not a header value"))?;
+        let cache = HeaderValue::from_static(if served.versioned {
+            "private, max-age=31536000, immutable"
+        } else {
+            "private, no-cache"
+        });
+        if served.if_none_match.is_some_and(|given| matches_etag(given, found.blob())) {
+            let mut resp = StatusCode::NOT_MODIFIED.into_response();
+            resp.headers_mut().insert(header::ETAG, etag);
+            resp.headers_mut().insert(header::CACHE_CONTROL, cache);
+            return Ok(resp);
+        }
         let (body, len) = match found {
-            Attachment::Read(bytes) => {
-                let len = bytes.len() as u64;
-                (Body::from(bytes), len)
+            Attachment::Read { content, .. } => {
+                let len = content.len() as u64;
+                (Body::from(content), len)
             }
             Attachment::Large { blob, size } => {
                 (crate::git::blob_body(st.engine.repo_path(), &blob)?, size)
             }
         };
-        return Ok(attachment(raw, body, len));
+        let mut resp = attachment(raw, body, len);
+        resp.headers_mut().insert(header::ETAG, etag);
+        resp.headers_mut().insert(header::CACHE_CONTROL, cache);
+        return Ok(resp);
     }
     let folder = FolderPath::parse(raw)?;
     let listing = st.engine.listing(&folder, &actor.scope);
@@ -141,6 +183,18 @@ async fn missing(st: &AppState, actor: &Actor, raw: &str, path: &PagePath) -> We
     }
     let page = st.page("missing.html", actor, views::page_head(path, path.name()));
     Ok((StatusCode::NOT_FOUND, page).into_response())
+}
+
+/// Whether an `If-None-Match` header names the blob `blob` (or is `*`); weak validators
+/// compare as strong ones, as RFC 9110 has it for `If-None-Match`.
+fn matches_etag(given: &HeaderValue, blob: &str) -> bool {
+    let Ok(given) = given.to_str() else {
+        return false;
+    };
+    given
+        .split(',')
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag.trim_start_matches("W/").trim_matches('"') == blob)
 }
 
 /// Serves a file of the repository, `len` bytes. Types a browser would run (HTML, SVG, anything
@@ -277,6 +331,8 @@ pub(crate) struct ViewQuery {
     merged: Option<String>,
     moved: Option<String>,
     reverted: Option<String>,
+    /// On an attachment's URL: the start of its blob id, naming the content for caches.
+    v: Option<String>,
 }
 
 #[derive(Deserialize)]

@@ -85,11 +85,22 @@ impl App {
         App::open(opts, true)
     }
 
-    fn open(mut opts: ServerOptions, accounts: bool) -> App {
+    fn open(opts: ServerOptions, accounts: bool) -> App {
+        App::open_with(opts, accounts, |_| {})
+    }
+
+    /// An app whose engine is opened with the options `adjust` makes of the defaults.
+    pub fn open_with(
+        mut opts: ServerOptions,
+        accounts: bool,
+        adjust: impl FnOnce(&mut Options),
+    ) -> App {
         let tmp = tempfile::tempdir().unwrap();
         let repo = tmp.path().join("wiki.git");
         let data = tmp.path().join("data");
-        let engine = Engine::open(Options::new(&repo, &data)).unwrap();
+        let mut engine_opts = Options::new(&repo, &data);
+        adjust(&mut engine_opts);
+        let engine = Engine::open(engine_opts).unwrap();
         engine.wait_indexed();
         if accounts {
             opts.accounts = Some(Arc::new(Accounts::open(&data).unwrap()));
