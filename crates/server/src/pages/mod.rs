@@ -3,6 +3,7 @@
 
 mod api;
 mod edit;
+mod fields;
 mod read;
 
 use crate::AppState;
