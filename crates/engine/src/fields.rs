@@ -60,6 +60,10 @@ pub struct Field {
     /// A hint shown under the field in the form.
     #[serde(default)]
     pub help: String,
+    /// A text field written over several lines: the editor gives it a text area, and its
+    /// line breaks are kept.
+    #[serde(default)]
+    pub long: bool,
 }
 
 /// Whether a front matter value counts as not given.
@@ -133,6 +137,11 @@ impl Field {
 
     /// A form input as a front matter value; `None` when left empty.
     pub fn read_input(&self, raw: &str) -> Result<Option<Value>, String> {
+        if self.long && self.kind == FieldKind::Text {
+            let lines: Vec<&str> = raw.lines().map(str::trim_end).collect();
+            let text = lines.join("\n").trim().to_string();
+            return Ok((!text.is_empty()).then_some(Value::String(text)));
+        }
         // One line: line breaks and runs of spaces become one space.
         let raw = raw.split_whitespace().collect::<Vec<_>>().join(" ");
         let raw = raw.as_str();

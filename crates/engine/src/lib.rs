@@ -27,12 +27,14 @@ pub use discussions::{
 pub use attachments::{Attached, AttachmentInfo};
 pub use browse::{FolderEntry, Listing, PageEntry};
 pub use casebook_markdown::LinkPrefixes;
-pub use casebook_markdown::{FrontMatter, Heading, Link, Rendered, display_value};
+pub use casebook_markdown::{
+    FrontMatter, Heading, Link, Rendered, display_value, front_matter_parts, set_fields,
+};
 pub use casebook_search::{
     ActiveFilter, FacetGroup, FacetValue, Hit, LinkingPage, Results, SearchLanguage, SearchOptions,
     active_filters, wants_history,
 };
-pub use casebook_store::{CommitInfo, unified_diff};
+pub use casebook_store::{CommitInfo, has_conflict_markers, merge3_marked, unified_diff};
 pub use fields::{Field, FieldKind, parse_date, parse_money, parse_number};
 pub use history::{Activity, History};
 pub use import::ImportReport;

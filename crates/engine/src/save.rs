@@ -357,11 +357,16 @@ fn plan_save(
                         m
                     }
                     MergeOutcome::Conflict => {
-                        return Ok(SavePlan::Conflict {
-                            base,
-                            theirs,
-                            reason: ConflictReason::Overlap,
-                        });
+                        if let Some(m) = merge_by_field(&base, &theirs, req.markdown, merge_lines) {
+                            merged = true;
+                            m
+                        } else {
+                            return Ok(SavePlan::Conflict {
+                                base,
+                                theirs,
+                                reason: ConflictReason::Overlap,
+                            });
+                        }
                     }
                     MergeOutcome::TooLarge { lines, limit } => {
                         return Ok(SavePlan::Conflict {
@@ -386,4 +391,23 @@ fn plan_save(
         return Ok(SavePlan::Unchanged { merged });
     }
     Ok(SavePlan::Write { against, text, merged })
+}
+
+/// Merges three texts with front matter part by part when their lines overlap: the front
+/// matter key by key (two people changing neighbouring fields of a typed page both win) and
+/// the bodies line by line. `None` when either part needs a person, or a text has no front
+/// matter.
+fn merge_by_field(base: &str, theirs: &str, yours: &str, merge_lines: usize) -> Option<String> {
+    use casebook_markdown::{front_matter_parts, merge_front_matter};
+    let (b, t, y) =
+        (front_matter_parts(base)?, front_matter_parts(theirs)?, front_matter_parts(yours)?);
+    if (b.0, b.2) != (t.0, t.2) || (b.0, b.2) != (y.0, y.2) {
+        return None;
+    }
+    let block = merge_front_matter(b.1, t.1, y.1)?;
+    let MergeOutcome::Clean(body) = casebook_store::merge3_within(b.3, t.3, y.3, merge_lines)
+    else {
+        return None;
+    };
+    Some(format!("{}{block}{}{body}", t.0, t.2))
 }

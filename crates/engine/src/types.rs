@@ -165,6 +165,13 @@ impl PageType {
                         }
                     }
                 }
+                other if f.long && other != FieldKind::Text => {
+                    return Err(format!(
+                        "`{}` is a {} field; only text fields can be long",
+                        f.key,
+                        other.as_str()
+                    ));
+                }
                 other if !f.options.is_empty() => {
                     return Err(format!(
                         "`{}` is a {} field; only enum fields have options",

@@ -6,7 +6,10 @@ mod links;
 mod prefixes;
 mod sanitize;
 
-pub use front_matter::{FrontMatter, display_value, split_front_matter};
+pub use front_matter::{
+    FrontMatter, display_value, front_matter_parts, merge_front_matter, set_fields,
+    split_front_matter,
+};
 pub use links::{LinkTarget, resolve_target, rewrite_links};
 pub use prefixes::LinkPrefixes;
 

@@ -111,10 +111,6 @@ pub(crate) fn diff_lines(diff: &str) -> Vec<DiffLine> {
         .collect()
 }
 
-pub(crate) fn text_diff(theirs: &str, yours: &str) -> String {
-    casebook_engine::unified_diff(theirs, yours, "their version", "your version")
-}
-
 pub(crate) use casebook_core::escape_html as escape;
 
 /// `1234567` with the currency: `EUR 1,234,567`.

@@ -226,8 +226,10 @@ async fn the_editor_form_saves_merges_and_shows_conflicts() {
     let body = r.body;
     assert!(body.contains("Someone saved this page while you were editing"));
     assert!(
-        body.contains(">X\n\nb\n\nc\n</textarea>"),
-        "the person's own text stays in the editor"
+        body.contains(
+            ">&lt;&lt;&lt;&lt;&lt;&lt;&lt; yours\nX\n=======\nA\n&gt;&gt;&gt;&gt;&gt;&gt;&gt; theirs (saved by Anonymous at "
+        ) && body.contains(")\n\nb\n\nC\n</textarea>"),
+        "the editor holds both sides of the conflict and the merged rest: {body}"
     );
 }
 
@@ -476,6 +478,8 @@ async fn read_only_visitors_cannot_discuss() {
     assert!(!page.contains("Start a discussion"));
 }
 
+#[path = "integration/editor.rs"]
+mod editor;
 #[path = "integration/git.rs"]
 mod git;
 #[path = "integration/types.rs"]

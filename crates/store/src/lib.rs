@@ -4,7 +4,9 @@ mod history;
 mod merge;
 mod tree;
 
-pub use merge::{MERGE_LINES, MergeOutcome, merge3, merge3_within};
+pub use merge::{
+    MERGE_LINES, MergeOutcome, has_conflict_markers, merge3, merge3_marked, merge3_within,
+};
 
 use casebook_core::{Author, Error, Result, Revision, Timestamp};
 use git2::{ObjectType, Oid, Repository, RepositoryInitOptions, Signature};

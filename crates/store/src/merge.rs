@@ -81,6 +81,71 @@ pub fn merge3_within(base: &str, theirs: &str, yours: &str, limit: usize) -> Mer
     }
 }
 
+/// Both sides of a conflict in one text, for a person to resolve: the lines both edits agree
+/// on once, and each region where they differ as
+///
+/// ```text
+/// <<<<<<< yours
+/// your lines
+/// =======
+/// their lines
+/// >>>>>>> theirs (their_label)
+/// ```
+///
+/// so nothing either side wrote is lost. Edits spanning more than [`MERGE_LINES`] lines are
+/// not diffed: the whole of both texts is one region.
+pub fn merge3_marked(base: &str, theirs: &str, yours: &str, their_label: &str) -> String {
+    let closing = if their_label.is_empty() {
+        "theirs".to_string()
+    } else {
+        format!("theirs ({})", their_label.replace(['\r', '\n'], " "))
+    };
+    let whole = || {
+        let nl = |s: &str| if s.is_empty() || s.ends_with('\n') { "" } else { "\n" };
+        format!(
+            "<<<<<<< yours\n{yours}{}=======\n{theirs}{}>>>>>>> {closing}\n",
+            nl(yours),
+            nl(theirs)
+        )
+    };
+    match merge3(base, theirs, yours) {
+        MergeOutcome::Clean(text) => return text,
+        MergeOutcome::TooLarge { .. } => return whole(),
+        MergeOutcome::Conflict => {}
+    }
+    let mut options = diffy::MergeOptions::new();
+    options.set_conflict_style(diffy::ConflictStyle::Merge);
+    let marked = match options.merge(base, yours, theirs) {
+        Ok(text) => return text,
+        Err(text) => text,
+    };
+    // diffy names the sides `ours` and `theirs`; a person reads whose is whose.
+    let mut out = String::with_capacity(marked.len() + 64);
+    for line in marked.split_inclusive('\n') {
+        match line.trim_end_matches(['\r', '\n']) {
+            "<<<<<<< ours" => out.push_str("<<<<<<< yours\n"),
+            ">>>>>>> theirs" => out.push_str(&format!(">>>>>>> {closing}\n")),
+            _ => out.push_str(line),
+        }
+    }
+    out
+}
+
+/// Whether a text still holds a conflict region as [`merge3_marked`] writes it: a line
+/// starting `<<<<<<< `, then a line `=======`, then a line starting `>>>>>>> `.
+pub fn has_conflict_markers(text: &str) -> bool {
+    let mut stage = 0;
+    for line in text.lines() {
+        stage = match (stage, line) {
+            (0, l) if l.starts_with("<<<<<<< ") || l == "<<<<<<<" => 1,
+            (1, "=======") => 2,
+            (2, l) if l.starts_with(">>>>>>> ") || l == ">>>>>>>" => return true,
+            (s, _) => s,
+        };
+    }
+    false
+}
+
 /// One side's edit of the base: lines `start..end` of the base replaced by as many lines of the
 /// side (from `start`) as leave the `b.len() - end` lines it shares with the base at the end.
 #[derive(Debug, Clone, Copy)]
@@ -215,6 +280,27 @@ mod tests {
             };
             assert_eq!(merge3(&base, &theirs, &yours), expected, "{base:?} {theirs:?} {yours:?}");
         }
+    }
+
+    #[test]
+    fn a_marked_merge_keeps_both_sides() {
+        let base = "a\nb\nc\nd\ne\n";
+        let theirs = "a\nB theirs\nc\nd\nE\n";
+        let yours = "a\nB yours\nc\nd\ne\n";
+        let merged = merge3_marked(base, theirs, yours, "saved by Ann at 10:00");
+        assert_eq!(
+            merged,
+            "a\n<<<<<<< yours\nB yours\n=======\nB theirs\n>>>>>>> theirs (saved by Ann at 10:00)\nc\nd\nE\n"
+        );
+        assert!(has_conflict_markers(&merged));
+        assert!(!has_conflict_markers(&theirs.replace('a', "<<<<<<< x")));
+        // What merges cleanly needs no markers.
+        assert_eq!(merge3_marked(base, theirs, base, ""), theirs);
+        // Too large to diff: both whole.
+        let big = numbered(6_000, "line");
+        let merged = merge3_marked(&big, &numbered(6_000, "t"), "yours", "");
+        assert!(merged.starts_with("<<<<<<< yours\nyours\n=======\nt 0\n"));
+        assert!(merged.ends_with("t 5999\n>>>>>>> theirs\n"));
     }
 
     fn numbered(lines: usize, tag: &str) -> String {

@@ -4,6 +4,7 @@
 mod api;
 mod attachments;
 mod edit;
+mod fields;
 mod read;
 
 use crate::AppState;
