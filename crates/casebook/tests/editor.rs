@@ -190,3 +190,50 @@ async fn screenshots_of_the_editor_light_and_dark() {
     })
     .await;
 }
+
+/// A red 2×2 PNG.
+const PNG_BASE64: &str = "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAEElEQVR4nGP4z8AARAwQCgAf7gP9i18U1AAAAABJRU5ErkJggg==";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pasted_image_is_attached_shown_in_the_preview_and_on_the_saved_page() {
+    scenario("paste", 1280, |b, server| async move {
+        put_page(&server, "cases/Paste Probe", "# Paste Probe\n\nBefore the picture.\n").await;
+        let before = server.commits();
+        b.open(&edit_url(&server, "cases/Paste Probe")).await;
+        // What a browser hands the page when someone pastes a screenshot.
+        b.run(
+            "const bytes = Uint8Array.from(atob(arguments[0]), (c) => c.charCodeAt(0));
+             const dt = new DataTransfer();
+             dt.items.add(new File([bytes], 'image.png', { type: 'image/png' }));
+             const ta = document.querySelector('#cb-editor');
+             ta.focus();
+             ta.setSelectionRange(ta.value.length, ta.value.length);
+             ta.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));",
+            json!([PNG_BASE64]),
+        )
+        .await;
+        let text = b
+            .wait_for(
+                "the image's markdown",
+                "const v = document.querySelector('#cb-editor').value; return v.includes('](<Paste Probe.files/pasted-') && v",
+            )
+            .await;
+        assert!(!text.as_str().unwrap().contains("uploading"), "{text}");
+        assert_eq!(server.commits(), before + 1, "the upload is one commit");
+        let files = server.repo_git(&["ls-tree", "-r", "--name-only", "HEAD", "cases/"]);
+        assert!(files.contains("cases/Paste Probe.files/pasted-"), "{files}");
+        b.wait_for(
+            "the picture in the preview",
+            "const i = document.querySelector('#cb-preview img'); return i && i.complete && i.naturalWidth === 2",
+        )
+        .await;
+        b.type_into("#cb-editor", &format!("{CONTROL}s{NULL}")).await;
+        b.wait_for("the saved page", "return location.pathname === '/wiki/cases/Paste%20Probe'").await;
+        b.wait_for(
+            "the picture on the page",
+            "const i = document.querySelector('.content img'); return i && i.complete && i.naturalWidth === 2",
+        )
+        .await;
+    })
+    .await;
+}

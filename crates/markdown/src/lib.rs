@@ -409,7 +409,7 @@ fn file_url(dest: &str, folder: &str, view_prefix: &str) -> Option<String> {
     let mut parts: Vec<String> = if folder.is_empty() {
         Vec::new()
     } else {
-        folder.split('/').map(|s| links::encode_path(s)).collect()
+        folder.split('/').map(links::encode_path).collect()
     };
     for seg in path.split('/') {
         match seg {
