@@ -127,17 +127,28 @@ impl Browser {
         self.open(url).await;
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    /// One WebDriver command: its value, or the driver's error as `error: message`.
+    async fn try_call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, String> {
         let url = format!("{}{path}", self.session);
         let mut req = self.http.request(method, &url);
         if let Some(body) = body {
             req = req.json(&body);
         }
         let resp: Value = req.send().await.unwrap().json().await.unwrap();
-        if let Some(err) = resp["value"]["error"].as_str() {
-            panic!("WebDriver {path}: {err}: {}", resp["value"]["message"]);
+        match resp["value"]["error"].as_str() {
+            Some(err) => Err(format!("{err}: {}", resp["value"]["message"])),
+            None => Ok(resp["value"].clone()),
         }
-        resp["value"].clone()
+    }
+
+    /// One WebDriver command; an error fails the test.
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        self.try_call(method, path, body).await.unwrap_or_else(|e| panic!("WebDriver {path}: {e}"))
     }
 
     /// Opens `url` and waits for it to load.
@@ -193,21 +204,11 @@ impl Browser {
     /// The WebDriver id of the first element matching `css`, waiting for it to appear.
     pub async fn find(&self, css: &str) -> String {
         let started = Instant::now();
+        let query = json!({"using": "css selector", "value": css});
         loop {
-            let url = format!("{}/element", self.session);
-            let resp: Value = self
-                .http
-                .post(&url)
-                .json(&json!({"using": "css selector", "value": css}))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            if let Some(obj) = resp["value"].as_object()
-                && let Some(id) = obj.values().next().and_then(Value::as_str)
-                && !obj.contains_key("error")
+            let found = self.try_call(reqwest::Method::POST, "/element", Some(query.clone())).await;
+            if let Ok(Value::Object(element)) = found
+                && let Some(id) = element.values().next().and_then(Value::as_str)
             {
                 return id.to_string();
             }
