@@ -2,6 +2,7 @@
 //! its kind, reading a form's input into a value, and the numbers, amounts of money and dates
 //! those kinds accept. Pure: values in, values or messages out.
 
+use casebook_markdown::is_blank;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -64,16 +65,6 @@ pub struct Field {
     /// line breaks are kept.
     #[serde(default)]
     pub long: bool,
-}
-
-/// Whether a front matter value counts as not given.
-fn is_blank(v: &Value) -> bool {
-    match v {
-        Value::Null => true,
-        Value::String(s) => s.trim().is_empty(),
-        Value::Array(a) => a.is_empty(),
-        _ => false,
-    }
 }
 
 fn scalar_text(v: &Value) -> Option<String> {

@@ -4,7 +4,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 mod edit;
-pub use edit::{front_matter_parts, merge_front_matter, set_fields};
+pub use edit::{front_matter_parts, is_blank, merge_front_matter, set_fields};
 
 /// A page's front matter as JSON-like values: strings, numbers, booleans, lists and maps.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

@@ -7,7 +7,7 @@ mod prefixes;
 mod sanitize;
 
 pub use front_matter::{
-    FrontMatter, display_value, front_matter_parts, merge_front_matter, set_fields,
+    FrontMatter, display_value, front_matter_parts, is_blank, merge_front_matter, set_fields,
     split_front_matter,
 };
 pub use links::{LinkTarget, resolve_target, rewrite_links};

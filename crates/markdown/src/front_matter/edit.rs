@@ -31,7 +31,7 @@ pub fn set_fields(source: &str, changes: &[(String, Option<Value>)]) -> String {
         let nl = if source.contains("\r\n") { "\r\n" } else { "\n" };
         let mut block = String::new();
         for (key, value) in changes {
-            if let Some(v) = value.as_ref().filter(|v| !is_empty(v)) {
+            if let Some(v) = value.as_ref().filter(|v| !is_blank(v)) {
                 block.push_str(&entry_text(key, v, None, nl));
             }
         }
@@ -47,7 +47,7 @@ pub fn set_fields(source: &str, changes: &[(String, Option<Value>)]) -> String {
     let nl = if open.ends_with("\r\n") { "\r\n" } else { "\n" };
     let mut entries = entries(block);
     for (key, value) in changes {
-        let value = value.as_ref().filter(|v| !is_empty(v));
+        let value = value.as_ref().filter(|v| !is_blank(v));
         // The last of duplicated keys is the one YAML readers keep.
         let at = entries.iter().rposition(|e| e.key.as_deref() == Some(key.as_str()));
         match (at, value) {
@@ -220,7 +220,9 @@ fn entries(block: &str) -> Vec<Entry> {
     out
 }
 
-fn is_empty(v: &Value) -> bool {
+/// Whether a front matter value counts as not given: null, blank text or an empty list. Setting
+/// a field to such a value removes its line.
+pub fn is_blank(v: &Value) -> bool {
     match v {
         Value::Null => true,
         Value::String(s) => s.trim().is_empty(),
