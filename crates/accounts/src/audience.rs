@@ -147,7 +147,7 @@ mod tests {
     }
 
     fn told(sent: &[(User, Notification)]) -> Vec<(String, NotificationKind)> {
-        sent.iter().map(|(u, n)| (u.name.clone(), n.kind)).collect()
+        sent.iter().map(|(u, n)| (u.name.clone(), n.what.kind)).collect()
     }
 
     #[test]
@@ -170,8 +170,8 @@ mod tests {
                 ("cat".to_string(), NotificationKind::Thread)
             ]
         );
-        assert_eq!(sent[0].1.summary, "ann mentioned you in “Pricing” on Acme deal");
-        assert_eq!((sent[0].1.thread.as_str(), sent[0].1.comment.as_str()), ("t1", "c2"));
+        assert_eq!(sent[0].1.what.summary, "ann mentioned you in “Pricing” on Acme deal");
+        assert_eq!((sent[0].1.what.thread.as_str(), sent[0].1.what.comment.as_str()), ("t1", "c2"));
 
         // A reply tells the participants matched by name and e-mail, and no watcher.
         let participants = vec![
@@ -201,6 +201,6 @@ mod tests {
         assert_eq!(told(&sent), [("bob".to_string(), NotificationKind::Thread)]);
         let sent = acc.deliver(&event("deals/acme", What::Edit)).unwrap();
         assert_eq!(told(&sent), [("bob".to_string(), NotificationKind::Edit)]);
-        assert_eq!(sent[0].1.summary, "ann edited Acme deal");
+        assert_eq!(sent[0].1.what.summary, "ann edited Acme deal");
     }
 }

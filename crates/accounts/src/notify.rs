@@ -48,12 +48,8 @@ pub struct NewNotification {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notification {
     pub id: i64,
-    pub kind: NotificationKind,
-    pub page: String,
-    pub thread: String,
-    pub comment: String,
-    pub actor: String,
-    pub summary: String,
+    /// What happened (its summary as stored: trimmed and shortened).
+    pub what: NewNotification,
     /// Seconds since the Unix epoch.
     pub created: i64,
     pub read: bool,
@@ -176,12 +172,7 @@ impl Accounts {
         .map_err(db)?;
         Ok(Notification {
             id: conn.last_insert_rowid(),
-            kind: n.kind,
-            page: n.page.clone(),
-            thread: n.thread.clone(),
-            comment: n.comment.clone(),
-            actor: n.actor.clone(),
-            summary,
+            what: NewNotification { summary, ..n.clone() },
             created,
             read: false,
         })
@@ -199,12 +190,14 @@ impl Accounts {
             |r| {
                 Ok(Notification {
                     id: r.get(0)?,
-                    kind: kind_of(&r.get::<_, String>(1)?)?,
-                    page: r.get(2)?,
-                    thread: r.get(3)?,
-                    comment: r.get(4)?,
-                    actor: r.get(5)?,
-                    summary: r.get(6)?,
+                    what: NewNotification {
+                        kind: kind_of(&r.get::<_, String>(1)?)?,
+                        page: r.get(2)?,
+                        thread: r.get(3)?,
+                        comment: r.get(4)?,
+                        actor: r.get(5)?,
+                        summary: r.get(6)?,
+                    },
                     created: r.get(7)?,
                     read: r.get::<_, i64>(8)? != 0,
                 })

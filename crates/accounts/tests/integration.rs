@@ -249,8 +249,8 @@ fn the_inbox_counts_unread_and_marks_read() {
     assert_eq!(acc.unread_count("bob", &outside).unwrap(), 1);
     let inbox = acc.inbox("ann", 10).unwrap();
     assert_eq!(inbox.len(), 2);
-    assert_eq!(inbox[0].summary, "two");
-    assert_eq!(inbox[0].kind, NotificationKind::Mention);
+    assert_eq!(inbox[0].what.summary, "two");
+    assert_eq!(inbox[0].what.kind, NotificationKind::Mention);
     assert_eq!(acc.inbox("ann", 1).unwrap().len(), 1);
     // Someone else's notification is not found.
     assert!(acc.mark_read("bob", first.id).is_err());

@@ -51,6 +51,11 @@ pub const ATTACHMENTS_SUFFIX: &str = ".files";
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct FolderPath(String);
 
+/// The refusal of `s` (shown shortened), saying why.
+fn refused(s: &str, why: &str) -> Error {
+    Error::invalid(format!("'{}': {why}", truncate(s, 80)))
+}
+
 fn check_segments(s: &str, what: &str) -> Result<()> {
     if s.len() > MAX_PATH {
         return Err(Error::invalid(format!("the {what} path is longer than {MAX_PATH} bytes")));
@@ -100,10 +105,10 @@ impl PagePath {
             return Err(Error::invalid("the page path is empty"));
         }
         if s.starts_with('/') {
-            return Err(Error::invalid(format!(
-                "'{}': a page path is relative to the wiki and may not start with '/'",
-                truncate(s, 80)
-            )));
+            return Err(refused(
+                s,
+                "a page path is relative to the wiki and may not start with '/'",
+            ));
         }
         check_segments(s, "page")?;
         Ok(PagePath(s.to_string()))
@@ -178,10 +183,7 @@ impl AttachmentName {
             return Err(Error::invalid("the attachment's name is empty"));
         }
         if s.contains('/') {
-            return Err(Error::invalid(format!(
-                "'{}': an attachment's name may not contain '/'",
-                truncate(s, 80)
-            )));
+            return Err(refused(s, "an attachment's name may not contain '/'"));
         }
         check_segments(s, "attachment")?;
         if s.to_lowercase().ends_with(".md") {

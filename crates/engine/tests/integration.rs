@@ -2,8 +2,11 @@
 
 #[path = "integration/harness.rs"]
 mod harness;
+#[path = "../../store/tests/support/lying_blob.rs"]
+mod lying_blob;
 
 use harness::*;
+use lying_blob::blob_that_cannot_be_read;
 
 #[test]
 fn starts_with_the_starter_content() {
@@ -1158,30 +1161,6 @@ fn past_versions_are_searchable_with_the_revision_that_had_them() {
     );
     assert_eq!(w.engine.search("ocelot", 10, 0).unwrap().total, 1);
     let _ = r2;
-}
-
-/// Writes a loose object into the repository at `git_dir` whose header says it is a blob of
-/// `claimed` bytes, holding only a hundred: git tells its size from the header, and reading it
-/// whole fails. Returns its id.
-fn blob_that_cannot_be_read(git_dir: &Path, claimed: u64) -> String {
-    let mut raw = format!("blob {claimed}\0").into_bytes();
-    raw.extend_from_slice(&[b'x'; 100]);
-    // zlib: its header, one stored (uncompressed) block, the checksum.
-    let mut z = vec![0x78, 0x01, 0x01];
-    let len = raw.len() as u16;
-    z.extend_from_slice(&len.to_le_bytes());
-    z.extend_from_slice(&(!len).to_le_bytes());
-    z.extend_from_slice(&raw);
-    let (a, b) = raw.iter().fold((1u32, 0u32), |(a, b), &x| {
-        let a = (a + x as u32) % 65521;
-        (a, (b + a) % 65521)
-    });
-    z.extend_from_slice(&((b << 16) | a).to_be_bytes());
-    let id = "b1gb1gb1gb1gb1gb1gb1gb1gb1gb1gb1gb1gb1gb".replace('g', "0");
-    let dir = git_dir.join("objects").join(&id[..2]);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join(&id[2..]), z).unwrap();
-    id
 }
 
 /// Commits `blob` as `file` on the branch of the bare repository at `git_dir`, by hand

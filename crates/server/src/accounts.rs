@@ -6,7 +6,7 @@
 use crate::auth::{
     ClientAddr, SignedIn, accounts, cookie, local, same, session_secret, start_session,
 };
-use crate::http::FormBody;
+use crate::http::{FormBody, WebResult};
 use crate::permission::Admin;
 use crate::{Actor, AppState, PageError, blocking};
 use axum::Router;
@@ -35,11 +35,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/setup", get(setup_form).post(setup))
 }
 
-async fn login_form(
-    State(st): State<AppState>,
-    actor: Actor,
-    Query(q): Query<NextQuery>,
-) -> Result<Response, PageError> {
+async fn login_form(State(st): State<AppState>, actor: Actor, q: Query<NextQuery>) -> WebResult {
     accounts(&st)?;
     Ok(login_page(&st, &actor, StatusCode::OK, "", local(&q.next), ""))
 }
@@ -76,16 +72,10 @@ async fn login(
     };
     let next = local(&form.next).to_string();
     let throttle = &st.auth.throttle;
+    let again = |status, error: &str| login_page(&st, &actor, status, &form.name, &next, error);
     if let Err(wait) = throttle.attempt(&form.name, addr) {
         tracing::info!(user = %form.name, address = ?addr, "sign-in throttled");
-        let mut resp = login_page(
-            &st,
-            &actor,
-            StatusCode::TOO_MANY_REQUESTS,
-            &form.name,
-            &next,
-            &wait.message(),
-        );
+        let mut resp = again(StatusCode::TOO_MANY_REQUESTS, &wait.message());
         resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait.seconds()));
         return Ok(resp);
     }
@@ -100,14 +90,7 @@ async fn login(
         None => {
             throttle.failed(&form.name, addr);
             tracing::info!(user = %form.name, address = ?addr, "failed sign-in");
-            Ok(login_page(
-                &st,
-                &actor,
-                StatusCode::UNAUTHORIZED,
-                &form.name,
-                &next,
-                "Wrong user name or password.",
-            ))
+            Ok(again(StatusCode::UNAUTHORIZED, "Wrong user name or password."))
         }
     }
 }
@@ -397,11 +380,7 @@ fn check_code(st: &AppState, code: &str) -> Result<(), PageError> {
     }
 }
 
-async fn setup_form(
-    State(st): State<AppState>,
-    actor: Actor,
-    Query(q): Query<SetupQuery>,
-) -> Result<Response, PageError> {
+async fn setup_form(State(st): State<AppState>, actor: Actor, q: Query<SetupQuery>) -> WebResult {
     accounts(&st)?;
     check_code(&st, &q.code)?;
     Ok(setup_page(&st, &actor, StatusCode::OK, &q.code, "", "", ""))
@@ -434,16 +413,11 @@ async fn setup(
     let FormBody(form) = form?;
     check_code(&st, &form.code)?;
     let (name, email) = (form.name.trim().to_string(), form.email.trim().to_string());
+    let again = |error: &str| {
+        setup_page(&st, &actor, StatusCode::BAD_REQUEST, &form.code, &name, &email, error)
+    };
     if form.password != form.confirm {
-        return Ok(setup_page(
-            &st,
-            &actor,
-            StatusCode::BAD_REQUEST,
-            &form.code,
-            &name,
-            &email,
-            "The password and its confirmation differ.",
-        ));
+        return Ok(again("The password and its confirmation differ."));
     }
     let (n, e, p) = (name.clone(), email.clone(), form.password);
     match blocking(move || acc.add_first_admin(&n, &e, &p)).await {
@@ -452,15 +426,7 @@ async fn setup(
             tracing::info!(user = %user.name, "first administrator created; the setup link is spent");
             Ok(start_session(&st, &headers, &user, "/account").await)
         }
-        Err(err) if err.kind == casebook_core::ErrorKind::InvalidInput => Ok(setup_page(
-            &st,
-            &actor,
-            StatusCode::BAD_REQUEST,
-            &form.code,
-            &name,
-            &email,
-            &err.message,
-        )),
+        Err(err) if err.kind == casebook_core::ErrorKind::InvalidInput => Ok(again(&err.message)),
         Err(err) => Err(PageError(err)),
     }
 }

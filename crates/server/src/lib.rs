@@ -3,6 +3,7 @@
 mod accounts;
 mod auth;
 mod cases;
+mod csrf;
 mod discussions;
 mod error;
 mod feed;
@@ -186,7 +187,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api_routes())
         .merge(git::routes())
         .layer(DefaultBodyLimit::max(limit))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::csrf))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), csrf::csrf))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::with_actor))
         .merge(web::public_routes())
         .layer(axum::middleware::from_fn_with_state(state.clone(), error::themed))

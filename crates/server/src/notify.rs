@@ -13,7 +13,9 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use casebook_accounts::{Accounts, CommentEvent, Notification, User, WatchKind, What};
+use casebook_accounts::{
+    Accounts, CommentEvent, NewNotification, Notification, User, WatchKind, What,
+};
 use casebook_core::{Error, FolderPath, PagePath, Result};
 use casebook_engine::Thread;
 use minijinja::context;
@@ -157,19 +159,20 @@ fn plain(
 }
 
 /// Where a notification leads.
-fn url_of(page: &str, thread: &str, comment: &str) -> String {
-    let base = format!("/wiki/{}", encode(page));
-    if !comment.is_empty() {
-        format!("{base}#comment-{comment}")
-    } else if !thread.is_empty() {
-        format!("{base}#thread-{thread}")
+fn url_of(n: &NewNotification) -> String {
+    let base = format!("/wiki/{}", encode(&n.page));
+    if !n.comment.is_empty() {
+        format!("{base}#comment-{}", n.comment)
+    } else if !n.thread.is_empty() {
+        format!("{base}#thread-{}", n.thread)
     } else {
         base
     }
 }
 
 fn mail_of(st: &AppState, user: &User, n: &Notification) -> Mail {
-    let url = url_of(&n.page, &n.thread, &n.comment);
+    let n = &n.what;
+    let url = url_of(n);
     let link = match st.opts.public_url.as_deref() {
         Some(base) => format!("{}{url}", base.trim_end_matches('/')),
         None => url,
@@ -210,15 +213,16 @@ fn account(st: &AppState, actor: &Actor) -> Result<(Arc<Accounts>, String)> {
 }
 
 fn notification_json(n: &Notification) -> Value {
+    let w = &n.what;
     json!({
         "id": n.id,
-        "kind": n.kind.as_str(),
-        "page": n.page,
-        "thread": (!n.thread.is_empty()).then_some(&n.thread),
-        "comment": (!n.comment.is_empty()).then_some(&n.comment),
-        "actor": n.actor,
-        "summary": n.summary,
-        "url": url_of(&n.page, &n.thread, &n.comment),
+        "kind": w.kind.as_str(),
+        "page": w.page,
+        "thread": (!w.thread.is_empty()).then_some(&w.thread),
+        "comment": (!w.comment.is_empty()).then_some(&w.comment),
+        "actor": w.actor,
+        "summary": w.summary,
+        "url": url_of(w),
         "created": casebook_core::Timestamp::new(n.created, 0).rfc3339(),
         "read": n.read,
     })
@@ -231,7 +235,7 @@ async fn api_inbox(State(st): State<AppState>, actor: Actor) -> ApiResult {
         blocking(move || Ok((acc.inbox(&name, INBOX_LIMIT)?, acc.unread_count(&name, &scope)?)))
             .await?;
     // Told before a folder was closed to them: no longer theirs to read.
-    list.retain(|n| actor.sees(&n.page));
+    list.retain(|n| actor.sees(&n.what.page));
     Ok(Json(json!({
         "unread": unread,
         "notifications": list.iter().map(notification_json).collect::<Vec<_>>(),
@@ -269,17 +273,17 @@ async fn inbox_page(State(st): State<AppState>, actor: Actor) -> Result<Response
     let (acc, name) = account(&st, &actor)?;
     let (mut list, watches) =
         blocking(move || Ok((acc.inbox(&name, INBOX_LIMIT)?, acc.watches(&name)?))).await?;
-    list.retain(|n| actor.sees(&n.page));
+    list.retain(|n| actor.sees(&n.what.page));
     let items: Vec<Value> = list
         .iter()
         .map(|n| {
             let created = casebook_core::Timestamp::new(n.created, 0);
             json!({
                 "id": n.id,
-                "kind": n.kind.as_str(),
-                "summary": n.summary,
-                "url": url_of(&n.page, &n.thread, &n.comment),
-                "actor": n.actor,
+                "kind": n.what.kind.as_str(),
+                "summary": n.what.summary,
+                "url": url_of(&n.what),
+                "actor": n.what.actor,
                 "date": created.short(),
                 "date_iso": created.rfc3339(),
                 "read": n.read,

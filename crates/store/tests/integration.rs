@@ -1,7 +1,11 @@
 //! The store against real repositories in temp dirs, checked with the real git CLI.
 
+#[path = "support/lying_blob.rs"]
+mod lying_blob;
+
 use casebook_core::{Author, Error, ErrorKind, Revision};
 use casebook_store::{Change, CommitError, Store};
+use lying_blob::blob_that_cannot_be_read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -313,23 +317,7 @@ fn a_blob_over_the_limit_is_refused_from_its_header() {
     let Seeded { tmp: _tmp, store, repo } = seeded();
     // A loose object whose header says it is a mebibyte, holding only a hundred bytes: reading
     // it whole fails, so a refusal that names its size cannot have read it.
-    let mut raw = b"blob 1048576\0".to_vec();
-    raw.extend_from_slice(&[b'x'; 100]);
-    // zlib: its header, one stored (uncompressed) block, the checksum.
-    let mut z = vec![0x78, 0x01, 0x01];
-    let len = raw.len() as u16;
-    z.extend_from_slice(&len.to_le_bytes());
-    z.extend_from_slice(&(!len).to_le_bytes());
-    z.extend_from_slice(&raw);
-    let (a, b) = raw.iter().fold((1u32, 0u32), |(a, b), &x| {
-        let a = (a + x as u32) % 65521;
-        (a, (b + a) % 65521)
-    });
-    z.extend_from_slice(&((b << 16) | a).to_be_bytes());
-    let id = "b100b100b100b100b100b100b100b100b100b100";
-    let dir = repo.join("objects").join(&id[..2]);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join(&id[2..]), z).unwrap();
+    let id = blob_that_cannot_be_read(&repo, 1 << 20);
     let mut mktree = Command::new("git")
         .arg("-C")
         .arg(&repo)

@@ -163,22 +163,17 @@ impl Browser {
 
     /// Runs `script` (a function body; `arguments` holds `args`) and answers what it returns.
     pub async fn run(&self, script: &str, args: Value) -> Value {
-        self.call(
-            reqwest::Method::POST,
-            "/execute/sync",
-            Some(json!({"script": script, "args": args})),
-        )
-        .await
+        self.execute("sync", script, args).await
     }
 
     /// Runs `script`, which calls `arguments[arguments.length - 1]` with its answer when done.
     pub async fn run_async(&self, script: &str, args: Value) -> Value {
-        self.call(
-            reqwest::Method::POST,
-            "/execute/async",
-            Some(json!({"script": script, "args": args})),
-        )
-        .await
+        self.execute("async", script, args).await
+    }
+
+    async fn execute(&self, how: &str, script: &str, args: Value) -> Value {
+        let body = json!({"script": script, "args": args});
+        self.call(reqwest::Method::POST, &format!("/execute/{how}"), Some(body)).await
     }
 
     /// Waits until `script` returns something truthy, and answers it; fails the test past the

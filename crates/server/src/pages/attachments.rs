@@ -141,11 +141,8 @@ pub(super) async fn api_put(
     name: String,
     body: Body,
 ) -> ApiResult {
-    actor.require_edit()?;
-    let page = page_to_write(&actor, page.as_str())?;
-    let name = AttachmentName::parse(&name)?;
+    let (page, name, author) = attachment_to_change(&actor, &page, &name)?;
     let content = read_limited(body, st.engine.max_attachment_bytes()).await?;
-    let author = actor.author.clone();
     let p = page.clone();
     let done = st.run(move |engine| engine.put_attachment(&p, &name, content, &author)).await?;
     let status = if done.created { StatusCode::CREATED } else { StatusCode::OK };
@@ -163,6 +160,18 @@ pub(super) async fn api_put(
         .into_response())
 }
 
+/// The page, the attachment's name and the author of a change the actor asks for, once the
+/// actor may edit and may write that page.
+fn attachment_to_change(
+    actor: &Actor,
+    page: &PagePath,
+    name: &str,
+) -> Result<(PagePath, AttachmentName, casebook_core::Author), Error> {
+    actor.require_edit()?;
+    let page = page_to_write(actor, page.as_str())?;
+    Ok((page, AttachmentName::parse(name)?, actor.author.clone()))
+}
+
 /// `DELETE …/attachments/<name>`: 204.
 pub(super) async fn api_delete(
     st: AppState,
@@ -170,10 +179,7 @@ pub(super) async fn api_delete(
     page: PagePath,
     name: String,
 ) -> ApiResult {
-    actor.require_edit()?;
-    let page = page_to_write(&actor, page.as_str())?;
-    let name = AttachmentName::parse(&name)?;
-    let author = actor.author.clone();
+    let (page, name, author) = attachment_to_change(&actor, &page, &name)?;
     st.run(move |engine| engine.delete_attachment(&page, &name, &author)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -129,6 +129,13 @@ impl App {
         Resp { status, headers, bytes, body }
     }
 
+    /// One request through the real router that must succeed (any 2xx).
+    pub async fn send_ok(&self, req: Request<Body>) -> Resp {
+        let r = self.send(req).await;
+        assert!(r.status.is_success(), "{}", r.body);
+        r
+    }
+
     /// One request through the real router, as if it came from `from`.
     pub async fn send_from(&self, mut req: Request<Body>, from: SocketAddr) -> Resp {
         req.extensions_mut().insert(ConnectInfo(from));

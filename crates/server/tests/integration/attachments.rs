@@ -22,13 +22,8 @@ async fn app_with_page(adjust: impl FnOnce(&mut Options)) -> App {
         false,
         adjust,
     );
-    let r = app
-        .send(
-            call("PUT", "/api/v1/pages/cases/Northwind%20Deal")
-                .json(&json!({"markdown": "# Northwind\n"})),
-        )
-        .await;
-    assert!(r.status.is_success(), "{}", r.body);
+    let page = json!({"markdown": "# Northwind\n"});
+    app.send_ok(call("PUT", "/api/v1/pages/cases/Northwind%20Deal").json(&page)).await;
     app
 }
 
@@ -296,13 +291,8 @@ async fn a_page_moved_or_deleted_takes_its_attachments_along() {
     let app = app_with_page(|_| {}).await;
     let r = app.send(call("PUT", &format!("{ATT}/pic.png")).body(png())).await;
     assert_eq!(r.status, StatusCode::CREATED);
-    let r = app
-        .send(
-            call("POST", "/api/v1/pages/cases/Northwind%20Deal/move")
-                .json(&json!({"to": "archive/Northwind"})),
-        )
-        .await;
-    assert!(r.status.is_success(), "{}", r.body);
+    let to = json!({"to": "archive/Northwind"});
+    app.send_ok(call("POST", "/api/v1/pages/cases/Northwind%20Deal/move").json(&to)).await;
     let list = app.send(call("GET", "/api/v1/pages/archive/Northwind/attachments").empty()).await;
     assert_eq!(each(&json!({"l": list.json()}), "l", "name"), ["pic.png"]);
     let got = app.send(call("GET", "/wiki/archive/Northwind.files/pic.png").empty()).await;

@@ -40,12 +40,8 @@ fn gzip(data: &[u8]) -> Vec<u8> {
 #[tokio::test]
 async fn ref_advertisement_is_served_as_git_expects_and_never_compressed() {
     let app = App::new(Access::Read);
-    let r = app
-        .send(get_git(
-            "/wiki.git/info/refs?service=git-upload-pack",
-            &[("accept-encoding", "gzip, deflate")],
-        ))
-        .await;
+    let refs = |header| app.send(get_git("/wiki.git/info/refs?service=git-upload-pack", &[header]));
+    let r = refs(("accept-encoding", "gzip, deflate")).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.headers["content-type"], "application/x-git-upload-pack-advertisement");
     assert!(r.headers.get("content-encoding").is_none());
@@ -55,12 +51,7 @@ async fn ref_advertisement_is_served_as_git_expects_and_never_compressed() {
     assert!(text.contains("refs/heads/main"), "{text}");
 
     // Protocol v2 when the client asks for it in the Git-Protocol header.
-    let r = app
-        .send(get_git(
-            "/wiki.git/info/refs?service=git-upload-pack",
-            &[("git-protocol", "version=2")],
-        ))
-        .await;
+    let r = refs(("git-protocol", "version=2")).await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.body.contains("version 2\n"));
 }
