@@ -1,7 +1,8 @@
 //! The editor, driven in a real headless Chromium through WebDriver (Debian's chromedriver)
 //! against the real server on 127.0.0.1:0: typing with the preview beside the text,
 //! formatting shortcuts, completing a `[[` link, drafts that survive a reload, saving with
-//! Ctrl+S. Each test starts its own wiki and browser; a failing test saves a screenshot and the
+//! Ctrl+S, a pasted image, a case story told through the new-page dialog and its form, a
+//! conflict resolved keeping both edits, one field changed as one line. Each test starts its own wiki and browser; a failing test saves a screenshot and the
 //! page's HTML under the target's temp dir (the path is printed).
 //!
 //! Without Chromium and chromedriver each test prints "skipped: …" and passes, unless
@@ -234,6 +235,130 @@ async fn a_pasted_image_is_attached_shown_in_the_preview_and_on_the_saved_page()
             "const i = document.querySelector('.content img'); return i && i.complete && i.naturalWidth === 2",
         )
         .await;
+    })
+    .await;
+}
+
+/// Lines a commit added or removed in `file`, as `git diff -U0` shows them.
+fn changed_lines(server: &Server, file: &str) -> Vec<String> {
+    let diff = server.repo_git(&["diff", "-U0", "HEAD~1", "HEAD", "--", file]);
+    diff.lines()
+        .filter(|l| (l.starts_with('+') || l.starts_with('-')) && !l.starts_with("+++"))
+        .filter(|l| !l.starts_with("---"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Picks `value` in the select `css` as a person would: clicking the option.
+async fn choose(b: &Browser, css: &str, value: &str) {
+    b.click(&format!("{css} option[value=\"{value}\"]")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_case_story_is_told_through_the_new_page_dialog_and_its_form() {
+    scenario("new-case", 1280, |b, server| async move {
+        b.open(&format!("{}/new", server.base)).await;
+        b.type_into("#new-title", "Zeta Pilot").await;
+        b.click("#cb-new-page input[name=\"kind\"][value=\"case-story\"]").await;
+        let placeholder = b.run("return document.querySelector('#new-folder').placeholder", json!([])).await;
+        assert!(placeholder.as_str().unwrap().starts_with("cases"), "the folder suggested: {placeholder}");
+        b.click("#cb-new-page button[type=\"submit\"]").await;
+        b.wait_for("the editor with the type's form", "return location.pathname === '/edit/cases/Zeta%20Pilot' && document.querySelector('#field-outcome')").await;
+        let text = b.run(&format!("return {TEXT}"), json!([])).await;
+        assert!(text.as_str().unwrap().starts_with("# Zeta Pilot\n"), "the template under the title: {text}");
+        let warnings = b.run("return document.querySelectorAll('.field-warning').length", json!([])).await;
+        assert_eq!(warnings, json!(0), "a new story's form opens without complaints");
+        b.type_into("#field-customer", "Zeta & Co").await;
+        choose(&b, "#field-outcome", "won").await;
+        choose(&b, "#field-industry", "logistics").await;
+        choose(&b, "#field-region", "emea").await;
+        choose(&b, "#field-deal_type", "new-business").await;
+        b.type_into("#field-deal_size", "48000").await;
+        choose(&b, "#field-currency", "EUR").await;
+        // A date input takes its value in the browser's locale; set it as a date picker would.
+        b.run(
+            "const d = document.querySelector('#field-closed'); d.value = '2025-02-01'; d.dispatchEvent(new Event('change', { bubbles: true }));",
+            json!([]),
+        )
+        .await;
+        b.type_into("#cb-editor", "We won it by listening.\n").await;
+        b.click("#cb-editor-form button[type=\"submit\"]").await;
+        b.wait_for("the saved case story", "return location.pathname === '/wiki/cases/Zeta%20Pilot'").await;
+        let saved = page_text(&server, "cases/Zeta Pilot").await;
+        for line in ["type: case-story", "customer: Zeta & Co", "outcome: won", "closed: 2025-02-01", "deal_size: 48000", "currency: EUR"] {
+            assert!(saved.lines().any(|l| l == line), "{line} in {saved}");
+        }
+        assert!(saved.contains("We won it by listening."), "{saved}");
+        // Nobody wrote YAML, and the story is a record the case browser finds.
+        b.open(&format!("{}/cases?outcome=won", server.base)).await;
+        b.wait_for("the story among the won deals", "return document.body.textContent.includes('Zeta Pilot')").await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conflict_shows_both_versions_and_is_resolved_keeping_both_edits() {
+    scenario("conflict", 1280, |b, server| async move {
+        put_page(&server, "Conflict Probe", "# Conflict Probe\n\nPrice: list.\n\nEnd.\n").await;
+        b.open(&edit_url(&server, "Conflict Probe")).await;
+        // Select "list" and type over it, as a person would.
+        b.run(
+            "const ta = document.querySelector('#cb-editor'); const i = ta.value.indexOf('list'); ta.focus(); ta.setSelectionRange(i, i + 4);",
+            json!([]),
+        )
+        .await;
+        b.keys("ten percent off").await;
+        // Meanwhile someone else saves the same line.
+        put_page(&server, "Conflict Probe", "# Conflict Probe\n\nPrice: list, plus a pilot.\n\nEnd.\n").await;
+        let before = server.commits();
+        b.type_into("#cb-editor", &format!("{CONTROL}s{NULL}")).await;
+        b.wait_for("both versions side by side", "return document.querySelector('#cb-conflict-yours') && document.querySelector('#cb-conflict-theirs')").await;
+        assert_eq!(server.commits(), before, "nothing saved on a conflict");
+        let sides = b
+            .run("return [document.querySelector('#cb-conflict-yours').textContent, document.querySelector('#cb-conflict-theirs').textContent]", json!([]))
+            .await;
+        assert!(sides[0].as_str().unwrap().contains("Price: ten percent off."), "{sides}");
+        assert!(sides[1].as_str().unwrap().contains("Price: list, plus a pilot."), "{sides}");
+        let text = b.run(&format!("return {TEXT}"), json!([])).await;
+        let text = text.as_str().unwrap();
+        assert!(text.contains("<<<<<<< yours\nPrice: ten percent off.\n=======\nPrice: list, plus a pilot.\n>>>>>>> theirs"), "{text}");
+        // Resolve: select from the first marker to the end of the last and type the merged line.
+        b.run(
+            "const ta = document.querySelector('#cb-editor'); const v = ta.value; const s = v.indexOf('<<<<<<<'); const e = v.indexOf('\\n', v.indexOf('>>>>>>>')) + 1; ta.focus(); ta.setSelectionRange(s, e);",
+            json!([]),
+        )
+        .await;
+        b.keys("Price: ten percent off, plus a pilot.\n").await;
+        b.type_into("#cb-editor", &format!("{CONTROL}s{NULL}")).await;
+        b.wait_for("the saved page", "return location.pathname === '/wiki/Conflict%20Probe'").await;
+        assert_eq!(
+            page_text(&server, "Conflict Probe").await,
+            "# Conflict Probe\n\nPrice: ten percent off, plus a pilot.\n\nEnd.\n"
+        );
+        assert_eq!(server.commits(), before + 1);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changing_one_field_of_a_case_story_changes_only_that_line() {
+    scenario("one-field", 1280, |b, server| async move {
+        let path = "cases/Northwind Renewal Rescue";
+        b.open(&edit_url(&server, path)).await;
+        choose(&b, "#field-outcome", "lost").await;
+        b.type_into("#cb-editor", &format!("{CONTROL}s{NULL}")).await;
+        b.wait_for("the saved page", "return location.pathname === '/wiki/cases/Northwind%20Renewal%20Rescue'").await;
+        assert_eq!(changed_lines(&server, &format!("{path}.md")), ["-outcome: won", "+outcome: lost"]);
+        // A text field the same way: only its line.
+        b.open(&edit_url(&server, path)).await;
+        b.clear("#field-customer").await;
+        b.type_into("#field-customer", "Northwind Logistics GmbH").await;
+        b.type_into("#cb-editor", &format!("{CONTROL}s{NULL}")).await;
+        b.wait_for("the saved page", "return location.pathname === '/wiki/cases/Northwind%20Renewal%20Rescue' && location.search.includes('saved')").await;
+        assert_eq!(
+            changed_lines(&server, &format!("{path}.md")),
+            ["-customer: Northwind Logistics", "+customer: Northwind Logistics GmbH"]
+        );
     })
     .await;
 }

@@ -28,7 +28,7 @@ pub use attachments::{Attached, AttachmentInfo};
 pub use browse::{FolderEntry, Listing, PageEntry};
 pub use casebook_markdown::LinkPrefixes;
 pub use casebook_markdown::{
-    FrontMatter, Heading, Link, Rendered, display_value, front_matter_parts, set_fields,
+    FrontMatter, Heading, Link, Rendered, display_value, front_matter_parts, is_blank, set_fields,
 };
 pub use casebook_search::{
     ActiveFilter, FacetGroup, FacetValue, Hit, LinkingPage, Results, SearchLanguage, SearchOptions,

@@ -464,6 +464,20 @@
     }
   });
 
+  // New page: the kind chosen suggests its folder (the server files it there when the folder
+  // is left empty).
+  const newPage = doc.getElementById('cb-new-page');
+  const newFolder = doc.getElementById('new-folder');
+  if (newPage && newFolder) {
+    const suggest = () => {
+      const kind = newPage.querySelector('input[name="kind"]:checked');
+      const folder = kind ? kind.dataset.folder || '' : '';
+      newFolder.placeholder = folder ? `${folder} (this kind's folder)` : 'the top of the wiki';
+    };
+    newPage.addEventListener('change', suggest);
+    suggest();
+  }
+
   // Comment boxes: Ctrl+Enter (or Cmd+Enter) sends the form.
   doc.querySelectorAll('textarea[data-submit-shortcut]').forEach((box) => {
     box.addEventListener('keydown', (e) => {

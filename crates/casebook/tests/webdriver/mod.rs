@@ -87,6 +87,9 @@ impl Browser {
                     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                     "--no-first-run", "--disable-background-networking", "--disable-sync",
                     "--disable-component-update", "--hide-scrollbars",
+                    // No smooth scrolling: a click lands where the element is, not where it
+                    // is still scrolling to.
+                    "--force-prefers-reduced-motion",
                     format!("--window-size={width},{height}"),
                     format!("--user-data-dir={}", profile.path().display()),
                     format!("--blink-settings=preferredColorScheme={}", if scheme == "dark" { 0 } else { 1 }),
@@ -226,6 +229,26 @@ impl Browser {
             Some(json!({"text": text})),
         )
         .await;
+    }
+
+    /// Empties the input or textarea `css`, as selecting all and deleting would.
+    pub async fn clear(&self, css: &str) {
+        let id = self.find(css).await;
+        self.call(reqwest::Method::POST, &format!("/element/{id}/clear"), Some(json!({}))).await;
+    }
+
+    /// Types `text` (plain characters) into whatever has the focus, at its caret or over its
+    /// selection, as a keyboard would (`type_into` moves the caret to the end first).
+    pub async fn keys(&self, text: &str) {
+        let strokes: Vec<Value> = text
+            .chars()
+            .flat_map(|c| {
+                let c = c.to_string();
+                [json!({"type": "keyDown", "value": c}), json!({"type": "keyUp", "value": c})]
+            })
+            .collect();
+        let actions = json!({"actions": [{"type": "key", "id": "keyboard", "actions": strokes}]});
+        self.call(reqwest::Method::POST, "/actions", Some(actions)).await;
     }
 
     /// The page's HTML as the browser has it now.

@@ -3,7 +3,7 @@
 //! person changed (`set_fields`), so a save diffs and merges like a hand edit of those lines.
 
 use casebook_engine::{
-    Field, FieldKind, FrontMatter, PageType, TypeSet, display_value, front_matter_parts,
+    Field, FieldKind, FrontMatter, PageType, TypeSet, display_value, front_matter_parts, is_blank,
     parse_date, set_fields,
 };
 use minijinja::context;
@@ -107,12 +107,21 @@ impl TypedPage {
         let currency = t
             .field("currency")
             .filter(|c| money.is_some() && matches!(c.kind, FieldKind::Enum | FieldKind::Text));
+        let untouched = t.fields.iter().all(|f| self.front_matter.get(&f.key).is_none_or(is_blank));
         let view_of = |f: &Field, with: Option<minijinja::Value>| {
             let value = match inputs.and_then(|i| i.get(&f.key)) {
                 Some(typed) => typed.clone(),
                 None => self.shown(f),
             };
-            let warning = f.check(self.front_matter.get(&f.key));
+            let stored = self.front_matter.get(&f.key).filter(|v| !is_blank(v));
+            // The label beside the input names the field, and its `*` says it is required: a
+            // missing value is only pointed out once some of the fields are filled in, so a
+            // new page does not open full of complaints.
+            let warning = match stored {
+                Some(v) => f.check(Some(v)),
+                None if f.required && !untouched => Some("Required, not filled in yet".into()),
+                None => None,
+            };
             field_view(f, value, errors.get(&f.key), warning, with)
         };
         let fields: Vec<minijinja::Value> = t

@@ -84,6 +84,7 @@ async fn a_typed_page_is_edited_as_a_form_changing_one_line() {
             && html.contains("id=\"field-region-help\"")
     );
     assert!(html.contains("?as=text\""), "a link to the text view");
+    assert!(!html.contains("field-warning"), "every required field is filled in");
     let body = textarea(&html);
     assert!(body.starts_with("# Northwind Renewal Rescue\n"), "the body only: {body}");
     let (_, text) = app.get(&format!("{NORTHWIND}?as=text")).await;
@@ -125,6 +126,12 @@ async fn a_typed_page_is_edited_as_a_form_changing_one_line() {
     );
     assert!(r.body.contains("value=\"my summary\""));
     assert_eq!(app.commits(), n + 1, "nothing saved");
+    // A required field left empty in a story that has others filled in is pointed out.
+    let half = "---\ntype: case-story\ncustomer: Acme\n---\n\n# Acme\n";
+    app.send_ok(call("PUT", "/api/v1/pages/cases/Acme").json(&json!({"markdown": half}))).await;
+    let (_, html) = app.get("/edit/cases/Acme").await;
+    assert!(html.contains("id=\"field-outcome-warning\">Required, not filled in yet<"), "{html}");
+    assert!(!html.contains("id=\"field-customer-warning\""));
 }
 
 #[tokio::test]
