@@ -35,6 +35,11 @@ pub struct Common {
     /// [default: english]. A change rebuilds the search index.
     #[arg(long, env = "CASEBOOK_SEARCH_LANGUAGE")]
     pub search_language: Option<String>,
+    /// The folder of a sentence-embedding model for search by meaning (config.json,
+    /// model.safetensors, tokenizer.json), or `none` [default: DATA/models/all-MiniLM-L6-v2
+    /// when `casebook model fetch` has put it there; without a model, search goes by words].
+    #[arg(long, env = "CASEBOOK_SEMANTIC_MODEL")]
+    pub semantic_model: Option<String>,
     /// The address people reach the wiki at, e.g. https://wiki.example.com (an https address
     /// makes the session cookie Secure).
     #[arg(long, env = "CASEBOOK_PUBLIC_URL")]
@@ -90,6 +95,7 @@ struct File {
     anonymous_name: Option<String>,
     anonymous_email: Option<String>,
     search_language: Option<String>,
+    semantic_model: Option<String>,
     public_url: Option<String>,
     trusted_proxy: Option<bool>,
     remote_images: Option<bool>,
@@ -123,6 +129,8 @@ pub struct Config {
     pub import_name: String,
     pub import_email: String,
     pub search_language: SearchLanguage,
+    /// The model of search by meaning, if any.
+    pub semantic_model: Option<PathBuf>,
     pub public_url: Option<String>,
     pub trusted_proxy: bool,
     /// Pages may show images from other sites.
@@ -213,6 +221,21 @@ impl Config {
         }
         let search_language: SearchLanguage =
             given!(search_language).unwrap_or_else(|| "english".into()).parse().map_err(plain)?;
+        let semantic_model = match given!(semantic_model).map(|m| m.trim().to_string()) {
+            Some(m) if m.eq_ignore_ascii_case("none") || m.is_empty() => None,
+            Some(m) => {
+                let dir = PathBuf::from(m);
+                if !dir.join("model.safetensors").is_file() {
+                    bail!(
+                        "semantic_model '{}' holds no model.safetensors; run `casebook model fetch`, or set it to none",
+                        dir.display()
+                    );
+                }
+                Some(dir)
+            }
+            None => Some(crate::model::default_dir(&data))
+                .filter(|d| d.join("model.safetensors").is_file()),
+        };
         let public_url = given!(public_url).map(|u| u.trim_end_matches('/').to_string());
         if let Some(u) = &public_url
             && !(u.starts_with("http://") || u.starts_with("https://"))
@@ -260,6 +283,7 @@ impl Config {
             smtp_relay,
             smtp_from,
             search_language,
+            semantic_model,
             public_url,
             trusted_proxy,
             remote_images,

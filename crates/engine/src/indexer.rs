@@ -97,6 +97,9 @@ fn run(inner: Weak<Inner>, rx: Receiver<Job>) {
         }
         apply(&inner, pending);
         inner.pending.fetch_sub(done, std::sync::atomic::Ordering::SeqCst);
+        if let Some(s) = &inner.semantic {
+            s.wake();
+        }
         for f in flushes {
             let _ = f.send(());
         }
@@ -176,7 +179,11 @@ fn apply(inner: &Inner, batches: Vec<(Revision, Vec<FileDelta>)>) {
 
 /// The text of a page's version, or `None` (with a warning) when it cannot be read, as a page
 /// over the page limit is not: it came from outside and is left out of the index.
-fn page_bytes(inner: &Inner, page: &PagePath, blob: casebook_store::BlobId) -> Option<Vec<u8>> {
+pub(crate) fn page_bytes(
+    inner: &Inner,
+    page: &PagePath,
+    blob: casebook_store::BlobId,
+) -> Option<Vec<u8>> {
     match inner.store.blob(blob, inner.opts.max_page_bytes) {
         Ok(bytes) => Some(bytes),
         Err(e) if e.kind == casebook_core::ErrorKind::TooLarge => {

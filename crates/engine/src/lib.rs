@@ -13,6 +13,7 @@ mod read;
 mod records;
 mod save;
 mod search;
+mod semantic;
 mod state;
 mod sync;
 mod threads;
@@ -46,6 +47,7 @@ pub use records::{
 };
 pub use save::{ConflictReason, Save, SaveOutcome};
 pub use search::Versions;
+pub use semantic::{SemanticStatus, Signals, fuse};
 pub use state::PageMeta;
 pub use types::{PageType, TYPES_DIR, TypeProblem, TypeSet, new_page_text};
 pub use write::Moved;
@@ -98,6 +100,8 @@ pub struct Options {
     pub system_author: Author,
     /// How search folds word forms; changing it rebuilds the index.
     pub search_language: SearchLanguage,
+    /// The folder of a sentence-embedding model for search by meaning; `None`: words only.
+    pub semantic_model: Option<PathBuf>,
 }
 
 impl Options {
@@ -109,6 +113,7 @@ impl Options {
             max_attachment_bytes: 20 * 1024 * 1024,
             system_author: Author::new("Casebook", "casebook@localhost"),
             search_language: SearchLanguage::default(),
+            semantic_model: None,
         }
     }
 }
@@ -150,6 +155,7 @@ pub(crate) struct Inner {
     prepared: Mutex<Vec<(String, PageMeta)>>,
     /// Told how the next large index update goes (for the command line's progress bars).
     pub(crate) progress: Mutex<Option<Progress>>,
+    pub(crate) semantic: Option<semantic::Semantic>,
     opts: Options,
 }
 
@@ -183,6 +189,10 @@ impl Engine {
             SearchIndex::open_with_language(&opts.data.join("index"), opts.search_language)?;
         let (history, _) =
             SearchIndex::open_with_language(&opts.data.join("history"), opts.search_language)?;
+        let semantic = match &opts.semantic_model {
+            Some(dir) => Some(semantic::Semantic::open(dir, &opts.data)?),
+            None => None,
+        };
         let inner = Arc::new(Inner {
             store,
             search,
@@ -197,6 +207,7 @@ impl Engine {
             prepared: Mutex::new(Vec::new()),
             pending: std::sync::atomic::AtomicUsize::new(0),
             rebuilding: std::sync::atomic::AtomicBool::new(false),
+            semantic,
             opts,
         });
         let engine = Engine { inner };
@@ -205,6 +216,9 @@ impl Engine {
         *engine.inner.indexer.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle);
         if catch_up_index {
             engine.catch_up_index(rebuilt)?;
+        }
+        if let Some(s) = &engine.inner.semantic {
+            s.start(Arc::downgrade(&engine.inner));
         }
         Ok(engine)
     }
@@ -237,7 +251,7 @@ impl Engine {
         self.inner.opts.max_page_bytes
     }
 
-    fn snapshot(&self) -> std::sync::RwLockReadGuard<'_, Snapshot> {
+    pub(crate) fn snapshot(&self) -> std::sync::RwLockReadGuard<'_, Snapshot> {
         self.inner.snap.read().unwrap_or_else(|e| e.into_inner())
     }
 

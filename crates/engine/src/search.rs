@@ -44,7 +44,7 @@ pub(crate) type RelatedCache = HashMap<String, (Option<Revision>, Vec<LinkingPag
 impl Engine {
     /// Read your writes: waits for the index jobs pending, so a save acknowledged a moment ago
     /// is in the answer of a search that follows.
-    fn read_your_writes(&self) {
+    pub(crate) fn read_your_writes(&self) {
         if self.inner.pending.load(std::sync::atomic::Ordering::SeqCst) > 0 {
             self.wait_indexed();
         }
@@ -66,11 +66,17 @@ impl Engine {
         opts: SearchOptions,
     ) -> Result<Results> {
         self.read_your_writes();
-        let index = match versions {
-            Versions::Current => &self.inner.search,
-            Versions::Past => &self.inner.history,
-        };
-        index.search_with(q, limit, offset, opts)
+        match versions {
+            Versions::Current => self.hybrid(q, limit, offset, opts),
+            Versions::Past => self.inner.history.search_with(q, limit, offset, opts),
+        }
+    }
+
+    /// Casebook's ranking by words alone, without search by meaning: for measuring relevance.
+    pub fn search_words_only(&self, q: &str, limit: usize) -> Result<Vec<String>> {
+        self.read_your_writes();
+        let found = self.inner.search.search_with(q, limit, 0, SearchOptions::default())?;
+        Ok(found.hits.into_iter().map(|h| h.path).collect())
     }
 
     /// Plain BM25 over the same index, without Casebook's ranking: for measuring relevance.

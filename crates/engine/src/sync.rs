@@ -284,6 +284,9 @@ impl Engine {
         if let Some(h) = self.inner.indexer.lock().unwrap_or_else(|e| e.into_inner()).take() {
             h.stop();
         }
+        if let Some(s) = &self.inner.semantic {
+            s.stop();
+        }
     }
 }
 

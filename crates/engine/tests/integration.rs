@@ -921,6 +921,9 @@ mod merge;
 #[path = "integration/records.rs"]
 mod records;
 
+#[path = "integration/meaning.rs"]
+mod meaning;
+
 /// Questions a salesperson types, each with the pages of the sales handbooks they would want to
 /// open (any one of them in the top three counts).
 const SALES_QUESTIONS: &[(&str, &[&str])] = &[

@@ -403,6 +403,92 @@ impl SearchIndex {
         Ok(Results { total, hits, relaxed, facets, did_you_mean })
     }
 
+    /// The pages with any word of `q` (its filters all holding), best first with their scores,
+    /// at most `limit`: the loose reading of a query, for ranking together with other signals.
+    pub fn any_word(&self, q: &str, limit: usize, scope: &ReadScope) -> Result<Vec<(String, f32)>> {
+        let parsed = parse_query(q);
+        if parsed.words() == 0 {
+            return Ok(Vec::new());
+        }
+        let searcher = self.reader.searcher();
+        let hidden = self.hidden_terms(&searcher, scope)?;
+        let q = self.scoped(
+            query::to_tantivy(&parsed, &self.f, &self.index, query::Mode::AnyTerm),
+            &hidden,
+        );
+        let top = searcher
+            .search(q.as_ref(), &TopDocs::with_limit(limit.max(1)).order_by_score())
+            .map_err(ix_err("search failed"))?;
+        let mut out = Vec::with_capacity(top.len());
+        for (score, addr) in top {
+            let doc: TantivyDocument = searcher.doc(addr).map_err(ix_err("cannot read a hit"))?;
+            let path = self.f.text(&doc, self.f.path);
+            if scope.sees(&path) {
+                out.push((path, score));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Hits for `pages` (path, snippet HTML, score), in that order, leaving out those the
+    /// filters and exclusions of `q` do not let through or `scope` hides: for pages found by
+    /// other means than the words (meaning-based search), shown like any other hit.
+    pub fn hits_for(
+        &self,
+        q: &str,
+        pages: &[(String, String, f32)],
+        scope: &ReadScope,
+    ) -> Result<Vec<Hit>> {
+        if pages.is_empty() {
+            return Ok(Vec::new());
+        }
+        let searcher = self.reader.searcher();
+        let filters = parse_query(q).filters_only();
+        let paths: Vec<(Occur, Box<dyn Query>)> = pages
+            .iter()
+            .map(|(p, _, _)| {
+                let term = Term::from_field_text(self.f.path, p);
+                (Occur::Should, Box::new(TermQuery::new(term, IndexRecordOption::Basic)) as _)
+            })
+            .collect();
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> =
+            vec![(Occur::Must, Box::new(BooleanQuery::new(paths)))];
+        if !filters.clauses.is_empty() {
+            let f = query::to_tantivy(&filters, &self.f, &self.index, query::Mode::AllTerms);
+            clauses.push((Occur::Must, f));
+        }
+        let hidden = self.hidden_terms(&searcher, scope)?;
+        let q = self.scoped(Box::new(BooleanQuery::new(clauses)), &hidden);
+        let top = searcher
+            .search(q.as_ref(), &TopDocs::with_limit(pages.len()).order_by_score())
+            .map_err(ix_err("search failed"))?;
+        let mut found: std::collections::HashMap<String, TantivyDocument> = Default::default();
+        for (_, addr) in top {
+            let doc: TantivyDocument = searcher.doc(addr).map_err(ix_err("cannot read a hit"))?;
+            let path = self.f.text(&doc, self.f.path);
+            if scope.sees(&path) && self.f.text(&doc, self.f.revision).is_empty() {
+                found.insert(path, doc);
+            }
+        }
+        Ok(pages
+            .iter()
+            .filter_map(|(path, snippet, score)| {
+                let doc = found.get(path)?;
+                Some(Hit {
+                    path: path.clone(),
+                    title: self.f.text(doc, self.f.title),
+                    snippet: snippet.clone(),
+                    score: *score,
+                    kind: self.f.text(doc, self.f.kind),
+                    author: self.f.text(doc, self.f.author_stored),
+                    updated: self.f.i64(doc, self.f.updated),
+                    tags: self.f.texts(doc, self.f.tags),
+                    revision: None,
+                })
+            })
+            .collect())
+    }
+
     /// The query with each word that no page contains replaced by the closest word the pages
     /// do contain (fewest edits, then most pages), when that query finds something, and at least
     /// the `found` pages the query as typed finds (a misspelling can share a stem with the word).
@@ -716,6 +802,50 @@ fn facet_groups(counts: &FacetCounts, q: &str) -> Vec<FacetGroup> {
 /// Around the first place where one of `needles` (lowercase) occurs in `body`: a few hundred
 /// bytes, on character boundaries. The start of the body when none occurs literally (a match
 /// through stemming or a typo).
+/// `text` as HTML in which the words of the query `q` are marked (`<mark>`), as in snippets:
+/// a word matches a word of the query, or starts with one of four letters or more.
+pub fn highlight(text: &str, q: &str) -> String {
+    let needles: Vec<String> = parse_query(q)
+        .needles()
+        .into_iter()
+        .filter(|n| !schema::is_stop_word(SearchLanguage::default(), n))
+        .collect();
+    let hit = |w: &str| {
+        let w = w.to_lowercase();
+        needles.iter().any(|n| w == *n || (n.chars().count() >= 4 && w.starts_with(n.as_str())))
+    };
+    let escape = |s: &str, out: &mut String| {
+        for c in s.chars() {
+            match c {
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '&' => out.push_str("&amp;"),
+                '"' => out.push_str("&quot;"),
+                '\'' => out.push_str("&#39;"),
+                c => out.push(c),
+            }
+        }
+    };
+    let mut out = String::with_capacity(text.len() + 32);
+    let mut rest = text;
+    while !rest.is_empty() {
+        let start = rest.find(char::is_alphanumeric).unwrap_or(rest.len());
+        escape(&rest[..start], &mut out);
+        rest = &rest[start..];
+        let end = rest.find(|c: char| !c.is_alphanumeric()).unwrap_or(rest.len());
+        let word = &rest[..end];
+        if !word.is_empty() && hit(word) {
+            out.push_str("<mark>");
+            escape(word, &mut out);
+            out.push_str("</mark>");
+        } else {
+            escape(word, &mut out);
+        }
+        rest = &rest[end..];
+    }
+    out
+}
+
 fn match_window<'a>(body: &'a str, needles: &[String]) -> &'a str {
     const BEFORE: usize = 200;
     const SPAN: usize = 700;

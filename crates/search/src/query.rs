@@ -53,10 +53,23 @@ impl ParsedQuery {
 impl ParsedQuery {
     /// The words a person typed, lowercased, for finding where a page matches.
     pub fn needles(&self) -> Vec<String> {
-        fn collect(a: &Atom, out: &mut Vec<String>) {
+        self.free_atoms()
+            .into_iter()
+            .flat_map(|t| t.split_whitespace().map(str::to_lowercase).collect::<Vec<_>>())
+            .collect()
+    }
+
+    /// The words a person typed to say what they look for, as written (filters, exclusions and
+    /// operators left out; a `title:` filter's words kept): what a meaning-based search reads.
+    pub fn free_text(&self) -> String {
+        self.free_atoms().join(" ")
+    }
+
+    /// The text of every word, prefix and phrase not excluded, a `title:` filter's included.
+    fn free_atoms(&self) -> Vec<&str> {
+        fn collect<'a>(a: &'a Atom, out: &mut Vec<&'a str>) {
             match a {
-                Atom::Word(w) | Atom::Prefix(w) => out.push(w.to_lowercase()),
-                Atom::Phrase(p) => out.extend(p.split_whitespace().map(str::to_lowercase)),
+                Atom::Word(w) | Atom::Prefix(w) | Atom::Phrase(w) => out.push(w),
                 Atom::Field { name, value } if name == "title" => collect(value, out),
                 _ => {}
             }
@@ -68,6 +81,18 @@ impl ParsedQuery {
             }
         }
         out
+    }
+
+    /// The clauses that narrow a search without naming what is looked for: field filters and
+    /// exclusions.
+    pub fn filters_only(&self) -> ParsedQuery {
+        let clauses = self
+            .clauses
+            .iter()
+            .filter(|c| c.negated || !c.any_of.iter().all(is_free_text))
+            .cloned()
+            .collect();
+        ParsedQuery { clauses }
     }
 }
 

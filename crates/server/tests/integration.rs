@@ -588,3 +588,5 @@ async fn search_of_past_versions_answers_with_revisions() {
 
 #[path = "integration/attachments.rs"]
 mod attachments;
+#[path = "integration/meaning.rs"]
+mod meaning;

@@ -43,15 +43,17 @@ async fn search(
                 did_you_mean: !past,
                 scope: actor.scope,
             };
-            engine.search_in(
+            let found = engine.search_in(
                 if past { Versions::Past } else { Versions::Current },
                 &text,
                 limit,
                 offset,
                 opts,
-            )
+            )?;
+            Ok((found, engine.semantic_status()))
         })
         .await?;
+    let (res, semantic) = res;
     let took = started.elapsed().as_secs_f64() * 1000.0;
     Ok(Json(json!({
         "total": res.total,
@@ -73,6 +75,7 @@ async fn search(
         })).collect::<Vec<_>>(),
         "facets": facets_json(&res.facets),
         "did_you_mean": res.did_you_mean,
+        "semantic": semantic,
     }))
     .into_response())
 }

@@ -153,6 +153,7 @@ pub(crate) async fn search(
         )
     };
     let took = format!("{:.1}", started.elapsed().as_secs_f64() * 1000.0);
+    let semantic = st.engine.semantic_status();
     let total = results.as_ref().map(|r| r.total).unwrap_or(0);
     let facets = results.as_ref().map(|r| search_facets(&query, &r.facets)).unwrap_or_default();
     let filters: Vec<_> = casebook_engine::active_filters(&query)
@@ -168,6 +169,10 @@ pub(crate) async fn search(
             took => took,
             total => total,
             relaxed => results.as_ref().map(|r| r.relaxed).unwrap_or(false),
+            semantic => semantic.map(|s| context! {
+                model => s.model, indexed => s.indexed, total => s.total,
+                catching_up => s.indexed < s.total,
+            }),
             facets => facets,
             filters => filters,
             did_you_mean => results.as_ref().and_then(|r| r.did_you_mean.clone()),
