@@ -116,18 +116,29 @@ impl Semantic {
 
 fn run(inner: Weak<Inner>, rx: Receiver<()>) {
     while rx.recv().is_ok() {
-        while rx.try_recv().is_ok() {}
-        let Some(inner) = inner.upgrade() else { return };
-        if let Err(e) = catch_up(&inner, &rx) {
-            tracing::error!(error = %e, "embedding pages failed");
+        // A wake-up that arrives during a run means the head moved meanwhile: run again.
+        let again = std::sync::atomic::AtomicBool::new(true);
+        while again.swap(false, Ordering::SeqCst) {
+            while rx.try_recv().is_ok() {}
+            let Some(inner) = inner.upgrade() else { return };
+            match catch_up(&inner, &rx, &again) {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(e) => tracing::error!(error = %e, "embedding pages failed"),
+            }
         }
     }
 }
 
 /// Brings the vectors to the head: pages gone are dropped, new and changed pages embedded, a
-/// batch at a time (each batch written to the log), until none is left or the engine stops.
-fn catch_up(inner: &Arc<Inner>, rx: &Receiver<()>) -> Result<()> {
-    let Some(sem) = inner.semantic.as_ref() else { return Ok(()) };
+/// batch at a time (each batch written to the log), until none is left or the engine stops
+/// (then `false`). A wake-up seen between batches sets `again`.
+fn catch_up(
+    inner: &Arc<Inner>,
+    rx: &Receiver<()>,
+    again: &std::sync::atomic::AtomicBool,
+) -> Result<bool> {
+    let Some(sem) = inner.semantic.as_ref() else { return Ok(false) };
     let head: HashMap<String, String> = {
         let snap = inner.snap.read().unwrap_or_else(|e| e.into_inner());
         snap.pages
@@ -150,7 +161,7 @@ fn catch_up(inner: &Arc<Inner>, rx: &Receiver<()>) -> Result<()> {
     sem.total.store(head.len(), Ordering::Relaxed);
     sem.indexed.store(head.len() - todo.len(), Ordering::Relaxed);
     if todo.is_empty() {
-        return Ok(());
+        return Ok(true);
     }
     let started = Instant::now();
     let mut reported = Instant::now();
@@ -185,8 +196,10 @@ fn catch_up(inner: &Arc<Inner>, rx: &Receiver<()>) -> Result<()> {
             reported = Instant::now();
         }
         // Stopping, or the engine is gone: the rest waits for the next start.
-        if matches!(rx.try_recv(), Err(std::sync::mpsc::TryRecvError::Disconnected)) {
-            return Ok(());
+        match rx.try_recv() {
+            Ok(()) => again.store(true, Ordering::SeqCst),
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => return Ok(false),
+            Err(std::sync::mpsc::TryRecvError::Empty) => {}
         }
     }
     let passages = sem.vectors.read().unwrap_or_else(|e| e.into_inner()).passages();
@@ -197,7 +210,7 @@ fn catch_up(inner: &Arc<Inner>, rx: &Receiver<()>) -> Result<()> {
         "pages embedded"
     );
     // Pages changed while this ran are picked up by the wake-up their change sent.
-    Ok(())
+    Ok(true)
 }
 
 /// The passages of the page at the head: (heading, text, what the model reads).
