@@ -259,12 +259,12 @@ impl Engine {
     /// Whether every page at the head has vectors of its current text (true without a model).
     pub fn is_embedded(&self) -> bool {
         let Some(s) = &self.inner.semantic else { return true };
-        let have = s.vectors.read().unwrap_or_else(|e| e.into_inner()).versions();
+        let v = s.vectors.read().unwrap_or_else(|e| e.into_inner());
         let snap = self.snapshot();
         snap.pages
             .iter()
             .filter(|(_, m)| m.too_large.is_none())
-            .all(|(p, m)| have.get(p) == Some(&m.blob.hex()))
+            .all(|(p, m)| v.version(p) == Some(m.blob.hex().as_str()))
     }
 
     /// Waits until every page at the head has vectors (tests and `casebook reindex`).
@@ -289,27 +289,33 @@ impl Engine {
     /// the other two found). `None` without a model or without free text in the query.
     pub fn search_signals(&self, q: &str, scope: &ReadScope) -> Result<Option<Signals>> {
         self.read_your_writes();
-        self.signals(q, scope).map(|s| s.map(|(s, _)| s))
+        let Some((sem, free)) = self.meaning_of(q) else { return Ok(None) };
+        let opts = SearchOptions { facets: false, did_you_mean: false, scope: scope.clone() };
+        let found = self.inner.search.search_with(q, DEPTH, 0, opts)?;
+        Ok(Some(self.signals(sem, &free, q, scope, &found)?.0))
     }
 
+    /// The model and the free text of `q`, when there is a model and the query has free text.
+    fn meaning_of(&self, q: &str) -> Option<(&Semantic, String)> {
+        let sem = self.inner.semantic.as_ref()?;
+        let free = casebook_search::parse_query(q).free_text();
+        (!free.trim().is_empty()).then_some((sem, free))
+    }
+
+    /// The signals of `q` given its words-only results `found`, with every candidate's nearest
+    /// passage.
     fn signals(
         &self,
+        sem: &Semantic,
+        free: &str,
         q: &str,
         scope: &ReadScope,
-    ) -> Result<Option<(Signals, HashMap<String, casebook_semantic::PageMatch>)>> {
-        let Some(sem) = &self.inner.semantic else { return Ok(None) };
-        let parsed = casebook_search::parse_query(q);
-        let free = parsed.free_text();
-        if free.trim().is_empty() {
-            return Ok(None);
-        }
-        let index = &self.inner.search;
-        let opts = SearchOptions { facets: false, did_you_mean: false, scope: scope.clone() };
-        let found = index.search_with(q, DEPTH, 0, opts)?;
+        found: &Results,
+    ) -> Result<(Signals, HashMap<String, casebook_semantic::PageMatch>)> {
         let words: Vec<(String, f32)> =
-            found.hits.iter().map(|h| (h.path.clone(), h.score)).collect();
-        let any = index.any_word(q, DEPTH, scope)?;
-        let query = sem.query(&free);
+            found.hits.iter().take(DEPTH).map(|h| (h.path.clone(), h.score)).collect();
+        let any = self.inner.search.any_word(q, DEPTH, scope)?;
+        let query = sem.query(free);
         let v = sem.vectors.read().unwrap_or_else(|e| e.into_inner());
         let mut near: HashMap<String, casebook_semantic::PageMatch> = HashMap::new();
         let mut meaning: Vec<(String, f32)> = Vec::new();
@@ -334,7 +340,7 @@ impl Engine {
             relaxed: found.relaxed,
             free_words: free.split_whitespace().count(),
         };
-        Ok(Some((signals, near)))
+        Ok((signals, near))
     }
 
     /// A search over the pages now, from the text index and the nearest passages together.
@@ -346,32 +352,28 @@ impl Engine {
         opts: SearchOptions,
     ) -> Result<Results> {
         let index = &self.inner.search;
-        let Some((signals, near)) = self.signals(q, &opts.scope)? else {
+        let Some((sem, free)) = self.meaning_of(q) else {
             return index.search_with(q, limit, offset, opts);
         };
+        // The words-only search runs once: its hits are a signal, its total, facets and "did
+        // you mean" are the answer's.
         let depth = (offset + limit).max(DEPTH);
         let mut text = index.search_with(q, depth, 0, opts.clone())?;
+        let (signals, near) = self.signals(sem, &free, q, &opts.scope, &text)?;
         let fused = fuse(&signals);
         // Pages not among the words-only hits go through the query's filters and the reader's
-        // scope, with their nearest passage (or the start of the page) as the snippet.
+        // scope; their snippets are made below, for the hits shown.
         let by_text: HashMap<&str, &Hit> = text.hits.iter().map(|h| (h.path.as_str(), h)).collect();
         let extra: Vec<(String, String, f32)> = fused
             .iter()
             .filter(|(p, _)| !by_text.contains_key(p.as_str()))
-            .map(|(p, score)| {
-                let snippet = near
-                    .get(p)
-                    .map(|m| casebook_search::highlight(&m.excerpt, q))
-                    .unwrap_or_default();
-                (p.clone(), snippet, *score)
-            })
+            .map(|(p, score)| (p.clone(), String::new(), *score))
             .collect();
         let extra: HashMap<String, Hit> = index
             .hits_for(q, &extra, &opts.scope)?
             .into_iter()
             .map(|h| (h.path.clone(), h))
             .collect();
-        // A page that has every word shows where they are; otherwise its nearest passage.
         let hits: Vec<Hit> = fused
             .into_iter()
             .filter_map(|(path, score)| {
@@ -379,18 +381,28 @@ impl Engine {
                     Some(h) => (*h).clone(),
                     None => extra.get(&path)?.clone(),
                 };
-                if signals.relaxed
-                    && let Some(m) = near.get(&path)
-                    && !m.excerpt.is_empty()
-                {
-                    h.snippet = casebook_search::highlight(&m.excerpt, q);
-                }
                 h.score = score;
                 Some(h)
             })
             .collect();
         text.total = text.total.max(hits.len());
-        text.hits = hits.into_iter().skip(offset).take(limit).collect();
+        // A page that has every word shows where they are; otherwise its nearest passage.
+        let words = index.snippet_words(q);
+        text.hits = hits
+            .into_iter()
+            .skip(offset)
+            .take(limit)
+            .map(|mut h| {
+                let from_words = !signals.relaxed && by_text.contains_key(h.path.as_str());
+                if !from_words
+                    && let Some(m) = near.get(&h.path)
+                    && !m.excerpt.is_empty()
+                {
+                    h.snippet = index.highlight(&m.excerpt, &words);
+                }
+                h
+            })
+            .collect();
         Ok(text)
     }
 }

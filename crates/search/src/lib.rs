@@ -403,6 +403,45 @@ impl SearchIndex {
         Ok(Results { total, hits, relaxed, facets, did_you_mean })
     }
 
+    /// The words of `q` a snippet marks: what was typed to be found, stop words of the index's
+    /// language left out.
+    pub fn snippet_words(&self, q: &str) -> Vec<String> {
+        let language = self.f.language;
+        parse_query(q)
+            .needles()
+            .into_iter()
+            .filter(|n| !schema::is_stop_word(language, n))
+            .collect()
+    }
+
+    /// `text` as snippet HTML (one line, escaped) in which `words` (from [`Self::snippet_words`])
+    /// are marked: a word of the text matches one of them, or starts with one of four letters
+    /// or more.
+    pub fn highlight(&self, text: &str, words: &[String]) -> String {
+        let hit = |w: &str| {
+            let w = w.to_lowercase();
+            words.iter().any(|n| w == *n || (n.chars().count() >= 4 && w.starts_with(n.as_str())))
+        };
+        let mut out = String::with_capacity(text.len() + 32);
+        let mut rest = text;
+        while !rest.is_empty() {
+            let start = rest.find(char::is_alphanumeric).unwrap_or(rest.len());
+            out.push_str(&escape(&rest[..start]));
+            rest = &rest[start..];
+            let end = rest.find(|c: char| !c.is_alphanumeric()).unwrap_or(rest.len());
+            let word = &rest[..end];
+            if !word.is_empty() && hit(word) {
+                out.push_str("<mark>");
+                out.push_str(&escape(word));
+                out.push_str("</mark>");
+            } else {
+                out.push_str(&escape(word));
+            }
+            rest = &rest[end..];
+        }
+        out
+    }
+
     /// The pages with any word of `q` (its filters all holding), best first with their scores,
     /// at most `limit`: the loose reading of a query, for ranking together with other signals.
     pub fn any_word(&self, q: &str, limit: usize, scope: &ReadScope) -> Result<Vec<(String, f32)>> {
@@ -802,50 +841,6 @@ fn facet_groups(counts: &FacetCounts, q: &str) -> Vec<FacetGroup> {
 /// Around the first place where one of `needles` (lowercase) occurs in `body`: a few hundred
 /// bytes, on character boundaries. The start of the body when none occurs literally (a match
 /// through stemming or a typo).
-/// `text` as HTML in which the words of the query `q` are marked (`<mark>`), as in snippets:
-/// a word matches a word of the query, or starts with one of four letters or more.
-pub fn highlight(text: &str, q: &str) -> String {
-    let needles: Vec<String> = parse_query(q)
-        .needles()
-        .into_iter()
-        .filter(|n| !schema::is_stop_word(SearchLanguage::default(), n))
-        .collect();
-    let hit = |w: &str| {
-        let w = w.to_lowercase();
-        needles.iter().any(|n| w == *n || (n.chars().count() >= 4 && w.starts_with(n.as_str())))
-    };
-    let escape = |s: &str, out: &mut String| {
-        for c in s.chars() {
-            match c {
-                '<' => out.push_str("&lt;"),
-                '>' => out.push_str("&gt;"),
-                '&' => out.push_str("&amp;"),
-                '"' => out.push_str("&quot;"),
-                '\'' => out.push_str("&#39;"),
-                c => out.push(c),
-            }
-        }
-    };
-    let mut out = String::with_capacity(text.len() + 32);
-    let mut rest = text;
-    while !rest.is_empty() {
-        let start = rest.find(char::is_alphanumeric).unwrap_or(rest.len());
-        escape(&rest[..start], &mut out);
-        rest = &rest[start..];
-        let end = rest.find(|c: char| !c.is_alphanumeric()).unwrap_or(rest.len());
-        let word = &rest[..end];
-        if !word.is_empty() && hit(word) {
-            out.push_str("<mark>");
-            escape(word, &mut out);
-            out.push_str("</mark>");
-        } else {
-            escape(word, &mut out);
-        }
-        rest = &rest[end..];
-    }
-    out
-}
-
 fn match_window<'a>(body: &'a str, needles: &[String]) -> &'a str {
     const BEFORE: usize = 200;
     const SPAN: usize = 700;

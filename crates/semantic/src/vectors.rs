@@ -149,6 +149,11 @@ impl Vectors {
         self.pages.values().map(|p| p.passages.len()).sum()
     }
 
+    /// The version (blob id) of the page's vectors, if it has any.
+    pub fn version(&self, page: &str) -> Option<&str> {
+        self.pages.get(page).map(|p| p.version.as_str())
+    }
+
     /// The version (blob id) of each page with vectors.
     pub fn versions(&self) -> HashMap<String, String> {
         self.pages.iter().map(|(k, v)| (k.clone(), v.version.clone())).collect()
