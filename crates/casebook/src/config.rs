@@ -129,8 +129,6 @@ pub struct Config {
     pub import_name: String,
     pub import_email: String,
     pub search_language: SearchLanguage,
-    /// The model of search by meaning, if any.
-    pub semantic_model: Option<PathBuf>,
     pub public_url: Option<String>,
     pub trusted_proxy: bool,
     /// Pages may show images from other sites.
@@ -138,6 +136,8 @@ pub struct Config {
     pub smtp_relay: Option<String>,
     pub smtp_from: Option<String>,
     pub oidc: Option<OidcOptions>,
+    /// The model of search by meaning, if any.
+    pub semantic_model: Option<PathBuf>,
 }
 
 /// A yes/no setting from the environment (`CASEBOOK_<key>`), if given.

@@ -67,7 +67,7 @@ impl Engine {
     ) -> Result<Results> {
         self.read_your_writes();
         match versions {
-            Versions::Current => self.hybrid(q, limit, offset, opts),
+            Versions::Current => self.hybrid(q, offset..offset + limit, opts),
             Versions::Past => self.inner.history.search_with(q, limit, offset, opts),
         }
     }

@@ -7,6 +7,7 @@ use casebook_core::{PagePath, ReadScope, Result};
 use casebook_search::{Hit, Results, SearchOptions};
 use casebook_semantic::{Model, Query, Vectors};
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex, RwLock, Weak};
@@ -343,14 +344,15 @@ impl Engine {
         Ok((signals, near))
     }
 
-    /// A search over the pages now, from the text index and the nearest passages together.
+    /// A search over the pages now, from the text index and the nearest passages together;
+    /// `shown` is the range of hits answered (offset to offset + limit).
     pub(crate) fn hybrid(
         &self,
         q: &str,
-        limit: usize,
-        offset: usize,
+        shown: Range<usize>,
         opts: SearchOptions,
     ) -> Result<Results> {
+        let (offset, limit) = (shown.start, shown.len());
         let index = &self.inner.search;
         let Some((sem, free)) = self.meaning_of(q) else {
             return index.search_with(q, limit, offset, opts);
