@@ -268,11 +268,14 @@ fn main() -> Result<()> {
             }
             std::thread::sleep(Duration::from_millis(200));
         }
+        // The count as it is now: when the run started, the embedder may not have looked at
+        // the head yet.
+        let done = engine.semantic_status().unwrap_or(status);
         println!(
-            "search by meaning: {} pages embedded in {:.1} s with {}",
-            status.total,
+            "search by meaning: {} pages with vectors, waited {:.1} s for them, with {}",
+            done.total,
             started.elapsed().as_secs_f64(),
-            status.model
+            done.model
         );
     }
     let pages: Vec<String> = engine
