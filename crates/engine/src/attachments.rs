@@ -43,21 +43,28 @@ impl Engine {
         if !self.exists(page, scope) {
             return Err(Error::not_found(format!("there is no page {page}")));
         }
-        let Some(head) = self.head() else {
-            return Ok(Vec::new());
+        // From the engine's picture of the head, not the repository's trees: a page view lists
+        // its attachments, and reading the tree of a folder of many pages costs milliseconds.
+        let prefix = format!("{}/", page.attachments_folder());
+        let files: Vec<(String, casebook_store::BlobId)> = {
+            let snap = self.snapshot();
+            snap.files
+                .range(prefix.clone()..)
+                .take_while(|(p, _)| p.starts_with(&prefix))
+                .filter(|(p, _)| {
+                    let name = &p[prefix.len()..];
+                    !name.contains('/') && !name.to_lowercase().ends_with(".md") && scope.sees(p)
+                })
+                .map(|(p, b)| (p[prefix.len()..].to_string(), *b))
+                .collect()
         };
-        let folder = page.attachments_folder();
-        let mut out = Vec::new();
-        for f in self.inner.store.files_in(&head, &folder, false)? {
-            let name = &f.path[folder.len() + 1..];
-            if name.to_lowercase().ends_with(".md") || !scope.sees(&f.path) {
-                continue;
-            }
-            let size = self.inner.store.blob_size(f.blob)?;
-            out.push(AttachmentInfo { name: name.to_string(), size, blob: f.blob.hex() });
-        }
-        out.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(out)
+        files
+            .into_iter()
+            .map(|(name, blob)| {
+                let size = self.inner.store.blob_size(blob)?;
+                Ok(AttachmentInfo { name, size, blob: blob.hex() })
+            })
+            .collect()
     }
 
     /// Puts `content` as the page's attachment `name`, replacing one of that name, in one

@@ -24,8 +24,9 @@ pub struct PageMeta {
 #[derive(Debug, Default)]
 pub struct Snapshot {
     pub head: Option<Revision>,
-    /// Every file of the head tree (pages, attachments, settings, discussions).
-    pub files: HashMap<String, BlobId>,
+    /// Every file of the head tree (pages, attachments, settings, discussions), sorted so a
+    /// folder is a range.
+    pub files: BTreeMap<String, BlobId>,
     /// Pages by path, sorted so a folder is a range.
     pub pages: BTreeMap<String, PageMeta>,
     /// Lowercased title or path → path, for links by title.

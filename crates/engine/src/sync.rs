@@ -7,7 +7,7 @@ use crate::types::{TYPES_DIR, TypeSet};
 use crate::{Engine, Progress, Starter, indexer, links};
 use casebook_core::{PagePath, Result, Revision};
 use casebook_store::{BlobId, CommitInfo};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// Commits walked at start-up to learn who changed each page last.
@@ -48,10 +48,12 @@ impl Engine {
 
     /// The page types of a tree: its `.casebook/types/*.toml` files, or the built-in types
     /// when it has none. Never fails: a file that cannot be read is a problem of the set.
-    fn read_types(&self, files: &HashMap<String, BlobId>) -> TypeSet {
+    fn read_types(&self, files: &BTreeMap<String, BlobId>) -> TypeSet {
         let mut found = Vec::new();
         let mut unreadable = Vec::new();
-        for (path, blob) in files.iter().filter(|(p, _)| p.starts_with(TYPES_DIR)) {
+        let below =
+            files.range(TYPES_DIR.to_string()..).take_while(|(p, _)| p.starts_with(TYPES_DIR));
+        for (path, blob) in below {
             match self.inner.store.blob(*blob, self.inner.opts.max_page_bytes) {
                 Ok(bytes) => found.push((path.clone(), bytes)),
                 Err(e) => unreadable.push((path.clone(), e.message)),

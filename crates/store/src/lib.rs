@@ -2,6 +2,7 @@
 
 mod history;
 mod merge;
+mod raw;
 mod tree;
 
 pub use merge::{
@@ -109,6 +110,8 @@ pub struct Store {
     branch: String,
     pool: Mutex<Vec<Repository>>,
     writer: Mutex<Repository>,
+    /// The raw bytes of the wide trees read or written lately, shared by readers and the writer.
+    trees: Mutex<raw::RawTrees>,
 }
 
 impl std::fmt::Debug for Store {
@@ -213,6 +216,7 @@ impl Store {
             branch,
             pool: Mutex::new(vec![repo]),
             writer: Mutex::new(writer),
+            trees: Mutex::default(),
         })
     }
 
@@ -289,10 +293,7 @@ impl Store {
 
     /// The blob of `file` at `at`, if the file exists there.
     pub fn blob_at(&self, at: &Revision, file: &str) -> Result<Option<BlobId>> {
-        self.read(|repo| {
-            let tree = commit_of(repo, at)?.tree().map_err(git_err("cannot read a tree"))?;
-            Ok(tree::blob_in(&tree, file))
-        })
+        self.read(|repo| blob_in(repo, &mut self.trees(), at, file))
     }
 
     /// The files of the folder `folder` at `at`, with their paths from the top; only those
@@ -398,6 +399,11 @@ impl Store {
             committed: Vec::new(),
         }
     }
+
+    /// The raw trees, for a lookup or a commit.
+    fn trees(&self) -> MutexGuard<'_, raw::RawTrees> {
+        self.trees.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// Unified diff of two texts; the header names them `a/OLD` and `b/NEW`, as git does.
@@ -441,14 +447,14 @@ impl Writer<'_> {
     /// The blob of `file` at `at`, if the file exists there. Two revisions of a file are the
     /// same text exactly when their blobs are the same.
     pub fn blob_at(&self, at: &Revision, file: &str) -> Result<Option<BlobId>> {
-        let tree = commit_of(&self.repo, at)?.tree().map_err(git_err("cannot read a tree"))?;
-        Ok(tree::blob_in(&tree, file))
+        blob_in(&self.repo, &mut self.store.trees(), at, file)
     }
 
     /// The files of the folder `folder` at `at` (see [`Store::files_in`]).
     pub fn files_in(&self, at: &Revision, folder: &str, below: bool) -> Result<Vec<FileEntry>> {
-        let tree = commit_of(&self.repo, at)?.tree().map_err(git_err("cannot read a tree"))?;
-        tree::files_in(&self.repo, &tree, folder, below)
+        let repo = &self.repo;
+        let tree = commit_of(repo, at)?.tree().map_err(git_err("cannot read a tree"))?;
+        tree::files_in(repo, &tree, folder, below)
     }
 
     /// The content of `file` at `at`, if it is at most `max` bytes (`TooLarge` otherwise,
@@ -468,12 +474,13 @@ impl Writer<'_> {
 
     /// True when `ancestor` is `descendant` or one of its ancestors.
     pub fn is_ancestor(&self, ancestor: &Revision, descendant: &Revision) -> Result<bool> {
-        let a = commit_of(&self.repo, ancestor)?.id();
-        let d = commit_of(&self.repo, descendant)?.id();
+        let repo = &self.repo;
+        let a = commit_of(repo, ancestor)?.id();
+        let d = commit_of(repo, descendant)?.id();
         if a == d {
             return Ok(true);
         }
-        self.repo.graph_descendant_of(d, a).map_err(git_err("cannot compare revisions"))
+        repo.graph_descendant_of(d, a).map_err(git_err("cannot compare revisions"))
     }
 
     /// Commits `changes` on top of the branch's head as one commit by `author`, and moves the
@@ -486,25 +493,30 @@ impl Writer<'_> {
         message: &str,
     ) -> std::result::Result<Revision, CommitError> {
         let repo = &*self.repo;
+        let trees = &mut *self.store.trees();
         let parent_oid = head_oid(repo, &self.store.branch)?;
-        let parent = match parent_oid {
-            Some(oid) => Some(repo.find_commit(oid).map_err(git_err("cannot read head"))?),
-            None => None,
-        };
-        let base_tree = match &parent {
-            Some(c) => Some(c.tree().map_err(git_err("cannot read a tree"))?),
+        let base_tree = match parent_oid {
+            Some(oid) => {
+                Some(repo.find_commit(oid).map_err(git_err("cannot read head"))?.tree_id())
+            }
             None => None,
         };
         if let Some(wd) = &self.store.workdir {
-            tree::refuse_dirty(repo, wd, changes)?;
+            tree::refuse_dirty(repo, trees, base_tree, wd, changes)?;
         }
-        let (new_tree, deltas) = tree::apply(repo, base_tree.as_ref(), changes)?;
-        let tree = repo.find_tree(new_tree).map_err(git_err("cannot read the new tree"))?;
+        let tree::Applied { tree: new_tree, deltas, blobs } =
+            tree::apply(repo, trees, base_tree, changes)?;
         let sig = signature(author)?;
         let message = if message.trim().is_empty() { "Update the wiki" } else { message.trim() };
-        let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
+        let parents: Vec<Oid> = parent_oid.into_iter().collect();
         let oid = repo
-            .commit(None, &sig, &sig, message, &tree, &parents)
+            .odb()
+            .and_then(|odb| {
+                odb.write(
+                    ObjectType::Commit,
+                    &raw::commit_object(new_tree, &parents, &sig, message),
+                )
+            })
             .map_err(git_err("cannot write the commit"))?;
         let log = format!("casebook: {}", message.lines().next().unwrap_or(""));
         let moved = match parent_oid {
@@ -520,7 +532,7 @@ impl Writer<'_> {
             });
         }
         if let Some(wd) = &self.store.workdir {
-            tree::update_workdir(repo, wd, &tree, changes)?;
+            tree::update_workdir(repo, wd, &blobs)?;
         }
         let commit = repo.find_commit(oid).map_err(git_err("cannot read the new commit"))?;
         let mut info = info(&commit);
@@ -528,6 +540,18 @@ impl Writer<'_> {
         self.committed.push(Committed { parent: parent_oid.map(rev), info, deltas });
         Ok(rev(oid))
     }
+}
+
+/// The blob of `file` at `at`, looked up in the raw trees along its path.
+fn blob_in(
+    repo: &Repository,
+    trees: &mut raw::RawTrees,
+    at: &Revision,
+    file: &str,
+) -> Result<Option<BlobId>> {
+    let root = commit_of(repo, at)?.tree_id();
+    let odb = repo.odb().map_err(git_err("cannot open the object database"))?;
+    Ok(trees.blob(&odb, root, file)?.map(BlobId::from_oid))
 }
 
 /// The git blob id of `content`, as it would be stored (nothing is written).

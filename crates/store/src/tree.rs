@@ -1,16 +1,11 @@
 //! Building trees for a commit without an index, and keeping a working tree in step.
 
+use crate::raw::{Edit, RawTrees};
 use crate::{BlobId, Change, FileDelta, git_err};
 use casebook_core::{Error, Result};
 use git2::{ObjectType, Oid, Repository, Tree};
 use std::collections::BTreeMap;
 use std::path::Path;
-
-/// A change below a tree: the remaining path segments and the new blob (`None` removes).
-type Edit<'a> = (Vec<&'a str>, Option<Oid>);
-
-const FILE_MODE: i32 = 0o100644;
-const TREE_MODE: i32 = 0o040000;
 
 pub(crate) fn blob_in(tree: &Tree<'_>, file: &str) -> Option<BlobId> {
     let entry = tree.get_path(Path::new(file)).ok()?;
@@ -60,14 +55,26 @@ pub(crate) fn files_in(
     Ok(out)
 }
 
-/// Writes the blobs of `changes` and returns the id of `base` with the changes applied, and how
-/// each touched file changed. Only the trees on the changed paths are read and rewritten, so the
-/// cost does not grow with the wiki.
+/// What [`apply`] wrote.
+pub(crate) struct Applied {
+    /// The new top tree.
+    pub tree: Oid,
+    /// How each touched file changed (those left as they were are not listed).
+    pub deltas: Vec<FileDelta>,
+    /// The new blob of each touched file, `None` when it is gone.
+    pub blobs: BTreeMap<String, Option<Oid>>,
+}
+
+/// Writes the blobs of `changes` and the tree `base` with the changes applied. Only the trees on the changed paths are read and rewritten, each by splicing
+/// the changed entries into its bytes, so the cost grows neither with the wiki nor (beyond
+/// copying bytes) with the width of a folder.
 pub(crate) fn apply(
     repo: &Repository,
-    base: Option<&Tree<'_>>,
+    trees: &mut RawTrees,
+    base: Option<Oid>,
     changes: &[Change],
-) -> Result<(Oid, Vec<FileDelta>)> {
+) -> Result<Applied> {
+    let odb = repo.odb().map_err(git_err("cannot open the object database"))?;
     let mut edits: BTreeMap<String, Option<Oid>> = BTreeMap::new();
     for change in changes {
         match change {
@@ -79,101 +86,35 @@ pub(crate) fn apply(
                 edits.insert(path.clone(), None);
             }
             Change::Move { from, to } => {
-                let id = base
-                    .and_then(|t| blob_in(t, from))
-                    .ok_or_else(|| Error::not_found(format!("{from} does not exist")))?;
+                let id = match base {
+                    Some(root) => trees.blob(&odb, root, from)?,
+                    None => None,
+                }
+                .ok_or_else(|| Error::not_found(format!("{from} does not exist")))?;
                 edits.insert(from.clone(), None);
-                edits.insert(to.clone(), Some(id.oid()));
+                edits.insert(to.clone(), Some(id));
             }
         }
     }
     let list: Vec<Edit<'_>> = edits.iter().map(|(p, o)| (p.split('/').collect(), *o)).collect();
     // The old blob of every edited file, found while the trees along its path are rebuilt.
     let mut old: BTreeMap<String, Oid> = BTreeMap::new();
-    let tree = match build(repo, base, &list, "", &mut old)? {
+    let tree = match trees.splice(&odb, base, &list, "", &mut old)? {
         Some(oid) => oid,
-        None => repo
-            .treebuilder(None)
-            .and_then(|b| b.write())
-            .map_err(git_err("cannot write an empty tree"))?,
+        None => odb.write(ObjectType::Tree, &[]).map_err(git_err("cannot write an empty tree"))?,
     };
     let deltas = edits
-        .into_iter()
+        .iter()
         .filter_map(|(path, new)| {
-            let was = old.get(&path).copied();
-            (was != new).then(|| FileDelta {
+            let was = old.get(path).copied();
+            (was != *new).then(|| FileDelta {
                 old: was.map(BlobId::from_oid),
                 new: new.map(BlobId::from_oid),
-                path,
+                path: path.clone(),
             })
         })
         .collect();
-    Ok((tree, deltas))
-}
-
-/// Rebuilds `base` (the tree at `prefix`) with `edits`, noting the blob each edited file had.
-fn build(
-    repo: &Repository,
-    base: Option<&Tree<'_>>,
-    edits: &[(Vec<&str>, Option<Oid>)],
-    prefix: &str,
-    old: &mut BTreeMap<String, Oid>,
-) -> Result<Option<Oid>> {
-    let mut tb = repo.treebuilder(base).map_err(git_err("cannot build a tree"))?;
-    let mut groups: BTreeMap<&str, Vec<Edit<'_>>> = BTreeMap::new();
-    for (segs, oid) in edits {
-        if let Some((first, rest)) = segs.split_first() {
-            groups.entry(first).or_default().push((rest.to_vec(), *oid));
-        }
-    }
-    for (name, group) in groups {
-        let existing =
-            tb.get(name).map_err(git_err("cannot read a tree entry"))?.map(|e| (e.id(), e.kind()));
-        if let Some((_, oid)) = group.iter().find(|(rest, _)| rest.is_empty()) {
-            if let Some((id, Some(ObjectType::Blob))) = existing {
-                old.insert(format!("{prefix}{name}"), id);
-            }
-            match oid {
-                Some(oid) => {
-                    if matches!(existing, Some((_, Some(ObjectType::Tree)))) {
-                        return Err(Error::conflict(format!("'{name}' is a folder, not a file")));
-                    }
-                    tb.insert(name, *oid, FILE_MODE).map_err(git_err("cannot add a file"))?;
-                }
-                None => {
-                    if existing.is_some() {
-                        tb.remove(name).map_err(git_err("cannot remove a file"))?;
-                    }
-                }
-            }
-            continue;
-        }
-        let sub = match existing {
-            Some((id, Some(ObjectType::Tree))) => {
-                Some(repo.find_tree(id).map_err(git_err("cannot read a tree"))?)
-            }
-            Some(_) => {
-                return Err(Error::conflict(format!(
-                    "'{name}' is a file, so it cannot hold other pages"
-                )));
-            }
-            None => None,
-        };
-        match build(repo, sub.as_ref(), &group, &format!("{prefix}{name}/"), old)? {
-            Some(oid) => {
-                tb.insert(name, oid, TREE_MODE).map_err(git_err("cannot add a folder"))?;
-            }
-            None => {
-                if existing.is_some() {
-                    tb.remove(name).map_err(git_err("cannot remove a folder"))?;
-                }
-            }
-        }
-    }
-    if tb.is_empty() {
-        return Ok(None);
-    }
-    tb.write().map(Some).map_err(git_err("cannot write a tree"))
+    Ok(Applied { tree, deltas, blobs: edits })
 }
 
 pub(crate) fn deltas(
@@ -214,12 +155,21 @@ fn touched(changes: &[Change]) -> Vec<&str> {
 /// In a non-bare repository, refuses to commit over a file that has uncommitted changes in the
 /// working tree or the index: those are someone's work and must not be overwritten. Looks at the
 /// touched files only (a full `git status` would read every file of the working tree).
-pub(crate) fn refuse_dirty(repo: &Repository, workdir: &Path, changes: &[Change]) -> Result<()> {
-    let head_tree = repo.head().ok().and_then(|h| h.peel_to_tree().ok());
+pub(crate) fn refuse_dirty(
+    repo: &Repository,
+    trees: &mut RawTrees,
+    head: Option<Oid>,
+    workdir: &Path,
+    changes: &[Change],
+) -> Result<()> {
+    let odb = repo.odb().map_err(git_err("cannot open the object database"))?;
     let index = repo.index().map_err(git_err("cannot read the index"))?;
     for path in touched(changes) {
         check_no_symlink(workdir, path)?;
-        let committed = head_tree.as_ref().and_then(|t| blob_in(t, path)).map(|b| b.oid());
+        let committed = match head {
+            Some(root) => trees.blob(&odb, root, path)?,
+            None => None,
+        };
         let staged = index.get_path(Path::new(path), 0).map(|e| e.id);
         let full = workdir.join(path);
         let on_disk = if full.is_file() {
@@ -255,18 +205,18 @@ fn check_no_symlink(workdir: &Path, path: &str) -> Result<()> {
     Ok(())
 }
 
-/// Makes the working tree and the index match the new commit for the changed files.
+/// Makes the working tree and the index match the new commit for the changed files, whose
+/// new blobs are `blobs` (from [`apply`]).
 pub(crate) fn update_workdir(
     repo: &Repository,
     workdir: &Path,
-    tree: &Tree<'_>,
-    changes: &[Change],
+    blobs: &BTreeMap<String, Option<Oid>>,
 ) -> Result<()> {
     let io = |what: &str, e: std::io::Error| Error::internal(format!("{what}: {e}"));
     let mut index = repo.index().map_err(git_err("cannot read the index"))?;
-    for path in touched(changes) {
+    for (path, blob) in blobs {
         let full = workdir.join(path);
-        match blob_in(tree, path) {
+        match blob {
             Some(id) => {
                 if let Some(dir) = full.parent() {
                     std::fs::create_dir_all(dir).map_err(|e| io("cannot create a folder", e))?;
@@ -274,7 +224,7 @@ pub(crate) fn update_workdir(
                 // A moved file may be of any size: copied in pieces where git can.
                 let mut file =
                     std::fs::File::create(&full).map_err(|e| io("cannot write a file", e))?;
-                crate::copy_blob(repo, id.oid(), &mut file)?;
+                crate::copy_blob(repo, *id, &mut file)?;
                 index.add_path(Path::new(path)).map_err(git_err("cannot update the index"))?;
             }
             None => {

@@ -389,3 +389,173 @@ fn lists_the_files_of_a_folder_directly_in_it_or_below() {
     let listed = git(&s.repo, &["ls-tree", "--name-only", &rev.to_string(), "a/Page.files/"]);
     assert_eq!(listed.lines().count(), 3, "{listed}");
 }
+
+/// Runs git in `dir` with `input` on its standard input, which must succeed; its output.
+fn git_with_input(dir: &Path, args: &[&str], input: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("git runs");
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?} refused:\n{input}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Git's own tree for the files of `model` below `prefix` (`""` for the top): each folder's
+/// entries listed for `git mktree`, which sorts and writes them as git does. `None` for none.
+fn mktree(
+    repo: &Path,
+    model: &std::collections::BTreeMap<String, String>,
+    prefix: &str,
+) -> Option<String> {
+    let mut listing = String::new();
+    let mut folders = std::collections::BTreeSet::new();
+    for (path, text) in model.range(prefix.to_string()..).take_while(|(p, _)| p.starts_with(prefix))
+    {
+        match path[prefix.len()..].split_once('/') {
+            Some((folder, _)) => {
+                folders.insert(folder.to_string());
+            }
+            None => {
+                let id = git_with_input(repo, &["hash-object", "--stdin"], text);
+                listing.push_str(&format!(
+                    "100644 blob {}\t{}\n",
+                    id.trim(),
+                    &path[prefix.len()..]
+                ));
+            }
+        }
+    }
+    for folder in folders {
+        if let Some(id) = mktree(repo, model, &format!("{prefix}{folder}/")) {
+            listing.push_str(&format!("040000 tree {id}\t{folder}\n"));
+        }
+    }
+    if listing.is_empty() {
+        return None;
+    }
+    Some(git_with_input(repo, &["mktree"], &listing).trim().to_string())
+}
+
+#[test]
+fn a_spliced_tree_is_byte_for_byte_the_tree_git_builds() {
+    let s = seeded();
+    let mut model: std::collections::BTreeMap<String, String> =
+        [("Home.md", "# Home\n"), ("a/b/Deep.md", "deep\n")]
+            .into_iter()
+            .map(|(p, t)| (p.to_string(), t.to_string()))
+            .collect();
+    // Names that sort around a folder's implicit `/`: a-b < a.md < a/ < a0.
+    let steps: Vec<(&str, Vec<Change>)> = vec![
+        (
+            "a folder of its own",
+            vec![
+                put("f/a-b", "a-b\n"),
+                put("f/a.md", "a.md\n"),
+                put("f/a/x.md", "x\n"),
+                put("f/a0", "a0\n"),
+                put("f/m.md", "m\n"),
+                put("f/z.md", "z\n"),
+            ],
+        ),
+        ("an insert at the start", vec![put("f/0.md", "first\n")]),
+        ("an insert in the middle", vec![put("f/n.md", "n\n")]),
+        ("an insert at the end", vec![put("f/zz.md", "last\n")]),
+        (
+            "replacements at the start, middle and end",
+            vec![
+                put("f/0.md", "first again\n"),
+                put("f/m.md", "m again\n"),
+                put("f/zz.md", "last again\n"),
+            ],
+        ),
+        (
+            "a file beside the folder's name",
+            vec![put("f/a/y.md", "y\n"), put("f/a.md", "a.md again\n")],
+        ),
+        (
+            "deletions at the start, middle and end",
+            vec![delete("f/0.md"), delete("f/m.md"), delete("f/zz.md")],
+        ),
+        ("a move out of the subfolder", vec![mv("f/a/x.md", "f/ax.md")]),
+        ("the subfolder emptied", vec![delete("f/a/y.md")]),
+        (
+            "a new folder at the top and a change deep down",
+            vec![put("0/first.md", "top\n"), put("a/b/Deep.md", "deeper\n")],
+        ),
+        (
+            "the folder emptied",
+            vec![
+                delete("f/a-b"),
+                delete("f/a.md"),
+                delete("f/ax.md"),
+                delete("f/a0"),
+                delete("f/n.md"),
+                delete("f/z.md"),
+            ],
+        ),
+    ];
+    for (what, changes) in steps {
+        for change in &changes {
+            match change {
+                Change::Put { path, content } => {
+                    model.insert(path.clone(), String::from_utf8(content.clone()).unwrap());
+                }
+                Change::Delete { path } => {
+                    model.remove(path);
+                }
+                Change::Move { from, to } => {
+                    let text = model.remove(from).unwrap();
+                    model.insert(to.clone(), text);
+                }
+            }
+        }
+        commit(&s.store, &changes, what);
+        let ours = git(&s.repo, &["rev-parse", "HEAD^{tree}"]);
+        let gits = mktree(&s.repo, &model, "").unwrap();
+        assert_eq!(
+            ours.trim(),
+            gits,
+            "after {what}:\n{}",
+            git(&s.repo, &["ls-tree", "-r", "-t", "HEAD"])
+        );
+    }
+    assert_eq!(
+        git(&s.repo, &["ls-tree", "--name-only", "HEAD"]),
+        "0\nHome.md\na\n",
+        "the emptied folders are gone"
+    );
+    // A file where a folder is (and the reverse) is refused, and changes nothing.
+    let head = git(&s.repo, &["rev-parse", "HEAD"]);
+    assert_eq!(refused(&s.store, &[put("a/b", "a file\n")]).kind, ErrorKind::Conflict);
+    assert_eq!(
+        refused(&s.store, &[put("Home.md/x.md", "below a file\n")]).kind,
+        ErrorKind::Conflict
+    );
+    assert_eq!(git(&s.repo, &["rev-parse", "HEAD"]), head);
+    git(&s.repo, &["fsck", "--strict", "--no-dangling"]);
+}
+
+#[test]
+fn an_executable_file_stays_executable_when_saved() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = worktree_repo(tmp.path(), "main", "run.sh", "echo one\n");
+    git(&repo, &["update-index", "--chmod=+x", "run.sh"]);
+    git(&repo, &["commit", "-q", "-m", "executable"]);
+    git(&repo, &["checkout", "-q", "--", "."]);
+    let store = Store::open(&repo).unwrap();
+    commit(&store, &[put("run.sh", "echo two\n")], "Run two");
+    assert!(git(&repo, &["ls-tree", "HEAD", "run.sh"]).starts_with("100755 blob "));
+    assert_eq!(git(&repo, &["status", "--porcelain"]), "", "the working tree and index follow");
+}
