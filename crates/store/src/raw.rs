@@ -14,6 +14,8 @@ use casebook_core::{Error, Result};
 use git2::{ObjectType, Odb, Oid};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::io::Write;
+use std::path::Path;
 use std::sync::Arc;
 
 /// The mode git writes for a plain file, an executable one, and a folder.
@@ -170,6 +172,7 @@ impl RawTrees {
     pub fn splice(
         &mut self,
         odb: &Odb<'_>,
+        objects: &Path,
         base: Option<Oid>,
         edits: &[Edit<'_>],
         prefix: &str,
@@ -226,7 +229,7 @@ impl RawTrees {
                 }
                 None => None,
             };
-            match self.splice(odb, sub, &group, &format!("{prefix}{name}/"), old)? {
+            match self.splice(odb, objects, sub, &group, &format!("{prefix}{name}/"), old)? {
                 Some(id) if Some(id) == sub => keep_existing(existing, &mut added),
                 Some(id) => {
                     added.push((name.as_bytes().to_vec(), true, encode(TREE_MODE, name, id)))
@@ -261,10 +264,80 @@ impl RawTrees {
         if out == *raw {
             return Ok(base);
         }
-        let id = odb.write(ObjectType::Tree, &out).map_err(git_err("cannot write a tree"))?;
+        let id = if out.len() < Self::WIDE {
+            odb.write(ObjectType::Tree, &out).map_err(git_err("cannot write a tree"))?
+        } else {
+            write_stored(odb, objects, ObjectType::Tree, &out)?
+        };
         self.keep(id, Arc::new(out));
         Ok(Some(id))
     }
+}
+
+/// Writes a wide object as a loose object of git's whose zlib stream holds its bytes stored,
+/// not compressed, and returns its id. Compressing a tree of a folder of 10,000 pages takes
+/// several milliseconds at zlib's fastest level, on every save in that folder; stored, it
+/// costs a copy, and the background packing that follows saves (`git repack`) compresses it
+/// with the others (and as a delta of the tree before it). Written as git and libgit2 write
+/// loose objects: a new temporary file beside its final name, synced, renamed into place, the
+/// folder synced. An object that exists already is left as it is.
+fn write_stored(odb: &Odb<'_>, objects: &Path, kind: ObjectType, data: &[u8]) -> Result<Oid> {
+    let id = Oid::hash_object(kind, data).map_err(git_err("cannot hash an object"))?;
+    if odb.exists(id) {
+        return Ok(id);
+    }
+    let hex = id.to_string();
+    let dir = objects.join(&hex[..2]);
+    let io = |what: &'static str| move |e: std::io::Error| Error::internal(format!("{what}: {e}"));
+    match std::fs::create_dir(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(io("cannot make a folder for git objects")(e)),
+    }
+    let mut content = Vec::with_capacity(data.len() + 32);
+    content.extend_from_slice(format!("{} {}\0", kind.str(), data.len()).as_bytes());
+    content.extend_from_slice(data);
+    let stream = zlib_stored(&content);
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let temporary = dir.join(format!("tmp_obj_casebook_{}_{n}", std::process::id()));
+    let written = (|| {
+        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(&temporary)?;
+        f.write_all(&stream)?;
+        f.sync_all()?;
+        let mut perms = f.metadata()?.permissions();
+        perms.set_readonly(true);
+        std::fs::set_permissions(&temporary, perms)?;
+        std::fs::rename(&temporary, dir.join(&hex[2..]))?;
+        std::fs::File::open(&dir)?.sync_all()
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&temporary);
+        return Err(io("cannot write a git object")(e));
+    }
+    Ok(id)
+}
+
+/// `data` as a zlib stream of stored (uncompressed) blocks: RFC 1950's header, RFC 1951's
+/// blocks of at most 65,535 bytes each, the Adler-32 of the data.
+fn zlib_stored(data: &[u8]) -> Vec<u8> {
+    const BLOCK: usize = 65_535;
+    let mut out = Vec::with_capacity(data.len() + data.len() / BLOCK * 5 + 16);
+    // Deflate with a 32 KiB window, no dictionary, fastest level: 0x78 0x01 (a multiple of 31).
+    out.extend_from_slice(&[0x78, 0x01]);
+    let mut chunks = data.chunks(BLOCK).peekable();
+    if chunks.peek().is_none() {
+        out.extend_from_slice(&[1, 0, 0, 0xff, 0xff]);
+    }
+    while let Some(chunk) = chunks.next() {
+        out.push(u8::from(chunks.peek().is_none()));
+        let len = chunk.len() as u16;
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(chunk);
+    }
+    out.extend_from_slice(&simd_adler32::adler32(&data).to_be_bytes());
+    out
 }
 
 /// A change below a tree: the remaining path segments and the new blob (`None` removes).
@@ -341,6 +414,27 @@ mod tests {
         assert_eq!(sorted, [&b"a-b"[..], b"a.md", b"a", b"a0"]);
         assert_eq!(order(b"a", false, b"a-b", false), Ordering::Less);
         assert_eq!(order(b"a", true, b"a-b", false), Ordering::Greater);
+    }
+
+    #[test]
+    fn a_stored_stream_inflates_to_its_data() {
+        // Through git itself: the stream is what a loose object holds.
+        let tmp = tempfile::tempdir().unwrap();
+        let repo = git2::Repository::init_bare(tmp.path()).unwrap();
+        let odb = repo.odb().unwrap();
+        for size in [0, 1, 65_535, 65_536, 200_000] {
+            let data: Vec<u8> = (0..size).map(|i| (i * 31 % 251) as u8).collect();
+            let id =
+                write_stored(&odb, &tmp.path().join("objects"), ObjectType::Blob, &data).unwrap();
+            assert_eq!(id, Oid::hash_object(ObjectType::Blob, &data).unwrap());
+            let out = std::process::Command::new("git")
+                .args(["-C", tmp.path().to_str().unwrap(), "cat-file", "blob", &id.to_string()])
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(out.stdout == data, "{size} bytes read back");
+            assert_eq!(repo.find_blob(id).unwrap().content(), data.as_slice());
+        }
     }
 
     #[test]

@@ -99,7 +99,8 @@ pub(crate) fn apply(
     let list: Vec<Edit<'_>> = edits.iter().map(|(p, o)| (p.split('/').collect(), *o)).collect();
     // The old blob of every edited file, found while the trees along its path are rebuilt.
     let mut old: BTreeMap<String, Oid> = BTreeMap::new();
-    let tree = match trees.splice(&odb, base, &list, "", &mut old)? {
+    let objects = repo.path().join("objects");
+    let tree = match trees.splice(&odb, &objects, base, &list, "", &mut old)? {
         Some(oid) => oid,
         None => odb.write(ObjectType::Tree, &[]).map_err(git_err("cannot write an empty tree"))?,
     };

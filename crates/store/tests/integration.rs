@@ -418,6 +418,7 @@ fn mktree(
     repo: &Path,
     model: &std::collections::BTreeMap<String, String>,
     prefix: &str,
+    hashes: &mut std::collections::HashMap<String, String>,
 ) -> Option<String> {
     let mut listing = String::new();
     let mut folders = std::collections::BTreeSet::new();
@@ -428,7 +429,9 @@ fn mktree(
                 folders.insert(folder.to_string());
             }
             None => {
-                let id = git_with_input(repo, &["hash-object", "--stdin"], text);
+                let id = hashes
+                    .entry(text.clone())
+                    .or_insert_with(|| git_with_input(repo, &["hash-object", "--stdin"], text));
                 listing.push_str(&format!(
                     "100644 blob {}\t{}\n",
                     id.trim(),
@@ -438,7 +441,7 @@ fn mktree(
         }
     }
     for folder in folders {
-        if let Some(id) = mktree(repo, model, &format!("{prefix}{folder}/")) {
+        if let Some(id) = mktree(repo, model, &format!("{prefix}{folder}/"), hashes) {
             listing.push_str(&format!("040000 tree {id}\t{folder}\n"));
         }
     }
@@ -506,6 +509,7 @@ fn a_spliced_tree_is_byte_for_byte_the_tree_git_builds() {
             ],
         ),
     ];
+    let mut hashes = std::collections::HashMap::new();
     for (what, changes) in steps {
         for change in &changes {
             match change {
@@ -523,7 +527,7 @@ fn a_spliced_tree_is_byte_for_byte_the_tree_git_builds() {
         }
         commit(&s.store, &changes, what);
         let ours = git(&s.repo, &["rev-parse", "HEAD^{tree}"]);
-        let gits = mktree(&s.repo, &model, "").unwrap();
+        let gits = mktree(&s.repo, &model, "", &mut hashes).unwrap();
         assert_eq!(
             ours.trim(),
             gits,
