@@ -40,10 +40,7 @@ impl Handle {
 
 pub(crate) fn start(inner: Weak<Inner>) -> Handle {
     let (tx, rx) = channel();
-    let thread = std::thread::Builder::new()
-        .name("casebook-indexer".into())
-        .spawn(move || run(inner, rx))
-        .expect("spawn the indexer thread");
+    let thread = crate::in_background_thread("casebook-indexer", move || run(inner, rx));
     Handle { tx, thread: Some(thread) }
 }
 
@@ -79,7 +76,15 @@ fn run(inner: Weak<Inner>, rx: Receiver<Job>) {
                 }
                 Job::Rebuild { revision, progress } => {
                     pending.clear();
-                    if let Err(e) = rebuild(&inner, &revision, progress.as_deref()) {
+                    // Searches meanwhile answer from what is indexed so far, and say how far.
+                    let report = |done: u64, total: u64| {
+                        inner.rebuilt[0].store(done, std::sync::atomic::Ordering::SeqCst);
+                        inner.rebuilt[1].store(total, std::sync::atomic::Ordering::SeqCst);
+                        if let Some(f) = &progress {
+                            f(done, total);
+                        }
+                    };
+                    if let Err(e) = rebuild(&inner, &revision, Some(&report)) {
                         tracing::error!(error = %e, "rebuilding the search index failed");
                     }
                     inner.rebuilding.store(false, std::sync::atomic::Ordering::SeqCst);

@@ -9,6 +9,7 @@ mod history;
 mod import;
 mod indexer;
 mod links;
+mod maintenance;
 mod read;
 mod records;
 mod save;
@@ -46,7 +47,7 @@ pub use records::{
     RecordQuery, TypeCheck,
 };
 pub use save::{ConflictReason, Save, SaveOutcome};
-pub use search::Versions;
+pub use search::{IndexingStatus, Versions};
 pub use semantic::{SemanticStatus, Signals, fuse};
 pub use state::PageMeta;
 pub use types::{PageType, TYPES_DIR, TypeProblem, TypeSet, new_page_text};
@@ -149,6 +150,8 @@ pub(crate) struct Inner {
     pub(crate) pending: std::sync::atomic::AtomicUsize,
     /// True while the index is built from scratch; the wiki reports itself not ready meanwhile.
     pub(crate) rebuilding: std::sync::atomic::AtomicBool,
+    /// How far that build is: pages indexed, and of how many.
+    pub(crate) rebuilt: [std::sync::atomic::AtomicU64; 2],
     /// What saves about to commit know of their pages, worked out before they take the writer;
     /// `meta_for` finds them there, so catching up with a save (with the sync lock held) does
     /// not read and summarise a large page again. Each save removes its own when done.
@@ -156,7 +159,34 @@ pub(crate) struct Inner {
     /// Told how the next large index update goes (for the command line's progress bars).
     pub(crate) progress: Mutex<Option<Progress>>,
     pub(crate) semantic: Option<semantic::Semantic>,
+    /// Packs the repository in the background (not for `reindex` and other one-off commands).
+    maintenance: Mutex<Option<maintenance::Maintenance>>,
     opts: Options,
+}
+
+/// Lowers the calling thread's scheduling priority (`nice` 10), so that the work it does in the
+/// background (indexing, embedding, packing) yields the processor to requests; threads it starts
+/// afterwards inherit the priority. On Linux only, where a priority is a thread's own (elsewhere
+/// it would be the whole process's).
+pub(crate) fn in_background() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = rustix::process::setpriority_process(None, 10) {
+        tracing::debug!(error = %e, "cannot lower the priority of a background thread");
+    }
+}
+
+/// Starts the thread `name` running `work` in the background (see [`in_background`]).
+pub(crate) fn in_background_thread(
+    name: &str,
+    work: impl FnOnce() + Send + 'static,
+) -> std::thread::JoinHandle<()> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            in_background();
+            work()
+        })
+        .unwrap_or_else(|e| panic!("cannot start the thread {name}: {e}"))
 }
 
 /// The most pages a cache keyed by page (renderings, related pages) holds; it is emptied when
@@ -185,10 +215,20 @@ impl Engine {
         std::fs::create_dir_all(&opts.data).map_err(|e| {
             Error::unavailable(format!("cannot create the data dir {}: {e}", opts.data.display()))
         })?;
-        let (search, rebuilt) =
-            SearchIndex::open_with_language(&opts.data.join("index"), opts.search_language)?;
-        let (history, _) =
-            SearchIndex::open_with_language(&opts.data.join("history"), opts.search_language)?;
+        // The index writers start their threads (indexing, merging) from a thread in the
+        // background, so those threads are: requests go first.
+        let ((search, rebuilt), (history, _)) = std::thread::scope(|s| {
+            s.spawn(|| {
+                in_background();
+                let lang = opts.search_language;
+                Ok::<_, Error>((
+                    SearchIndex::open_with_language(&opts.data.join("index"), lang)?,
+                    SearchIndex::open_with_language(&opts.data.join("history"), lang)?,
+                ))
+            })
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e))
+        })?;
         let semantic = match &opts.semantic_model {
             Some(dir) => Some(semantic::Semantic::open(dir, &opts.data)?),
             None => None,
@@ -207,7 +247,9 @@ impl Engine {
             prepared: Mutex::new(Vec::new()),
             pending: std::sync::atomic::AtomicUsize::new(0),
             rebuilding: std::sync::atomic::AtomicBool::new(false),
+            rebuilt: Default::default(),
             semantic,
+            maintenance: Mutex::new(None),
             opts,
         });
         let engine = Engine { inner };
@@ -216,6 +258,8 @@ impl Engine {
         *engine.inner.indexer.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle);
         if catch_up_index {
             engine.catch_up_index(rebuilt)?;
+            *engine.inner.maintenance.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some(maintenance::Maintenance::start(Arc::downgrade(&engine.inner)));
         }
         if let Some(s) = &engine.inner.semantic {
             s.start(Arc::downgrade(&engine.inner));

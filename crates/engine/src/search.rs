@@ -41,13 +41,48 @@ pub enum Versions {
 /// Related pages by path, with the head they were computed at.
 pub(crate) type RelatedCache = HashMap<String, (Option<Revision>, Vec<LinkingPage>)>;
 
+/// How far the search index is built, while it is built from scratch (the first start on a
+/// repository, or after the index was removed): searches meanwhile answer from the pages
+/// indexed so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct IndexingStatus {
+    pub indexed: u64,
+    pub total: u64,
+}
+
+impl IndexingStatus {
+    /// The share indexed, in whole percent (never 100 while under way).
+    pub fn percent(&self) -> u64 {
+        (self.indexed * 100).checked_div(self.total).unwrap_or(0).min(99)
+    }
+}
+
+/// How long a search waits for a build of the index from scratch before it answers from what
+/// is indexed so far: a small wiki's build is over by then, a large one's takes minutes.
+const BUILD_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
+
 impl Engine {
     /// Read your writes: waits for the index jobs pending, so a save acknowledged a moment ago
-    /// is in the answer of a search that follows.
+    /// is in the answer of a search that follows. While the index is built from scratch, waits
+    /// a moment only; the answer then holds the pages indexed so far ([`Engine::indexing_status`]).
     pub(crate) fn read_your_writes(&self) {
-        if self.inner.pending.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+        if self.inner.pending.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+            return;
+        }
+        if self.inner.rebuilding.load(std::sync::atomic::Ordering::SeqCst) {
+            self.wait_indexed_for(BUILD_WAIT);
+        } else {
             self.wait_indexed();
         }
+    }
+
+    /// How far the index is built while it is built from scratch; `None` when it is complete.
+    pub fn indexing_status(&self) -> Option<IndexingStatus> {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.inner.rebuilding.load(SeqCst).then(|| IndexingStatus {
+            indexed: self.inner.rebuilt[0].load(SeqCst),
+            total: self.inner.rebuilt[1].load(SeqCst),
+        })
     }
 
     /// Full-text search over the pages as they are now.
@@ -168,12 +203,12 @@ impl Engine {
         }
         for link in page.rendered.links.iter().filter(|l| l.exists).take(40) {
             *score.entry(link.path.clone()).or_default() += related::LINK;
-            for other in self.inner.search.backlinks(&link.path, 50)? {
-                *score.entry(other.path).or_default() += related::SHARED_TARGET;
+            for other in self.inner.search.linking_paths(&link.path, 50)? {
+                *score.entry(other).or_default() += related::SHARED_TARGET;
             }
         }
-        for b in self.inner.search.backlinks(me, 50)? {
-            *score.entry(b.path).or_default() += related::LINK;
+        for b in self.inner.search.linking_paths(me, 50)? {
+            *score.entry(b).or_default() += related::LINK;
         }
         let similar =
             self.inner.search.similar(me, related::SIMILAR_CANDIDATES, related::MIN_LIKENESS)?;

@@ -67,10 +67,7 @@ impl Semantic {
 
     pub(crate) fn start(&self, inner: Weak<Inner>) {
         let (tx, rx) = channel();
-        let thread = std::thread::Builder::new()
-            .name("casebook-embedder".into())
-            .spawn(move || run(inner, rx))
-            .expect("spawn the embedder thread");
+        let thread = crate::in_background_thread("casebook-embedder", move || run(inner, rx));
         *self.wake.lock().unwrap_or_else(|e| e.into_inner()) = Some(tx);
         *self.thread.lock().unwrap_or_else(|e| e.into_inner()) = Some(thread);
         self.wake();

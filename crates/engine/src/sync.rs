@@ -275,9 +275,22 @@ impl Engine {
 
     /// Waits until every change sent to the index so far is searchable.
     pub fn wait_indexed(&self) {
+        self.wait_indexed_for(std::time::Duration::MAX);
+    }
+
+    /// Waits as [`Engine::wait_indexed`] does, `most` at the most.
+    pub(crate) fn wait_indexed_for(&self, most: std::time::Duration) {
         let (tx, rx) = std::sync::mpsc::channel();
         self.send(indexer::Job::Flush(tx));
-        let _ = rx.recv();
+        let _ = rx.recv_timeout(most);
+    }
+
+    /// Packs the repository's loose objects now (the maintenance thread does so by itself
+    /// during and after saves).
+    pub fn pack_repository(&self) -> Result<casebook_store::Loose> {
+        let loose = self.inner.store.loose_objects()?;
+        self.inner.store.pack()?;
+        Ok(loose)
     }
 
     /// Stops the indexer after it has finished the work it was given.
@@ -288,6 +301,9 @@ impl Engine {
         }
         if let Some(s) = &self.inner.semantic {
             s.stop();
+        }
+        if let Some(m) = self.inner.maintenance.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            m.stop();
         }
     }
 }

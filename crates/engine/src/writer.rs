@@ -35,6 +35,16 @@ impl Engine {
                     // the snapshot waits for them (`caught_up`). A commit landing meanwhile
                     // is caught up with by a tree diff.
                     let committed = w.take_committed();
+                    if !committed.is_empty()
+                        && let Some(m) = self
+                            .inner
+                            .maintenance
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .as_ref()
+                    {
+                        m.committed();
+                    }
                     let guard = self.inner.sync.lock().unwrap_or_else(|e| e.into_inner());
                     drop(w);
                     let caught_up = self.advance_by(committed);

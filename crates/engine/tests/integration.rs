@@ -1294,3 +1294,126 @@ fn a_page_over_the_limit_committed_by_hand_is_never_read() {
 
 #[path = "integration/attachments.rs"]
 mod attachments;
+
+#[test]
+fn a_search_during_the_first_index_build_answers_with_what_is_indexed_so_far() {
+    // A wiki of many pages made by git itself, opened by Casebook for the first time: its index
+    // is built from scratch, which takes far longer than a search waits for it.
+    const PAGES: usize = 20_000;
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("wiki.git");
+    git(tmp.path(), &["init", "-q", "--bare", "-b", "main", repo.to_str().unwrap()]);
+    let mut stream = String::from(
+        "commit refs/heads/main\ncommitter Git User <git@example.com> 1700000000 +0000\ndata 5\nMany\n",
+    );
+    for i in 0..PAGES {
+        let text = format!("# Page {i}\n\nA story about deal number {i}.\n");
+        stream.push_str(&format!(
+            "M 100644 inline stories/page-{i:05}.md\ndata {}\n{text}\n",
+            text.len()
+        ));
+    }
+    let mut child = Command::new("git")
+        .arg("-C")
+        .arg(&repo)
+        .args(["fast-import", "--quiet"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), stream.as_bytes()).unwrap();
+    assert!(child.wait().unwrap().success());
+    let engine = Engine::open(Options::new(&repo, tmp.path().join("data"))).unwrap();
+    let found = engine.search("story", 10, 0).unwrap();
+    let status = engine.indexing_status().expect("the index is still being built");
+    assert_eq!(status.total, PAGES as u64);
+    assert!(status.indexed < status.total && status.percent() < 100, "{status:?}");
+    assert!(found.total < PAGES, "the answer holds the pages indexed so far: {}", found.total);
+    // Pages are readable meanwhile.
+    let page = engine
+        .page(&PagePath::parse("stories/page-19999").unwrap(), None, &ReadScope::everything())
+        .unwrap();
+    assert_eq!(page.title, "Page 19999");
+    engine.wait_indexed();
+    assert_eq!(engine.indexing_status(), None);
+    assert_eq!(engine.search("story", 10, 0).unwrap().total, PAGES);
+    engine.shutdown();
+}
+
+#[test]
+fn packing_during_a_save_storm_and_clones_loses_nothing() {
+    let w = TestWiki::new();
+    let tmp = tempfile::tempdir().unwrap();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let (packs, clones) = std::thread::scope(|s| {
+        let packer = s.spawn(|| {
+            let mut packs = 0;
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                w.engine.pack_repository().unwrap();
+                packs += 1;
+            }
+            packs
+        });
+        let cloner = s.spawn(|| {
+            let mut clones = 0;
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                let to = tmp.path().join(format!("clone-{clones}"));
+                clone(&w.repo, &to);
+                git(&to.join(".git"), &["fsck", "--no-dangling"]);
+                clones += 1;
+            }
+            clones
+        });
+        // However the saves end, the packer and the cloner stop with them.
+        struct Done<'a>(&'a std::sync::atomic::AtomicBool);
+        impl Drop for Done<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        let stop = Done(&done);
+        let savers: Vec<_> = (0..3)
+            .map(|t| {
+                let w = &w;
+                s.spawn(move || {
+                    for i in 0..30 {
+                        w.rev(
+                            &format!("storm/page-{t}-{i:02}"),
+                            &format!("# Page {t} {i}\n\nSaved in the storm.\n"),
+                        );
+                    }
+                })
+            })
+            .collect();
+        let saved: Vec<_> = savers.into_iter().map(|s| s.join()).collect();
+        drop(stop);
+        let ran = (packer.join().unwrap(), cloner.join().unwrap());
+        assert!(saved.iter().all(Result::is_ok), "every save succeeded");
+        ran
+    });
+    assert!(packs >= 2 && clones >= 1, "{packs} packings and {clones} clones ran during the saves");
+    for t in 0..3 {
+        for i in 0..30 {
+            assert_eq!(
+                w.text(&format!("storm/page-{t}-{i:02}")),
+                format!("# Page {t} {i}\n\nSaved in the storm.\n")
+            );
+        }
+    }
+    w.git(&["fsck", "--strict", "--no-dangling"]);
+    // What the storm left loose is packed by the next packing.
+    w.engine.pack_repository().unwrap();
+    let counted = w.git(&["count-objects", "-v"]);
+    assert!(counted.starts_with("count: 0\n"), "{counted}");
+    let last = tmp.path().join("last");
+    clone(&w.repo, &last);
+    assert_eq!(std::fs::read_dir(last.join("storm")).unwrap().count(), 90);
+}
+
+/// Clones `repo` into `to` with git through its pack protocol, as over HTTP or SSH, which must
+/// succeed. (A clone from a local path copies the object files themselves instead, which no
+/// packing can run beside.)
+fn clone(repo: &Path, to: &Path) {
+    let out =
+        Command::new("git").args(["clone", "-q", "--no-local"]).arg(repo).arg(to).output().unwrap();
+    assert!(out.status.success(), "git clone: {}", String::from_utf8_lossy(&out.stderr));
+}

@@ -23,7 +23,7 @@ use tantivy::snippet::SnippetGenerator;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 /// Version of the schema and analysis; an index written with another version is rebuilt.
-const SCHEMA_VERSION: &str = "casebook-index-6";
+const SCHEMA_VERSION: &str = "casebook-index-7";
 /// Below this many results for the query as typed, a spelling correction is looked for.
 const FEW_HITS: usize = 3;
 /// Values shown per facet family.
@@ -126,6 +126,19 @@ pub struct LinkingPage {
     pub title: String,
 }
 
+/// How the index merges its segments. Tantivy's log merge policy puts every segment of fewer
+/// than 10,000 documents in one level, so in a wiki of about that many pages the segment of
+/// the first build was merged again with the one-page segments of every eighth save batch:
+/// the whole index rewritten, taking a core from the saves, every few seconds. Levels start at
+/// 250 documents here, so small segments merge among themselves; a segment is merged on its own
+/// once a third of it is deleted (pages changed since), so old versions do not pile up.
+fn merge_policy() -> tantivy::indexer::LogMergePolicy {
+    let mut policy = tantivy::indexer::LogMergePolicy::default();
+    policy.set_min_layer_size(250);
+    policy.set_del_docs_ratio_before_merge(0.33);
+    policy
+}
+
 /// The tantivy index in the data dir. Holds the only `IndexWriter`; searches use a reader that is
 /// reloaded after every commit.
 pub struct SearchIndex {
@@ -219,9 +232,10 @@ impl SearchIndex {
             .num_worker_threads(1)
             .num_merge_threads(1)
             .build();
-        let writer = index.writer_with_options(options).map_err(ix_err(
+        let writer: IndexWriter = index.writer_with_options(options).map_err(ix_err(
             "cannot lock the index (is another casebook running on this data dir?)",
         ))?;
+        writer.set_merge_policy(Box::new(merge_policy()));
         Ok(SearchIndex { dir: dir.to_path_buf(), index, reader, writer: Mutex::new(writer), f })
     }
 
@@ -731,6 +745,41 @@ impl SearchIndex {
             });
         }
         out.sort_by_key(|a| a.title.to_lowercase());
+        Ok(out)
+    }
+
+    /// The paths of up to `limit` documents linking to `target`, read from the path's column
+    /// rather than from the stored documents (related pages look at the pages linking to
+    /// each link of a page: reading and decompressing every one of them was most of the cost
+    /// of showing a page for the first time).
+    pub fn linking_paths(&self, target: &str, limit: usize) -> Result<Vec<String>> {
+        let searcher = self.reader.searcher();
+        let q =
+            TermQuery::new(Term::from_field_text(self.f.links, target), IndexRecordOption::Basic);
+        let top = searcher
+            .search(&q, &TopDocs::with_limit(limit.max(1)).order_by_score())
+            .map_err(ix_err("cannot find backlinks"))?;
+        let mut columns = std::collections::HashMap::new();
+        let mut out = Vec::with_capacity(top.len());
+        for (_, addr) in top {
+            let column = match columns.entry(addr.segment_ord) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => e.insert(
+                    searcher
+                        .segment_reader(addr.segment_ord)
+                        .fast_fields()
+                        .str("path")
+                        .map_err(ix_err("cannot read the paths"))?,
+                ),
+            };
+            let Some(column) = column.as_ref() else { continue };
+            for ord in column.term_ords(addr.doc_id) {
+                let mut path = String::new();
+                if column.ord_to_str(ord, &mut path).unwrap_or(false) {
+                    out.push(path);
+                }
+            }
+        }
         Ok(out)
     }
 

@@ -138,7 +138,7 @@ pub(crate) fn build(language: SearchLanguage) -> (Schema, Fields) {
             .set_index_option(IndexRecordOption::Basic),
     );
     let f = Fields {
-        path: b.add_text_field("path", STRING | STORED),
+        path: b.add_text_field("path", STRING | STORED | FAST),
         title: b.add_text_field("title", text(true)),
         headings: b.add_text_field("headings", text(false)),
         body: b.add_text_field("body", text(true)),

@@ -2,12 +2,14 @@
 
 mod history;
 mod merge;
+mod pack;
 mod raw;
 mod tree;
 
 pub use merge::{
     MERGE_LINES, MergeOutcome, has_conflict_markers, merge3, merge3_marked, merge3_within,
 };
+pub use pack::Loose;
 
 use casebook_core::{Author, Error, Result, Revision, Timestamp};
 use git2::{ObjectType, Oid, Repository, RepositoryInitOptions, Signature};
@@ -324,7 +326,9 @@ impl Store {
     /// garbage collection, as git itself leaves the objects of an abandoned commit.
     pub fn write_blob(&self, content: &[u8]) -> Result<BlobId> {
         self.read(|repo| {
-            repo.blob(content).map(BlobId::from_oid).map_err(git_err("cannot write a blob"))
+            pack::retry_vanished(|| repo.blob(content))
+                .map(BlobId::from_oid)
+                .map_err(git_err("cannot write a blob"))
         })
     }
 
@@ -509,14 +513,10 @@ impl Writer<'_> {
         let sig = signature(author)?;
         let message = if message.trim().is_empty() { "Update the wiki" } else { message.trim() };
         let parents: Vec<Oid> = parent_oid.into_iter().collect();
+        let commit = raw::commit_object(new_tree, &parents, &sig, message);
         let oid = repo
             .odb()
-            .and_then(|odb| {
-                odb.write(
-                    ObjectType::Commit,
-                    &raw::commit_object(new_tree, &parents, &sig, message),
-                )
-            })
+            .and_then(|odb| pack::retry_vanished(|| odb.write(ObjectType::Commit, &commit)))
             .map_err(git_err("cannot write the commit"))?;
         let log = format!("casebook: {}", message.lines().next().unwrap_or(""));
         let moved = match parent_oid {

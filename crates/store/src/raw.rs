@@ -265,7 +265,8 @@ impl RawTrees {
             return Ok(base);
         }
         let id = if out.len() < Self::WIDE {
-            odb.write(ObjectType::Tree, &out).map_err(git_err("cannot write a tree"))?
+            crate::pack::retry_vanished(|| odb.write(ObjectType::Tree, &out))
+                .map_err(git_err("cannot write a tree"))?
         } else {
             write_stored(odb, objects, ObjectType::Tree, &out)?
         };
@@ -286,13 +287,24 @@ fn write_stored(odb: &Odb<'_>, objects: &Path, kind: ObjectType, data: &[u8]) ->
     if odb.exists(id) {
         return Ok(id);
     }
+    let mut tries = 0;
+    loop {
+        match write_loose(objects, id, kind, data) {
+            // The folder went (emptied by a packing) between its making and the write: again.
+            Err(e) if tries < 2 && e.kind() == std::io::ErrorKind::NotFound => tries += 1,
+            Err(e) => return Err(Error::internal(format!("cannot write a git object: {e}"))),
+            Ok(()) => return Ok(id),
+        }
+    }
+}
+
+/// Writes `data` as the loose object `id` (see [`write_stored`]).
+fn write_loose(objects: &Path, id: Oid, kind: ObjectType, data: &[u8]) -> std::io::Result<()> {
     let hex = id.to_string();
     let dir = objects.join(&hex[..2]);
-    let io = |what: &'static str| move |e: std::io::Error| Error::internal(format!("{what}: {e}"));
     match std::fs::create_dir(&dir) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(io("cannot make a folder for git objects")(e)),
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(e),
+        _ => {}
     }
     let mut content = Vec::with_capacity(data.len() + 32);
     content.extend_from_slice(format!("{} {}\0", kind.str(), data.len()).as_bytes());
@@ -311,11 +323,10 @@ fn write_stored(odb: &Odb<'_>, objects: &Path, kind: ObjectType, data: &[u8]) ->
         std::fs::rename(&temporary, dir.join(&hex[2..]))?;
         std::fs::File::open(&dir)?.sync_all()
     })();
-    if let Err(e) = written {
+    if written.is_err() {
         let _ = std::fs::remove_file(&temporary);
-        return Err(io("cannot write a git object")(e));
     }
-    Ok(id)
+    written
 }
 
 /// `data` as a zlib stream of stored (uncompressed) blocks: RFC 1950's header, RFC 1951's

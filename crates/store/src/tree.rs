@@ -79,7 +79,8 @@ pub(crate) fn apply(
     for change in changes {
         match change {
             Change::Put { path, content } => {
-                let oid = repo.blob(content).map_err(git_err("cannot write a blob"))?;
+                let oid = crate::pack::retry_vanished(|| repo.blob(content))
+                    .map_err(git_err("cannot write a blob"))?;
                 edits.insert(path.clone(), Some(oid));
             }
             Change::Delete { path } => {
@@ -102,7 +103,8 @@ pub(crate) fn apply(
     let objects = repo.path().join("objects");
     let tree = match trees.splice(&odb, &objects, base, &list, "", &mut old)? {
         Some(oid) => oid,
-        None => odb.write(ObjectType::Tree, &[]).map_err(git_err("cannot write an empty tree"))?,
+        None => crate::pack::retry_vanished(|| odb.write(ObjectType::Tree, &[]))
+            .map_err(git_err("cannot write an empty tree"))?,
     };
     let deltas = edits
         .iter()

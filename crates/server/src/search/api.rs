@@ -50,10 +50,10 @@ async fn search(
                 offset,
                 opts,
             )?;
-            Ok((found, engine.semantic_status()))
+            Ok((found, engine.semantic_status(), engine.indexing_status()))
         })
         .await?;
-    let (res, semantic) = res;
+    let (res, semantic, indexing) = res;
     let took = started.elapsed().as_secs_f64() * 1000.0;
     Ok(Json(json!({
         "total": res.total,
@@ -76,6 +76,9 @@ async fn search(
         "facets": facets_json(&res.facets),
         "did_you_mean": res.did_you_mean,
         "semantic": semantic,
+        "indexing": indexing.map(|i| json!({
+            "indexed": i.indexed, "total": i.total, "percent": i.percent(),
+        })),
     }))
     .into_response())
 }

@@ -154,6 +154,7 @@ pub(crate) async fn search(
     };
     let took = format!("{:.1}", started.elapsed().as_secs_f64() * 1000.0);
     let semantic = st.engine.semantic_status();
+    let indexing = st.engine.indexing_status();
     let total = results.as_ref().map(|r| r.total).unwrap_or(0);
     let facets = results.as_ref().map(|r| search_facets(&query, &r.facets)).unwrap_or_default();
     let filters: Vec<_> = casebook_engine::active_filters(&query)
@@ -172,6 +173,9 @@ pub(crate) async fn search(
             semantic => semantic.map(|s| context! {
                 model => s.model, indexed => s.indexed, total => s.total,
                 catching_up => s.indexed < s.total,
+            }),
+            indexing => indexing.map(|i| context! {
+                indexed => i.indexed, total => i.total, percent => i.percent(),
             }),
             facets => facets,
             filters => filters,

@@ -66,6 +66,7 @@ async fn a_question_in_other_words_finds_its_page_and_no_restricted_one() {
     assert_eq!(v["hits"][0]["path"], "playbooks/Mutual Close Plan", "{v}");
     assert_eq!(v["semantic"]["model"], "all-MiniLM-L6-v2");
     assert_eq!(v["semantic"]["indexed"], v["semantic"]["total"]);
+    assert!(v["indexing"].is_null(), "the index is complete: {v}");
     let snippet = v["hits"][0]["snippet"].as_str().unwrap();
     assert!(
         snippet.contains("<mark>signed</mark>") && !snippet.contains("<mark>the</mark>"),
