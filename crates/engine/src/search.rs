@@ -57,22 +57,21 @@ impl IndexingStatus {
     }
 }
 
-/// How long a search waits for a build of the index from scratch before it answers from what
-/// is indexed so far: a small wiki's build is over by then, a large one's takes minutes.
-const BUILD_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
+/// A build of the index from scratch of at most this many pages is waited for (it takes a
+/// moment); a search during a larger one answers at once from what is indexed so far.
+const SMALL_BUILD: u64 = 2_000;
 
 impl Engine {
     /// Read your writes: waits for the index jobs pending, so a save acknowledged a moment ago
-    /// is in the answer of a search that follows. While the index is built from scratch, waits
-    /// a moment only; the answer then holds the pages indexed so far ([`Engine::indexing_status`]).
+    /// is in the answer of a search that follows. While a large wiki's index is built from scratch,
+    /// does not wait: the answer holds the pages indexed so far ([`Engine::indexing_status`]).
     pub(crate) fn read_your_writes(&self) {
         if self.inner.pending.load(std::sync::atomic::Ordering::SeqCst) == 0 {
             return;
         }
-        if self.inner.rebuilding.load(std::sync::atomic::Ordering::SeqCst) {
-            self.wait_indexed_for(BUILD_WAIT);
-        } else {
-            self.wait_indexed();
+        match self.indexing_status() {
+            Some(building) if building.total > SMALL_BUILD => {}
+            _ => self.wait_indexed(),
         }
     }
 

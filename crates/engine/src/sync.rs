@@ -259,6 +259,9 @@ impl Engine {
             }
             indexer::Job::Rebuild { .. } => {
                 self.inner.pending.fetch_add(1, Ordering::SeqCst);
+                let pages = self.snapshot().pages.len() as u64;
+                self.inner.rebuilt[0].store(0, Ordering::SeqCst);
+                self.inner.rebuilt[1].store(pages, Ordering::SeqCst);
                 self.inner.rebuilding.store(true, Ordering::SeqCst);
             }
             _ => {}
@@ -275,14 +278,9 @@ impl Engine {
 
     /// Waits until every change sent to the index so far is searchable.
     pub fn wait_indexed(&self) {
-        self.wait_indexed_for(std::time::Duration::MAX);
-    }
-
-    /// Waits as [`Engine::wait_indexed`] does, `most` at the most.
-    pub(crate) fn wait_indexed_for(&self, most: std::time::Duration) {
         let (tx, rx) = std::sync::mpsc::channel();
         self.send(indexer::Job::Flush(tx));
-        let _ = rx.recv_timeout(most);
+        let _ = rx.recv();
     }
 
     /// Packs the repository's loose objects now (the maintenance thread does so by itself
