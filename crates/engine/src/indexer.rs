@@ -76,9 +76,9 @@ fn run(inner: Weak<Inner>, rx: Receiver<Job>) {
                 }
                 Job::Rebuild { revision, progress } => {
                     pending.clear();
-                    // Searches meanwhile answer from what is indexed so far, and say how far.
+                    // Searches meanwhile answer from what is indexed so far, and say how far
+                    // (`stage_pages` counts what is committed).
                     let report = |done: u64, total: u64| {
-                        inner.rebuilt[0].store(done, std::sync::atomic::Ordering::SeqCst);
                         inner.rebuilt[1].store(total, std::sync::atomic::Ordering::SeqCst);
                         if let Some(f) = &progress {
                             f(done, total);
@@ -305,10 +305,12 @@ fn stage_pages(
 ) -> casebook_core::Result<()> {
     let total = pages.len() as u64;
     for (i, chunk) in pages.chunks(STAGE_CHUNK).enumerate() {
+        let offset = (i * STAGE_CHUNK) as u64;
         if i > 0 {
             inner.search.commit_at(checkpoint)?;
+            // What a search finds from now on (a build's progress as searches report it).
+            inner.rebuilt[0].store(offset, std::sync::atomic::Ordering::SeqCst);
         }
-        let offset = (i * STAGE_CHUNK) as u64;
         let report = |n: u64, _: u64| {
             if let Some(f) = progress {
                 f(offset + n, total);
