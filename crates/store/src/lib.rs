@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod gitindex;
 mod history;
 mod merge;
 mod pack;
@@ -114,6 +115,8 @@ pub struct Store {
     writer: Mutex<Repository>,
     /// The raw bytes of the wide trees read or written lately, shared by readers and the writer.
     trees: Mutex<raw::RawTrees>,
+    /// Git's index of a non-bare repository as the writer last wrote it.
+    git_index: Mutex<Option<gitindex::GitIndex>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -219,6 +222,7 @@ impl Store {
             pool: Mutex::new(vec![repo]),
             writer: Mutex::new(writer),
             trees: Mutex::default(),
+            git_index: Mutex::default(),
         })
     }
 
@@ -505,9 +509,15 @@ impl Writer<'_> {
             }
             None => None,
         };
-        if let Some(wd) = &self.store.workdir {
-            tree::refuse_dirty(repo, trees, base_tree, wd, changes)?;
-        }
+        let mut cached_index = self.store.git_index.lock().unwrap_or_else(|e| e.into_inner());
+        let git_index = match &self.store.workdir {
+            Some(wd) => {
+                let index = gitindex::GitIndex::lock(repo.path(), cached_index.take())?;
+                tree::refuse_dirty(repo, trees, base_tree, wd, changes, index.as_ref())?;
+                index
+            }
+            None => None,
+        };
         let tree::Applied { tree: new_tree, deltas, blobs } =
             tree::apply(repo, trees, base_tree, changes)?;
         let sig = signature(author)?;
@@ -532,7 +542,7 @@ impl Writer<'_> {
             });
         }
         if let Some(wd) = &self.store.workdir {
-            tree::update_workdir(repo, wd, &blobs)?;
+            *cached_index = tree::update_workdir(repo, wd, &blobs, git_index)?;
         }
         let commit = repo.find_commit(oid).map_err(git_err("cannot read the new commit"))?;
         let mut info = info(&commit);

@@ -49,28 +49,92 @@ fn damaged() -> Error {
     Error::internal("a tree of the repository is damaged (run `git fsck`)")
 }
 
-/// The entries of a raw tree, in their stored order.
-pub(crate) fn entries(raw: &[u8]) -> Result<Vec<Entry<'_>>> {
-    let mut out = Vec::new();
-    let mut at = 0;
-    while at < raw.len() {
-        let rest = &raw[at..];
-        let space = rest.iter().position(|&b| b == b' ').ok_or_else(damaged)?;
-        let nul = space + rest[space..].iter().position(|&b| b == 0).ok_or_else(damaged)?;
-        let end = nul + 1 + 20;
-        if end > rest.len() {
-            return Err(damaged());
+/// A raw tree with where each of its entries starts, so that an entry is found by a binary
+/// search and runs of entries are copied whole.
+#[derive(Debug, Default)]
+pub(crate) struct RawTree {
+    bytes: Vec<u8>,
+    starts: Vec<u32>,
+}
+
+impl RawTree {
+    /// Reads the entries' boundaries; a tree that does not parse is damaged.
+    pub fn parse(bytes: Vec<u8>) -> Result<RawTree> {
+        let len = u32::try_from(bytes.len()).map_err(|_| damaged())?;
+        let mut starts = Vec::with_capacity(bytes.len() / 64);
+        let mut at = 0;
+        while at < bytes.len() {
+            starts.push(at as u32);
+            let rest = &bytes[at..];
+            let nul = rest.iter().position(|&b| b == 0).ok_or_else(damaged)?;
+            if !rest[..nul].contains(&b' ') || nul + 21 > rest.len() {
+                return Err(damaged());
+            }
+            at += nul + 21;
         }
-        let id = Oid::from_bytes(&rest[nul + 1..end]).map_err(|_| damaged())?;
-        out.push(Entry {
-            raw: &rest[..end],
-            mode: &rest[..space],
-            name: &rest[space + 1..nul],
-            id,
-        });
-        at += end;
+        debug_assert!(at as u32 == len);
+        Ok(RawTree { bytes, starts })
     }
-    Ok(out)
+
+    pub fn len(&self) -> usize {
+        self.starts.len()
+    }
+
+    fn end(&self, i: usize) -> usize {
+        self.starts.get(i + 1).map_or(self.bytes.len(), |&s| s as usize)
+    }
+
+    /// The entry at position `i` (which [`RawTree::parse`] checked).
+    pub fn entry(&self, i: usize) -> Entry<'_> {
+        let raw = &self.bytes[self.starts[i] as usize..self.end(i)];
+        let space = raw.iter().position(|&b| b == b' ').unwrap_or(0);
+        let nul = raw.len() - 21;
+        let id = Oid::from_bytes(&raw[nul + 1..]).unwrap_or(Oid::ZERO_SHA1);
+        Entry { raw, mode: &raw[..space], name: &raw[space + 1..nul], id }
+    }
+
+    /// The number of entries that sort before the name `name` (a folder's when `tree`).
+    fn position(&self, name: &[u8], tree: bool) -> usize {
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let e = self.entry(mid);
+            if order(e.name, e.is_tree(), name, tree) == Ordering::Less {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+
+    /// The position of the entry named `name`, file or folder.
+    pub fn find(&self, name: &[u8]) -> Option<usize> {
+        [false, true].into_iter().find_map(|tree| {
+            let i = self.position(name, tree);
+            (i < self.len() && self.entry(i).name == name).then_some(i)
+        })
+    }
+
+    /// Appends entries `from..to` to `out`, as one copy.
+    fn copy(&self, from: usize, to: usize, out: &mut RawTree) {
+        if from >= to {
+            return;
+        }
+        let (a, b) = (self.starts[from] as usize, self.end(to - 1));
+        let shift = out.bytes.len() as i64 - a as i64;
+        out.starts.extend(self.starts[from..to].iter().map(|&s| (s as i64 + shift) as u32));
+        out.bytes.extend_from_slice(&self.bytes[a..b]);
+    }
+
+    fn push(&mut self, entry: &[u8]) {
+        self.starts.push(self.bytes.len() as u32);
+        self.bytes.extend_from_slice(entry);
+    }
+
+    fn weight(&self) -> usize {
+        self.bytes.len() + self.starts.len() * 4
+    }
 }
 
 /// Git's order of tree entries: by name, a folder's name compared as if it ended in `/`.
@@ -85,21 +149,12 @@ pub(crate) fn order(a: &[u8], a_tree: bool, b: &[u8], b_tree: bool) -> Ordering 
     end(a, a_tree).cmp(&end(b, b_tree)).then(a.len().cmp(&b.len()))
 }
 
-/// The position of the entry named `name` in sorted `entries`, file or folder.
-fn find(entries: &[Entry<'_>], name: &[u8]) -> Option<usize> {
-    [false, true].into_iter().find_map(|tree| {
-        let i =
-            entries.partition_point(|e| order(e.name, e.is_tree(), name, tree) == Ordering::Less);
-        entries.get(i).filter(|e| e.name == name).map(|_| i)
-    })
-}
-
 /// The raw bytes of recently read or written wide trees (of [`RawTrees::WIDE`] bytes or more;
 /// a small one costs little to read again), by id, up to [`RawTrees::LIMIT`] bytes in all, the
 /// oldest forgotten first. An id names its content for good, so an entry is never stale.
 #[derive(Default)]
 pub(crate) struct RawTrees {
-    trees: HashMap<Oid, Arc<Vec<u8>>>,
+    trees: HashMap<Oid, Arc<RawTree>>,
     order: VecDeque<Oid>,
     bytes: usize,
 }
@@ -111,7 +166,7 @@ impl RawTrees {
     /// About 300 entries.
     const WIDE: usize = 16 << 10;
 
-    pub fn get(&mut self, odb: &Odb<'_>, id: Oid) -> Result<Arc<Vec<u8>>> {
+    pub fn get(&mut self, odb: &Odb<'_>, id: Oid) -> Result<Arc<RawTree>> {
         if let Some(raw) = self.trees.get(&id) {
             return Ok(raw.clone());
         }
@@ -119,22 +174,23 @@ impl RawTrees {
         if object.kind() != ObjectType::Tree {
             return Err(Error::internal(format!("{id} is not a tree")));
         }
-        let raw = Arc::new(object.data().to_vec());
+        let raw = Arc::new(RawTree::parse(object.data().to_vec())?);
         self.keep(id, raw.clone());
         Ok(raw)
     }
 
-    fn keep(&mut self, id: Oid, raw: Arc<Vec<u8>>) {
-        if raw.len() < Self::WIDE || raw.len() > Self::LIMIT || self.trees.contains_key(&id) {
+    fn keep(&mut self, id: Oid, raw: Arc<RawTree>) {
+        let weight = raw.weight();
+        if raw.bytes.len() < Self::WIDE || weight > Self::LIMIT || self.trees.contains_key(&id) {
             return;
         }
-        self.bytes += raw.len();
+        self.bytes += weight;
         self.trees.insert(id, raw);
         self.order.push_back(id);
         while self.bytes > Self::LIMIT {
             let Some(old) = self.order.pop_front() else { break };
             if let Some(raw) = self.trees.remove(&old) {
-                self.bytes -= raw.len();
+                self.bytes -= raw.weight();
             }
         }
     }
@@ -145,11 +201,10 @@ impl RawTrees {
         let mut segments = path.split('/').peekable();
         while let Some(segment) = segments.next() {
             let raw = self.get(odb, tree)?;
-            let list = entries(&raw)?;
-            let Some(i) = find(&list, segment.as_bytes()) else {
+            let Some(i) = raw.find(segment.as_bytes()) else {
                 return Ok(None);
             };
-            let e = list[i];
+            let e = raw.entry(i);
             if segments.peek().is_none() {
                 return Ok(Some(Found { id: e.id, blob: e.is_blob() }));
             }
@@ -180,9 +235,8 @@ impl RawTrees {
     ) -> Result<Option<Oid>> {
         let raw = match base {
             Some(id) => self.get(odb, id)?,
-            None => Arc::new(Vec::new()),
+            None => Arc::new(RawTree::default()),
         };
-        let list = entries(&raw)?;
         let mut groups: BTreeMap<&str, Vec<Edit<'_>>> = BTreeMap::new();
         for (segments, id) in edits {
             if let Some((first, rest)) = segments.split_first() {
@@ -190,12 +244,12 @@ impl RawTrees {
             }
         }
         // What replaces the entries named by the edits: their positions go, and the new
-        // entries (sorted as git sorts them) are merged in.
+        // entries (sorted as git sorts them) go in where they sort.
         let mut gone = Vec::new();
         let mut added: Vec<(Vec<u8>, bool, Vec<u8>)> = Vec::new();
         for (name, group) in groups {
-            let at = find(&list, name.as_bytes());
-            let existing = at.map(|i| list[i]);
+            let at = raw.find(name.as_bytes());
+            let existing = at.map(|i| raw.entry(i));
             if let Some(i) = at {
                 gone.push(i);
             }
@@ -239,36 +293,38 @@ impl RawTrees {
         }
         added.sort_by(|a, b| order(&a.0, a.1, &b.0, b.1));
         gone.sort_unstable();
-        let mut out =
-            Vec::with_capacity(raw.len() + added.iter().map(|a| a.2.len()).sum::<usize>());
-        let mut next = added.iter().peekable();
+        let extra = added.iter().map(|a| a.2.len()).sum::<usize>();
+        let mut out = RawTree {
+            bytes: Vec::with_capacity(raw.bytes.len() + extra),
+            starts: Vec::with_capacity(raw.len() + added.len()),
+        };
+        // The old entries in runs between the positions of the new ones, less those gone.
+        let mut from = 0;
         let mut gone = gone.into_iter().peekable();
-        for (i, e) in list.iter().enumerate() {
-            if gone.peek() == Some(&i) {
-                gone.next();
-                continue;
+        let mut copy_to = |to: usize, out: &mut RawTree| {
+            while let Some(g) = gone.next_if(|&g| g < to) {
+                raw.copy(from, g, out);
+                from = g + 1;
             }
-            while let Some(a) =
-                next.next_if(|a| order(&a.0, a.1, e.name, e.is_tree()) == Ordering::Less)
-            {
-                out.extend_from_slice(&a.2);
-            }
-            out.extend_from_slice(e.raw);
+            raw.copy(from, to, out);
+            from = from.max(to);
+        };
+        for a in &added {
+            copy_to(raw.position(&a.0, a.1), &mut out);
+            out.push(&a.2);
         }
-        for a in next {
-            out.extend_from_slice(&a.2);
-        }
-        if out.is_empty() {
+        copy_to(raw.len(), &mut out);
+        if out.bytes.is_empty() {
             return Ok(None);
         }
-        if out == *raw {
+        if out.bytes == raw.bytes {
             return Ok(base);
         }
-        let id = if out.len() < Self::WIDE {
-            crate::pack::retry_vanished(|| odb.write(ObjectType::Tree, &out))
+        let id = if out.bytes.len() < Self::WIDE {
+            crate::pack::retry_vanished(|| odb.write(ObjectType::Tree, &out.bytes))
                 .map_err(git_err("cannot write a tree"))?
         } else {
-            write_stored(odb, objects, ObjectType::Tree, &out)?
+            write_stored(odb, objects, ObjectType::Tree, &out.bytes)?
         };
         self.keep(id, Arc::new(out));
         Ok(Some(id))
@@ -283,7 +339,7 @@ impl RawTrees {
 /// loose objects: a new temporary file beside its final name, synced, renamed into place, the
 /// folder synced. An object that exists already is left as it is.
 fn write_stored(odb: &Odb<'_>, objects: &Path, kind: ObjectType, data: &[u8]) -> Result<Oid> {
-    let id = Oid::hash_object(kind, data).map_err(git_err("cannot hash an object"))?;
+    let id = object_id(kind, data);
     if odb.exists(id) {
         return Ok(id);
     }
@@ -298,6 +354,18 @@ fn write_stored(odb: &Odb<'_>, objects: &Path, kind: ObjectType, data: &[u8]) ->
     }
 }
 
+/// The id git gives an object: the SHA-1 of its header and bytes. libgit2 hashes with its
+/// collision-detecting SHA-1, several times slower than the processor's own SHA instructions
+/// that this one uses where there are some; an object Casebook builds from ids it read (a tree)
+/// is no collision attack, and git checks every object it receives for one anyway.
+pub(crate) fn object_id(kind: ObjectType, data: &[u8]) -> Oid {
+    use sha1::Digest;
+    let mut hasher = sha1::Sha1::new();
+    hasher.update(format!("{} {}\0", kind.str(), data.len()).as_bytes());
+    hasher.update(data);
+    Oid::from_bytes(&hasher.finalize()).unwrap_or(Oid::ZERO_SHA1)
+}
+
 /// Writes `data` as the loose object `id` (see [`write_stored`]).
 fn write_loose(objects: &Path, id: Oid, kind: ObjectType, data: &[u8]) -> std::io::Result<()> {
     let hex = id.to_string();
@@ -306,10 +374,8 @@ fn write_loose(objects: &Path, id: Oid, kind: ObjectType, data: &[u8]) -> std::i
         Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(e),
         _ => {}
     }
-    let mut content = Vec::with_capacity(data.len() + 32);
-    content.extend_from_slice(format!("{} {}\0", kind.str(), data.len()).as_bytes());
-    content.extend_from_slice(data);
-    let stream = zlib_stored(&content);
+    let header = format!("{} {}\0", kind.str(), data.len());
+    let stream = zlib_stored(&[header.as_bytes(), data]);
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let temporary = dir.join(format!("tmp_obj_casebook_{}_{n}", std::process::id()));
@@ -329,25 +395,41 @@ fn write_loose(objects: &Path, id: Oid, kind: ObjectType, data: &[u8]) -> std::i
     written
 }
 
-/// `data` as a zlib stream of stored (uncompressed) blocks: RFC 1950's header, RFC 1951's
-/// blocks of at most 65,535 bytes each, the Adler-32 of the data.
-fn zlib_stored(data: &[u8]) -> Vec<u8> {
+/// The bytes of `parts`, one after the other, as a zlib stream of stored (uncompressed)
+/// blocks: RFC 1950's header, RFC 1951's blocks of at most 65,535 bytes each, the Adler-32 of
+/// the data.
+fn zlib_stored(parts: &[&[u8]]) -> Vec<u8> {
     const BLOCK: usize = 65_535;
-    let mut out = Vec::with_capacity(data.len() + data.len() / BLOCK * 5 + 16);
+    let total: usize = parts.iter().map(|p| p.len()).sum();
+    let mut out = Vec::with_capacity(total + total / BLOCK * 5 + 16);
     // Deflate with a 32 KiB window, no dictionary, fastest level: 0x78 0x01 (a multiple of 31).
     out.extend_from_slice(&[0x78, 0x01]);
-    let mut chunks = data.chunks(BLOCK).peekable();
-    if chunks.peek().is_none() {
-        out.extend_from_slice(&[1, 0, 0, 0xff, 0xff]);
+    let (mut left, mut part, mut at) = (total, 0, 0);
+    loop {
+        let len = left.min(BLOCK);
+        left -= len;
+        out.push(u8::from(left == 0));
+        out.extend_from_slice(&(len as u16).to_le_bytes());
+        out.extend_from_slice(&(!(len as u16)).to_le_bytes());
+        let mut need = len;
+        while need > 0 {
+            let p = parts[part];
+            let take = (p.len() - at).min(need);
+            out.extend_from_slice(&p[at..at + take]);
+            (at, need) = (at + take, need - take);
+            if at == p.len() {
+                (part, at) = (part + 1, 0);
+            }
+        }
+        if left == 0 {
+            break;
+        }
     }
-    while let Some(chunk) = chunks.next() {
-        out.push(u8::from(chunks.peek().is_none()));
-        let len = chunk.len() as u16;
-        out.extend_from_slice(&len.to_le_bytes());
-        out.extend_from_slice(&(!len).to_le_bytes());
-        out.extend_from_slice(chunk);
+    let mut adler = simd_adler32::Adler32::new();
+    for p in parts {
+        adler.write(p);
     }
-    out.extend_from_slice(&simd_adler32::adler32(&data).to_be_bytes());
+    out.extend_from_slice(&adler.finish().to_be_bytes());
     out
 }
 
@@ -452,8 +534,8 @@ mod tests {
     fn a_truncated_tree_is_reported_as_damaged() {
         let mut raw = encode(FILE_MODE, "a.md", Oid::ZERO_SHA1);
         raw.pop();
-        assert!(entries(&raw).is_err());
-        assert!(entries(b"100644 a.md").is_err());
+        assert!(RawTree::parse(raw).is_err());
+        assert!(RawTree::parse(b"100644 a.md".to_vec()).is_err());
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Building trees for a commit without an index, and keeping a working tree in step.
 
+use crate::gitindex::{GitIndex, LockedIndex, NewEntry};
 use crate::raw::{Edit, RawTrees};
 use crate::{BlobId, Change, FileDelta, git_err};
 use casebook_core::{Error, Result};
@@ -164,16 +165,25 @@ pub(crate) fn refuse_dirty(
     head: Option<Oid>,
     workdir: &Path,
     changes: &[Change],
+    raw_index: Option<&LockedIndex>,
 ) -> Result<()> {
     let odb = repo.odb().map_err(git_err("cannot open the object database"))?;
-    let index = repo.index().map_err(git_err("cannot read the index"))?;
+    let index = match raw_index {
+        Some(_) => None,
+        None => Some(repo.index().map_err(git_err("cannot read the index"))?),
+    };
     for path in touched(changes) {
         check_no_symlink(workdir, path)?;
         let committed = match head {
             Some(root) => trees.blob(&odb, root, path)?,
             None => None,
         };
-        let staged = index.get_path(Path::new(path), 0).map(|e| e.id);
+        // A file in a conflict (staged more than once) has uncommitted changes too.
+        let staged = match (raw_index, &index) {
+            (Some(raw), _) => raw.staged(path).unwrap_or(Some(Oid::ZERO_SHA1)),
+            (None, Some(index)) => index.get_path(Path::new(path), 0).map(|e| e.id),
+            (None, None) => None,
+        };
         let full = workdir.join(path);
         let on_disk = if full.is_file() {
             Some(
@@ -209,14 +219,20 @@ fn check_no_symlink(workdir: &Path, path: &str) -> Result<()> {
 }
 
 /// Makes the working tree and the index match the new commit for the changed files, whose
-/// new blobs are `blobs` (from [`apply`]).
+/// new blobs are `blobs` (from [`apply`]). The index is edited in its bytes when `raw_index`
+/// holds them (and returned as written), else through libgit2.
 pub(crate) fn update_workdir(
     repo: &Repository,
     workdir: &Path,
     blobs: &BTreeMap<String, Option<Oid>>,
-) -> Result<()> {
+    raw_index: Option<LockedIndex>,
+) -> Result<Option<GitIndex>> {
     let io = |what: &str, e: std::io::Error| Error::internal(format!("{what}: {e}"));
-    let mut index = repo.index().map_err(git_err("cannot read the index"))?;
+    let mut index = match raw_index {
+        Some(_) => None,
+        None => Some(repo.index().map_err(git_err("cannot read the index"))?),
+    };
+    let mut entries = Vec::with_capacity(blobs.len());
     for (path, blob) in blobs {
         let full = workdir.join(path);
         match blob {
@@ -228,7 +244,13 @@ pub(crate) fn update_workdir(
                 let mut file =
                     std::fs::File::create(&full).map_err(|e| io("cannot write a file", e))?;
                 crate::copy_blob(repo, *id, &mut file)?;
-                index.add_path(Path::new(path)).map_err(git_err("cannot update the index"))?;
+                drop(file);
+                match &mut index {
+                    Some(index) => index
+                        .add_path(Path::new(path))
+                        .map_err(git_err("cannot update the index"))?,
+                    None => entries.push((path, Some((*id, full)))),
+                }
             }
             None => {
                 match std::fs::remove_file(&full) {
@@ -244,9 +266,30 @@ pub(crate) fn update_workdir(
                     }
                     dir = d.parent();
                 }
-                let _ = index.remove_path(Path::new(path));
+                match &mut index {
+                    Some(index) => {
+                        let _ = index.remove_path(Path::new(path));
+                    }
+                    None => entries.push((path, None)),
+                }
             }
         }
     }
-    index.write().map_err(git_err("cannot write the index"))
+    match (index, raw_index) {
+        (Some(mut index), _) => {
+            index.write().map_err(git_err("cannot write the index"))?;
+            Ok(None)
+        }
+        (None, Some(raw)) => {
+            let changes: Vec<NewEntry<'_>> = entries
+                .iter()
+                .map(|(path, file)| NewEntry {
+                    path,
+                    file: file.as_ref().map(|(id, full)| (*id, full.as_path())),
+                })
+                .collect();
+            raw.write(&changes).map(Some)
+        }
+        (None, None) => Ok(None),
+    }
 }

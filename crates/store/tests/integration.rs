@@ -563,3 +563,97 @@ fn an_executable_file_stays_executable_when_saved() {
     assert!(git(&repo, &["ls-tree", "HEAD", "run.sh"]).starts_with("100755 blob "));
     assert_eq!(git(&repo, &["status", "--porcelain"]), "", "the working tree and index follow");
 }
+
+/// What git's index holds and what the head's tree holds agree, git sees nothing to commit,
+/// and git itself reads the index as sound.
+fn index_follows_head(repo: &Path, what: &str) {
+    let staged: Vec<String> = git(repo, &["ls-files", "-s"])
+        .lines()
+        .map(|l| {
+            let (meta, path) = l.split_once('\t').unwrap();
+            let f: Vec<&str> = meta.split(' ').collect();
+            format!("{} blob {} {path} (stage {})", f[0], f[1], f[2])
+        })
+        .collect();
+    let committed: Vec<String> = git(repo, &["ls-tree", "-r", "HEAD"])
+        .lines()
+        .map(|l| l.replace('\t', " ") + " (stage 0)")
+        .collect();
+    assert_eq!(staged, committed, "{what}: the index holds what the head does");
+    assert_eq!(git(repo, &["status", "--porcelain"]), "", "{what}: git sees a clean tree");
+    assert_eq!(git(repo, &["diff-index", "--cached", "HEAD"]), "", "{what}");
+    git(repo, &["fsck", "--strict", "--no-dangling"]);
+}
+
+#[test]
+fn git_index_follows_saves_whatever_git_wrote_into_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = worktree_repo(tmp.path(), "main", "a.md", "a\n");
+    for (file, text) in [("a-b.md", "a-b\n"), ("a/x.md", "x\n"), ("a0.md", "a0\n"), ("z.md", "z\n")]
+    {
+        std::fs::create_dir_all(repo.join(file).parent().unwrap()).unwrap();
+        std::fs::write(repo.join(file), text).unwrap();
+    }
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-q", "-m", "names that sort around a slash"]);
+    // The cached trees (TREE), an untracked-file cache (UNTR), a resolve-undo record (REUC):
+    // written by git, read and kept or dropped by the store.
+    git(&repo, &["update-index", "--untracked-cache"]);
+    git(&repo, &["status", "--porcelain"]);
+    let store = Store::open(&repo).unwrap();
+    let steps: Vec<(&str, Vec<Change>)> = vec![
+        ("a replaced file at the start", vec![put("a-b.md", "a-b two\n")]),
+        ("a file in a folder", vec![put("a/x.md", "x two\n")]),
+        ("new files around the folder", vec![put("a.b.md", "new\n"), put("a/y.md", "y\n")]),
+        ("a new folder", vec![put("b/c/d.md", "deep\n")]),
+        ("a file at the end and one gone", vec![put("zz.md", "zz\n"), delete("a0.md")]),
+        ("a folder emptied", vec![delete("b/c/d.md")]),
+        ("a move", vec![mv("z.md", "a/z.md")]),
+    ];
+    for (what, changes) in &steps {
+        commit(&store, changes, what);
+        index_follows_head(&repo, what);
+    }
+    // Saves one after the other, git reading nothing in between: the index as last written.
+    commit(&store, &[put("a/x.md", "x three\n")], "one");
+    commit(&store, &[put("a/y.md", "y two\n"), put("c.md", "c\n")], "two");
+    commit(&store, &[delete("c.md")], "three");
+    index_follows_head(&repo, "saves in a row");
+    assert!(!repo.join("b").exists(), "the emptied folder is gone");
+    assert!(!repo.join(".git/index.lock").exists());
+
+    // git changes the index between two saves: a file staged by hand stays staged.
+    std::fs::write(repo.join("mine.md"), "staged by hand\n").unwrap();
+    git(&repo, &["add", "mine.md"]);
+    commit(&store, &[put("a.md", "a two\n")], "after git add");
+    assert_eq!(git(&repo, &["status", "--porcelain"]), "A  mine.md\n");
+    git(&repo, &["commit", "-q", "-m", "mine"]);
+    index_follows_head(&repo, "after a commit by git");
+
+    // Each version of the index git writes (4 is left to libgit2), and no checksum at all.
+    for (version, config) in
+        [("3", "index.skipHash=false"), ("4", "index.skipHash=false"), ("2", "index.skipHash=true")]
+    {
+        git(&repo, &["-c", config, "update-index", "--index-version", version]);
+        commit(&store, &[put("a/x.md", &format!("x at version {version}\n"))], version);
+        index_follows_head(&repo, &format!("index version {version} ({config})"));
+    }
+
+    // A git command holding the index's lock: the save is refused, and changes nothing.
+    std::fs::write(repo.join(".git/index.lock"), "").unwrap();
+    let head = git(&repo, &["rev-parse", "HEAD"]);
+    let err = refused(&store, &[put("a.md", "while git works\n")]);
+    assert_eq!(err.kind, ErrorKind::Conflict, "{}", err.message);
+    assert_eq!(git(&repo, &["rev-parse", "HEAD"]), head);
+    std::fs::remove_file(repo.join(".git/index.lock")).unwrap();
+    commit(
+        &store,
+        &[put(
+            "a.md",
+            "once git is done
+",
+        )],
+        "after the lock",
+    );
+    index_follows_head(&repo, "after git let go of its lock");
+}
