@@ -15,6 +15,7 @@ mod records;
 mod save;
 mod search;
 mod semantic;
+mod startcache;
 mod state;
 mod sync;
 mod threads;

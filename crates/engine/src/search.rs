@@ -120,9 +120,21 @@ impl Engine {
     }
 
     /// Pages that `scope` sees linking to `path`.
+    /// The linking pages are found in the index, their paths read from its column and their
+    /// titles from the engine's picture of the head (reading each stored document meant
+    /// decompressing a block of the document store per linking page, on every view).
     pub fn backlinks(&self, path: &PagePath, scope: &ReadScope) -> Result<Vec<LinkingPage>> {
-        let mut found = self.inner.search.backlinks(path.as_str(), 1000)?;
-        found.retain(|l| scope.sees(&l.path));
+        let paths = self.inner.search.linking_paths(path.as_str(), 1000)?;
+        let snap = self.snapshot();
+        let mut found: Vec<LinkingPage> = paths
+            .into_iter()
+            .filter(|p| scope.sees(p))
+            .filter_map(|p| {
+                let title = snap.pages.get(p.as_str())?.title.clone();
+                Some(LinkingPage { path: p, title })
+            })
+            .collect();
+        found.sort_by_cached_key(|l| l.title.to_lowercase());
         Ok(found)
     }
 

@@ -4,7 +4,7 @@
 
 use crate::state::{PageMeta, Snapshot};
 use crate::types::{TYPES_DIR, TypeSet};
-use crate::{Engine, Progress, Starter, indexer, links};
+use crate::{Engine, Progress, Starter, indexer, links, startcache};
 use casebook_core::{PagePath, Result, Revision};
 use casebook_store::{BlobId, CommitInfo};
 use std::collections::{BTreeMap, HashMap};
@@ -20,27 +20,59 @@ impl Engine {
             return Ok(());
         };
         let files = inner.store.files(&head)?;
+        let cache = startcache::load(&inner.opts.data);
+        let mut stale = cache.is_none();
         let mut snap = Snapshot { head: Some(head.clone()), ..Snapshot::default() };
         for f in &files {
             snap.put_file(&f.path, f.blob);
             if let Some(path) = PagePath::from_file(&f.path) {
-                let meta = self.meta_for(f.blob, &path)?;
+                let cached = cache.as_ref().and_then(|c| c.metas.get(path.as_str()));
+                let meta = match cached.filter(|m| m.blob == f.blob) {
+                    Some(m) => m.clone(),
+                    None => {
+                        stale = true;
+                        self.meta_for(f.blob, &path)?
+                    }
+                };
                 snap.insert_page(path.as_str().to_string(), meta);
             }
         }
         snap.types = Arc::new(self.read_types(&snap.files));
         snap.link_prefixes = self.read_link_prefixes(snap.files.get(links::LINKS_FILE).copied());
-        let log = inner.store.log(START_WALK, 0)?;
+        // Who changed each page last: as the cache knows it, and the commits since on top; or
+        // from the newest commits.
+        let (since, log) = match cache {
+            Some(c) if inner.store.is_ancestor(&c.head, &head) => {
+                snap.last_change = c.last_change;
+                snap.last_change.retain(|p, _| snap.pages.contains_key(p));
+                let log = if c.head == head {
+                    Vec::new()
+                } else {
+                    stale = true;
+                    inner.store.commits_between(Some(&c.head), &head, START_WALK)?
+                };
+                (true, log)
+            }
+            _ => {
+                stale = true;
+                (false, inner.store.log(START_WALK, 0)?)
+            }
+        };
         for mut c in log.into_iter().rev() {
             // Kept per page: who and when. Not the commit's list of files, which for an import
             // names every page of the wiki.
             let paths = std::mem::take(&mut c.paths);
             let c = Arc::new(c);
             for p in &paths {
-                if let Some(page) = PagePath::from_file(p) {
+                if let Some(page) = PagePath::from_file(p)
+                    && (!since || snap.pages.contains_key(page.as_str()))
+                {
                     snap.last_change.insert(page.as_str().to_string(), c.clone());
                 }
             }
+        }
+        if stale && let Err(e) = startcache::save(&inner.opts.data, &snap) {
+            tracing::warn!(error = %e, "cannot write the start cache; the next start reads every page again");
         }
         *inner.snap.write().unwrap_or_else(|e| e.into_inner()) = snap;
         Ok(())
@@ -302,6 +334,9 @@ impl Engine {
         }
         if let Some(m) = self.inner.maintenance.lock().unwrap_or_else(|e| e.into_inner()).take() {
             m.stop();
+        }
+        if let Err(e) = startcache::save(&self.inner.opts.data, &self.snapshot()) {
+            tracing::warn!(error = %e, "cannot write the start cache; the next start reads every page again");
         }
     }
 }

@@ -1417,3 +1417,66 @@ fn clone(repo: &Path, to: &Path) {
         Command::new("git").args(["clone", "-q", "--no-local"]).arg(repo).arg(to).output().unwrap();
     assert!(out.status.success(), "git clone: {}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn a_restart_reads_the_pages_from_its_cache_and_catches_up_with_what_changed_meanwhile() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("wiki.git");
+    let data = tmp.path().join("data");
+    let save = |e: &Engine, path: &str, text: &str, who: &str| {
+        let p = PagePath::parse(path).unwrap();
+        let author = Author::new(who, "x@example.com");
+        e.save(Save { path: &p, markdown: text, message: "", base: None, author: &author })
+            .unwrap();
+    };
+    let last_author = |e: &Engine, path: &str| {
+        e.last_change(&PagePath::parse(path).unwrap()).map(|c| c.author.name.clone())
+    };
+    {
+        let e = Engine::open(Options::new(&repo, &data)).unwrap();
+        save(&e, "Kept", "# Kept at first\n", "Ann");
+        save(&e, "Still", "# Still here\n", "Ann");
+        save(&e, "Gone", "# Gone soon\n", "Ann");
+        e.shutdown();
+    }
+    let cache = data.join("start-cache.json");
+    assert!(cache.exists(), "written when the engine stops");
+    // While it is down, another process changes a title, deletes a page and adds one.
+    {
+        let e =
+            Engine::open_without_indexing(Options::new(&repo, tmp.path().join("other"))).unwrap();
+        save(&e, "Kept", "# Kept renamed\n", "Bob");
+        save(&e, "Later", "# Later page\n", "Bob");
+        e.delete(&PagePath::parse("Gone").unwrap(), None, &Author::new("Bob", "b@x"), "").unwrap();
+        e.shutdown();
+    }
+    let check = |e: &Engine, what: &str| {
+        assert_eq!(e.title_of("Kept").as_deref(), Some("Kept renamed"), "{what}");
+        assert_eq!(e.title_of("Later").as_deref(), Some("Later page"), "{what}");
+        assert_eq!(e.title_of("Gone"), None, "{what}");
+        assert_eq!(last_author(e, "Kept").as_deref(), Some("Bob"), "{what}");
+        assert_eq!(last_author(e, "Still").as_deref(), Some("Ann"), "{what}");
+    };
+    let e = Engine::open(Options::new(&repo, &data)).unwrap();
+    check(&e, "from the cache and the commits since");
+    e.shutdown();
+    drop(e);
+
+    // An entry is believed while the page's blob is the one it was read from: the start read
+    // the page from the cache, not from the repository.
+    let text = std::fs::read_to_string(&cache).unwrap();
+    assert!(text.contains("\"Still here\""));
+    std::fs::write(&cache, text.replace("\"Still here\"", "\"Told by the cache\"")).unwrap();
+    let e = Engine::open(Options::new(&repo, &data)).unwrap();
+    assert_eq!(e.title_of("Still").as_deref(), Some("Told by the cache"));
+    e.shutdown();
+    drop(e);
+
+    // A damaged cache only makes the start slower.
+    std::fs::write(&cache, "{ not json").unwrap();
+    let e = Engine::open(Options::new(&repo, &data)).unwrap();
+    check(&e, "after a damaged cache");
+    assert_eq!(e.title_of("Still").as_deref(), Some("Still here"));
+    e.shutdown();
+    assert!(std::fs::read_to_string(&cache).unwrap().contains("\"Kept renamed\""), "written anew");
+}

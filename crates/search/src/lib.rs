@@ -174,6 +174,7 @@ impl SearchIndex {
         match Self::try_open(dir, &version, language) {
             Ok(Some(ix)) => return Ok((ix, false)),
             Ok(None) => {}
+            Err(e) if e.kind == casebook_core::ErrorKind::Unavailable => return Err(e),
             Err(e) => {
                 tracing::warn!(dir = %dir.display(), error = %e, "search index unreadable; rebuilding it")
             }
@@ -232,9 +233,14 @@ impl SearchIndex {
             .num_worker_threads(1)
             .num_merge_threads(1)
             .build();
-        let writer: IndexWriter = index.writer_with_options(options).map_err(ix_err(
-            "cannot lock the index (is another casebook running on this data dir?)",
-        ))?;
+        let writer: IndexWriter = index.writer_with_options(options).map_err(|e| match e {
+            // Another process writes this index now: it is theirs, not to be thrown away.
+            tantivy::TantivyError::LockFailure(..) => Error::unavailable(format!(
+                "the search index in {} is in use by another process: is another Casebook running on this data dir?",
+                dir.display()
+            )),
+            other => ix_err("cannot open the index for writing")(other),
+        })?;
         writer.set_merge_policy(Box::new(merge_policy()));
         Ok(SearchIndex { dir: dir.to_path_buf(), index, reader, writer: Mutex::new(writer), f })
     }
@@ -727,25 +733,6 @@ impl SearchIndex {
                 Ok(self.f.text(&doc, self.f.path))
             })
             .collect()
-    }
-
-    /// Pages that link to `path`, by title.
-    pub fn backlinks(&self, path: &str, limit: usize) -> Result<Vec<LinkingPage>> {
-        let searcher = self.reader.searcher();
-        let q = TermQuery::new(Term::from_field_text(self.f.links, path), IndexRecordOption::Basic);
-        let top = searcher
-            .search(&q, &TopDocs::with_limit(limit.max(1)).order_by_score())
-            .map_err(ix_err("cannot find backlinks"))?;
-        let mut out = Vec::with_capacity(top.len());
-        for (_, addr) in top {
-            let doc: TantivyDocument = searcher.doc(addr).map_err(ix_err("cannot read a hit"))?;
-            out.push(LinkingPage {
-                path: self.f.text(&doc, self.f.path),
-                title: self.f.text(&doc, self.f.title),
-            });
-        }
-        out.sort_by_key(|a| a.title.to_lowercase());
-        Ok(out)
     }
 
     /// The paths of up to `limit` documents linking to `target`, read from the path's column

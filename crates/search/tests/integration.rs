@@ -420,3 +420,19 @@ fn similar_pages_by_their_telling_words() {
     assert_eq!(strict.iter().collect::<Vec<_>>(), kept);
     assert!(ix.similar("a/Kiln", 5, 1.01).unwrap().is_empty());
 }
+
+#[test]
+fn an_index_another_process_writes_is_refused_never_thrown_away() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("index");
+    let (ix, _) = SearchIndex::open(&dir).unwrap();
+    add(&ix, vec![page("Kept", "Kept", "quokka")], "r1");
+    let err = SearchIndex::open(&dir).unwrap_err();
+    assert_eq!(err.kind, casebook_core::ErrorKind::Unavailable, "{err}");
+    assert!(err.message.contains("another Casebook"), "{err}");
+    assert_eq!(ix.search("quokka", 5, 0).unwrap().total, 1, "the index in use is untouched");
+    drop(ix);
+    let (ix, rebuilt) = SearchIndex::open(&dir).unwrap();
+    assert!(!rebuilt, "opened as it was once free");
+    assert_eq!(ix.search("quokka", 5, 0).unwrap().total, 1);
+}

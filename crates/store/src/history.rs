@@ -1,6 +1,6 @@
 //! Walking the branch's history: all commits, or those that changed one file (following renames).
 
-use crate::{CommitInfo, git_err, info, tree::blob_in};
+use crate::{CommitInfo, git_err, info};
 use casebook_core::Result;
 use git2::{Oid, Repository};
 
@@ -39,6 +39,7 @@ impl Iterator for FirstParents<'_> {
 
 pub(crate) fn log(
     repo: &Repository,
+    trees: &std::sync::Mutex<crate::raw::RawTrees>,
     branch: &str,
     limit: usize,
     skip: usize,
@@ -46,26 +47,33 @@ pub(crate) fn log(
     let Some(walk) = walk(repo, branch)? else {
         return Ok(Vec::new());
     };
-    with_paths(repo, walk.skip(skip).take(limit))
+    with_paths(repo, trees, walk.skip(skip).take(limit))
 }
 
 /// The commits reachable from `to` but not from `from`, newest first, at most `limit`.
 pub(crate) fn between(
     repo: &Repository,
+    trees: &std::sync::Mutex<crate::raw::RawTrees>,
     from: Option<Oid>,
     to: Oid,
     limit: usize,
 ) -> Result<Vec<CommitInfo>> {
-    with_paths(repo, FirstParents { repo, next: Some(to), stop: from }.take(limit))
+    with_paths(repo, trees, FirstParents { repo, next: Some(to), stop: from }.take(limit))
 }
 
 /// The files the commit `oid` changed against its first parent.
-pub(crate) fn changed_files(repo: &Repository, oid: Oid) -> Result<Vec<String>> {
-    Ok(with_paths(repo, std::iter::once(Ok(oid)))?.pop().map(|c| c.paths).unwrap_or_default())
+pub(crate) fn changed_files(
+    repo: &Repository,
+    trees: &std::sync::Mutex<crate::raw::RawTrees>,
+    oid: Oid,
+) -> Result<Vec<String>> {
+    let commits = with_paths(repo, trees, std::iter::once(Ok(oid)))?;
+    Ok(commits.into_iter().next().map(|c| c.paths).unwrap_or_default())
 }
 
 fn with_paths(
     repo: &Repository,
+    trees: &std::sync::Mutex<crate::raw::RawTrees>,
     oids: impl Iterator<Item = Result<Oid, git2::Error>>,
 ) -> Result<Vec<CommitInfo>> {
     let mut out = Vec::new();
@@ -73,10 +81,9 @@ fn with_paths(
         let oid = oid.map_err(git_err("cannot walk history"))?;
         let commit = repo.find_commit(oid).map_err(git_err("cannot read a commit"))?;
         let mut ci = info(&commit);
-        let new = commit.tree().map_err(git_err("cannot read a tree"))?;
-        let old = commit.parent(0).ok().and_then(|p| p.tree().ok());
-        ci.paths =
-            crate::tree::deltas(repo, old.as_ref(), &new)?.into_iter().map(|d| d.path).collect();
+        let old = commit.parent(0).ok().map(|p| p.tree_id());
+        let deltas = crate::tree::deltas(repo, trees, old, commit.tree_id())?;
+        ci.paths = deltas.into_iter().map(|d| d.path).collect();
         out.push(ci);
     }
     Ok(out)
@@ -88,6 +95,7 @@ fn with_paths(
 /// had before.
 pub(crate) fn file_history(
     repo: &Repository,
+    trees: &std::sync::Mutex<crate::raw::RawTrees>,
     branch: &str,
     from: Option<Oid>,
     file: &str,
@@ -101,6 +109,12 @@ pub(crate) fn file_history(
             None => return Ok(Vec::new()),
         },
     };
+    let odb = repo.odb().map_err(git_err("cannot open the object database"))?;
+    // Looked up in the raw trees: a binary search along the path, where a libgit2 tree of a
+    // folder of 100,000 pages takes tens of milliseconds to parse, per commit walked.
+    let blob = |tree: Oid, file: &str| -> Result<Option<Oid>> {
+        trees.lock().unwrap_or_else(|e| e.into_inner()).blob(&odb, tree, file)
+    };
     let mut current = file.to_string();
     let mut out = Vec::new();
     for oid in walk.take(scan) {
@@ -109,10 +123,12 @@ pub(crate) fn file_history(
         }
         let oid = oid.map_err(git_err("cannot walk history"))?;
         let commit = repo.find_commit(oid).map_err(git_err("cannot read a commit"))?;
-        let tree = commit.tree().map_err(git_err("cannot read a tree"))?;
-        let here = blob_in(&tree, &current);
-        let parent_tree = commit.parent(0).ok().and_then(|p| p.tree().ok());
-        let before = parent_tree.as_ref().and_then(|t| blob_in(t, &current));
+        let here = blob(commit.tree_id(), &current)?;
+        let parent = commit.parent(0).ok();
+        let before = match &parent {
+            Some(p) => blob(p.tree_id(), &current)?,
+            None => None,
+        };
         if here == before {
             continue;
         }
@@ -121,6 +137,8 @@ pub(crate) fn file_history(
         out.push(ci);
         if here.is_some() && before.is_none() {
             // Created here, or renamed from another name: follow the rename.
+            let tree = commit.tree().map_err(git_err("cannot read a tree"))?;
+            let parent_tree = parent.and_then(|p| p.tree().ok());
             match parent_tree.as_ref().and_then(|pt| renamed_from(repo, pt, &tree, &current)) {
                 Some(old) => {
                     if let Some(last) = out.last_mut() {
@@ -158,26 +176,43 @@ fn renamed_from(
 /// commits back.
 pub(crate) fn renamed_to(
     repo: &Repository,
+    trees: &std::sync::Mutex<crate::raw::RawTrees>,
     branch: &str,
     file: &str,
     limit: usize,
+    budget: std::time::Duration,
 ) -> Result<Option<String>> {
     let Some(walk) = walk(repo, branch)? else {
         return Ok(None);
     };
+    let odb = repo.odb().map_err(git_err("cannot open the object database"))?;
+    // Looked up in the raw trees (a binary search in each tree on the path), as a commit's
+    // tree in a folder of 100,000 pages takes a libgit2 tree tens of milliseconds to parse.
+    let has = |tree: Oid| -> Result<bool> {
+        let mut trees = trees.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(trees.blob(&odb, tree, file)?.is_some())
+    };
+    let started = std::time::Instant::now();
     for oid in walk.take(limit) {
+        // An address that never was a page's walks the whole history: within a budget, so
+        // that a mistyped address costs little however long the history.
+        if started.elapsed() > budget {
+            tracing::debug!(file, "gave up looking for where a page went");
+            return Ok(None);
+        }
         let oid = oid.map_err(git_err("cannot walk history"))?;
         let commit = repo.find_commit(oid).map_err(git_err("cannot read a commit"))?;
-        let tree = commit.tree().map_err(git_err("cannot read a tree"))?;
-        if blob_in(&tree, file).is_some() {
+        if has(commit.tree_id())? {
             return Ok(None);
         }
-        let Some(parent_tree) = commit.parent(0).ok().and_then(|p| p.tree().ok()) else {
+        let Some(parent) = commit.parent(0).ok() else {
             return Ok(None);
         };
-        if blob_in(&parent_tree, file).is_none() {
+        if !has(parent.tree_id())? {
             continue;
         }
+        let tree = commit.tree().map_err(git_err("cannot read a tree"))?;
+        let parent_tree = parent.tree().map_err(git_err("cannot read a tree"))?;
         let mut diff = repo
             .diff_tree_to_tree(Some(&parent_tree), Some(&tree), None)
             .map_err(git_err("cannot compare trees"))?;

@@ -34,6 +34,11 @@ impl BlobId {
         self.oid().to_string()
     }
 
+    /// The blob id written as 40 hex digits; `None` for anything else.
+    pub fn from_hex(hex: &str) -> Option<BlobId> {
+        (hex.len() == 40).then(|| Oid::from_str(hex).ok().map(BlobId::from_oid)).flatten()
+    }
+
     /// The id `content` has, or would have, as a blob (git's hash of it; nothing is written).
     pub fn of(content: &[u8]) -> BlobId {
         set_libgit2_options();
@@ -288,12 +293,12 @@ impl Store {
         to: &Revision,
     ) -> Result<Vec<FileDelta>> {
         self.read(|repo| {
-            let new = commit_of(repo, to)?.tree().map_err(git_err("cannot read a tree"))?;
+            let new = commit_of(repo, to)?.tree_id();
             let old = match from {
-                Some(f) => Some(commit_of(repo, f)?.tree().map_err(git_err("cannot read a tree"))?),
+                Some(f) => Some(commit_of(repo, f)?.tree_id()),
                 None => None,
             };
-            tree::deltas(repo, old.as_ref(), &new)
+            tree::deltas(repo, &self.trees, old, new)
         })
     }
 
@@ -341,6 +346,17 @@ impl Store {
         self.read(|repo| commit_of(repo, rev).map(|c| self::rev(c.id())))
     }
 
+    /// True when `ancestor` is `descendant` or one of its ancestors; false too when either is
+    /// not a commit of the repository.
+    pub fn is_ancestor(&self, ancestor: &Revision, descendant: &Revision) -> bool {
+        self.read(|repo| {
+            let a = commit_of(repo, ancestor)?.id();
+            let d = commit_of(repo, descendant)?.id();
+            Ok(a == d || repo.graph_descendant_of(d, a).unwrap_or(false))
+        })
+        .unwrap_or(false)
+    }
+
     /// The commit's metadata.
     pub fn commit_info(&self, at: &Revision) -> Result<CommitInfo> {
         self.read(|repo| Ok(info(&commit_of(repo, at)?)))
@@ -350,7 +366,9 @@ impl Store {
     /// among the newest [`HISTORY_SCAN`] commits. The commit that renamed the file to its name
     /// lists the old name second in its `paths`.
     pub fn file_history(&self, file: &str, limit: usize) -> Result<Vec<CommitInfo>> {
-        self.read(|repo| history::file_history(repo, &self.branch, None, file, limit, HISTORY_SCAN))
+        self.read(|repo| {
+            history::file_history(repo, &self.trees, &self.branch, None, file, limit, HISTORY_SCAN)
+        })
     }
 
     /// As [`Store::file_history`], from the commit `at` back.
@@ -362,23 +380,33 @@ impl Store {
     ) -> Result<Vec<CommitInfo>> {
         self.read(|repo| {
             let from = commit_of(repo, at)?.id();
-            history::file_history(repo, &self.branch, Some(from), file, limit, HISTORY_SCAN)
+            let trees = &self.trees;
+            history::file_history(repo, trees, &self.branch, Some(from), file, limit, HISTORY_SCAN)
         })
     }
 
     /// The new name of a file that a recent commit renamed (a moved page's old address).
     pub fn renamed_to(&self, file: &str) -> Result<Option<String>> {
-        self.read(|repo| history::renamed_to(repo, &self.branch, file, 5000))
+        self.read(|repo| {
+            history::renamed_to(
+                repo,
+                &self.trees,
+                &self.branch,
+                file,
+                5000,
+                std::time::Duration::from_millis(250),
+            )
+        })
     }
 
     /// The files the commit `at` changed against its first parent.
     pub fn changed_files(&self, at: &Revision) -> Result<Vec<String>> {
-        self.read(|repo| history::changed_files(repo, commit_of(repo, at)?.id()))
+        self.read(|repo| history::changed_files(repo, &self.trees, commit_of(repo, at)?.id()))
     }
 
     /// The newest commits of the branch, with the files each changed.
     pub fn log(&self, limit: usize, skip: usize) -> Result<Vec<CommitInfo>> {
-        self.read(|repo| history::log(repo, &self.branch, limit, skip))
+        self.read(|repo| history::log(repo, &self.trees, &self.branch, limit, skip))
     }
 
     /// The commits that `to` has and `from` has not (what a push or a save brought), newest
@@ -395,7 +423,7 @@ impl Store {
                 Some(f) => Some(commit_of(repo, f)?.id()),
                 None => None,
             };
-            history::between(repo, from, to, limit)
+            history::between(repo, &self.trees, from, to, limit)
         })
     }
 
@@ -651,8 +679,8 @@ pub(crate) fn info(c: &git2::Commit<'_>) -> CommitInfo {
 /// to build the search index) keeps its whole pack resident for good. Windows of 4 MiB, at most
 /// 16 MiB of them, bound that; reading a page now and then maps a window again, which costs a
 /// system call, not a read of the file (it stays in the page cache).
-const PACK_WINDOW_BYTES: usize = 4 << 20;
-const PACK_MAPPED_BYTES: usize = 16 << 20;
+const PACK_WINDOW_BYTES: usize = 1 << 20;
+const PACK_MAPPED_BYTES: usize = 64 << 20;
 /// libgit2 also caches parsed trees and commits, up to 256 MiB by default. Every commit in a
 /// large folder makes a new large tree (4 MiB for 100,000 pages in one folder); 32 MiB keeps the
 /// trees a save needs and no collection of old ones.

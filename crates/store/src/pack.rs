@@ -64,8 +64,15 @@ impl Store {
             "-q",
             "--geometric=2",
         ];
-        let run =
-            |mut cmd: Command| cmd.arg("-C").arg(&gitdir).args(args).env_remove("GIT_DIR").output();
+        let run = |mut cmd: Command| {
+            cmd.arg("-C").arg(&gitdir).args(args).env_remove("GIT_DIR");
+            // A process group of its own: a signal to Casebook's group (Ctrl-C in a
+            // terminal, a supervisor stopping the service) leaves the packing to finish, as
+            // Casebook waits for it when it stops, rather than half done.
+            #[cfg(unix)]
+            std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+            cmd.output()
+        };
         // `nice` lowers the priority where it exists; git alone otherwise.
         let mut niced = Command::new("nice");
         niced.args(["-n", "10", "git"]);

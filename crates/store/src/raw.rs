@@ -221,6 +221,71 @@ impl RawTrees {
         Ok(self.lookup(odb, root, path)?.filter(|f| f.blob).map(|f| f.id))
     }
 
+    /// The files that differ between the trees `old` and `new` (`None`: no tree), below
+    /// `prefix`, in git's order: the entries of both walked side by side, a folder entered only
+    /// when its id differs. Submodules are not files and are left out.
+    pub fn diff(
+        &mut self,
+        odb: &Odb<'_>,
+        old: Option<Oid>,
+        new: Option<Oid>,
+        prefix: &str,
+        out: &mut Vec<(String, Option<Oid>, Option<Oid>)>,
+    ) -> Result<()> {
+        if old == new {
+            return Ok(());
+        }
+        let empty = Arc::new(RawTree::default());
+        let a = match old {
+            Some(id) => self.get(odb, id)?,
+            None => empty.clone(),
+        };
+        let b = match new {
+            Some(id) => self.get(odb, id)?,
+            None => empty,
+        };
+        let (mut i, mut j) = (0, 0);
+        while i < a.len() || j < b.len() {
+            let x = (i < a.len()).then(|| a.entry(i));
+            let y = (j < b.len()).then(|| b.entry(j));
+            let side = match (&x, &y) {
+                (Some(x), Some(y)) => order(x.name, x.is_tree(), y.name, y.is_tree()),
+                (Some(_), None) => Ordering::Less,
+                _ => Ordering::Greater,
+            };
+            let (gone, came) = match side {
+                Ordering::Less => {
+                    i += 1;
+                    (x, None)
+                }
+                Ordering::Greater => {
+                    j += 1;
+                    (None, y)
+                }
+                Ordering::Equal => {
+                    i += 1;
+                    j += 1;
+                    if x.map(|e| e.id) == y.map(|e| e.id) {
+                        continue;
+                    }
+                    (x, y)
+                }
+            };
+            let Some(name) = gone.or(came).map(|e| String::from_utf8_lossy(e.name).into_owned())
+            else {
+                continue;
+            };
+            let tree = |e: Option<Entry<'_>>| e.filter(|e| e.is_tree()).map(|e| e.id);
+            let blob = |e: Option<Entry<'_>>| e.filter(|e| e.is_blob()).map(|e| e.id);
+            if gone.or(came).is_some_and(|e| e.is_tree()) {
+                self.diff(odb, tree(gone), tree(came), &format!("{prefix}{name}/"), out)?;
+            } else if blob(gone).is_some() || blob(came).is_some() {
+                out.push((format!("{prefix}{name}"), blob(gone), blob(came)));
+            }
+        }
+        Ok(())
+    }
+
     /// Writes the tree `base` (at `prefix`, `None` for none) with `edits` applied, and returns
     /// its id, or `None` when nothing is left in it. Notes in `old` the blob each edited file
     /// had.

@@ -8,11 +8,6 @@ use git2::{ObjectType, Oid, Repository, Tree};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-pub(crate) fn blob_in(tree: &Tree<'_>, file: &str) -> Option<BlobId> {
-    let entry = tree.get_path(Path::new(file)).ok()?;
-    (entry.kind() == Some(ObjectType::Blob)).then(|| BlobId::from_oid(entry.id()))
-}
-
 /// The files of `folder` in `root` (see `Store::files_in`).
 pub(crate) fn files_in(
     repo: &Repository,
@@ -121,23 +116,22 @@ pub(crate) fn apply(
     Ok(Applied { tree, deltas, blobs: edits })
 }
 
+/// The files that differ from the tree `old` (`None`: none) to the tree `new`, in git's order.
 pub(crate) fn deltas(
     repo: &Repository,
-    old: Option<&Tree<'_>>,
-    new: &Tree<'_>,
+    trees: &std::sync::Mutex<RawTrees>,
+    old: Option<Oid>,
+    new: Oid,
 ) -> Result<Vec<FileDelta>> {
-    let diff =
-        repo.diff_tree_to_tree(old, Some(new), None).map_err(git_err("cannot compare trees"))?;
-    let id = |oid: Oid| (!oid.is_zero()).then(|| BlobId::from_oid(oid));
-    Ok(diff
-        .deltas()
-        .filter_map(|d| {
-            let path = d.new_file().path().or_else(|| d.old_file().path())?;
-            Some(FileDelta {
-                path: path.to_str()?.to_string(),
-                old: id(d.old_file().id()),
-                new: id(d.new_file().id()),
-            })
+    let odb = repo.odb().map_err(git_err("cannot open the object database"))?;
+    let mut found = Vec::new();
+    trees.lock().unwrap_or_else(|e| e.into_inner()).diff(&odb, old, Some(new), "", &mut found)?;
+    Ok(found
+        .into_iter()
+        .map(|(path, old, new)| FileDelta {
+            path,
+            old: old.map(BlobId::from_oid),
+            new: new.map(BlobId::from_oid),
         })
         .collect())
 }

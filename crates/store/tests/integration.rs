@@ -657,3 +657,92 @@ fn git_index_follows_saves_whatever_git_wrote_into_it() {
     );
     index_follows_head(&repo, "after git let go of its lock");
 }
+
+#[test]
+fn changes_between_two_revisions_are_what_git_diff_tree_reports() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = worktree_repo(tmp.path(), "main", "a", "a file that becomes a folder\n");
+    let write = |path: &str, text: &str| {
+        let f = repo.join(path);
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(f, text).unwrap();
+    };
+    for i in 0..40 {
+        write(&format!("wide/p{i:02}.md"), &format!("page {i}\n"));
+    }
+    write("a-b.md", "x\n");
+    write("a.md", "x\n");
+    write("deep/er/still/x.md", "x\n");
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "two"]);
+    let mut revs = vec![git(&repo, &["rev-parse", "HEAD"]).trim().to_string()];
+    let steps: [&dyn Fn(); 4] = [
+        &|| {
+            write("wide/p05.md", "changed\n");
+            std::fs::remove_file(repo.join("wide/p39.md")).unwrap();
+            write("wide/p40.md", "new at the end\n");
+            write("wide/a.md", "new at the start\n");
+        },
+        &|| {
+            std::fs::remove_file(repo.join("a")).unwrap();
+            write("a/inside.md", "a folder now\n");
+            std::fs::remove_dir_all(repo.join("deep")).unwrap();
+        },
+        &|| {
+            std::os::unix::fs::symlink("a.md", repo.join("link")).unwrap();
+            write("a0.md", "after the folder\n");
+        },
+        &|| {
+            std::fs::remove_dir_all(repo.join("a")).unwrap();
+            write("a", "a file again\n");
+        },
+    ];
+    for step in steps {
+        step();
+        git(&repo, &["add", "-A"]);
+        git(&repo, &["commit", "-q", "-m", "step"]);
+        revs.push(git(&repo, &["rev-parse", "HEAD"]).trim().to_string());
+    }
+    let store = Store::open(&repo).unwrap();
+    let zero = "0".repeat(40);
+    for from in 0..revs.len() {
+        for to in 0..revs.len() {
+            let (a, b) =
+                (Revision::from_git(revs[from].clone()), Revision::from_git(revs[to].clone()));
+            let ours: Vec<String> = store
+                .changes_between(Some(&a), &b)
+                .unwrap()
+                .iter()
+                .map(|d| {
+                    let id =
+                        |b: Option<casebook_store::BlobId>| b.map_or(zero.clone(), |b| b.hex());
+                    format!("{} {} {}", id(d.old), id(d.new), d.path)
+                })
+                .collect();
+            let gits: Vec<String> = git(
+                &repo,
+                &[
+                    "diff-tree",
+                    "-r",
+                    "--no-renames",
+                    "--raw",
+                    "--abbrev=40",
+                    &revs[from],
+                    &revs[to],
+                ],
+            )
+            .lines()
+            .map(|l| {
+                let (meta, path) = l.split_once('\t').unwrap();
+                let f: Vec<&str> = meta.split(' ').collect();
+                format!("{} {} {path}", f[2], f[3])
+            })
+            .collect();
+            assert_eq!(ours, gits, "from step {from} to step {to}");
+        }
+    }
+    // From nothing: every file.
+    let last = Revision::from_git(revs[revs.len() - 1].clone());
+    let all = store.changes_between(None, &last).unwrap();
+    assert_eq!(all.len(), git(&repo, &["ls-tree", "-r", "HEAD"]).lines().count());
+}
