@@ -17,7 +17,6 @@
 
 use casebook_core::{Error, Result};
 use git2::Oid;
-use std::cmp::Ordering;
 use std::io::Write;
 use std::path::Path;
 
@@ -78,11 +77,6 @@ fn sha1(parts: &[&[u8]]) -> [u8; 20] {
         h.update(p);
     }
     h.finalize().into()
-}
-
-/// Git's order of index entries: by path, byte by byte.
-fn compare(a: &[u8], b: &[u8]) -> Ordering {
-    a.cmp(b)
 }
 
 /// The new state of one changed file for the index.
@@ -284,7 +278,8 @@ impl GitIndex {
         let (mut lo, mut hi) = (0, self.count());
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            if compare(self.path(mid), path) == Ordering::Less {
+            // Git's order of index entries: by path, byte by byte.
+            if self.path(mid) < path {
                 lo = mid + 1;
             } else {
                 hi = mid;
