@@ -68,7 +68,11 @@ fn run(inner: Weak<Inner>, rx: Receiver<Job>) {
         let mut done = 0;
         let mut flushes = Vec::new();
         let mut stop = false;
-        for job in jobs {
+        // A build stopped half way: the index is marked as incomplete, and no update may mark it
+        // as at a revision (the next start builds it again).
+        let mut incomplete = false;
+        let mut jobs: std::collections::VecDeque<Job> = jobs.into();
+        while let Some(job) = jobs.pop_front() {
             match job {
                 Job::Update { revision, deltas } => {
                     pending.push((revision, deltas));
@@ -84,14 +88,21 @@ fn run(inner: Weak<Inner>, rx: Receiver<Job>) {
                             f(done, total);
                         }
                     };
-                    if let Err(e) = rebuild(&inner, &revision, Some(&report)) {
+                    let mut arrivals = Arrivals::new(&rx);
+                    if let Err(e) = rebuild(&inner, &revision, Some(&report), &mut arrivals) {
                         tracing::error!(error = %e, "rebuilding the search index failed");
                     }
+                    // What arrived meanwhile is handled as if it came now (the saves among it
+                    // once more, in full: their pages were indexed, not their past versions).
+                    incomplete |= arrivals.stopped;
+                    jobs.extend(arrivals.later);
                     inner.rebuilding.store(false, std::sync::atomic::Ordering::SeqCst);
                     inner.pending.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
                 }
                 Job::Flush(tx) => {
-                    apply(&inner, std::mem::take(&mut pending));
+                    if !incomplete {
+                        apply(&inner, std::mem::take(&mut pending));
+                    }
                     inner
                         .pending
                         .fetch_sub(std::mem::take(&mut done), std::sync::atomic::Ordering::SeqCst);
@@ -100,7 +111,9 @@ fn run(inner: Weak<Inner>, rx: Receiver<Job>) {
                 Job::Stop => stop = true,
             }
         }
-        apply(&inner, pending);
+        if !incomplete {
+            apply(&inner, pending);
+        }
         inner.pending.fetch_sub(done, std::sync::atomic::Ordering::SeqCst);
         if let Some(s) = &inner.semantic {
             s.wake();
@@ -168,7 +181,7 @@ fn apply(inner: &Inner, batches: Vec<(Revision, Vec<FileDelta>)>) {
     // the whole batch is applied again, which is harmless.
     let checkpoint = indexed.unwrap_or_default();
     let staged = inner.search.stage(&remove, Vec::new()).and_then(|()| {
-        stage_pages(inner, &present_pages, hook.as_deref(), &checkpoint)?;
+        stage_pages(inner, &present_pages, hook.as_deref(), &checkpoint, None)?;
         inner.search.stage_new(thread_docs(inner, threads))
     });
     match staged.and_then(|()| inner.search.commit_at(revision.as_str())) {
@@ -266,10 +279,67 @@ fn version_doc(
     Some((doc, rendered.links.into_iter().map(|l| l.path).collect()))
 }
 
+/// Jobs that arrive while a build runs. Saves are indexed between the build's chunks, ahead of
+/// the rest of it: a page saved during the half minute a large wiki's first build takes is found
+/// at once, not when the build ends. A stop ends the build there (it is committed as incomplete,
+/// so the next start builds again).
+pub(crate) struct Arrivals<'a> {
+    rx: &'a Receiver<Job>,
+    /// Taken off the queue during the build, for the loop to handle after it.
+    later: Vec<Job>,
+    /// Pages a save changed, indexed as saved: the rest of the build leaves them be.
+    done: std::collections::HashSet<String>,
+    stopped: bool,
+}
+
+impl<'a> Arrivals<'a> {
+    fn new(rx: &'a Receiver<Job>) -> Self {
+        Arrivals { rx, later: Vec::new(), done: Default::default(), stopped: false }
+    }
+
+    /// Indexes the pages of the saves that arrived, committed with the build's `checkpoint` so
+    /// that searches find them now; notes a stop.
+    fn take(&mut self, inner: &Inner, checkpoint: &str) -> casebook_core::Result<()> {
+        // The newest state of each page wins, as in `apply`.
+        let mut latest: std::collections::HashMap<String, bool> = Default::default();
+        while let Ok(job) = self.rx.try_recv() {
+            match &job {
+                Job::Update { deltas, .. } => {
+                    for d in deltas {
+                        // Discussions are indexed after the build, as all its threads are.
+                        if discussions::parse_file(&d.path).is_none()
+                            && let Some(page) = PagePath::from_file(&d.path)
+                        {
+                            latest.insert(page.as_str().to_string(), d.new.is_some());
+                        }
+                    }
+                }
+                Job::Stop => self.stopped = true,
+                Job::Rebuild { .. } | Job::Flush(_) => {}
+            }
+            self.later.push(job);
+        }
+        if latest.is_empty() {
+            return Ok(());
+        }
+        let remove: Vec<String> = latest.keys().cloned().collect();
+        let present: Vec<PagePath> = latest
+            .iter()
+            .filter(|(_, present)| **present)
+            .filter_map(|(p, _)| PagePath::parse(p).ok())
+            .collect();
+        let docs = build_docs(inner, &present, None);
+        self.done.extend(remove.iter().cloned());
+        inner.search.stage(&remove, docs)?;
+        inner.search.commit_at(checkpoint)
+    }
+}
+
 fn rebuild(
     inner: &Arc<Inner>,
     revision: &Revision,
     progress: Option<&(dyn Fn(u64, u64) + Send + Sync)>,
+    arrivals: &mut Arrivals<'_>,
 ) -> casebook_core::Result<()> {
     let started = std::time::Instant::now();
     inner.search.clear()?;
@@ -278,7 +348,12 @@ fn rebuild(
         snap.pages.keys().filter_map(|p| PagePath::parse(p).ok()).collect()
     };
     // Committed in parts with no revision: after a crash in between, the index is rebuilt.
-    stage_pages(inner, &pages, progress, "")?;
+    stage_pages(inner, &pages, progress, "", Some(arrivals))?;
+    if arrivals.stopped {
+        inner.search.commit_at("")?;
+        tracing::info!("search index build stopped; the next start builds it again");
+        return Ok(());
+    }
     let threads: Vec<String> = {
         let snap = inner.snap.read().unwrap_or_else(|e| e.into_inner());
         snap.threads.threads.keys().cloned().collect()
@@ -296,12 +371,14 @@ const STAGE_CHUNK: usize = 2048;
 
 /// Builds the documents of `pages` and stages them in the index, a chunk at a time. Between
 /// chunks the index is committed with `checkpoint` as its revision, so that the documents the
-/// index writer queues never pile up beyond one chunk (memory stays flat however large the wiki).
+/// index writer queues never pile up beyond one chunk (memory stays flat however large the wiki),
+/// and a build takes in the saves that arrived (see [`Arrivals`]).
 fn stage_pages(
     inner: &Inner,
     pages: &[PagePath],
     progress: Option<&(dyn Fn(u64, u64) + Send + Sync)>,
     checkpoint: &str,
+    mut arrivals: Option<&mut Arrivals<'_>>,
 ) -> casebook_core::Result<()> {
     let total = pages.len() as u64;
     for (i, chunk) in pages.chunks(STAGE_CHUNK).enumerate() {
@@ -316,7 +393,18 @@ fn stage_pages(
                 f(offset + n, total);
             }
         };
-        let docs = build_docs(inner, chunk, Some(&report));
+        let docs = match arrivals.as_deref_mut() {
+            Some(arrivals) => {
+                arrivals.take(inner, checkpoint)?;
+                if arrivals.stopped {
+                    return Ok(());
+                }
+                let left: Vec<PagePath> =
+                    chunk.iter().filter(|p| !arrivals.done.contains(p.as_str())).cloned().collect();
+                build_docs(inner, &left, Some(&report))
+            }
+            None => build_docs(inner, chunk, Some(&report)),
+        };
         inner.search.stage_new(docs)?;
     }
     Ok(())

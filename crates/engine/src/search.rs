@@ -221,8 +221,13 @@ impl Engine {
         for b in self.inner.search.linking_paths(me, 50)? {
             *score.entry(b).or_default() += related::LINK;
         }
-        let similar =
-            self.inner.search.similar(me, related::SIMILAR_CANDIDATES, related::MIN_LIKENESS)?;
+        let similar = self.inner.search.similar(
+            me,
+            &page.title,
+            &page.rendered.text,
+            related::SIMILAR_CANDIDATES,
+            related::MIN_LIKENESS,
+        )?;
         for s in similar {
             *score.entry(s.path).or_default() += related::LIKENESS * s.likeness;
         }

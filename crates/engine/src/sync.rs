@@ -323,9 +323,9 @@ impl Engine {
         Ok(loose)
     }
 
-    /// Stops the indexer after it has finished the work it was given.
+    /// Stops the indexer after it has finished the work it was given, except a build of the
+    /// whole index, which stops where it is (the next start builds the index again).
     pub fn shutdown(&self) {
-        self.wait_indexed();
         if let Some(h) = self.inner.indexer.lock().unwrap_or_else(|e| e.into_inner()).take() {
             h.stop();
         }

@@ -1480,3 +1480,54 @@ fn a_restart_reads_the_pages_from_its_cache_and_catches_up_with_what_changed_mea
     e.shutdown();
     assert!(std::fs::read_to_string(&cache).unwrap().contains("\"Kept renamed\""), "written anew");
 }
+
+#[test]
+fn a_page_saved_while_the_index_is_built_is_found_before_the_build_ends() {
+    let w = TestWiki::new();
+    // More pages than one chunk of a build, so that the build has a point between two chunks.
+    let src = tempfile::tempdir().unwrap();
+    for i in 0..2_300 {
+        std::fs::write(src.path().join(format!("p{i}.md")), format!("# Page {i}\n\nFiller.\n"))
+            .unwrap();
+    }
+    let author = Author::new("I", "i@x");
+    let no_prefixes = casebook_engine::parse_link_prefixes(&[]).unwrap();
+    w.engine.import(src.path(), &FolderPath::root(), "", &author, None, &no_prefixes).unwrap();
+    w.engine.wait_indexed();
+    let before = w.engine.indexed_docs();
+    // A build that waits in its first chunk for the save, and in its second for the search.
+    let (in_first, at_first) = std::sync::mpsc::channel::<()>();
+    let (saved, wait_saved) = std::sync::mpsc::channel::<()>();
+    let (in_second, at_second) = std::sync::mpsc::channel::<()>();
+    let (searched, wait_searched) = std::sync::mpsc::channel::<()>();
+    let state =
+        std::sync::Mutex::new((Some((in_first, wait_saved)), Some((in_second, wait_searched))));
+    let progress: casebook_engine::Progress = Box::new(move |done, _| {
+        let mut s = state.lock().unwrap();
+        let hold = if done <= 2_048 { s.0.take() } else { s.1.take() };
+        if let Some((tell, wait)) = hold {
+            tell.send(()).unwrap();
+            wait.recv().unwrap();
+        }
+    });
+    std::thread::scope(|scope| {
+        let build = scope.spawn(|| w.engine.reindex(progress).unwrap());
+        at_first.recv().unwrap();
+        w.rev("Fresh", "# Fresh\n\nzzinterleaved words\n");
+        saved.send(()).unwrap();
+        at_second.recv().unwrap();
+        let during = w.engine.search("zzinterleaved", 10, 0);
+        // The build goes on whatever was found (a failed check must not leave it waiting).
+        searched.send(()).unwrap();
+        let during = during.unwrap();
+        let paths: Vec<&str> = during.hits.iter().map(|h| h.path.as_str()).collect();
+        assert_eq!(paths, ["Fresh"], "found while the build has pages left");
+        build.join().unwrap();
+    });
+    w.engine.wait_indexed();
+    // Indexed once, not again by the build or by the save applied after it.
+    let after = w.engine.search("zzinterleaved", 10, 0).unwrap();
+    assert_eq!(after.hits.iter().map(|h| h.path.as_str()).collect::<Vec<_>>(), ["Fresh"]);
+    assert_eq!(after.total, 1);
+    assert_eq!(w.engine.indexed_docs(), before + 1, "every page once");
+}

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod dir;
+mod paths;
 mod query;
 mod schema;
 mod similar;
@@ -23,7 +24,7 @@ use tantivy::snippet::SnippetGenerator;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 /// Version of the schema and analysis; an index written with another version is rebuilt.
-const SCHEMA_VERSION: &str = "casebook-index-7";
+const SCHEMA_VERSION: &str = "casebook-index-8";
 /// Below this many results for the query as typed, a spelling correction is looked for.
 const FEW_HITS: usize = 3;
 /// Values shown per facet family.
@@ -147,6 +148,7 @@ pub struct SearchIndex {
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
     f: Fields,
+    paths: paths::PathTables,
 }
 
 impl std::fmt::Debug for SearchIndex {
@@ -242,7 +244,14 @@ impl SearchIndex {
             other => ix_err("cannot open the index for writing")(other),
         })?;
         writer.set_merge_policy(Box::new(merge_policy()));
-        Ok(SearchIndex { dir: dir.to_path_buf(), index, reader, writer: Mutex::new(writer), f })
+        Ok(SearchIndex {
+            dir: dir.to_path_buf(),
+            index,
+            reader,
+            writer: Mutex::new(writer),
+            f,
+            paths: Default::default(),
+        })
     }
 
     /// The stemming language of the index.
@@ -746,26 +755,10 @@ impl SearchIndex {
         let top = searcher
             .search(&q, &TopDocs::with_limit(limit.max(1)).order_by_score())
             .map_err(ix_err("cannot find backlinks"))?;
-        let mut columns = std::collections::HashMap::new();
+        let mut paths = self.paths.reader(&searcher);
         let mut out = Vec::with_capacity(top.len());
         for (_, addr) in top {
-            let column = match columns.entry(addr.segment_ord) {
-                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                std::collections::hash_map::Entry::Vacant(e) => e.insert(
-                    searcher
-                        .segment_reader(addr.segment_ord)
-                        .fast_fields()
-                        .str("path")
-                        .map_err(ix_err("cannot read the paths"))?,
-                ),
-            };
-            let Some(column) = column.as_ref() else { continue };
-            for ord in column.term_ords(addr.doc_id) {
-                let mut path = String::new();
-                if column.ord_to_str(ord, &mut path).unwrap_or(false) {
-                    out.push(path);
-                }
-            }
+            out.extend(paths.of(addr)?);
         }
         Ok(out)
     }
@@ -810,6 +803,39 @@ impl SearchIndex {
 
 /// The number of edits (insert, delete, substitute, swap two neighbours) from `a` to `b`, or
 /// `None` when it is more than `max`.
+/// A string column read document by document, each segment's column opened once. Reading a
+/// value is a lookup in the column's dictionary, where reading a stored document decompresses a
+/// block of the store: what a page view reads per hit (paths, kinds) comes from here.
+struct StrColumns<'s> {
+    searcher: &'s tantivy::Searcher,
+    name: &'static str,
+    open: std::collections::HashMap<u32, Option<tantivy::columnar::StrColumn>>,
+}
+
+impl<'s> StrColumns<'s> {
+    fn new(searcher: &'s tantivy::Searcher, name: &'static str) -> Self {
+        StrColumns { searcher, name, open: std::collections::HashMap::new() }
+    }
+
+    /// The document's first value in the column, if it has one.
+    fn first(&mut self, addr: tantivy::DocAddress) -> Result<Option<String>> {
+        let column = match self.open.entry(addr.segment_ord) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => e.insert(
+                self.searcher
+                    .segment_reader(addr.segment_ord)
+                    .fast_fields()
+                    .str(self.name)
+                    .map_err(ix_err("cannot read a column of the index"))?,
+            ),
+        };
+        let Some(column) = column.as_ref() else { return Ok(None) };
+        let Some(ord) = column.term_ords(addr.doc_id).next() else { return Ok(None) };
+        let mut value = String::new();
+        Ok(column.ord_to_str(ord, &mut value).unwrap_or(false).then_some(value))
+    }
+}
+
 fn edit_distance(a: &[char], b: &str, max: usize) -> Option<usize> {
     let b: Vec<char> = b.chars().collect();
     if a.len().abs_diff(b.len()) > max {

@@ -2,15 +2,16 @@
 
 use crate::{SearchIndex, ix_err};
 use casebook_core::Result;
+use tantivy::Term;
 use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, MoreLikeThisQuery, Occur, Query, TermQuery};
 use tantivy::schema::{IndexRecordOption, OwnedValue};
 use tantivy::tokenizer::TokenStream;
-use tantivy::{TantivyDocument, Term};
 
 /// How much of a page's text is read for its telling words: the start of a page says what it is
-/// about, and the bound keeps the cost of a long page down.
-const TEXT_BYTES: usize = 3_000;
+/// about, and the bound keeps the cost down (reading the words and looking up how common each
+/// is was a quarter of showing a page for the first time at 3,000 bytes).
+const TEXT_BYTES: usize = 1_500;
 /// Telling words searched for.
 const QUERY_TERMS: usize = 20;
 /// English words that tell nothing about a page, whatever the wiki's size (in a large wiki the
@@ -49,11 +50,18 @@ pub struct Similar {
 }
 
 impl SearchIndex {
-    /// Pages most like the page at `path` in title and text, best first, the page itself left
-    /// out, down to a likeness of `min_likeness`. The query is made of the page's words that are
-    /// neither rare (on this page alone) nor common (on more than a fifth of the pages), weighted
-    /// by tf-idf; an unindexed page has none.
-    pub fn similar(&self, path: &str, limit: usize, min_likeness: f32) -> Result<Vec<Similar>> {
+    /// Pages most like the page at `path`, whose title and text (as indexed) are given, best
+    /// first, the page itself left out, down to a likeness of `min_likeness`. The query is made
+    /// of the page's words that are neither rare (on this page alone) nor common (on more than a
+    /// fifth of the pages), weighted by tf-idf; an unindexed page has none.
+    pub fn similar(
+        &self,
+        path: &str,
+        title: &str,
+        text: &str,
+        limit: usize,
+        min_likeness: f32,
+    ) -> Result<Vec<Similar>> {
         let searcher = self.reader.searcher();
         let by_path =
             TermQuery::new(Term::from_field_text(self.f.path, path), IndexRecordOption::Basic);
@@ -65,16 +73,12 @@ impl SearchIndex {
         else {
             return Ok(Vec::new());
         };
-        let doc: TantivyDocument = searcher.doc(me).map_err(ix_err("cannot read the page"))?;
-        let title = self.f.text(&doc, self.f.title);
-        let mut body = self.f.text(&doc, self.f.body);
-        if body.len() > TEXT_BYTES {
-            let mut end = TEXT_BYTES;
-            while !body.is_char_boundary(end) {
-                end -= 1;
-            }
-            body.truncate(end);
+        let title = title.to_string();
+        let mut end = text.len().min(TEXT_BYTES);
+        while !text.is_char_boundary(end) {
+            end -= 1;
         }
+        let body = text[..end].to_string();
         let pages = searcher.num_docs();
         let mlt = |min_tf: usize| {
             MoreLikeThisQuery::builder()
@@ -114,21 +118,24 @@ impl SearchIndex {
             return Ok(Vec::new());
         };
         let mut out = Vec::with_capacity(top.len());
+        let (mut paths, mut kinds) =
+            (self.paths.reader(&searcher), crate::StrColumns::new(&searcher, "kind"));
         for (score, addr) in top {
             if addr == me {
                 continue;
             }
-            // Best first: the rest are weaker still (and reading them costs). The bar applies to
-            // the likeness as reported, which is at most 1.0.
+            // Best first: the rest are weaker still. The bar applies to the likeness as
+            // reported, which is at most 1.0.
             let likeness = (score / own).min(1.0);
             if likeness < min_likeness {
                 break;
             }
-            let doc: TantivyDocument = searcher.doc(addr).map_err(ix_err("cannot read a hit"))?;
-            if self.f.text(&doc, self.f.kind) != "page" {
+            if kinds.first(addr)?.as_deref() != Some("page") {
                 continue;
             }
-            out.push(Similar { path: self.f.text(&doc, self.f.path), likeness });
+            if let Some(path) = paths.of(addr)? {
+                out.push(Similar { path, likeness });
+            }
         }
         out.truncate(limit);
         Ok(out)

@@ -375,16 +375,18 @@ fn past_versions_are_found_with_their_revision() {
     assert_eq!(ix.search("champion", 1, 0).unwrap().hits[0].revision, None);
 }
 
+/// A page's title and text, as the index holds them and the engine gives them.
+const KILN: (&str, &str) = (
+    "Kiln retrofit",
+    "The kiln retrofit cut gas use; the kiln burners and the kiln controls were replaced.",
+);
+
 #[test]
 fn similar_pages_by_their_telling_words() {
     let tmp = tempfile::tempdir().unwrap();
     let (ix, _) = SearchIndex::open(&tmp.path().join("index")).unwrap();
     let mut docs = vec![
-        page(
-            "a/Kiln",
-            "Kiln retrofit",
-            "The kiln retrofit cut gas use; the kiln burners and the kiln controls were replaced.",
-        ),
+        page("a/Kiln", KILN.0, KILN.1),
         page(
             "b/Burners",
             "Burner swap",
@@ -405,20 +407,20 @@ fn similar_pages_by_their_telling_words() {
         ));
     }
     add(&ix, docs, "r1");
-    let got = ix.similar("a/Kiln", 5, 0.0).unwrap();
+    let got = ix.similar("a/Kiln", KILN.0, KILN.1, 5, 0.0).unwrap();
     assert_eq!(got.first().map(|s| s.path.as_str()), Some("b/Burners"), "{got:?}");
     assert!(got[0].likeness > 0.2 && got[0].likeness <= 1.0, "{got:?}");
     assert!(got.iter().all(|s| s.path != "a/Kiln" && s.path != "c/Payroll"), "{got:?}");
-    assert!(ix.similar("no/Such", 5, 0.0).unwrap().is_empty());
+    assert!(ix.similar("no/Such", "No such", "The kiln burners.", 5, 0.0).unwrap().is_empty());
     // Weaker hits than asked for are left out.
-    let strict = ix.similar("a/Kiln", 5, 0.99).unwrap();
+    let strict = ix.similar("a/Kiln", KILN.0, KILN.1, 5, 0.99).unwrap();
     assert!(strict.iter().all(|s| s.likeness >= 0.99), "{strict:?}");
     // Not passing merely by being empty: what is at least that alike stays, and a bar above any
     // likeness (they are at most 1.0) leaves nothing.
     let kept: Vec<_> = got.iter().filter(|s| s.likeness >= 0.99).collect();
     assert!(!kept.is_empty(), "{got:?}");
     assert_eq!(strict.iter().collect::<Vec<_>>(), kept);
-    assert!(ix.similar("a/Kiln", 5, 1.01).unwrap().is_empty());
+    assert!(ix.similar("a/Kiln", KILN.0, KILN.1, 5, 1.01).unwrap().is_empty());
 }
 
 #[test]
