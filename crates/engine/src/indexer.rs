@@ -45,6 +45,9 @@ pub(crate) fn start(inner: Weak<Inner>) -> Handle {
 }
 
 fn run(inner: Weak<Inner>, rx: Receiver<Job>) {
+    // Updates taken off the channel so far; all are searchable once the batch they came in is
+    // applied (or, during a build, once `Arrivals::take` has committed them).
+    let mut taken = 0u64;
     while let Ok(first) = rx.recv() {
         let mut jobs = vec![first];
         // Gather a burst of saves into one index commit: each commit writes and syncs a handful
@@ -61,6 +64,7 @@ fn run(inner: Weak<Inner>, rx: Receiver<Job>) {
                 Err(_) => break,
             }
         }
+        taken += jobs.iter().filter(|j| matches!(j, Job::Update { .. })).count() as u64;
         let Some(inner) = inner.upgrade() else {
             return;
         };
@@ -88,13 +92,14 @@ fn run(inner: Weak<Inner>, rx: Receiver<Job>) {
                             f(done, total);
                         }
                     };
-                    let mut arrivals = Arrivals::new(&rx);
+                    let mut arrivals = Arrivals::new(&rx, taken);
                     if let Err(e) = rebuild(&inner, &revision, Some(&report), &mut arrivals) {
                         tracing::error!(error = %e, "rebuilding the search index failed");
                     }
                     // What arrived meanwhile is handled as if it came now (the saves among it
                     // once more, in full: their pages were indexed, not their past versions).
                     incomplete |= arrivals.stopped;
+                    taken = arrivals.taken;
                     jobs.extend(arrivals.later);
                     inner.rebuilding.store(false, std::sync::atomic::Ordering::SeqCst);
                     inner.pending.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
@@ -114,6 +119,7 @@ fn run(inner: Weak<Inner>, rx: Receiver<Job>) {
         if !incomplete {
             apply(&inner, pending);
         }
+        inner.saves[1].store(taken, std::sync::atomic::Ordering::SeqCst);
         inner.pending.fetch_sub(done, std::sync::atomic::Ordering::SeqCst);
         if let Some(s) = &inner.semantic {
             s.wake();
@@ -290,11 +296,13 @@ pub(crate) struct Arrivals<'a> {
     /// Pages a save changed, indexed as saved: the rest of the build leaves them be.
     done: std::collections::HashSet<String>,
     stopped: bool,
+    /// Updates taken off the channel so far (see `run`).
+    taken: u64,
 }
 
 impl<'a> Arrivals<'a> {
-    fn new(rx: &'a Receiver<Job>) -> Self {
-        Arrivals { rx, later: Vec::new(), done: Default::default(), stopped: false }
+    fn new(rx: &'a Receiver<Job>, taken: u64) -> Self {
+        Arrivals { rx, later: Vec::new(), done: Default::default(), stopped: false, taken }
     }
 
     /// Indexes the pages of the saves that arrived, committed with the build's `checkpoint` so
@@ -305,6 +313,7 @@ impl<'a> Arrivals<'a> {
         while let Ok(job) = self.rx.try_recv() {
             match &job {
                 Job::Update { deltas, .. } => {
+                    self.taken += 1;
                     for d in deltas {
                         // Discussions are indexed after the build, as all its threads are.
                         if discussions::parse_file(&d.path).is_none()
@@ -319,19 +328,20 @@ impl<'a> Arrivals<'a> {
             }
             self.later.push(job);
         }
-        if latest.is_empty() {
-            return Ok(());
+        if !latest.is_empty() {
+            let remove: Vec<String> = latest.keys().cloned().collect();
+            let present: Vec<PagePath> = latest
+                .iter()
+                .filter(|(_, present)| **present)
+                .filter_map(|(p, _)| PagePath::parse(p).ok())
+                .collect();
+            let docs = build_docs(inner, &present, None);
+            self.done.extend(remove.iter().cloned());
+            inner.search.stage(&remove, docs)?;
+            inner.search.commit_at(checkpoint)?;
         }
-        let remove: Vec<String> = latest.keys().cloned().collect();
-        let present: Vec<PagePath> = latest
-            .iter()
-            .filter(|(_, present)| **present)
-            .filter_map(|(p, _)| PagePath::parse(p).ok())
-            .collect();
-        let docs = build_docs(inner, &present, None);
-        self.done.extend(remove.iter().cloned());
-        inner.search.stage(&remove, docs)?;
-        inner.search.commit_at(checkpoint)
+        inner.saves[1].store(self.taken, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
     }
 }
 

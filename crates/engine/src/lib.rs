@@ -153,6 +153,10 @@ pub(crate) struct Inner {
     pub(crate) rebuilding: std::sync::atomic::AtomicBool,
     /// How far that build is: pages indexed, and of how many.
     pub(crate) rebuilt: [std::sync::atomic::AtomicU64; 2],
+    /// Saves sent to the indexer, and how many of them (the first ones, in order) searches find:
+    /// during a build a search waits for the second to reach the first, which takes no longer
+    /// than the build's current chunk.
+    pub(crate) saves: [std::sync::atomic::AtomicU64; 2],
     /// What saves about to commit know of their pages, worked out before they take the writer;
     /// `meta_for` finds them there, so catching up with a save (with the sync lock held) does
     /// not read and summarise a large page again. Each save removes its own when done.
@@ -249,6 +253,7 @@ impl Engine {
             pending: std::sync::atomic::AtomicUsize::new(0),
             rebuilding: std::sync::atomic::AtomicBool::new(false),
             rebuilt: Default::default(),
+            saves: Default::default(),
             semantic,
             maintenance: Mutex::new(None),
             opts,

@@ -60,17 +60,32 @@ impl IndexingStatus {
 /// A build of the index from scratch of at most this many pages is waited for (it takes a
 /// moment); a search during a larger one answers at once from what is indexed so far.
 const SMALL_BUILD: u64 = 2_000;
+/// The longest a search during such a build waits for the saves made before it (the build takes
+/// them in at its next chunk, a second or two away at most on a small machine).
+const SAVES_DURING_BUILD: std::time::Duration = std::time::Duration::from_secs(3);
 
 impl Engine {
     /// Read your writes: waits for the index jobs pending, so a save acknowledged a moment ago
     /// is in the answer of a search that follows. While a large wiki's index is built from scratch,
-    /// does not wait: the answer holds the pages indexed so far ([`Engine::indexing_status`]).
+    /// does not wait for the build: the answer holds the pages indexed so far
+    /// ([`Engine::indexing_status`]) and the pages saved so far, which the build takes in
+    /// between its chunks.
     pub(crate) fn read_your_writes(&self) {
-        if self.inner.pending.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        use std::sync::atomic::Ordering::SeqCst;
+        if self.inner.pending.load(SeqCst) == 0 {
             return;
         }
         match self.indexing_status() {
-            Some(building) if building.total > SMALL_BUILD => {}
+            Some(building) if building.total > SMALL_BUILD => {
+                let sent = self.inner.saves[0].load(SeqCst);
+                let give_up = std::time::Instant::now() + SAVES_DURING_BUILD;
+                while self.inner.saves[1].load(SeqCst) < sent
+                    && self.inner.rebuilding.load(SeqCst)
+                    && std::time::Instant::now() < give_up
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+            }
             _ => self.wait_indexed(),
         }
     }

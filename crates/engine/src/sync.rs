@@ -288,6 +288,7 @@ impl Engine {
         match &job {
             indexer::Job::Update { .. } => {
                 self.inner.pending.fetch_add(1, Ordering::SeqCst);
+                self.inner.saves[0].fetch_add(1, Ordering::SeqCst);
             }
             indexer::Job::Rebuild { .. } => {
                 self.inner.pending.fetch_add(1, Ordering::SeqCst);
