@@ -719,9 +719,5 @@ fn set_libgit2_options() {
         if synced < 0 {
             tracing::error!("cannot make git sync what it writes to disk: a crash may lose saves");
         }
-        // Objects read are not hashed again to check their ids, as git itself does not on a
-        // read: it was a tenth of showing a page for the first time. zlib still checks each
-        // object's stream, and `git fsck` checks the ids.
-        git2::opts::strict_hash_verification(false);
     });
 }
